@@ -1,0 +1,37 @@
+"""Alembic environment: the engine comes from the caller (tracker.migrate), or from
+the app's settings when alembic is run by hand (``alembic -c migrations/alembic.ini``)."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import tracker.models  # noqa: F401  (registers the tables)
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        from tracker.config import load_settings
+        from tracker.db import make_engine
+
+        engine = make_engine(load_settings().resolved_database_url)
+        with engine.begin() as conn:
+            _run(conn)
+        return
+    _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,49 @@
+"""督办 — supervision and follow-up for district and county governments."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import sqlalchemy as sa
+from flask import Flask
+
+from tracker import clock
+from tracker.config import Settings, load_settings
+
+
+def create_app(
+    settings: Settings | Mapping[str, str] | None = None, *, engine: sa.Engine | None = None
+) -> Flask:
+    """Build the app.
+
+    ``settings`` may be a Settings, a mapping of TRACKER_* values, or None (the
+    environment). ``engine`` lets tests share one engine across many apps.
+    """
+    if settings is None or not isinstance(settings, Settings):
+        settings = load_settings(settings)
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TRACKER=settings,
+        TESTING=settings.env == "testing",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        JSON_AS_ASCII=False,
+    )
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    clock.set_today(settings.today)
+
+    from tracker import db
+
+    app.extensions["tracker_engine"] = engine or db.make_engine(settings.resolved_database_url)
+    app.teardown_appcontext(db.close_session)
+
+    from tracker.web import init_web
+
+    init_web(app)
+
+    from tracker.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,137 @@
+"""``flask --app wsgi …`` commands. Each command is one unit of work."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from tracker import db, migrate
+from tracker.errors import DomainError
+from tracker.services.actors import SYSTEM
+
+
+def _date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{what}不是有效日期（应为 YYYY-MM-DD）：{value}") from None
+
+
+def _warn_provisional(years) -> None:
+    if years:
+        listed = "、".join(str(y) for y in years)
+        click.echo(
+            f"警告：{listed} 年的节假日安排尚未录入（国务院通知通常于每年11–12月发布），"
+            "结果仅按周一至周五计算，为临时结果，请在节假日维护中录入后复核。",
+            err=True,
+        )
+
+
+workdays = AppGroup("workdays", help="工作日计算（按国务院节假日安排，含调休）。")
+
+
+@workdays.command("add")
+@click.argument("start")
+@click.argument("n", type=int)
+def workdays_add(start: str, n: int) -> None:
+    """START 之后第 N 个工作日。"""
+    from tracker.services.calendar import load_calendar
+
+    with db.session_scope() as session:
+        result = load_calendar(session).add_workdays(_date(start, "起始日期"), n)
+    click.echo(result.value.isoformat())
+    _warn_provisional(result.provisional_years)
+
+
+@workdays.command("between")
+@click.argument("a")
+@click.argument("b")
+def workdays_between(a: str, b: str) -> None:
+    """A（不含）至 B（含）之间的工作日数。"""
+    from tracker.services.calendar import load_calendar
+
+    with db.session_scope() as session:
+        result = load_calendar(session).workdays_between(_date(a, "起始日期"), _date(b, "结束日期"))
+    click.echo(str(result.value))
+    _warn_provisional(result.provisional_years)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(workdays)
+
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """建立或升级数据库结构，并写入节假日和办理时限预设。"""
+        from tracker.services.calendar import seed_holidays, seed_presets
+
+        engine = db.engine()
+        migrate.upgrade(engine)
+        with db.session_scope() as session:
+            holidays = seed_holidays(session)
+            presets = seed_presets(session)
+        click.echo(f"数据库已就绪（版本 {migrate.current_revision(engine)}），新增节假日 {holidays} 条，时限预设 {presets} 条。")
+
+    @app.cli.command("seed-demo")
+    @click.option("--force", is_flag=True, help="数据库已有事项时仍然写入")
+    def seed_demo(force: bool) -> None:
+        """写入演示数据：约40个单位、6位领导、三个月的会议与批示、约300件事项。"""
+        from tracker.services.demo import seed_demo as run
+
+        try:
+            with db.session_scope() as session:
+                summary = run(session, force=force)
+        except DomainError as exc:
+            click.echo(f"错误：{exc.message}", err=True)
+            sys.exit(1)
+        click.echo(summary)
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "display_name", default="", help="显示名称")
+    @click.option("--role", type=click.Choice(["supervisor", "clerk", "leader", "admin"]), required=True)
+    @click.option("--department", default=None, help="承办单位用户所属单位（全称或简称）")
+    @click.option("--leader", default=None, help="领导用户对应的领导姓名")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def create_user(username, display_name, role, department, leader, password) -> None:
+        """创建用户。"""
+        from sqlmodel import select
+
+        from tracker.models import Department, DepartmentAlias, Leader
+        from tracker.services.organisation import create_user as make, normalise_name
+
+        try:
+            with db.session_scope() as session:
+                dep_id = leader_id = None
+                if department:
+                    key = normalise_name(department)
+                    dep = session.exec(select(Department).where(Department.name == key)).first()
+                    if dep is None:
+                        alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
+                        dep = alias and session.get(Department, alias.department_id)
+                    if not dep:
+                        raise DomainError(f"未找到单位：{department}")
+                    dep_id = dep.id
+                if leader:
+                    found = session.exec(select(Leader).where(Leader.name == normalise_name(leader))).first()
+                    if found is None:
+                        raise DomainError(f"未找到领导：{leader}")
+                    leader_id = found.id
+                user = make(session, SYSTEM, username, display_name or username, password, role,
+                            department_id=dep_id, leader_id=leader_id)
+                click.echo(f"已创建用户 {user.username}（{role}）")
+        except DomainError as exc:
+            click.echo(f"错误：{exc.message}", err=True)
+            sys.exit(1)
+
+    @app.cli.command("check-migrations")
+    def check_migrations() -> None:
+        """数据库结构是否为最新版本。"""
+        engine = db.engine()
+        ok = migrate.is_up_to_date(engine)
+        click.echo("数据库结构为最新版本" if ok else f"数据库结构需要升级：当前 {migrate.current_revision(engine)}，最新 {migrate.head_revision()}")
+        sys.exit(0 if ok else 1)
+

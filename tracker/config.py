@@ -1,0 +1,90 @@
+"""One typed settings object, read once from TRACKER_* environment variables.
+
+Nothing else in the code base reads ``os.environ``: tests and the CLI pass a
+``Settings`` (or a mapping of overrides) to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Mapping
+
+DEV_SECRET = "dev-only-insecure-secret"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | testing | production
+    database_url: str = ""  # empty: SQLite file in the instance folder
+    secret_key: str = DEV_SECRET
+    today: date | None = None  # freezes "today" for demos and tests
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    due_soon_workdays: int = 3  # yellow light window
+    reassign_window_workdays: int = 2  # a department may ask for 改派 within this many days
+    demo: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_path / 'tracker.db'}"
+
+    def validate(self) -> "Settings":
+        if self.env not in {"development", "testing", "production"}:
+            raise ConfigError(f"TRACKER_ENV 取值无效：{self.env}")
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ConfigError("生产环境必须设置 TRACKER_SECRET_KEY，不能使用默认密钥")
+        if self.due_soon_workdays < 0 or self.reassign_window_workdays < 0:
+            raise ConfigError("工作日天数配置不能为负数")
+        return self
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes).validate()
+
+
+def _parse_date(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} 不是有效日期（应为 YYYY-MM-DD）：{raw}") from exc
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} 不是整数：{raw}") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment (or the given mapping)."""
+    env = os.environ if environ is None else environ
+    kwargs: dict = {}
+    if "TRACKER_ENV" in env:
+        kwargs["env"] = env["TRACKER_ENV"]
+    if env.get("TRACKER_DATABASE_URL"):
+        kwargs["database_url"] = env["TRACKER_DATABASE_URL"]
+    if env.get("TRACKER_SECRET_KEY"):
+        kwargs["secret_key"] = env["TRACKER_SECRET_KEY"]
+    if env.get("TRACKER_TODAY"):
+        kwargs["today"] = _parse_date("TRACKER_TODAY", env["TRACKER_TODAY"])
+    if env.get("TRACKER_INSTANCE_PATH"):
+        kwargs["instance_path"] = Path(env["TRACKER_INSTANCE_PATH"])
+    if env.get("TRACKER_DUE_SOON_WORKDAYS"):
+        kwargs["due_soon_workdays"] = _parse_int(
+            "TRACKER_DUE_SOON_WORKDAYS", env["TRACKER_DUE_SOON_WORKDAYS"]
+        )
+    if env.get("TRACKER_REASSIGN_WINDOW_WORKDAYS"):
+        kwargs["reassign_window_workdays"] = _parse_int(
+            "TRACKER_REASSIGN_WINDOW_WORKDAYS", env["TRACKER_REASSIGN_WINDOW_WORKDAYS"]
+        )
+    if env.get("TRACKER_DEMO"):
+        kwargs["demo"] = env["TRACKER_DEMO"].lower() in {"1", "true", "yes"}
+    return Settings(**kwargs).validate()

@@ -1,0 +1,73 @@
+"""Engine factory and the unit of work.
+
+A web request gets one session on ``g`` (``get_session()``), closed at teardown;
+views commit once. CLI commands and jobs use ``session_scope()``. No module-level
+sessions: the engine lives on the app.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+from flask import current_app, g
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+
+def make_engine(url: str, **kw) -> sa.Engine:
+    if url.startswith("sqlite"):
+        connect_args = {"check_same_thread": False, "timeout": 30}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kw.setdefault("poolclass", StaticPool)
+        engine = sa.create_engine(url, connect_args=connect_args, **kw)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # PITFALLS: WAL, busy_timeout, FKs
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kw)
+
+
+def is_postgres(engine_or_session) -> bool:
+    bind = getattr(engine_or_session, "bind", None) or engine_or_session
+    return bind.dialect.name == "postgresql"
+
+
+def engine() -> sa.Engine:
+    return current_app.extensions["tracker_engine"]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def close_session(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything not committed
+
+
+@contextmanager
+def session_scope(bind: sa.Engine | None = None) -> Iterator[Session]:
+    """One unit of work outside a request: commit on success, roll back on error."""
+    session = Session(bind or engine(), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,134 @@
+"""Derived state as SQL: overdue (逾期), days overdue, due soon, closed late, light.
+
+Nothing here is stored on the task, so nothing can go stale. "Today" and the
+due-soon boundary are computed once in Python from the working-day calendar
+and bound as parameters; working days overdue come from ``calendarday.seq``
+(a running count of working days), so a list of 100k tasks filters and sorts
+on these expressions inside the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tracker import clock
+from tracker.calendar import TABLE_END, TABLE_START
+from tracker.models import CalendarDay, DeadlineKind, Milestone, Task
+from tracker.services.calendar import load_calendar
+from tracker.workflow import RUNNING, Status
+
+
+class Light(StrEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    NONE = "none"  # drafts, closed, suspended and cancelled tasks
+
+
+LIGHT_LABELS = {Light.RED: "逾期", Light.YELLOW: "临期", Light.GREEN: "正常", Light.NONE: "—"}
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The dates every derived expression is relative to."""
+
+    today: date
+    soon_until: date  # due on or before this (and not overdue) is yellow
+    today_seq: int | None  # calendarday.seq of today, None outside the table
+
+    @classmethod
+    def build(cls, session: Session, soon_workdays: int = 3, today: date | None = None) -> "Horizon":
+        today = today or clock.today()
+        cal = load_calendar(session)
+        soon = cal.add_workdays(today, soon_workdays).value
+        seq = None
+        if TABLE_START <= today <= TABLE_END:
+            seq = session.exec(select(CalendarDay.seq).where(CalendarDay.day == today)).first()
+        return cls(today, soon, seq)
+
+
+_running = [s.value for s in RUNNING]
+
+
+def is_running() -> sa.ColumnElement[bool]:
+    return Task.status.in_(_running)
+
+
+def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
+    """Open, with a fixed deadline, and the deadline has passed."""
+    return sa.and_(
+        is_running(),
+        Task.deadline_kind == DeadlineKind.DATE.value,
+        Task.due_date.is_not(None),
+        Task.due_date < h.today,
+    )
+
+
+def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        is_running(),
+        Task.due_date.is_not(None),
+        Task.due_date >= h.today,
+        Task.due_date <= h.soon_until,
+    )
+
+
+def milestone_missed(h: Horizon) -> sa.ColumnElement[bool]:
+    return sa.exists().where(
+        Milestone.task_id == Task.id, Milestone.done_on.is_(None), Milestone.due_date < h.today
+    )
+
+
+def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
+    """Working days past the due date (0 when not overdue)."""
+    if h.today_seq is None:
+        return sa.literal(0)
+    due_seq = (
+        select(CalendarDay.seq).where(CalendarDay.day == Task.due_date).scalar_subquery()
+    )
+    return sa.case((is_overdue(h), sa.func.coalesce(h.today_seq - due_seq, 0)), else_=0)
+
+
+def closed_late() -> sa.ColumnElement[bool]:
+    """超期办结: closed after the (possibly extended) due date, kept for scoring."""
+    return sa.and_(
+        Task.status == Status.CLOSED.value,
+        Task.due_date.is_not(None),
+        Task.closed_on > Task.due_date,
+    )
+
+
+def light(h: Horizon) -> sa.ColumnElement[str]:
+    return sa.case(
+        (sa.not_(is_running()), Light.NONE.value),
+        (is_overdue(h), Light.RED.value),
+        (sa.or_(is_due_soon(h), milestone_missed(h)), Light.YELLOW.value),
+        else_=Light.GREEN.value,
+    )
+
+
+def light_filter(h: Horizon, value: Light) -> sa.ColumnElement[bool]:
+    """A WHERE clause for one light colour (cheaper than comparing the CASE)."""
+    if value == Light.RED:
+        return is_overdue(h)
+    if value == Light.YELLOW:
+        return sa.and_(sa.not_(is_overdue(h)), sa.or_(is_due_soon(h), sa.and_(is_running(), milestone_missed(h))))
+    if value == Light.GREEN:
+        return sa.and_(is_running(), sa.not_(is_overdue(h)), sa.not_(is_due_soon(h)), sa.not_(milestone_missed(h)))
+    return sa.not_(is_running())
+
+
+def derived_columns(h: Horizon):
+    """Labelled columns to add to a task query."""
+    return (
+        is_overdue(h).label("overdue"),
+        overdue_workdays(h).label("overdue_workdays"),
+        is_due_soon(h).label("due_soon"),
+        closed_late().label("closed_late"),
+        light(h).label("light"),
+    )

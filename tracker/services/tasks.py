@@ -1,0 +1,757 @@
+"""The closed loop: every change to a task goes through here.
+
+Each public function is one step of the workflow. It loads the task, asks
+``workflow.check`` whether the actor may take the step from the task's
+status, applies it, and writes exactly one audit event, all in the caller's
+transaction (the caller commits once). Only this module assigns
+``Task.status``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable, Optional
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlmodel import Session, select
+
+from tracker import clock
+from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from tracker.models import (
+    ChangeKind,
+    ChangeRequest,
+    CloseRequest,
+    Counter,
+    DeadlineKind,
+    Department,
+    Escalation,
+    ExtensionRequest,
+    FeedbackCycle,
+    Leader,
+    Milestone,
+    ProgressReport,
+    Reminder,
+    RequestStatus,
+    Source,
+    Task,
+    TaskAssist,
+    TaskLeader,
+    Urgency,
+)
+from tracker.services import audit
+from tracker.services.actors import Actor, parties
+from tracker.services.calendar import due_from_preset, load_calendar
+from tracker.workflow import FINAL, Action, Party, Status, check
+
+# --- input ---------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "title": "事项名称",
+    "requirement": "工作要求",
+    "urgency": "紧急程度",
+    "deadline_kind": "时限类型",
+    "due_date": "完成时限",
+    "feedback_cycle": "反馈周期",
+    "percent": "完成进度",
+    "text": "进展情况",
+}
+
+
+class MilestoneInput(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    due_date: date
+
+
+class TaskInput(BaseModel):
+    """What the office fills in for a draft; validated before any row is touched."""
+
+    title: str = Field(min_length=1, max_length=200)
+    requirement: str = ""
+    source_id: Optional[int] = None
+    item_no: str = Field(default="", max_length=20)
+    parent_id: Optional[int] = None
+    lead_department_id: Optional[int] = None
+    assisting_department_ids: list[int] = []
+    leader_ids: list[int] = []
+    urgency: Urgency = Urgency.NORMAL
+    deadline_kind: DeadlineKind = DeadlineKind.DATE
+    due_date: Optional[date] = None
+    deadline_text: str = Field(default="", max_length=120)
+    recurrence: str = Field(default="", max_length=40)
+    time_limit_preset: str = Field(default="", max_length=40)
+    feedback_cycle: FeedbackCycle = FeedbackCycle.ONCE
+    needs_leader_approval: bool = False
+    milestones: list[MilestoneInput] = []
+
+    @field_validator("title", "requirement", "deadline_text", "item_no", mode="before")
+    @classmethod
+    def _strip(cls, v):
+        return v.strip() if isinstance(v, str) else v
+
+
+def _validate(model: type[BaseModel], data: dict) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = {}
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "_"
+            label = FIELD_LABELS.get(name, name)
+            if err["type"] in ("string_too_short", "missing"):
+                fields[name] = f"{label}不能为空"
+            elif err["type"] == "string_too_long":
+                fields[name] = f"{label}过长"
+            elif err["type"].startswith("date"):
+                fields[name] = f"{label}不是有效日期"
+            elif err["type"] == "enum":
+                fields[name] = f"{label}取值无效"
+            else:
+                fields[name] = f"{label}填写有误"
+        first = next(iter(fields.values()), "输入有误")
+        raise ValidationFailed(f"输入有误：{first}", fields=fields) from exc
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def snapshot(session: Session, task: Task) -> dict:
+    return {
+        "status": task.status,
+        "title": task.title,
+        "requirement": task.requirement,
+        "lead_department_id": task.lead_department_id,
+        "assisting_department_ids": sorted(assisting_ids(session, task.id)) if task.id else [],
+        "leader_ids": sorted(leader_ids(session, task.id)) if task.id else [],
+        "urgency": task.urgency,
+        "deadline_kind": task.deadline_kind,
+        "due_date": task.due_date,
+        "original_due_date": task.original_due_date,
+        "deadline_text": task.deadline_text,
+        "recurrence": task.recurrence,
+        "closed_on": task.closed_on,
+    }
+
+
+def assisting_ids(session: Session, task_id: int) -> list[int]:
+    return list(session.exec(select(TaskAssist.department_id).where(TaskAssist.task_id == task_id)))
+
+
+def leader_ids(session: Session, task_id: int) -> list[int]:
+    return list(session.exec(select(TaskLeader.leader_id).where(TaskLeader.task_id == task_id)))
+
+
+def next_number(session: Session, name: str, year: int) -> int:
+    """Bump a per-year counter inside the current transaction (no gaps on rollback)."""
+    bump = (
+        sa.update(Counter)
+        .where(Counter.name == name, Counter.year == year)
+        .values(last=Counter.last + 1)
+        .returning(Counter.last)
+    )
+    value = session.execute(bump).scalar()
+    if value is None:
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=name, year=year, last=1))
+            return 1
+        except sa.exc.IntegrityError:  # another transaction created the row first
+            value = session.execute(bump).scalar()
+    return value
+
+
+def get_task(session: Session, task_id: int, *, lock: bool = False) -> Task:
+    stmt = select(Task).where(Task.id == task_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    task = session.exec(stmt).first()
+    if task is None:
+        raise NotFound(f"未找到编号为 {task_id} 的督办事项")
+    return task
+
+
+def _visible_task(session: Session, actor: Actor, task_id: int, *, lock: bool = True) -> tuple[Task, set[Party]]:
+    """Load the task for an action; a task the actor may not see does not exist for them."""
+    task = get_task(session, task_id, lock=lock)
+    who = parties(session, actor, task)
+    if not who:
+        raise NotFound(f"未找到编号为 {task_id} 的督办事项")
+    return task, who
+
+
+def _require_text(value: str, field: str, label: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(f"请填写{label}", fields={field: f"请填写{label}"})
+    return value
+
+
+def _check_departments(session: Session, ids: Iterable[int], field: str) -> None:
+    for dep_id in ids:
+        dep = session.get(Department, dep_id)
+        if dep is None or not dep.active:
+            raise ValidationFailed(f"单位不存在或已停用（编号 {dep_id}）", fields={field: "单位不存在或已停用"})
+
+
+def _check_leaders(session: Session, ids: Iterable[int]) -> None:
+    for leader_id in ids:
+        leader = session.get(Leader, leader_id)
+        if leader is None or not leader.active:
+            raise ValidationFailed(f"领导不存在或已停用（编号 {leader_id}）", fields={"leader_ids": "领导不存在"})
+
+
+def _set_status(task: Task, status: Status) -> None:
+    task.status = status
+    task.updated_at = clock.now()
+
+
+def _record(session, actor, action, task, before, *, note="", entity="task", entity_id=None):
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action,
+        entity=entity,
+        entity_id=entity_id if entity_id is not None else task.id,
+        task_id=task.id,
+        before=before,
+        after=snapshot(session, task),
+        note=note,
+    )
+
+
+# --- drafts --------------------------------------------------------------------
+
+
+def _apply_input(session: Session, task: Task, data: TaskInput) -> None:
+    if data.lead_department_id is not None:
+        _check_departments(session, [data.lead_department_id], "lead_department_id")
+    assisting = list(dict.fromkeys(data.assisting_department_ids))
+    if data.lead_department_id in assisting:
+        raise ValidationFailed("牵头单位不能同时是协办单位", fields={"assisting_department_ids": "与牵头单位重复"})
+    _check_departments(session, assisting, "assisting_department_ids")
+    leaders = list(dict.fromkeys(data.leader_ids))
+    _check_leaders(session, leaders)
+    if data.source_id is not None and session.get(Source, data.source_id) is None:
+        raise ValidationFailed("任务来源不存在", fields={"source_id": "来源不存在"})
+    if data.parent_id is not None and (data.parent_id == task.id or session.get(Task, data.parent_id) is None):
+        raise ValidationFailed("上级事项不存在", fields={"parent_id": "上级事项不存在"})
+
+    due = data.due_date
+    if data.time_limit_preset and due is None:
+        start = clock.today()
+        if data.source_id is not None:
+            start = session.get(Source, data.source_id).source_date
+        result, preset = due_from_preset(session, data.time_limit_preset, start)
+        due = result.value
+    for name in ("title", "requirement", "source_id", "item_no", "parent_id", "lead_department_id",
+                 "urgency", "deadline_kind", "deadline_text", "recurrence", "time_limit_preset",
+                 "feedback_cycle", "needs_leader_approval"):
+        setattr(task, name, getattr(data, name))
+    task.due_date = due if data.deadline_kind == DeadlineKind.DATE else data.due_date
+    task.original_due_date = task.due_date  # a draft has no history yet
+    task.updated_at = clock.now()
+    session.add(task)
+    session.flush()
+
+    for row in session.exec(select(TaskAssist).where(TaskAssist.task_id == task.id)):
+        session.delete(row)
+    for row in session.exec(select(TaskLeader).where(TaskLeader.task_id == task.id)):
+        session.delete(row)
+    for row in session.exec(select(Milestone).where(Milestone.task_id == task.id)):
+        session.delete(row)
+    session.flush()
+    for dep_id in assisting:
+        session.add(TaskAssist(task_id=task.id, department_id=dep_id))
+    for leader_id in leaders:
+        session.add(TaskLeader(task_id=task.id, leader_id=leader_id))
+    for order, m in enumerate(sorted(data.milestones, key=lambda m: m.due_date)):
+        session.add(Milestone(task_id=task.id, title=m.title, due_date=m.due_date, sort_order=order))
+    session.flush()
+
+
+def create_draft(session: Session, actor: Actor, data: dict | TaskInput) -> Task:
+    """Register a task as a draft (立项). Only the office registers tasks."""
+    if not actor.is_office:
+        raise NotPermitted("只有督查室可以登记督办事项")
+    data = data if isinstance(data, TaskInput) else _validate(TaskInput, data)
+    year = clock.today().year
+    task = Task(code=f"DB-{year}-{next_number(session, 'task', year):04d}", title=data.title,
+                created_by_id=actor.user_id, status=Status.DRAFT)
+    session.add(task)
+    session.flush()
+    _apply_input(session, task, data)
+    _record(session, actor, "create", task, {})
+    return task
+
+
+def update_draft(session: Session, actor: Actor, task_id: int, data: dict | TaskInput) -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.EDIT_DRAFT, task.status, who)
+    data = data if isinstance(data, TaskInput) else _validate(TaskInput, data)
+    before = snapshot(session, task)
+    _apply_input(session, task, data)
+    _record(session, actor, Action.EDIT_DRAFT, task, before)
+    return task
+
+
+def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
+    """Only drafts can be deleted; the deletion itself stays in the audit log."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.DELETE_DRAFT, task.status, who)
+    before = snapshot(session, task)
+    before["code"] = task.code
+    for model in (TaskAssist, TaskLeader, Milestone):
+        for row in session.exec(select(model).where(model.task_id == task.id)):
+            session.delete(row)
+    audit.record(session, actor, Action.DELETE_DRAFT, entity="task", entity_id=task.id,
+                 task_id=task.id, before=before, after={}, note=task.code)
+    session.delete(task)
+    session.flush()
+
+
+# --- going out -----------------------------------------------------------------
+
+
+def _check_ready(session: Session, task: Task) -> None:
+    """A task may go out only when it says who does what by when."""
+    problems = {}
+    if task.lead_department_id is None:
+        problems["lead_department_id"] = "请指定牵头单位"
+    if task.deadline_kind == DeadlineKind.DATE and task.due_date is None:
+        problems["due_date"] = "请填写完成时限"
+    if task.deadline_kind == DeadlineKind.RECURRING and not task.recurrence:
+        problems["recurrence"] = "请填写周期报送规则"
+    if task.deadline_kind == DeadlineKind.DATE and task.due_date and task.due_date < clock.today():
+        problems["due_date"] = "完成时限早于今天"
+    if problems:
+        raise ValidationFailed("事项信息不完整，不能交办：" + "；".join(problems.values()), fields=problems)
+
+
+def _go_out(task: Task) -> None:
+    task.original_due_date = task.due_date
+    task.assigned_at = clock.now()
+    _set_status(task, Status.ASSIGNED)
+
+
+def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.SUBMIT_FOR_APPROVAL, task.status, who)
+    _check_ready(session, task)
+    if not leader_ids(session, task.id):
+        raise ValidationFailed("提交领导审核前请指定责任领导", fields={"leader_ids": "请指定责任领导"})
+    before = snapshot(session, task)
+    _set_status(task, Status.PENDING_APPROVAL)
+    _record(session, actor, Action.SUBMIT_FOR_APPROVAL, task, before)
+    return task
+
+
+def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "") -> Task:
+    """The responsible leader approves the item; it goes out at once."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.LEADER_APPROVE, task.status, who)
+    _check_ready(session, task)
+    before = snapshot(session, task)
+    _go_out(task)
+    _record(session, actor, Action.LEADER_APPROVE, task, before, note=note)
+    return task
+
+
+def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.LEADER_REJECT, task.status, who)
+    reason = _require_text(reason, "reason", "退回理由")
+    before = snapshot(session, task)
+    _set_status(task, Status.DRAFT)
+    _record(session, actor, Action.LEADER_REJECT, task, before, note=reason)
+    return task
+
+
+def assign(session: Session, actor: Actor, task_id: int) -> Task:
+    """交办: the task goes out to its departments."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.ASSIGN, task.status, who)
+    if task.needs_leader_approval:
+        raise ValidationFailed("该事项需经责任领导审核后交办，请先提交领导审核")
+    _check_ready(session, task)
+    before = snapshot(session, task)
+    _go_out(task)
+    _record(session, actor, Action.ASSIGN, task, before)
+    return task
+
+
+def acknowledge(session: Session, actor: Actor, task_id: int) -> Task:
+    """签收 by the lead department's clerk."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.ACKNOWLEDGE, task.status, who)
+    before = snapshot(session, task)
+    task.acknowledged_at = clock.now()
+    _set_status(task, Status.ACKNOWLEDGED)
+    _record(session, actor, Action.ACKNOWLEDGE, task, before)
+    return task
+
+
+# --- doing the work ------------------------------------------------------------
+
+
+class ReportInput(BaseModel):
+    text: str = Field(min_length=1, max_length=20000)
+    percent: Optional[int] = Field(default=None, ge=0, le=100)
+    problems: str = ""
+    next_steps: str = ""
+    needs_coordination: bool = False
+    milestones_done: list[int] = []
+
+    @field_validator("text", "problems", "next_steps", mode="before")
+    @classmethod
+    def _strip(cls, v):
+        return v.strip() if isinstance(v, str) else v
+
+
+def report_progress(session: Session, actor: Actor, task_id: int, data: dict | ReportInput) -> ProgressReport:
+    """进展反馈 by the lead (moves the task to 办理中) or by an assisting department."""
+    task, who = _visible_task(session, actor, task_id)
+    action = Action.REPORT if Party.LEAD in who else Action.REPORT_PART
+    transition = check(action, task.status, who)
+    try:
+        data = data if isinstance(data, ReportInput) else ReportInput.model_validate(data)
+    except ValidationError as exc:
+        fields = {str(e["loc"][0]): ("完成进度应为 0–100" if e["loc"][0] == "percent" else "请填写进展情况") for e in exc.errors()}
+        raise ValidationFailed("进展反馈填写有误：" + "；".join(fields.values()), fields=fields) from exc
+    before = snapshot(session, task)
+    report = ProgressReport(task_id=task.id, department_id=actor.department_id, author_id=actor.user_id,
+                            text=data.text, percent=data.percent, problems=data.problems,
+                            next_steps=data.next_steps, needs_coordination=data.needs_coordination)
+    session.add(report)
+    if action == Action.REPORT:
+        for m in session.exec(select(Milestone).where(Milestone.task_id == task.id)):
+            if m.id in data.milestones_done and m.done_on is None:
+                m.done_on = clock.today()
+    if transition.target is not None and task.status != transition.target:
+        _set_status(task, transition.target)
+    session.flush()
+    _record(session, actor, action, task, before, entity="progress_report", entity_id=report.id)
+    return report
+
+
+def _pending(session: Session, model, task_id: int):
+    return session.exec(
+        select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)
+    ).first()
+
+
+def request_extension(session: Session, actor: Actor, task_id: int, new_due_date: date, reason: str) -> ExtensionRequest:
+    """延期申请: only before the deadline has passed, only one open at a time."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REQUEST_EXTENSION, task.status, who)
+    reason = _require_text(reason, "reason", "延期理由")
+    if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
+        raise ValidationFailed("该事项没有固定完成时限，无需申请延期")
+    if clock.today() > task.due_date:
+        raise ValidationFailed(
+            f"已超过完成时限（{task.due_date.isoformat()}），延期申请应在时限届满前提出",
+            fields={"new_due_date": "已逾期，不能申请延期"},
+        )
+    if new_due_date <= task.due_date:
+        raise ValidationFailed("申请的新时限应晚于当前完成时限", fields={"new_due_date": "应晚于当前完成时限"})
+    if _pending(session, ExtensionRequest, task.id):
+        raise Conflict("已有一份延期申请正在审核，请勿重复提交")
+    before = snapshot(session, task)
+    req = ExtensionRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id,
+                           reason=reason, old_due_date=task.due_date, new_due_date=new_due_date)
+    session.add(req)
+    session.flush()
+    _record(session, actor, Action.REQUEST_EXTENSION, task, before, note=reason,
+            entity="extension_request", entity_id=req.id)
+    return req
+
+
+def decide_extension(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ExtensionRequest:
+    """Approved, the due date moves and the original deadline stays on record."""
+    req = session.get(ExtensionRequest, request_id)
+    if req is None:
+        raise NotFound("未找到该延期申请")
+    task, who = _visible_task(session, actor, req.task_id)
+    check(Action.DECIDE_EXTENSION, task.status, who)
+    if req.status != RequestStatus.PENDING:
+        raise Conflict("该延期申请已处理")
+    if not approve:
+        note = _require_text(note, "note", "不同意延期的理由")
+    before = snapshot(session, task)
+    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
+    if approve:
+        task.due_date = req.new_due_date
+        task.updated_at = clock.now()
+    _record(session, actor, "approve_extension" if approve else "refuse_extension", task, before,
+            note=note, entity="extension_request", entity_id=req.id)
+    return req
+
+
+def request_close(session: Session, actor: Actor, task_id: int, summary: str) -> CloseRequest:
+    """申请办结 by the lead department."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REQUEST_CLOSE, task.status, who)
+    summary = _require_text(summary, "summary", "办结情况说明")
+    before = snapshot(session, task)
+    req = CloseRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id, summary=summary)
+    session.add(req)
+    _set_status(task, Status.PENDING_REVIEW)
+    session.flush()
+    _record(session, actor, Action.REQUEST_CLOSE, task, before, note=summary,
+            entity="close_request", entity_id=req.id)
+    return req
+
+
+def review_close(session: Session, actor: Actor, task_id: int, approve: bool, note: str = "") -> Task:
+    """督查室审核: 办结, or 退回 with a reason back to 办理中."""
+    task, who = _visible_task(session, actor, task_id)
+    action = Action.APPROVE_CLOSE if approve else Action.RETURN
+    check(action, task.status, who)
+    if not approve:
+        note = _require_text(note, "note", "退回理由")
+    req = _pending(session, CloseRequest, task.id)
+    before = snapshot(session, task)
+    if req is not None:
+        req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+        req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
+    if approve:
+        task.closed_on = clock.today()
+        _set_status(task, Status.CLOSED)
+    else:
+        _set_status(task, Status.IN_PROGRESS)
+    _record(session, actor, action, task, before, note=note)
+    return task
+
+
+# --- office controls -----------------------------------------------------------
+
+
+def suspend(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.SUSPEND, task.status, who)
+    reason = _require_text(reason, "reason", "暂缓理由")
+    before = snapshot(session, task)
+    task.status_before_suspend = task.status
+    _set_status(task, Status.SUSPENDED)
+    _record(session, actor, Action.SUSPEND, task, before, note=reason)
+    return task
+
+
+def resume(session: Session, actor: Actor, task_id: int, note: str = "") -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.RESUME, task.status, who)
+    before = snapshot(session, task)
+    _set_status(task, Status(task.status_before_suspend or Status.IN_PROGRESS))
+    task.status_before_suspend = ""
+    _record(session, actor, Action.RESUME, task, before, note=note)
+    return task
+
+
+def cancel(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.CANCEL, task.status, who)
+    reason = _require_text(reason, "reason", "撤销理由")
+    before = snapshot(session, task)
+    for model in (ExtensionRequest, CloseRequest, ChangeRequest):
+        for req in session.exec(select(model).where(model.task_id == task.id, model.status == RequestStatus.PENDING)):
+            req.status = RequestStatus.WITHDRAWN
+    _set_status(task, Status.CANCELLED)
+    _record(session, actor, Action.CANCEL, task, before, note=reason)
+    return task
+
+
+def reopen(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
+    """复查核验 failed: the closed task goes back to 办理中."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REOPEN, task.status, who)
+    reason = _require_text(reason, "reason", "重新打开的理由")
+    before = snapshot(session, task)
+    task.closed_on = None
+    _set_status(task, Status.IN_PROGRESS)
+    _record(session, actor, Action.REOPEN, task, before, note=reason)
+    return task
+
+
+# --- re-assignment and reviewed changes ----------------------------------------
+
+
+def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
+                     suggested_department_id: int | None = None, *, window_workdays: int = 2) -> ChangeRequest:
+    """改派: a lead department that is not responsible says so, within the window."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REQUEST_REASSIGN, task.status, who)
+    reason = _require_text(reason, "reason", "申请改派的理由")
+    assigned_on = clock.local_date(task.assigned_at)
+    elapsed = load_calendar(session).workdays_between(assigned_on, clock.today()).value
+    if elapsed > window_workdays:
+        raise ValidationFailed(
+            f"改派申请应在交办后 {window_workdays} 个工作日内提出（已过 {elapsed} 个工作日），请与督查室联系"
+        )
+    if _pending_change(session, task.id):
+        raise Conflict("已有一份变更或改派申请正在审核")
+    if suggested_department_id is not None:
+        _check_departments(session, [suggested_department_id], "suggested_department_id")
+    before = snapshot(session, task)
+    req = ChangeRequest(task_id=task.id, kind=ChangeKind.REASSIGN, department_id=actor.department_id,
+                        requested_by_id=actor.user_id, reason=reason,
+                        payload={"suggested_department_id": suggested_department_id})
+    session.add(req)
+    session.flush()
+    _record(session, actor, Action.REQUEST_REASSIGN, task, before, note=reason,
+            entity="change_request", entity_id=req.id)
+    return req
+
+
+def _pending_change(session: Session, task_id: int) -> ChangeRequest | None:
+    return _pending(session, ChangeRequest, task_id)
+
+
+def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bool,
+                    new_lead_department_id: int | None = None, note: str = "") -> ChangeRequest:
+    req = session.get(ChangeRequest, request_id)
+    if req is None or req.kind != ChangeKind.REASSIGN:
+        raise NotFound("未找到该改派申请")
+    task, who = _visible_task(session, actor, req.task_id)
+    check(Action.DECIDE_REASSIGN, task.status, who)
+    if req.status != RequestStatus.PENDING:
+        raise Conflict("该改派申请已处理")
+    before = snapshot(session, task)
+    if approve:
+        if new_lead_department_id is None:
+            raise ValidationFailed("同意改派时请指定新的牵头单位", fields={"new_lead_department_id": "请选择"})
+        _check_departments(session, [new_lead_department_id], "new_lead_department_id")
+        if new_lead_department_id == task.lead_department_id:
+            raise ValidationFailed("新的牵头单位与原牵头单位相同", fields={"new_lead_department_id": "与原单位相同"})
+        _set_lead(session, task, new_lead_department_id)
+        task.acknowledged_at = None
+        task.assigned_at = clock.now()
+        _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
+    else:
+        note = _require_text(note, "note", "不同意改派的理由")
+    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
+    _record(session, actor, "approve_reassign" if approve else "refuse_reassign", task, before,
+            note=note, entity="change_request", entity_id=req.id)
+    return req
+
+
+def _set_lead(session: Session, task: Task, department_id: int) -> None:
+    assist = session.get(TaskAssist, (task.id, department_id))
+    if assist is not None:  # the new lead stops being an assisting department
+        session.delete(assist)
+    task.lead_department_id = department_id
+    task.updated_at = clock.now()
+
+
+def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
+                   lead_department_id: int | None = None, requirement: str | None = None,
+                   title: str | None = None) -> ChangeRequest:
+    """A change of lead department or of requirement, to be decided by someone else."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REQUEST_CHANGE, task.status, who)
+    reason = _require_text(reason, "reason", "变更理由")
+    payload: dict = {}
+    if lead_department_id is not None and lead_department_id != task.lead_department_id:
+        _check_departments(session, [lead_department_id], "lead_department_id")
+        payload["lead_department_id"] = lead_department_id
+    if requirement is not None and requirement.strip() and requirement.strip() != task.requirement:
+        payload["requirement"] = requirement.strip()
+    if title is not None and title.strip() and title.strip() != task.title:
+        payload["title"] = title.strip()[:200]
+    if not payload:
+        raise ValidationFailed("没有需要变更的内容")
+    if _pending_change(session, task.id):
+        raise Conflict("已有一份变更或改派申请正在审核")
+    kind = ChangeKind.LEAD_CHANGE if "lead_department_id" in payload else ChangeKind.REQUIREMENT_CHANGE
+    before = snapshot(session, task)
+    req = ChangeRequest(task_id=task.id, kind=kind, department_id=actor.department_id,
+                        requested_by_id=actor.user_id, reason=reason, payload=payload)
+    session.add(req)
+    session.flush()
+    _record(session, actor, Action.REQUEST_CHANGE, task, before, note=reason,
+            entity="change_request", entity_id=req.id)
+    return req
+
+
+def decide_change(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ChangeRequest:
+    req = session.get(ChangeRequest, request_id)
+    if req is None or req.kind == ChangeKind.REASSIGN:
+        raise NotFound("未找到该变更申请")
+    task, who = _visible_task(session, actor, req.task_id)
+    check(Action.DECIDE_CHANGE, task.status, who)
+    if req.status != RequestStatus.PENDING:
+        raise Conflict("该变更申请已处理")
+    if req.requested_by_id is not None and req.requested_by_id == actor.user_id:
+        raise NotPermitted("变更申请须由申请人以外的人员审核")
+    if not approve:
+        note = _require_text(note, "note", "不同意变更的理由")
+    before = snapshot(session, task)
+    if approve:
+        payload = req.payload or {}
+        if "lead_department_id" in payload:
+            _check_departments(session, [payload["lead_department_id"]], "lead_department_id")
+            _set_lead(session, task, payload["lead_department_id"])
+            task.acknowledged_at = None
+            if task.status != Status.SUSPENDED:
+                _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
+        if "requirement" in payload:
+            task.requirement = payload["requirement"]
+        if "title" in payload:
+            task.title = payload["title"]
+        task.updated_at = clock.now()
+    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
+    _record(session, actor, "approve_change" if approve else "refuse_change", task, before,
+            note=note, entity="change_request", entity_id=req.id)
+    return req
+
+
+# --- reminders and escalation --------------------------------------------------
+
+
+def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
+           rule: str = "manual", department_id: int | None = None) -> Reminder:
+    """催办 the lead department (or the given one). Once per task, rule and day."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.REMIND, task.status, who)
+    target = department_id or task.lead_department_id
+    day = clock.today()
+    exists = session.exec(select(Reminder).where(
+        Reminder.task_id == task.id, Reminder.department_id == target,
+        Reminder.rule == rule, Reminder.day == day)).first()
+    if exists:
+        raise Conflict("今天已对该单位催办过此事项")
+    before = snapshot(session, task)
+    reminder = Reminder(task_id=task.id, department_id=target, rule=rule, day=day,
+                        message=message.strip(), sent_by_id=actor.user_id)
+    try:
+        with session.begin_nested():
+            session.add(reminder)
+    except sa.exc.IntegrityError as exc:  # a concurrent reminder won the race
+        raise Conflict("今天已对该单位催办过此事项") from exc
+    _record(session, actor, Action.REMIND, task, before, note=message.strip(),
+            entity="reminder", entity_id=reminder.id)
+    return reminder
+
+
+def escalate(session: Session, actor: Actor, task_id: int, reason: str, level: int = 2) -> Escalation:
+    """督办: a numbered notice (督办通知单) to the department head and the leader."""
+    task, who = _visible_task(session, actor, task_id)
+    check(Action.ESCALATE, task.status, who)
+    reason = _require_text(reason, "reason", "督办事由")
+    if level not in (1, 2, 3):
+        raise ValidationFailed("督办层级应为 1–3", fields={"level": "取值无效"})
+    year = clock.today().year
+    number = next_number(session, "escalation", year)
+    before = snapshot(session, task)
+    esc = Escalation(task_id=task.id, department_id=task.lead_department_id, level=level,
+                     notice_no=f"督办〔{year}〕{number}号", reason=reason, created_by_id=actor.user_id)
+    session.add(esc)
+    session.flush()
+    _record(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
+    return esc
+
+
+def is_final(task: Task) -> bool:
+    return Status(task.status) in FINAL
