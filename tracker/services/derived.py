@@ -132,3 +132,11 @@ def derived_columns(h: Horizon):
         closed_late().label("closed_late"),
         light(h).label("light"),
     )
+
+
+def count_by_light(session: Session, h: Horizon, *where: sa.ColumnElement[bool]) -> dict[str, int]:
+    """Tasks per light colour in one query (grouped over a subquery so PostgreSQL
+    sees one expression, not two copies with different bind parameters)."""
+    inner = select(light(h).label("light")).select_from(Task).where(*where).subquery()
+    rows = session.execute(select(inner.c.light, sa.func.count()).group_by(inner.c.light)).all()
+    return {Light(k).value: n for k, n in rows}
