@@ -30,12 +30,16 @@ def test_bad_settings_are_refused_in_chinese(env, message):
         load_settings(env)
 
 
-def test_home_and_healthz(client):
+def test_home_and_healthz(client, session):
+    from tests import factories as f
+    from tests.webutil import login
+    from tracker.models import Role
+
+    f.user(session, Role.SUPERVISOR, username="office", password="office-pass-1")
+    session.commit()
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    login(client, "office", "office-pass-1")
     page = client.get("/")
     assert page.status_code == 200 and "在办事项" in page.get_data(as_text=True)
-
-
-def test_unknown_api_path_answers_json_in_chinese(client):
-    resp = client.get("/api/v1/nothing")
-    assert resp.status_code == 404 and resp.get_json()["message"] == "页面或数据不存在"
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.get_json()["message"] == "页面或数据不存在"

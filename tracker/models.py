@@ -479,3 +479,37 @@ class TimeLimitPreset(SQLModel, table=True):
     basis: str = Field(default="", max_length=80)  # citation, e.g. "004 §57"
     active: bool = True
     sort_order: int = 0
+
+
+# --- access --------------------------------------------------------------------
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, kept in the database so throttling holds across web workers."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, index=True)
+    ip: str = Field(default="", max_length=64)
+    at: datetime = _ts(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for other systems (OA, 政务钉钉/企业微信 bots); only its hash is kept."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=60)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = _ts()
+    last_used_at: Optional[datetime] = _opt_ts()
+    revoked: bool = False
+
+
+class SavedView(SQLModel, table=True):
+    """A named task-list filter a user keeps (e.g. 我分管的逾期事项)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=60)
+    query: str = Field(max_length=1000)
+    created_at: datetime = _ts()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.models import LeaderDepartment, Role, Task, TaskAssist, TaskLeader, User
@@ -31,11 +32,18 @@ class Actor:
 SYSTEM = Actor(None, "系统", Role.SUPERVISOR)
 
 
+# Before it goes out a task is the office's (and, awaiting approval, its leader's)
+# business only: departments never see drafts.
+UNPUBLISHED = frozenset({"draft", "pending_approval"})
+
+
 def parties(session: Session, actor: Actor, task: Task) -> set[Party]:
     """The actor's relations to the task; empty means it is none of their business."""
     out: set[Party] = set()
     if actor.role == Role.SUPERVISOR:
         out.add(Party.OFFICE)
+    elif task.status == "draft" or (task.status in UNPUBLISHED and actor.role != Role.LEADER):
+        return out
     elif actor.role == Role.CLERK and actor.department_id is not None:
         if task.lead_department_id == actor.department_id:
             out.add(Party.LEAD)
@@ -61,3 +69,29 @@ def portfolio_department_ids(session: Session, leader_id: int) -> list[int]:
             select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == leader_id)
         )
     )
+
+
+def visible_clause(actor: Actor) -> sa.ColumnElement[bool]:
+    """SQL twin of ``parties()``: the tasks this actor may see, for list queries."""
+    if actor.role == Role.SUPERVISOR:
+        return sa.true()
+    if actor.role == Role.CLERK and actor.department_id is not None:
+        return sa.and_(
+            Task.status.not_in(UNPUBLISHED),
+            sa.or_(
+                Task.lead_department_id == actor.department_id,
+                sa.exists().where(TaskAssist.task_id == Task.id,
+                                  TaskAssist.department_id == actor.department_id),
+            ),
+        )
+    if actor.role == Role.LEADER and actor.leader_id is not None:
+        return sa.and_(
+            Task.status != "draft",
+            sa.or_(
+                sa.exists().where(TaskLeader.task_id == Task.id, TaskLeader.leader_id == actor.leader_id),
+                Task.lead_department_id.in_(
+                    select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == actor.leader_id)
+                ),
+            ),
+        )
+    return sa.false()

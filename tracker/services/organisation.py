@@ -134,3 +134,23 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
         return None
     return user
+
+
+def change_password(session: Session, actor: Actor, user: User, old: str, new: str, confirm: str) -> None:
+    fields = {}
+    if not check_password_hash(user.password_hash, old or ""):
+        fields["old_password"] = "原密码不正确"
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        fields["new_password"] = f"新密码至少 {MIN_PASSWORD_LENGTH} 位"
+    elif new == old:
+        fields["new_password"] = "新密码不能与原密码相同"
+    elif not (any(c.isdigit() for c in new) and any(c.isalpha() for c in new)):
+        fields["new_password"] = "新密码须同时包含字母和数字"
+    if new != confirm:
+        fields["confirm"] = "两次输入的新密码不一致"
+    if fields:
+        raise ValidationFailed("密码修改失败：" + "；".join(fields.values()), fields=fields)
+    user.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
+    user.must_change_password = False
+    session.flush()
+    audit.record(session, actor, "password_change", entity="user", entity_id=user.id)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
+from tracker.models import ROLE_LABELS, Role
+from tracker.web.auth import init_auth
 from tracker.web.errors import register_error_handlers
 from tracker.web.home import bp as home_bp
+from tracker.web.nav import nav_items
+from tracker.web.security import init_security
 
 
 def init_web(app: Flask) -> None:
     app.json.ensure_ascii = False
     register_error_handlers(app)
+    init_security(app)
+    init_auth(app)
     app.register_blueprint(home_bp)
+    app.jinja_env.globals.update(nav_items=nav_items, role_label=lambda r: ROLE_LABELS[Role(r)])

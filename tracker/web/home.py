@@ -1,19 +1,28 @@
-"""The landing page: a summary of the district's open work."""
+"""The landing page: a summary of the work the user may see."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 
 from tracker.db import get_session
+from tracker.models import Role, Task
+from tracker.services.actors import visible_clause
 from tracker.services.derived import Horizon, is_due_soon, is_overdue, is_running
-from tracker.models import Task
+from tracker.web.auth import current_actor
 
 bp = Blueprint("home", __name__)
+
+# Each role lands on its own working page once that page exists.
+LANDING = {Role.CLERK: "department.inbox", Role.LEADER: "leader.portfolio", Role.ADMIN: "admin.index"}
 
 
 @bp.get("/")
 def index():
+    actor = current_actor()
+    landing = LANDING.get(actor.role)
+    if landing and landing in current_app.view_functions:
+        return redirect(url_for(landing))
     session = get_session()
     settings = current_app.config["TRACKER"]
     h = Horizon.build(session, settings.due_soon_workdays)
@@ -23,10 +32,10 @@ def index():
             sa.func.count().filter(is_overdue(h)),
             sa.func.count().filter(is_due_soon(h)),
             sa.func.count().filter(Task.status == "closed"),
-        ).select_from(Task)
+        ).select_from(Task).where(visible_clause(actor))
     ).one()
     return render_template("home.html", today=h.today, open=counts[0], overdue=counts[1],
-                           due_soon=counts[2], closed=counts[3])
+                           due_soon=counts[2], closed=counts[3], soon_days=settings.due_soon_workdays)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,99 @@
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests import factories as f
+from tests.webutil import csrf_from, login, post
+from tracker import clock
+from tracker.models import LoginFailure, Role, User
+
+
+@pytest.fixture
+def office(session):
+    u = f.user(session, Role.SUPERVISOR, username="office", password="office-pass-1")
+    session.commit()
+    return u
+
+
+def test_anonymous_is_sent_to_login_and_api_gets_json(client):
+    resp = client.get("/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    api = client.get("/api/v1/tasks")
+    assert api.status_code == 401 and api.get_json()["error"] == "unauthorized"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_login_and_logout(client, office):
+    resp = login(client, "office", "office-pass-1")
+    assert resp.status_code == 302
+    home = client.get("/")
+    assert home.status_code == 200 and "工作台" in home.get_data(as_text=True)
+    assert client.get("/logout").status_code == 405  # logout only by POST with a token
+    out = post(client, "/logout", token_from="/")
+    assert out.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_a_chinese_error(client, office):
+    resp = login(client, "office", "wrong-pass")
+    assert resp.status_code == 401 and "用户名或密码错误" in resp.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client, office):
+    resp = client.post("/login", data={"username": "office", "password": "office-pass-1"})
+    assert resp.status_code == 400 and "刷新页面" in resp.get_data(as_text=True)
+
+
+def test_brute_force_is_throttled_then_released(client, office, session):
+    for _ in range(5):
+        assert login(client, "office", "nope-nope").status_code == 401
+    blocked = login(client, "office", "office-pass-1")
+    assert blocked.status_code == 429 and "15分钟" in blocked.get_data(as_text=True)
+    for row in session.exec(select(LoginFailure)):
+        row.at = clock.now() - timedelta(minutes=16)
+    session.commit()
+    assert login(client, "office", "office-pass-1").status_code == 302
+
+
+def test_open_redirect_is_ignored(client, office):
+    page = client.get("/login?next=https://evil.example/")
+    resp = client.post("/login?next=https://evil.example/", data={
+        "username": "office", "password": "office-pass-1", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert resp.headers["Location"] == "/"
+
+
+def test_session_cookie_flags_and_security_headers(client, office):
+    resp = login(client, "office", "office-pass-1")
+    cookie = resp.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_forced_password_change(client, session):
+    f.user(session, Role.CLERK, username="clerk", password="initial-1",
+           department_id=f.department(session).id, must_change_password=True)
+    session.commit()
+    login(client, "clerk", "initial-1")
+    assert "/password" in client.get("/").headers["Location"]
+    bad = post(client, "/password", {"old_password": "initial-1", "new_password": "short", "confirm": "short"})
+    assert bad.status_code == 422 and "至少 8 位" in bad.get_data(as_text=True)
+    ok = post(client, "/password", {"old_password": "initial-1", "new_password": "better-pass-2",
+                                    "confirm": "better-pass-2"})
+    assert ok.status_code == 302
+    assert client.get("/").status_code in (200, 302)
+    assert "/password" not in client.get("/").headers.get("Location", "")
+    user = session.exec(select(User).where(User.username == "clerk")).one()
+    session.refresh(user)
+    assert not user.must_change_password
+
+
+def test_password_change_ends_other_sessions(app, office, session):
+    a, b = app.test_client(), app.test_client()
+    login(a, "office", "office-pass-1")
+    login(b, "office", "office-pass-1")
+    post(a, "/password", {"old_password": "office-pass-1", "new_password": "new-pass-22", "confirm": "new-pass-22"})
+    assert a.get("/").status_code == 200
+    assert b.get("/").status_code == 302

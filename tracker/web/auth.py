@@ -1,0 +1,176 @@
+"""Login, logout, password change; every other page requires a logged-in user.
+
+Secure by default: a ``before_request`` guard lets anonymous callers reach
+only the login page, static files and /healthz (the Dash prefix included:
+PITFALLS says protecting the page alone leaks data through Dash's own routes).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+
+from tracker.db import get_session
+from tracker.models import User
+from tracker.services import access, organisation
+from tracker.services.actors import Actor
+from tracker.web.errors import error_response, wants_json
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.session_protection = "strong"
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
+
+
+class LoginUser:
+    """Flask-Login's view of a user row (kept apart from the table model)."""
+
+    def __init__(self, row: User):
+        self.row = row
+        self.id = row.id
+        self.is_authenticated = True
+        self.is_active = row.active
+        self.is_anonymous = False
+
+    def get_id(self) -> str:
+        # The hash is part of the id so a password change ends the other sessions.
+        return f"{self.row.id}:{self.row.password_hash[-12:]}"
+
+
+@login_manager.user_loader
+def _load_user(raw: str):
+    user_id, _, tag = raw.partition(":")
+    if not user_id.isdigit():
+        return None
+    row = get_session().get(User, int(user_id))
+    if row is None or not row.active or row.password_hash[-12:] != tag:
+        return None
+    return LoginUser(row)
+
+
+@login_manager.request_loader
+def _load_from_token(req):
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    row = access.user_for_token(get_session(), header[7:].strip())
+    if row is None:
+        return None
+    g.token_auth = True
+    get_session().commit()  # last_used_at
+    return LoginUser(row)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if wants_json():
+        return error_response(401, "unauthorized", "请先登录或提供有效的访问令牌")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def current_actor() -> Actor:
+    return Actor.of(current_user.row)
+
+
+def current_row() -> User:
+    return current_user.row
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("home.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("home.index")
+    return target
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    username = ""
+    if request.method == "POST":
+        db = get_session()
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        if access.is_throttled(db, username, _client_ip()):
+            error = "登录失败次数过多，请15分钟后再试"
+            return render_template("auth/login.html", error=error, username=username), 429
+        user = organisation.authenticate(db, username, password)
+        if user is None:
+            access.record_failure(db, username, _client_ip())
+            db.commit()
+            error = "用户名或密码错误"
+        else:
+            access.clear_failures(db, username)
+            db.commit()
+            session.clear()  # no session fixation: a fresh session on login
+            login_user(LoginUser(user))
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", error=error, username=username), (401 if error else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("您已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    errors = {}
+    if request.method == "POST":
+        db = get_session()
+        row = db.get(User, current_user.id)
+        try:
+            organisation.change_password(db, current_actor(), row, request.form.get("old_password", ""),
+                                         request.form.get("new_password", ""), request.form.get("confirm", ""))
+        except organisation.ValidationFailed as exc:
+            errors = exc.fields or {"_": exc.message}
+        else:
+            db.commit()
+            login_user(LoginUser(row))  # the id changed with the hash
+            flash("密码已修改", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+
+
+def _guard():
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None and request.path.startswith("/static/"):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    row = current_user.row
+    if row.must_change_password and request.endpoint not in {"auth.change_password", "auth.logout"}:
+        if wants_json():
+            return error_response(403, "password_change_required", "请先修改初始密码")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    app.register_blueprint(bp)
+    app.before_request(_guard)
+
+    @app.context_processor
+    def _inject_user():
+        if current_user.is_authenticated:
+            return {"me": current_user.row}
+        return {"me": None}
