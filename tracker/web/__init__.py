@@ -18,4 +18,10 @@ def init_web(app: Flask) -> None:
     init_security(app)
     init_auth(app)
     app.register_blueprint(home_bp)
+    from tracker.api import bp as api_bp
+    from tracker.web import admin, department, leader, office, tasks
+
+    for module in (office, tasks, department, leader, admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api_bp)
     app.jinja_env.globals.update(nav_items=nav_items, role_label=lambda r: ROLE_LABELS[Role(r)])
