@@ -22,6 +22,8 @@ from tracker.config import Settings
 from tracker.db import make_engine
 from tracker.services.calendar import seed_holidays, seed_presets
 
+pytest_plugins = ["tests.browser"]
+
 # Tables that hold reference data set up once per run; tests that change them restore them.
 KEPT_TABLES = {"holiday", "calendaryear", "calendarday", "timelimitpreset", "alembic_version"}
 
