@@ -8,13 +8,15 @@ two tables whenever they change, so SQL can count working days.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
 from tracker.calendar import TABLE_END, TABLE_START, DayResult, WorkCalendar, package_exceptions
-from tracker.errors import ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.models import CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
 from tracker.services import audit
 from tracker.services.actors import Actor
@@ -140,3 +142,272 @@ def due_from_preset(session: Session, code: str, start: date) -> tuple[DayResult
         return DayResult(start + timedelta(days=preset.amount)), preset
     # hours: a deadline is a date, so it falls on the day the hours run out
     return DayResult(start + timedelta(days=preset.amount // 24)), preset
+
+
+# --- the admin pages: the holiday table and the presets, edited by the office -------
+
+ORIGIN_LABELS = {"package": "内置数据", "office": "督查室录入"}
+PRESET_UNIT_LABELS = {"workdays": "个工作日", "days": "个自然日", "hours": "小时"}
+_HOLIDAY_WORDS = {"休", "假", "休息", "放假", "节假日", "休假"}
+_WORKDAY_WORDS = {"班", "上班", "补班", "工作", "工作日", "调休上班"}
+_DATE_RE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$")
+_LINE_RE = re.compile(
+    r"^(?P<start>[\d年月日/.\-]+)\s*(?:(?:至|到|~)\s*(?P<end>[\d年月日/.\-]+)\s*)?"
+    r"(?P<kind>[^\s\d]+?)(?:\s+(?P<name>.+))?$"
+)
+MAX_RANGE_DAYS = 31
+MAX_BULK_LINES = 200
+
+
+def _require_office(actor: Actor) -> None:
+    if not actor.is_office and actor.role != "admin":
+        raise ValidationFailed("只有督查室或管理员可以维护节假日")
+
+
+def year_exceptions(session: Session, year: int) -> list[Holiday]:
+    return list(session.exec(select(Holiday).where(Holiday.day >= date(year, 1, 1),
+                                                   Holiday.day <= date(year, 12, 31)).order_by(Holiday.day)))
+
+
+def known_years(session: Session) -> list[CalendarYear]:
+    return list(session.exec(select(CalendarYear).order_by(CalendarYear.year.desc())))
+
+
+def _in_table(day: date) -> bool:
+    return TABLE_START <= day <= TABLE_END
+
+
+def _parse_date(text: str, default_year: int | None = None) -> date | None:
+    m = _DATE_RE.match(text.strip())
+    if not m:
+        return None
+    year = int(m.group(1)) if m.group(1) else default_year
+    if year is None:
+        return None
+    try:
+        return date(year, int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_day(text: str, field: str = "day") -> date:
+    """A date typed into a form (2027-01-01, 2027/1/1 or 2027年1月1日)."""
+    day = _parse_date(unicodedata.normalize("NFKC", text or ""))
+    if day is None:
+        raise ValidationFailed("日期无效，应为 YYYY-MM-DD", fields={field: "日期无效，应为 YYYY-MM-DD"})
+    if not _in_table(day):
+        msg = f"日期须在 {TABLE_START.year}–{TABLE_END.year} 年之间"
+        raise ValidationFailed(msg, fields={field: msg})
+    return day
+
+
+def _weekday_name(day: date) -> str:
+    return "周" + "一二三四五六日"[day.weekday()]
+
+
+def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
+    """Read a pasted arrangement, one day (or a range with 至/~) per line.
+
+    ``2027-01-01 休 元旦`` is a weekday off, ``2027-02-07 班 春节调休`` a make-up
+    workday. A range keeps only the days that change (weekdays of a 休 range,
+    weekend days of a 班 range). Every bad line is reported, by line number.
+    """
+    fields: dict[str, str] = {}
+    out: list[tuple[date, bool, str]] = []
+    seen: dict[date, int] = {}
+    lines = (text or "").splitlines()
+    if len(lines) > MAX_BULK_LINES:
+        raise ValidationFailed(f"一次最多录入 {MAX_BULK_LINES} 行", fields={"lines": f"一次最多录入 {MAX_BULK_LINES} 行"})
+    for no, raw in enumerate(lines, start=1):
+        line = unicodedata.normalize("NFKC", raw).strip()
+        if not line or line.startswith("#"):
+            continue
+        err = None
+        m = _LINE_RE.match(line)
+        if not m:
+            err = "格式应为“日期 休/班 名称”，如 2027-01-01 休 元旦"
+        else:
+            start = _parse_date(m.group("start"))
+            end = _parse_date(m.group("end"), start.year if start else None) if m.group("end") else start
+            kind, name = m.group("kind"), (m.group("name") or "").strip()
+            if start is None:
+                err = f"日期“{m.group('start')}”无效，应为 YYYY-MM-DD"
+            elif end is None:
+                err = f"结束日期“{m.group('end')}”无效"
+            elif not (_in_table(start) and _in_table(end)):
+                err = f"日期须在 {TABLE_START.year}–{TABLE_END.year} 年之间"
+            elif end < start:
+                err = "结束日期早于开始日期"
+            elif (end - start).days >= MAX_RANGE_DAYS:
+                err = f"一个日期段不能超过 {MAX_RANGE_DAYS} 天"
+            elif kind not in _HOLIDAY_WORDS | _WORKDAY_WORDS:
+                err = f"无法识别“{kind}”，应为“休”（放假）或“班”（调休上班）"
+            elif len(name) > 40:
+                err = "名称不能超过 40 个字"
+        if err is None:
+            is_workday = kind in _WORKDAY_WORDS
+            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+            if start == end:
+                if is_workday == (start.weekday() < 5):
+                    usual = "工作日" if is_workday else "休息日"
+                    err = f"{start.isoformat()} 是{_weekday_name(start)}，本来就是{usual}，无需登记"
+            else:
+                days = [d for d in days if is_workday != (d.weekday() < 5)]
+                if not days:
+                    err = "该日期段内没有需要登记的日期"
+            for d in days if err is None else ():
+                if d in seen:
+                    err = f"{d.isoformat()} 与第 {seen[d]} 行重复"
+                    break
+        if err is not None:
+            fields[f"line_{no}"] = f"第 {no} 行“{raw.strip()}”：{err}"
+            continue
+        for d in days:
+            seen[d] = no
+            out.append((d, is_workday, name))
+    if fields:
+        summary = f"有 {len(fields)} 行有误，未录入任何一行，请修改后重新提交"
+        raise ValidationFailed(summary, fields={"lines": summary, **fields})
+    if not out:
+        raise ValidationFailed("请至少填写一行", fields={"lines": "请至少填写一行，如 2027-01-01 休 元旦"})
+    return sorted(out)
+
+
+def enter_holidays(session: Session, actor: Actor, text: str, *, confirm_years: bool = False) -> list[date]:
+    """Enter a pasted arrangement all at once: every line is valid or nothing is saved."""
+    _require_office(actor)
+    entries = parse_holiday_lines(text)
+    before, after = {}, {}
+    for day, is_workday, name in entries:
+        row = session.get(Holiday, day)
+        key = day.isoformat()
+        if row is None:
+            session.add(Holiday(day=day, is_workday=is_workday, name=name, origin="office"))
+        else:
+            before[key] = {"is_workday": row.is_workday, "name": row.name}
+            row.is_workday, row.name, row.origin = is_workday, name, "office"
+            session.add(row)
+        after[key] = {"is_workday": is_workday, "name": name}
+    session.flush()
+    years = sorted({d.year for d, _w, _n in entries})
+    audit.record(session, actor, "holiday_bulk_set", entity="holiday", entity_id=None, before=before,
+                 after=after, note=f"批量录入 {len(entries)} 天（{'、'.join(map(str, years))}年）")
+    if confirm_years:
+        for year in years:
+            confirm_year(session, actor, year)
+    rebuild_calendar_days(session)
+    return [d for d, _w, _n in entries]
+
+
+def mark_year_entered(session: Session, actor: Actor, year: int) -> bool:
+    """confirm_year for the admin page: refuses a year with nothing entered.
+
+    Returns False when the year was already known."""
+    _require_office(actor)
+    if not TABLE_START.year <= year <= TABLE_END.year:
+        raise ValidationFailed(f"年份须在 {TABLE_START.year}–{TABLE_END.year} 之间", fields={"year": "年份无效"})
+    if session.get(CalendarYear, year) is not None:
+        return False
+    if not year_exceptions(session, year):
+        msg = f"{year}年尚未录入任何节假日或调休，不能标记为已录入"
+        raise ValidationFailed(msg, fields={"year": msg})
+    confirm_year(session, actor, year)
+    return True
+
+
+def _preset_fields(name: str, amount, unit: str, urgency: str, basis: str,
+                   sort_order) -> tuple[dict, int | None, int | None]:
+    fields: dict = {}
+    if not name:
+        fields["name"] = "名称不能为空"
+    elif len(name) > 80:
+        fields["name"] = "名称不能超过 80 个字"
+    try:
+        amount = int(str(amount).strip())
+    except ValueError:
+        amount = None
+        fields["amount"] = "时限须为正整数"
+    else:
+        if not 1 <= amount <= 999:
+            fields["amount"] = "时限须在 1–999 之间"
+    if unit not in PRESET_UNIT_LABELS:
+        fields["unit"] = "请选择单位"
+    if urgency and urgency not in Urgency.__members__.values():
+        fields["urgency"] = "紧急程度无效"
+    if len(basis) > 80:
+        fields["basis"] = "依据不能超过 80 个字"
+    try:
+        sort_order = int(str(sort_order).strip() or 0)
+    except ValueError:
+        sort_order = None
+        fields["sort_order"] = "排序须为整数"
+    return fields, amount, sort_order
+
+
+def create_preset(session: Session, actor: Actor, *, code: str = "", name: str, amount, unit: str,
+                  urgency: str = "", basis: str = "", active: bool = True, sort_order=0) -> TimeLimitPreset:
+    """A new time limit the office can pick when registering a task."""
+    name, basis, code = (name or "").strip(), (basis or "").strip(), (code or "").strip().lower()
+    fields, amount, sort_order = _preset_fields(name, amount, unit, urgency, basis, sort_order)
+    if code and not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", code):
+        fields["code"] = "代码须以字母开头，只含小写字母、数字和下划线（2–40 位）"
+    elif code and session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == code)).first():
+        fields["code"] = "该代码已被使用"
+    if fields:
+        raise ValidationFailed("时限预设有误：" + "；".join(fields.values()), fields=fields)
+    if not code:
+        n = session.scalar(select(sa.func.count()).select_from(TimeLimitPreset)) + 1
+        while session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == f"custom_{n}")).first():
+            n += 1
+        code = f"custom_{n}"
+    preset = TimeLimitPreset(code=code, name=name, amount=amount, unit=unit, urgency=urgency, basis=basis,
+                             active=active, sort_order=sort_order)
+    session.add(preset)
+    session.flush()
+    audit.record(session, actor, "preset_create", entity="time_limit_preset", entity_id=preset.id,
+                 after={"code": code, "name": name, "amount": amount, "unit": unit, "urgency": urgency,
+                        "basis": basis, "active": active})
+    return preset
+
+
+def update_preset(session: Session, actor: Actor, preset_id: int, *, name: str, amount, unit: str,
+                  urgency: str = "", basis: str = "", active: bool = True, sort_order=0) -> TimeLimitPreset:
+    """Edit a preset. Tasks keep the due date computed when they were registered."""
+    preset = session.get(TimeLimitPreset, preset_id)
+    if preset is None:
+        raise NotFound("未找到该时限预设")
+    name, basis = (name or "").strip(), (basis or "").strip()
+    fields, amount, sort_order = _preset_fields(name, amount, unit, urgency, basis, sort_order)
+    if fields:
+        raise ValidationFailed("时限预设有误：" + "；".join(fields.values()), fields=fields)
+    keys = ("name", "amount", "unit", "urgency", "basis", "active", "sort_order")
+    before = {k: getattr(preset, k) for k in keys}
+    preset.name, preset.amount, preset.unit, preset.urgency = name, amount, unit, urgency
+    preset.basis, preset.active, preset.sort_order = basis, active, sort_order
+    session.add(preset)
+    session.flush()
+    audit.record(session, actor, "preset_update", entity="time_limit_preset", entity_id=preset.id,
+                 before=before, after={k: getattr(preset, k) for k in keys}, note=preset.code)
+    return preset
+
+
+def enter_holiday(session: Session, actor: Actor, day_text: str, kind: str, name: str = "") -> date:
+    """The single-day form: check every field, then set_holiday."""
+    fields: dict = {}
+    day = None
+    try:
+        day = parse_day(day_text)
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    if kind not in ("holiday", "workday"):
+        fields["kind"] = "请选择放假或调休上班"
+    name = unicodedata.normalize("NFKC", name or "").strip()
+    if len(name) > 40:
+        fields["name"] = "名称不能超过 40 个字"
+    if fields:
+        raise ValidationFailed("节假日信息有误：" + "；".join(fields.values()), fields=fields)
+    try:
+        set_holiday(session, actor, day, is_workday=kind == "workday", name=name)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, fields={"day": exc.message} if exc.fields else {}) from None
+    return day

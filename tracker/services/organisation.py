@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +16,8 @@ from tracker.models import (
     Leader,
     LeaderDepartment,
     Role,
+    Task,
+    TaskAssist,
     User,
 )
 from tracker.services import audit
@@ -154,3 +157,328 @@ def change_password(session: Session, actor: Actor, user: User, old: str, new: s
     user.must_change_password = False
     session.flush()
     audit.record(session, actor, "password_change", entity="user", entity_id=user.id)
+
+
+# --- administration: the admin pages' changes ------------------------------------
+# Each function is one change with its audit event; the caller commits. Clashes
+# come back as ValidationFailed with a field, so a form can show them in place.
+
+# Tasks in these statuses are finished: a department may go without a warning.
+_FINISHED_STATUSES = ("closed", "cancelled")
+USER_FIELD_LIMITS = {"username": 60, "display_name": 60}
+
+
+def _too_long(fields: dict, key: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        fields.setdefault(key, f"不能超过 {limit} 个字")
+
+
+def get_department(session: Session, dep_id: int) -> Department:
+    dep = session.get(Department, dep_id)
+    if dep is None:
+        raise NotFound("未找到该单位")
+    return dep
+
+
+def get_leader(session: Session, leader_id: int) -> Leader:
+    leader = session.get(Leader, leader_id)
+    if leader is None:
+        raise NotFound("未找到该领导")
+    return leader
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("未找到该用户")
+    return user
+
+
+def open_task_counts(session: Session, dep_id: int | None = None) -> dict[int, int]:
+    """Unfinished tasks per department, as lead or assisting department."""
+    lead = select(Task.lead_department_id.label("dep"), Task.id.label("task")).where(
+        Task.lead_department_id.is_not(None), Task.status.not_in(_FINISHED_STATUSES))
+    assist = (select(TaskAssist.department_id.label("dep"), Task.id.label("task"))
+              .join(Task, Task.id == TaskAssist.task_id).where(Task.status.not_in(_FINISHED_STATUSES)))
+    if dep_id is not None:
+        lead = lead.where(Task.lead_department_id == dep_id)
+        assist = assist.where(TaskAssist.department_id == dep_id)
+    both = sa.union(lead, assist).subquery()
+    rows = session.execute(select(both.c.dep, sa.func.count()).group_by(both.c.dep))
+    return {dep: count for dep, count in rows}
+
+
+def _check_department_name(session: Session, name: str, dep_id: int | None, field: str = "name") -> None:
+    """A full name may clash neither with another department's name nor its aliases."""
+    other = session.exec(select(Department).where(Department.name == name)).first()
+    if other is not None and other.id != dep_id:
+        raise ValidationFailed(f"单位“{name}”已存在", fields={field: "已有单位使用该名称"})
+    alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == name)).first()
+    if alias is not None and alias.department_id != dep_id:
+        owner = session.get(Department, alias.department_id)
+        raise ValidationFailed(f"“{name}”已是“{owner.name}”的简称",
+                               fields={field: f"已是“{owner.name}”的简称"})
+
+
+def _department_fields(name: str, kind: str, short_name: str) -> dict:
+    fields: dict = {}
+    if not name:
+        fields["name"] = "单位全称不能为空"
+    _too_long(fields, "name", name, 120)
+    if kind not in DepartmentKind.__members__.values():
+        fields["kind"] = "请选择单位类型"
+    _too_long(fields, "short_name", short_name, 40)
+    return fields
+
+
+def register_department(session: Session, actor: Actor, name: str, *, kind: str = DepartmentKind.COMPONENT,
+                        short_name: str = "", aliases: list[str] | tuple[str, ...] = (),
+                        sort_order: int = 0) -> Department:
+    """create_department with every problem reported against a form field."""
+    name, short_name = normalise_name(name), normalise_name(short_name)
+    aliases = [a for a in dict.fromkeys(normalise_name(a) for a in aliases) if a and a != name]
+    fields = _department_fields(name, kind, short_name)
+    for alias in aliases:
+        _too_long(fields, "aliases", alias, 120)
+    if fields:
+        raise ValidationFailed("单位信息有误：" + "；".join(fields.values()), fields=fields)
+    _check_department_name(session, name, None)
+    try:
+        return create_department(session, actor, name, kind=kind, short_name=short_name,
+                                 aliases=aliases, sort_order=sort_order)
+    except Conflict as exc:
+        raise ValidationFailed(exc.message, fields={"aliases": exc.message}) from None
+
+
+def update_department(session: Session, actor: Actor, dep_id: int, *, name: str, kind: str,
+                      short_name: str = "", sort_order: int = 0, keep_old_name: bool = True) -> Department:
+    """Edit a department; a renamed one keeps its old name as an alias (for imports)."""
+    dep = get_department(session, dep_id)
+    name, short_name = normalise_name(name), normalise_name(short_name)
+    fields = _department_fields(name, kind, short_name)
+    if fields:
+        raise ValidationFailed("单位信息有误：" + "；".join(fields.values()), fields=fields)
+    _check_department_name(session, name, dep.id)
+    before = {"name": dep.name, "kind": dep.kind, "short_name": dep.short_name, "sort_order": dep.sort_order}
+    old_name = dep.name
+    own = session.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == dep.id,
+                                                     DepartmentAlias.alias == name)).first()
+    if own is not None:  # the new name was an alias: it is the name now
+        session.delete(own)
+    dep.name, dep.kind, dep.short_name, dep.sort_order = name, kind, short_name, sort_order
+    session.add(dep)
+    session.flush()
+    if keep_old_name and old_name != name:
+        add_alias(session, dep, old_name, audit_actor=None)
+    after = {"name": name, "kind": kind, "short_name": short_name, "sort_order": sort_order}
+    audit.record(session, actor, "department_update", entity="department", entity_id=dep.id,
+                 before=before, after=after)
+    return dep
+
+
+def add_department_alias(session: Session, actor: Actor, dep_id: int, alias: str) -> DepartmentAlias:
+    dep = get_department(session, dep_id)
+    alias = normalise_name(alias)
+    problem = None
+    if not alias:
+        problem = "简称不能为空"
+    elif len(alias) > 120:
+        problem = "简称不能超过 120 个字"
+    elif alias == dep.name:
+        problem = "简称与本单位全称相同，无需添加"
+    elif session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == alias,
+                                                    DepartmentAlias.department_id == dep.id)).first():
+        problem = f"本单位已有简称“{alias}”"
+    if problem is None:
+        try:
+            add_alias(session, dep, alias, audit_actor=actor)
+        except Conflict as exc:
+            problem = exc.message
+    if problem:
+        raise ValidationFailed(problem, fields={"alias": problem})
+    return session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == alias)).one()
+
+
+def remove_department_alias(session: Session, actor: Actor, dep_id: int, alias_id: int) -> None:
+    row = session.get(DepartmentAlias, alias_id)
+    if row is None or row.department_id != dep_id:
+        raise NotFound("未找到该简称")
+    session.delete(row)
+    session.flush()
+    audit.record(session, actor, "department_alias_remove", entity="department", entity_id=dep_id,
+                 before={"alias": row.alias})
+
+
+def set_department_active(session: Session, actor: Actor, dep_id: int, active: bool, *,
+                          accept_open_tasks: bool = False) -> int:
+    """(De)activate a department. Its unfinished tasks keep it; deactivating one that has
+    any needs ``accept_open_tasks`` (the user saw the warning). Returns that count."""
+    dep = get_department(session, dep_id)
+    count = open_task_counts(session, dep.id).get(dep.id, 0) if not active else 0
+    if dep.active == active:
+        return count
+    if not active and count and not accept_open_tasks:
+        msg = f"该单位尚有 {count} 项未办结事项，请确认后再停用"
+        raise ValidationFailed(msg, fields={"confirm": msg})
+    dep.active = active
+    session.add(dep)
+    session.flush()
+    audit.record(session, actor, "department_activate" if active else "department_deactivate",
+                 entity="department", entity_id=dep.id, before={"active": not active},
+                 after={"active": active}, note=f"未办结事项 {count} 项" if count else "")
+    return count
+
+
+def _leader_fields(name: str, title: str) -> dict:
+    fields: dict = {}
+    if not name:
+        fields["name"] = "领导姓名不能为空"
+    _too_long(fields, "name", name, 40)
+    _too_long(fields, "title", title, 60)
+    return fields
+
+
+def _check_department_ids(session: Session, department_ids) -> list[int]:
+    ids = list(dict.fromkeys(department_ids))
+    missing = [i for i in ids if session.get(Department, i) is None]
+    if missing:
+        raise ValidationFailed("所选单位不存在", fields={"department_ids": "所选单位不存在，请刷新页面后重选"})
+    return ids
+
+
+def register_leader(session: Session, actor: Actor, name: str, title: str = "", *,
+                    department_ids=(), sort_order: int = 0) -> Leader:
+    """create_leader with field-level checks (lengths, unknown departments)."""
+    name, title = normalise_name(name), (title or "").strip()
+    fields = _leader_fields(name, title)
+    if fields:
+        raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
+    ids = _check_department_ids(session, department_ids)
+    return create_leader(session, actor, name, title, department_ids=ids, sort_order=sort_order)
+
+
+def update_leader(session: Session, actor: Actor, leader_id: int, *, name: str, title: str,
+                  sort_order: int = 0) -> Leader:
+    leader = get_leader(session, leader_id)
+    name, title = normalise_name(name), (title or "").strip()
+    fields = _leader_fields(name, title)
+    if fields:
+        raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
+    before = {"name": leader.name, "title": leader.title, "sort_order": leader.sort_order}
+    leader.name, leader.title, leader.sort_order = name, title, sort_order
+    session.add(leader)
+    session.flush()
+    audit.record(session, actor, "leader_update", entity="leader", entity_id=leader.id, before=before,
+                 after={"name": name, "title": title, "sort_order": sort_order})
+    return leader
+
+
+def portfolio_ids(session: Session, leader_id: int) -> list[int]:
+    return sorted(session.exec(select(LeaderDepartment.department_id)
+                               .where(LeaderDepartment.leader_id == leader_id)))
+
+
+def change_portfolio(session: Session, actor: Actor, leader_id: int, department_ids) -> Leader:
+    """set_portfolio with its audit event: which departments a leader is in charge of."""
+    leader = get_leader(session, leader_id)
+    ids = _check_department_ids(session, department_ids)
+    before = portfolio_ids(session, leader.id)
+    set_portfolio(session, leader, ids)
+    audit.record(session, actor, "leader_portfolio", entity="leader", entity_id=leader.id,
+                 before={"department_ids": before}, after={"department_ids": sorted(ids)})
+    return leader
+
+
+def set_leader_active(session: Session, actor: Actor, leader_id: int, active: bool) -> Leader:
+    """(De)activate a leader; the portfolio and existing tasks are kept."""
+    leader = get_leader(session, leader_id)
+    if leader.active != active:
+        leader.active = active
+        session.add(leader)
+        session.flush()
+        audit.record(session, actor, "leader_activate" if active else "leader_deactivate",
+                     entity="leader", entity_id=leader.id, before={"active": not active},
+                     after={"active": active})
+    return leader
+
+
+def register_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
+                  role: str, *, department_id: int | None = None, leader_id: int | None = None,
+                  must_change_password: bool = True) -> User:
+    """create_user with lengths checked and a taken login name shown at its field."""
+    fields: dict = {}
+    _too_long(fields, "username", (username or "").strip(), 60)
+    _too_long(fields, "display_name", (display_name or "").strip(), 60)
+    if fields:
+        raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
+    try:
+        return create_user(session, actor, username, display_name, password, role,
+                           department_id=department_id, leader_id=leader_id,
+                           must_change_password=must_change_password)
+    except Conflict as exc:
+        raise ValidationFailed(exc.message, fields={"username": "该登录名已被使用"}) from None
+
+
+def update_user(session: Session, actor: Actor, user_id: int, *, display_name: str, role: str,
+                department_id: int | None = None, leader_id: int | None = None) -> User:
+    """Change a user's name, role and binding; nobody changes their own role."""
+    user = get_user(session, user_id)
+    display_name = (display_name or "").strip()
+    fields: dict = {}
+    if not display_name:
+        fields["display_name"] = "姓名不能为空"
+    _too_long(fields, "display_name", display_name, 60)
+    if role not in Role.__members__.values():
+        fields["role"] = "请选择角色"
+    elif user.id == actor.user_id and role != user.role:
+        fields["role"] = "不能修改自己的角色"
+    if role == Role.CLERK and department_id is None:
+        fields["department_id"] = "承办单位用户须绑定单位"
+    if role == Role.LEADER and leader_id is None:
+        fields["leader_id"] = "领导用户须绑定领导"
+    if department_id is not None and session.get(Department, department_id) is None:
+        fields["department_id"] = "单位不存在"
+    if leader_id is not None and session.get(Leader, leader_id) is None:
+        fields["leader_id"] = "领导不存在"
+    if fields:
+        raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
+    before = {"display_name": user.display_name, "role": user.role, "department_id": user.department_id,
+              "leader_id": user.leader_id}
+    user.display_name, user.role = display_name, role
+    user.department_id = department_id if role == Role.CLERK else None
+    user.leader_id = leader_id if role == Role.LEADER else None
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user_update", entity="user", entity_id=user.id, before=before,
+                 after={"display_name": user.display_name, "role": user.role,
+                        "department_id": user.department_id, "leader_id": user.leader_id})
+    return user
+
+
+def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    """(De)activate a login; a deactivated user's sessions and API tokens stop working."""
+    user = get_user(session, user_id)
+    if not active and user.id == actor.user_id:
+        raise ValidationFailed("不能停用自己的账号", fields={"active": "不能停用自己的账号"})
+    if user.active != active:
+        user.active = active
+        session.add(user)
+        session.flush()
+        audit.record(session, actor, "user_activate" if active else "user_deactivate", entity="user",
+                     entity_id=user.id, before={"active": not active}, after={"active": active})
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
+    """An administrator sets a new initial password; the user must change it at next login."""
+    user = get_user(session, user_id)
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        msg = f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+        raise ValidationFailed(msg, fields={"password": msg})
+    user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    user.must_change_password = True
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "password_reset", entity="user", entity_id=user.id,
+                 after={"must_change_password": True})
+    return user
