@@ -67,8 +67,8 @@ def _empty(engine: sa.Engine) -> None:
     tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in KEPT_TABLES]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE beats TRUNCATE on small tables (no new relfilenodes); one round trip.
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(tables)))
         else:
             for table in reversed(tables):
                 conn.execute(table.delete())

@@ -67,3 +67,16 @@ def test_presets_follow_the_rules(session):
     assert result.value == date(2026, 12, 11)
     with pytest.raises(ValidationFailed):
         cal_service.due_from_preset(session, "nope", date(2026, 11, 23))
+
+
+def test_partial_rebuild_matches_full_rebuild(session, restore_calendar):
+    from sqlmodel import select
+
+    from tracker.models import CalendarDay
+
+    cal_service.set_holiday(session, SYSTEM, date(2030, 1, 2), is_workday=False, name="测试")
+    partial = session.exec(select(CalendarDay.day, CalendarDay.seq).order_by(CalendarDay.day)).all()
+    cal_service.rebuild_calendar_days(session)
+    full = session.exec(select(CalendarDay.day, CalendarDay.seq).order_by(CalendarDay.day)).all()
+    assert partial == full
+    session.rollback()

@@ -48,11 +48,26 @@ def seed_holidays(session: Session) -> int:
     return added
 
 
-def rebuild_calendar_days(session: Session) -> None:
+def rebuild_calendar_days(session: Session, since: date | None = None) -> None:
+    """Rewrite ``calendarday`` from ``since`` on (all of it when None).
+
+    An office edit changes one day, so only the rows from that day carry a new
+    running count; rewriting from there keeps a holiday edit cheap.
+    """
     cal = load_calendar(session)
-    session.exec(delete(CalendarDay))
-    rows, seq = [], 0
-    for day, workday in cal.days(TABLE_START, TABLE_END):
+    start = max(since or TABLE_START, TABLE_START)
+    if start > TABLE_END:
+        return
+    seq = 0
+    if start > TABLE_START:
+        seq = session.exec(
+            select(CalendarDay.seq).where(CalendarDay.day == start - timedelta(days=1))
+        ).first()
+        if seq is None:  # table never built: build it whole
+            start, seq = TABLE_START, 0
+    session.exec(delete(CalendarDay).where(CalendarDay.day >= start))
+    rows = []
+    for day, workday in cal.days(start, TABLE_END):
         seq += workday
         rows.append({"day": day, "is_workday": workday, "seq": seq})
     session.execute(sa.insert(CalendarDay), rows)
@@ -84,7 +99,7 @@ def set_holiday(
     session.flush()
     audit.record(session, actor, "holiday_set", entity="holiday", entity_id=None,
                  before=before, after=after, note=day.isoformat())
-    rebuild_calendar_days(session)
+    rebuild_calendar_days(session, since=day)
 
 
 def confirm_year(session: Session, actor: Actor, year: int) -> None:
@@ -295,7 +310,7 @@ def enter_holidays(session: Session, actor: Actor, text: str, *, confirm_years: 
     if confirm_years:
         for year in years:
             confirm_year(session, actor, year)
-    rebuild_calendar_days(session)
+    rebuild_calendar_days(session, since=min(d for d, _w, _n in entries))
     return [d for d, _w, _n in entries]
 
 

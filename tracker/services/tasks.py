@@ -115,14 +115,14 @@ def _validate(model: type[BaseModel], data: dict) -> BaseModel:
 # --- helpers -------------------------------------------------------------------
 
 
-def snapshot(session: Session, task: Task) -> dict:
-    return {
+def snapshot(session: Session, task: Task, *, links: bool = False) -> dict:
+    """The task's audited fields. ``links`` adds assisting departments and leaders
+    (two queries), needed only by the steps that can change them."""
+    out = {
         "status": task.status,
         "title": task.title,
         "requirement": task.requirement,
         "lead_department_id": task.lead_department_id,
-        "assisting_department_ids": sorted(assisting_ids(session, task.id)) if task.id else [],
-        "leader_ids": sorted(leader_ids(session, task.id)) if task.id else [],
         "urgency": task.urgency,
         "deadline_kind": task.deadline_kind,
         "due_date": task.due_date,
@@ -131,6 +131,10 @@ def snapshot(session: Session, task: Task) -> dict:
         "recurrence": task.recurrence,
         "closed_on": task.closed_on,
     }
+    if links:
+        out["assisting_department_ids"] = sorted(assisting_ids(session, task.id)) if task.id else []
+        out["leader_ids"] = sorted(leader_ids(session, task.id)) if task.id else []
+    return out
 
 
 def assisting_ids(session: Session, task_id: int) -> list[int]:
@@ -205,8 +209,11 @@ def _set_status(task: Task, status: Status) -> None:
     task.updated_at = clock.now()
 
 
-def _record(session, actor, action, task, before, *, note="", entity="task", entity_id=None):
+def _record(session, actor, action, task, before, *, note="", entity="task", entity_id=None,
+            links=None):
     session.flush()
+    if links is None:  # compare like with like: links in "after" when "before" has them
+        links = "leader_ids" in before
     audit.record(
         session,
         actor,
@@ -215,7 +222,7 @@ def _record(session, actor, action, task, before, *, note="", entity="task", ent
         entity_id=entity_id if entity_id is not None else task.id,
         task_id=task.id,
         before=before,
-        after=snapshot(session, task),
+        after=snapshot(session, task, links=links),
         note=note,
     )
 
@@ -281,7 +288,7 @@ def create_draft(session: Session, actor: Actor, data: dict | TaskInput) -> Task
     session.add(task)
     session.flush()
     _apply_input(session, task, data)
-    _record(session, actor, "create", task, {})
+    _record(session, actor, "create", task, {}, links=True)
     return task
 
 
@@ -289,7 +296,7 @@ def update_draft(session: Session, actor: Actor, task_id: int, data: dict | Task
     task, who = _visible_task(session, actor, task_id)
     check(Action.EDIT_DRAFT, task.status, who)
     data = data if isinstance(data, TaskInput) else _validate(TaskInput, data)
-    before = snapshot(session, task)
+    before = snapshot(session, task, links=True)
     _apply_input(session, task, data)
     _record(session, actor, Action.EDIT_DRAFT, task, before)
     return task
@@ -299,7 +306,7 @@ def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
     """Only drafts can be deleted; the deletion itself stays in the audit log."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.DELETE_DRAFT, task.status, who)
-    before = snapshot(session, task)
+    before = snapshot(session, task, links=True)
     before["code"] = task.code
     for model in (TaskAssist, TaskLeader, Milestone):
         for row in session.exec(select(model).where(model.task_id == task.id)):
@@ -616,7 +623,7 @@ def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bo
     check(Action.DECIDE_REASSIGN, task.status, who)
     if req.status != RequestStatus.PENDING:
         raise Conflict("该改派申请已处理")
-    before = snapshot(session, task)
+    before = snapshot(session, task, links=True)
     if approve:
         if new_lead_department_id is None:
             raise ValidationFailed("同意改派时请指定新的牵头单位", fields={"new_lead_department_id": "请选择"})
@@ -686,15 +693,24 @@ def decide_change(session: Session, actor: Actor, request_id: int, approve: bool
         raise NotPermitted("变更申请须由申请人以外的人员审核")
     if not approve:
         note = _require_text(note, "note", "不同意变更的理由")
-    before = snapshot(session, task)
+    before = snapshot(session, task, links=True)
     if approve:
         payload = req.payload or {}
         if "lead_department_id" in payload:
             _check_departments(session, [payload["lead_department_id"]], "lead_department_id")
             _set_lead(session, task, payload["lead_department_id"])
             task.acknowledged_at = None
+            # Fix: the old lead's 申请办结 lapsed with its lead; left pending, it outlived the
+            # move back to 已交办 and was the one a later review_close decided.
+            close_req = _pending(session, CloseRequest, task.id)
+            if close_req is not None:
+                close_req.status = RequestStatus.WITHDRAWN
             if task.status != Status.SUSPENDED:
                 _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
+            else:
+                # Fix: a suspended task kept its old status_before_suspend, so RESUME put it
+                # back to 已签收/办理中/待审核 under a lead department that never signed for it.
+                task.status_before_suspend = Status.ASSIGNED
         if "requirement" in payload:
             task.requirement = payload["requirement"]
         if "title" in payload:
