@@ -1,0 +1,217 @@
+"""The demo district: built through the services, every state of the loop, repeatable."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tests import factories as f
+from tracker import clock
+from tracker.errors import DomainError
+from tracker.models import (
+    AuditEvent,
+    CloseRequest,
+    Department,
+    DepartmentAlias,
+    DepartmentKind,
+    Escalation,
+    ExtensionRequest,
+    Leader,
+    LeaderDepartment,
+    Milestone,
+    ProgressReport,
+    Reminder,
+    Source,
+    SourceKind,
+    Task,
+    TaskAssist,
+    User,
+)
+from tracker.services import derived
+from tracker.services.calendar import load_calendar
+from tracker.services.demo import DEMO_PASSWORD, _Planner, seed_demo
+from tracker.services.organisation import authenticate
+from tracker.workflow import Status
+
+# At least this many tasks in each status (the plan makes 300 in all).
+AT_LEAST = {
+    Status.DRAFT: 8,
+    Status.PENDING_APPROVAL: 8,
+    Status.ASSIGNED: 15,
+    Status.ACKNOWLEDGED: 15,
+    Status.IN_PROGRESS: 70,
+    Status.PENDING_REVIEW: 12,
+    Status.CLOSED: 60,
+    Status.SUSPENDED: 5,
+    Status.CANCELLED: 5,
+}
+
+
+def count(session, model, *where) -> int:
+    return session.exec(select(sa.func.count()).select_from(model).where(*where)).one()
+
+
+def test_seed_demo_builds_the_promised_district(session):
+    # One seed (about 2 300 service calls) checked from several sides.
+    summary = seed_demo(session)
+    session.commit()
+    check_organisation_and_users(session)
+    check_sources(session)
+    check_tasks(session, summary)
+    with pytest.raises(DomainError, match="--force"):
+        seed_demo(session)
+
+
+def check_organisation_and_users(session):
+    assert count(session, Department) >= 35
+    kinds = set(session.exec(select(Department.kind)))
+    assert {DepartmentKind.COMPONENT, DepartmentKind.STREET, DepartmentKind.TOWN,
+            DepartmentKind.INSTITUTION} <= kinds
+    aliases = dict(session.exec(select(DepartmentAlias.alias, Department.name).join(
+        Department, Department.id == DepartmentAlias.department_id)).all())
+    assert aliases["区发改委"] == "区发展和改革委员会"
+    assert aliases["区住建局"] == "区住房和城乡建设局"
+
+    leaders = session.exec(select(Leader)).all()
+    assert len(leaders) == 6
+    titles = sorted(leader.title for leader in leaders)
+    assert titles.count("区长") == 1 and titles.count("常务副区长") == 1
+    assert 3 <= sum(t == "副区长" for t in titles) <= 4
+    assert any("办公室主任" in t for t in titles)
+    # every department is in some leader's portfolio (分管)
+    covered = set(session.exec(select(LeaderDepartment.department_id)))
+    assert covered == set(session.exec(select(Department.id)))
+
+    roles = dict(session.exec(select(User.role, sa.func.count()).group_by(User.role)).all())
+    assert roles == {"supervisor": 2, "clerk": 3, "leader": 1, "admin": 1}
+    expected = {
+        "duchashi": ("supervisor", None), "duchashi2": ("supervisor", None),
+        "fgw": ("clerk", "区发展和改革委员会"), "czj": ("clerk", "区财政局"), "jiedao": ("clerk", None),
+        "wuhaitao": ("leader", None), "admin": ("admin", None),
+    }
+    for username, (role, department) in expected.items():
+        user = authenticate(session, username, DEMO_PASSWORD)
+        assert user is not None and user.role == role, username
+        assert not user.must_change_password
+        if department:
+            assert session.get(Department, user.department_id).name == department
+    assert authenticate(session, "duchashi", DEMO_PASSWORD).display_name == "督查室王敏"
+    jiedao = authenticate(session, "jiedao", DEMO_PASSWORD)
+    assert session.get(Department, jiedao.department_id).kind == DepartmentKind.STREET
+    wu = session.get(Leader, authenticate(session, "wuhaitao", DEMO_PASSWORD).leader_id)
+    assert (wu.name, wu.title) == ("吴海涛", "常务副区长")
+
+
+def check_sources(session):
+    today = clock.today()
+    kinds = dict(session.exec(select(Source.kind, sa.func.count()).group_by(Source.kind)).all())
+    for kind in (SourceKind.EXECUTIVE_MEETING, SourceKind.MAYOR_OFFICE_MEETING, SourceKind.TOPIC_MEETING,
+                 SourceKind.SCHEDULING_MEETING, SourceKind.LEADER_INSTRUCTION):
+        assert kinds.get(kind, 0) >= 2, kind
+    assert len(kinds) >= 8  # and a few of the other kinds
+    first, last = session.exec(select(sa.func.min(Source.source_date), sa.func.max(Source.source_date))).one()
+    assert today - timedelta(days=100) <= first <= today - timedelta(days=80)
+    assert last <= today
+    minutes = session.exec(select(Source).where(Source.kind == SourceKind.EXECUTIVE_MEETING)).first()
+    assert "一、" in minutes.body and "二、" in minutes.body
+    instruction = session.exec(select(Source).where(Source.kind == SourceKind.LEADER_INSTRUCTION)).first()
+    assert "批示" in instruction.body
+    # meeting decisions are numbered
+    item_nos = session.exec(select(Task.item_no).join(Source, Source.id == Task.source_id).where(
+        Source.kind == SourceKind.EXECUTIVE_MEETING)).all()
+    assert "1" in item_nos and "3" in item_nos
+    assert count(session, Task, Task.source_id.is_(None)) == 0
+
+
+def check_tasks(session, summary):
+    total = count(session, Task)
+    assert 250 <= total <= 350
+    by_status = dict(session.exec(select(Task.status, sa.func.count()).group_by(Task.status)).all())
+    for status, minimum in AT_LEAST.items():
+        assert by_status.get(status, 0) >= minimum, (status, by_status)
+    assert f"督办事项 {total} 件" in summary
+
+    h = derived.Horizon.build(session)
+    assert count(session, Task, derived.is_overdue(h)) >= 20
+    assert count(session, Task, derived.is_due_soon(h)) >= 5
+    assert count(session, Task, derived.closed_late()) >= 10
+    assert count(session, Task, Task.status == Status.CLOSED, Task.closed_on <= Task.due_date) >= 30
+    assert count(session, Task, derived.is_running(), derived.milestone_missed(h)) >= 5
+    assert count(session, Milestone, Milestone.done_on.is_not(None)) >= 20
+    assert count(session, Task, Task.due_date != Task.original_due_date) >= 10  # approved extensions
+    assert count(session, ExtensionRequest, ExtensionRequest.status == "rejected") >= 3
+    assert count(session, ExtensionRequest, ExtensionRequest.status == "pending") >= 1
+    returned = select(CloseRequest.task_id).where(CloseRequest.status == "rejected")
+    assert count(session, Task, Task.id.in_(returned)) >= 10
+    assert count(session, Task, Task.id.in_(returned), Task.status == Status.CLOSED) >= 3
+    assert count(session, Task, Task.id.in_(returned), Task.status == Status.IN_PROGRESS) >= 3
+    assert count(session, Reminder) >= 30
+    assert count(session, Escalation) >= 5
+
+    # reports by the lead and by assisting departments, some naming a blocking point (阻点)
+    assert count(session, Task, sa.exists().where(TaskAssist.task_id == Task.id)) >= 100
+    lead_reports = count(session, ProgressReport, sa.exists().where(
+        Task.id == ProgressReport.task_id, Task.lead_department_id == ProgressReport.department_id))
+    assist_reports = count(session, ProgressReport, sa.exists().where(
+        TaskAssist.task_id == ProgressReport.task_id, TaskAssist.department_id == ProgressReport.department_id))
+    assert lead_reports >= 200 and assist_reports >= 50
+    assert count(session, ProgressReport, ProgressReport.problems != "") >= 20
+
+    # the audit log tells every task's story, from its creation, on past working days
+    assert count(session, Task, ~sa.exists().where(AuditEvent.task_id == Task.id)) == 0
+    creates = session.exec(select(sa.func.count(sa.distinct(AuditEvent.task_id))).where(
+        AuditEvent.action == "create")).one()
+    assert creates == total
+    cal = load_calendar(session)
+    days = {clock.local_date(at) for at in session.exec(
+        select(AuditEvent.at).where(AuditEvent.task_id.is_not(None)))}
+    assert all(cal.is_workday(d) for d in days)
+    assert max(days) <= clock.today()
+    assert min(days) <= clock.today() - timedelta(days=60)
+    assigned_days = {clock.local_date(t) for t in session.exec(select(Task.assigned_at).where(
+        Task.assigned_at.is_not(None)))}
+    assert len(assigned_days) >= 30
+
+
+def test_force_reuses_what_exists(session):
+    d = f.district(session)  # 区发展和改革委员会 (区发改委), 区财政局, 吴海涛 as 副区长...
+    f.draft(session, d)
+    session.commit()
+    with pytest.raises(DomainError):
+        seed_demo(session)
+    summary = seed_demo(session, force=True)
+    session.commit()
+    assert "沿用" in summary
+    assert count(session, Department, Department.name == "区发展和改革委员会") == 1
+    fgw = session.exec(select(User).where(User.username == "fgw")).one()
+    assert fgw.department_id == d.lead_id
+    assert count(session, Task) == 301
+
+
+def test_plan_is_repeatable(session):
+    cal = load_calendar(session)
+
+    def plan(seed):
+        p = _Planner(cal, clock.today(), seed)
+        p.plan_sources()
+        p.plan_days()
+        p.assign_statuses()
+        p.plan_stories()
+        return [(it.title, it.lead, it.status, it.due0, [(d, a) for d, _s, a, _kw in it.steps_plan])
+                for it in p.items]
+
+    assert plan(7) == plan(7)
+    assert plan(7) != plan(8)
+
+
+def test_cli_seed_demo(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "督办事项 300 件" in result.output and DEMO_PASSWORD in result.output
+    with Session(db) as s:
+        assert count(s, Task) == 300
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 1
+    assert "错误" in again.output
