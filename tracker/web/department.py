@@ -1,7 +1,152 @@
-"""Pages: department (being built)."""
+"""A department clerk's pages: the inbox (待办) in order of urgency, and all tasks of the department.
+
+Visibility is applied in SQL by the shared task queries (``visible_clause``),
+so a clerk never sees another department's task, nor a draft.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request
+from sqlmodel import Session, select
+
+from tracker import clock
+from tracker.db import get_session
+from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, FeedbackCycle, ProgressReport, RequestStatus, Role, Task
+from tracker.services import queries
+from tracker.services.actors import Actor, visible_clause
+from tracker.services.derived import LIGHT_LABELS, Horizon
+from tracker.services.queries import TaskFilter
+from tracker.web.access import roles_required
+from tracker.web.auth import current_actor
+from tracker.workflow import OPEN, WORKING, Party, Status, status_label
 
 bp = Blueprint("department", __name__, url_prefix="/dept")
+
+SECTION_LIMIT = 100
+_open = [s.value for s in OPEN]
+_working = [s.value for s in WORKING]
+
+
+def _rows(session: Session, actor: Actor, h: Horizon, where: list, seen: set[int]) -> tuple[list, int]:
+    """One inbox section: the shared task-list select under the actor's visibility,
+    minus tasks already shown in a more urgent section."""
+    clauses = [visible_clause(actor), *where]
+    if seen:
+        clauses.append(Task.id.not_in(seen))
+    total = session.scalar(select(sa.func.count()).select_from(Task).where(*clauses))
+    rows = session.execute(queries.task_rows_select(h).where(*clauses)
+                           .order_by(Task.due_date.asc().nulls_last(), Task.id.asc()).limit(SECTION_LIMIT)).all()
+    seen.update(r.Task.id for r in rows)
+    return rows, total
+
+
+def returned_clause() -> sa.ColumnElement[bool]:
+    """The task's latest close request was returned (退回) and the task is back in progress."""
+    latest_status = (
+        select(CloseRequest.status).where(CloseRequest.task_id == Task.id)
+        .order_by(CloseRequest.id.desc()).limit(1).correlate(Task).scalar_subquery()
+    )
+    return sa.and_(Task.status == Status.IN_PROGRESS.value, latest_status == RequestStatus.REJECTED.value)
+
+
+def report_due_clause(department_id: int, today: date) -> sa.ColumnElement[bool]:
+    """A periodic report of this department is due: weekly with none since Monday,
+    monthly with none this month, quarterly with none this quarter."""
+    starts = {
+        FeedbackCycle.WEEKLY: today - timedelta(days=today.weekday()),
+        FeedbackCycle.MONTHLY: today.replace(day=1),
+        FeedbackCycle.QUARTERLY: today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1),
+    }
+
+    def none_since(day) -> sa.ColumnElement[bool]:
+        return ~sa.exists().where(
+            ProgressReport.task_id == Task.id,
+            ProgressReport.department_id == department_id,
+            ProgressReport.created_at >= clock.start_of_local_day(day),
+        )
+
+    return sa.and_(
+        Task.status.in_(_working),
+        sa.or_(*[sa.and_(Task.feedback_cycle == cycle.value, none_since(day)) for cycle, day in starts.items()]),
+    )
+
+
+def _return_notes(session: Session, task_ids: list[int]) -> dict[int, str]:
+    if not task_ids:
+        return {}
+    notes: dict[int, str] = {}
+    for task_id, note in session.execute(
+        select(CloseRequest.task_id, CloseRequest.decision_note)
+        .where(CloseRequest.task_id.in_(task_ids), CloseRequest.status == RequestStatus.REJECTED.value)
+        .order_by(CloseRequest.id.desc())
+    ):
+        notes.setdefault(task_id, note)
+    return notes
+
+
+@bp.get("/")
+@roles_required(Role.CLERK)
+def inbox():
+    session = get_session()
+    actor = current_actor()
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    dep = actor.department_id
+    seen: set[int] = set()
+    lead = Task.lead_department_id == dep
+    sections = []
+
+    def add(key, title, hint, where):
+        rows, total = _rows(session, actor, h, where, seen)
+        sections.append({"key": key, "title": title, "hint": hint, "rows": rows, "total": total})
+
+    add("acknowledge", "待签收", "新交办给本单位牵头的事项，请及时签收",
+        [Task.status == Status.ASSIGNED.value, lead])
+    add("returned", "被退回", "办结申请被督查室退回，请按意见补充办理",
+        [lead, returned_clause()])
+    add("overdue", "已逾期", "已超过完成时限，请尽快办理并反馈",
+        [*queries.filter_clauses(TaskFilter(overdue=True), h)])
+    add("report_due", "本期应反馈", "按反馈周期本周（月、季）尚未报送进展",
+        [report_due_clause(dep, h.today)] if dep is not None else [sa.false()])
+    add("assisting", "协办事项", "本单位为协办单位，请向牵头单位报送协办进展",
+        [Task.status.in_(_open), Task.lead_department_id != dep])
+    task_ids = [r.Task.id for s in sections for r in s["rows"]]
+    assist_names, _ = queries.names_for(session, task_ids)
+    returned_ids = [r.Task.id for s in sections if s["key"] == "returned" for r in s["rows"]]
+    return render_template(
+        "department/inbox.html", sections=sections, today=h.today, assist_names=assist_names,
+        return_notes=_return_notes(session, returned_ids), my_department=dep,
+        status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
+        cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT,
+    )
+
+
+STATUS_CHOICES = [s for s in Status if s not in (Status.DRAFT, Status.PENDING_APPROVAL)]
+SORT_CHOICES = {"due": "按完成时限", "-updated": "按最近更新", "code": "按编号"}
+
+
+@bp.get("/tasks")
+@roles_required(Role.CLERK)
+def tasks():
+    session = get_session()
+    actor = current_actor()
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    f = TaskFilter.from_args(request.args)
+    sort = request.args.get("sort", "due")
+    sort = sort if sort in SORT_CHOICES else "due"
+    page_no = request.args.get("page", "1")
+    page = queries.list_tasks(session, actor, f, h, sort=sort, page=int(page_no) if page_no.isdigit() else 1,
+                              per_page=50)
+    ids = [r.Task.id for r in page.rows]
+    assist_names, leader_names = queries.names_for(session, ids)
+    args = f.to_args()
+    if sort != "due":
+        args["sort"] = sort
+    return render_template(
+        "department/tasks.html", page=page, f=f, args=args, sort=sort, sort_choices=SORT_CHOICES,
+        assist_names=assist_names, leader_names=leader_names, my_department=actor.department_id,
+        status_choices=[(s.value, status_label(s, Party.LEAD)) for s in STATUS_CHOICES],
+        status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
+    )

@@ -1,7 +1,589 @@
-"""Pages: tasks (being built)."""
+"""The task page (督办事项详情) and one POST endpoint per workflow action.
+
+Every action: parse the form, call one service, commit once, redirect with a
+Chinese flash. A domain error re-renders the task page with the message and
+the error's HTTP status; nothing of the failed request is saved (the session
+is rolled back, and files written for it are removed). A task the user may not
+see answers 404 on every route, so its existence is not disclosed.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlmodel import Session, select
+from werkzeug.exceptions import HTTPException
+
+from tracker import clock
+from tracker.db import get_session
+from tracker.errors import DomainError, NotFound, ValidationFailed
+from tracker.models import (
+    FEEDBACK_CYCLE_LABELS,
+    SOURCE_KIND_LABELS,
+    URGENCY_LABELS,
+    Attachment,
+    ChangeKind,
+    ChangeRequest,
+    CloseRequest,
+    DeadlineKind,
+    Department,
+    Escalation,
+    ExtensionRequest,
+    Milestone,
+    ProgressReport,
+    Reminder,
+    RequestStatus,
+    Task,
+    TaskAssist,
+)
+from tracker.services import attachments, queries, tasks as svc
+from tracker.services.actors import Actor, parties
+from tracker.services.derived import LIGHT_LABELS, Horizon
+from tracker.web.auth import current_actor
+from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+# A request may carry several files of up to 20 MB each; a bigger body is refused
+# by Flask with the friendly 413 page before anything is read or written.
+MAX_REQUEST_BYTES = attachments.MAX_TOTAL + 1024 * 1024  # room for the form fields
+
+
+@bp.record_once
+def _configure(state) -> None:
+    if state.app.config.get("MAX_CONTENT_LENGTH") is None:
+        state.app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+
+
+@bp.app_template_filter("local_dt")
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC instant as China time."""
+    if value is None:
+        return ""
+    return value.astimezone(clock.CHINA).strftime(fmt)
+
+
+@bp.app_template_filter("filesize")
+def filesize(n: int | None) -> str:
+    n = n or 0
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} B"
+
+
+ACTION_LABELS = {
+    "create": "登记立项",
+    "edit_draft": "修改草稿",
+    "delete_draft": "删除草稿",
+    "submit_for_approval": "提交领导审核",
+    "leader_approve": "领导审核同意",
+    "leader_reject": "领导退回修改",
+    "assign": "交办",
+    "acknowledge": "签收",
+    "report": "报送进展",
+    "report_part": "报送协办进展",
+    "request_extension": "申请延期",
+    "approve_extension": "同意延期",
+    "refuse_extension": "不同意延期",
+    "request_close": "申请办结",
+    "approve_close": "审核通过，办结",
+    "return": "审核退回",
+    "suspend": "暂缓办理",
+    "resume": "恢复办理",
+    "cancel": "撤销",
+    "reopen": "复查不合格，重新打开",
+    "request_reassign": "申请改派",
+    "approve_reassign": "同意改派",
+    "refuse_reassign": "不同意改派",
+    "request_change": "申请变更",
+    "approve_change": "同意变更",
+    "refuse_change": "不同意变更",
+    "remind": "催办",
+    "escalate": "督办",
+    "attachment_upload": "上传附件",
+}
+ESCALATION_LEVELS = {1: "督办至单位联络员", 2: "督办至单位主要负责人", 3: "督办至责任领导"}
+PARTY_LABELS = {Party.OFFICE: "督查室", Party.LEAD: "牵头单位", Party.ASSIST: "协办单位", Party.LEADER: "责任领导"}
+PARTY_ORDER = (Party.OFFICE, Party.LEAD, Party.ASSIST, Party.LEADER)
+
+
+def main_party(who: set[Party]) -> Party:
+    """The relation whose words the page uses (an actor normally has just one)."""
+    return next((p for p in PARTY_ORDER if p in who), Party.NONE)
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """One line of the timeline."""
+
+    at: datetime
+    who: str
+    label: str
+    action: str
+    note: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)
+    report: ProgressReport | None = None
+    files: list[Attachment] = field(default_factory=list)
+    link: tuple[str, str] | None = None  # (words, url)
+
+
+def _departments(session: Session, ids) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
+
+
+def _by_id(session: Session, model, ids) -> dict[int, Any]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids)))}
+
+
+def build_timeline(session: Session, task: Task, party: Party, viewer: Actor) -> list[Entry]:
+    """The audit log in the viewer's words; an assisting department sees only its own reports."""
+    events = queries.timeline(session, task.id)
+    ids = lambda entity: [e.entity_id for e in events if e.entity == entity]  # noqa: E731
+    reports = _by_id(session, ProgressReport, ids("progress_report"))
+    extensions = _by_id(session, ExtensionRequest, ids("extension_request"))
+    changes = _by_id(session, ChangeRequest, ids("change_request"))
+    reminders = _by_id(session, Reminder, ids("reminder"))
+    escalations = _by_id(session, Escalation, ids("escalation"))
+    files = _by_id(session, Attachment, ids("attachment"))
+    dep_ids: set = {r.department_id for r in reminders.values()}
+    for e in events:
+        for snap in (e.before or {}, e.after or {}):
+            dep_ids.add(snap.get("lead_department_id"))
+    for c in changes.values():
+        dep_ids.add((c.payload or {}).get("lead_department_id"))
+        dep_ids.add((c.payload or {}).get("suggested_department_id"))
+    names = _departments(session, dep_ids)
+    only_own = party == Party.ASSIST
+
+    def own(report: ProgressReport | None) -> bool:
+        return not only_own or (report is not None and report.department_id == viewer.department_id)
+
+    by_report: dict[int, list[Attachment]] = {}
+    by_close: dict[int, list[Attachment]] = {}
+    out: list[Entry] = []
+    for e in events:
+        if e.entity == "attachment":
+            att = files.get(e.entity_id)
+            if att is None:
+                continue
+            close_id = (e.after or {}).get("close_request_id")
+            if att.report_id:
+                by_report.setdefault(att.report_id, []).append(att)
+            elif close_id and not only_own:
+                by_close.setdefault(close_id, []).append(att)
+            elif not only_own:
+                out.append(Entry(e.at, e.actor_name, ACTION_LABELS["attachment_upload"], e.action, files=[att]))
+            continue
+        report = reports.get(e.entity_id) if e.entity == "progress_report" else None
+        if e.entity == "progress_report" and not own(report):
+            continue
+        entry = Entry(e.at, e.actor_name, ACTION_LABELS.get(e.action, e.action), e.action, note=e.note or "",
+                      report=report)
+        before, after = e.before or {}, e.after or {}
+        if "status" in after and before.get("status") != after.get("status"):
+            old = status_label(before["status"], party) if before.get("status") else "—"
+            entry.details.append(("状态", f"{old} → {status_label(after['status'], party)}"))
+        if "due_date" in after and "due_date" in before:
+            entry.details.append(("完成时限", f"{before['due_date'] or '—'} → {after['due_date'] or '—'}"))
+        if "lead_department_id" in after and "lead_department_id" in before:
+            entry.details.append(("牵头单位", f"{names.get(before['lead_department_id'], '—')} → "
+                                              f"{names.get(after['lead_department_id'], '—')}"))
+        if e.entity == "extension_request" and e.entity_id in extensions:
+            ext = extensions[e.entity_id]
+            entry.details.append(("申请时限", f"{ext.old_due_date} → {ext.new_due_date}"))
+        if e.entity == "change_request" and e.entity_id in changes:
+            payload = changes[e.entity_id].payload or {}
+            if payload.get("lead_department_id"):
+                entry.details.append(("拟改为牵头单位", names.get(payload["lead_department_id"], "—")))
+            if payload.get("suggested_department_id"):
+                entry.details.append(("建议承办单位", names.get(payload["suggested_department_id"], "—")))
+            if payload.get("title"):
+                entry.details.append(("拟改事项名称", payload["title"]))
+            if payload.get("requirement"):
+                entry.details.append(("拟改工作要求", payload["requirement"]))
+        if e.entity == "reminder" and e.entity_id in reminders:
+            rem = reminders[e.entity_id]
+            entry.details.append(("催办单位", names.get(rem.department_id, "—")))
+            if rem.rule != "manual":
+                entry.label = "系统自动催办"
+        if e.entity == "escalation" and e.entity_id in escalations:
+            esc = escalations[e.entity_id]
+            entry.details.append(("督办通知单", esc.notice_no))
+            entry.details.append(("督办层级", ESCALATION_LEVELS.get(esc.level, str(esc.level))))
+            notice = _notice_path(esc.id) if party == Party.OFFICE else None
+            if notice:
+                entry.link = ("查看督办通知单", notice)
+        if e.entity == "close_request":
+            entry.files = by_close.setdefault(e.entity_id, [])
+        if report is not None:
+            entry.files = by_report.setdefault(report.id, [])
+        out.append(entry)
+    return out
+
+
+def latest_reports(session: Session, task_id: int) -> dict[int, ProgressReport]:
+    """The newest report of each department for the task."""
+    out: dict[int, ProgressReport] = {}
+    for r in session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id)
+                          .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())):
+        out.setdefault(r.department_id, r)
+    return out
+
+
+def _pending(session: Session, model, task_id: int):
+    return session.exec(select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)
+                        .order_by(model.id.desc())).first()
+
+
+def task_context(session: Session, actor: Actor, task_id: int) -> dict:
+    """Everything the task page shows; NotFound for a task the actor may not see."""
+    task = session.get(Task, task_id)
+    who = parties(session, actor, task) if task is not None else set()
+    if not who:
+        raise NotFound(f"未找到编号为 {task_id} 的督办事项")
+    party = main_party(who)
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    row = session.execute(queries.task_rows_select(h).where(Task.id == task.id)).one()
+    assist_names, leader_names = queries.names_for(session, [task.id])
+    assisting = session.execute(
+        select(Department.id, Department.name).join(TaskAssist, TaskAssist.department_id == Department.id)
+        .where(TaskAssist.task_id == task.id).order_by(Department.sort_order, Department.id)).all()
+    latest = latest_reports(session, task.id)
+    files = attachments.for_reports(session, [r.id for r in latest.values()])
+    actions = set(allowed(task.status, who))
+
+    lead_latest = latest.get(task.lead_department_id) if party != Party.ASSIST else None
+    if party == Party.ASSIST:
+        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting if dep_id == actor.department_id]
+    else:
+        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting]
+
+    pending_ext = _pending(session, ExtensionRequest, task.id)
+    pending_change = _pending(session, ChangeRequest, task.id)
+    pending_close = _pending(session, CloseRequest, task.id)
+    last_return = session.exec(
+        select(CloseRequest).where(CloseRequest.task_id == task.id, CloseRequest.status == RequestStatus.REJECTED)
+        .order_by(CloseRequest.id.desc())).first()
+    if last_return is not None and (task.status != "in_progress" or (pending_close is not None)):
+        last_return = None  # only while the task is back in the department's hands
+
+    # What the forms need beyond the transition table: a decision needs a pending
+    # request; a change may not be decided by the person who asked for it.
+    if pending_ext is None:
+        actions.discard(Action.DECIDE_EXTENSION)
+    if pending_change is None or pending_change.kind != ChangeKind.REASSIGN:
+        actions.discard(Action.DECIDE_REASSIGN)
+    if (pending_change is None or pending_change.kind == ChangeKind.REASSIGN
+            or pending_change.requested_by_id == actor.user_id):
+        actions.discard(Action.DECIDE_CHANGE)
+    if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
+        actions.discard(Action.REQUEST_EXTENSION)
+
+    needs_departments = actions & {Action.REQUEST_REASSIGN, Action.DECIDE_REASSIGN, Action.REQUEST_CHANGE}
+    departments = (session.execute(select(Department.id, Department.name).where(Department.active.is_(True))
+                                   .order_by(Department.sort_order, Department.id)).all()
+                   if needs_departments else [])
+    change_names = _departments(session, [(pending_change.payload or {}).get(k) for k in
+                                          ("lead_department_id", "suggested_department_id")]
+                                ) if pending_change else {}
+    own_previous = latest.get(actor.department_id) if actor.department_id else None
+    milestones = list(session.exec(select(Milestone).where(Milestone.task_id == task.id)
+                                   .order_by(Milestone.sort_order, Milestone.due_date)))
+    return {
+        "task": task,
+        "row": row,
+        "party": party,
+        "party_label": PARTY_LABELS.get(party, ""),
+        "status_text": status_label(task.status, party),
+        "light_label": LIGHT_LABELS[row.light],
+        "source_label": SOURCE_KIND_LABELS.get(row.source_kind, "") if row.source_kind else "",
+        "urgency_label": URGENCY_LABELS.get(task.urgency, task.urgency),
+        "cycle_label": FEEDBACK_CYCLE_LABELS.get(task.feedback_cycle, task.feedback_cycle),
+        "assist_names": assist_names[task.id],
+        "leader_names": leader_names[task.id],
+        "milestones": milestones,
+        "today": h.today,
+        "timeline": build_timeline(session, task, party, actor),
+        "lead_latest": lead_latest,
+        "assist_latest": assist_latest,
+        "latest_files": files,
+        "own_previous": own_previous,
+        "actions": actions,
+        "A": Action,
+        "pending_ext": pending_ext,
+        "pending_change": pending_change,
+        "change_names": change_names,
+        "pending_close": pending_close,
+        "last_return": last_return,
+        "departments": departments,
+        "escalation_levels": ESCALATION_LEVELS,
+        "max_file_bytes": attachments.MAX_SIZE,
+        "max_files": attachments.MAX_FILES,
+        "max_total_bytes": attachments.MAX_TOTAL,
+        "allowed_types": attachments.ALLOWED_LABEL,
+        "accept": ",".join("." + ext for ext in attachments.TYPES),
+        "is_open": task.status in OPEN,
+        "draft_edit_url": (url_for("office.edit_task", task_id=task.id)
+                           if party == Party.OFFICE and task.status == "draft"
+                           and "office.edit_task" in current_app.view_functions else None),
+    }
+
+
+def render_task(task_id: int, *, status: int = 200, error: DomainError | None = None, form: str = ""):
+    ctx = task_context(get_session(), current_actor(), task_id)
+    values = request.form if request.method == "POST" else {}
+    return render_template("tasks/show.html", error=error, form_name=form,
+                           fields=(error.fields if error else {}), values=values, **ctx), status
+
+
+@bp.get("/<int:task_id>")
+def show(task_id: int):
+    return render_task(task_id)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def download(attachment_id: int):
+    row, path = attachments.for_download(get_session(), current_actor(), attachment_id)
+    resp = send_file(path, mimetype=row.content_type or "application/octet-stream", as_attachment=True,
+                     download_name=row.original_name, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# --- acting ------------------------------------------------------------------------
+
+
+def _safe_next(default: str) -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and ":" not in target.split("?")[0]:
+        return target
+    return default
+
+
+def _text(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _int(name: str) -> int | None:
+    raw = _text(name)
+    return int(raw) if raw.isdigit() else None
+
+
+def _date(name: str, label: str) -> date:
+    try:
+        return date.fromisoformat(_text(name))
+    except ValueError:
+        raise ValidationFailed(f"请填写有效的{label}", fields={name: f"请填写有效的{label}"}) from None
+
+
+def _decision() -> bool:
+    value = _text("decision")
+    if value not in ("approve", "refuse"):
+        raise ValidationFailed("请选择同意或不同意", fields={"decision": "请选择"})
+    return value == "approve"
+
+
+def _files(name: str = "files") -> list:
+    return request.files.getlist(name)
+
+
+def act(task_id: int, form: str, step: Callable[[Session, Actor], Any], message: str | Callable[[Any], str],
+        *, redirect_to: Callable[[Any], str | None] | None = None):
+    """Run one service step as one unit of work, then redirect or re-render on a domain error."""
+    session = get_session()
+    try:
+        result = step(session, current_actor())
+        session.commit()
+    except NotFound:
+        session.rollback()
+        raise
+    except DomainError as exc:
+        session.rollback()
+        return render_task(task_id, status=exc.http_status, error=exc, form=form)
+    flash(message(result) if callable(message) else message, "success")
+    target = redirect_to(result) if redirect_to else None
+    return redirect(target or _safe_next(url_for("tasks.show", task_id=task_id)))
+
+
+def _request_of(session: Session, model, task_id: int, request_id: int, what: str):
+    req = session.get(model, request_id)
+    if req is None or req.task_id != task_id:
+        raise NotFound(f"未找到该{what}")
+    return req
+
+
+@bp.post("/<int:task_id>/acknowledge")
+def acknowledge(task_id: int):
+    return act(task_id, "acknowledge", lambda s, a: svc.acknowledge(s, a, task_id), "已签收，请按时限办理并反馈进展")
+
+
+@bp.post("/<int:task_id>/report")
+def report(task_id: int):
+    def step(s: Session, a: Actor):
+        percent = _text("percent")
+        data = {
+            "text": _text("text"),
+            "percent": percent or None,
+            "problems": _text("problems"),
+            "next_steps": _text("next_steps"),
+            "needs_coordination": bool(request.form.get("needs_coordination")),
+            "milestones_done": [int(v) for v in request.form.getlist("milestones_done") if v.isdigit()],
+        }
+        rep = svc.report_progress(s, a, task_id, data)
+        stored = attachments.store_all(s, a, task_id, rep.id, _files())
+        return rep, stored
+
+    def said(result) -> str:
+        _, stored = result
+        return "进展已报送" + (f"，附件 {len(stored)} 个" if stored else "")
+
+    return act(task_id, "report", step, said)
+
+
+@bp.post("/<int:task_id>/extension")
+def request_extension(task_id: int):
+    return act(task_id, "request_extension",
+               lambda s, a: svc.request_extension(s, a, task_id, _date("new_due_date", "新的完成时限"), _text("reason")),
+               "延期申请已提交，请等待督查室审核")
+
+
+@bp.post("/<int:task_id>/extension/<int:request_id>/decide")
+def decide_extension(task_id: int, request_id: int):
+    def step(s: Session, a: Actor):
+        _request_of(s, ExtensionRequest, task_id, request_id, "延期申请")
+        return svc.decide_extension(s, a, request_id, _decision(), _text("note"))
+
+    return act(task_id, "decide_extension", step,
+               lambda req: "已同意延期，完成时限已调整" if req.status == RequestStatus.APPROVED else "已不同意延期")
+
+
+@bp.post("/<int:task_id>/close")
+def request_close(task_id: int):
+    def step(s: Session, a: Actor):
+        req = svc.request_close(s, a, task_id, _text("summary"))
+        attachments.store_all(s, a, task_id, None, _files(), close_request_id=req.id)
+        return req
+
+    return act(task_id, "request_close", step, "办结申请已提交，请等待督查室审核")
+
+
+@bp.post("/<int:task_id>/review")
+def review(task_id: int):
+    def step(s: Session, a: Actor):
+        decision = _text("decision")
+        if decision not in ("approve", "return"):
+            raise ValidationFailed("请选择审核结果", fields={"decision": "请选择办结或退回"})
+        return svc.review_close(s, a, task_id, decision == "approve", _text("note"))
+
+    return act(task_id, "review", step,
+               lambda task: "审核通过，事项已办结" if task.status == "closed" else "已退回承办单位继续办理")
+
+
+@bp.post("/<int:task_id>/suspend")
+def suspend(task_id: int):
+    return act(task_id, "suspend", lambda s, a: svc.suspend(s, a, task_id, _text("reason")), "事项已暂缓办理")
+
+
+@bp.post("/<int:task_id>/resume")
+def resume(task_id: int):
+    return act(task_id, "resume", lambda s, a: svc.resume(s, a, task_id, _text("note")), "事项已恢复办理")
+
+
+@bp.post("/<int:task_id>/cancel")
+def cancel(task_id: int):
+    return act(task_id, "cancel", lambda s, a: svc.cancel(s, a, task_id, _text("reason")), "事项已撤销")
+
+
+@bp.post("/<int:task_id>/reopen")
+def reopen(task_id: int):
+    return act(task_id, "reopen", lambda s, a: svc.reopen(s, a, task_id, _text("reason")), "事项已重新打开，退回承办单位办理")
+
+
+@bp.post("/<int:task_id>/reassign")
+def request_reassign(task_id: int):
+    window = current_app.config["TRACKER"].reassign_window_workdays
+    return act(task_id, "request_reassign",
+               lambda s, a: svc.request_reassign(s, a, task_id, _text("reason"), _int("suggested_department_id"),
+                                                 window_workdays=window),
+               "改派申请已提交，请等待督查室审核")
+
+
+@bp.post("/<int:task_id>/reassign/<int:request_id>/decide")
+def decide_reassign(task_id: int, request_id: int):
+    def step(s: Session, a: Actor):
+        _request_of(s, ChangeRequest, task_id, request_id, "改派申请")
+        return svc.decide_reassign(s, a, request_id, _decision(), _int("new_lead_department_id"), _text("note"))
+
+    return act(task_id, "decide_reassign", step,
+               lambda req: "已同意改派，事项已交新的牵头单位签收" if req.status == RequestStatus.APPROVED else "已不同意改派")
+
+
+@bp.post("/<int:task_id>/change")
+def request_change(task_id: int):
+    return act(task_id, "request_change",
+               lambda s, a: svc.request_change(s, a, task_id, _text("reason"),
+                                               lead_department_id=_int("lead_department_id"),
+                                               requirement=_text("requirement") or None,
+                                               title=_text("title") or None),
+               "变更申请已提交，请等待审核")
+
+
+@bp.post("/<int:task_id>/change/<int:request_id>/decide")
+def decide_change(task_id: int, request_id: int):
+    def step(s: Session, a: Actor):
+        _request_of(s, ChangeRequest, task_id, request_id, "变更申请")
+        return svc.decide_change(s, a, request_id, _decision(), _text("note"))
+
+    return act(task_id, "decide_change", step,
+               lambda req: "已同意变更" if req.status == RequestStatus.APPROVED else "已不同意变更")
+
+
+@bp.post("/<int:task_id>/remind")
+def remind(task_id: int):
+    return act(task_id, "remind", lambda s, a: svc.remind(s, a, task_id, _text("message")), "已催办牵头单位")
+
+
+def _notice_path(escalation_id: int) -> str | None:
+    """The office's printable 督办通知单, if that page exists in this build."""
+    path = f"/office/escalations/{escalation_id}/notice"
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    return path
+
+
+@bp.post("/<int:task_id>/escalate")
+def escalate(task_id: int):
+    def step(s: Session, a: Actor):
+        level = _int("level") or 2
+        return svc.escalate(s, a, task_id, _text("reason"), level)
+
+    return act(task_id, "escalate", step, lambda esc: f"已发出督办通知（{esc.notice_no}）",
+               redirect_to=lambda esc: _notice_path(esc.id))
+
+
+@bp.post("/<int:task_id>/approve")
+def leader_approve(task_id: int):
+    return act(task_id, "leader_approve", lambda s, a: svc.leader_approve(s, a, task_id, _text("note")),
+               "已审核同意，事项已交办")
+
+
+@bp.post("/<int:task_id>/reject")
+def leader_reject(task_id: int):
+    return act(task_id, "leader_reject", lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")),
+               "已退回督查室修改")
