@@ -74,15 +74,16 @@ class TaskFilter:
         out.due_soon = str(get("due_soon") or "").lower() in {"1", "true", "on", "yes"}
         for name in ("department_id", "lead_department_id", "leader_id", "source_id"):
             raw = str(get(name) or "")
-            setattr(out, name, int(raw) if raw.isdigit() else None)
-        out.source_kind = str(get("source_kind") or "")[:30]
-        out.urgency = str(get("urgency") or "")[:20]
+            # ids are 32-bit columns: a longer number names no row and would not bind ("²" is a digit int() refuses)
+            setattr(out, name, int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None)
+        out.source_kind = str(get("source_kind") or "").replace("\x00", "")[:30]
+        out.urgency = str(get("urgency") or "").replace("\x00", "")[:20]
         for name in ("due_from", "due_to"):
             try:
                 setattr(out, name, date.fromisoformat(str(get(name) or "")))
             except ValueError:
                 setattr(out, name, None)
-        out.text = str(get("q") or get("text") or "")[:100]
+        out.text = str(get("q") or get("text") or "").replace("\x00", "")[:100]  # PostgreSQL refuses NUL
         return out
 
     def to_args(self) -> dict[str, Any]:
