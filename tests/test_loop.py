@@ -149,3 +149,10 @@ def test_preset_sets_due_date_from_source_date(session, d):
     task = f.draft(session, d, due_date=None, time_limit_preset="countersign_3")
     src_date = clock.today() - timedelta(days=7)  # 2026-11-16, a Monday
     assert task.due_date == date(2026, 11, 19) and src_date == date(2026, 11, 16)
+
+
+def test_reminder_only_to_the_task_departments(session, d):
+    task = f.task_in(session, d, "assigned")
+    tasks.remind(session, d.office, task.id, department_id=d.assist_id)
+    with pytest.raises(ValidationFailed, match="牵头单位或协办单位"):
+        tasks.remind(session, d.office, task.id, department_id=d.other_id)

@@ -732,6 +732,8 @@ def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
     task, who = _visible_task(session, actor, task_id)
     check(Action.REMIND, task.status, who)
     target = department_id or task.lead_department_id
+    if target != task.lead_department_id and target not in assisting_ids(session, task.id):
+        raise ValidationFailed("只能催办该事项的牵头单位或协办单位", fields={"department_id": "不是该事项的承办单位"})
     day = clock.today()
     exists = session.exec(select(Reminder).where(
         Reminder.task_id == task.id, Reminder.department_id == target,
