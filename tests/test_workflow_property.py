@@ -365,13 +365,9 @@ def test_random_walks_keep_the_invariants(engine):
     )
 
 
-def test_deleted_draft_id_is_not_reused(session, request):
+def test_deleted_draft_id_is_not_reused(session):
     """A deleted draft's audit trail (create, delete_draft) must not become the history
     of the next task registered: audit events find their task by ``task_id`` alone."""
-    if session.bind.dialect.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "known bug, not fixed here (tracker/models.py + a migration): the task table has no "
-            "sqlite_autoincrement, so SQLite gives a deleted draft's id to the next task")))
     d = f.quick_district(session)
     deleted_id = f.draft(session, d).id
     tasks.delete_draft(session, d.office, deleted_id)

@@ -264,6 +264,8 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_task_status_due", "status", "due_date"),
         sa.Index("ix_task_lead_status", "lead_department_id", "status"),
+        # Never reuse a deleted draft's id: audit events find their task by id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

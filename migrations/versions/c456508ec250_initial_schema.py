@@ -184,7 +184,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['parent_id'], ['task.id'], name=op.f('fk_task_parent_id_task')),
     sa.ForeignKeyConstraint(['source_id'], ['source.id'], name=op.f('fk_task_source_id_source')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task')),
-    sa.UniqueConstraint('code', name=op.f('uq_task_code'))
+    sa.UniqueConstraint('code', name=op.f('uq_task_code')),
+    # SQLite would hand a deleted draft's id to the next task, and the audit trail
+    # (which finds its task by id) would follow it; PostgreSQL sequences never reuse.
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index('ix_task_lead_status', ['lead_department_id', 'status'], unique=False)
