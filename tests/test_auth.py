@@ -97,3 +97,16 @@ def test_password_change_ends_other_sessions(app, office, session):
     post(a, "/password", {"old_password": "office-pass-1", "new_password": "new-pass-22", "confirm": "new-pass-22"})
     assert a.get("/").status_code == 200
     assert b.get("/").status_code == 302
+
+
+def test_bearer_token_wins_over_a_stray_session_cookie(app, office, session):
+    from tracker.services import access
+    from tracker.services.actors import SYSTEM
+
+    token = access.issue_token(session, SYSTEM, office, "bot")
+    session.commit()
+    client = app.test_client()
+    client.get("/login")  # leaves a session cookie without a login in it
+    resp = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200
+    assert client.get("/api/v1/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401

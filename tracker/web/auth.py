@@ -19,7 +19,23 @@ from tracker.services.actors import Actor
 from tracker.web.errors import error_response, wants_json
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
+
+
+class _LoginManager(LoginManager):
+    """A bearer token, when sent, decides who the caller is, whatever cookies come along.
+
+    Flask-Login tries the session first and, under "strong" protection, gives up on
+    a session without its identifier before it ever looks at the token; an API client
+    that keeps cookies would then be anonymous.
+    """
+
+    def _load_user(self):
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return self._update_request_context_with_user(_load_from_token(request))
+        return super()._load_user()
+
+
+login_manager = _LoginManager()
 login_manager.session_protection = "strong"
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
@@ -51,7 +67,6 @@ def _load_user(raw: str):
     return LoginUser(row)
 
 
-@login_manager.request_loader
 def _load_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
