@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from tests import factories as f
 from tracker import clock
