@@ -61,7 +61,10 @@ def workdays_between(a: str, b: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from tracker.cli_ledger import register_ledger_cli
+
     app.cli.add_command(workdays)
+    register_ledger_cli(app)
 
     @app.cli.command("init-db")
     def init_db() -> None:

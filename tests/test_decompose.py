@@ -1,0 +1,251 @@
+"""Splitting minutes into items, finding the phrases inside them, and saving the drafts."""
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from tests import factories as f
+from tracker.models import AuditEvent, DepartmentKind, Source, SourceKind, Task, TaskAssist, TaskLeader
+from tracker.services import decompose as dc
+from tracker.services import organisation
+from tracker.services.actors import SYSTEM
+
+# --- split_items ---------------------------------------------------------------
+
+
+def _nos(items):
+    return [i.no for i in items]
+
+
+def test_chinese_numbering_keeps_sub_points_inside_their_item():
+    text = ("会议听取了区住建局的汇报。会议议定事项如下：\n"
+            "一、关于老旧小区改造。由区住建局牵头。\n"
+            "（一）完善项目清单；\n（二）落实资金1.5亿元。\n"
+            "二、关于冬季供暖。\n"
+            "三、关于营商环境。")
+    items = dc.split_items(text)
+    assert _nos(items) == ["一", "二", "三"]
+    assert items[0].text.startswith("关于老旧小区改造")
+    assert "（一）完善项目清单" in items[0].text and "（二）落实资金1.5亿元" in items[0].text
+    assert "会议听取" not in " ".join(i.text for i in items)  # the preamble is not an item
+
+
+@pytest.mark.parametrize("text, nos, first", [
+    ("1. 加强A工作，投资1.5亿元。\n2. 推进B。\n3. 做好C", ["1", "2", "3"], "加强A工作，投资1.5亿元。"),
+    ("1、甲\n2、乙", ["1", "2"], "甲"),
+    ("１．全角编号甲\n２．全角编号乙", ["1", "2"], "全角编号甲"),
+    ("（一）甲事项\n（二）乙事项", ["一", "二"], "甲事项"),
+    ("(1)甲\n(2)乙", ["1", "2"], "甲"),
+    ("第一项：甲事项\n第二项：乙事项", ["一", "二"], "甲事项"),
+    ("①甲\n②乙", ["1", "2"], "甲"),
+    ("会议议定：一、关于A。二、关于B。三、关于C", ["一", "二", "三"], "关于A。"),  # lost line breaks
+    ("十、甲\n十一、乙", [], None),  # a list must start at one
+])
+def test_numbering_styles(text, nos, first):
+    items = dc.split_items(text)
+    if not nos:
+        assert _nos(items) == ["1"]  # no numbering found: the paragraph is one item
+        return
+    assert _nos(items) == nos
+    assert items[0].text == first
+
+
+def test_numbers_out_of_sequence_stay_in_the_text():
+    items = dc.split_items("1. 甲，详见附件\n3. 不是第二项\n2. 乙")
+    assert _nos(items) == ["1", "2"]
+    assert "3. 不是第二项" in items[0].text
+
+
+def test_without_numbering_each_paragraph_is_an_item():
+    assert [i.text for i in dc.split_items("甲段落\n\n乙段落\n续行")] == ["甲段落", "乙段落\n续行"]
+    assert dc.split_items("  \n ") == []
+
+
+# --- mentions ------------------------------------------------------------------
+
+
+def test_lead_and_assisting_from_the_sentence():
+    m = dc.find_mentions("由区住建局牵头，区财政局、区发改委配合，抓紧完善项目清单，于2026年12月底前完成。")
+    assert (m.lead, m.assisting, m.deadline) == ("区住建局", "区财政局、区发改委", "2026年12月底前")
+
+
+def test_labelled_block_wins_over_the_sentence():
+    m = dc.find_mentions("区城管局要立即开展排查，确保12月15日前全面供暖。"
+                         "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）")
+    assert m.lead == "区城管局"
+    assert m.assisting == "区应急管理局、各街道办事处"
+    assert m.deadline == "12月20日前"
+    assert m.leaders == "吴海涛"
+    assert dc.guess_title("区城管局要立即开展排查。（牵头单位：区城管局）") == "区城管局要立即开展排查"
+
+
+def test_brackets_inside_a_labelled_value_do_not_end_it():
+    m = dc.find_mentions("开展排查。（牵头单位：区城管局；配合单位：区应急管理局、各镇（街道）；完成时限：12月15日前）")
+    assert (m.lead, m.assisting, m.deadline) == ("区城管局", "区应急管理局、各镇（街道）", "12月15日前")
+
+
+def test_responsible_units_label_stops_at_a_clause_that_is_not_a_department():
+    m = dc.find_mentions("责任单位：区政务服务中心、区市场监管局，12月底前完成。")
+    assert m.lead == "区政务服务中心、区市场监管局"
+    assert m.deadline == "12月底前"
+
+
+def test_jointly_with_and_compound_names():
+    m = dc.find_mentions("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。")
+    assert m.lead == "区发改委"
+    assert m.assisting == "区财政局、区住房和城乡建设局"
+    assert dc.guess_title("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。") == "研究制定专项债券项目储备方案"
+
+
+def test_assisting_with_etc_and_leaders_by_title():
+    m = dc.find_mentions("区教育局、区卫健委等单位配合做好学校食堂检查，吴海涛副区长负责统筹协调。")
+    assert m.assisting == "区教育局、区卫健委"
+    assert m.leaders == "吴海涛"
+    assert dc.find_mentions("常务副区长吴海涛负责督导。").leaders == "吴海涛"
+    assert dc.find_mentions("会议要求李明副区长牵头协调。").leaders == "李明"
+    assert dc.find_mentions("提请区长办公会研究，由分管副区长牵头。").leaders == ""
+
+
+def test_deadlines_dates_win_recurrences_join_and_earlier_dates_are_offered_as_milestones():
+    m = dc.find_mentions("11月底前完成摸排，12月底前完成整改。")
+    assert (m.deadline, m.other_deadlines) == ("12月底前", ["11月底前"])
+    assert dc.find_mentions("立即开展排查，确保12月15日前全面供暖。").deadline == "12月15日前"
+    assert dc.find_mentions("持续推进，每月25日前报送进展。").deadline == "持续推进，每月25日前"
+    assert dc.find_mentions("12月底前完成，每月底前报送进展。").deadline == "12月底前，每月底前"
+    assert dc.find_mentions("10个工作日内制定措施。").deadline == "10个工作日内"
+    assert dc.find_mentions("加强宣传。").deadline == ""
+
+
+def test_titles_and_urgency():
+    assert dc.guess_title("关于老旧小区改造工作。会议原则同意《实施方案》。") == "老旧小区改造工作"
+    long = "加快推进" + "城市更新" * 30 + "。"
+    assert len(dc.guess_title(long)) == 60
+    assert dc.guess_urgency("特急：立即处置") == "extra_urgent"
+    assert dc.guess_urgency("要立即开展排查") == "urgent"
+    assert dc.guess_urgency("稳步推进") == "normal"
+
+
+# --- resolving and saving ------------------------------------------------------
+
+MINUTES = """区政府第15次常务会议纪要
+会议听取了有关工作汇报，议定事项如下：
+一、关于老旧小区改造工作。会议原则同意《2027年老旧小区改造实施方案》，由区住建局牵头，区财政局、区发改委配合，于2026年12月底前完成年度改造任务。吴海涛副区长负责统筹协调。
+二、关于冬季供暖保障。区城管局要立即开展供热管网排查。（牵头单位：区城管局；配合单位：区应急管理局、各街道；完成时限：12月15日前）
+三、关于营商环境优化。责任单位：区政务服务中心、区市场监管局。10个工作日内制定优化营商环境若干措施。责任领导：李明。
+四、关于防汛物资储备。由区水利局牵头，区火星局配合，持续推进，每月25日前报送进展。
+"""
+
+
+@pytest.fixture
+def org(session):
+    d = f.district(session)
+    made = {}
+    for name, aliases, kind in [
+        ("区住房和城乡建设局", ["区住建局"], DepartmentKind.COMPONENT),
+        ("区城市管理局", ["区城管局"], DepartmentKind.COMPONENT),
+        ("区应急管理局", [], DepartmentKind.COMPONENT),
+        ("区水利局", [], DepartmentKind.COMPONENT),
+        ("区市场监督管理局", ["区市场监管局"], DepartmentKind.COMPONENT),
+        ("区政务服务中心", [], DepartmentKind.INSTITUTION),
+        ("城关街道办事处", [], DepartmentKind.STREET),
+        ("东城街道办事处", [], DepartmentKind.STREET),
+    ]:
+        made[name] = organisation.create_department(session, SYSTEM, name, aliases=aliases, kind=kind).id
+    src = Source(kind=SourceKind.EXECUTIVE_MEETING, title="区政府第15次常务会议", reference="第15次",
+                 source_date=date(2026, 11, 20), body=MINUTES)
+    session.add(src)
+    session.commit()
+    return d, made, src
+
+
+def test_draft_rows_resolve_names_and_deadlines(session, org):
+    d, made, src = org
+    rows = dc.draft_rows(session, src, MINUTES)
+    assert [r.item_no for r in rows] == ["一", "二", "三", "四"]
+    one, two, three, four = rows
+    assert one.title == "老旧小区改造工作"
+    assert one.lead_id == made["区住房和城乡建设局"]
+    assert set(one.assisting_ids) == {d.assist_id, d.lead_id}  # 区财政局, 区发改委
+    assert one.leader_ids == [d.leader_id]
+    assert one.due_date == "2026-12-31" and not one.errors
+    assert two.lead_id == made["区城市管理局"] and two.urgency == "urgent"
+    assert set(two.assisting_ids) == {made["区应急管理局"], made["城关街道办事处"], made["东城街道办事处"]}
+    assert two.due_date == "2026-12-15"
+    assert three.lead_id == made["区政务服务中心"] and three.assisting_ids == [made["区市场监督管理局"]]
+    assert three.due_date == "2026-12-04"  # 10 working days from Friday 2026-11-20
+    assert three.leader_ids and not three.errors
+    assert four.lead_id == made["区水利局"]
+    assert four.errors == {"assisting": "未识别的单位：区火星局"}  # never dropped
+    assert four.deadline.kind == "ongoing" and four.deadline.recurrence == "monthly:25"
+
+
+def test_unreadable_deadline_and_unknown_leader_are_row_errors(session, org):
+    d, made, src = org
+    row = dc.DraftRow(item_no="1", title="事项", lead="区水利局", leaders="王某某", deadline_text="尽早")
+    assert not dc.resolve_rows(session, src, [row])
+    assert "尽早" in row.errors["deadline_text"]
+    assert row.errors["leaders"] == "未识别的领导：王某某"
+
+
+def test_typed_date_overrides_the_phrase_until_the_phrase_changes(session, org):
+    d, made, src = org
+    row = dc.DraftRow(item_no="1", title="事项", lead="区水利局", deadline_text="12月底前")
+    dc.resolve_rows(session, src, [row])
+    assert row.due_date == row.parsed_due == "2026-12-31"
+    row.due_date = "2026-12-20"  # the office types another date
+    dc.resolve_rows(session, src, [row])
+    assert row.deadline.due_date == date(2026, 12, 20) and not row.errors
+    row.due_date, row.deadline_text = "2026-12-20", "11月30日前"
+    row.parsed_due = "2026-12-20"  # as posted back after the override was shown
+    dc.resolve_rows(session, src, [row])
+    assert row.deadline.due_date == date(2026, 11, 30)
+
+
+def test_save_rows_is_all_or_nothing(session, org):
+    d, made, src = org
+    rows = dc.draft_rows(session, src, MINUTES)
+    with pytest.raises(dc.RowsInvalid) as info:
+        dc.save_rows(session, d.office, src, rows, assign=True)
+    assert "第 四 项" in info.value.message
+    session.rollback()
+    assert session.exec(select(Task)).all() == []
+
+    rows[3].assisting = "区应急管理局"
+    created = dc.save_rows(session, d.office, src, rows, assign=True)
+    session.commit()
+    assert [t.item_no for t in created] == ["一", "二", "三", "四"]
+    assert all(t.status == "assigned" and t.source_id == src.id for t in created)
+    assert created[3].deadline_kind == "ongoing" and created[3].recurrence == "monthly:25"
+    assert created[3].feedback_cycle == "monthly"
+    assert session.exec(select(TaskAssist).where(TaskAssist.task_id == created[0].id)).all()
+    assert session.exec(select(TaskLeader).where(TaskLeader.task_id == created[0].id)).all()
+    actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == created[0].id)).all()
+    assert actions == ["create", "assign"]
+
+
+def test_a_service_refusal_rolls_back_the_rows_already_created(session, org):
+    d, made, src = org
+    good = dc.DraftRow(item_no="1", title="甲", lead="区水利局", deadline_text="12月底前")
+    late = dc.DraftRow(item_no="2", title="乙", lead="区水利局", deadline_text="", due_date="2026-11-01")
+    with pytest.raises(dc.RowsInvalid):
+        dc.save_rows(session, d.office, src, [good, late], assign=True)
+    assert late.errors == {"deadline_text": "完成时限早于今天"}
+    assert session.exec(select(Task)).all() == []  # 甲 was created inside the savepoint and is gone
+
+
+def test_draft_only_allows_missing_lead_but_not_unknown_names(session, org):
+    d, made, src = org
+    loose = dc.DraftRow(item_no="1", title="待定事项")
+    skipped = dc.DraftRow(item_no="2", title="不登记", lead="区火星局", include=False)
+    created = dc.save_rows(session, d.office, src, [loose, skipped], assign=False)
+    assert [t.status for t in created] == ["draft"] and created[0].lead_department_id is None
+    with pytest.raises(dc.RowsInvalid):
+        dc.save_rows(session, d.office, src, [dc.DraftRow(item_no="3", title="丙", lead="区火星局")], assign=False)
+
+
+def test_earlier_dates_are_offered_as_milestones_on_the_row(session, org):
+    d, made, src = org
+    [row] = dc.draft_rows(session, src, "1. 由区水利局牵头，11月30日前完成摸排，12月31日前完成整改。")
+    assert row.due_date == "2026-12-31" and not row.errors
+    assert any("文中另有时限：11月30日前" in w for w in row.warnings["deadline_text"])
