@@ -1,12 +1,13 @@
 """Random walks through the closed loop: invariants that no sequence of steps may break.
 
 A hypothesis state machine drives random actions by random actors, with random
-(sometimes invalid) input, through the real services on up to two tasks, and
-lets the clock run forward between steps so that the deadline rules (延期 only
-before the deadline, 改派 within two working days, once-a-day 催办) are
-exercised. A ``DomainError`` is a refusal. After every step it checks:
+(sometimes invalid) input, through the real services on two tasks at a time (a
+deleted draft may make room for a third), and lets the clock run forward between
+steps so that the deadline rules (延期 only before the deadline, 改派 within two
+working days, once-a-day 催办) are exercised. A ``DomainError`` is a refusal.
+After every step it checks:
 
-- a refused step writes no audit event and changes nothing, on either task,
+- a refused step writes no audit event and changes nothing, on any task,
   and a step the table forbids fails with the workflow's own error;
 - a successful step writes exactly one audit event and touches only its task;
   the table allowed it, and the status is the one the table leads to;
@@ -86,23 +87,24 @@ class WorkflowMachine(RuleBasedStateMachine):
     # --- set-up ----------------------------------------------------------------
 
     @rule(due_in=st.sampled_from([60, 30, 10, 3]), approval=st.booleans(), assisting=st.booleans())
-    # Not after a deletion: SQLite hands a deleted draft's id to the next task, which then
-    # inherits the deleted draft's audit trail (see test_deleted_draft_id_is_not_reused).
-    @precondition(lambda self: len(self.task_ids) < 2 and not self.deleted)
+    # Two live tasks at most; a deleted draft may be followed by a new task, which must not
+    # inherit its id or audit trail (see test_deleted_draft_id_is_not_reused).
+    @precondition(lambda self: len(self.task_ids) < 3 and len(self.task_ids) - len(self.deleted) < 2)
     def create(self, due_in: int, approval: bool, assisting: bool):
-        """Register a task (two at most): one that goes straight out or one that needs
-        the leader's approval first, with or without an assisting department."""
+        """Register a task: one that goes straight out or one that needs the leader's
+        approval first, with or without an assisting department."""
         task = f.draft(self.session, self.d, due_date=clock.today() + timedelta(days=due_in),
                        needs_leader_approval=approval,
                        assisting_department_ids=[self.d.assist_id] if assisting else [])
         self.session.commit()
+        assert task.id not in self.task_ids, "a task id is never reused"
         self.task_ids.append(task.id)
         self.successes[task.id] = 0
         self.states = self._states()
 
     # --- one step --------------------------------------------------------------
 
-    @rule(which=st.integers(0, 1), days=st.sampled_from([0] * 10 + [1, 1, 2, 3, 7, 30]),
+    @rule(which=st.integers(0, 2), days=st.sampled_from([0] * 10 + [1, 1, 2, 3, 7, 30]),
           guided=st.integers(0, 9), data=st.data())
     @precondition(lambda self: self.task_ids)
     def step(self, which: int, days: int, guided: int, data):
@@ -360,7 +362,7 @@ class WorkflowMachine(RuleBasedStateMachine):
 def test_random_walks_keep_the_invariants(engine):
     run_state_machine_as_test(
         lambda: WorkflowMachine(engine),
-        settings=settings(max_examples=50, stateful_step_count=40, deadline=None,
+        settings=settings(max_examples=40, stateful_step_count=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]),
     )
 
