@@ -5,7 +5,7 @@ from __future__ import annotations
 from openpyxl import Workbook
 from sqlmodel import select
 
-from tests.fixtures.helpers import FIXTURES, counts, load_district, office_actor
+from tests.fixtures.helpers import FIXTURES, counts, load_district
 from tracker.models import AuditEvent, Department, DepartmentAlias, Leader
 from tracker.services import ledger, organisation
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
@@ -124,4 +124,3 @@ def test_departments_cli(app, session, tmp_path):
     bad = _book(tmp_path, [["单位全称", "单位类型"], ["区审计局", "局机关"]])
     failed = runner.invoke(args=["departments", "import", str(bad)])
     assert failed.exit_code == 1 and "错误" in failed.stdout
-    _ = office_actor

@@ -18,8 +18,6 @@ from tracker.models import (
     Role,
     Source,
     Task,
-    TaskAssist,
-    TaskLeader,
 )
 from tracker.services import ledger, organisation, tasks
 from tracker.services.actors import Actor
@@ -581,4 +579,3 @@ def test_only_the_office_imports(org):
     report = ledger.plan_ledger(org.session, ledger.load_ledger(FIXTURES / "legacy.xls"))
     with pytest.raises(NotPermitted):
         ledger.commit_ledger(org.session, clerk, report)
-    _ = TaskAssist, TaskLeader

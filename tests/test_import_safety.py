@@ -3,7 +3,6 @@ encodings; and random workbooks that must never crash the importer or leave half
 
 from __future__ import annotations
 
-import io
 import random
 import tempfile
 import zipfile
@@ -254,4 +253,3 @@ def test_damaged_files_give_a_report_not_an_exception(district_once, cuts, name)
         if not report.committed:
             assert counts(district_once.session) == before
         district_once.session.rollback()
-    _ = io
