@@ -100,7 +100,7 @@ def fresh(session):
 
 
 def events(session, action: str) -> list[AuditEvent]:
-    return list(fresh(session).exec(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(fresh(session).exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 def audit_count(session) -> int:
