@@ -11,13 +11,14 @@ from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import MEETING_KINDS, SOURCE_KIND_LABELS, Leader, Source, SourceKind, Task
 from tracker.services import audit
 from tracker.services.actors import Actor
+from tracker.services.validation import validate
 
 FIELD_LABELS = {
     "kind": "来源类型",
@@ -53,26 +54,7 @@ class SourceInput(BaseModel):
 
 
 def _validate(data: dict) -> SourceInput:
-    """Pydantic errors as Chinese messages per field (as tasks._validate does)."""
-    try:
-        return SourceInput.model_validate(data)
-    except ValidationError as exc:
-        fields = {}
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "_"
-            label = FIELD_LABELS.get(name, name)
-            if err["type"] in ("string_too_short", "missing") or err.get("input") is None:
-                fields[name] = f"请填写{label}"
-            elif err["type"] == "string_too_long":
-                fields[name] = f"{label}过长"
-            elif err["type"].startswith("date"):
-                fields[name] = f"{label}不是有效日期"
-            elif err["type"] == "enum":
-                fields[name] = f"{label}取值无效"
-            else:
-                fields[name] = f"{label}填写有误"
-        first = next(iter(fields.values()), "输入有误")
-        raise ValidationFailed(f"输入有误：{first}", fields=fields) from exc
+    return validate(SourceInput, data, FIELD_LABELS, missing="请填写{label}", none_is_missing=True)
 
 
 def is_meeting(kind: str) -> bool:

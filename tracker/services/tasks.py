@@ -42,6 +42,7 @@ from tracker.models import (
 from tracker.services import audit
 from tracker.services.actors import Actor, parties
 from tracker.services.calendar import due_from_preset, load_calendar
+from tracker.services.validation import validate
 from tracker.workflow import FINAL, Action, Party, Status, check
 
 # --- input ---------------------------------------------------------------------
@@ -91,25 +92,7 @@ class TaskInput(BaseModel):
 
 
 def _validate(model: type[BaseModel], data: dict) -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = {}
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "_"
-            label = FIELD_LABELS.get(name, name)
-            if err["type"] in ("string_too_short", "missing"):
-                fields[name] = f"{label}不能为空"
-            elif err["type"] == "string_too_long":
-                fields[name] = f"{label}过长"
-            elif err["type"].startswith("date"):
-                fields[name] = f"{label}不是有效日期"
-            elif err["type"] == "enum":
-                fields[name] = f"{label}取值无效"
-            else:
-                fields[name] = f"{label}填写有误"
-        first = next(iter(fields.values()), "输入有误")
-        raise ValidationFailed(f"输入有误：{first}", fields=fields) from exc
+    return validate(model, data, FIELD_LABELS)
 
 
 # --- helpers -------------------------------------------------------------------
