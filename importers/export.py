@@ -102,8 +102,9 @@ def _styled(ws, value, **style) -> WriteOnlyCell:
     return cell
 
 
-def _setup_sheet(ws, title_text: str, *, template: bool = False) -> None:
-    """Column widths, frozen header and print settings: set before the first row streams."""
+def _page_setup(ws) -> None:
+    """Column widths, frozen header, A4 landscape with the header rows repeated:
+    what the ledger and the blank template share."""
     for i, (_, _, width) in enumerate(LEDGER_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
@@ -112,10 +113,15 @@ def _setup_sheet(ws, title_text: str, *, template: bool = False) -> None:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROWS[0]}:{HEADER_ROWS[1]}"
+
+
+def _setup_sheet(ws) -> None:
+    """The ledger's page setup, centred with narrow margins: set before the first row streams."""
+    _page_setup(ws)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.5
-    ws.print_title_rows = f"{HEADER_ROWS[0]}:{HEADER_ROWS[1]}"
 
 
 def _header_rows(ws) -> list[list]:
@@ -183,7 +189,7 @@ def write_ledger(out: str | Path | IO[bytes], rows: Iterable[LedgerRow], *, titl
     wb = Workbook(write_only=True)
     ws = _LedgerSheet(parent=wb, title="督办台账")
     wb._add_sheet(ws)
-    _setup_sheet(ws, title)
+    _setup_sheet(ws)
     ncols = len(LEDGER_COLUMNS)
     heading = title + (f"（截至{as_of.year}年{as_of.month}月{as_of.day}日）" if as_of else "")
     ws.row_dimensions[1].height = 32
@@ -327,15 +333,7 @@ def write_template(out: str | Path | IO[bytes], *, departments: list[str], leade
     lists_ws = wb.create_sheet("_lists")
     lists_ws.sheet_state = "hidden"
     ncols = len(LEDGER_COLUMNS)
-    for i, (_, _, width) in enumerate(LEDGER_COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = PAPER_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{HEADER_ROWS[0]}:{HEADER_ROWS[1]}"
+    _page_setup(ws)
     ws.cell(row=1, column=1, value=safe_text(title)).font = _TITLE_FONT
     ws.cell(row=1, column=1).alignment = _CENTER
     ws.row_dimensions[1].height = 32
