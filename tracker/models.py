@@ -230,6 +230,8 @@ class User(SQLModel, table=True):
     leader_id: Optional[int] = Field(default=None, foreign_key="leader.id")
     active: bool = True
     must_change_password: bool = False
+    email: str = Field(default="", max_length=120)  # for e-mail notifications
+    is_head: bool = False  # 单位负责人: the second rung of the escalation ladder
     created_at: datetime = _ts()
 
 
@@ -274,6 +276,7 @@ class Task(SQLModel, table=True):
     requirement: str = Field(default="", sa_type=sa.Text)
     source_id: Optional[int] = Field(default=None, foreign_key="source.id", index=True)
     item_no: str = Field(default="", max_length=20)  # 议定事项序号
+    category: str = Field(default="", max_length=120)  # a ledger's section ("一、扎实推进项目建设")
     parent_id: Optional[int] = Field(default=None, foreign_key="task.id", index=True)
     # One lead department, structurally: a column, not a role in a link table.
     lead_department_id: Optional[int] = Field(default=None, foreign_key="department.id")
@@ -416,6 +419,8 @@ class Escalation(SQLModel, table=True):
     task_id: int = Field(foreign_key="task.id", index=True)
     department_id: int = Field(foreign_key="department.id")
     level: int = 1  # 1 clerk, 2 department head, 3 responsible leader
+    # Automatic escalations: one per task, level and deadline (rule:level:due_date); None when manual.
+    auto_key: Optional[str] = Field(default=None, max_length=80, sa_column_kwargs={"unique": True})
     notice_no: str = Field(max_length=40, sa_column_kwargs={"unique": True})
     reason: str = Field(sa_type=sa.Text)
     created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
@@ -515,3 +520,216 @@ class SavedView(SQLModel, table=True):
     name: str = Field(max_length=60)
     query: str = Field(max_length=1000)
     created_at: datetime = _ts()
+
+
+# --- ledger imports --------------------------------------------------------------
+
+
+class LedgerMapping(SQLModel, table=True):
+    """A column mapping the user corrected, remembered for ledgers with the same headers.
+
+    In the database (not a file) so that every web server sees the same choices.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    signature: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    kind: str = Field(default="ledger", max_length=20)  # ledger | departments
+    headers: Optional[list] = _json()  # header texts, in column order
+    fields: Optional[dict] = _json()  # column index (as text) -> field name or null
+    updated_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = _ts()
+
+
+class ImportJob(SQLModel, table=True):
+    """One upload in the web importer: the file, the user's choices, progress and report.
+
+    Progress lives here (not in a worker's memory) so that any web server can
+    answer the progress bar's polling.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    kind: str = Field(default="ledger", max_length=20)  # ledger | departments
+    filename: str = Field(max_length=255)
+    stored_name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    size: int = 0
+    # uploaded -> planning -> planned -> committing -> done | failed
+    status: str = Field(default="uploaded", max_length=20)
+    options: Optional[dict] = _json()  # sheet, base_date, assign, column overrides
+    done: int = 0
+    total: int = 0
+    report: Optional[dict] = _json()  # the dry-run (or final) report, as the CLI's JSON
+    error: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+# --- notifications, reminders and scheduler runs ---------------------------------
+
+
+class Notification(SQLModel, table=True):
+    """An in-app message (the inbox every user has); channels deliver copies of it.
+
+    ``key`` makes automatic messages idempotent: one digest per user and day is
+    the key ``digest:<user>:<day>``, enforced by the database.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    kind: str = Field(max_length=20)  # digest | reminder | escalation | schedule | bulletin | system
+    key: Optional[str] = Field(default=None, max_length=120, sa_column_kwargs={"unique": True})
+    day: date = Field(index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", sa_type=sa.Text)
+    payload: Optional[dict] = _json()  # items with task ids and links
+    created_at: datetime = _ts()
+    read_at: Optional[datetime] = _opt_ts()
+
+
+class NotificationChannel(SQLModel, table=True):
+    """A group robot (企业微信 / 钉钉 webhook) that receives a department's or the office's messages."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    kind: str = Field(default="webhook", max_length=20)  # webhook
+    flavour: str = Field(default="wecom", max_length=20)  # wecom | dingtalk | generic
+    url: str = Field(max_length=500)
+    department_id: Optional[int] = Field(default=None, foreign_key="department.id")  # None: the office
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class Delivery(SQLModel, table=True):
+    """One notification sent over one channel (e-mail or webhook), retried with back-off."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("notification_id", "channel", "target", name="uq_delivery_once"),
+        sa.Index("ix_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True, ondelete="CASCADE")
+    channel: str = Field(max_length=20)  # email | webhook
+    target: str = Field(max_length=500)  # address or channel id
+    status: str = Field(default="pending", max_length=20)  # pending | sent | failed (retrying) | dead
+    attempts: int = 0
+    next_attempt_at: Optional[datetime] = _opt_ts()
+    last_error: str = Field(default="", sa_type=sa.Text)
+    sent_at: Optional[datetime] = _opt_ts()
+    created_at: datetime = _ts()
+
+
+class AppSetting(SQLModel, table=True):
+    """Office-editable settings kept as JSON: reminder rules, escalation ladder, score weights."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: Optional[dict] = _json()
+    updated_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = _ts()
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduler job or its CLI twin: when, how long, what it did, what failed."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job: str = Field(max_length=40, index=True)  # reminders | schedule | report_check | scoring | bulletin
+    for_day: Optional[date] = None
+    started_at: datetime = _ts(index=True)
+    finished_at: Optional[datetime] = _opt_ts()
+    status: str = Field(default="running", max_length=20)  # running | ok | failed | skipped
+    counts: Optional[dict] = _json()
+    error: str = Field(default="", sa_type=sa.Text)
+    host: str = Field(default="", max_length=120)  # host:pid, to tell two schedulers apart
+
+
+class ReportDue(SQLModel, table=True):
+    """A reporting deadline of a recurring or ongoing task (每周 / 每月25日前 / 每季度末).
+
+    Generated ahead from the task's recurrence; met by the first progress report
+    of the lead department in its period. A missed one is overdue like any deadline.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("task_id", "due_date", name="uq_reportdue_once"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True, ondelete="CASCADE")
+    period_start: date
+    due_date: date = Field(index=True)
+    report_id: Optional[int] = Field(default=None, foreign_key="progressreport.id")
+    met_on: Optional[date] = None
+
+
+# --- weekly scheduling, bulletins and scoring ------------------------------------
+
+
+class WeeklySchedule(SQLModel, table=True):
+    """每周重点工作调度 for one ISO week (004 §30, §47), generated Monday morning."""
+
+    __table_args__ = (sa.UniqueConstraint("iso_year", "iso_week", name="uq_weeklyschedule_week"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    iso_year: int
+    iso_week: int
+    week_start: date
+    generated_at: datetime = _ts()
+    status: str = Field(default="open", max_length=20)  # open | held (meeting recorded)
+    meeting_date: Optional[date] = None
+    source_id: Optional[int] = Field(default=None, foreign_key="source.id")  # the 调度会 as a source
+    counts: Optional[dict] = _json()
+
+
+class ScheduleItem(SQLModel, table=True):
+    """A task in a week's schedule, in one section; blocked items can go on the agenda."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("schedule_id", "task_id", "section", name="uq_scheduleitem_once"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="weeklyschedule.id", index=True, ondelete="CASCADE")
+    task_id: int = Field(foreign_key="task.id", index=True)
+    # due_this_week | due_next_week | overdue | milestone | report_missing | blocked
+    section: str = Field(max_length=20)
+    detail: str = Field(default="", sa_type=sa.Text)  # the milestone, the problem named...
+    # blocked items: 项目推进类 / 内部协调类 / 向上争取类 / 重要洽谈类 (004 §47)
+    category: str = Field(default="", max_length=20)
+    lead_leader_id: Optional[int] = Field(default=None, foreign_key="leader.id")
+    lead_department_id: Optional[int] = Field(default=None, foreign_key="department.id")
+    proposal: str = Field(default="", sa_type=sa.Text)
+    on_agenda: bool = False
+    agenda_order: int = 0
+    decision: str = Field(default="", sa_type=sa.Text)
+    decision_task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+
+
+class Bulletin(SQLModel, table=True):
+    """通报: a dated snapshot of a week's or month's figures that never changes afterwards."""
+
+    __table_args__ = (sa.UniqueConstraint("kind", "period", name="uq_bulletin_period"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # week | month
+    period: str = Field(max_length=10)  # 2026-W48 | 2026-11
+    period_start: date
+    period_end: date
+    generated_at: datetime = _ts()
+    data: Optional[dict] = _json()
+
+
+class ScoreSnapshot(SQLModel, table=True):
+    """A department's figures on one day (nightly), for scoring and the dashboard's trend."""
+
+    __table_args__ = (sa.UniqueConstraint("day", "department_id", name="uq_scoresnapshot_day"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    open_count: int = 0
+    overdue_count: int = 0
+    closed_count: int = 0  # closed so far (lead only)
+    closed_on_time: int = 0
+    overdue_task_days: int = 0  # working days overdue summed over open tasks
+    returns: int = 0
+    late_reports: int = 0
+    extensions: int = 0
+    score: float = 0.0
