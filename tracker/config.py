@@ -29,6 +29,16 @@ class Settings:
     due_soon_workdays: int = 3  # yellow light window
     reassign_window_workdays: int = 2  # a department may ask for 改派 within this many days
     demo: bool = False
+    # Notifications (H2): links in digests are absolute; e-mail goes out only when smtp_host is set.
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "duban@localhost"
+    smtp_tls: str = "none"  # none | starttls | ssl
+    smtp_timeout: int = 10  # seconds, also for webhook posts
+    webhook_timeout: int = 10
 
     @property
     def resolved_database_url(self) -> str:
@@ -43,6 +53,10 @@ class Settings:
             raise ConfigError("生产环境必须设置 TRACKER_SECRET_KEY，不能使用默认密钥")
         if self.due_soon_workdays < 0 or self.reassign_window_workdays < 0:
             raise ConfigError("工作日天数配置不能为负数")
+        if self.smtp_tls not in {"none", "starttls", "ssl"}:
+            raise ConfigError(f"TRACKER_SMTP_TLS 取值无效：{self.smtp_tls}（应为 none、starttls 或 ssl）")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"TRACKER_BASE_URL 应以 http:// 或 https:// 开头：{self.base_url}")
         return self
 
     def with_overrides(self, **changes) -> "Settings":
@@ -85,6 +99,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kwargs["reassign_window_workdays"] = _parse_int(
             "TRACKER_REASSIGN_WINDOW_WORKDAYS", env["TRACKER_REASSIGN_WINDOW_WORKDAYS"]
         )
+    for name, attr in (("TRACKER_BASE_URL", "base_url"), ("TRACKER_SMTP_HOST", "smtp_host"),
+                       ("TRACKER_SMTP_USER", "smtp_user"), ("TRACKER_SMTP_PASSWORD", "smtp_password"),
+                       ("TRACKER_SMTP_FROM", "smtp_from"), ("TRACKER_SMTP_TLS", "smtp_tls")):
+        if env.get(name):
+            kwargs[attr] = env[name].rstrip("/") if attr == "base_url" else env[name]
+    for name, attr in (("TRACKER_SMTP_PORT", "smtp_port"), ("TRACKER_SMTP_TIMEOUT", "smtp_timeout"),
+                       ("TRACKER_WEBHOOK_TIMEOUT", "webhook_timeout")):
+        if env.get(name):
+            kwargs[attr] = _parse_int(name, env[name])
     if env.get("TRACKER_DEMO"):
         kwargs["demo"] = env["TRACKER_DEMO"].lower() in {"1", "true", "yes"}
     return Settings(**kwargs).validate()
