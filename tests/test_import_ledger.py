@@ -478,7 +478,8 @@ def test_record_imported_progress_is_the_offices_and_idempotent(session):
 
 
 def test_bulk_written_task_equals_one_from_create_draft(org):
-    """The import writes tasks in bulk; they must be what tasks.create_draft would write."""
+    """The import writes tasks through tasks.create_drafts; one made on the form
+    (tasks.create_draft) must be the same row with the same audit event."""
     session = org.session
     report = ledger.import_ledger(session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     session.commit()
@@ -487,8 +488,10 @@ def test_bulk_written_task_equals_one_from_create_draft(org):
     made = tasks.create_draft(session, org.office, tasks.TaskInput(
         title=row.title + "（对照）", requirement=row.requirement, source_id=row.source_id, item_no=row.item_no,
         lead_department_id=row.lead.id, assisting_department_ids=[d.id for d in row.assisting],
-        leader_ids=[x.id for x in row.leaders], deadline_text=row.deadline_text, due_date=row.due_date))
+        leader_ids=[x.id for x in row.leaders], deadline_text=row.deadline_text, due_date=row.due_date,
+        category=row.category))
     session.commit()
+    assert imported.category == made.category == "一、扎实推进项目建设"
     skip = {"id", "code", "title", "created_at", "updated_at"}
     for name in Task.model_fields:
         if name not in skip:
@@ -499,6 +502,7 @@ def test_bulk_written_task_equals_one_from_create_draft(org):
     b = session.exec(select(AuditEvent).where(AuditEvent.task_id == made.id, AuditEvent.action == "create")).one()
     after_b = dict(b.after, title=row.title)
     assert a.after == after_b and a.before == b.before and a.entity == b.entity == "task"
+    assert a.after["category"] == "一、扎实推进项目建设" and a.after["leader_ids"] == sorted(x.id for x in row.leaders)
     assert sorted(tasks.assisting_ids(session, imported.id)) == sorted(tasks.assisting_ids(session, made.id))
 
 

@@ -878,12 +878,10 @@ def commit_ledger(session: Session, actor: Actor, report: ImportReport, *, assig
                   progress: Progress | None = None) -> ImportReport:
     """Write every row of a clean report, in the caller's transaction (all or none).
 
-    Sources go through ``sources.create_source``. Tasks are written in bulk
-    (``_create_drafts``): ``tasks.create_draft`` costs about 15 ms a task in ORM
-    round trips, two and a half minutes for a 10,000-row ledger; the bulk path
-    validates each row with the same ``TaskInput`` and writes the same rows and
-    the same "create" audit events (tests/test_import_ledger.py compares the two).
-    ``--assign`` then takes each task through ``tasks.assign``.
+    Sources go through ``sources.create_source``, tasks through
+    ``tasks.create_drafts`` (the same path as a draft made on the form, in bulk),
+    each with its ledger section as ``Task.category``. ``--assign`` then takes
+    each task through ``tasks.assign``.
     """
     if not actor.is_office:
         raise NotPermitted("只有督查室可以导入督办台账")
@@ -915,12 +913,12 @@ def commit_ledger(session: Session, actor: Actor, report: ImportReport, *, assig
                 assisting_department_ids=[d.id for d in row.assisting],
                 leader_ids=[lead.id for lead in row.leaders], urgency=Urgency(row.urgency),
                 deadline_kind=kind, due_date=row.due_date, deadline_text=row.deadline_text,
-                recurrence=row.recurrence, feedback_cycle=row.feedback_cycle,
+                recurrence=row.recurrence, feedback_cycle=row.feedback_cycle, category=row.category[:120],
             ))
         except PydanticValidationError as exc:  # the plan checks these; a gap there must not crash
             where = Issue("", row.sheet, row.row).where()
             raise ValidationFailed(f"{where}：事项信息有误（{exc.errors()[0]['msg']}），未导入任何事项") from exc
-    created = _create_drafts(session, actor, inputs)
+    created = tasks.create_drafts(session, actor, inputs)
     categories: dict[str, list[str]] = {}
     for row, (task_id, code) in zip(creates, created):
         row.task_id, row.task_code = task_id, code
@@ -944,79 +942,6 @@ def commit_ledger(session: Session, actor: Actor, report: ImportReport, *, assig
         progress(len(report.rows), len(report.rows))
     report.committed = True
     return report
-
-
-def _reserve_numbers(session: Session, name: str, year: int, n: int) -> int:
-    """Bump a per-year counter by ``n`` in one statement; returns the last number
-    (the same Counter row ``tasks.next_number`` bumps one at a time)."""
-    from tracker.models import Counter
-
-    bump = (sa.update(Counter).where(Counter.name == name, Counter.year == year)
-            .values(last=Counter.last + n).returning(Counter.last))
-    value = session.execute(bump).scalar()
-    if value is None:
-        try:
-            with session.begin_nested():
-                session.add(Counter(name=name, year=year, last=n))
-            return n
-        except sa.exc.IntegrityError:  # another transaction created the row first
-            value = session.execute(bump).scalar()
-    return value
-
-
-def _create_drafts(session: Session, actor: Actor, inputs: list) -> list[tuple[int, str]]:
-    """Drafts for validated ``tasks.TaskInput``s, as ``create_draft`` would write them:
-    numbered codes, links to assisting departments and leaders, one "create" event each."""
-    from tracker.models import AuditEvent
-
-    if not inputs:
-        return []
-    session.flush()
-    now = clock.now()
-    year = clock.today().year
-    last = _reserve_numbers(session, "task", year, len(inputs))
-    first = last - len(inputs) + 1
-    rows = []
-    for k, data in enumerate(inputs):
-        due = data.due_date
-        rows.append({
-            "code": f"DB-{year}-{first + k:04d}", "title": data.title, "requirement": data.requirement,
-            "source_id": data.source_id, "item_no": data.item_no, "parent_id": data.parent_id,
-            "lead_department_id": data.lead_department_id, "urgency": data.urgency.value,
-            "deadline_kind": data.deadline_kind.value, "due_date": due, "original_due_date": due,
-            "deadline_text": data.deadline_text, "recurrence": data.recurrence,
-            "time_limit_preset": data.time_limit_preset, "feedback_cycle": data.feedback_cycle.value,
-            "status": "draft", "status_before_suspend": "", "needs_leader_approval": data.needs_leader_approval,
-            "created_by_id": actor.user_id, "created_at": now, "updated_at": now,
-        })
-    for part in _chunks(rows, 2000):
-        session.execute(Task.__table__.insert(), part)
-    # codes are unique: reading the ids back is cheaper than RETURNING with ordered batches
-    by_code: dict[str, int] = {}
-    for part in _chunks([r["code"] for r in rows], 900):
-        by_code.update(session.execute(select(Task.code, Task.id).where(Task.code.in_(part))).all())
-    ids = [by_code[r["code"]] for r in rows]
-    assists, leaders, events = [], [], []
-    for task_id, data, row in zip(ids, inputs, rows):
-        assisting = list(dict.fromkeys(data.assisting_department_ids))
-        leader_list = list(dict.fromkeys(data.leader_ids))
-        assists.extend({"task_id": task_id, "department_id": d} for d in assisting)
-        leaders.extend({"task_id": task_id, "leader_id": x} for x in leader_list)
-        snapshot = {
-            "status": "draft", "title": data.title, "requirement": data.requirement,
-            "lead_department_id": data.lead_department_id, "assisting_department_ids": sorted(assisting),
-            "leader_ids": sorted(leader_list), "urgency": row["urgency"], "deadline_kind": row["deadline_kind"],
-            "due_date": row["due_date"], "original_due_date": row["original_due_date"],
-            "deadline_text": data.deadline_text, "recurrence": data.recurrence, "closed_on": None,
-        }
-        before, after = _created(snapshot)
-        events.append({"at": now, "actor_id": actor.user_id, "actor_name": actor.name, "entity": "task",
-                       "entity_id": task_id, "task_id": task_id, "action": "create",
-                       "before": before, "after": after, "note": ""})
-    for model, items in ((TaskAssist, assists), (TaskLeader, leaders), (AuditEvent, events)):
-        for part in _chunks(items, 5000):
-            session.execute(model.__table__.insert(), part)
-    return list(zip(ids, [r["code"] for r in rows]))
 
 
 def _created(values: dict) -> tuple[dict | None, dict | None]:
