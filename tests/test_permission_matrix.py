@@ -108,6 +108,17 @@ EXPECTED: dict[str, dict[str, object]] = {
     "tasks.escalate": row(supervisor=OK),
     "tasks.leader_approve": row(leader=OK),
     "tasks.leader_reject": row(leader=OK),
+    # --- weekly schedule, agenda, cascade (H4): office; a leader reads what concerns them ----
+    "schedule.week": row(supervisor=200, leader=200),
+    "schedule.weeks": row(supervisor=200, leader=200),
+    "schedule.generate": OFFICE_OK,
+    "schedule.save_agenda": OFFICE_OK,
+    "schedule.move": OFFICE_OK,
+    "schedule.record_meeting": OFFICE_OK,
+    "schedule.export": row(supervisor=R),  # no schedule generated yet: back to the week page
+    "schedule.print_view": row(supervisor=R, leader=R),
+    "schedule.cascade_form": OFFICE_200,
+    "schedule.cascade_create": OFFICE_OK,
     # --- administration ----------------------------------------------------------------
     "admin.index": OFFICE_ADMIN_200,
     "admin.departments": OFFICE_ADMIN_200,

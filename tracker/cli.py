@@ -65,6 +65,9 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(workdays)
     register_ledger_cli(app)
+    from tracker.cli_schedule import register_schedule_cli
+
+    register_schedule_cli(app)
 
     @app.cli.command("init-db")
     def init_db() -> None:

@@ -24,4 +24,7 @@ def init_web(app: Flask) -> None:
     for module in (office, tasks, department, leader, admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
+    from tracker.web import schedule as schedule_web  # H4: weekly schedule, agenda, cascade
+
+    app.register_blueprint(schedule_web.bp)
     app.jinja_env.globals.update(nav_items=nav_items, role_label=lambda r: ROLE_LABELS[Role(r)])
