@@ -2,18 +2,16 @@
 
 The guess is plain data (``ColumnMapping.to_dict()``) so that a web importer can
 show it and let the user correct it; a corrected mapping is remembered per
-header signature (the normalised header texts) in a JSON file under the
-instance folder — there is no table for it yet.
+header signature (the normalised header texts). Remembering is the database's
+business (``tracker.services.mappings.MappingTable``, the LedgerMapping table):
+this module only says what a store must answer.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Protocol
 
 from importers.cells import header_key
 
@@ -135,39 +133,7 @@ def signature(headers: list[str]) -> str:
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:20]
 
 
-class MappingStore:
-    """Remembered column choices, one JSON file under the instance folder.
+class MappingStore(Protocol):
+    """Where remembered column choices come from: column index -> field (None: ignore)."""
 
-    A stop-gap until a table exists for it (models.py is not ours to change):
-    small, human-readable, written atomically.
-    """
-
-    FILENAME = "ledger_mappings.json"
-
-    def __init__(self, folder: str | Path):
-        self.path = Path(folder) / self.FILENAME
-
-    def _load(self) -> dict:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def get(self, sig: str) -> dict[int, str | None] | None:
-        entry = self._load().get(sig)
-        if not isinstance(entry, dict) or not isinstance(entry.get("fields"), dict):
-            return None
-        return {int(k): (v or None) for k, v in entry["fields"].items() if str(k).isdigit()}
-
-    def remember(self, mapping: ColumnMapping) -> None:
-        data = self._load()
-        data[mapping.signature] = {
-            "headers": [c.header for c in mapping.columns],
-            "fields": {str(c.index): c.field for c in mapping.columns},
-        }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".mappings-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+    def get(self, sig: str) -> dict[int, str | None] | None: ...

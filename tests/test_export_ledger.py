@@ -14,7 +14,7 @@ from sqlmodel import select
 from importers.export import LEDGER_COLUMNS, LedgerRow, write_ledger
 from tests.fixtures.helpers import FIXTURES, counts, load_district
 from tracker import clock
-from tracker.models import ProgressReport, Role, Source, Task
+from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task
 from tracker.services import ledger, organisation, tasks
 from tracker.services.actors import Actor
 from tracker.services.derived import Horizon
@@ -387,8 +387,11 @@ def test_cli_column_mapping_is_corrected_and_remembered(cli, app, org, tmp_path)
     assert fixed.exit_code == 0, fixed.output
     body = json.loads(fixed.stdout)
     assert body["rows"][0]["due_date"] == "2026-12-31" and body["rows"][0]["progress"] == "已启动"
-    stored = json.loads((Path(app.instance_path) / "ledger_mappings.json").read_text("utf-8"))
-    assert len(stored) == 1
+    org.session.rollback()
+    stored = org.session.exec(select(LedgerMapping)).all()  # in the table, not a file
+    assert len(stored) == 1 and stored[0].fields == {"0": "seq", "1": "source", "2": "source_date", "3": "title",
+                                                     "4": "lead", "5": "deadline", "6": "progress"}
+    assert not (Path(app.instance_path) / "ledger_mappings.json").exists()
     remembered = cli.invoke(args=["ledger", "import", str(tmp_path / "odd.xlsx"), "--dry-run", "--format", "json"])
     body = json.loads(remembered.stdout)
     assert body["sheets"][0]["mapping"]["remembered"] and body["rows"][0]["due_date"] == "2026-12-31"

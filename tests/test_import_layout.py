@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from importers import read_workbook
 from importers.cells import as_text, clean_text, clean_value, header_key
 from importers.layout import detect
-from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, MappingStore, column_letter, match_header
+from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, column_letter, match_header
 from importers.workbook import RawSheet, _grid, read_xlsx_openpyxl
 from tests.fixtures.helpers import FIXTURES, SAMPLES
 
@@ -155,11 +155,24 @@ def test_no_header_no_table_and_hidden_sheets_are_skipped():
     assert scan.table is None and scan.hidden
 
 
-def test_mapping_overrides_and_the_remembered_mapping(tmp_path):
+class _Store:
+    """A MappingStore in memory (the real one is the LedgerMapping table, tests/test_web_import.py)."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def get(self, sig):
+        return self.saved.get(sig)
+
+    def remember(self, mapping):
+        self.saved[mapping.signature] = {c.index: c.field for c in mapping.columns}
+
+
+def test_mapping_overrides_and_the_remembered_mapping():
     rows = [["序号", "事项", "单位", "要求完成", "情况"], [1, "事项一", "区财政局", "12月底前", "已启动"]]
     guessed = ledger(rows).table.mapping
     assert [c.field for c in guessed.columns] == ["seq", "title", None, None, None]
-    store = MappingStore(tmp_path)
+    store = _Store()
     fixed = ledger(rows, overrides={2: "lead", 3: "deadline", 4: "progress"}).table
     assert [c.field for c in fixed.mapping.columns] == ["seq", "title", "lead", "deadline", "progress"]
     assert fixed.rows[0].values["lead"] == "区财政局"
@@ -170,8 +183,6 @@ def test_mapping_overrides_and_the_remembered_mapping(tmp_path):
                                                       "label": "牵头单位", "guessed": False}
     other = ledger([["序号", "督办事项", "牵头单位"], [1, "x", "区财政局"]], store=store).table
     assert not other.mapping.remembered
-    (tmp_path / MappingStore.FILENAME).write_text("not json", encoding="utf-8")
-    assert MappingStore(tmp_path).get(guessed.signature) is None
 
 
 def test_department_list_header():

@@ -89,17 +89,16 @@ def _emit(report, fmt: str, dry_run: bool) -> None:
 @click.option("--remember", is_flag=True, help="记住本次的列对应关系，下次遇到相同表头时自动使用")
 def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, remember) -> None:
     """导入督办台账（.xlsx / .xls / .csv）：先校验全部行，全部无误才一次性写入。"""
-    from importers.mapping import MappingStore
     from tracker.services.ledger import import_ledger
+    from tracker.services.mappings import MappingTable
 
     base = _date_option(base_date)
     overrides = _overrides(mapping)
-    store = MappingStore(current_app.config["TRACKER"].instance_path)
     report = None
     try:
         with db.session_scope() as session:
             report = import_ledger(session, SYSTEM, file, dry_run=dry_run, base_date=base, sheet=sheet,
-                                   assign=assign, store=store, overrides=overrides,
+                                   assign=assign, store=MappingTable(session), overrides=overrides,
                                    progress=_progress("已检查"))
             if dry_run or not report.ok:
                 session.rollback()
@@ -108,9 +107,11 @@ def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, rememb
             report.committed = False
         click.echo(f"错误：{exc.message}（未导入任何事项）", err=True)
         sys.exit(1)
-    if remember and report.sheets:
-        for table in report._tables:
-            store.remember(table.mapping)
+    if remember and report._tables:
+        with db.session_scope() as session:  # its own unit of work: a dry run remembers too
+            table = MappingTable(session)
+            for t in report._tables:
+                table.remember(t.mapping, SYSTEM)
         click.echo("已记住列对应关系。", err=True)
     _emit(report, fmt, dry_run)
     sys.exit(0 if report.error_count == 0 and report.rows else 1)

@@ -1091,10 +1091,13 @@ class DepartmentRow:
         }
 
 
-def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None = None) -> ImportReport:
+def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None = None,
+                     store: MappingStore | None = None,
+                     overrides: dict[str, dict[int, str | None]] | None = None) -> ImportReport:
     """Dry run of a department list (单位全称, 简称/别名, 单位类型, 分管领导)."""
     report = ImportReport(workbook.filename, workbook.kind, workbook.reader, workbook.encoding, what="departments")
-    scans, issues = scan_sheets(workbook, sheet=sheet, fields=DEPARTMENT_FIELDS, required=frozenset({"name"}))
+    scans, issues = scan_sheets(workbook, sheet=sheet, fields=DEPARTMENT_FIELDS, required=frozenset({"name"}),
+                                store=store, overrides=overrides)
     report.errors.extend(issues)
     depts = {d.name: d for d in session.exec(select(Department))}
     alias_owner = {a.alias: a.department_id for a in session.exec(select(DepartmentAlias))}
@@ -1112,6 +1115,7 @@ def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None 
         if scan.table is None:
             continue
         t = scan.table
+        report._tables.append(t)
         result.title, result.mapping, result.rows = t.title, t.mapping.to_dict(), len(t.rows)
         result.sections, result.notes, result.skipped = t.sections, t.notes, t.skipped
         for col in t.mapping.unmapped():
