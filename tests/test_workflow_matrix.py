@@ -172,6 +172,9 @@ def _run(action: Action, session: Session, d: f.District, actor: Actor, task: Ta
         A.DECIDE_CHANGE: lambda: tasks.decide_change(session, actor, req.id, approve=True),
         A.REMIND: lambda: tasks.remind(session, actor, tid, "请抓紧办理"),
         A.ESCALATE: lambda: tasks.escalate(session, actor, tid, "逾期未办结"),
+        # Only the system may (Party.SYSTEM): every person here is refused; the system's
+        # own step is tested in tests/test_reminders.py.
+        A.CLOSE_NO_OBJECTION: lambda: tasks.close_no_objection(session, actor, tid),
     }
     assert set(calls) == set(Action)
     return calls[action]()

@@ -292,6 +292,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         elif action == A.ESCALATE:
             level = draw(st.sampled_from([1, 2, 3, 4]), label="level")
             call = lambda: tasks.escalate(s, actor, task_id, text, level)
+        elif action == A.CLOSE_NO_OBJECTION:  # the system's step: every person is refused
+            call = lambda: tasks.close_no_objection(s, actor, task_id)
         else:  # the three decisions, on the task's request (if it has one)
             assert action in DECISIONS
             approve = draw(st.booleans(), label="approve")

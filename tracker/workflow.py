@@ -35,6 +35,7 @@ class Party(StrEnum):
     ASSIST = "assist"  # clerk of an assisting department (协办单位)
     LEADER = "leader"  # a responsible leader, or the leader in charge of the lead
     NONE = "none"
+    SYSTEM = "system"  # the scheduler applying a rule of the work rules, never a person
 
 
 class Action(StrEnum):
@@ -62,6 +63,7 @@ class Action(StrEnum):
     DECIDE_CHANGE = "decide_change"
     REMIND = "remind"
     ESCALATE = "escalate"
+    CLOSE_NO_OBJECTION = "close_no_objection"  # 会签 unanswered by its deadline (000 §54)
 
 
 S = Status
@@ -111,6 +113,9 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.DECIDE_CHANGE: _t(OPEN | {S.SUSPENDED}, None, {P.OFFICE, P.LEADER}, "审核变更"),
     Action.REMIND: _t(OPEN, None, {P.OFFICE, P.LEADER}, "催办"),
     Action.ESCALATE: _t(OPEN, None, {P.OFFICE}, "督办"),
+    # "逾期不回复视为无不同意见" (000 §54, 001 §27, 004 §56): a 会签/征求意见 item the
+    # department never answered (no lead report, so still 已交办/已签收) closes by rule.
+    Action.CLOSE_NO_OBJECTION: _t({S.ASSIGNED, S.ACKNOWLEDGED}, S.CLOSED, {P.SYSTEM}, "逾期未回复视为无异议"),
 }
 
 # What each kind of user reads for a status (004 §30: the office and the
@@ -157,6 +162,7 @@ PARTY_VIEW = {
     P.ASSIST: "department",
     P.LEADER: "leader",
     P.NONE: "office",
+    P.SYSTEM: "office",
 }
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START
-from tracker.models import CalendarDay, DeadlineKind, Milestone, Task
+from tracker.models import CalendarDay, DeadlineKind, Milestone, ReportDue, Task
 from tracker.services.calendar import load_calendar
 from tracker.workflow import RUNNING, Status
 
@@ -59,14 +59,37 @@ def is_running() -> sa.ColumnElement[bool]:
     return Task.status.in_(_running)
 
 
+def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
+    """A periodic report (ReportDue, services/recurring.py) past its date and still missing."""
+    return sa.exists().where(
+        ReportDue.task_id == Task.id, ReportDue.met_on.is_(None), ReportDue.due_date < h.today
+    )
+
+
 def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
-    """Open, with a fixed deadline, and the deadline has passed."""
+    """Open, and a deadline has passed: the fixed due date, or for a recurring or
+    ongoing task (which has none) a periodic report not made in time."""
     return sa.and_(
         is_running(),
-        Task.deadline_kind == DeadlineKind.DATE.value,
-        Task.due_date.is_not(None),
-        Task.due_date < h.today,
+        sa.or_(
+            sa.and_(
+                Task.deadline_kind == DeadlineKind.DATE.value,
+                Task.due_date.is_not(None),
+                Task.due_date < h.today,
+            ),
+            sa.and_(Task.deadline_kind != DeadlineKind.DATE.value, report_missed(h)),
+        ),
     )
+
+
+def _deadline() -> sa.ColumnElement:
+    """The deadline overdue days count from: the due date, or the earliest missed report."""
+    first_missed = (
+        select(sa.func.min(ReportDue.due_date))
+        .where(ReportDue.task_id == Task.id, ReportDue.met_on.is_(None))
+        .scalar_subquery()
+    )
+    return sa.case((Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date), else_=first_missed)
 
 
 def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
@@ -89,7 +112,7 @@ def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
     if h.today_seq is None:
         return sa.literal(0)
     due_seq = (
-        select(CalendarDay.seq).where(CalendarDay.day == Task.due_date).scalar_subquery()
+        select(CalendarDay.seq).where(CalendarDay.day == _deadline()).scalar_subquery()
     )
     return sa.case((is_overdue(h), sa.func.coalesce(h.today_seq - due_seq, 0)), else_=0)
 

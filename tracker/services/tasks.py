@@ -529,6 +529,10 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
     if transition.target is not None and task.status != transition.target:
         _set_status(task, transition.target)
     session.flush()
+    if action == Action.REPORT:  # the lead's report meets the periodic reporting deadline(s) due
+        from tracker.services.recurring import note_report
+
+        note_report(session, report)
     _record(session, actor, action, task, before, entity="progress_report", entity_id=report.id)
     return report
 
@@ -861,6 +865,30 @@ def escalate(session: Session, actor: Actor, task_id: int, reason: str, level: i
     session.flush()
     _record(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
     return esc
+
+
+def close_no_objection(session: Session, actor: Actor, task_id: int) -> Task:
+    """会签/征求意见 left unanswered past its deadline closes as 无异议 (000 §54, 001 §27).
+
+    Only the system takes this step (the reminder run). The silence counts as
+    agreement at the deadline, so ``closed_on`` is the due date: it is not 超期办结.
+    A pending extension request means the department asked for more time
+    ("特殊情况不能按期回复的，应当主动与主办部门沟通"), so it is refused then.
+    """
+    task, who = _visible_task(session, actor, task_id)
+    if actor.user_id is None and actor.is_office:  # the scheduler / CLI acting as the system
+        who = who | {Party.SYSTEM}
+    check(Action.CLOSE_NO_OBJECTION, task.status, who)
+    if task.due_date is None or task.due_date >= clock.today():
+        raise ValidationFailed("回复期限尚未届满，不能按无异议办结")
+    if _pending(session, ExtensionRequest, task.id):
+        raise Conflict("承办单位已申请延期回复，待审核后再定")
+    before = snapshot(session, task)
+    task.closed_on = task.due_date
+    _set_status(task, Status.CLOSED)
+    _record(session, actor, Action.CLOSE_NO_OBJECTION, task, before,
+            note=f"逾期（{task.due_date.isoformat()}）未回复，视为无不同意见")
+    return task
 
 
 def is_final(task: Task) -> bool:
