@@ -74,11 +74,14 @@ def child_level(level: str | None) -> str | None:
     return LEVELS[LEVELS.index(level) + 1]
 
 
-def _last_workday(session_cal, start: date, end: date) -> date:
+def _last_workday(cal, start: date, end: date) -> date | None:
+    """The period's last working day (a 调休 Saturday counts); None when it has none."""
     day = end
-    while day > start and not session_cal.is_workday(day):
+    while day >= start:
+        if cal.is_workday(day):
+            return day
         day -= timedelta(days=1)
-    return day
+    return None
 
 
 def _short(title: str, room: int) -> str:
@@ -117,7 +120,10 @@ def suggest_children(session: Session, task: Task) -> list[dict]:
             monday += timedelta(days=7)
     out = []
     for name, first, last in periods:
-        due = min(_last_workday(cal, first, last), until)
+        last_workday = _last_workday(cal, first, last)
+        if last_workday is None:  # a week wholly inside the National Day holiday
+            continue
+        due = min(last_workday, until)
         if due < today:
             continue
         out.append({"title": _short(task.title, 200 - len(name) - 2) + "——" + name, "due_date": due,
