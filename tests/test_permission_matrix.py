@@ -87,6 +87,13 @@ EXPECTED: dict[str, dict[str, object]] = {
     "department.inbox": row(clerk=200, other_clerk=200),
     "department.tasks": row(clerk=200, other_clerk=200),
     "leader.portfolio": row(leader=200),
+    # --- bulletins (通报) and scoring weights (H5): a bulletin is published to every unit;
+    # the office generates; the weights are kept by the office and administrators -----------
+    "bulletins.index": row(supervisor=200, clerk=200, other_clerk=200, leader=200),
+    "bulletins.show": row(supervisor=200, clerk=200, other_clerk=200, leader=200),
+    "bulletins.export": row(supervisor=200, clerk=200, other_clerk=200, leader=200),
+    "bulletins.generate": OFFICE_OK,
+    "bulletins.weights": OFFICE_ADMIN_200,
     # --- the task page and its actions -----------------------------------------------------
     "tasks.show": TASK_SEEN,
     "tasks.download": TASK_SEEN,
@@ -325,6 +332,19 @@ def _reseed(session, app, endpoint):
     return _seed(session, app, endpoint)
 
 
+def _bulletin_id(app) -> int:
+    """H5: last week's bulletin, generated on first use (later calls return the same one)."""
+    from sqlmodel import Session
+
+    from tracker import db
+    from tracker.services.bulletins import generate_bulletin
+
+    with app.app_context(), Session(db.engine()) as s:
+        bulletin = generate_bulletin(s, "week")
+        s.commit()
+        return bulletin.id
+
+
 def _url(app, endpoint: str, seed: dict) -> str:
     rule = _routes(app)[endpoint]
     values = {}
@@ -335,6 +355,8 @@ def _url(app, endpoint: str, seed: dict) -> str:
             values[arg] = seed["requests"][REQUEST_FOR[endpoint]]
         elif arg == "token_id":
             values[arg] = seed["token_ids"]["api" if endpoint.startswith("api.") else "admin"]
+        elif arg == "bulletin_id":
+            values[arg] = _bulletin_id(app)
         else:
             values[arg] = seed["ids"][arg]
     with app.test_request_context():

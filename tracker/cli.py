@@ -68,6 +68,9 @@ def register_cli(app: Flask) -> None:
     from tracker.cli_schedule import register_schedule_cli
 
     register_schedule_cli(app)
+    from tracker.cli_bulletin import register_bulletin_cli
+
+    register_bulletin_cli(app)
 
     @app.cli.command("init-db")
     def init_db() -> None:

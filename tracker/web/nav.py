@@ -14,6 +14,7 @@ NAV = [
     ("office.sources", "任务来源", {Role.SUPERVISOR}),
     ("office.review_queue", "审核", {Role.SUPERVISOR}),
     ("schedule.week", "每周调度", {Role.SUPERVISOR, Role.LEADER}),
+    ("bulletins.index", "通报", {Role.SUPERVISOR, Role.LEADER, Role.CLERK}),
     ("department.inbox", "待办", {Role.CLERK}),
     ("department.tasks", "本单位事项", {Role.CLERK}),
     ("leader.portfolio", "分管事项", {Role.LEADER}),

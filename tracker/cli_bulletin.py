@@ -1,0 +1,78 @@
+"""``flask --app wsgi bulletin …`` and ``flask --app wsgi score-snapshot``.
+
+Each command is one unit of work. ``bulletin`` generates the period's bulletin
+the first time (and afterwards prints the frozen one, unchanged); the scheduler's
+weekly job and nightly snapshot call the same services.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from tracker import db
+from tracker.errors import DomainError
+
+
+@click.command("bulletin")
+@with_appcontext
+@click.option("--week", is_flag=False, flag_value="", default=None, metavar="2026-W48",
+              help="周通报（ISO周）；只写 --week 为上一个完整周")
+@click.option("--month", is_flag=False, flag_value="", default=None, metavar="2026-11",
+              help="月通报；只写 --month 为上一个完整月")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="输出格式")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="另存为 Excel 文件（.xlsx）")
+def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | None) -> None:
+    """生成（或读取已生成的）周/月督办通报；默认上一个完整周。生成后数字固定不变。"""
+    from tracker.services import bulletins
+
+    if week is not None and month is not None:
+        raise click.UsageError("--week 与 --month 只能选一个")
+    kind, period = ("month", month) if month is not None else ("week", week)
+    if out and not out.lower().endswith(".xlsx"):
+        raise click.BadParameter(f"导出文件应以 .xlsx 结尾：{out}", param_hint="--out")
+    try:
+        with db.session_scope() as session:
+            bulletin = bulletins.generate_bulletin(session, kind, period or None)
+            data = bulletin.data or {}
+            text = bulletins.as_text(bulletin)
+    except DomainError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(1)
+    if out:
+        from importers.bulletin_export import write_bulletin
+
+        write_bulletin(out, data)
+        click.echo(f"已导出：{out}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps({"id": bulletin.id, **data}, ensure_ascii=False, indent=1))
+    else:
+        click.echo(text)
+
+
+@click.command("score-snapshot")
+@with_appcontext
+@click.option("--day", default=None, metavar="YYYY-MM-DD", help="快照日期，默认今天")
+def score_snapshot_command(day: str | None) -> None:
+    """写入当日各单位考核快照（可重复执行，同日只保留一份）。"""
+    from datetime import date
+
+    from tracker import clock
+    from tracker.services import scoring
+
+    try:
+        when = date.fromisoformat(day) if day else clock.today()
+    except ValueError:
+        raise click.BadParameter(f"不是有效日期（应为 YYYY-MM-DD）：{day}", param_hint="--day") from None
+    with db.session_scope() as session:
+        n = scoring.take_snapshot(session, when)
+    click.echo(f"{when.isoformat()} 考核快照：{n} 个单位")
+
+
+def register_bulletin_cli(app: Flask) -> None:
+    app.cli.add_command(bulletin_command)
+    app.cli.add_command(score_snapshot_command)
