@@ -1,5 +1,140 @@
-"""The Plotly Dash board, mounted inside the Flask app at /dashboard/ (issue 6; not built yet).
+"""The Plotly Dash board (issue 6), mounted inside the Flask app at /dashboard/.
 
-The navigation already offers it to the office, leaders and departments once
-``init_dashboard(app)`` registers itself under ``app.extensions["dash"]``.
+``init_dashboard(server)`` builds one Dash app on the Flask server (the
+okomarov/dash_on_flask shape) and registers itself under
+``server.extensions["dash"]`` so the navigation offers it. Every path under
+/dashboard/ is behind the app-wide login guard (``tracker.web.auth``); on top of
+that this module
+
+- refuses the board to roles with no business on it (the administrator);
+- exempts Dash's JSON callback endpoint from the form CSRF check but accepts
+  only same-origin JSON POSTs there (a cross-site form cannot send JSON, and the
+  session cookie is SameSite=Lax);
+- sends a CSP for /dashboard/ that adds only the hashes of Dash's own inline
+  scripts (``app.csp_hashes()``) to ``script-src 'self'``.
+
+Row-level permissions are applied inside each callback by the board service.
 """
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, render_template, request, send_file
+from flask_login import current_user
+
+PREFIX = "/dashboard/"
+BOARD_ROLES = {"supervisor", "leader", "clerk"}
+
+bp = Blueprint("board", __name__, url_prefix="/dashboard", template_folder="templates")
+
+
+def _board_filter_args():
+    from tracker.services.board import BoardFilter
+
+    return BoardFilter.from_args(request.args)
+
+
+@bp.get("/tasks")
+def tasks():
+    """The list behind a leader's board numbers (the office and departments have their own lists)."""
+    from tracker.db import get_session
+    from tracker.services import queries
+    from tracker.services.derived import LIGHT_LABELS, Horizon
+    from tracker.services.queries import TaskFilter
+    from tracker.web.auth import current_actor
+    from tracker.workflow import Party, status_label
+
+    session = get_session()
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    f = TaskFilter.from_args(request.args)
+    page_no = request.args.get("page", "1")
+    page = queries.list_tasks(session, current_actor(), f, h, sort="due",
+                              page=int(page_no) if page_no.isdigit() and len(page_no) < 6 else 1, per_page=50)
+    _assist, leader_names = queries.names_for(session, [r.Task.id for r in page.rows])
+    return render_template("board/tasks.html", page=page, args=f.to_args(), leader_names=leader_names,
+                           light_labels=LIGHT_LABELS, status_text=lambda s: status_label(s, Party.LEADER))
+
+
+@bp.get("/export.xlsx")
+def export():
+    """The overdue grid's rows (same filters) as the standard ledger workbook (台账)."""
+    from tracker import clock
+    from tracker.db import get_session
+    from tracker.services.board import overdue_filter
+    from tracker.services.derived import Horizon
+    from tracker.services.ledger import export_ledger
+    from tracker.web.auth import current_actor
+
+    session = get_session()
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    out = io.BytesIO()
+    export_ledger(session, current_actor(), out, overdue_filter(_board_filter_args()), h, title="逾期事项台账",
+                  sort="due")
+    out.seek(0)
+    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"逾期事项-{clock.today():%Y%m%d}.xlsx")
+
+
+def _csp(dash_app) -> str:
+    from tracker.web.security import CSP
+
+    hashes = " ".join(dash_app.csp_hashes())
+    return CSP.replace("script-src 'self'", f"script-src 'self' {hashes}")
+
+
+def init_dashboard(server: Flask):
+    """Mount the board on ``server`` at /dashboard/ and return the Dash app."""
+    import dash
+
+    from dashboard.callbacks import register
+    from dashboard.layout import layout
+    from tracker.web.security import csrf
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        url_base_pathname=PREFIX,
+        assets_folder=str(Path(__file__).parent / "assets"),
+        title="督办看板",
+        update_title=None,
+        serve_locally=True,
+        compress=False,
+        external_stylesheets=["/static/vendor/bootstrap-5.3.8/bootstrap.min.css"],
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = layout
+    register(app)
+    server.register_blueprint(bp)
+    server.extensions["dash"] = app
+
+    dispatch = server.view_functions[PREFIX + "_dash-update-component"]
+    csrf.exempt(dispatch)
+    policy: dict[str, str] = {}
+
+    @server.before_request
+    def _board_guard():
+        if not request.path.startswith(PREFIX) and request.path != PREFIX.rstrip("/"):
+            return None
+        # the login guard (registered earlier) has already sent anonymous callers away
+        if not current_user.is_authenticated or current_user.row.role not in BOARD_ROLES:
+            abort(403)
+        if request.method == "POST":
+            same_site = request.headers.get("Sec-Fetch-Site", "same-origin") in {"same-origin", "none"}
+            origin = request.headers.get("Origin")
+            if not request.is_json or not same_site or (origin and origin != request.host_url.rstrip("/")):
+                abort(400)
+        return None
+
+    @server.after_request
+    def _board_csp(resp):
+        if request.path.startswith(PREFIX):
+            if "csp" not in policy:  # hashes are known once every callback is registered
+                policy["csp"] = _csp(app)
+            resp.headers["Content-Security-Policy"] = policy["csp"]
+            if "/_dash-component-suites/" not in request.path and "/assets/" not in request.path:
+                resp.headers.setdefault("Cache-Control", "no-store")  # data, not code
+        return resp
+
+    return app

@@ -43,6 +43,10 @@ def create_app(
 
     init_web(app)
 
+    from dashboard import init_dashboard
+
+    init_dashboard(app)
+
     from tracker.cli import register_cli
 
     register_cli(app)

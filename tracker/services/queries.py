@@ -27,7 +27,8 @@ from tracker.models import (
     TaskLeader,
 )
 from tracker.services.actors import Actor, visible_clause
-from tracker.services.derived import Horizon, Light, derived_columns, is_due_soon, is_overdue, light_filter
+from tracker.services.derived import (Horizon, Light, closed_late, derived_columns, is_due_soon, is_overdue,
+                                      light_filter)
 from tracker.workflow import Status
 
 SORTS = {
@@ -59,6 +60,9 @@ class TaskFilter:
     urgency: str = ""
     due_from: date | None = None
     due_to: date | None = None
+    closed_from: date | None = None  # closed_on range (the board's "closed this week")
+    closed_to: date | None = None
+    closed_late: str = ""  # "1" closed late (超期办结), "0" closed on time
     text: str = ""
 
     @classmethod
@@ -78,7 +82,8 @@ class TaskFilter:
             setattr(out, name, int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None)
         out.source_kind = str(get("source_kind") or "").replace("\x00", "")[:30]
         out.urgency = str(get("urgency") or "").replace("\x00", "")[:20]
-        for name in ("due_from", "due_to"):
+        out.closed_late = str(get("closed_late") or "") if str(get("closed_late") or "") in {"0", "1"} else ""
+        for name in ("due_from", "due_to", "closed_from", "closed_to"):
             try:
                 setattr(out, name, date.fromisoformat(str(get(name) or "")))
             except ValueError:
@@ -134,6 +139,14 @@ def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
         where.append(Task.due_date >= f.due_from)
     if f.due_to:
         where.append(Task.due_date <= f.due_to)
+    if f.closed_from:
+        where.append(Task.closed_on >= f.closed_from)
+    if f.closed_to:
+        where.append(Task.closed_on <= f.closed_to)
+    if f.closed_late == "1":
+        where.append(closed_late())
+    elif f.closed_late == "0":
+        where.append(sa.and_(Task.status == Status.CLOSED.value, sa.not_(closed_late())))
     text = normalise_text(f.text)
     if text:
         pattern = f"%{_like_escape(text)}%"

@@ -1,0 +1,264 @@
+"""The board's callbacks: parse the inputs, call the board service, render.
+
+Each runs inside the Flask request Dash makes (``_dash-update-component``), so
+the actor is the logged-in user, never something the browser sent: the
+browser's filter values are only ANDed with the actor's visibility in SQL. The
+functions are plain module-level functions so tests can call them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import parse_qsl, urlencode
+
+import dash
+from dash import ALL, MATCH, Input, Output, State, html
+from flask import current_app
+
+from dashboard import figures
+from dashboard.layout import overdue_grid
+from tracker import clock
+from tracker.db import get_session
+from tracker.errors import DomainError
+from tracker.services import board
+from tracker.services.board import BoardFilter, Figure, list_url
+from tracker.services.derived import Horizon
+from tracker.web.auth import current_actor
+
+FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
+                   ("f-source_kind", "value", "source_kind"), ("f-leader", "value", "leader_id"),
+                   ("f-department", "value", "department_id"), ("f-urgency", "value", "urgency")]
+CARD_KEYS = ["open", "overdue", "due_soon", "closed_week", "rate"]
+
+
+def _trigger():
+    """The id of the input that fired, None on the initial call or outside a Dash request (tests)."""
+    try:
+        return dash.ctx.triggered_id
+    except Exception:  # MissingCallbackContextException: called directly
+        return None
+
+
+def _horizon() -> Horizon:
+    return Horizon.build(get_session(), current_app.config["TRACKER"].due_soon_workdays)
+
+
+def _bf(filters: dict | None) -> BoardFilter:
+    return BoardFilter.from_args(filters or {})
+
+
+# --- filters <-> URL -----------------------------------------------------------------
+
+
+def sync_filters(search, *values):
+    """The URL's query string and the filter controls mirror each other: on load (and
+    on back/forward) the URL sets the controls; a control change rewrites the URL."""
+    trigger = _trigger()
+    if trigger in (None, "url"):
+        bf = BoardFilter.from_args(dict(parse_qsl((search or "").lstrip("?"))))
+        args = bf.to_args()
+        return (dash.no_update, *[args.get(key) for _id, _prop, key in FILTER_CONTROLS], args)
+    raw = {key: (str(v)[:10] if key in ("due_from", "due_to") and v else v)
+           for (_id, _prop, key), v in zip(FILTER_CONTROLS, values)}
+    args = BoardFilter.from_args({k: v for k, v in raw.items() if v not in (None, "")}).to_args()
+    query = urlencode(args)
+    return (f"?{query}" if query else "", *[dash.no_update] * len(FILTER_CONTROLS), args)
+
+
+# --- headline cards ------------------------------------------------------------------
+
+
+def _delta(now: float | int | None, before: float | int | None, *, unit: str = "", worse_if_up: bool = False):
+    if now is None or before is None:
+        return html.Span("较上周 —", className="delta-none")
+    diff = round(now - before, 1)
+    if diff == int(diff):
+        diff = int(diff)
+    css = "delta-flat" if diff == 0 else ("delta-bad" if (diff > 0) == worse_if_up else "delta-good")
+    return html.Span(f"较上周 {'+' if diff > 0 else ''}{diff}{unit}", className=css)
+
+
+def _link(actor, fig: Figure, text=None) -> html.A:
+    return html.A(str(fig.value) if text is None else text, href=list_url(actor, fig.filter))
+
+
+def update_cards(filters, _tick=None):
+    """Headline numbers; each links to the list that has exactly that many rows."""
+    session, actor = get_session(), current_actor()
+    c = board.cards(session, actor, _bf(filters), _horizon())
+    last = c.last_week or {}
+    values = [str(c.open.value), str(c.overdue.value), str(c.due_soon.value), str(c.closed_week.value),
+              "—" if c.rate is None else f"{c.rate:.1f}%"]
+    hrefs = [list_url(actor, f.filter) for f in (c.open, c.overdue, c.due_soon, c.closed_week, c.on_time_week)]
+    deltas = [
+        _delta(c.open.value, last.get("open")),
+        _delta(c.overdue.value, last.get("overdue"), worse_if_up=True),
+        html.Span("按完成时限计", className="delta-none"),
+        html.Span([_delta(c.closed_week.value, c.closed_last_week.value), "（上周 ",
+                   _link(actor, c.closed_last_week), "）"]),
+        html.Span([_delta(c.rate, c.rate_last_week, unit="个百分点"), html.Br(), "按期 ",
+                   _link(actor, c.on_time_week), " / 办结 ", _link(actor, c.closed_week_lead)]),
+    ]
+    asof = f"数据截至 {clock.now().astimezone(clock.CHINA):%Y-%m-%d %H:%M}（每5分钟自动刷新）"
+    return (*values, *hrefs, *deltas, asof)
+
+
+# --- charts --------------------------------------------------------------------------
+
+
+def update_bars(filters, _tick=None):
+    session, actor, h, bf = get_session(), current_actor(), _horizon(), _bf(filters)
+    return (
+        figures.stacked_bars(actor, board.bars_by_department(session, actor, bf, h), "各牵头单位在办事项"),
+        figures.stacked_bars(actor, board.bars_by_leader(session, actor, bf, h), "各责任领导在办事项"),
+        figures.stacked_bars(actor, board.bars_by_source_kind(session, actor, bf, h), "按任务来源类别"),
+        figures.stacked_bars(actor, board.bars_by_meeting(session, actor, bf, h), "按会议（在办事项最多的15次）"),
+    )
+
+
+def update_trend(filters, _tick=None):
+    session, actor, bf, today = get_session(), current_actor(), _bf(filters), clock.today()
+    return (figures.trend(board.weekly_trend(session, actor, bf, today)),
+            figures.heatmap(board.overdue_heatmap(session, actor, bf, today)))
+
+
+def _table(head: list[str], rows: list[list], empty: str):
+    if not rows:
+        return html.P(empty, className="text-muted small")
+    return html.Table(className="table table-sm board-table", children=[
+        html.Thead(html.Tr([html.Th(h) for h in head])),
+        html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
+    ])
+
+
+def update_schedule(filters, _tick=None):
+    """This week's due items and the agenda's blocked items; the latest bulletin's ranking."""
+    session, actor, h = get_session(), current_actor(), _horizon()
+    s = board.schedule(session, actor, _bf(filters), h)
+    due = [[html.A(r.Task.code, href=f"/tasks/{r.Task.id}"), r.Task.title, r.lead_name or "",
+            f"{r.Task.due_date:%m-%d}"] for r in s.due_rows]
+    blocked = [[html.A(b["code"], href=f"/tasks/{b['task_id']}"), b["title"], b["lead"], b["category"] or "—",
+                "已列入" if b["on_agenda"] else ""] for b in s.blocked]
+    schedule = html.Div([
+        html.H3(["本周（", f"{s.week_start:%m-%d}", " 起）到期 ", _link(actor, s.due_this_week), " 项"]),
+        _table(["编号", "事项", "牵头单位", "完成时限"], due, "本周没有到期事项"),
+        html.H3("阻点事项（调度会议题）"),
+        _table(["编号", "事项", "牵头单位", "类别", "议程"], blocked, "本周调度尚无阻点事项"),
+    ])
+    ranking = board.latest_ranking(session)
+    if ranking is None:
+        rank_div = html.P("尚未生成周通报", className="text-muted small")
+    else:
+        rows = []
+        for i, r in enumerate(ranking.rows, start=1):
+            name = r.get("department") or r.get("department_name") or r.get("name") or ""
+            rate = r.get("on_time_rate")
+            rows.append([r.get("rank", i), name, r.get("score", ""),
+                         "" if rate is None else (f"{rate:.1f}%" if isinstance(rate, (int, float)) else rate),
+                         r.get("overdue", r.get("overdue_count", ""))])
+        rank_div = html.Div([html.H3(f"{ranking.period} 周通报"),
+                             _table(["名次", "单位", "得分", "按期办结率", "逾期"], rows, "通报中没有排名")])
+    return schedule, rank_div
+
+
+# --- the overdue grid ----------------------------------------------------------------
+
+
+def grid_version(filters) -> str:
+    return hashlib.sha1(json.dumps(filters or {}, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def replace_grid(filters):
+    """A new grid for each filter state (the infinite model then asks for its first block)."""
+    query = urlencode((filters or {}))
+    return overdue_grid(grid_version(filters)), "/dashboard/export.xlsx" + (f"?{query}" if query else "")
+
+
+def grid_rows(request, filters):
+    """One block of overdue rows for the infinite grid: sorted, filtered and paged in SQL."""
+    if not request:
+        raise dash.exceptions.PreventUpdate
+    sort = ""
+    for item in request.get("sortModel") or []:
+        sort = ("-" if item.get("sort") == "desc" else "") + str(item.get("colId"))
+        break
+    title = (request.get("filterModel") or {}).get("title") or {}
+    text = str(title.get("filter") or "")[:100] if isinstance(title, dict) else ""
+    start = int(request.get("startRow") or 0)
+    end = int(request.get("endRow") or start + 50)
+    page = board.overdue_rows(get_session(), current_actor(), _bf(filters), _horizon(), start=start, end=end,
+                              sort=sort or "-overdue_workdays", text=text)
+    return {"rowData": page.rows, "rowCount": page.total}
+
+
+GRAPHS = ["g-department", "g-leader", "g-source-kind", "g-meeting"]
+
+
+def navigate(dept, leader, kind, meeting, cells):
+    """A bar opens the list it counts; a grid row's code or title opens the task."""
+    trigger = _trigger()
+    if isinstance(trigger, dict):
+        for cell in cells or []:
+            if cell and cell.get("colId") in ("code", "title") and str(cell.get("rowId", "")).isdigit():
+                return f"/tasks/{cell['rowId']}"
+        raise dash.exceptions.PreventUpdate
+    clicks = dict(zip(GRAPHS, (dept, leader, kind, meeting)))
+    points = (clicks.get(trigger) or {}).get("points") or []
+    url = points[0].get("customdata") if points else None
+    if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
+        return url
+    raise dash.exceptions.PreventUpdate
+
+
+def remind_selected(n_clicks, selected_lists):
+    """催办 the lead department of every selected task; one unit of work for the click."""
+    if not n_clicks:
+        raise dash.exceptions.PreventUpdate
+    from tracker.services import tasks
+
+    selected = [row for rows in (selected_lists or []) for row in (rows or [])]
+    if not selected:
+        return html.Span("请先勾选要催办的事项", className="text-warning")
+    session, actor = get_session(), current_actor()
+    done, refused = [], []
+    for row in selected[:200]:
+        task_id = row.get("id") if isinstance(row, dict) else None
+        if not isinstance(task_id, int):
+            continue
+        try:
+            with session.begin_nested():
+                tasks.remind(session, actor, task_id, "督办看板催办")
+            done.append(row.get("code", str(task_id)))
+        except DomainError as exc:
+            refused.append(f"{row.get('code', task_id)}：{exc.message}")
+    session.commit()
+    parts = []
+    if done:
+        parts.append(html.Span(f"已催办 {len(done)} 项：" + "、".join(done), className="text-success"))
+    if refused:
+        parts.append(html.Span("；未催办：" + "；".join(refused), className="text-danger"))
+    return parts
+
+
+def register(app: dash.Dash) -> None:
+    filter_outputs = [Output(i, p) for i, p, _k in FILTER_CONTROLS]
+    app.callback(Output("url", "search"), *filter_outputs, Output("filters", "data"),
+                 Input("url", "search"), *[Input(i, p) for i, p, _k in FILTER_CONTROLS])(sync_filters)
+    tick = [Input("filters", "data"), Input("tick", "n_intervals")]
+    app.callback(*[Output(f"card-{k}-value", "children") for k in CARD_KEYS],
+                 *[Output(f"card-{k}-value", "href") for k in CARD_KEYS],
+                 *[Output(f"card-{k}-delta", "children") for k in CARD_KEYS],
+                 Output("asof", "children"), *tick)(update_cards)
+    app.callback(Output("g-department", "figure"), Output("g-leader", "figure"), Output("g-source-kind", "figure"),
+                 Output("g-meeting", "figure"), *tick)(update_bars)
+    app.callback(Output("g-trend", "figure"), Output("g-heatmap", "figure"), *tick)(update_trend)
+    app.callback(Output("schedule", "children"), Output("ranking", "children"), *tick)(update_schedule)
+    app.callback(Output("grid-wrap", "children"), Output("export", "href"), Input("filters", "data"))(replace_grid)
+    app.callback(Output({"type": "overdue-grid", "v": MATCH}, "getRowsResponse"),
+                 Input({"type": "overdue-grid", "v": MATCH}, "getRowsRequest"), State("filters", "data"))(grid_rows)
+    app.callback(Output("nav", "href"), Input("g-department", "clickData"), Input("g-leader", "clickData"),
+                 Input("g-source-kind", "clickData"), Input("g-meeting", "clickData"),
+                 Input({"type": "overdue-grid", "v": ALL}, "cellClicked"), prevent_initial_call=True)(navigate)
+    app.callback(Output("remind-result", "children"), Input("remind", "n_clicks"),
+                 State({"type": "overdue-grid", "v": ALL}, "selectedRows"), prevent_initial_call=True)(remind_selected)

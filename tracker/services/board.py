@@ -1,0 +1,472 @@
+"""The dashboard's figures (issue 6), all computed in SQL under the actor's visibility.
+
+Every number the board shows is the count of a ``TaskFilter`` and comes with
+that filter, so the board links each number to the task list built by the same
+``queries.count_tasks`` / ``list_tasks`` query: the list has exactly that many
+rows. Completion rates count the lead department only (牵头单位计入完成率).
+Trend, heat map and week-on-week changes read the nightly ``ScoreSnapshot``
+rows (per lead department), the ranking the latest weekly ``Bulletin``, the
+agenda's blocked items the week's ``ScheduleItem`` rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from tracker.models import (
+    MEETING_KINDS,
+    SOURCE_KIND_LABELS,
+    URGENCY_LABELS,
+    Bulletin,
+    Department,
+    Leader,
+    LeaderDepartment,
+    Role,
+    ScheduleItem,
+    ScoreSnapshot,
+    Source,
+    Task,
+    TaskLeader,
+    WeeklySchedule,
+)
+from tracker.services import queries
+from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
+from tracker.services.derived import Horizon, Light, is_running, light
+from tracker.services.queries import TaskFilter
+from tracker.workflow import OPEN, Status
+
+OPEN_STATUSES = sorted(s.value for s in OPEN)
+LIGHTS = (Light.RED.value, Light.YELLOW.value, Light.GREEN.value)
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """The filters shared by every panel (and kept in the page's URL)."""
+
+    due_from: date | None = None
+    due_to: date | None = None
+    source_kind: str = ""
+    leader_id: int | None = None
+    department_id: int | None = None  # the lead department (牵头单位)
+    urgency: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "BoardFilter":
+        """From URL query args or a dict of control values; anything unreadable means "any"."""
+        f = TaskFilter.from_args({
+            "due_from": args.get("due_from"), "due_to": args.get("due_to"),
+            "source_kind": args.get("source_kind"), "leader_id": args.get("leader_id"),
+            "lead_department_id": args.get("department_id"), "urgency": args.get("urgency"),
+        })
+        return cls(f.due_from, f.due_to, f.source_kind if f.source_kind in SOURCE_KIND_LABELS else "",
+                   f.leader_id, f.lead_department_id, f.urgency if f.urgency in URGENCY_LABELS else "")
+
+    def to_args(self) -> dict[str, str]:
+        out = {"due_from": self.due_from and self.due_from.isoformat(), "due_to": self.due_to and self.due_to.isoformat(),
+               "source_kind": self.source_kind, "leader_id": self.leader_id, "department_id": self.department_id,
+               "urgency": self.urgency}
+        return {k: str(v) for k, v in out.items() if v not in (None, "")}
+
+    def task_filter(self, **extra) -> TaskFilter:
+        base = TaskFilter(due_from=self.due_from, due_to=self.due_to, source_kind=self.source_kind,
+                          leader_id=self.leader_id, lead_department_id=self.department_id, urgency=self.urgency)
+        return replace(base, **extra)
+
+
+@dataclass
+class Figure:
+    """One number on the board and the filter whose list it counts."""
+
+    value: int
+    filter: TaskFilter
+
+    @property
+    def args(self) -> dict:
+        return self.filter.to_args()
+
+
+def list_url(actor: Actor, f: TaskFilter) -> str:
+    """The task list that shows exactly the rows a number counts, for this actor."""
+    path = {Role.SUPERVISOR: "/office/tasks", Role.CLERK: "/dept/tasks"}.get(Role(actor.role), "/dashboard/tasks")
+    query = urlencode(f.to_args(), doseq=True)
+    return f"{path}?{query}" if query else path
+
+
+def count(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> Figure:
+    return Figure(queries.count_tasks(session, actor, f, h), f)
+
+
+def week_bounds(day: date) -> tuple[date, date]:
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+# --- headline cards ---------------------------------------------------------------
+
+
+@dataclass
+class Cards:
+    open: Figure
+    overdue: Figure
+    due_soon: Figure
+    closed_week: Figure
+    closed_last_week: Figure
+    on_time_week: Figure  # numerator of the rate (lead department only)
+    closed_week_lead: Figure  # denominator of the rate
+    on_time_last_week: Figure
+    closed_last_week_lead: Figure
+    last_week: dict[str, int] | None = None  # open/overdue a week ago, from the snapshots
+
+    @staticmethod
+    def _rate(num: Figure, den: Figure) -> float | None:
+        return round(100.0 * num.value / den.value, 1) if den.value else None
+
+    @property
+    def rate(self) -> float | None:
+        return self._rate(self.on_time_week, self.closed_week_lead)
+
+    @property
+    def rate_last_week(self) -> float | None:
+        return self._rate(self.on_time_last_week, self.closed_last_week_lead)
+
+
+def _lead_only(actor: Actor, bf: BoardFilter) -> dict:
+    """Completion rates count the lead department only: a clerk's rate is its own department's as lead."""
+    if actor.role == Role.CLERK and actor.department_id is not None:
+        return {"lead_department_id": actor.department_id}
+    return {}
+
+
+def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
+    monday, _sunday = week_bounds(h.today)
+    last_monday, last_sunday = monday - timedelta(days=7), monday - timedelta(days=1)
+    closed = {"status": [Status.CLOSED.value]}
+    this_week = {**closed, "closed_from": monday, "closed_to": h.today}
+    last_week = {**closed, "closed_from": last_monday, "closed_to": last_sunday}
+    lead = _lead_only(actor, bf)
+    c = lambda **kw: count(session, actor, bf.task_filter(**kw), h)  # noqa: E731
+    return Cards(
+        open=c(status=OPEN_STATUSES),
+        overdue=c(overdue=True),
+        due_soon=c(due_soon=True),
+        closed_week=c(**this_week),
+        closed_last_week=c(**last_week),
+        on_time_week=c(**this_week, **lead, closed_late="0"),
+        closed_week_lead=c(**this_week, **lead),
+        on_time_last_week=c(**last_week, **lead, closed_late="0"),
+        closed_last_week_lead=c(**last_week, **lead),
+        last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)),
+    )
+
+
+# --- snapshots: week-on-week change, trend, heat map ---------------------------------
+
+
+def snapshot_departments(session: Session, actor: Actor, bf: BoardFilter) -> list[int] | None:
+    """The departments whose snapshots the actor may read (None: all of them).
+
+    Snapshots are per lead department, so a leader reads the portfolio's departments.
+    """
+    if actor.role == Role.SUPERVISOR:
+        ids = None
+    elif actor.role == Role.CLERK:
+        ids = [actor.department_id] if actor.department_id is not None else []
+    elif actor.role == Role.LEADER and actor.leader_id is not None:
+        ids = portfolio_department_ids(session, actor.leader_id)
+    else:
+        ids = []
+    if bf.department_id is not None:
+        ids = [bf.department_id] if ids is None or bf.department_id in ids else []
+    if bf.leader_id is not None:
+        theirs = portfolio_department_ids(session, bf.leader_id)
+        ids = theirs if ids is None else [i for i in ids if i in theirs]
+    return ids
+
+
+def _snapshot_where(ids: list[int] | None) -> list[sa.ColumnElement[bool]]:
+    return [] if ids is None else [ScoreSnapshot.department_id.in_(ids or [-1])]
+
+
+def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) -> dict[str, int] | None:
+    """Open and overdue counts on the latest snapshot day on or before ``day`` (None: no snapshot)."""
+    where = _snapshot_where(snapshot_departments(session, actor, bf))
+    latest = session.scalar(select(sa.func.max(ScoreSnapshot.day)).where(ScoreSnapshot.day <= day,
+                                                                          ScoreSnapshot.day > day - timedelta(days=7)))
+    if latest is None:
+        return None
+    row = session.execute(select(sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
+                                 sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0))
+                          .where(ScoreSnapshot.day == latest, *where)).one()
+    return {"open": int(row[0]), "overdue": int(row[1]), "day": latest}
+
+
+def _week_case(column, mondays: list[date]) -> sa.ColumnElement[int]:
+    """The index of the week (0 = oldest) a date falls in, as a portable CASE."""
+    return sa.case(*[(column >= m, i) for i, m in reversed(list(enumerate(mondays)))], else_=-1)
+
+
+@dataclass
+class TrendWeek:
+    week_start: date
+    open: int | None
+    overdue: int | None
+    closed: int | None  # closed during the week
+
+
+def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26) -> list[TrendWeek]:
+    """Open, overdue and closed per week from the snapshots: open/overdue on each week's
+    last snapshot day, closed as the growth of the cumulative closed count."""
+    monday, _ = week_bounds(today)
+    mondays = [monday - timedelta(days=7 * (weeks - 1 - i)) for i in range(weeks)]
+    where = _snapshot_where(snapshot_departments(session, actor, bf))
+    start = mondays[0] - timedelta(days=7)  # the week before, for the first week's closed count
+    week = _week_case(ScoreSnapshot.day, [start, *mondays]).label("week")
+    inner = select(ScoreSnapshot.day.label("day"), week).where(ScoreSnapshot.day >= start,
+                                                                ScoreSnapshot.day <= today).subquery()
+    last_days = [d for (d,) in session.execute(select(sa.func.max(inner.c.day)).group_by(inner.c.week))]
+    totals: dict[date, tuple[int, int, int]] = {}
+    if last_days:
+        for day, o, od, cl in session.execute(
+            select(ScoreSnapshot.day, sa.func.sum(ScoreSnapshot.open_count), sa.func.sum(ScoreSnapshot.overdue_count),
+                   sa.func.sum(ScoreSnapshot.closed_count))
+            .where(ScoreSnapshot.day.in_(last_days), *where).group_by(ScoreSnapshot.day)
+        ):
+            totals[day] = (int(o or 0), int(od or 0), int(cl or 0))
+    by_week: dict[int, tuple[int, int, int]] = {}
+    for day, values in totals.items():
+        by_week[(day - start).days // 7] = values  # 0 = the week before the window
+    out = []
+    for i, m in enumerate(mondays, start=1):
+        cur, prev = by_week.get(i), by_week.get(i - 1)
+        out.append(TrendWeek(m, cur and cur[0], cur and cur[1],
+                             (cur[2] - prev[2]) if cur and prev else None))
+    return out
+
+
+@dataclass
+class HeatMap:
+    departments: list[tuple[int, str]]
+    week_starts: list[date]
+    values: list[list[int]]  # [department][week]: overdue task-days
+
+
+def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 12,
+                    limit: int = 30) -> HeatMap:
+    """Overdue task-days per lead department and week: the sum over the week's snapshot
+    days of the department's overdue tasks, grouped in SQL."""
+    monday, _ = week_bounds(today)
+    mondays = [monday - timedelta(days=7 * (weeks - 1 - i)) for i in range(weeks)]
+    where = _snapshot_where(snapshot_departments(session, actor, bf))
+    week = _week_case(ScoreSnapshot.day, mondays).label("week")
+    inner = (select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
+             .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where).subquery())
+    rows = session.execute(select(inner.c.dep, inner.c.week, sa.func.sum(inner.c.n))
+                           .group_by(inner.c.dep, inner.c.week)).all()
+    per_dep: dict[int, list[int]] = {}
+    for dep, w, n in rows:
+        if 0 <= w < weeks:
+            per_dep.setdefault(dep, [0] * weeks)[w] = int(n or 0)
+    ranked = sorted(per_dep, key=lambda d: -sum(per_dep[d]))[:limit]
+    names = dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ranked or [-1]))).all())
+    return HeatMap([(d, names.get(d, str(d))) for d in ranked], mondays, [per_dep[d] for d in ranked])
+
+
+# --- bars by department, leader, source kind, meeting ---------------------------------
+
+
+@dataclass
+class Bar:
+    key: int | str
+    label: str
+    counts: dict[str, Figure] = field(default_factory=dict)  # light -> figure
+
+    @property
+    def total(self) -> int:
+        return sum(f.value for f in self.counts.values())
+
+
+def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, group_col, *joins_where,
+              joins=()) -> dict:
+    """Running tasks per group and light colour in one grouped query."""
+    stmt = select(group_col.label("g"), light(h).label("light")).select_from(Task)
+    for target, onclause in joins:
+        stmt = stmt.join(target, onclause)
+    inner = stmt.where(visible_clause(actor), is_running(), *queries.filter_clauses(bf.task_filter(), h),
+                       *joins_where).subquery()
+    out: dict = {}
+    for g, lt, n in session.execute(select(inner.c.g, inner.c.light, sa.func.count())
+                                    .group_by(inner.c.g, inner.c.light)):
+        if g is not None and lt in LIGHTS:
+            out.setdefault(g, {})[lt] = n
+    return out
+
+
+def _bars(bf: BoardFilter, grouped: dict, labels: dict, filter_key: str, limit: int) -> list[Bar]:
+    bars = []
+    for key, per_light in grouped.items():
+        bar = Bar(key, labels.get(key, str(key)))
+        for lt in LIGHTS:
+            bar.counts[lt] = Figure(per_light.get(lt, 0), bf.task_filter(**{filter_key: key, "light": lt}))
+        bars.append(bar)
+    bars.sort(key=lambda b: (-b.counts[Light.RED.value].value, -b.total, str(b.label)))
+    return bars[:limit]
+
+
+def bars_by_department(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 40) -> list[Bar]:
+    grouped = _by_light(session, actor, bf, h, Task.lead_department_id)
+    names = dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(list(grouped) or [-1]))).all())
+    return _bars(bf, grouped, names, "lead_department_id", limit)
+
+
+def bars_by_leader(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 40) -> list[Bar]:
+    tl = aliased(TaskLeader)  # the visibility and filter clauses have their own TaskLeader subqueries
+    grouped = _by_light(session, actor, bf, h, tl.leader_id, joins=[(tl, tl.task_id == Task.id)])
+    names = dict(session.execute(select(Leader.id, Leader.name).where(Leader.id.in_(list(grouped) or [-1]))).all())
+    return _bars(bf, grouped, names, "leader_id", limit)
+
+
+def bars_by_source_kind(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> list[Bar]:
+    grouped = _by_light(session, actor, bf, h, Source.kind, joins=[(Source, Source.id == Task.source_id)])
+    return _bars(bf, grouped, {k.value: v for k, v in SOURCE_KIND_LABELS.items()}, "source_kind", 20)
+
+
+def bars_by_meeting(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 15) -> list[Bar]:
+    grouped = _by_light(session, actor, bf, h, Task.source_id, Source.kind.in_([k.value for k in MEETING_KINDS]),
+                        joins=[(Source, Source.id == Task.source_id)])
+    top = sorted(grouped, key=lambda k: (-grouped[k].get(Light.RED.value, 0), -sum(grouped[k].values())))[:limit]
+    grouped = {k: grouped[k] for k in top}
+    names = {i: f"{t}（{d:%m-%d}）" for i, t, d in session.execute(
+        select(Source.id, Source.title, Source.source_date).where(Source.id.in_(top or [-1])))}
+    return _bars(bf, grouped, names, "source_id", limit)
+
+
+# --- the overdue grid ----------------------------------------------------------------
+
+
+GRID_SORTS = {
+    # more working days late = an earlier due date, so these sort on the indexed column
+    "-overdue_workdays": (Task.due_date.asc().nulls_last(), Task.id.asc()),
+    "overdue_workdays": (Task.due_date.desc().nulls_last(), Task.id.desc()),
+    "due_date": (Task.due_date.asc().nulls_last(), Task.id.asc()),
+    "-due_date": (Task.due_date.desc().nulls_last(), Task.id.desc()),
+    "code": (Task.code.asc(),),
+    "-code": (Task.code.desc(),),
+}
+
+
+@dataclass
+class GridPage:
+    rows: list[dict]
+    total: int
+
+
+def overdue_filter(bf: BoardFilter, text: str = "") -> TaskFilter:
+    return bf.task_filter(overdue=True, text=text)
+
+
+def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *, start: int = 0, end: int = 100,
+                 sort: str = "-overdue_workdays", text: str = "") -> GridPage:
+    """One block of the overdue list, most overdue first, paged in SQL for the grid."""
+    f = overdue_filter(bf, text)
+    where = [visible_clause(actor), *queries.filter_clauses(f, h)]
+    total = session.scalar(select(sa.func.count()).select_from(Task).where(*where))
+    size = max(1, min(end - start, 500))
+    order = GRID_SORTS.get(sort, GRID_SORTS["-overdue_workdays"])
+    rows = session.execute(queries.task_rows_select(h).where(*where).order_by(*order)
+                           .limit(size).offset(max(0, start))).all()
+    ids = [r.Task.id for r in rows]
+    _assist, leaders = queries.names_for(session, ids)
+    out = []
+    for r in rows:
+        t = r.Task
+        last = r.last_report_at
+        out.append({
+            "id": t.id, "code": t.code, "title": t.title,
+            "overdue_workdays": int(r.overdue_workdays or 0),
+            "due_date": t.due_date.isoformat() if t.due_date else "",
+            "lead": r.lead_name or "", "leaders": "、".join(leaders.get(t.id, [])),
+            "source": r.source_title or "", "source_kind": SOURCE_KIND_LABELS.get(r.source_kind, r.source_kind or ""),
+            "urgency": URGENCY_LABELS.get(t.urgency, t.urgency),
+            "last_report": last.date().isoformat() if last else "",
+        })
+    return GridPage(out, total)
+
+
+# --- this week's schedule and the bulletin ranking --------------------------------------
+
+
+@dataclass
+class Schedule:
+    week_start: date
+    due_this_week: Figure
+    due_rows: list
+    blocked: list[dict]
+
+
+def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 30) -> Schedule:
+    """Open tasks due this week, and the week's blocked items for the 调度会 agenda (004 §30, §47)."""
+    monday, sunday = week_bounds(h.today)
+    f = bf.task_filter(status=OPEN_STATUSES, due_from=max(monday, bf.due_from or monday),
+                       due_to=min(sunday, bf.due_to or sunday))
+    page = queries.list_tasks(session, actor, f, h, sort="due", per_page=limit)
+    iso = h.today.isocalendar()
+    sched = session.exec(select(WeeklySchedule).where(WeeklySchedule.iso_year == iso.year,
+                                                      WeeklySchedule.iso_week == iso.week)).first()
+    blocked: list[dict] = []
+    if sched is not None:
+        stmt = (select(ScheduleItem, Task.code, Task.title, Department.name.label("lead"))
+                .join(Task, Task.id == ScheduleItem.task_id)
+                .join(Department, Department.id == Task.lead_department_id, isouter=True)
+                .where(ScheduleItem.schedule_id == sched.id, ScheduleItem.section == "blocked",
+                       visible_clause(actor), *queries.filter_clauses(bf.task_filter(), h))
+                .order_by(ScheduleItem.on_agenda.desc(), ScheduleItem.agenda_order, ScheduleItem.id).limit(limit))
+        for item, code, title, lead in session.execute(stmt):
+            blocked.append({"task_id": item.task_id, "code": code, "title": title, "lead": lead or "",
+                            "category": item.category, "detail": item.detail, "on_agenda": item.on_agenda,
+                            "proposal": item.proposal})
+    return Schedule(monday, Figure(page.total, f), page.rows, blocked)
+
+
+@dataclass
+class Ranking:
+    period: str
+    rows: list[dict]
+
+
+def latest_ranking(session: Session) -> Ranking | None:
+    """The department ranking of the latest weekly bulletin (a published notice: everyone may read it)."""
+    b = session.exec(select(Bulletin).where(Bulletin.kind == "week")
+                     .order_by(Bulletin.period_end.desc(), Bulletin.id.desc()).limit(1)).first()
+    if b is None or not isinstance(b.data, dict):
+        return None
+    rows = b.data.get("ranking") or []
+    return Ranking(b.period, [r for r in rows if isinstance(r, dict)])
+
+
+# --- filter choices ------------------------------------------------------------------
+
+
+def choices(session: Session, actor: Actor) -> dict[str, list[tuple]]:
+    """Departments and leaders the actor may filter by (only their own scope)."""
+    deps = select(Department.id, Department.name).where(Department.active.is_(True))
+    leaders = select(Leader.id, Leader.name).where(Leader.active.is_(True))
+    if actor.role == Role.CLERK:
+        deps = deps.where(Department.id == (actor.department_id or -1))
+    elif actor.role == Role.LEADER:
+        deps = deps.where(Department.id.in_(select(LeaderDepartment.department_id)
+                                            .where(LeaderDepartment.leader_id == (actor.leader_id or -1))))
+        leaders = leaders.where(Leader.id == (actor.leader_id or -1))
+    elif actor.role != Role.SUPERVISOR:
+        deps, leaders = deps.where(sa.false()), leaders.where(sa.false())
+    return {
+        "departments": list(session.execute(deps.order_by(Department.sort_order, Department.id)).all()),
+        "leaders": list(session.execute(leaders.order_by(Leader.sort_order, Leader.id)).all()),
+        "source_kinds": [(k.value, v) for k, v in SOURCE_KIND_LABELS.items()],
+        "urgencies": [(k.value, v) for k, v in URGENCY_LABELS.items()],
+    }
