@@ -164,7 +164,7 @@ def save_agenda():
         changed = svc.update_items(s, current_actor(), schedule.id, edits)
     except ValidationFailed as exc:
         s.rollback()
-        return _render_week(wk, errors=exc.fields or {"_": exc.message}, form=form.to_dict(), status=422)
+        return _render_week(wk, errors={**exc.fields, "_": exc.message}, form=form.to_dict(), status=422)
     s.commit()
     flash(f"议程已保存（{changed} 项有改动）", "success")
     return redirect(_week_url(wk) + "#agenda")
@@ -216,7 +216,7 @@ def record_meeting():
         s.rollback()
         if not isinstance(exc, ValidationFailed):
             raise
-        return _render_week(wk, errors=exc.fields or {"_": exc.message}, form=form.to_dict(), status=422)
+        return _render_week(wk, errors={**exc.fields, "_": exc.message}, form=form.to_dict(), status=422)
     s.commit()
     flash(f"已记录调度会议，议定 {len(decisions)} 项", "success")
     return redirect(_week_url(wk) + "#meeting")
@@ -313,7 +313,7 @@ def cascade_create(task_id: int):
     except ValidationFailed as exc:
         s.rollback()
         return _render_cascade(task_id, [r for r in raw_rows if r["title"] or r["due_date"]],
-                               exc.fields or {"_": exc.message}, 422)
+                               {**exc.fields, "_": exc.message}, 422)
     s.commit()
     flash(f"已分解 {len(created)} 项：" + "、".join(t.code for t in created), "success")
     return redirect(url_for(".cascade_form", task_id=task_id))
