@@ -176,6 +176,17 @@ EXPECTED: dict[str, dict[str, object]] = {
     "api.list_tokens": EVERYONE_200,
     "api.issue_token": row(supervisor=OK, clerk=OK, other_clerk=OK, leader=OK, admin=OK),
     "api.revoke_token": row(supervisor=OK),
+    # --- notifications (H2): everyone's inbox, the office's delivery log, group robots -----------
+    "notifications.inbox": EVERYONE_200,
+    "notifications.mark_read": row(clerk=OK),  # the lead clerk's own message; anyone else: 404
+    "notifications.mark_all_read": row(supervisor=OK, clerk=OK, other_clerk=OK, leader=OK, admin=OK),
+    "notifications.deliveries": OFFICE_200,
+    "notifications.retry": OFFICE_OK,
+    "notifications.channels": OFFICE_ADMIN_200,
+    "notifications.channel_new": OFFICE_ADMIN_200,
+    "notifications.channel_edit": OFFICE_ADMIN_200,
+    "notifications.channel_active": OFFICE_ADMIN_OK,
+    "notifications.user_email": ADMIN_OK,
 }
 
 # Which seeded row fills a URL parameter, per endpoint where the default (the lead
@@ -272,6 +283,21 @@ SEEDED_TASKS = {  # key: (status, pending requests)
 }
 
 
+def _notification_rows(session, d) -> dict:
+    """H2: a message of the lead clerk's, a group robot and a failed delivery of that message."""
+    from tracker.models import Delivery, Notification, NotificationChannel
+
+    note = Notification(user_id=d.lead_clerk.user_id, kind="system", day=f.clock.today(), title="矩阵消息")
+    channel = NotificationChannel(name="矩阵群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id)
+    session.add_all([note, channel])
+    session.flush()
+    delivery = Delivery(notification_id=note.id, channel="webhook", target=str(channel.id), status="failed",
+                        attempts=1, last_error="Webhook 返回 HTTP 500")
+    session.add(delivery)
+    session.commit()
+    return {"notification_id": note.id, "channel_id": channel.id, "delivery_id": delivery.id}
+
+
 def _seed(session, app, endpoint):
     d = f.district(session)
     # Only the tasks this route is about (building all of them for every route costs seconds).
@@ -312,7 +338,8 @@ def _seed(session, app, endpoint):
         "usernames": usernames, "d": d, "tasks": t, "users": users, "tokens": tokens, "requests": requests,
         "ids": {"attachment_id": att.id, "escalation_id": esc.id, "view_id": view.id, "source_id": d.source_id,
                 "dep_id": d.lead_id, "leader_id": d.leader_id, "alias_id": alias.id, "preset_id": preset.id,
-                "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css"},
+                "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css",
+                **_notification_rows(session, d)},
         "token_ids": {"api": spare.id, "admin": clerk_token.id},
     }
 

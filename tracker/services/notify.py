@@ -71,8 +71,9 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
            timedelta(hours=6))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 
-PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
-STATUS_LABELS = {PENDING: "待发送", SENT: "已发送", FAILED: "失败待重试", DEAD: "已放弃"}
+PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
+STATUS_LABELS = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试", DEAD: "已放弃"}
+LEASE = timedelta(minutes=15)  # a "sending" row whose worker died is due again after this
 CHANNEL_LABELS = {"email": "电子邮件", "webhook": "群机器人"}
 KIND_LABELS = {"digest": "每日提醒", "reminder": "催办", "escalation": "督办", "schedule": "调度",
                "bulletin": "通报", "system": "系统消息"}
@@ -494,7 +495,26 @@ def notify_user(session: Session, user_id: int, kind: str, title: str, body: str
 
 def _due_clause(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(Delivery.status == PENDING,
-                  sa.and_(Delivery.status == FAILED, Delivery.next_attempt_at <= now))
+                  sa.and_(Delivery.status.in_([FAILED, SENDING]), Delivery.next_attempt_at <= now))
+
+
+def _claim(session: Session, now: datetime, pg: bool) -> int | None:
+    """Take the oldest due delivery: one UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP
+    LOCKED]) RETURNING id, committed at once. The row is then "sending" with a lease: if this
+    process dies mid-send, the row is due again when the lease runs out, never lost.
+
+    On PostgreSQL SKIP LOCKED lets a second worker pass over the row the first one is claiming;
+    on SQLite the single statement takes the write lock before it reads, so two workers serialise."""
+    pick = select(Delivery.id).where(_due_clause(now)).order_by(Delivery.id).limit(1)
+    if pg:
+        pick = pick.with_for_update(skip_locked=True)
+    table = Delivery.__table__
+    stmt = (sa.update(table).where(table.c.id == pick.scalar_subquery())
+            .values(status=SENDING, attempts=table.c.attempts + 1, next_attempt_at=now + LEASE)
+            .returning(table.c.id))
+    claimed = session.execute(stmt).scalar()
+    session.commit()
+    return claimed
 
 
 def _send(session: Session, d: Delivery, settings: Settings) -> None:
@@ -519,27 +539,19 @@ def deliver_pending(session: Session, now: datetime | None = None, *, settings: 
                     limit: int = 1000) -> dict[str, int]:
     """Send pending deliveries and failed ones whose retry time has come.
 
-    COMMITS after each delivery (see the module docstring): call it with a session
-    of its own (the scheduler job or the CLI), never inside a request's unit of work.
+    COMMITS at each state change (see the module docstring): call it with a session of
+    its own (the scheduler job or the CLI), never inside a request's unit of work.
     """
     settings = _settings(settings)
     now = now or clock.now()
     counts = {"sent": 0, "failed": 0, "dead": 0}
     session.commit()  # start from a clean transaction: nothing of the caller's rides along later
-    tried: list[int] = []
     pg = is_postgres(session)
     for _ in range(limit):
-        stmt = select(Delivery).where(_due_clause(now))
-        if tried:
-            stmt = stmt.where(Delivery.id.not_in(tried))
-        stmt = stmt.order_by(Delivery.id).limit(1).execution_options(populate_existing=True)
-        if pg:
-            stmt = stmt.with_for_update(skip_locked=True)  # another worker is sending it: leave it
-        d = session.exec(stmt).first()
-        if d is None:
+        claimed = _claim(session, now, pg)
+        if claimed is None:
             break
-        tried.append(d.id)
-        d.attempts += 1
+        d = session.get(Delivery, claimed, populate_existing=True)
         try:
             _send(session, d, settings)
         except DeliveryFailed as exc:
@@ -564,8 +576,8 @@ def retry_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery
     d = session.get(Delivery, delivery_id)
     if d is None:
         raise NotFound("发送记录不存在")
-    if d.status == SENT:
-        raise ValidationFailed("该消息已发送成功，无需重试", fields={"status": "已发送"})
+    if d.status in (SENT, SENDING, PENDING):
+        raise ValidationFailed(f"该消息{STATUS_LABELS[d.status]}，无需重试", fields={"status": STATUS_LABELS[d.status]})
     before = {"status": d.status, "attempts": d.attempts}
     d.status, d.attempts, d.next_attempt_at = PENDING, 0, None
     session.add(d)
@@ -608,8 +620,8 @@ def mark_read(session: Session, actor: Actor, notification_id: int | None = None
 
 def deliveries(session: Session, *, limit: int = 200) -> list[Any]:
     """The office's view: dead and failed first, then pending, then the latest sent."""
-    order = sa.case((Delivery.status == DEAD, 0), (Delivery.status == FAILED, 1), (Delivery.status == PENDING, 2),
-                    else_=3)
+    order = sa.case((Delivery.status == DEAD, 0), (Delivery.status == FAILED, 1),
+                    (Delivery.status.in_([PENDING, SENDING]), 2), else_=3)
     return session.execute(
         select(Delivery, Notification.title, User.display_name)
         .join(Notification, Notification.id == Delivery.notification_id)
