@@ -111,6 +111,12 @@ def test_take_snapshot_is_idempotent(session, sc):
     assert (a.returns, a.late_reports, a.extensions, a.score) == (1, 1, 1, 71.0)
     c = next(r for r in rows if r.department_id == sc.d.assist_id)
     assert (c.open_count, c.closed_count, c.score) == (0, 0, 100.0)
+    # Counters are running totals ("so far"): they do not restart on 1 January.
+    scoring.take_snapshot(session, date(2027, 1, 4))
+    new_year = session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == date(2027, 1, 4),
+                                                        ScoreSnapshot.department_id == sc.d.lead_id)).one()
+    assert (new_year.closed_count, new_year.returns, new_year.extensions) == (4, 1, 1)
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "take_score_snapshot")).all()
 
 
 def test_weekly_trend_from_snapshots(session, sc):

@@ -53,9 +53,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.errors import ValidationFailed
+from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import (AppSetting, CalendarDay, CloseRequest, DeadlineKind, Department, ExtensionRequest,
-                            ReportDue, RequestStatus, ScoreSnapshot, Task)
+                            ReportDue, RequestStatus, Role, ScoreSnapshot, Task)
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
 from tracker.workflow import RUNNING, Status
@@ -142,9 +142,7 @@ def validate_weights(raw: dict) -> dict[str, float]:
 
 def set_weights(session: Session, actor: Actor, raw: dict) -> dict[str, float]:
     """Save the office's weights (validated) with an audit event; returns them."""
-    if actor.role not in ("supervisor", "admin"):
-        from tracker.errors import NotPermitted
-
+    if actor.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise NotPermitted("只有督查室或系统管理员可以修改考核权重")
     weights = validate_weights(raw)
     before = score_weights(session)
@@ -329,11 +327,13 @@ def ranking(session: Session, start: date | None, end: date) -> list[Figures]:
 def take_snapshot(session: Session, day: date, *, actor: Actor = SYSTEM) -> int:
     """One ScoreSnapshot per active department for ``day`` (nightly), at the end of the day.
 
-    Counters (closed, returns, late reports, extensions) run from 1 January of
-    the day's year (the 考核年度); open and overdue are the state at the end of
-    the day. Upserts: running it again the same day rewrites the same rows.
-    Returns the number of departments written."""
-    figures = ranking(session, date(day.year, 1, 1), day)
+    Counters (closed, returns, late reports, extensions) are running totals
+    since the first task ("so far"), so the closings of a week are the growth
+    of ``closed_count`` between two snapshots (``weekly_trend``, the dashboard);
+    open and overdue are the state at the end of the day; the score is the
+    formula over those figures. Upserts: running it again the same day
+    rewrites the same rows. Returns the number of departments written."""
+    figures = ranking(session, None, day)
     existing = {s.department_id: s for s in session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == day)).all()}
     for f in figures:
         snap = existing.get(f.department_id)
@@ -354,10 +354,9 @@ def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | 
                  today: date | None = None) -> list[dict]:
     """Open, overdue and closed per ISO week over the last ``weeks`` weeks (this one last),
     from the snapshots: open/overdue from the week's latest snapshot, closed as the
-    growth of the year's running count since the previous week's. The count restarts
-    on 1 January, so the week holding New Year shows only the new year's closings.
-    A week without a snapshot has None figures; closed is None too when no earlier
-    snapshot (within a week before) exists to compare with."""
+    growth of the running count since the latest snapshot before the week (looked
+    for up to a week back). A week without a snapshot has None figures; closed is
+    None too when there is no earlier snapshot to compare with."""
     today = today or clock.today()
     this_monday = today - timedelta(days=today.weekday())
     first_monday = this_monday - timedelta(weeks=weeks - 1)
@@ -379,11 +378,7 @@ def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | 
         if in_week:
             last = in_week[-1]
             before = [d for d in days if d[0] < monday]
-            closed = None  # nothing to compare with
-            if before:
-                prev = before[-1]
-                # the count restarts on 1 January
-                closed = max(0, last[3] - prev[3]) if prev[0].year == last[0].year else last[3]
+            closed = max(0, last[3] - before[-1][3]) if before else None
             entry.update(day=last[0], open=last[1], overdue=last[2], closed=closed)
         out.append(entry)
     return out
