@@ -83,6 +83,14 @@ EXPECTED: dict[str, dict[str, object]] = {
     "office.review_extension": OFFICE_OK,
     "office.review_change": OFFICE_OK,
     "office.review_reassign": OFFICE_OK,
+    # --- the web importer (H1): the office, and the administrator for department lists;
+    # a job is its uploader's only (the seeded one is the office's: the administrator gets 404) ---
+    "imports.index": OFFICE_ADMIN_200,
+    "imports.upload": OFFICE_ADMIN_OK,
+    "imports.job": OFFICE_200,
+    "imports.progress": OFFICE_200,
+    "imports.plan": OFFICE_OK,
+    "imports.confirm": OFFICE_OK,
     # --- department and leader ------------------------------------------------------------
     "department.inbox": row(clerk=200, other_clerk=200),
     "department.tasks": row(clerk=200, other_clerk=200),
@@ -325,6 +333,11 @@ def _seed(session, app, endpoint):
     esc = task_svc.escalate(session, d.office, t["main"].id, "请抓紧办理", 2)
     view = SavedView(user_id=d.office.user_id, name="我的视图", query="status=in_progress")
     session.add(view)
+    from tracker.models import ImportJob  # H1: an upload of the office's, its file long gone
+
+    job = ImportJob(user_id=d.office.user_id, filename="台账.xlsx", stored_name="matrix.upload", options={},
+                    report={"stage": "scan", "sheets": []})
+    session.add(job)
     users = {"supervisor": d.office, "clerk": d.lead_clerk, "other_clerk": d.other_clerk, "leader": d.leader,
              "admin": d.admin}
     tokens = {role: access.issue_token(session, actor, session.get(User, actor.user_id), "矩阵")
@@ -353,7 +366,7 @@ def _seed(session, app, endpoint):
         "usernames": usernames, "d": d, "tasks": t, "users": users, "tokens": tokens, "requests": requests,
         "ids": {"attachment_id": att.id, "escalation_id": esc.id, "view_id": view.id, "source_id": d.source_id,
                 "dep_id": d.lead_id, "leader_id": d.leader_id, "alias_id": alias.id, "preset_id": preset.id,
-                "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css",
+                "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css", "job_id": job.id,
                 **_notification_rows(session, d)},
         "token_ids": {"api": spare.id, "admin": clerk_token.id},
     }

@@ -24,6 +24,9 @@ def init_web(app: Flask) -> None:
     for module in (office, tasks, department, leader, admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)
+    from tracker.web import imports as imports_web  # H1: the ledger web importer
+
+    app.register_blueprint(imports_web.bp)
     from tracker.web.notifications import init_notifications  # H2: inbox, deliveries, group robots
 
     init_notifications(app)

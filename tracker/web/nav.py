@@ -13,6 +13,7 @@ NAV = [
     ("office.tasks", "督办事项", {Role.SUPERVISOR}),
     ("office.sources", "任务来源", {Role.SUPERVISOR}),
     ("office.review_queue", "审核", {Role.SUPERVISOR}),
+    ("imports.index", "导入", {Role.SUPERVISOR, Role.ADMIN}),
     ("schedule.week", "每周调度", {Role.SUPERVISOR, Role.LEADER}),
     ("bulletins.index", "通报", {Role.SUPERVISOR, Role.LEADER, Role.CLERK}),
     ("department.inbox", "待办", {Role.CLERK}),
