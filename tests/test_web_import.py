@@ -108,7 +108,9 @@ def plan(client, engine, job_id: int, **changes) -> tuple[ImportJob, str]:
     resp = client.post(f"/imports/{job_id}/plan", data=values)
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/imports/{job_id}")
     job = wait_for(engine, job_id)
-    return job, client.get(f"/imports/{job_id}").get_data(as_text=True)
+    page = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "built-in method" not in page and "Undefined" not in page
+    return job, page
 
 
 def confirm(client, engine, job_id: int) -> tuple[ImportJob, str]:
@@ -116,7 +118,9 @@ def confirm(client, engine, job_id: int) -> tuple[ImportJob, str]:
     resp = client.post(f"/imports/{job_id}/confirm", data={"csrf_token": csrf_from(page)})
     assert resp.status_code == 302
     job = wait_for(engine, job_id, ("done", "failed", "planned"))
-    return job, client.get(f"/imports/{job_id}").get_data(as_text=True)
+    page = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "built-in method" not in page
+    return job, page
 
 
 def report_row(html: str, where: str) -> str:
@@ -196,7 +200,8 @@ def test_sample_meeting_ledger_dry_run_then_confirm(county, session, db, app):
     assert cell(row, "lead") == "县教育体育局" and cell(row, "due") == "2026-12-07" and "15个工作日内" in row
     row = report_row(page, "台账!4")
     assert cell(row, "due") == "" and cell(row, "kind") == "长期" and "长期坚持" in row
-    assert 'id="confirm-button" disabled' not in page
+    assert 'id="confirm-button" disabled' not in page and "确认导入（4 项新建）" in page
+    assert '<td data-count="create">4</td>' in page and '<td data-count="update">0</td>' in page
     assert counts(session) == before
 
     job, page = confirm(office, db, job_id)

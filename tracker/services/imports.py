@@ -110,7 +110,7 @@ def _samples(sheet, header_rows: list[int], width: int) -> list[list[str]]:
     out = []
     for raw in sheet.rows[header_rows[-1]:]:
         texts = [as_text(raw[c]) if c < len(raw) else "" for c in range(width)]
-        if any(texts):
+        if sum(1 for t in texts if t) > 1 or (width == 1 and any(texts)):  # not a section row
             out.append([t if len(t) <= 40 else t[:39] + "…" for t in texts])
         if len(out) >= SAMPLE_ROWS:
             break
@@ -437,7 +437,7 @@ def run_job(engine: sa.Engine, job_id: int, token: str, folder: Path) -> None:
     last = [0]
 
     def report_progress(done: int, total: int) -> None:
-        if done - last[0] >= 200 or done == total:
+        if done - last[0] >= max(1, total // 50) or done == total:  # at most ~50 short writes a run
             last[0] = done
             _set(engine, job_id, token, done=done, total=total)
 
