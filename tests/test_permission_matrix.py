@@ -102,6 +102,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "bulletins.export": row(supervisor=200, clerk=200, other_clerk=200, leader=200),
     "bulletins.generate": OFFICE_OK,
     "bulletins.weights": OFFICE_ADMIN_200,
+    # --- scheduler (H3): job runs and the reminder rules, for the office and the administrator ---
+    "jobs.runs": OFFICE_ADMIN_200,
+    "jobs.rules": OFFICE_ADMIN_200,
     # --- the task page and its actions -----------------------------------------------------
     "tasks.show": TASK_SEEN,
     "tasks.download": TASK_SEEN,

@@ -65,6 +65,9 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(workdays)
     register_ledger_cli(app)
+    from tracker.cli_jobs import register_jobs_cli  # H3: scheduler, reminders run, run-all
+
+    register_jobs_cli(app)
     from tracker.cli_schedule import register_schedule_cli
 
     register_schedule_cli(app)

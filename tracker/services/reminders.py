@@ -26,6 +26,7 @@ per rule) so that a district with 100,000 tasks runs in seconds (bench/).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import sqlalchemy as sa
@@ -530,7 +531,9 @@ def run_rules(session: Session, day: date, *, dry_run: bool = False) -> dict[str
     seq = _day_seq(session, day)
     if seq is None:
         raise ValidationFailed(f"{day.isoformat()} 超出工作日历的范围")
-    with clock.frozen(day):  # the services called here (and their audit rows) see the run's day
+    # The services called here (and their audit rows) must see the run's day; the freeze is
+    # process-wide, so only a run for another day (a catch-up, --date) takes it.
+    with (clock.frozen(day) if day != clock.today() else contextlib.nullcontext()):
         closed = _close_countersigns(session, day, rules, dry_run=dry_run)
         session.flush()
         skip = closed if dry_run else []

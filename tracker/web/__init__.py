@@ -39,4 +39,7 @@ def init_web(app: Flask) -> None:
     from tracker.web import bulletins as bulletins_web  # H5: bulletins (通报) and scoring weights
 
     app.register_blueprint(bulletins_web.bp)
+    from tracker.web import jobs as jobs_web  # H3: job runs and reminder rules
+
+    app.register_blueprint(jobs_web.bp)
     app.jinja_env.globals.update(nav_items=nav_items, role_label=lambda r: ROLE_LABELS[Role(r)])

@@ -1,0 +1,218 @@
+"""Scheduler jobs: recorded runs, skips, failures, the APScheduler set-up, the office's
+pages, and two real processes running the same day's job at once on one database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from tests import factories as f
+from tests.webutil import login, post
+from tracker import clock, jobs
+from werkzeug.security import generate_password_hash
+
+from tracker.models import AuditEvent, Escalation, JobRun, Notification, Reminder, Task, User
+from tracker.services import reminders, tasks
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = date(2026, 10, 13)  # a Tuesday after the National Day holiday
+
+
+def _overdue_district(session, n_extra: int = 0):
+    """A district with tasks due 09-29 (overdue on DAY), one of them never acknowledged,
+    plus ``n_extra`` overdue tasks written as plain rows (to make a run take a while)."""
+    with clock.frozen(date(2026, 9, 21)):
+        d = f.district(session)
+        a = f.draft(session, d, title="逾期事项", due_date=date(2026, 9, 29))
+        b = f.draft(session, d, title="未签收事项", due_date=date(2026, 10, 20))
+        for t in (a, b):
+            tasks.assign(session, d.office, t.id)
+        tasks.acknowledge(session, d.lead_clerk, a.id)
+        session.commit()
+    if n_extra:
+        now = datetime(2026, 9, 21, 2, tzinfo=timezone.utc)
+        session.execute(sa.insert(Task), [
+            {"code": f"DB-2026-X{i:05d}", "title": f"批量事项{i}", "lead_department_id": d.lead_id,
+             "status": "in_progress", "deadline_kind": "date", "due_date": date(2026, 9, 22) + timedelta(days=i % 7),
+             "original_due_date": date(2026, 9, 22), "assigned_at": now, "created_at": now, "updated_at": now,
+             "urgency": "normal", "feedback_cycle": "once", "requirement": "", "item_no": "", "category": "",
+             "deadline_text": "", "recurrence": "", "time_limit_preset": "", "status_before_suspend": "",
+             "needs_leader_approval": False}
+            for i in range(n_extra)])
+        session.commit()
+    return d, a.id, b.id
+
+
+def test_run_job_records_counts_and_host(session, db):
+    _overdue_district(session)
+    run = jobs.run_job(db, "reminders", DAY)
+    assert run.status == "ok" and run.error == "" and run.for_day == DAY
+    assert run.counts["rules.overdue"] == 1 and run.counts["rules.not_acknowledged"] == 1
+    assert run.counts["rules.escalations"] == 3  # 09-29 → 10-13 is 6 working days: all three rungs
+    assert run.host.endswith(f":{os.getpid()}") and run.finished_at >= run.started_at
+    again = jobs.run_job(db, "reminders", DAY)
+    assert again.status == "ok" and again.counts["rules.reminders"] == again.counts["rules.escalations"] == 0
+    assert session.scalar(select(sa.func.count()).select_from(JobRun)) == 2
+
+
+def test_daily_job_skips_a_day_off_and_records_why(session, db):
+    _overdue_district(session)
+    run = jobs.run_job(db, "daily", date(2026, 10, 3))
+    assert run.status == "skipped" and "非工作日" in run.error
+    assert session.scalar(select(sa.func.count()).select_from(Reminder)) == 0
+    run = jobs.run_job(db, "daily", date(2026, 10, 10))  # the make-up Saturday is a working day
+    assert run.status == "ok" and run.counts["rules.overdue"] == 1
+
+
+def test_a_failing_job_is_recorded_and_leaves_nothing_half_written(session, db, monkeypatch):
+    _overdue_district(session)
+
+    def broken(session, day):
+        jobs._reminders(session, day)  # writes reminders and escalations ...
+        raise RuntimeError("数据库连接中断")  # ... then fails: all of it must roll back
+
+    monkeypatch.setitem(jobs.JOBS, "reminders", jobs.JobSpec("测试", {}, broken))
+    run = jobs.run_job(db, "reminders", DAY)
+    assert run.status == "failed" and "RuntimeError: 数据库连接中断" in run.error
+    assert session.scalar(select(sa.func.count()).select_from(Reminder)) == 0
+    assert session.scalar(select(sa.func.count()).select_from(Escalation)) == 0
+
+
+def test_a_job_whose_service_is_missing_is_skipped_with_a_message(db, monkeypatch):
+    def needs_missing(session, day):
+        return jobs._service("no_such_module", "generate")(session, day)
+
+    monkeypatch.setitem(jobs.JOBS, "scoring", jobs.JobSpec("测试", {"trigger": "cron", "hour": 1}, needs_missing))
+    run = jobs.run_job(db, "scoring", DAY)
+    assert run.status == "skipped" and "no_such_module.generate 尚未提供" in run.error
+
+
+@pytest.mark.parametrize("name", ["schedule", "scoring", "bulletin_week", "report_check", "deliver"])
+def test_every_scheduled_job_runs_through_its_service(session, db, name):
+    _overdue_district(session)
+    run = jobs.run_job(db, name, date(2026, 10, 16))  # a Friday
+    assert run.status == "ok", run.error
+    assert run.counts
+
+
+def test_scheduler_keeps_its_jobs_in_the_database(app, db):
+    sched = jobs.build_scheduler(app, background=True)
+    sched.start(paused=True)
+    try:
+        stored = {j.id: j for j in sched.get_jobs()}
+        assert set(stored) == set(jobs.SCHEDULED)
+        assert str(sched.timezone) == "Asia/Shanghai"
+        daily = stored["daily"]
+        assert daily.coalesce and daily.misfire_grace_time == jobs.MISFIRE_GRACE
+        assert daily.func_ref == "tracker.jobs:scheduled" and daily.args == ("daily",)
+        nxt = daily.trigger.get_next_fire_time(None, datetime(2026, 10, 9, 9, 0, tzinfo=clock.CHINA))
+        assert (nxt.date(), nxt.hour, nxt.minute) == (date(2026, 10, 10), 8, 30)  # fires every day
+    finally:
+        sched.shutdown(wait=False)
+    with db.connect() as conn:  # survives the process: rows in the app's database
+        ids = set(conn.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
+    assert ids == set(jobs.SCHEDULED)
+    again = jobs.build_scheduler(app, background=True)  # a restart replaces, never duplicates
+    again.start(paused=True)
+    try:
+        assert len(again.get_jobs()) == len(jobs.SCHEDULED)
+    finally:
+        again.shutdown(wait=False)
+
+
+# --- the office's pages ---------------------------------------------------------------
+
+
+def test_runs_page_lists_newest_first_and_marks_failures(client, session, db):
+    d, *_ = _overdue_district(session)
+    jobs.run_job(db, "reminders", DAY)
+    session.add(JobRun(job="daily", for_day=DAY, status="failed", error="OperationalError: 连接被拒绝",
+                       started_at=clock.now() + timedelta(hours=1)))
+    session.commit()
+    office = session.get(User, d.office.user_id)
+    office.password_hash = generate_password_hash("pw123456")
+    session.commit()
+    login(client, office.username, "pw123456")
+    html = client.get("/office/jobs").get_data(as_text=True)
+    table = html[html.index('id="job-runs"'):]
+    assert table.index("OperationalError: 连接被拒绝") < table.index("催办规则（命令行）")  # newest first
+    assert 'class="table-danger" data-status="failed"' in html
+    assert "每天 08:30" in html and "每周一 07:30" in html
+
+
+def test_rules_form_saves_and_refuses_bad_input(client, session):
+    d = f.district(session)
+    session.get(User, d.office.user_id).password_hash = generate_password_hash("pw123456")
+    session.commit()
+    login(client, session.get(User, d.office.user_id).username, "pw123456")
+    assert "督办层级" in client.get("/office/reminder-rules").get_data(as_text=True)
+    form = {"before_due": "5,2", "ladder": "2,4,6", "ack_workdays": "2", "report_weekday": "4",
+            "countersign_presets": "countersign_7", "on_due": "on", "overdue_daily": "on"}
+    resp = post(client, "/office/reminder-rules", form)
+    assert resp.status_code == 302
+    session.expire_all()
+    rules = reminders.load_rules(session)
+    assert rules["before_due"] == [5, 2] and rules["ladder"] == [2, 4, 6] and rules["report_weekday"] == 4
+    assert rules["milestones"] is False and rules["countersign_presets"] == ["countersign_7"]
+    bad = post(client, "/office/reminder-rules", {**form, "ladder": "5,3,1", "ack_workdays": "两天"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "签收时限（工作日）应为整数" in text
+    session.expire_all()
+    assert reminders.load_rules(session)["ladder"] == [2, 4, 6]  # unchanged
+
+
+# --- two real processes at once ---------------------------------------------------------
+
+
+def _env(db, tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(TRACKER_DATABASE_URL=db.url.render_as_string(hide_password=False),
+               TRACKER_INSTANCE_PATH=str(tmp_path / "instance"), TRACKER_ENV="testing",
+               TRACKER_SECRET_KEY="test-secret", PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.mark.parametrize("command", [["reminders", "run"], ["scheduler", "--once", "daily"]],
+                         ids=["reminders-run", "scheduler-once-daily"])
+def test_two_processes_at_once_write_nothing_twice(session, db, tmp_path, command):
+    """Both processes start together on the same database (the test's backend, PostgreSQL
+    or a SQLite file). Whichever wins, the day's reminders, escalations and digests exist once."""
+    d, *_ = _overdue_district(session, n_extra=1500)
+    with clock.frozen(DAY):
+        expected = reminders.run_rules(session, DAY, dry_run=True)
+    session.rollback()
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", *command, "--date", DAY.isoformat()]
+    procs = [subprocess.Popen(flask, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out + err
+    session.expire_all()
+    runs = session.exec(select(JobRun).order_by(JobRun.id)).all()
+    assert len(runs) == 2 and {r.host for r in runs} != {runs[0].host} or len({r.host for r in runs}) == 2
+    assert {r.status for r in runs} <= {"ok", "skipped"} and "ok" in {r.status for r in runs}
+    dupes = session.execute(select(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
+                            .group_by(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
+                            .having(sa.func.count() > 1)).all()
+    assert dupes == []
+    assert session.scalar(select(sa.func.count()).select_from(Reminder)) == expected["reminders"] > 1500
+    escs = session.exec(select(Escalation)).all()
+    assert len(escs) == expected["escalations"] == len({e.auto_key for e in escs})
+    assert len({e.notice_no for e in escs}) == len(escs)
+    # one audit event per reminder and per escalation, none for a row the other process wrote
+    assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.entity.in_(["reminder", "escalation"]),
+                                 AuditEvent.actor_name == "系统")) == expected["reminders"] + len(escs)
+    digests = session.execute(select(Notification.user_id, sa.func.count()).where(Notification.kind == "digest")
+                              .group_by(Notification.user_id)).all()
+    assert all(n == 1 for _, n in digests)
+    if command[0] == "scheduler":
+        assert digests, "the daily job sends digests"

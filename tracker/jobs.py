@@ -1,0 +1,252 @@
+"""The scheduler's jobs: one function each, one unit of work each, every run recorded.
+
+``run_job(name, day)`` is the single entry point, used by the scheduler process
+(``flask --app wsgi scheduler``), by ``--once`` and by the CLI twins. It writes
+a ``JobRun`` row (start, end, status, counts, error, host:pid) in its own short
+transactions, so the office sees a run that is still going or that crashed, and
+runs the job's body in one session that commits once. On PostgreSQL the body
+first takes ``pg_try_advisory_xact_lock`` for the job: a second scheduler that
+fires at the same moment records "skipped" instead of running. That lock is only
+the second guard; the first is that every job is idempotent in the database
+(unique keys on reminders, escalations, digests, report deadlines, schedules,
+snapshots and bulletins), so even two runs that both get through add nothing twice.
+
+A job whose service does not exist (yet) is recorded as skipped with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+import zlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tracker import clock
+from tracker.models import JobRun
+from tracker.services.calendar import load_calendar
+
+
+class SkipJob(Exception):
+    """The job has nothing to do (a non-working day, a missing service, a lock held elsewhere)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    label: str  # Chinese, for the office's page
+    trigger: dict  # APScheduler trigger: {"trigger": "cron", ...} in Asia/Shanghai time
+    body: Callable[[Session, date], dict]
+    lock: bool = True  # take the PostgreSQL advisory lock
+
+
+def _service(module: str, name: str):
+    """The named service function, or SkipJob saying which one is missing."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"tracker.services.{module}"), name)
+    except (ImportError, AttributeError):
+        raise SkipJob(f"服务 {module}.{name} 尚未提供，本次跳过") from None
+
+
+def _flat(prefix: str, counts) -> dict:
+    if not isinstance(counts, dict):
+        return {prefix: counts}
+    return {f"{prefix}.{k}": v for k, v in counts.items() if isinstance(v, (int, float, str))}
+
+
+def _workday(session: Session, day: date) -> None:
+    if not load_calendar(session).is_workday(day):
+        raise SkipJob(f"{day.isoformat()} 为非工作日，不催办、不发送每日提醒")
+
+
+# How far ahead reporting deadlines are written: three weeks covers a monthly one's reminder.
+REPORT_DUES_AHEAD = timedelta(days=21)
+
+
+def _reminders(session: Session, day: date) -> dict:
+    """The rules alone (the CLI's ``reminders run``): report deadlines, then the rules."""
+    from tracker.services import recurring, reminders
+
+    counts = {"report_dues": recurring.ensure_report_dues(session, day + REPORT_DUES_AHEAD)}
+    counts.update(_flat("reports", recurring.check_reports(session, day)))
+    counts.update(_flat("rules", reminders.run_rules(session, day)))
+    return counts
+
+
+def _daily(session: Session, day: date) -> dict:
+    """08:30 on working days: report deadlines, reminders and escalations, the digests,
+    then the deliveries (which commit one by one, so they come after the rest is saved)."""
+    _workday(session, day)
+    counts = _reminders(session, day)
+    build_digests = _service("notify", "build_digests")
+    counts.update(_flat("digests", build_digests(session, day)))
+    session.commit()
+    counts.update(_flat("deliveries", _service("notify", "deliver_pending")(session)))
+    return counts
+
+
+def _deliver(session: Session, day: date) -> dict:
+    return _flat("deliveries", _service("notify", "deliver_pending")(session))
+
+
+def _schedule(session: Session, day: date) -> dict:
+    schedule = _service("schedule", "generate_week")(session, day)
+    return {"schedule_id": schedule.id, **_flat("items", schedule.counts or {})}
+
+
+def _report_check(session: Session, day: date) -> dict:
+    """Friday 16:00: mark the week's reports, remind those still missing today's."""
+    from tracker.services import recurring, reminders
+
+    _workday(session, day)
+    counts = _flat("reports", recurring.check_reports(session, day))
+    counts.update(_flat("reminders", reminders.report_reminders(session, day)))
+    return counts
+
+
+def _scoring(session: Session, day: date) -> dict:
+    """01:00: the snapshot of the day that has just ended."""
+    return {"snapshots": _service("scoring", "take_snapshot")(session, day - timedelta(days=1))}
+
+
+def _bulletin(kind: str):
+    def body(session: Session, day: date) -> dict:
+        bulletin = _service("bulletins", "generate_bulletin")(session, kind)
+        return {"bulletin_id": bulletin.id, "period": bulletin.period}
+
+    return body
+
+
+JOBS: dict[str, JobSpec] = {
+    # The cron fires every day: whether a day is a working day is the calendar's call
+    # (调休 Saturdays), made inside the job, not the trigger's.
+    "daily": JobSpec("每日催办、督办与提醒", {"trigger": "cron", "hour": 8, "minute": 30}, _daily),
+    "deliver": JobSpec("发送待发消息（重试）", {"trigger": "interval", "minutes": 5}, _deliver, lock=False),
+    "schedule": JobSpec("生成每周调度", {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30},
+                        _schedule),
+    "report_check": JobSpec("周五进展报送检查", {"trigger": "cron", "day_of_week": "fri", "hour": 16},
+                            _report_check),
+    "scoring": JobSpec("考核数据快照", {"trigger": "cron", "hour": 1, "minute": 0}, _scoring),
+    "bulletin_week": JobSpec("生成周通报", {"trigger": "cron", "day_of_week": "mon", "hour": 8}, _bulletin("week")),
+    "bulletin_month": JobSpec("生成月通报", {"trigger": "cron", "day": 1, "hour": 8}, _bulletin("month")),
+    # Not scheduled: the CLI twin ``flask --app wsgi reminders run``.
+    "reminders": JobSpec("催办规则（命令行）", {}, _reminders),
+}
+SCHEDULED = [name for name, spec in JOBS.items() if spec.trigger]
+JOB_LABELS = {name: spec.label for name, spec in JOBS.items()}
+
+
+def _host() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _lock_key(name: str) -> int:
+    return zlib.crc32(f"tracker-job:{name}".encode())
+
+
+def _try_lock(session: Session, name: str) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite has one writer at a time; the unique keys do the rest
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(_lock_key(name)))))
+
+
+def _as_of(day: date):
+    """Freeze the clock on ``day`` only for a run of another day (a catch-up or ``--date``):
+    the freeze is process-wide, and scheduled runs in parallel threads must not stack them."""
+    from contextlib import nullcontext
+
+    return nullcontext() if day == clock.today() else clock.frozen(day)
+
+
+def run_job(engine: sa.Engine, name: str, day: date | None = None) -> JobRun:
+    """Run one job for ``day`` (default: today) and return its finished JobRun row."""
+    spec = JOBS[name]
+    day = day or clock.today()
+    with Session(engine, expire_on_commit=False) as s:
+        run = JobRun(job=name, for_day=day, host=_host(), started_at=clock.now())
+        s.add(run)
+        s.commit()
+    status, counts, error = "ok", {}, ""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            with _as_of(day):
+                if spec.lock and not _try_lock(session, name):
+                    raise SkipJob("另一调度进程正在执行该任务，本次跳过")
+                counts = spec.body(session, day) or {}
+            session.commit()
+        except SkipJob as exc:
+            session.rollback()
+            status, error = "skipped", str(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded for the office, then re-raised by callers that care
+            session.rollback()
+            status = "failed"
+            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"[:8000]
+    with Session(engine, expire_on_commit=False) as s:
+        run = s.get(JobRun, run.id)
+        run.status, run.counts, run.error, run.finished_at = status, counts, error, clock.now()
+        s.add(run)
+        s.commit()
+    return run
+
+
+def recent_runs(session: Session, *, job: str | None = None, limit: int = 100) -> list[JobRun]:
+    stmt = select(JobRun)
+    if job:
+        stmt = stmt.where(JobRun.job == job)
+    return list(session.exec(stmt.order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
+
+
+def last_runs(session: Session) -> dict[str, JobRun]:
+    """The newest run of each job, for the page's summary."""
+    newest = select(JobRun.job, sa.func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    rows = session.exec(select(JobRun).join(newest, newest.c.id == JobRun.id)).all()
+    return {r.job: r for r in rows}
+
+
+# --- the scheduler process ---------------------------------------------------------------
+
+_APP = None  # the Flask app of the scheduler process; jobs run in its context
+
+
+def scheduled(name: str) -> None:
+    """What the job store calls (by reference, "tracker.jobs:scheduled"): today's run of ``name``."""
+    from tracker import db
+
+    with _APP.app_context():
+        run_job(db.engine(), name, clock.today())
+
+
+MISFIRE_GRACE = 12 * 3600  # a job late by up to 12 hours (a restart, a long outage) still runs, once
+
+
+def build_scheduler(app, *, background: bool = False):
+    """APScheduler 3 with its jobs in the app's database (SQLAlchemyJobStore), Asia/Shanghai.
+
+    ``coalesce`` runs a job missed several times only once; the generous grace time
+    keeps a weekly job from being skipped after a restart (PITFALLS, apscheduler#296).
+    Jobs are replaced on start, so a changed trigger here takes effect on restart.
+    """
+    global _APP
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    _APP = app
+    engine = app.extensions["tracker_engine"]
+    cls = BackgroundScheduler if background else BlockingScheduler
+    scheduler = cls(
+        timezone=str(clock.CHINA),
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1},
+    )
+    for name in SCHEDULED:
+        spec = JOBS[name]
+        scheduler.add_job("tracker.jobs:scheduled", args=[name], id=name, name=spec.label,
+                          replace_existing=True, **spec.trigger)
+    return scheduler
