@@ -169,10 +169,31 @@ def grid_version(filters) -> str:
     return hashlib.sha1(json.dumps(filters or {}, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def filter_summary(filters) -> str:
+    """The filters in words, printed above the cards (the projector shows what was filtered)."""
+    from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
+
+    bf, session, parts = _bf(filters), get_session(), []
+    if bf.due_from or bf.due_to:
+        parts.append(f"完成时限 {bf.due_from or '…'} 至 {bf.due_to or '…'}")
+    if bf.source_kind:
+        parts.append(f"来源：{SOURCE_KIND_LABELS.get(bf.source_kind, bf.source_kind)}")
+    if bf.leader_id is not None:
+        leader = session.get(Leader, bf.leader_id)
+        parts.append(f"责任领导：{leader.name if leader else bf.leader_id}")
+    if bf.department_id is not None:
+        dep = session.get(Department, bf.department_id)
+        parts.append(f"牵头单位：{dep.name if dep else bf.department_id}")
+    if bf.urgency:
+        parts.append(f"紧急程度：{URGENCY_LABELS.get(bf.urgency, bf.urgency)}")
+    return "筛选：" + "；".join(parts) if parts else "全部事项（未筛选）"
+
+
 def replace_grid(filters):
     """A new grid for each filter state (the infinite model then asks for its first block)."""
     query = urlencode((filters or {}))
-    return overdue_grid(grid_version(filters)), "/dashboard/export.xlsx" + (f"?{query}" if query else "")
+    return (overdue_grid(grid_version(filters)), "/dashboard/export.xlsx" + (f"?{query}" if query else ""),
+            filter_summary(filters))
 
 
 def grid_rows(request, filters):
@@ -254,7 +275,8 @@ def register(app: dash.Dash) -> None:
                  Output("g-meeting", "figure"), *tick)(update_bars)
     app.callback(Output("g-trend", "figure"), Output("g-heatmap", "figure"), *tick)(update_trend)
     app.callback(Output("schedule", "children"), Output("ranking", "children"), *tick)(update_schedule)
-    app.callback(Output("grid-wrap", "children"), Output("export", "href"), Input("filters", "data"))(replace_grid)
+    app.callback(Output("grid-wrap", "children"), Output("export", "href"), Output("filter-summary", "children"),
+                 Input("filters", "data"))(replace_grid)
     app.callback(Output({"type": "overdue-grid", "v": MATCH}, "getRowsResponse"),
                  Input({"type": "overdue-grid", "v": MATCH}, "getRowsRequest"), State("filters", "data"))(grid_rows)
     app.callback(Output("nav", "href"), Input("g-department", "clickData"), Input("g-leader", "clickData"),

@@ -367,8 +367,9 @@ def test_export_is_the_grid_as_a_ledger(app, session, district):
     client = app.test_client()
     login(client, _user(session, district.lead_clerk).username)
     with acting(app, session, district.lead_clerk):
-        _grid, href = callbacks.replace_grid({"urgency": "urgent"})
-    assert href == "/dashboard/export.xlsx?urgency=urgent"
+        _grid, href, summary = callbacks.replace_grid({"urgency": "urgent", "department_id": str(district.lead_id)})
+    assert summary == "筛选：牵头单位：区发展和改革委员会；紧急程度：急件"
+    assert href == f"/dashboard/export.xlsx?urgency=urgent&department_id={district.lead_id}"
     resp = client.get(href)
     assert resp.status_code == 200
     ws = load_workbook(io.BytesIO(resp.data)).active
