@@ -338,3 +338,16 @@ def test_parse_week():
     assert svc.Week.of(date(2027, 1, 1)).key == "2026-W53"
     with pytest.raises(ValidationFailed):
         svc.parse_week("2026-W60")
+
+
+def test_regenerating_later_in_the_week_refreshes_the_details_in_place(session):
+    d, t = _build(session)
+    first = _generate(session, "W40")
+    a = _item(session, first, t["A"], "overdue")
+    assert a.detail == "完成时限 2026-09-18，已逾期 6 个工作日"  # 09-20 (Sunday) counted, 09-25 not
+    with clock.frozen(date(2026, 9, 30)):
+        svc.generate_week(session, date(2026, 9, 30))
+        session.commit()
+    session.refresh(a)
+    assert a.detail == "完成时限 2026-09-18，已逾期 8 个工作日"
+    assert _item(session, first, t["A"], "overdue").id == a.id

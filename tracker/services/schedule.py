@@ -289,6 +289,13 @@ ON CONFLICT (schedule_id, task_id, section) DO NOTHING
 """)
 
 
+_PG_UPDATE = sa.text("""
+UPDATE scheduleitem SET detail = u.d
+FROM unnest(CAST(:ids AS integer[]), CAST(:d AS text[])) AS u(id, d)
+WHERE scheduleitem.id = u.id
+""")
+
+
 def _insert_items(session: Session, schedule_id: int, rows: list[dict]) -> None:
     """INSERT … ON CONFLICT DO NOTHING: a concurrent run's rows win quietly.
 
@@ -353,7 +360,10 @@ def generate_week(session: Session, day: date, *, actor: Actor = SYSTEM) -> Week
     stale = [r.id for k, r in existing.items()
              if k not in wanted and not r.on_agenda and not r.decision and r.decision_task_id is None]
     _insert_items(session, schedule.id, new_rows)
-    if changed:
+    if changed and session.get_bind().dialect.name == "postgresql":
+        for chunk in _chunks(changed, 20000):
+            session.execute(_PG_UPDATE, {"ids": [r["id"] for r in chunk], "d": [r["detail"] for r in chunk]})
+    elif changed:
         session.execute(sa.update(ScheduleItem), changed)
     for chunk in _chunks(stale):
         session.execute(sa.delete(ScheduleItem).where(ScheduleItem.id.in_(chunk)))
