@@ -77,6 +77,16 @@ OFF_DAYS = {date(2026, 9, 25), date(2026, 9, 26), date(2026, 9, 27), *(date(2026
             date(2026, 10, 11)}
 
 
+def act(session, d, ids, day):
+    """What people do after the morning run: D's lead reports on 09-24 (in time), skips
+    09-30 and 10-09, and catches up on 10-12."""
+    if day == date(2026, 9, 24):
+        tasks.report_progress(session, d.lead_clerk, ids["D"], {"text": "本周进展：已完成调研"})
+    if day == date(2026, 10, 12):
+        tasks.report_progress(session, d.lead_clerk, ids["D"], {"text": "补报两周进展"})
+    session.commit()
+
+
 def _daily(session, day):
     recurring.ensure_report_dues(session, day + timedelta(days=14))
     recurring.check_reports(session, day)
@@ -129,12 +139,7 @@ def test_four_weeks_day_by_day(session, walk):
             escalated[day] = {(names[e.task_id], e.level) for e in esc} - set().union(*escalated.values())
             h = derived.Horizon.build(session, today=day)
             overdue_d[day] = bool(session.scalar(select(derived.is_overdue(h)).where(Task.id == ids["D"])))
-            # what people do after the morning run
-            if day == date(2026, 9, 24):
-                tasks.report_progress(session, d.lead_clerk, ids["D"], {"text": "本周进展：已完成调研"})
-            if day == date(2026, 10, 12):
-                tasks.report_progress(session, d.lead_clerk, ids["D"], {"text": "补报两周进展"})
-            session.commit()
+            act(session, d, ids, day)
         day += timedelta(days=1)
 
     expected = {day: EXPECTED.get(day, set()) for day in got}
