@@ -18,6 +18,7 @@ import io
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
 from tracker.models import Role
@@ -26,6 +27,12 @@ from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
+
+
+@bp.app_template_filter("china_time")
+def _china_time(value) -> str:
+    """A stored UTC instant as China time (the bulletin's 生成时间)."""
+    return value.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
 
 READERS = (Role.SUPERVISOR, Role.CLERK, Role.LEADER)
 
