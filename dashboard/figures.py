@@ -1,15 +1,16 @@
 """Plotly figures from the board service's results: no queries here, no pandas.
 
-Each bar segment carries the URL of the list it counts in ``customdata`` so a
-click opens exactly those tasks.
+Figures are plain dicts in Plotly's JSON schema: ``plotly.graph_objects``
+validates every property on assignment, which cost more than all of a
+callback's SQL at 100,000 tasks (bench/bench_dashboard.py). Each bar segment
+carries the URL of the list it counts in ``customdata`` so a click opens
+exactly those tasks.
 """
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
-from tracker.services.board import Bar, HeatMap, TrendWeek, list_url
 from tracker.services.actors import Actor
+from tracker.services.board import Bar, HeatMap, TrendWeek, list_url
 
 COLOURS = {"red": "#dc3545", "yellow": "#ffc107", "green": "#198754"}
 LIGHT_NAMES = {"red": "逾期", "yellow": "临期", "green": "正常"}
@@ -23,64 +24,66 @@ GRAPH_CONFIG = {
 }
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}}, height=height, font={"family": FONT, "size": 12},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white", paper_bgcolor="white",
-        legend={"orientation": "h", "y": -0.12, "x": 0}, hovermode="closest",
-    )
-    return fig
+def _layout(title: str, height: int, **extra) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "font": {"size": 15}}, "height": height,
+        "font": {"family": FONT, "size": 12}, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "legend": {"orientation": "h", "y": -0.12, "x": 0},
+        "hovermode": "closest", **extra,
+    }
 
 
-def empty(title: str, message: str = "暂无数据") -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"},
-                       xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, 220)
+def empty(title: str, message: str = "暂无数据") -> dict:
+    return {"data": [], "layout": _layout(
+        title, 220, xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "font": {"size": 14, "color": "#6c757d"},
+                      "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}])}
 
 
-def stacked_bars(actor: Actor, bars: list[Bar], title: str) -> go.Figure:
+def stacked_bars(actor: Actor, bars: list[Bar], title: str) -> dict:
     """Horizontal red/yellow/green stacks, the most overdue group on top."""
     if not bars:
         return empty(title)
     labels = [b.label for b in bars][::-1]
-    fig = go.Figure()
+    data = []
     for light in ("red", "yellow", "green"):
         figures = [b.counts[light] for b in bars][::-1]
-        fig.add_bar(
-            y=labels, x=[f.value for f in figures], name=LIGHT_NAMES[light], orientation="h",
-            marker_color=COLOURS[light], customdata=[list_url(actor, f.filter) for f in figures],
-            hovertemplate="%{y}<br>" + LIGHT_NAMES[light] + "：%{x} 项<br>点击查看清单<extra></extra>",
-            text=[f.value or "" for f in figures], textposition="inside",
-        )
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="事项数", gridcolor="#eee")
-    fig.update_yaxes(automargin=True)
-    return _layout(fig, title, max(240, 60 + 24 * len(bars)))
+        data.append({
+            "type": "bar", "orientation": "h", "name": LIGHT_NAMES[light], "y": labels,
+            "x": [f.value for f in figures], "marker": {"color": COLOURS[light]},
+            "customdata": [list_url(actor, f.filter) for f in figures],
+            "hovertemplate": "%{y}<br>" + LIGHT_NAMES[light] + "：%{x} 项<br>点击查看清单<extra></extra>",
+            "text": [f.value or "" for f in figures], "textposition": "inside",
+        })
+    return {"data": data, "layout": _layout(
+        title, max(240, 60 + 24 * len(bars)), barmode="stack",
+        xaxis={"title": {"text": "事项数"}, "gridcolor": "#eee"}, yaxis={"automargin": True})}
 
 
-def trend(weeks: list[TrendWeek], title: str = "近26周趋势（按评分快照）") -> go.Figure:
+def trend(weeks: list[TrendWeek], title: str = "近26周趋势（按评分快照）") -> dict:
     if not any(w.open is not None for w in weeks):
         return empty(title, "暂无评分快照")
     x = [f"{w.week_start:%m-%d}" for w in weeks]
-    fig = go.Figure()
-    fig.add_scatter(x=x, y=[w.open for w in weeks], name="在办", mode="lines+markers", line_color="#0d6efd")
-    fig.add_scatter(x=x, y=[w.overdue for w in weeks], name="逾期", mode="lines+markers", line_color=COLOURS["red"])
-    fig.add_bar(x=x, y=[w.closed for w in weeks], name="本周办结", marker_color=COLOURS["green"], opacity=0.6)
-    fig.update_xaxes(title_text="周（起始日）")
-    fig.update_yaxes(title_text="事项数", gridcolor="#eee", rangemode="tozero")
-    return _layout(fig, title, 320)
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "name": "在办", "x": x, "y": [w.open for w in weeks],
+         "line": {"color": "#0d6efd"}},
+        {"type": "scatter", "mode": "lines+markers", "name": "逾期", "x": x, "y": [w.overdue for w in weeks],
+         "line": {"color": COLOURS["red"]}},
+        {"type": "bar", "name": "本周办结", "x": x, "y": [w.closed for w in weeks],
+         "marker": {"color": COLOURS["green"]}, "opacity": 0.6},
+    ]
+    return {"data": data, "layout": _layout(
+        title, 320, xaxis={"title": {"text": "周（起始日）"}},
+        yaxis={"title": {"text": "事项数"}, "gridcolor": "#eee", "rangemode": "tozero"})}
 
 
-def heatmap(hm: HeatMap, title: str = "各单位逾期事项·天（工作日）") -> go.Figure:
+def heatmap(hm: HeatMap, title: str = "各单位逾期事项·天（工作日）") -> dict:
     if not hm.departments:
         return empty(title, "暂无评分快照")
-    fig = go.Figure(go.Heatmap(
-        z=hm.values[::-1], x=[f"{d:%m-%d}" for d in hm.week_starts], y=[name for _i, name in hm.departments][::-1],
-        colorscale="Reds", hovertemplate="%{y}<br>%{x} 当周：%{z} 事项·天<extra></extra>",
-        colorbar={"title": {"text": "事项·天"}},
-    ))
-    fig.update_yaxes(automargin=True)
-    return _layout(fig, title, max(260, 80 + 22 * len(hm.departments)))
+    data = [{
+        "type": "heatmap", "z": hm.values[::-1], "x": [f"{d:%m-%d}" for d in hm.week_starts],
+        "y": [name for _i, name in hm.departments][::-1], "colorscale": "Reds",
+        "hovertemplate": "%{y}<br>%{x} 当周：%{z} 事项·天<extra></extra>", "colorbar": {"title": {"text": "事项·天"}},
+    }]
+    return {"data": data, "layout": _layout(title, max(260, 80 + 22 * len(hm.departments)),
+                                            yaxis={"automargin": True})}

@@ -209,9 +209,9 @@ def test_filters_narrow_every_card(app, session, district):
 
 def _bar_values(fig) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for trace in fig.data:
-        for label, x in zip(trace.y, trace.x):
-            out.setdefault(label, {})[trace.name] = x
+    for trace in fig["data"]:
+        for label, x in zip(trace["y"], trace["x"]):
+            out.setdefault(label, {})[trace["name"]] = x
     return out
 
 
@@ -233,8 +233,8 @@ def test_bars_count_what_their_lists_show(app, session, district):
     client = app.test_client()
     login(client, _user(session, district.office).username)
     for fig in (dept, leader, kind, meeting):
-        for trace in fig.data:
-            for value, url in zip(trace.x, trace.customdata):
+        for trace in fig["data"]:
+            for value, url in zip(trace["x"], trace["customdata"]):
                 assert _list_total(client, url) == value, url
 
 
@@ -245,7 +245,7 @@ def test_leader_and_clerk_bars_stay_in_their_scope(app, session, district):
     assert set(_bar_values(leader)) == {"吴海涛"}
     with acting(app, session, district.other_clerk):
         dept, *_ = callbacks.update_bars({"department_id": str(district.lead_id)}, None)
-    assert dept.data == ()  # asking for another department's tasks gives nothing
+    assert dept["data"] == []  # asking for another department's tasks gives nothing
 
 
 def test_overdue_grid_rows(app, session, district):
@@ -304,18 +304,18 @@ def test_trend_heatmap_and_week_on_week_change_from_snapshots(app, session, dist
     with acting(app, session, district.office):
         trend, heat = callbacks.update_trend({}, None)
         cards = callbacks.update_cards({}, None)
-    open_line, overdue_line, closed_bars = trend.data
-    assert len(open_line.x) == 26
-    assert list(open_line.y[-4:]) == [14, 13, 12, 11]  # last snapshot of each week, summed over departments
-    assert list(overdue_line.y[-4:]) == [3, 3, 3, 3]
-    assert list(closed_bars.y[-3:]) == [6, 6, 6]  # growth of the cumulative closed count per week
-    assert open_line.y[0] is None  # no snapshots that far back
-    z = dict(zip(heat.data[0].y, heat.data[0].z))
+    open_line, overdue_line, closed_bars = trend["data"]
+    assert len(open_line["x"]) == 26
+    assert open_line["y"][-4:] == [14, 13, 12, 11]  # last snapshot of each week, summed over departments
+    assert overdue_line["y"][-4:] == [3, 3, 3, 3]
+    assert closed_bars["y"][-3:] == [6, 6, 6]  # growth of the cumulative closed count per week
+    assert open_line["y"][0] is None  # no snapshots that far back
+    z = dict(zip(heat["data"][0]["y"], heat["data"][0]["z"]))
     assert list(z["区发展和改革委员会"][-4:]) == [14, 14, 14, 2]  # overdue task-days: 7 days x 2, Monday x 2
     assert _text(cards[10]) == "较上周 -6"  # 6 open now; 11 + 1 in the snapshots of Monday 11-16
     with acting(app, session, district.other_clerk):
         trend, heat = callbacks.update_trend({}, None)
-    assert list(trend.data[0].y[-1:]) == [1] and list(heat.data[0].y) == ["区教育局"]
+    assert trend["data"][0]["y"][-1:] == [1] and heat["data"][0]["y"] == ["区教育局"]
 
 
 def test_schedule_and_ranking(app, session, district):
