@@ -496,7 +496,6 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
         return counts
     reader = _Reader(session, day, settings)
     users = session.exec(select(User).where(User.active, User.role != Role.ADMIN.value).order_by(User.id)).all()
-    reader._load_departments({u.department_id for u in users if u.role == Role.CLERK and u.department_id})
     # The group robot of a department (or of the office) gets one digest a day: the department
     # clerks' shared content, attached to its lowest-id clerk's digest so that reruns pick the same one.
     channels: dict[int | None, list[NotificationChannel]] = {}
@@ -514,6 +513,9 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
         for i in range(0, len(keys), 500):
             key_ids.update(session.execute(select(Notification.key, Notification.id)
                                            .where(Notification.key.in_(keys[i:i + 500]))).all())
+    # Read only what the users still without today's digest need (a rerun reads next to nothing).
+    reader._load_departments({u.department_id for u in users if u.role == Role.CLERK and u.department_id
+                              and digest_key(u.id, day) not in key_ids})
     rows, wanted = [], {}
     for user in users:
         key = digest_key(user.id, day)
