@@ -373,7 +373,11 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
         values.update(closed_on=None, assisting_department_ids=sorted(assisting), leader_ids=sorted(leader_list))
         if data.category:
             values["category"] = data.category
-        before, after = audit.diff({}, values)
+        # audit.diff({}, values), without its generality (a third of a 10,000-row import's time):
+        # the keys that are set, dates as ISO text, each "before" None.
+        after = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in sorted(values.items())
+                 if v is not None}
+        before = {k: None for k in after}
         events.append({"at": now, "actor_id": actor.user_id, "actor_name": actor.name, "entity": "task",
                        "entity_id": task_id, "task_id": task_id, "action": "create",
                        "before": before or None, "after": after or None, "note": ""})
