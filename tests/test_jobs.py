@@ -55,7 +55,8 @@ def test_run_job_records_counts_and_host(session, db):
     run = jobs.run_job(db, "reminders", DAY)
     assert run.status == "ok" and run.error == "" and run.for_day == DAY
     assert run.counts["rules.overdue"] == 1 and run.counts["rules.not_acknowledged"] == 1
-    assert run.counts["rules.escalations"] == 3  # 09-29 → 10-13 is 6 working days: all three rungs
+    # 09-29 → 10-13 is 6 working days: one notice, straight to the top rung
+    assert run.counts["rules.escalations"] == run.counts["rules.escalation_level_3"] == 1
     assert run.host.endswith(f":{os.getpid()}") and run.finished_at >= run.started_at
     again = jobs.run_job(db, "reminders", DAY)
     assert again.status == "ok" and again.counts["rules.reminders"] == again.counts["rules.escalations"] == 0

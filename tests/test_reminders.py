@@ -193,20 +193,32 @@ def test_dry_run_counts_and_writes_nothing(session, walk):
         assert session.scalar(select(sa.func.count()).select_from(Escalation)) == 0
         real = reminders.run_rules(session, day)
     assert dry["reminders"] == real["reminders"] > 0
-    assert dry["escalations"] == real["escalations"] == 2  # A: levels 1 and 2 at once, caught up
+    # A is 3 working days overdue and was never escalated: one notice, at the rung reached (2)
+    assert dry["escalations"] == real["escalations"] == 1 and real["escalation_level_2"] == 1
     assert dry["closed_no_objection"] == real["closed_no_objection"] == 1
 
 
 def test_escalation_notices_reach_the_ladder(session, walk):
     """Level 1 to the clerks, 2 to the head, 3 to the responsible leader."""
     d, ids, head_id, leader_user_id = walk
-    day = date(2026, 10, 16)  # A is 5 working days overdue: all three levels at once
-    with clock.frozen(day):
-        reminders.run_rules(session, day)
+    for day in (date(2026, 10, 10), date(2026, 10, 13), date(2026, 10, 15)):  # A: 1, 3, 5 days overdue
+        with clock.frozen(day):
+            reminders.run_rules(session, day)
     escs = session.exec(select(Escalation).where(Escalation.task_id == ids["A"]).order_by(Escalation.level)).all()
     rungs = reminders.ladder_recipients(session, [
         {"id": e.id, "task_id": e.task_id, "department_id": e.department_id, "level": e.level} for e in escs])
     assert [rungs[e.id] for e in escs] == [[d.lead_clerk.user_id], [head_id], [leader_user_id]]
+
+
+def test_a_late_first_sight_escalates_once_at_the_highest_rung(session, walk):
+    """The scheduler was down for a week: on its first run A is 5 working days overdue.
+    One notice to the responsible leader, and the lower rungs do not follow later."""
+    d, ids, *_ = walk
+    for day in (date(2026, 10, 16), date(2026, 10, 19)):
+        with clock.frozen(day):
+            reminders.run_rules(session, day)
+    escs = session.exec(select(Escalation).where(Escalation.task_id == ids["A"])).all()
+    assert [(e.level, e.auto_key) for e in escs] == [(3, f"overdue:{ids['A']}:3:2026-10-09")]
 
 
 def test_pending_extension_blocks_no_objection(session, walk):

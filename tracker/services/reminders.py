@@ -376,15 +376,26 @@ def _deadline_rows(session: Session, day: date, seq: int, min_over: int) -> sa.S
 
 
 def _escalation_candidates(session: Session, day: date, seq: int, ladder: list[int]) -> list[tuple]:
+    """(level, task_id, department_id, deadline, days_over, kind, auto_key), one per task.
+
+    The highest rung the deadline has reached whose notice (or a higher one's) does
+    not exist yet. A deadline first seen far past several rungs (the scheduler was
+    down, the system is new) gets one notice at the highest rung, not three at once.
+    """
     dl = _deadline_rows(session, day, seq, ladder[0])
-    found = []
+
+    def key(level: int):
+        return dl.c.kind + _lit(":") + _text(dl.c.task_id) + _lit(f":{level}:") + _text(dl.c.deadline)
+
+    best: dict[int, tuple] = {}
     for level, threshold in enumerate(ladder, start=1):
-        key = (dl.c.kind + _lit(":") + _text(dl.c.task_id) + _lit(f":{level}:") + _text(dl.c.deadline))
-        stmt = (select(dl.c.task_id, dl.c.department_id, dl.c.deadline, dl.c.days_over, dl.c.kind, key)
+        higher = [key(k) for k in range(level, len(ladder) + 1)]
+        stmt = (select(dl.c.task_id, dl.c.department_id, dl.c.deadline, dl.c.days_over, dl.c.kind, key(level))
                 .where(dl.c.days_over >= threshold,
-                       ~sa.exists().where(Escalation.auto_key == key)))
-        found += [(level, *row) for row in session.execute(stmt)]
-    return sorted(found, key=lambda r: (r[1], r[0]))
+                       ~sa.exists().where(Escalation.task_id == dl.c.task_id, Escalation.auto_key.in_(higher))))
+        for row in session.execute(stmt):
+            best[row[0]] = (level, *row)  # a later (higher) level replaces a lower one
+    return sorted(best.values(), key=lambda r: (r[1], r[0]))
 
 
 def _lock_counter(session: Session, year: int) -> None:
@@ -484,15 +495,21 @@ def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
     if not made:
         return 0
     codes = dict(session.execute(select(Task.id, Task.code).where(Task.id.in_({e["task_id"] for e in made}))).all())
+    rungs = ladder_recipients(session, made)
+    # Load the recipients once: notify_user's session.get() then costs no query (the list
+    # keeps them in the identity map, which holds rows weakly).
+    people = list(session.exec(select(User).where(User.id.in_({u for us in rungs.values() for u in us}))))
+    by_id = {e["id"]: e for e in made}
     sent = 0
-    for esc_id, users in ladder_recipients(session, made).items():
-        e = next(x for x in made if x["id"] == esc_id)
+    for esc_id, users in rungs.items():
+        e = by_id[esc_id]
         for uid in users:
             n = notify_user(session, uid, "escalation", f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
                             e["reason"], key=f"escalation:{esc_id}:{uid}",
                             payload={"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]},
                             day=day)
             sent += n is not None
+    del people
     return sent
 
 
