@@ -58,6 +58,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_FONT = Font(bold=True)
 _TITLE_FONT = Font(bold=True, size=16)
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_SECTION = Alignment(horizontal="left", vertical="center")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 DATE_FORMAT = "yyyy-mm-dd"
 PAPER_A4 = "9"  # Worksheet.PAPERSIZE_A4; write-only sheets lack the constant
@@ -82,6 +83,7 @@ class LedgerRow:
     light: str = "none"
     source_key: object = None  # rows with the same key in a run share merged source cells
     item_no: str = ""  # 序号: the item's number in its source, else the running number
+    category: str = ""  # the ledger's section ("一、扎实推进项目建设"): a section row above its first task
 
 
 def _text_cell(ws, value, *, style: dict | None = None) -> WriteOnlyCell:
@@ -204,7 +206,18 @@ def write_ledger(out: str | Path | IO[bytes], rows: Iterable[LedgerRow], *, titl
     run_key, run_start = object(), FIRST_DATA_ROW
     excel_row = FIRST_DATA_ROW
     text, plain = cells.text, cells.plain
+    section = ""
     for n, task in enumerate(rows, start=1):
+        if task.category and task.category != section:
+            # A section row as the ledger came in (read back as the tasks' category); it ends a source run.
+            if excel_row - run_start > 1:
+                _merge_source(ws, run_start, excel_row - 1)
+            ws.append([_text_cell(ws, task.category, style={"font": _HEADER_FONT, "alignment": _SECTION,
+                                                            "border": _BORDER})] + [None] * (ncols - 1))
+            ws._ledger_merges.append(f"A{excel_row}:{get_column_letter(ncols)}{excel_row}")
+            excel_row += 1
+            section = task.category
+            run_key, run_start = object(), excel_row
         same = task.source_key is not None and task.source_key == run_key
         if not same:
             if excel_row - run_start > 1:

@@ -79,16 +79,19 @@ def test_standard_ledger_layout(busy, tmp_path):
     assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     assert ws.column_dimensions["E"].width == 36 and ws.column_dimensions["M"].width == 44
-    assert ws.max_row == 3 + 10
-    rows = {ws.cell(r, 5).value: r for r in range(4, 14)}
+    assert ws.max_row == 3 + 10 + 2  # ten tasks and the work report's two sections
+    rows = {ws.cell(r, 5).value: r for r in range(4, 16) if ws.cell(r, 5).value}
     assert len(rows) == 10  # one row per task
 
-    # the five tasks of the work report are consecutive and share one merged source cell
-    work = sorted(rows[t] for t in ("推进城东片区道路建设", "加快老旧小区改造", "推动重点项目开工", "办好民生实事",
-                                    "学校食堂食品安全专项整治"))
-    assert work == list(range(work[0], work[0] + 5))
+    # the five tasks of the work report are consecutive under their two section rows,
+    # each section's tasks sharing one merged source cell
+    work = [rows[t] for t in ("推进城东片区道路建设", "加快老旧小区改造", "推动重点项目开工")]
+    people = [rows[t] for t in ("办好民生实事", "学校食堂食品安全专项整治")]
+    assert work == list(range(work[0], work[0] + 3)) and people == [work[-1] + 2, work[-1] + 3]
+    assert ws.cell(work[0] - 1, 1).value == "一、扎实推进项目建设" and ws.cell(people[0] - 1, 1).value == "二、持续改善民生"
     assert f"B{work[0]}:B{work[-1]}" in ws.merged_cells and f"C{work[0]}:C{work[-1]}" in ws.merged_cells
-    assert ws.cell(work[0], 2).value == "2026年区政府工作报告"
+    assert f"B{people[0]}:B{people[-1]}" in ws.merged_cells
+    assert ws.cell(work[0], 2).value == ws.cell(people[0], 2).value == "2026年区政府工作报告"
     assert ws.cell(work[0], 3).value.date() == date(2026, 11, 20)
 
     r = rows["推进城东片区道路建设"]
@@ -110,7 +113,7 @@ def test_standard_ledger_layout(busy, tmp_path):
     assert (fill(yellow, 10), fill(yellow, 12)) == ("FFEB9C", "FFEB9C") and ws.cell(yellow, 12).value == "已交办（临期）"
     assert fill(green, 12) == "C6EFCE" and fill(rows["推动重点项目开工"], 12) is None
     assert ws.cell(r, 5).border.left.style == "thin" and ws.cell(r, 5).alignment.wrap_text
-    assert ws.auto_filter.ref == "A3:M13"
+    assert ws.auto_filter.ref == "A3:M15"
 
 
 def test_after_an_extension_the_ledger_shows_the_new_date(busy, tmp_path):
@@ -307,7 +310,8 @@ def test_cli_export_and_template(cli, busy, tmp_path):
     assert result.exit_code == 0, result.output
     assert "已导出 2 项" in result.stdout
     ws = _sheet(out)
-    assert ws["A1"].value.startswith("交通督办台账") and ws.max_row == 5
+    assert ws["A1"].value.startswith("交通督办台账") and ws.max_row == 6  # two tasks, one of them under its section
+    assert [ws.cell(r, 1).value for r in range(4, 7)] == [1, "一、扎实推进项目建设", 1]
     result = cli.invoke(args=["ledger", "export", str(out), "--overdue", "--status", "assigned"])
     assert result.exit_code == 0 and "已导出 1 项" in result.stdout
     bad = cli.invoke(args=["ledger", "export", str(out), "--department", "区不存在局"])
@@ -397,3 +401,21 @@ def test_cli_column_mapping_is_corrected_and_remembered(cli, app, org, tmp_path)
     assert body["sheets"][0]["mapping"]["remembered"] and body["rows"][0]["due_date"] == "2026-12-31"
     wrong = cli.invoke(args=["ledger", "import", str(tmp_path / "odd.xlsx"), "--map", "F=whatever"])
     assert wrong.exit_code != 0 and "未知的字段" in wrong.output
+
+
+def test_sections_are_exported_as_section_rows_and_read_back_as_categories(org, tmp_path):
+    """A task's category (the ledger's section) is written as the section row above its
+    tasks, as the office's own ledgers have it; importing the export changes nothing."""
+    s = org.session
+    first = ledger.import_ledger(s, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    s.commit()
+    assert first.counts()["create"] == 5
+    out = tmp_path / "export.xlsx"
+    assert ledger.export_ledger(s, org.office, out, TaskFilter(), Horizon.build(s)) == 5
+    ws = openpyxl.load_workbook(out).active
+    column_a = [ws.cell(r, 1).value for r in range(4, ws.max_row + 1)]
+    assert column_a == ["一、扎实推进项目建设", 1, 2, 3, "二、持续改善民生", 4, 5]
+    assert "A4:M4" in {str(m) for m in ws.merged_cells.ranges}
+    again = ledger.import_ledger(s, org.office, out, dry_run=True)
+    assert again.error_count == 0 and again.counts()["unchanged"] == 5
+    assert {r.title: r.category for r in again.rows} == {t.title: t.category for t in s.exec(select(Task))}

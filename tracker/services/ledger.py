@@ -1363,7 +1363,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     dept_names = dict(session.exec(select(Department.id, Department.name)).all())
     columns = (Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
                Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
-               Task.deadline_text, Task.recurrence, Task.status, light(horizon).label("light"))
+               Task.deadline_text, Task.recurrence, Task.status, Task.category, light(horizon).label("light"))
     check = _PhraseCheck(session)
     sources: dict[int, tuple[str, date]] = {}
 
@@ -1391,6 +1391,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                     leaders=leaders.get(tid, []), deadline=_deadline_cell(t, src_date, check), item_no=t.item_no,
                     urgency=URGENCY_LABELS.get(Urgency(t.urgency), t.urgency), status=status,
                     progress=latest.get(tid, ""), light=lit.value, source_key=t.source_id,
+                    category=t.category if sort == "source" else "",
                 )
 
     return len(ids), generate()
