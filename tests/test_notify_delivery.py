@@ -233,3 +233,65 @@ def test_two_workers_never_send_the_same_delivery(db, session, d, robot):
     assert len(titles) == 12 and len(set(titles)) == 12
     assert {r.status for r in session.exec(select(Delivery)).all()} == {"sent"}
     assert session.exec(select(Notification)).all()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_is_used_when_configured(session, d):
+    """TRACKER_SMTP_USER / _PASSWORD: the server that requires AUTH sees the login."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins = []
+
+    def authenticator(server, session_, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret"
+        logins.append((auth_data.login.decode(), ok))
+        return AuthResult(success=ok)
+
+    handler = _Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
+        session.commit()
+        good = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port, smtp_user="duban", smtp_password="s3cret")
+        notify.notify_user(session, d.lead_clerk.user_id, "system", "第一条", "正文", settings=good)
+        session.commit()
+        # without the login the server refuses the mail: a failure with the server's reason
+        anonymous = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port)
+        assert notify.deliver_pending(session, settings=anonymous)["failed"] == 1
+        row = session.exec(select(Delivery)).one()
+        assert row.last_error.startswith("SMTP 发送失败：530") and handler.messages == []
+        row.status, row.next_attempt_at = "pending", None
+        session.add(row)
+        session.commit()
+        assert notify.deliver_pending(session, settings=good)["sent"] == 1
+    finally:
+        controller.stop()
+    assert logins == [("duban", True)]
+    (_, rcpts, content), = handler.messages
+    assert rcpts == ["fgw@duban.local"]
+    assert email.message_from_bytes(content, policy=email.policy.default)["Subject"] == "第一条"
+
+
+def test_a_robot_that_never_answers_times_out_as_a_failure(session, d):
+    """A hanging server must not hold the queue: the webhook timeout turns it into a retry."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        ch = NotificationChannel(name="无响应的群", flavour="wecom", url=url, department_id=d.lead_id)
+        session.add(ch)
+        session.commit()
+        note = notify.notify_user(session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing"))
+        session.add(Delivery(notification_id=note.id, channel="webhook", target=str(ch.id)))
+        session.commit()
+        counts = notify.deliver_pending(session, settings=Settings(env="testing", webhook_timeout=1))
+    finally:
+        listener.close()
+    row = session.exec(select(Delivery)).one()
+    assert counts["failed"] == 1 and row.status == "failed" and "无法连接 Webhook" in row.last_error
