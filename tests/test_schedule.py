@@ -351,3 +351,41 @@ def test_regenerating_later_in_the_week_refreshes_the_details_in_place(session):
     session.refresh(a)
     assert a.detail == "完成时限 2026-09-18，已逾期 8 个工作日"
     assert _item(session, first, t["A"], "overdue").id == a.id
+
+
+def test_two_generations_at_the_same_time_leave_one_schedule(session, db):
+    """Two workers on the same week at once. On PostgreSQL both succeed (the advisory
+    lock queues the second, the unique keys would catch it anyway); SQLite may refuse
+    the second writer with "database is locked" but never leaves a duplicate."""
+    import threading
+
+    from sqlmodel import Session
+
+    d, t = _build(session)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run():
+        with Session(db) as s:
+            try:
+                barrier.wait()
+                svc.generate_week(s, WEEK_DAYS["W39"])
+                s.commit()
+                outcomes.append("ok")
+            except sa.exc.OperationalError as exc:
+                s.rollback()
+                assert "locked" in str(exc)
+                outcomes.append("locked")
+
+    with clock.frozen(WEEK_DAYS["W39"]):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+    if db.dialect.name == "postgresql":
+        assert outcomes == ["ok", "ok"]
+    assert "ok" in outcomes
+    schedules = session.exec(select(WeeklySchedule)).all()
+    assert len(schedules) == 1
+    assert _sections(session, schedules[0]) == {s: _ids(t, v) for s, v in EXPECTED["W39"].items()}
