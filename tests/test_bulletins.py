@@ -175,6 +175,15 @@ def test_cli_score_snapshot(app, session, sc):
     from tracker.models import ScoreSnapshot
 
     assert len(session.exec(select(ScoreSnapshot)).all()) == 3
+    # A new installation fills the trend's history: one row per department and day.
+    result = runner.invoke(args=["score-snapshot", "--since", "2026-10-01", "--day", "2026-10-31"])
+    assert result.exit_code == 0 and "已补写 31 天" in result.stdout
+    assert len(session.exec(select(ScoreSnapshot)).all()) == 31 * 3
+    oct_11 = session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == date(2026, 10, 11),
+                                                      ScoreSnapshot.department_id == sc.d.lead_id)).one()
+    assert (oct_11.open_count, oct_11.overdue_count, oct_11.overdue_task_days, oct_11.closed_count) == (4, 2, 8, 1)
+    bad = runner.invoke(args=["score-snapshot", "--since", "2026-11-01", "--day", "2026-10-31"])
+    assert bad.exit_code == 1 and "晚于结束日期" in bad.stderr
 
 
 def _user(session, actor) -> str:

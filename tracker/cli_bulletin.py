@@ -57,19 +57,31 @@ def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | N
 @click.command("score-snapshot")
 @with_appcontext
 @click.option("--day", default=None, metavar="YYYY-MM-DD", help="快照日期，默认今天")
-def score_snapshot_command(day: str | None) -> None:
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="补写自该日起至 --day 的每日快照（新装系统、演示数据）")
+def score_snapshot_command(day: str | None, since: str | None) -> None:
     """写入当日各单位考核快照（可重复执行，同日只保留一份）。"""
     from datetime import date
 
     from tracker import clock
     from tracker.services import scoring
 
+    def parse(value: str, hint: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"不是有效日期（应为 YYYY-MM-DD）：{value}", param_hint=hint) from None
+
+    when = parse(day, "--day") if day else clock.today()
     try:
-        when = date.fromisoformat(day) if day else clock.today()
-    except ValueError:
-        raise click.BadParameter(f"不是有效日期（应为 YYYY-MM-DD）：{day}", param_hint="--day") from None
-    with db.session_scope() as session:
-        n = scoring.take_snapshot(session, when)
+        with db.session_scope() as session:
+            if since:
+                days = scoring.backfill_snapshots(session, parse(since, "--since"), when)
+                click.echo(f"已补写 {days} 天的考核快照（{since} 至 {when.isoformat()}）")
+                return
+            n = scoring.take_snapshot(session, when)
+    except DomainError as exc:
+        click.echo(f"错误：{exc.message}", err=True)
+        sys.exit(1)
     click.echo(f"{when.isoformat()} 考核快照：{n} 个单位")
 
 

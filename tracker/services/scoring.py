@@ -350,6 +350,22 @@ def take_snapshot(session: Session, day: date, *, actor: Actor = SYSTEM) -> int:
     return len(figures)
 
 
+def backfill_snapshots(session: Session, start: date, end: date, *, actor: Actor = SYSTEM) -> int:
+    """Snapshots for every day from ``start`` to ``end`` (a new installation, the demo),
+    so the dashboard's trend has history. Past days are rebuilt from dates kept on
+    the rows (assignment, closing, decisions); a task suspended or cancelled since
+    is taken as it is now. Returns the number of days written."""
+    if end < start:
+        raise ValidationFailed(f"起始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}", fields={"since": "起止日期颠倒"})
+    if (end - start).days > 400:
+        raise ValidationFailed("一次最多补写400天的考核快照", fields={"since": "期间过长"})
+    day = start
+    while day <= end:
+        take_snapshot(session, day, actor=actor)
+        day += timedelta(days=1)
+    return (end - start).days + 1
+
+
 def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | None = None,
                  today: date | None = None) -> list[dict]:
     """Open, overdue and closed per ISO week over the last ``weeks`` weeks (this one last),
