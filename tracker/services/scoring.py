@@ -11,7 +11,9 @@ as the dashboard shows them on the morning of ``end + 1`` (``as_of``):
   ``closed_on <= due_date``. An approved extension moved ``due_date`` (it can
   only be asked for before the deadline, ``tasks.request_extension``), so a
   task closed within its extended deadline is on time; ``original_due_date``
-  is kept only to show it.
+  is kept only to show it. An extension the office approves only after the
+  original deadline is treated the same (the department asked in time; the
+  delay was the office's).
 - ``open`` / ``overdue``: tasks assigned before ``as_of`` and still running at
   the end of ``end`` (a task closed after ``end`` counts as open then);
   overdue when its fixed deadline is before ``as_of``.
