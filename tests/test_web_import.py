@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
