@@ -502,6 +502,19 @@ def test_files_are_removed_when_failed_or_a_day_old(office, org, session, db, ap
     assert "超过一天" in page and 'id="mapping-form"' not in page and "重新上传" in page
 
 
+def test_assign_after_import_sends_every_new_task_out(office, org, session, db):
+    job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
+    job, page = plan(office, db, job_id, assign="1")
+    assert job.options["assign"] is True and job.report["ok"], job.report["counts"]
+    job, page = confirm(office, db, job_id)
+    assert job.status == "done", job.error
+    tasks = session.exec(select(Task)).all()
+    assert len(tasks) == 5 and {t.status for t in tasks} == {"assigned"}
+    assigned = session.exec(select(AuditEvent.task_id).where(AuditEvent.action == "assign")).all()
+    assert sorted(assigned) == sorted(t.id for t in tasks)
+    assert "新建事项已直接交办" in page and "status=assigned" in page
+
+
 # --- the ledger's sections ---------------------------------------------------------------------------
 
 

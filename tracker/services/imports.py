@@ -430,8 +430,11 @@ def run_job(engine: sa.Engine, job_id: int, token: str, folder: Path) -> None:
         if job is None or (job.options or {}).get("run") != token:
             return
         status, kind, filename, stored = job.status, job.kind, job.filename, job.stored_name
-        options = Options.from_json(job.options)
         user = s.get(User, job.user_id)
+        if user is None or not user.active:
+            _set(engine, job_id, token, status="failed", error="上传该文件的账号已停用，未导入任何内容")
+            return
+        options = Options.from_json(job.options)
         actor = Actor.of(user)
     path = folder / stored
     last = [0]
