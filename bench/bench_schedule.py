@@ -152,6 +152,13 @@ def main() -> None:
         data = schedule.as_dict(s, schedule.get_schedule(s, schedule.Week.of(TODAY)))
         figures["as_dict_s"] = round(time.perf_counter() - t0, 2)
         figures["items"] = sum(len(v) for v in data["sections"].values())
+    with Session(engine) as s:  # what the week page reads: counts and the first 300 rows per section
+        sched = schedule.get_schedule(s, schedule.Week.of(TODAY))
+        t0 = time.perf_counter()
+        schedule.section_counts(s, sched.id)
+        for section in schedule.SECTIONS:
+            schedule.items(s, sched.id, section=section, limit=300)
+        figures["week_page_queries_s"] = round(time.perf_counter() - t0, 2)
     figures["target_s"] = TARGET_S
     figures["ok"] = max(figures["generate_first_s"], figures["generate_again_s"]) < TARGET_S
     engine.dispose()

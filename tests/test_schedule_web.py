@@ -230,3 +230,15 @@ def test_cli_text_and_json(app, session):
     assert session.exec(select(WeeklySchedule)).all().__len__() == 1
     bad = runner.invoke(args=["schedule", "week", "--date", "2026-02-30"])
     assert bad.exit_code != 0 and "不是有效日期" in bad.output
+
+
+def test_a_long_section_shows_its_first_rows_and_the_full_count(app, session, client, monkeypatch):
+    from tracker.web import schedule as page
+
+    d, t = _district(session)
+    _generate(session)
+    monkeypatch.setattr(page, "PAGE_ROWS", 1)
+    html = _as(client, session, d.office).get(f"/office/schedule/?week={WEEK}").get_data(as_text=True)
+    assert "阻点断点（需协调事项）（2）" in html and "仅显示时限最早的 1 项，完整清单请导出Excel" in html
+    blocked_table = html.split('id="section-blocked"')[1].split('id="agenda"')[0]
+    assert blocked_table.count("data-item=") == 1

@@ -420,23 +420,35 @@ def list_schedules(session: Session, limit: int = 104) -> list[WeeklySchedule]:
                                                              WeeklySchedule.iso_week.desc()).limit(limit)))
 
 
-def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
-          section: str | None = None, agenda_only: bool = False) -> list[ItemRow]:
-    """The week's items with the names a page needs, in one query.
+def _visible(actor: Actor | None) -> list[sa.ColumnElement[bool]]:
+    """A leader sees the items of tasks they may see or that they are to lead; a
+    department sees nothing here (its tasks are on its own pages)."""
+    if actor is None or actor.is_office:
+        return []
+    if actor.role == Role.LEADER and actor.leader_id is not None:
+        return [sa.or_(visible_clause(actor), ScheduleItem.lead_leader_id == actor.leader_id)]
+    return [sa.false()]
 
-    A leader sees the items of tasks they may see or that they are to lead; a
-    department sees nothing here (its tasks are on its own pages).
-    """
-    where = [ScheduleItem.schedule_id == schedule_id]
+
+def section_counts(session: Session, schedule_id: int, actor: Actor | None = None) -> dict[str, int]:
+    counts = {s: 0 for s in SECTIONS}
+    for section, n in session.execute(
+        select(ScheduleItem.section, sa.func.count()).join(Task, Task.id == ScheduleItem.task_id)
+        .where(ScheduleItem.schedule_id == schedule_id, *_visible(actor)).group_by(ScheduleItem.section)
+    ):
+        counts[section] = n
+    return counts
+
+
+def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
+          section: str | None = None, agenda_only: bool = False, limit: int | None = None) -> list[ItemRow]:
+    """The week's items the actor may see, with the names a page needs, in one query;
+    the most urgent first (earliest deadline), the agenda in the office's order."""
+    where = [ScheduleItem.schedule_id == schedule_id, *_visible(actor)]
     if section:
         where.append(ScheduleItem.section == section)
     if agenda_only:
         where.append(ScheduleItem.on_agenda.is_(True))
-    if actor is not None and not actor.is_office:
-        if actor.role == Role.LEADER and actor.leader_id is not None:
-            where.append(sa.or_(visible_clause(actor), ScheduleItem.lead_leader_id == actor.leader_id))
-        else:
-            where.append(sa.false())
     dep = aliased(Department)
     stmt = (
         select(ScheduleItem, Task.code, Task.title, Task.status, Task.due_date, dep.name, Leader.name)
@@ -450,6 +462,8 @@ def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
         stmt = stmt.order_by(ScheduleItem.agenda_order, ScheduleItem.id)
     else:
         stmt = stmt.order_by(ScheduleItem.section, Task.due_date, Task.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [ItemRow(it, code, title, status, due, dname or "", lname or "")
             for it, code, title, status, due, dname, lname in session.execute(stmt).all()]
 

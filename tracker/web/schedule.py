@@ -28,6 +28,7 @@ from tracker.workflow import status_label
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")
 
 OFFICE = {Role.SUPERVISOR}
+PAGE_ROWS = 300
 READERS = {Role.SUPERVISOR, Role.LEADER}
 
 
@@ -76,14 +77,20 @@ def _render_week(week: svc.Week, *, errors: dict | None = None, form: dict | Non
     s = get_session()
     actor = current_actor()
     schedule = svc.get_schedule(s, week)
-    rows = svc.items(s, schedule.id, actor) if schedule else []
-    sections = svc.by_section(rows)
-    agenda = sorted((r for r in rows if r.item.on_agenda), key=lambda r: (r.item.agenda_order, r.item.id))
+    sections = {sec: [] for sec in svc.SECTIONS}
+    counts, agenda = dict.fromkeys(svc.SECTIONS, 0), []
+    if schedule:
+        # A page, not a ledger: the first PAGE_ROWS of each section; the export has them all.
+        for sec in svc.SECTIONS:
+            sections[sec] = svc.items(s, schedule.id, actor, section=sec, limit=PAGE_ROWS)
+        counts = svc.section_counts(s, schedule.id, actor)
+        agenda = svc.items(s, schedule.id, actor, agenda_only=True)
     leaders = s.exec(select(Leader).where(Leader.active).order_by(Leader.sort_order, Leader.id)).all()
     departments = s.exec(select(Department).where(Department.active)
                          .order_by(Department.sort_order, Department.id)).all()
     return render_template(
-        "schedule/week.html", week=week, schedule=schedule, sections=sections, agenda=agenda,
+        "schedule/week.html", week=week, schedule=schedule, sections=sections, agenda=agenda, counts=counts,
+        PAGE_ROWS=PAGE_ROWS,
         SECTIONS=svc.SECTIONS, SECTION_LABELS=svc.SECTION_LABELS, CATEGORIES=svc.CATEGORIES,
         DECISION_ACTIONS=svc.DECISION_ACTIONS, leaders=leaders, departments=departments,
         is_office=actor.is_office, errors=errors or {}, form=form or {}, status_label=status_label,
