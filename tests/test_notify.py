@@ -205,3 +205,21 @@ def test_notify_user_is_idempotent_by_key_and_queues_an_email(session, d):
     session.commit()
     assert [(r.channel, r.target) for r in session.exec(select(Delivery)).all()] == [("email", "wuhaitao@duban.local")]
     assert notify.unread_count(session, d.leader.user_id) == 1
+
+
+def test_level_three_escalation_of_a_task_naming_no_leader_goes_to_the_leader_in_charge(session, d):
+    with f.on(date(2026, 11, 2)):
+        late = f.task_in(session, d, "in_progress", title="无责任领导的事项", due_date=date(2026, 11, 18), leader_ids=[])
+        named = f.task_in(session, d, "in_progress", title="李明负责的事项", due_date=date(2026, 11, 18),
+                          leader_ids=[d.other_leader.leader_id])
+    with f.on(MONDAY):
+        session.add(Escalation(task_id=late.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕11号",
+                               reason="逾期未办结", created_at=clock.now()))
+        session.add(Escalation(task_id=named.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕12号",
+                               reason="逾期未办结", created_at=clock.now()))
+    session.commit()
+    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    (wu,) = _digests(session, d.leader.user_id)  # 吴海涛 is in charge of the lead department
+    assert [i["task_id"] for i in _section(wu, "escalations")["items"]] == [late.id]
+    (li,) = _digests(session, d.other_leader.user_id)  # 李明 is named on the other task
+    assert [i["task_id"] for i in _section(li, "escalations")["items"]] == [named.id]

@@ -41,6 +41,7 @@ from tracker.models import (
     Department,
     Escalation,
     ExtensionRequest,
+    LeaderDepartment,
     Notification,
     NotificationChannel,
     ReportDue,
@@ -368,7 +369,13 @@ class _Reader:
             self.tasks("due_soon", "分管临期事项", [vis, is_due_soon(self.h)], more="/leader/"),
             self._escalations("督办至责任领导", [
                 Escalation.level >= 3,
-                sa.exists().where(TaskLeader.task_id == Escalation.task_id, TaskLeader.leader_id == leader_id)]),
+                # the responsible leader; for a task naming none, the leader in charge of the department
+                sa.or_(
+                    sa.exists().where(TaskLeader.task_id == Escalation.task_id, TaskLeader.leader_id == leader_id),
+                    sa.and_(~sa.exists().where(TaskLeader.task_id == Escalation.task_id),
+                            sa.exists().where(LeaderDepartment.leader_id == leader_id,
+                                              LeaderDepartment.department_id == Escalation.department_id)),
+                )]),
         ]
         self._cache[("leader", leader_id)] = out
         return out
