@@ -64,6 +64,27 @@ def test_monthly_bulletin_contents(session, sc):
     assert event.entity_id == b.id and event.after == {"kind": "month", "period": "2026-10"}
 
 
+def test_publishing_notifies_every_reader_once(session, sc):
+    from tracker.models import Notification
+
+    b = _october(session)
+    notes = session.exec(select(Notification).where(Notification.kind == "bulletin")).all()
+    by_user = {n.user_id: n for n in notes}
+    readers = [sc.d.office, sc.d.office2, sc.d.lead_clerk, sc.d.assist_clerk, sc.d.other_clerk, sc.d.leader,
+               sc.d.other_leader]
+    assert sorted(by_user) == sorted(a.user_id for a in readers)  # not the administrator
+    assert by_user[sc.d.lead_clerk.user_id].title == "通报已发布：督查督办工作月通报（2026年10月）"
+    assert "本单位排名第 1/2 名，得分 71.00" in by_user[sc.d.lead_clerk.user_id].body
+    assert "本单位排名第 2/2 名" in by_user[sc.d.other_clerk.user_id].body
+    assert "未参加排名" in by_user[sc.d.assist_clerk.user_id].body
+    assert by_user[sc.d.office.user_id].body == "本期办结 5 件，按时办结率 57.1%；期末逾期 2 件。"
+    item = by_user[sc.d.lead_clerk.user_id].payload["sections"][0]["items"][0]
+    assert item["url"] == f"/bulletins/{b.id}" and "本单位排名第 1/2 名" in item["note"]  # shown in the inbox
+    with clock.frozen(date(2026, 11, 5)):
+        bulletins.generate_bulletin(session, "month", "2026-10")
+    assert len(session.exec(select(Notification).where(Notification.kind == "bulletin")).all()) == len(readers)
+
+
 def test_weekly_bulletin_contents(session, sc):
     with clock.frozen(GENERATED_ON):
         b = bulletins.generate_bulletin(session, "week", "2026-W42")

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.errors import NotFound, ValidationFailed
-from tracker.models import Bulletin, Department, Leader, Task, TaskLeader
+from tracker.models import Bulletin, Department, Leader, Role, Task, TaskLeader, User
 from tracker.services import audit, scoring
 from tracker.services.actors import SYSTEM, Actor
 from tracker.workflow import Status, status_label
@@ -111,7 +111,38 @@ def generate_bulletin(session: Session, kind: str, period: str | None = None, *,
     session.flush()
     audit.record(session, actor, "generate_bulletin", entity="bulletin", entity_id=bulletin.id,
                  after={"kind": kind, "period": period}, note=bulletin.data["title"])
+    publish(session, bulletin)
     return bulletin
+
+
+def publish(session: Session, bulletin: Bulletin) -> int:
+    """An inbox message (通报已发布) to every active office, leader and department user,
+    once per bulletin and user (the notification key); a department's message names
+    its own place in the ranking. Returns the number of messages written."""
+    from tracker.services.notify import notify_user
+
+    d = bulletin.data or {}
+    s = d.get("summary", {})
+    rate = s.get("on_time_rate")
+    general = (f"本期办结 {s.get('closed', 0)} 件，按时办结率 {'—' if rate is None else f'{rate * 100:.1f}%'}；"
+               f"期末逾期 {s.get('overdue', 0)} 件。")
+    places = {r["department_id"]: r for r in d.get("ranking", [])}
+    users = session.exec(select(User).where(User.active, User.role.in_(
+        [Role.SUPERVISOR.value, Role.LEADER.value, Role.CLERK.value])).order_by(User.id)).all()
+    n = 0
+    for user in users:
+        body = general
+        if user.role == Role.CLERK and user.department_id is not None:
+            place = places.get(user.department_id)
+            body += (f"本单位排名第 {place['rank']}/{len(places)} 名，得分 {place['score']:.2f}。" if place
+                     else "本单位本期无牵头事项，未参加排名。")
+        # The inbox shows a message's sections (the link) with the item's note; e-mail shows the body.
+        payload = {"bulletin_id": bulletin.id, "sections": [{"title": "通报", "total": 1, "items": [
+            {"label": d.get("title", bulletin.period), "url": f"/bulletins/{bulletin.id}", "note": body}]}]}
+        if notify_user(session, user.id, "bulletin", f"通报已发布：{d.get('title', bulletin.period)}", body,
+                       key=f"bulletin:{bulletin.id}:{user.id}", payload=payload) is not None:
+            n += 1
+    return n
 
 
 def find(session: Session, kind: str, period: str) -> Bulletin | None:
