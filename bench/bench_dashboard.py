@@ -181,7 +181,7 @@ def callback_payloads(app, filters: dict, search: str) -> dict[str, dict]:
                                                         ("f-leader", "value", None), ("f-department", "value", None),
                                                         ("f-urgency", "value", None)]),
         "cards": payload(key("..card-open-value"), tick),
-        "bars": payload(key("..g-department"), tick),
+        **{f"bars_{k}": payload(f"g-{k}.figure", tick) for k in ("department", "leader", "source-kind", "meeting")},
         "trend_heatmap": payload(key("..g-trend"), tick),
         "schedule_ranking": payload(key("..schedule"), tick),
         "grid_replace": payload(key("..grid-wrap"), [("filters", "data", filters)]),
@@ -242,14 +242,15 @@ def measure(app, role: str, requests: int, data: dict) -> list[tuple[str, float,
         total = 0.0
         for path in ("/dashboard/", "/dashboard/_dash-layout", "/dashboard/_dash-dependencies"):
             total += timed(lambda: client.get(path))
-        for name in ("sync_filters", "cards", "bars", "trend_heatmap", "schedule_ranking", "grid_replace",
-                     "grid_rows"):
+        for name in ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
+                     "trend_heatmap", "schedule_ranking", "grid_replace", "grid_rows"):
             total += timed(lambda: post(initial[name]))
         return total
 
     def filter_change():
         return sum(timed(lambda: post(changed[name])) for name in
-                   ("sync_filters", "cards", "bars", "trend_heatmap", "schedule_ranking", "grid_replace", "grid_rows"))
+                   ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
+                    "trend_heatmap", "schedule_ranking", "grid_replace", "grid_rows"))
 
     times = [first_load() for _ in range(max(5, requests // 5))]
     out.append(("first load (sum, serial)", pct(times, 0.5), pct(times, 0.95)))

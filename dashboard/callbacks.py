@@ -40,8 +40,12 @@ def _trigger():
         return None
 
 
+def _db():
+    return board.tune(get_session())
+
+
 def _horizon() -> Horizon:
-    return Horizon.build(get_session(), current_app.config["TRACKER"].due_soon_workdays)
+    return Horizon.build(_db(), current_app.config["TRACKER"].due_soon_workdays)
 
 
 def _bf(filters: dict | None) -> BoardFilter:
@@ -85,7 +89,7 @@ def _link(actor, fig: Figure, text=None) -> html.A:
 
 def update_cards(filters, _tick=None):
     """Headline numbers; each links to the list that has exactly that many rows."""
-    session, actor = get_session(), current_actor()
+    session, actor = _db(), current_actor()
     c = board.cards(session, actor, _bf(filters), _horizon())
     last = c.last_week or {}
     values = [str(c.open.value), str(c.overdue.value), str(c.due_soon.value), str(c.closed_week.value),
@@ -107,18 +111,28 @@ def update_cards(filters, _tick=None):
 # --- charts --------------------------------------------------------------------------
 
 
-def update_bars(filters, _tick=None):
-    session, actor, h, bf = get_session(), current_actor(), _horizon(), _bf(filters)
-    return (
-        figures.stacked_bars(actor, board.bars_by_department(session, actor, bf, h), "各牵头单位在办事项"),
-        figures.stacked_bars(actor, board.bars_by_leader(session, actor, bf, h), "各责任领导在办事项"),
-        figures.stacked_bars(actor, board.bars_by_source_kind(session, actor, bf, h), "按任务来源类别"),
-        figures.stacked_bars(actor, board.bars_by_meeting(session, actor, bf, h), "按会议（在办事项最多的15次）"),
-    )
+def _bars(kind: str):
+    def update(filters, _tick=None):
+        session, actor, h, bf = _db(), current_actor(), _horizon(), _bf(filters)
+        compute, title = BAR_CHARTS[kind]
+        return figures.stacked_bars(actor, compute(session, actor, bf, h), title)
+
+    update.__name__ = f"update_bars_{kind.replace('-', '_')}"
+    return update
+
+
+# one callback per chart: each is one grouped query, and the browser fetches them in parallel
+BAR_CHARTS = {
+    "department": (board.bars_by_department, "各牵头单位在办事项"),
+    "leader": (board.bars_by_leader, "各责任领导在办事项"),
+    "source-kind": (board.bars_by_source_kind, "按任务来源类别"),
+    "meeting": (board.bars_by_meeting, "按会议（在办事项最多的15次）"),
+}
+update_bars = {kind: _bars(kind) for kind in BAR_CHARTS}
 
 
 def update_trend(filters, _tick=None):
-    session, actor, bf, today = get_session(), current_actor(), _bf(filters), clock.today()
+    session, actor, bf, today = _db(), current_actor(), _bf(filters), clock.today()
     return (figures.trend(board.weekly_trend(session, actor, bf, today)),
             figures.heatmap(board.overdue_heatmap(session, actor, bf, today)))
 
@@ -134,7 +148,7 @@ def _table(head: list[str], rows: list[list], empty: str):
 
 def update_schedule(filters, _tick=None):
     """This week's due items and the agenda's blocked items; the latest bulletin's ranking."""
-    session, actor, h = get_session(), current_actor(), _horizon()
+    session, actor, h = _db(), current_actor(), _horizon()
     s = board.schedule(session, actor, _bf(filters), h)
     due = [[html.A(r.Task.code, href=f"/tasks/{r.Task.id}"), r.Task.title, r.lead_name or "",
             f"{r.Task.due_date:%m-%d}"] for r in s.due_rows]
@@ -154,8 +168,8 @@ def update_schedule(filters, _tick=None):
         for i, r in enumerate(ranking.rows, start=1):
             name = r.get("department") or r.get("department_name") or r.get("name") or ""
             rate = r.get("on_time_rate")
-            rows.append([r.get("rank", i), name, r.get("score", ""),
-                         "" if rate is None else (f"{rate:.1f}%" if isinstance(rate, (int, float)) else rate),
+            rows.append([r.get("rank", i), name, r.get("score", ""),  # on_time_rate is a fraction (scoring.py)
+                         f"{100 * rate:.1f}%" if isinstance(rate, (int, float)) else "—",
                          r.get("overdue", r.get("overdue_count", ""))])
         rank_div = html.Div([html.H3(f"{ranking.period} 周通报"),
                              _table(["名次", "单位", "得分", "按期办结率", "逾期"], rows, "通报中没有排名")])
@@ -173,7 +187,7 @@ def filter_summary(filters) -> str:
     """The filters in words, printed above the cards (the projector shows what was filtered)."""
     from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
 
-    bf, session, parts = _bf(filters), get_session(), []
+    bf, session, parts = _bf(filters), _db(), []
     if bf.due_from or bf.due_to:
         parts.append(f"完成时限 {bf.due_from or '…'} 至 {bf.due_to or '…'}")
     if bf.source_kind:
@@ -208,7 +222,7 @@ def grid_rows(request, filters):
     text = str(title.get("filter") or "")[:100] if isinstance(title, dict) else ""
     start = int(request.get("startRow") or 0)
     end = int(request.get("endRow") or start + 50)
-    page = board.overdue_rows(get_session(), current_actor(), _bf(filters), _horizon(), start=start, end=end,
+    page = board.overdue_rows(_db(), current_actor(), _bf(filters), _horizon(), start=start, end=end,
                               sort=sort or "-overdue_workdays", text=text)
     return {"rowData": page.rows, "rowCount": page.total}
 
@@ -241,7 +255,7 @@ def remind_selected(n_clicks, selected_lists):
     selected = [row for rows in (selected_lists or []) for row in (rows or [])]
     if not selected:
         return html.Span("请先勾选要催办的事项", className="text-warning")
-    session, actor = get_session(), current_actor()
+    session, actor = _db(), current_actor()
     done, refused = [], []
     for row in selected[:200]:
         task_id = row.get("id") if isinstance(row, dict) else None
@@ -271,8 +285,8 @@ def register(app: dash.Dash) -> None:
                  *[Output(f"card-{k}-value", "href") for k in CARD_KEYS],
                  *[Output(f"card-{k}-delta", "children") for k in CARD_KEYS],
                  Output("asof", "children"), *tick)(update_cards)
-    app.callback(Output("g-department", "figure"), Output("g-leader", "figure"), Output("g-source-kind", "figure"),
-                 Output("g-meeting", "figure"), *tick)(update_bars)
+    for kind, update in update_bars.items():
+        app.callback(Output(f"g-{kind}", "figure"), *tick)(update)
     app.callback(Output("g-trend", "figure"), Output("g-heatmap", "figure"), *tick)(update_trend)
     app.callback(Output("schedule", "children"), Output("ranking", "children"), *tick)(update_schedule)
     app.callback(Output("grid-wrap", "children"), Output("export", "href"), Output("filter-summary", "children"),

@@ -207,6 +207,10 @@ def test_filters_narrow_every_card(app, session, district):
     assert out[:2] == ("1", "1")
 
 
+def _all_bars(filters, tick):
+    return [callbacks.update_bars[k](filters, tick) for k in ("department", "leader", "source-kind", "meeting")]
+
+
 def _bar_values(fig) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for trace in fig["data"]:
@@ -217,7 +221,7 @@ def _bar_values(fig) -> dict[str, dict[str, int]]:
 
 def test_bars_count_what_their_lists_show(app, session, district):
     with acting(app, session, district.office):
-        dept, leader, kind, meeting = callbacks.update_bars({}, None)
+        dept, leader, kind, meeting = _all_bars({}, None)
     by_dept = _bar_values(dept)
     assert by_dept["区发展和改革委员会"] == {"逾期": 2, "临期": 1, "正常": 1}
     assert by_dept["区教育局"] == {"逾期": 1, "临期": 1, "正常": 0}
@@ -240,11 +244,11 @@ def test_bars_count_what_their_lists_show(app, session, district):
 
 def test_leader_and_clerk_bars_stay_in_their_scope(app, session, district):
     with acting(app, session, district.leader):
-        dept, leader, *_ = callbacks.update_bars({}, None)
+        dept, leader, *_ = _all_bars({}, None)
     assert set(_bar_values(dept)) == {"区发展和改革委员会"}
     assert set(_bar_values(leader)) == {"吴海涛"}
     with acting(app, session, district.other_clerk):
-        dept, *_ = callbacks.update_bars({"department_id": str(district.lead_id)}, None)
+        dept, *_ = _all_bars({"department_id": str(district.lead_id)}, None)
     assert dept["data"] == []  # asking for another department's tasks gives nothing
 
 
@@ -330,7 +334,7 @@ def test_schedule_and_ranking(app, session, district):
     ])
     session.add(Bulletin(kind="week", period="2026-W47", period_start=date(2026, 11, 16),
                          period_end=date(2026, 11, 22),
-                         data={"ranking": [{"rank": 1, "department": "区教育局", "score": 98.5, "on_time_rate": 100.0},
+                         data={"ranking": [{"rank": 1, "department": "区教育局", "score": 98.5, "on_time_rate": 1.0},
                                            {"rank": 2, "department": "区发展和改革委员会", "score": 80.0}]}))
     session.commit()
     with acting(app, session, district.lead_clerk):
