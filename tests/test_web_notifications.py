@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests import factories as f
+from tests.test_notify_delivery import robot  # noqa: F401 - the recording HTTP server
 from tests.webutil import login, post
 from tracker.config import Settings
 from tracker.models import AuditEvent, Delivery, Notification, NotificationChannel, User
@@ -160,3 +161,21 @@ def test_admin_sets_a_users_email(client, session, d):
     assert user.email == "fgw@duban.local"
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "set_email")).one()
     assert event.after == {"email": "fgw@duban.local"}
+
+
+def test_a_test_message_shows_whether_the_robot_works(client, session, d, robot):
+    srv, url = robot((200, {"errcode": 0, "errmsg": "ok"}), (200, {"errcode": 310000, "errmsg": "keywords not in content"}))
+    ch = NotificationChannel(name="发改委钉钉群", flavour="dingtalk", url=url, department_id=d.lead_id)
+    session.add(ch)
+    session.commit()
+    login(client, _name(session, d.admin))
+    resp = post(client, f"/notifications/channels/{ch.id}/test", token_from="/notifications/channels",
+                follow_redirects=True)
+    assert "测试消息已发送" in resp.get_data(as_text=True)
+    (sent,) = srv.requests
+    assert sent["json"]["msgtype"] == "markdown" and "发改委钉钉群" in sent["json"]["markdown"]["text"]
+    resp = post(client, f"/notifications/channels/{ch.id}/test", token_from="/notifications/channels",
+                follow_redirects=True)
+    assert "测试消息发送失败：机器人返回错误 errcode=310000：keywords not in content" in resp.get_data(as_text=True)
+    assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "test_channel")) == 1

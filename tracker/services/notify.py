@@ -805,6 +805,22 @@ def set_channel_active(session: Session, actor: Actor, channel_id: int, active: 
     return ch
 
 
+def send_test_message(session: Session, actor: Actor, channel_id: int, *, settings: Settings | None = None) -> None:
+    """Post a test message to a robot at once, so whoever enters the URL sees that it works.
+
+    Raises ValidationFailed with the robot's answer (bad key, keyword missing, unreachable)."""
+    _admin(actor)
+    settings = _settings(settings)
+    ch = get_channel(session, channel_id)
+    title = "督查督办平台测试消息"
+    text = f"### {title}\n群机器人“{ch.name}”已接入，每个工作日将在此推送督办每日提醒。"
+    try:
+        post_webhook(ch.url, webhook_payload(ch.flavour, title, text), settings.webhook_timeout)
+    except DeliveryFailed as exc:
+        raise ValidationFailed(f"测试消息发送失败：{exc.reason}", fields={"url": exc.reason}) from exc
+    audit.record(session, actor, "test_channel", entity="notificationchannel", entity_id=ch.id)
+
+
 def get_channel(session: Session, channel_id: int) -> NotificationChannel:
     ch = session.get(NotificationChannel, channel_id)
     if ch is None:

@@ -174,6 +174,23 @@ def channel_active(channel_id: int):
     return redirect(url_for(".channels"))
 
 
+@bp.post("/channels/<int:channel_id>/test")
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def channel_test(channel_id: int):
+    session = get_session()
+    try:
+        notify.send_test_message(session, current_actor(), channel_id)
+    except DomainError as exc:
+        session.rollback()
+        if exc.http_status == 404:
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for(".channels"))
+    session.commit()
+    flash("测试消息已发送，请在群里查看", "success")
+    return redirect(url_for(".channels"))
+
+
 # --- the user's e-mail address (on the administrator's user form) ----------------------------
 
 
