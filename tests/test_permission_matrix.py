@@ -310,21 +310,6 @@ def _notification_rows(session, d) -> dict:
     return {"notification_id": note.id, "channel_id": channel.id, "delivery_id": delivery.id}
 
 
-def _notification_rows(session, d) -> dict:
-    """H2: a message of the lead clerk's, a group robot and a failed delivery of that message."""
-    from tracker.models import Delivery, Notification, NotificationChannel
-
-    note = Notification(user_id=d.lead_clerk.user_id, kind="system", day=f.clock.today(), title="矩阵消息")
-    channel = NotificationChannel(name="矩阵群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id)
-    session.add_all([note, channel])
-    session.flush()
-    delivery = Delivery(notification_id=note.id, channel="webhook", target=str(channel.id), status="failed",
-                        attempts=1, last_error="Webhook 返回 HTTP 500")
-    session.add(delivery)
-    session.commit()
-    return {"notification_id": note.id, "channel_id": channel.id, "delivery_id": delivery.id}
-
-
 def _seed(session, app, endpoint):
     d = f.district(session)
     # Only the tasks this route is about (building all of them for every route costs seconds).

@@ -30,9 +30,6 @@ def init_web(app: Flask) -> None:
     from tracker.web.notifications import init_notifications  # H2: inbox, deliveries, group robots
 
     init_notifications(app)
-    from tracker.web.notifications import init_notifications  # H2: inbox, deliveries, group robots
-
-    init_notifications(app)
     from tracker.web import schedule as schedule_web  # H4: weekly schedule, agenda, cascade
 
     app.register_blueprint(schedule_web.bp)
