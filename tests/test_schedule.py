@@ -258,6 +258,7 @@ def test_agenda_order_and_moves(session):
     assert len(moves) == 1 and moves[0].task_id == t["J"].id
     adds = session.exec(select(AuditEvent).where(AuditEvent.action == "schedule_agenda_add")).all()
     assert {e.entity_id for e in adds} == {i_item.id, j_item.id}
+    assert sorted(e.after["agenda_order"] for e in adds) == [1, 2]  # audited after renumbering
     with pytest.raises(ValidationFailed) as err:
         svc.update_items(session, d.office, w41.id, {i_item.id: {"category": "随便什么类"}})
     assert "类别应为" in err.value.message

@@ -538,28 +538,33 @@ def update_items(session: Session, actor: Actor, schedule_id: int, edits: dict[i
     if errors:
         raise ValidationFailed("议程填写有误：" + "；".join(sorted(set(errors.values()))), fields=errors)
 
-    changed = 0
+    befores = {}
     for item_id, edit in edits.items():
         item = loaded[item_id]
-        before = _item_state(item)
+        befores[item_id] = _item_state(item)
         for key in ("category", "lead_leader_id", "lead_department_id", "proposal", "on_agenda"):
             if key in edit:
                 value = edit[key]
                 setattr(item, key, value.strip() if isinstance(value, str) else value)
         if "agenda_order" in edit and edit["agenda_order"] is not None:
             item.agenda_order = edit["agenda_order"]
-        if item.on_agenda and not before["on_agenda"] and not edit.get("agenda_order"):
+        if item.on_agenda and not befores[item_id]["on_agenda"] and not edit.get("agenda_order"):
             item.agenda_order = 10_000 + item_id  # newly added without a number: at the end
-        after = _item_state(item)
-        if after != before:
-            changed += 1
-            action = ("schedule_agenda_add" if after["on_agenda"] and not before["on_agenda"] else
-                      "schedule_agenda_remove" if before["on_agenda"] and not after["on_agenda"] else
-                      "schedule_item_update")
-            audit.record(session, actor, action, entity="schedule_item", entity_id=item.id,
-                         task_id=item.task_id, before=before, after=after, note=week_of(schedule).key)
     session.flush()
     _renumber(session, schedule_id)
+    changed = 0
+    for item_id, before in befores.items():  # audited as they stand after renumbering
+        item = loaded[item_id]
+        after = _item_state(item)
+        if after == before:
+            continue
+        changed += 1
+        action = ("schedule_agenda_add" if after["on_agenda"] and not before["on_agenda"] else
+                  "schedule_agenda_remove" if before["on_agenda"] and not after["on_agenda"] else
+                  "schedule_item_update")
+        audit.record(session, actor, action, entity="schedule_item", entity_id=item.id,
+                     task_id=item.task_id, before=before, after=after, note=week_of(schedule).key)
+    session.flush()
     return changed
 
 
