@@ -99,7 +99,9 @@ def register_jobs_cli(app: Flask) -> None:
         sched = build_scheduler(app_, background=True)
         sched.start()
         click.echo("定时任务已在本进程后台启动；网页 http://%s:%d/" % (host, port))
+        from werkzeug.serving import run_simple  # app.run() refuses to run inside a flask command
+
         try:
-            app_.run(host=host, port=port, use_reloader=False, threaded=True)
+            run_simple(host, port, app_, use_reloader=False, threaded=True)
         finally:
             sched.shutdown(wait=False)
