@@ -2050,6 +2050,19 @@ class _Runner:
 # --- the entry point -------------------------------------------------------------
 
 
+def _score_history(session: Session, today: date) -> None:
+    """Score snapshots on each Sunday of the last 26 weeks and yesterday, and the last
+    complete week's and month's bulletins: the dashboard's trend and ranking have data."""
+    from tracker.services import bulletins, scoring
+
+    sunday = today - timedelta(days=today.weekday() + 1)
+    for week in range(26):
+        scoring.take_snapshot(session, sunday - timedelta(weeks=week))
+    scoring.take_snapshot(session, today - timedelta(days=1))
+    bulletins.generate_bulletin(session, "week")
+    bulletins.generate_bulletin(session, "month")
+
+
 def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED) -> str:
     """Write the demo district into ``session`` (not committed) and return a Chinese summary.
 
@@ -2076,6 +2089,7 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
         org = _build_org(session)
     _Runner(session, org, plan, seed).run()
     session.flush()
+    _score_history(session, today)
 
     ids = [it.task_id for it in plan.items]
     by_status = Tally(session.exec(select(Task.status).where(Task.id.in_(ids))).all())
