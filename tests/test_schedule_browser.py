@@ -72,3 +72,32 @@ def test_office_runs_the_weekly_schedule_in_chromium(live_server, browser_contex
     page.wait_for_selector(".sheet")
     assert "调度推进会议议程（1 项）" in page.inner_text(".sheet")
     shot(page, "schedule-04-print")
+
+
+def test_office_splits_key_work_in_chromium(live_server, browser_context, session):
+    with clock.frozen(date(2026, 11, 16)):
+        d = f.district(session)
+        src = f.source(session, kind=SourceKind.KEY_WORK, title="2026年政府工作报告重点工作", source_date=date(2026, 1, 20))
+        root = f.task_in(session, d, "in_progress", title="推进城市更新三年行动", source_id=src.id,
+                         due_date=date(2026, 12, 31))
+        session.commit()
+    page = browser_context.new_page()
+    page.goto(live_server.url + "/login")
+    page.fill("#username", session.get(User, d.office.user_id).username)
+    page.fill("#password", "password123")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/tasks/{root.id}")
+    assert "尚未分解到下一级" in page.inner_text("#cascade-section")
+    page.click("#cascade-section >> text=分解下一级")
+    page.wait_for_selector("#cascade-form")
+    assert page.input_value("input[name=rows-0-title]") == "推进城市更新三年行动——第四季度工作要点"
+    assert page.input_value("input[name=rows-0-due_date]") == "2026-12-31"
+    shot(page, "schedule-05-cascade-form")
+    page.click("#create-children")
+    page.wait_for_selector("#children")
+    kid = session.exec(select(Task).where(Task.parent_id == root.id)).one()
+    assert kid.status == "assigned" and kid.due_date == date(2026, 12, 31)
+    page.goto(f"{live_server.url}/tasks/{root.id}")
+    assert "汇总进度 0.0%" in page.inner_text("#cascade-section") and kid.code in page.inner_text("#cascade-section")
+    shot(page, "schedule-06-task-rollup")
