@@ -242,3 +242,26 @@ def test_a_long_section_shows_its_first_rows_and_the_full_count(app, session, cl
     assert "阻点断点（需协调事项）（2）" in html and "仅显示时限最早的 1 项，完整清单请导出Excel" in html
     blocked_table = html.split('id="section-blocked"')[1].split('id="agenda"')[0]
     assert blocked_table.count("data-item=") == 1
+
+
+def test_move_buttons_reorder_the_agenda(app, session, client):
+    d, t = _district(session)
+    schedule = _generate(session)
+    ids = [session.exec(select(ScheduleItem.id).where(ScheduleItem.task_id == t[k].id,
+                                                      ScheduleItem.section == "blocked")).one()
+           for k in ("blocked", "other")]
+    for item_id in ids:
+        svc.update_items(session, d.office, schedule.id, {item_id: {"on_agenda": True}})
+    session.commit()
+    _as(client, session, d.office)
+    html = client.get(f"/office/schedule/?week={WEEK}").get_data(as_text=True)
+    assert f'id="move-{ids[1]}-up"' in html
+    resp = post(client, "/office/schedule/move", {"item_id": ids[1], "direction": "up"},
+                token_from=f"/office/schedule/?week={WEEK}")
+    assert resp.status_code == 302
+    session.expire_all()
+    orders = [session.get(ScheduleItem, i).agenda_order for i in ids]
+    assert orders == [2, 1]
+    bad = post(client, "/office/schedule/move", {"item_id": ids[1], "direction": "sideways"},
+               token_from=f"/office/schedule/?week={WEEK}")
+    assert bad.status_code == 422 and "移动方向无效" in bad.get_data(as_text=True)
