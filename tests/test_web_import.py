@@ -502,6 +502,26 @@ def test_files_are_removed_when_failed_or_a_day_old(office, org, session, db, ap
     assert "超过一天" in page and 'id="mapping-form"' not in page and "重新上传" in page
 
 
+def test_a_large_ledger_reports_progress_and_pages_its_report(office, org, session, db, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["序号", "任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"])
+    for i in range(1200):
+        ws.append([i + 1, "区政府第40次常务会议", date(2026, 11, 18), f"批量事项{i + 1}", "区财政局", "2026年12月31日"])
+    ws.merge_cells("B2:B1201")
+    ws.merge_cells("C2:C1201")
+    wb.save(tmp_path / "big.xlsx")
+    job_id = job_id_of(upload(office, tmp_path / "big.xlsx"))
+    job, page = plan(office, db, job_id)
+    assert (job.status, job.done, job.total) == ("planned", 1200, 1200) and job.report["counts"]["create"] == 1200
+    assert f'href="/imports/{job_id}?page=12"' in page and 'data-row="台账!101"' in page and 'data-row="台账!102"' not in page
+    last = office.get(f"/imports/{job_id}?page=12").get_data(as_text=True)
+    assert 'data-row="台账!1201"' in last and 'data-row="台账!2"' not in last
+    job, page = confirm(office, db, job_id)
+    assert job.status == "done" and len(session.exec(select(Task.id)).all()) == 1200
+
+
 def test_assign_after_import_sends_every_new_task_out(office, org, session, db):
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
     job, page = plan(office, db, job_id, assign="1")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from importers import Limits, WorkbookError, read_workbook
@@ -167,9 +168,13 @@ def scan_of(job: ImportJob) -> dict:
     return (job.options or {}).get("scan") or {}
 
 
-def get_job(session: Session, actor: Actor, job_id: int) -> ImportJob:
-    """The actor's own job; anybody else's does not exist for them."""
-    job = session.get(ImportJob, job_id)
+def get_job(session: Session, actor: Actor, job_id: int, *, light: bool = False) -> ImportJob:
+    """The actor's own job; anybody else's does not exist for them. ``light`` leaves the
+    report (megabytes for a large ledger) unread, for the progress bar's polling."""
+    stmt = select(ImportJob).where(ImportJob.id == job_id)
+    if light:
+        stmt = stmt.options(defer(ImportJob.report))
+    job = session.exec(stmt).first()
     if job is None or job.user_id != actor.user_id or not may_import(actor, job.kind):
         raise NotFound("未找到该导入任务")
     return job

@@ -83,9 +83,9 @@ def upload():
     return redirect(url_for(".job", job_id=job.id))
 
 
-def _job(job_id: int):
+def _job(job_id: int, *, light: bool = False):
     s = get_session()
-    job = svc.get_job(s, current_actor(), job_id)
+    job = svc.get_job(s, current_actor(), job_id, light=light)
     if svc.check_stale(s, job):
         s.commit()
     return s, job
@@ -140,7 +140,7 @@ def _sources(report: dict) -> list[tuple[int, str, int]]:
 
 @bp.get("/<int:job_id>/progress")
 def progress(job_id: int):
-    _s, job = _job(job_id)
+    _s, job = _job(job_id, light=True)
     body = svc.progress(job)
     body["url"] = url_for(".job", job_id=job.id)
     return jsonify(body)
