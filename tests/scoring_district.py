@@ -5,6 +5,7 @@ Every task is assigned on Monday 2026-09-21. Around the National Day holiday
 
 区发展和改革委员会 (lead ``A``; 区财政局 assists on all of A's tasks):
   A1 due 10-09, closed 10-09                        on time
+     reporting deadline 10-16 unmet, but owed no more once closed
   A2 due 09-30, closed 10-12                        late (across the holiday)
   A3 due 10-09 -> extension asked 09-30, approved 10-08 to 10-23 (before the
      original deadline), closed 10-20                on time; 1 extension
@@ -95,6 +96,8 @@ def build(session: Session) -> Scenario:
         ReportDue(task_id=t["A5"].id, period_start=date(2026, 10, 11), due_date=date(2026, 10, 16), met_on=date(2026, 10, 19)),
         ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)),
         ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 26), due_date=date(2026, 11, 5)),
+        # A1 was closed on 10-09: a reporting deadline after that is owed no more.
+        ReportDue(task_id=t["A1"].id, period_start=date(2026, 10, 10), due_date=date(2026, 10, 16)),
     ])
     session.commit()
     return Scenario(d, t)

@@ -22,7 +22,8 @@ as the dashboard shows them on the morning of ``end + 1`` (``as_of``):
   so 国庆 and 调休 count as the calendar says.
 - ``returns``: close requests the office returned (退回) in the period.
 - ``late_reports``: reporting deadlines (ReportDue) falling in the period that
-  were met after their date, or are still unmet after it.
+  were met after their date, or are still unmet after it (unless the task was
+  closed before the date, or is suspended).
 - ``extensions``: extension requests approved in the period.
 
 The score (100-point scale; weights in AppSetting ``score_weights``, edited by
@@ -275,8 +276,12 @@ def period_figures(session: Session, start: date | None, end: date,
             q = q.where(model.decided_at >= lo)
         for dep, n in session.execute(q).all():
             setattr(out[dep], attr, int(n))
+    # Unmet counts only while the task still owed it: not once closed before the date,
+    # nor while suspended (a suspended task owes no report, services/recurring.py).
     late = sa.or_(ReportDue.met_on > ReportDue.due_date,
-                  sa.and_(ReportDue.met_on.is_(None), ReportDue.due_date < as_of))
+                  sa.and_(ReportDue.met_on.is_(None), ReportDue.due_date < as_of,
+                          Task.status != Status.SUSPENDED.value,
+                          sa.or_(Task.closed_on.is_(None), Task.closed_on > ReportDue.due_date)))
     q = (select(Task.lead_department_id, sa.func.count()).select_from(ReportDue).join(Task, Task.id == ReportDue.task_id)
          .where(late, ReportDue.due_date <= end, Task.lead_department_id.in_(ids),
                 Task.status.not_in([*_NOT_OUT, Status.CANCELLED.value]))
