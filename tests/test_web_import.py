@@ -155,6 +155,8 @@ def test_sample_department_list_through_the_web(county, session, db):
     job, page = plan(county, db, job_id)
     assert job.status == "planned" and job.report["ok"] and job.report["counts"]["create"] == 10
     assert "县发展和改革委员会" in page and "县发改委" in page
+    assert cell(report_row(page, job.report["rows"][0]["sheet"] + "!" + str(job.report["rows"][0]["row"])), "kind") \
+        in ("组成部门", "街道", "乡镇", "事业单位", "其他")
     assert session.exec(select(Department.id)).first() is None  # dry run: nothing yet
     job, page = confirm(county, db, job_id)
     assert job.status == "done", job.error

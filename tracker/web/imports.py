@@ -16,7 +16,7 @@ from sqlmodel import select
 from tracker import db
 from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, ValidationFailed
-from tracker.models import Role, Source, Task
+from tracker.models import DEPARTMENT_KIND_LABELS, Role, Source, Task
 from tracker.services import imports as svc
 from tracker.services.ledger import FIELD_LABELS
 from tracker.web.auth import current_actor
@@ -38,7 +38,8 @@ def _office_or_admin():
 @bp.context_processor
 def _labels():
     return {"STATUS_LABELS": svc.STATUS_LABELS, "KINDS": svc.KINDS, "ACTION_LABELS": ACTION_LABELS,
-            "FIELD_LABELS": FIELD_LABELS, "DEADLINE_KINDS": KIND_LABELS}
+            "FIELD_LABELS": FIELD_LABELS, "DEADLINE_KINDS": KIND_LABELS,
+            "UNIT_KINDS": {k.value: v for k, v in DEPARTMENT_KIND_LABELS.items()}}
 
 
 def _folder():
