@@ -295,3 +295,22 @@ def test_a_robot_that_never_answers_times_out_as_a_failure(session, d):
         listener.close()
     row = session.exec(select(Delivery)).one()
     assert counts["failed"] == 1 and row.status == "failed" and "无法连接 Webhook" in row.last_error
+
+
+def test_a_send_interrupted_by_a_crash_is_taken_up_after_its_lease(session, d, robot):
+    srv, url = robot()
+    ch = NotificationChannel(name="群", flavour="wecom", url=url, department_id=d.lead_id)
+    session.add(ch)
+    session.commit()
+    note = notify.notify_user(session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing"))
+    t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+    # a worker claimed it at t0 and died before recording the outcome
+    row = Delivery(notification_id=note.id, channel="webhook", target=str(ch.id), status="sending", attempts=1,
+                   next_attempt_at=t0 + notify.LEASE)
+    session.add(row)
+    session.commit()
+    assert notify.deliver_pending(session, t0 + timedelta(minutes=5), settings=Settings(env="testing"))["sent"] == 0
+    assert srv.requests == []
+    assert notify.deliver_pending(session, t0 + notify.LEASE, settings=Settings(env="testing"))["sent"] == 1
+    session.refresh(row)
+    assert (row.status, row.attempts, len(srv.requests)) == ("sent", 2, 1)
