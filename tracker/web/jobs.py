@@ -4,6 +4,7 @@ eye) and the reminder rules form. Thin views over ``tracker.jobs`` and ``service
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlmodel import select
 
 from tracker import clock
@@ -16,6 +17,12 @@ from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
 
 bp = Blueprint("jobs", __name__, url_prefix="/office")
+
+
+@bp.context_processor
+def _globals():
+    """The admin section's tabs (admin/_nav.html) show these pages among the settings."""
+    return {"is_admin": current_user.is_authenticated and current_user.row.role == Role.ADMIN}
 
 STATUS_LABELS = {"running": "运行中", "ok": "完成", "skipped": "跳过", "failed": "失败"}
 WEEKDAYS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
