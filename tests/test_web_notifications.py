@@ -179,3 +179,16 @@ def test_a_test_message_shows_whether_the_robot_works(client, session, d, robot)
     assert "测试消息发送失败：机器人返回错误 errcode=310000：keywords not in content" in resp.get_data(as_text=True)
     assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "test_channel")) == 1
+
+
+def test_the_error_page_of_a_failed_transaction_still_renders(app, client, session, d):
+    """The badge runs a query on every page; after a database error it must not break the 500 page."""
+    from tracker.db import get_session as request_session
+
+    @app.get("/boom-for-test")
+    def _boom():
+        request_session().execute(sa.text("SELECT * FROM no_such_table"))
+
+    login(client, _name(session, d.lead_clerk))
+    resp = client.get("/boom-for-test")
+    assert resp.status_code == 500 and "系统内部错误" in resp.get_data(as_text=True)

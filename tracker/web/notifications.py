@@ -3,6 +3,7 @@ admin pages and the administrator's e-mail field. Thin views over ``services/not
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
@@ -218,7 +219,10 @@ def unread_badge() -> int:
     """The navigation badge: one COUNT on an indexed column, 0 for anonymous visitors."""
     if not current_user.is_authenticated:
         return 0
-    return notify.unread_count(get_session(), current_user.row.id)
+    try:
+        return notify.unread_count(get_session(), current_user.row.id)
+    except sa.exc.SQLAlchemyError:  # the error page of a failed transaction must still render
+        return 0
 
 
 def init_notifications(app: Flask) -> None:
