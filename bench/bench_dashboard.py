@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -289,7 +290,8 @@ def main() -> None:
     app = create_app(Settings(env="testing", database_url=url, instance_path=tmp / "instance", today=TODAY,
                               secret_key="bench"))
     worst = 0.0
-    print(f"\n{'role':8} {'callback':32} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"\n{'role':8} {'callback':32} {'p50 ms':>8} {'p95 ms':>8}   (load average at start "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})")
     for role in args.roles.split(","):
         for name, p50, p95 in measure(app, role, args.requests, data):
             single = "sum" not in name
@@ -297,7 +299,9 @@ def main() -> None:
                 worst = max(worst, p95)
             flag = "  <-- over target" if single and p95 > TARGET_MS else ""
             print(f"{role:8} {name:32} {p50:8.1f} {p95:8.1f}{flag}", flush=True)
-    print(f"\nworst single-callback p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms, {backend}, {args.tasks:,} tasks)")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nworst single-callback p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms, {backend}, {args.tasks:,} tasks; "
+          f"load average {load} on {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

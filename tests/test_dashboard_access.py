@@ -178,3 +178,11 @@ def test_leader_board_list_shows_only_the_portfolio(app, session, district):  # 
     assert re.search(r'id="list-total">1<', body)
     body = client.get(f"/dashboard/tasks?overdue=1&lead_department_id={district.lead_id}").get_data(as_text=True)
     assert re.search(r'id="list-total">0<', body)
+
+
+def test_navigation_offers_the_board_to_its_roles(app, session, district):  # noqa: F811
+    for who, shown in (("office", True), ("lead_clerk", True), ("leader", True), ("admin", False)):
+        client = app.test_client()
+        login(client, session.get(User, getattr(district, who).user_id).username)
+        html = client.get("/password").get_data(as_text=True)
+        assert ('href="/dashboard/">督办看板</a>' in html) is shown, who

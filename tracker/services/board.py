@@ -33,6 +33,7 @@ from tracker.models import (
     ScoreSnapshot,
     Source,
     Task,
+    TaskAssist,
     TaskLeader,
     WeeklySchedule,
 )
@@ -101,6 +102,26 @@ def tune(session: Session) -> Session:
     return session
 
 
+def scope(actor: Actor) -> sa.ColumnElement[bool]:
+    """The ids a department or leader may see, as an IN list, ANDed with ``visible_clause``.
+
+    It narrows nothing (visibility implies it) but lets PostgreSQL start from the few
+    thousand ids behind the lead/assist (or portfolio/leader) indexes instead of
+    testing an OR with EXISTS on every open task.
+    """
+    t = aliased(Task)
+    if actor.role == Role.CLERK and actor.department_id is not None:
+        ids = sa.union(select(t.id).where(t.lead_department_id == actor.department_id),
+                       select(TaskAssist.task_id).where(TaskAssist.department_id == actor.department_id))
+    elif actor.role == Role.LEADER and actor.leader_id is not None:
+        portfolio = select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == actor.leader_id)
+        ids = sa.union(select(TaskLeader.task_id).where(TaskLeader.leader_id == actor.leader_id),
+                       select(t.id).where(t.lead_department_id.in_(portfolio)))
+    else:
+        return sa.true()
+    return Task.id.in_(ids)
+
+
 def list_url(actor: Actor, f: TaskFilter) -> str:
     """The task list that shows exactly the rows a number counts, for this actor."""
     path = {Role.SUPERVISOR: "/office/tasks", Role.CLERK: "/dept/tasks"}.get(Role(actor.role), "/dashboard/tasks")
@@ -112,12 +133,15 @@ def count(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> Figure:
     return Figure(queries.count_tasks(session, actor, f, h), f)
 
 
-def count_many(session: Session, actor: Actor, filters: list[TaskFilter], h: Horizon) -> list[Figure]:
+def count_many(session: Session, actor: Actor, filters: list[TaskFilter], h: Horizon,
+               *narrow: sa.ColumnElement[bool]) -> list[Figure]:
     """Several counts in one pass over the tasks: each is ``count(*) FILTER (WHERE <the
     list's own filter clauses>)`` under the actor's visibility, the very WHERE the
-    list's count query uses, so the numbers cannot drift apart."""
+    list's count query uses, so the numbers cannot drift apart. ``narrow`` may add a
+    condition every one of the filters implies, to skip rows none of them can count."""
     columns = [sa.func.count().filter(sa.and_(sa.true(), *queries.filter_clauses(f, h))) for f in filters]
-    values = session.execute(select(*columns).select_from(Task).where(visible_clause(actor))).one()
+    values = session.execute(select(*columns).select_from(Task).where(visible_clause(actor), scope(actor),
+                                                                      *narrow)).one()
     return [Figure(int(v), f) for v, f in zip(values, filters)]
 
 
@@ -180,7 +204,9 @@ def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
         "on_time_last_week": {**last_week, **lead, "closed_late": "0"},
         "closed_last_week_lead": {**last_week, **lead},
     }
-    figures = count_many(session, actor, [bf.task_filter(**kw) for kw in wanted.values()], h)
+    # every card counts open tasks or tasks closed since last Monday
+    narrow = sa.or_(is_running(), sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= last_monday))
+    figures = count_many(session, actor, [bf.task_filter(**kw) for kw in wanted.values()], h, narrow)
     return Cards(**dict(zip(wanted, figures)),
                  last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)))
 
@@ -306,8 +332,8 @@ def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, group
                   Task.id.in_(missed).label("mm")).select_from(Task)
     for target, onclause in joins:
         stmt = stmt.join(target, onclause)
-    inner = stmt.where(visible_clause(actor), is_running(), *queries.filter_clauses(bf.task_filter(), h),
-                       *joins_where).subquery()
+    inner = stmt.where(visible_clause(actor), scope(actor), is_running(),
+                       *queries.filter_clauses(bf.task_filter(), h), *joins_where).subquery()
     red, soon, mm = inner.c.red, inner.c.soon, inner.c.mm
     counts = [sa.func.count().filter(red), sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, mm))),
               sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(mm)))]
@@ -385,7 +411,7 @@ def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *,
                  sort: str = "-overdue_workdays", text: str = "") -> GridPage:
     """One block of the overdue list, most overdue first, paged in SQL for the grid."""
     f = overdue_filter(bf, text)
-    where = [visible_clause(actor), *queries.filter_clauses(f, h)]
+    where = [visible_clause(actor), scope(actor), *queries.filter_clauses(f, h)]
     total = session.scalar(select(sa.func.count()).select_from(Task).where(*where))
     size = max(1, min(end - start, 500))
     order = GRID_SORTS.get(sort, GRID_SORTS["-overdue_workdays"])
