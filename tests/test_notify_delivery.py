@@ -100,7 +100,7 @@ def test_digest_email_reaches_a_real_smtp_server_in_chinese(session, d, smtp):
     task = _overdue_task(session, d)
     session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
     session.commit()
-    settings = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port, smtp_from="duban@duban.local",
+    settings = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port, smtp_from="督查督办平台 <duban@duban.local>",
                         base_url="http://127.0.0.1:8000")
     notify.build_digests(session, MONDAY, settings=settings)
     session.commit()
@@ -109,6 +109,7 @@ def test_digest_email_reaches_a_real_smtp_server_in_chinese(session, d, smtp):
     assert mail_from == "duban@duban.local" and rcpts == ["fgw@duban.local"]
     msg = email.message_from_bytes(content, policy=email.policy.default)
     assert msg["Subject"].startswith("督办每日提醒（2026年11月23日）") and "已逾期1" in msg["Subject"]
+    assert msg["From"].addresses[0].display_name == "督查督办平台" and msg["Message-ID"].endswith("@duban.local>")
     body = msg.get_content()
     assert "老旧小区改造" in body and f"http://127.0.0.1:8000/tasks/{task.id}" in body
     (row,) = session.exec(select(Delivery)).all()

@@ -14,7 +14,7 @@ import ssl
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from tracker.config import Settings
 
@@ -41,7 +41,8 @@ def build_email(settings: Settings, to: str, subject: str, body: str) -> EmailMe
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=(settings.smtp_from.rpartition("@")[2] or "localhost"))
+    # TRACKER_SMTP_FROM may carry a display name: "督查督办平台 <duban@district.local>"
+    msg["Message-ID"] = make_msgid(domain=parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "localhost")
     msg.set_content(body, charset="utf-8")
     return msg
 
