@@ -135,8 +135,10 @@ JOBS: dict[str, JobSpec] = {
     "scoring": JobSpec("考核数据快照", {"trigger": "cron", "hour": 1, "minute": 0}, _scoring),
     "bulletin_week": JobSpec("生成周通报", {"trigger": "cron", "day_of_week": "mon", "hour": 8}, _bulletin("week")),
     "bulletin_month": JobSpec("生成月通报", {"trigger": "cron", "day": 1, "hour": 8}, _bulletin("month")),
-    # Not scheduled: the CLI twin ``flask --app wsgi reminders run``.
-    "reminders": JobSpec("催办规则（命令行）", {}, _reminders),
+    # Not scheduled: the CLI twin ``flask --app wsgi reminders run``. No advisory lock, so
+    # that two of them at once rely on the database's unique keys alone (and the tests show
+    # that those suffice).
+    "reminders": JobSpec("催办规则（命令行）", {}, _reminders, lock=False),
 }
 SCHEDULED = [name for name, spec in JOBS.items() if spec.trigger]
 JOB_LABELS = {name: spec.label for name, spec in JOBS.items()}
