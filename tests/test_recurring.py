@@ -72,6 +72,11 @@ def test_check_reports_is_the_safety_net_and_overdue_is_derived(session):
     h = derived.Horizon.build(session, today=date(2026, 9, 14))  # missed 09-11: overdue, 1 working day late
     row = session.execute(select(derived.is_overdue(h), derived.overdue_workdays(h)).where(Task.id == t.id)).one()
     assert tuple(row) == (True, 1)
+    # the office's task list shows it among the overdue (red) tasks
+    from tracker.services import queries
+
+    for flt in (queries.TaskFilter(overdue=True), queries.TaskFilter(light="red")):
+        assert queries.task_ids(session, d.office, flt, h) == [t.id]
 
 
 def test_reminders_cli_dry_run_then_real_run(app, session):
