@@ -126,6 +126,11 @@ def test_scheduler_keeps_its_jobs_in_the_database(app, db):
         assert len(again.get_jobs()) == len(jobs.SCHEDULED)
     finally:
         again.shutdown(wait=False)
+    # what the job store calls: today's run, in the scheduler's app context, recorded
+    jobs.scheduled("report_check")
+    with db.connect() as conn:
+        row = conn.execute(sa.select(JobRun.job, JobRun.for_day, JobRun.status)).one()
+    assert tuple(row) == ("report_check", clock.today(), "ok")
 
 
 # --- the office's pages ---------------------------------------------------------------
