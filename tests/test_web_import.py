@@ -233,6 +233,30 @@ def test_sample_meeting_ledger_dry_run_then_confirm(county, session, db, app):
     assert len(session.exec(select(Task.id)).all()) == 4
 
 
+@pytest.mark.parametrize("fixture, where, lead, due, text", [
+    ("suggestions_gbk.csv", "suggestions_gbk!2", "区教育局", "2026-12-31", "2026年12月31日前"),
+    ("legacy.xls", "Sheet1!3", "城关街道办事处", "2026-12-31", "2026年12月底前"),
+    ("meetings_multi_sheet.xlsx", "领导批示!3", "河口镇人民政府", "2026-11-24", "立即办理"),
+])
+def test_csv_xls_and_multi_sheet_fixtures_through_the_web(office, org, session, db, fixture, where, lead, due, text):
+    job_id = job_id_of(upload(office, FIXTURES / fixture))
+    job, page = plan(office, db, job_id)
+    assert job.report["ok"], job.report["counts"]
+    row = report_row(page, where)
+    assert cell(row, "lead") == lead and cell(row, "due") == due and text in row
+    job, _page = confirm(office, db, job_id)
+    assert job.status == "done" and len(session.exec(select(Task.id)).all()) == job.report["counts"]["create"] > 0
+
+
+def test_one_sheet_of_several_can_be_chosen(office, org, session, db):
+    job_id = job_id_of(upload(office, FIXTURES / "meetings_multi_sheet.xlsx"))
+    page = office.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert '<option value="常务会议">' in page and '<option value="领导批示">' in page
+    job, page = plan(office, db, job_id, sheet="领导批示")
+    assert job.options["sheet"] == "领导批示" and {r["sheet"] for r in job.report["rows"]} == {"领导批示"}
+    assert _select(page, "sheet") == "领导批示"
+
+
 # --- recognising and correcting columns ------------------------------------------------------------
 
 
