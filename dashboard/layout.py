@@ -84,6 +84,11 @@ def _graph(graph_id: str, filename: str):
     return dcc.Loading(dcc.Graph(id=graph_id, config=config, className="board-graph"), type="dot")
 
 
+def _can_remind() -> bool:
+    """催办 is the office's and the leaders' (workflow: Action.REMIND); clerks get no button."""
+    return has_request_context() and current_user.is_authenticated and current_user.row.role in ("supervisor", "leader")
+
+
 def layout():
     ch = _choices()
     dropdown = lambda i, ph, opts: dcc.Dropdown(id=i, options=opts, placeholder=ph, clearable=True,  # noqa: E731
@@ -112,7 +117,8 @@ def layout():
             html.Div(className="board-panel-head", children=[
                 html.H2("逾期事项清单"),
                 html.Div(className="board-actions d-print-none", children=[
-                    html.Button("催办所选事项的牵头单位", id="remind", className="btn btn-sm btn-outline-danger"),
+                    html.Button("催办所选事项的牵头单位", id="remind", className="btn btn-sm btn-outline-danger",
+                                hidden=not _can_remind()),
                     html.A("导出 Excel 台账", id="export", href="/dashboard/export.xlsx",
                            className="btn btn-sm btn-outline-secondary"),
                 ]),

@@ -116,6 +116,23 @@ def test_filter_choices_are_scoped_to_the_user(app, session, district):  # noqa:
         layout = json.dumps(client.get("/dashboard/_dash-layout").get_json(), ensure_ascii=False)
         shown = {name for name in ("区发展和改革委员会", "区财政局", "区教育局") if name in layout}
         assert shown == deps, who
+        button = _find(client.get("/dashboard/_dash-layout").get_json(), "remind")
+        assert button["props"]["hidden"] is (who == "lead_clerk"), who  # 催办 is the office's and leaders'
+
+
+def _find(node, ident):
+    """The component with this id in a layout's JSON."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == ident:
+            return node
+        children = node.get("props", {}).get("children")
+        return _find(children, ident) if children is not None else None
+    if isinstance(node, list):
+        for child in node:
+            found = _find(child, ident)
+            if found is not None:
+                return found
+    return None
 
 
 def test_department_payload_for_another_department_gets_only_its_own(app, session, district):  # noqa: F811
