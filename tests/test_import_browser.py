@@ -39,10 +39,12 @@ def _ledger(tmp_path):
     return path
 
 
-def test_office_imports_a_ledger_in_the_browser(live_server, browser_context, session, tmp_path, monkeypatch):
+def test_office_imports_a_ledger_in_the_browser(live_server, browser_context, session, tmp_path, monkeypatch,
+                                                request):
     load_district(session)  # the office user duchashi and the district's departments
     path = _ledger(tmp_path)
     gate = threading.Event()
+    request.addfinalizer(gate.set)  # a failing test must not leave the job's thread waiting
     original = import_svc._read_and_plan
 
     def held(s, actor, kind, file, filename, options, progress):
