@@ -287,6 +287,13 @@ def test_sync_filters_reads_and_writes_the_url(app, session, district):
     assert out[1:7] == ("2026-11-01", None, None, None, str(district.lead_id), "urgent")
     assert out[7] == {"due_from": "2026-11-01", "department_id": str(district.lead_id), "urgency": "urgent"}
     assert BoardFilter.from_args({"source_kind": "nonsense", "leader_id": "x"}) == BoardFilter()
+    # a control changed: the URL (bookmarkable) and the shared filter store follow
+    from unittest import mock
+
+    with mock.patch.object(callbacks, "_trigger", return_value="f-urgency"), acting(app, session, district.leader):
+        out = callbacks.sync_filters("", "2026-11-01T00:00:00", None, None, str(district.leader_id), None, "urgent")
+    assert out[0] == f"?due_from=2026-11-01&leader_id={district.leader_id}&urgency=urgent"
+    assert out[7] == {"due_from": "2026-11-01", "leader_id": str(district.leader_id), "urgency": "urgent"}
 
 
 def _snapshots(session, d):
