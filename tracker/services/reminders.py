@@ -261,7 +261,7 @@ def _reminder_selects(session: Session, day: date, rules: dict, seq: int, cal) -
             .where(Task.due_date > day, cd.seq == seq + n)))
     if rules["on_due"]:
         out.append(("due_today", due_base(
-            _lit("due_today"), _lit("今天是完成时限（") + due_text + _lit("）前最后一个工作日，请按时办结"))
+            _lit("due_today"), _lit("完成时限为") + due_text + _lit("，今天是最后一个工作日，请按时办结"))
             .where(Task.due_date >= day, cd.seq == seq)))
     if rules["overdue_daily"]:
         out.append(("overdue", due_base(
