@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker import clock
-from tracker.models import JobRun, ProgressReport, Reminder, ReportDue, Task
+from tracker.models import JobRun, ProgressReport, Reminder, Task
 from tracker.services import derived, recurring, tasks
 
 
