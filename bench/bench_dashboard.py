@@ -184,7 +184,8 @@ def callback_payloads(app, filters: dict, search: str) -> dict[str, dict]:
         "cards": payload(key("..card-open-value"), tick),
         **{f"bars_{k}": payload(f"g-{k}.figure", tick) for k in ("department", "leader", "source-kind", "meeting")},
         "trend_heatmap": payload(key("..g-trend"), tick),
-        "schedule_ranking": payload(key("..schedule"), tick),
+        "schedule": payload("schedule.children", tick),
+        "ranking": payload("ranking.children", [("tick", "n_intervals", None)]),
         "grid_replace": payload(key("..grid-wrap"), [("filters", "data", filters)]),
         "grid_rows": payload(grid_key, [(grid, "getRowsRequest", {"startRow": 0, "endRow": 50, "sortModel": [],
                                                                   "filterModel": {}})],
@@ -244,14 +245,14 @@ def measure(app, role: str, requests: int, data: dict) -> list[tuple[str, float,
         for path in ("/dashboard/", "/dashboard/_dash-layout", "/dashboard/_dash-dependencies"):
             total += timed(lambda: client.get(path))
         for name in ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
-                     "trend_heatmap", "schedule_ranking", "grid_replace", "grid_rows"):
+                     "trend_heatmap", "schedule", "ranking", "grid_replace", "grid_rows"):
             total += timed(lambda: post(initial[name]))
         return total
 
     def filter_change():
         return sum(timed(lambda: post(changed[name])) for name in
                    ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
-                    "trend_heatmap", "schedule_ranking", "grid_replace", "grid_rows"))
+                    "trend_heatmap", "schedule", "grid_replace", "grid_rows"))
 
     times = [first_load() for _ in range(max(5, requests // 5))]
     out.append(("first load (sum, serial)", pct(times, 0.5), pct(times, 0.95)))

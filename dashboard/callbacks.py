@@ -147,7 +147,7 @@ def _table(head: list[str], rows: list[list], empty: str):
 
 
 def update_schedule(filters, _tick=None):
-    """This week's due items and the agenda's blocked items; the latest bulletin's ranking."""
+    """This week's due items and the agenda's blocked items."""
     session, actor, h = _db(), current_actor(), _horizon()
     s = board.schedule(session, actor, _bf(filters), h)
     due = [[html.A(r.Task.code, href=f"/tasks/{r.Task.id}"), r.Task.title, r.lead_name or "",
@@ -160,7 +160,12 @@ def update_schedule(filters, _tick=None):
         html.H3("阻点事项（调度会议题）"),
         _table(["编号", "事项", "牵头单位", "类别", "议程"], blocked, "本周调度尚无阻点事项"),
     ])
-    ranking = board.latest_ranking(session)
+    return schedule
+
+
+def update_ranking(_tick=None):
+    """The latest weekly bulletin's ranking: a published notice, the same for everyone, no filters."""
+    ranking = board.latest_ranking(_db())
     if ranking is None:
         rank_div = html.P("尚未生成周通报", className="text-muted small")
     else:
@@ -173,7 +178,7 @@ def update_schedule(filters, _tick=None):
                          r.get("overdue", r.get("overdue_count", ""))])
         rank_div = html.Div([html.H3(f"{ranking.period} 周通报"),
                              _table(["名次", "单位", "得分", "按期办结率", "逾期"], rows, "通报中没有排名")])
-    return schedule, rank_div
+    return rank_div
 
 
 # --- the overdue grid ----------------------------------------------------------------
@@ -288,7 +293,8 @@ def register(app: dash.Dash) -> None:
     for kind, update in update_bars.items():
         app.callback(Output(f"g-{kind}", "figure"), *tick)(update)
     app.callback(Output("g-trend", "figure"), Output("g-heatmap", "figure"), *tick)(update_trend)
-    app.callback(Output("schedule", "children"), Output("ranking", "children"), *tick)(update_schedule)
+    app.callback(Output("schedule", "children"), *tick)(update_schedule)
+    app.callback(Output("ranking", "children"), Input("tick", "n_intervals"))(update_ranking)
     app.callback(Output("grid-wrap", "children"), Output("export", "href"), Output("filter-summary", "children"),
                  Input("filters", "data"))(replace_grid)
     app.callback(Output({"type": "overdue-grid", "v": MATCH}, "getRowsResponse"),
