@@ -23,12 +23,18 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    """APScheduler's job store keeps its own table (tracker/jobs.py): autogenerate leaves it be."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
