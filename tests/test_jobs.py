@@ -159,6 +159,7 @@ def test_runs_page_lists_newest_first_and_marks_failures(client, session, db):
     table = html[html.index('id="job-runs"'):]
     assert table.index("OperationalError: 连接被拒绝") < table.index("催办规则（命令行）")  # newest first
     assert 'class="table-danger" data-status="failed"' in html
+    assert 'title="rules.reminders">催办 2<' in table and 'title="rules.escalations">督办 1<' in table
     assert "每天 08:30" in html and "每周一 07:30" in html
 
 

@@ -26,6 +26,14 @@ def _globals():
 
 STATUS_LABELS = {"running": "运行中", "ok": "完成", "skipped": "跳过", "failed": "失败"}
 WEEKDAYS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
+# The counts the office reads most; any other key is shown as it is.
+COUNT_LABELS = {
+    "rules.reminders": "催办", "rules.escalations": "督办", "rules.closed_no_objection": "会签无异议办结",
+    "rules.escalation_notices": "督办通知", "report_dues": "新增报送期限", "reports.marked_met": "按期报送",
+    "reports.missing": "未报进展", "reminders.report_missing": "未报提醒", "digests.created": "每日提醒",
+    "deliveries.sent": "已发送", "deliveries.failed": "发送失败", "deliveries.dead": "放弃发送",
+    "snapshots": "考核快照", "schedule_id": "调度表", "period": "通报期间", "bulletin_id": "通报",
+}
 
 
 def _fmt_dt(value) -> str:
@@ -53,6 +61,7 @@ def runs():
     schedule = [{"name": n, "label": JOBS[n].label, "when": _when(JOBS[n].trigger)} for n in SCHEDULED]
     return render_template("jobs/runs.html", rows=recent_runs(session, job=job), last=last_runs(session),
                            schedule=schedule, job=job, JOB_LABELS=JOB_LABELS, STATUS_LABELS=STATUS_LABELS,
+                           COUNT_LABELS=COUNT_LABELS,
                            fmt_dt=_fmt_dt)
 
 
