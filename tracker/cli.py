@@ -74,6 +74,9 @@ def register_cli(app: Flask) -> None:
     from tracker.cli_bulletin import register_bulletin_cli
 
     register_bulletin_cli(app)
+    from tracker.cli_ops import register_ops_cli  # H8: check, backup, restore
+
+    register_ops_cli(app)
 
     @app.cli.command("init-db")
     def init_db() -> None:
