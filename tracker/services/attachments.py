@@ -151,26 +151,31 @@ def store(session: Session, actor: Actor, task_id: int, report_id: int | None, f
     magic, content_type = TYPES[ext]
 
     directory = directory or upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     stored_name = secrets.token_hex(20)
     path = directory / stored_name
     pending = _forget_on_commit(session)
     size = 0
     head = b""
-    # Exclusive create: a random name never overwrites anything.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    pending.append(path)
-    with os.fdopen(fd, "wb") as out:
-        while True:
-            chunk = file_storage.stream.read(CHUNK)
-            if not chunk:
-                break
-            if len(head) < 8:
-                head += chunk[: 8 - len(head)]
-            size += len(chunk)
-            if size > MAX_SIZE:
-                break
-            out.write(chunk)
+    try:  # H8: a full disk or a read-only folder is the operator's problem, told in Chinese, never a 500
+        directory.mkdir(parents=True, exist_ok=True)
+        # Exclusive create: a random name never overwrites anything.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        pending.append(path)
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = file_storage.stream.read(CHUNK)
+                if not chunk:
+                    break
+                if len(head) < 8:
+                    head += chunk[: 8 - len(head)]
+                size += len(chunk)
+                if size > MAX_SIZE:
+                    break
+                out.write(chunk)
+    except OSError as exc:
+        _drop(pending, path)
+        raise _refuse(f"“{name}”无法保存：服务器附件目录不可写或磁盘已满（{exc.strerror or exc}），"
+                      "本次提交未保存，请联系系统管理员") from exc
     if size > MAX_SIZE:
         _drop(pending, path)
         raise _refuse(f"“{name}”超过 {MAX_SIZE // (1024 * 1024)} MB，请压缩或拆分后再上传")
@@ -198,7 +203,7 @@ def _drop(pending: list[Path], path: Path) -> None:
         pass
     try:
         path.unlink()
-    except FileNotFoundError:
+    except OSError:  # gone already, or the folder itself is unusable
         pass
 
 
