@@ -1,0 +1,342 @@
+"""Load test: gunicorn on loopback, a real database behind it, locust headless in front.
+
+    .venv/bin/pip install -r bench/requirements.txt   # locust, once
+    .venv/bin/python bench/load/run.py --db postgresql|sqlite [--users 280] [--seconds 60]
+        [--workers N] [--threads N] [--wait 1.0] [--restart-pg-at SECONDS]
+
+One command: it creates a scratch database (PostgreSQL ``bench_h9`` on 127.0.0.1,
+dropped and created anew; or a temporary SQLite file), builds the demo district
+(``seed_demo``: ~40 units, ~300 tasks in every state, frozen on 2026-11-23) plus
+one account per simulated user (200 clerks, 50 reporters, 10 office, 20 leaders
+at the default 280 users), starts gunicorn on 127.0.0.1 (3 workers x 4 threads on
+PostgreSQL for 2 cores; 1 worker on SQLite), runs ``bench/load/locustfile.py``
+headless for ``--seconds`` (reports are also capped per user), then prints one
+row per request type (count, failures, rps, p50/p95/p99 in ms), the read mix
+(everything but the report POSTs) and the write check: every report the server
+accepted (302 back to the task) must be in the database exactly once, with its PDF.
+
+Passwords of the bench accounts use the cheap hash the test suite uses
+(pbkdf2:sha256:1000, ``tests/conftest.py``), in this scratch database only:
+scrypt would make 280 logins a benchmark of their own.
+
+``--restart-pg-at S`` restarts PostgreSQL S seconds into the run (fault test 3):
+the table then also counts the failed requests by status and whether each carried
+the Chinese 503 message, and the requests after the restart show the recovery.
+
+Target (issue 8), PostgreSQL on this 2-core machine: 200 requests/s of the read mix
+at p95 under 300 ms, zero errors, zero lost or doubled writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+TODAY = date(2026, 11, 23)  # a Monday
+PASSWORD = "bench-password-1"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TARGET_RPS, TARGET_P95 = 200.0, 300.0
+VENV = ROOT / ".venv" / "bin"
+
+
+def scratch_database(kind: str, name: str, tmp: Path) -> str:
+    import sqlalchemy as sa
+
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'bench.db'}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def seed(url: str, counts: dict[str, int], instance: Path) -> dict:
+    """The demo district plus one account per simulated user; returns what the locustfile needs."""
+    from sqlmodel import Session, select
+
+    from tracker import clock, create_app, migrate
+    from tracker.config import Settings
+    from tracker.db import make_engine
+    from tracker.models import Department, Leader, Role, Task
+    from tracker.services import organisation
+    from tracker.services.actors import SYSTEM
+    from tracker.services.calendar import seed_holidays, seed_presets
+    from tracker.services.demo import seed_demo
+    from tracker.workflow import WORKING
+
+    organisation.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # bench accounts only, see the docstring
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    out: dict = {"password": PASSWORD, "clerk": [], "reporter": [], "office": [], "leader": []}
+    with clock.frozen(TODAY), Session(engine, expire_on_commit=False) as s:
+        seed_holidays(s)
+        seed_presets(s)
+        seed_demo(s)
+        s.commit()
+        deps = s.exec(select(Department).order_by(Department.id)).all()
+        leaders = s.exec(select(Leader).order_by(Leader.id)).all()
+        tasks = s.exec(select(Task.id, Task.lead_department_id, Task.status)).all()
+        led: dict[int, list[int]] = defaultdict(list)
+        working: dict[int, list[int]] = defaultdict(list)
+        for tid, dep, status in tasks:
+            led[dep].append(tid)
+            if status in WORKING:
+                working[dep].append(tid)
+        readers = [d for d in deps if led[d.id]]
+        writers = [d for d in deps if working[d.id]]
+        for i in range(counts["clerk"]):
+            d = readers[i % len(readers)]
+            organisation.create_user(s, SYSTEM, f"bclerk{i:03d}", f"{d.name}联络员{i}", PASSWORD, Role.CLERK,
+                                     department_id=d.id)
+            out["clerk"].append({"u": f"bclerk{i:03d}", "tasks": led[d.id][:20]})
+        for i in range(counts["reporter"]):
+            d = writers[i % len(writers)]
+            organisation.create_user(s, SYSTEM, f"brep{i:03d}", f"{d.name}报送员{i}", PASSWORD, Role.CLERK,
+                                     department_id=d.id)
+            out["reporter"].append({"u": f"brep{i:03d}", "tasks": working[d.id]})
+        for i in range(counts["office"]):
+            organisation.create_user(s, SYSTEM, f"boffice{i:02d}", f"督查室{i}", PASSWORD, Role.SUPERVISOR)
+            out["office"].append({"u": f"boffice{i:02d}", "tasks": []})
+        for i in range(counts["leader"]):
+            lead = leaders[i % len(leaders)]
+            organisation.create_user(s, SYSTEM, f"bleader{i:02d}", lead.name, PASSWORD, Role.LEADER, leader_id=lead.id)
+            out["leader"].append({"u": f"bleader{i:02d}", "tasks": []})
+        s.commit()
+        out["departments"] = [d.id for d in readers]
+    # The Dash callbacks' request bodies, exactly as bench_dashboard.py builds them from the live app.
+    from bench_dashboard import callback_payloads
+
+    app = create_app(Settings(env="testing", database_url=url, instance_path=instance, today=TODAY,
+                              secret_key="bench"), engine=engine)
+    dash = callback_payloads(app, {}, "")
+    out["dash"] = {k: dash[k] for k in ("cards", "bars_department", "bars_leader", "trend_heatmap", "schedule",
+                                        "grid_replace", "grid_rows")}
+    engine.dispose()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+    env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(instance),
+               TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development")
+    proc = subprocess.Popen(
+        [str(VENV / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+         "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    stop(proc)
+    raise SystemExit(f"gunicorn did not start, see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def restart_postgres() -> float:
+    """Restart the cluster and wait for pg_isready; returns the seconds it was unavailable."""
+    start = time.time()
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    try:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=False,
+                       capture_output=True, timeout=120)
+    finally:
+        for _ in range(120):
+            if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
+                break
+            time.sleep(0.5)
+    return time.time() - start
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def table(records: list, seconds: float) -> tuple[list[str], dict]:
+    """One row per request type, then the read mix and everything; returns the lines and the read-mix figures."""
+    by: dict[str, list] = defaultdict(list)
+    for name, ms, ok, status, _t in records:
+        by[name].append((ms, ok))
+    by["READ MIX (all but report POSTs)"] = [(ms, ok) for name, ms, ok, _s, _t in records
+                                             if "POST report" not in name and not name.startswith("login")]
+    by["ALL"] = [(ms, ok) for _n, ms, ok, _s, _t in records]
+    lines = [f"{'request':44} {'count':>7} {'fail':>5} {'rps':>7} {'p50':>6} {'p95':>6} {'p99':>6}"]
+    summary = {}
+    for name in sorted(by, key=lambda n: (n in ("READ MIX (all but report POSTs)", "ALL"), n)):
+        rows = by[name]
+        times = [ms for ms, _ in rows]
+        fails = sum(1 for _, ok in rows if not ok)
+        rps = len(rows) / seconds
+        p50, p95, p99 = pct(times, 0.5), pct(times, 0.95), pct(times, 0.99)
+        lines.append(f"{name[:44]:44} {len(rows):7d} {fails:5d} {rps:7.1f} {p50:6.0f} {p95:6.0f} {p99:6.0f}")
+        if name.startswith("READ MIX"):
+            summary = {"rps": rps, "p95": p95, "fails": fails}
+    return lines, summary
+
+
+def check_writes(url: str, accepted: list[str]) -> dict:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT r.text, (SELECT count(*) FROM attachment a WHERE a.report_id = r.id) "
+            "FROM progressreport r WHERE r.text LIKE 'BENCH-%'")).all()
+    engine.dispose()
+    in_db = Counter(text.split()[0] for text, _ in rows)
+    files = {text.split()[0]: n for text, n in rows}
+    acc = Counter(accepted)
+    return {
+        "accepted": len(accepted),
+        "in database": sum(in_db.values()),
+        "lost (accepted, not in db)": sum(1 for m in acc if in_db[m] == 0),
+        "doubled (in db twice or more)": sum(1 for m in in_db if in_db[m] > 1),
+        "written, answer lost": sum(1 for m in in_db if m not in acc),
+        "accepted without its PDF": sum(1 for m in acc if in_db[m] and files.get(m) != 1),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    ap.add_argument("--users", type=int, default=280, help="simulated users, split 200:50:10:20")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--workers", type=int)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--wait", type=float, default=1.0, help="mean think time between a user's requests, s")
+    ap.add_argument("--max-reports", type=int, default=20, help="report POSTs per reporter at most")
+    ap.add_argument("--database-name", default="bench_h9")
+    ap.add_argument("--restart-pg-at", type=float, help="restart PostgreSQL this many seconds into the run")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, locust output)")
+    args = ap.parse_args()
+    if args.restart_pg_at is not None and args.db != "postgresql":
+        ap.error("--restart-pg-at needs --db postgresql")
+    workers = args.workers or (3 if args.db == "postgresql" else 1)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    instance = tmp / "instance"
+    instance.mkdir()
+    total = args.users
+    counts = {"clerk": max(1, total * 200 // 280), "reporter": max(1, total * 50 // 280),
+              "office": max(1, total * 10 // 280), "leader": max(1, total * 20 // 280)}
+    t0 = time.time()
+    url = scratch_database(args.db, args.database_name, tmp)
+    data = seed(url, counts, instance)
+    (tmp / "users.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    print(f"seeded {args.db} in {time.time() - t0:.0f}s: {sum(counts.values())} accounts {counts}", flush=True)
+
+    port = free_port()
+    server = start_gunicorn(url, instance, port, workers, args.threads, tmp / "gunicorn.log")
+    restarted: dict = {}
+    try:
+        env = dict(os.environ, BENCH_USERS=str(tmp / "users.json"), BENCH_OUT=str(tmp / "out.json"),
+                   BENCH_WAIT=str(args.wait), BENCH_MAX_REPORTS=str(args.max_reports))
+        cmd = [str(VENV / "locust"), "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
+               "-u", str(sum(counts.values())), "-r", str(max(10, total // 5)), "-t", f"{args.seconds}s",
+               "--host", f"http://127.0.0.1:{port}", "--only-summary", "--stop-timeout", "10",
+               "--loglevel", "ERROR"]
+        start = time.time()
+        if args.restart_pg_at is not None:
+            def _restart():
+                time.sleep(args.restart_pg_at)
+                restarted["at"] = time.time()
+                restarted["down_s"] = restart_postgres()
+            threading.Thread(target=_restart, daemon=True).start()
+        subprocess.run(cmd, cwd=tmp, env=env, stdout=(tmp / "locust.log").open("w"), stderr=subprocess.STDOUT,
+                       check=False)
+        elapsed = time.time() - start
+    finally:
+        stop(server)
+        if args.restart_pg_at is not None:  # never leave PostgreSQL down
+            for _ in range(120):
+                if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
+                    break
+                time.sleep(0.5)
+
+    out = json.loads((tmp / "out.json").read_text(encoding="utf-8"))
+    records = out["records"]
+    # Requests start after the ramp-up; rps over the measured span (first to last request).
+    span = (max(r[4] for r in records) - min(r[4] for r in records)) if records else elapsed
+    print(f"\n{args.db}: {sum(counts.values())} users, {workers} gunicorn worker(s) x {args.threads} threads, "
+          f"{span:.0f}s measured, think time {args.wait}s, load average {os.getloadavg()[0]:.1f}")
+    lines, summary = table(records, span)
+    print("\n".join(lines))
+    if out["errors"]:
+        print("\nerrors (name status exception body):")
+        for key, n in sorted(out["errors"].items(), key=lambda kv: -kv[1])[:15]:
+            print(f"  {n:5d}  {key}")
+    print("\nwrites:")
+    writes = check_writes(url, out["accepted"])
+    for key, value in writes.items():
+        print(f"  {key:32} {value}")
+    ok = writes["lost (accepted, not in db)"] == 0 and writes["doubled (in db twice or more)"] == 0
+    if args.restart_pg_at is not None and restarted:
+        fault_report(records, restarted)
+    else:
+        hit = summary.get("rps", 0) >= TARGET_RPS and summary.get("p95", 1e9) < TARGET_P95 and summary["fails"] == 0
+        print(f"\ntarget (read mix >= {TARGET_RPS:.0f} rps, p95 < {TARGET_P95:.0f} ms, 0 errors, 0 lost/doubled): "
+              f"{'MET' if hit and ok else 'NOT MET'}")
+    if args.keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def fault_report(records: list, restarted: dict) -> None:
+    """Fault 3: what callers saw while PostgreSQL restarted, and whether the app came back by itself."""
+    at, down = restarted["at"], restarted["down_s"]
+    window = [r for r in records if at - 1 <= r[4] <= at + down + 5]
+    after = [r for r in records if r[4] > at + down + 5]
+    statuses = Counter(r[3] for r in window if not r[2])
+    print(f"\nfault: PostgreSQL restarted {at - min(r[4] for r in records):.0f}s into the run, "
+          f"down {down:.1f}s")
+    print(f"  {'scenario':44} outcome")
+    print(f"  {'requests failed around the restart':44} {sum(statuses.values())} by status {dict(statuses)}")
+    print(f"  {'of them 500 (a traceback would be here)':44} {statuses.get(500, 0)}")
+    print(f"  {'requests after restart +5s':44} {len(after)}, failed {sum(1 for r in after if not r[2])}")
+    clean = statuses.get(500, 0) == 0 and after and not any(not r[2] for r in after)
+    print(f"  {'clean failure and recovery without restart':44} {'YES' if clean else 'NO'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
