@@ -39,6 +39,8 @@ class Settings:
     smtp_tls: str = "none"  # none | starttls | ssl
     smtp_timeout: int = 10  # seconds, also for webhook posts
     webhook_timeout: int = 10
+    log_format: str = "json"  # H8: one line per request on stdout: json | text | off
+    trusted_proxies: int = 0  # H8: reverse proxies in front (nginx: 1); their X-Forwarded-For/-Proto are believed
 
     @property
     def resolved_database_url(self) -> str:
@@ -55,6 +57,8 @@ class Settings:
             raise ConfigError("工作日天数配置不能为负数")
         if self.smtp_tls not in {"none", "starttls", "ssl"}:
             raise ConfigError(f"TRACKER_SMTP_TLS 取值无效：{self.smtp_tls}（应为 none、starttls 或 ssl）")
+        if self.log_format not in {"json", "text", "off"}:
+            raise ConfigError(f"TRACKER_LOG_FORMAT 取值无效：{self.log_format}（应为 json、text 或 off）")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"TRACKER_BASE_URL 应以 http:// 或 https:// 开头：{self.base_url}")
         return self
@@ -108,6 +112,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                        ("TRACKER_WEBHOOK_TIMEOUT", "webhook_timeout")):
         if env.get(name):
             kwargs[attr] = _parse_int(name, env[name])
+    if env.get("TRACKER_TRUSTED_PROXIES"):
+        kwargs["trusted_proxies"] = _parse_int("TRACKER_TRUSTED_PROXIES", env["TRACKER_TRUSTED_PROXIES"])
+    if env.get("TRACKER_LOG_FORMAT"):
+        kwargs["log_format"] = env["TRACKER_LOG_FORMAT"].lower()
     if env.get("TRACKER_DEMO"):
         kwargs["demo"] = env["TRACKER_DEMO"].lower() in {"1", "true", "yes"}
     return Settings(**kwargs).validate()

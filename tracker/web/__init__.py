@@ -15,6 +15,9 @@ from tracker.web.security import init_security
 def init_web(app: Flask) -> None:
     app.json.ensure_ascii = False
     register_error_handlers(app)
+    from tracker.web.requestlog import init_request_log  # H8: JSON request log on stdout
+
+    init_request_log(app)
     init_security(app)
     init_auth(app)
     app.register_blueprint(home_bp)

@@ -40,5 +40,10 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
-    get_session().execute(sa.text("SELECT 1"))
-    return jsonify({"status": "ok"})
+    """For nginx, systemd and monitoring: 200 when the database answers, 503 when it does not."""
+    try:
+        get_session().execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.exception("healthz: database unreachable")
+        return jsonify({"status": "error", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": "ok"})

@@ -1,0 +1,41 @@
+"""gunicorn settings for the 督办 web app (read by duban-web.service: gunicorn -c this file wsgi:app).
+
+Overridable through the environment (set them in /etc/duban/duban.env):
+GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_TIMEOUT.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # nginx in front; never 0.0.0.0 without it
+
+# Work is I/O-bound (database, uploads): a few processes with threads each. 2 cores -> 4 x 4.
+workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count(), 8)))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+
+# A ledger export of a few thousand rows takes seconds; an import runs in a background thread.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+
+# Recycle workers now and then (openpyxl and Dash keep memory).
+max_requests = 2000
+max_requests_jitter = 200
+
+# Never open the database before forking (PITFALLS: SQLite locks, shared PostgreSQL sockets).
+preload_app = False
+
+# The app writes one JSON line per request to stdout (tracker/web/requestlog.py);
+# gunicorn's own access log would duplicate it. Errors go to stderr -> journald.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+# nginx on the same host: believe its X-Forwarded-Proto (the app's ProxyFix handles X-Forwarded-For,
+# see TRACKER_TRUSTED_PROXIES).
+forwarded_allow_ips = "127.0.0.1"
+
+# Uploads (20 MB per file, 10 files) are buffered by nginx first; these stop header abuse.
+limit_request_line = 8190
+limit_request_fields = 100

@@ -1,0 +1,137 @@
+"""The deployment as an operator runs it: init-db, check and gunicorn with docs/deploy's config
+(real processes, 127.0.0.1, bounded time); /healthz; the JSON request log; proxy headers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests import factories as f
+from tests.webutil import login
+from tracker.models import Role
+from tracker.web import requestlog
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_with_the_shipped_config_serves_healthz(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "TRACKER_INSTANCE_PATH": str(tmp_path / "instance"),
+           "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'duban.db'}", "TRACKER_ENV": "production",
+           "TRACKER_SECRET_KEY": "k" * 40, "TRACKER_BASE_URL": "https://duban.example.invalid",
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2"}
+    env.pop("TRACKER_TODAY", None)
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    init = subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    check = subprocess.run([*flask, "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "[通过] 数据库结构：最新版本" in check.stdout
+
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "docs/deploy/gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:  # nosec B310
+                    assert resp.status == 200
+                    body = json.loads(resp.read())
+                    headers = resp.headers
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                time.sleep(0.3)
+        assert body == {"status": "ok", "database": "ok"}
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Request-ID"]
+    finally:
+        proc.terminate()
+        out, _err = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    assert any(line["path"] == "/healthz" and line["status"] == 200 for line in lines), out
+
+
+def test_healthz_is_503_when_the_database_is_gone(tmp_path):
+    from tracker import create_app
+    from tracker.config import Settings
+
+    app = create_app(Settings(env="testing", database_url="postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+                              instance_path=tmp_path / "i", secret_key="x", log_format="off"))
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.get_json() == {"status": "error", "database": "unreachable"}
+
+
+@pytest.fixture
+def captured():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(requestlog.JsonFormatter())
+    requestlog.logger.addHandler(handler)
+    yield stream
+    requestlog.logger.removeHandler(handler)
+
+
+def test_a_request_logs_one_json_line(app, session, client, captured):
+    f.user(session, Role.SUPERVISOR, username="office")
+    session.commit()
+    login(client, "office")
+    captured.truncate(0)
+    captured.seek(0)
+    resp = client.get("/office/tasks?q=1", headers={"X-Request-ID": "abc12345-from-nginx"})
+    assert resp.status_code == 200
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line["request_id"] == "abc12345-from-nginx" == resp.headers["X-Request-ID"]
+    assert (line["user"], line["method"], line["path"], line["status"]) == ("office", "GET", "/office/tasks", 200)
+    assert isinstance(line["duration_ms"], float) and line["level"] == "info" and line["ts"].endswith("+00:00")
+
+
+def test_a_forged_request_id_is_replaced(client, captured):
+    resp = client.get("/healthz", headers={"X-Request-ID": "bad id\" , \"user\": \"admin"})
+    rid = resp.headers["X-Request-ID"]
+    assert len(rid) == 32 and " " not in rid
+    assert json.loads(captured.getvalue().splitlines()[-1])["request_id"] == rid
+
+
+def test_behind_nginx_the_client_address_is_the_forwarded_one(db, tmp_path):
+    """Without ProxyFix every login failure would count against 127.0.0.1 and lock out everyone."""
+    from flask import request
+
+    from tracker import create_app
+    from tracker.config import Settings
+
+    app = create_app(Settings(env="testing", database_url=str(db.url), instance_path=tmp_path / "i",
+                              secret_key="x", trusted_proxies=1, log_format="off"), engine=db)
+
+    @app.get("/_addr_probe")
+    def _probe():
+        return f"{request.remote_addr} {request.scheme}"
+
+    from tracker.web import auth
+
+    auth.PUBLIC_ENDPOINTS.add("_probe")
+    try:
+        resp = app.test_client().get("/_addr_probe", headers={"X-Forwarded-For": "10.1.2.3",
+                                                              "X-Forwarded-Proto": "https"})
+    finally:
+        auth.PUBLIC_ENDPOINTS.discard("_probe")
+    assert resp.get_data(as_text=True) == "10.1.2.3 https"
