@@ -76,6 +76,7 @@ def _reminders(session: Session, day: date) -> dict:
     counts = {"report_dues": recurring.ensure_report_dues(session, day + REPORT_DUES_AHEAD)}
     counts.update(_flat("reports", recurring.check_reports(session, day)))
     counts.update(_flat("rules", reminders.run_rules(session, day)))
+    counts.update(_flat("motions", _service("motions", "run_step_reminders")(session, day)))
     return counts
 
 

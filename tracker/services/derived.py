@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START
-from tracker.models import CalendarDay, DeadlineKind, Milestone, ReportDue, Task
+from tracker.models import CalendarDay, DeadlineKind, Milestone, MotionStep, ReportDue, Task
 from tracker.services.calendar import load_calendar
 from tracker.workflow import RUNNING, Status
 
@@ -66,12 +66,21 @@ def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
+def step_missed(h: Horizon) -> sa.ColumnElement[bool]:
+    """A motion's handling step (协办意见, 面商, services/motions.py) past its date and not done."""
+    return sa.exists().where(
+        MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today
+    )
+
+
 def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
     """Open, and a deadline has passed: the fixed due date, or for a recurring or
-    ongoing task (which has none) a periodic report not made in time."""
+    ongoing task (which has none) a periodic report not made in time, or a motion's
+    handling step missed."""
     return sa.and_(
         is_running(),
         sa.or_(
+            step_missed(h),
             sa.and_(
                 Task.deadline_kind == DeadlineKind.DATE.value,
                 Task.due_date.is_not(None),
@@ -82,14 +91,24 @@ def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
-def _deadline() -> sa.ColumnElement:
-    """The deadline overdue days count from: the due date, or the earliest missed report."""
+def _deadline(h: Horizon) -> sa.ColumnElement:
+    """The deadline overdue days count from: the due date, the earliest missed report,
+    or (a motion whose due date is still ahead) its earliest missed step."""
     first_missed = (
         select(sa.func.min(ReportDue.due_date))
         .where(ReportDue.task_id == Task.id, ReportDue.met_on.is_(None))
         .scalar_subquery()
     )
-    return sa.case((Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date), else_=first_missed)
+    first_step = (
+        select(sa.func.min(MotionStep.due_date))
+        .where(MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today)
+        .scalar_subquery()
+    )
+    return sa.case(
+        (sa.and_(Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date >= h.today), first_step),
+        (Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date),
+        else_=first_missed,
+    )
 
 
 def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
@@ -112,7 +131,7 @@ def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
     if h.today_seq is None:
         return sa.literal(0)
     due_seq = (
-        select(CalendarDay.seq).where(CalendarDay.day == _deadline()).scalar_subquery()
+        select(CalendarDay.seq).where(CalendarDay.day == _deadline(h)).scalar_subquery()
     )
     return sa.case((is_overdue(h), sa.func.coalesce(h.today_seq - due_seq, 0)), else_=0)
 
