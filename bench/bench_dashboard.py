@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ def build(url: str, n: int) -> dict:
 
     from tracker import migrate
     from tracker.db import make_engine
-    from tracker.models import (Bulletin, Department, Leader, Milestone, ProgressReport, Role, ScheduleItem,
+    from tracker.models import (Bulletin, Milestone, ProgressReport, Role, ScheduleItem,
                                 ScoreSnapshot, Source, Task, TaskAssist, TaskLeader, WeeklySchedule)
     from tracker.services import organisation
     from tracker.services.actors import SYSTEM

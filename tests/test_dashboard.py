@@ -12,7 +12,6 @@ import io
 import re
 from contextlib import contextmanager
 from datetime import date, timedelta
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ from sqlmodel import select
 from dashboard import callbacks
 from tests import factories as f
 from tests.webutil import login
-from tracker.models import (AuditEvent, Bulletin, Reminder, ScheduleItem, ScoreSnapshot, Source, SourceKind, User,
+from tracker.models import (AuditEvent, Bulletin, Reminder, ScheduleItem, ScoreSnapshot, SourceKind, User,
                             WeeklySchedule)
 from tracker.services import tasks
 from tracker.services.board import BoardFilter

@@ -16,11 +16,9 @@ import base64
 import hashlib
 import json
 import re
-from datetime import date
 
 import pytest
 
-from tests import factories as f
 from tests.test_dashboard import district  # noqa: F401  (the seeded district fixture)
 from tests.webutil import login
 from tracker.models import User
