@@ -215,18 +215,25 @@ def replace_grid(filters):
             filter_summary(filters))
 
 
+def _row(value, default):
+    """A row index from the browser: a small non-negative int, else the default."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10_000_000 else default
+
+
 def grid_rows(request, filters):
     """One block of overdue rows for the infinite grid: sorted, filtered and paged in SQL."""
-    if not request:
+    if not isinstance(request, dict):
         raise dash.exceptions.PreventUpdate
     sort = ""
     for item in request.get("sortModel") or []:
-        sort = ("-" if item.get("sort") == "desc" else "") + str(item.get("colId"))
+        if isinstance(item, dict):
+            sort = ("-" if item.get("sort") == "desc" else "") + str(item.get("colId"))
         break
-    title = (request.get("filterModel") or {}).get("title") or {}
-    text = str(title.get("filter") or "")[:100] if isinstance(title, dict) else ""
-    start = int(request.get("startRow") or 0)
-    end = int(request.get("endRow") or start + 50)
+    model = request.get("filterModel")
+    title = (model.get("title") if isinstance(model, dict) else None) or {}
+    text = str(title.get("filter") or "").replace("\x00", "")[:100] if isinstance(title, dict) else ""
+    start, end = _row(request.get("startRow"), 0), _row(request.get("endRow"), None)
+    end = end if end is not None and end > start else start + 50
     page = board.overdue_rows(_db(), current_actor(), _bf(filters), _horizon(), start=start, end=end,
                               sort=sort or "-overdue_workdays", text=text)
     return {"rowData": page.rows, "rowCount": page.total}

@@ -277,6 +277,11 @@ def test_overdue_grid_rows(app, session, district):
         other = callbacks.grid_rows(req, {"department_id": str(district.lead_id)})
     assert [r["title"] for r in own["rowData"]] == ["逾期丙（教育局）"]
     assert other == {"rowData": [], "rowCount": 0}
+    # whatever else the browser sends gets the first block, never an error
+    with acting(app, session, district.office):
+        odd = callbacks.grid_rows({"startRow": "x", "endRow": -5, "sortModel": ["a"], "filterModel": "?"},
+                                  {"department_id": "1; drop", "urgency": "<script>"})
+    assert odd["rowCount"] == 3 and len(odd["rowData"]) == 3
 
 
 def test_sync_filters_reads_and_writes_the_url(app, session, district):
