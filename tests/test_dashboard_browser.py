@@ -81,9 +81,18 @@ def test_leader_and_department_boards(live_server, browser_context, session, dis
         _wait_card(page, "overdue", "1")
         assert _grid_titles(page) == ["逾期甲"]
         assert "急件" in page.inner_text("#f-urgency")
+        assert "紧急程度：急件" in page.inner_text("#filter-summary")
         shot(page, "dashboard-05-office-filtered")
         page.emulate_media(media="print")
         shot(page, "dashboard-06-print")
+        page.emulate_media(media="screen")
+        # a bar opens the list it counts: 区发改委's red segment (1 urgent overdue task)
+        page.wait_for_selector("#g-department .trace.bars .point path")
+        page.locator("#g-department .trace.bars .point path").first.click(force=True)
+        page.wait_for_url("**/office/tasks?*")
+        assert "light=red" in page.url and "urgency=urgent" in page.url
+        assert "共 1 项" in page.content() and page.locator("tbody tr").count() == 1
+        shot(page, "dashboard-06b-bar-list")
         assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
 
         # --- a phone ---
