@@ -38,6 +38,20 @@ def record_failure(session: Session, username: str, ip: str) -> None:
     session.flush()
 
 
+def require_change_of_demo_password(session: Session, user: User, password: str, *, demo_mode: bool) -> bool:
+    """Outside demo mode, a login with the published demo password must change it before anything else."""
+    from tracker.services.organisation import DEMO_PASSWORDS
+
+    if demo_mode or password not in DEMO_PASSWORDS or user.must_change_password:
+        return False
+    user.must_change_password = True
+    session.add(user)
+    session.flush()
+    audit.record(session, Actor.of(user), "demo_password_flagged", entity="user", entity_id=user.id,
+                 after={"must_change_password": True})
+    return True
+
+
 def clear_failures(session: Session, username: str) -> None:
     session.exec(sa.delete(LoginFailure).where(LoginFailure.username == username))
 

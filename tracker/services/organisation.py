@@ -24,6 +24,24 @@ from tracker.services import audit
 from tracker.services.actors import Actor
 
 MIN_PASSWORD_LENGTH = 8
+# The published demo password (tracker/services/demo.py): outside demo mode whoever logs in
+# with it must change it at once, and nobody may choose it again.
+DEMO_PASSWORDS = frozenset({"Demo@2026"})
+
+
+def password_problem(password: str, *, allow_demo: bool = False) -> str | None:
+    """The minimum policy for every new password (created, reset or changed): None when it passes.
+
+    ``allow_demo``: seed-demo creates its users with the demo password; the login forces
+    a change of it outside demo mode."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if not (any(c.isdigit() for c in password) and any(c.isalpha() for c in password)):
+        return "密码须同时包含字母和数字"
+    if password in DEMO_PASSWORDS and not allow_demo:
+        return "不能使用演示密码"
+    return None
 # scrypt by default; the test suite swaps in a cheap method to stay fast.
 PASSWORD_METHOD = "scrypt"
 
@@ -105,8 +123,8 @@ def create_user(session: Session, actor: Actor, username: str, display_name: str
         fields["username"] = "登录名不能为空"
     if role not in Role.__members__.values():
         fields["role"] = f"角色无效：{role}"
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        fields["password"] = f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if problem := password_problem(password, allow_demo=True):
+        fields["password"] = problem
     if role == Role.CLERK and department_id is None:
         fields["department_id"] = "承办单位用户须绑定单位"
     if role == Role.LEADER and leader_id is None:
@@ -147,8 +165,8 @@ def change_password(session: Session, actor: Actor, user: User, old: str, new: s
         fields["new_password"] = f"新密码至少 {MIN_PASSWORD_LENGTH} 位"
     elif new == old:
         fields["new_password"] = "新密码不能与原密码相同"
-    elif not (any(c.isdigit() for c in new) and any(c.isalpha() for c in new)):
-        fields["new_password"] = "新密码须同时包含字母和数字"
+    elif problem := password_problem(new):
+        fields["new_password"] = "新" + problem
     if new != confirm:
         fields["confirm"] = "两次输入的新密码不一致"
     if fields:
@@ -472,8 +490,7 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
     """An administrator sets a new initial password; the user must change it at next login."""
     user = get_user(session, user_id)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        msg = f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if msg := password_problem(password):
         raise ValidationFailed(msg, fields={"password": msg})
     user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
     user.must_change_password = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from tracker.db import get_session
@@ -127,6 +127,8 @@ def login():
             error = "用户名或密码错误"
         else:
             access.clear_failures(db, username)
+            access.require_change_of_demo_password(db, user, password,  # H8
+                                                   demo_mode=current_app.config["TRACKER"].demo)
             db.commit()
             session.clear()  # no session fixation: a fresh session on login
             login_user(LoginUser(user))
