@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracker.errors import DomainError
@@ -16,6 +17,7 @@ HTTP_MESSAGES = {
     413: "上传的文件过大",
     429: "操作过于频繁，请稍后再试",
     500: "系统内部错误，请稍后再试或联系管理员",
+    503: "数据库暂时无法连接，请稍后再试",
 }
 
 
@@ -26,7 +28,18 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
     if wants_json():
         return jsonify({"error": code, "message": message, "fields": fields or {}}), status
-    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    try:
+        return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    except (OperationalError, InterfaceError):  # the page's header needs the database, which is gone
+        return database_unavailable_page(), 503
+
+
+def database_unavailable_page():
+    """A 503 page that asks nothing of the database (base.html would look up the logged-in user)."""
+    g._login_user = current_app.login_manager.anonymous_user()
+    resp = make_response(render_template("db_unavailable.html", message=HTTP_MESSAGES[503]), 503)
+    resp.headers["Retry-After"] = "5"
+    return resp
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -38,6 +51,18 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         return error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, exc.name))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc):
+        # The database restarting or unreachable: a clean, retryable 503 instead of a traceback. The
+        # pool (pool_pre_ping) replaces dead connections on the next request, so the app recovers by itself.
+        app.logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+        if not wants_json():
+            return database_unavailable_page()
+        resp = make_response(error_response(503, "database_unavailable", HTTP_MESSAGES[503]))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
