@@ -141,7 +141,7 @@ def tasks():
     sort = request.args.get("sort", "due")
     sort = sort if sort in SORT_CHOICES else "due"
     page_no = request.args.get("page", "1")
-    page = queries.list_tasks(session, actor, f, h, sort=sort, page=int(page_no) if page_no.isdigit() else 1,
+    page = queries.list_tasks(session, actor, f, h, sort=sort, page=int(page_no) if page_no.isascii() and page_no.isdigit() and len(page_no) <= 6 else 1,
                               per_page=50)
     ids = [r.Task.id for r in page.rows]
     assist_names, leader_names = queries.names_for(session, ids)

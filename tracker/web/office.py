@@ -104,7 +104,7 @@ def _leaders():
 
 def _int(value) -> int | None:
     value = str(value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None  # "²".isdigit()
 
 
 def _ints(name: str) -> list[int]:
