@@ -105,6 +105,14 @@ EXPECTED: dict[str, dict[str, object]] = {
     # --- scheduler (H3): job runs and the reminder rules, for the office and the administrator ---
     "jobs.runs": OFFICE_ADMIN_200,
     "jobs.rules": OFFICE_ADMIN_200,
+    # --- 人大建议/政协提案 (H7): the office and the units of the item (lead, co-handling) -------
+    "motions.index": row(supervisor=200, clerk=200, other_clerk=200),
+    "motions.show": row(supervisor=200, clerk=200),
+    "motions.import_list": OFFICE_OK,
+    "motions.unit_action": row(clerk=OK),
+    "motions.office_action": OFFICE_OK,
+    "motions.figures": OFFICE_200,
+    "motions.export": OFFICE_200,
     # --- the task page and its actions -----------------------------------------------------
     "tasks.show": TASK_SEEN,
     "tasks.download": TASK_SEEN,
@@ -347,6 +355,13 @@ def _seed(session, app, endpoint):
             t[key] = f.task_in(session, d, SEEDED_TASKS[key][0], pending=SEEDED_TASKS[key][1], title=f"督办事项（{key}）")
         model = ExtensionRequest if key == "ext" else ChangeRequest
         requests[key] = session.exec(select(model).where(model.task_id == t[key].id)).one().id
+    motion_id = None
+    if endpoint.startswith("motions."):  # H7: one suggestion, the lead department's, assigned
+        from tracker.services import motions
+
+        motion_id = motions.register(session, d.office, [motions.MotionInput(
+            kind="suggestion", number=1, session_name="区十七届人大三次会议", title="关于增设停车泊位的建议",
+            proposer="王建国", lead_department_id=d.lead_id, assisting_department_ids=[d.assist_id])])[0].id
     alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == d.lead_id)).first()
     preset = session.exec(select(TimeLimitPreset).order_by(TimeLimitPreset.id)).first()
     session.commit()
@@ -356,6 +371,7 @@ def _seed(session, app, endpoint):
         "ids": {"attachment_id": att.id, "escalation_id": esc.id, "view_id": view.id, "source_id": d.source_id,
                 "dep_id": d.lead_id, "leader_id": d.leader_id, "alias_id": alias.id, "preset_id": preset.id,
                 "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css", "job_id": job.id,
+                "motion_id": motion_id,
                 **_notification_rows(session, d)},
         "token_ids": {"api": spare.id, "admin": clerk_token.id},
     }

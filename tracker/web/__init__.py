@@ -42,4 +42,7 @@ def init_web(app: Flask) -> None:
     from tracker.web import jobs as jobs_web  # H3: job runs and reminder rules
 
     app.register_blueprint(jobs_web.bp)
+    from tracker.web import motions as motions_web  # H7: 人大建议/政协提案
+
+    app.register_blueprint(motions_web.bp)
     app.jinja_env.globals.update(nav_items=nav_items, role_label=lambda r: ROLE_LABELS[Role(r)])

@@ -15,6 +15,7 @@ NAV = [
     ("office.review_queue", "审核", {Role.SUPERVISOR}),
     ("imports.index", "导入", {Role.SUPERVISOR, Role.ADMIN}),
     ("schedule.week", "每周调度", {Role.SUPERVISOR, Role.LEADER}),
+    ("motions.index", "建议提案", {Role.SUPERVISOR, Role.CLERK}),
     ("bulletins.index", "通报", {Role.SUPERVISOR, Role.LEADER, Role.CLERK}),
     ("department.inbox", "待办", {Role.CLERK}),
     ("department.tasks", "本单位事项", {Role.CLERK}),

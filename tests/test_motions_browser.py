@@ -1,0 +1,144 @@
+"""人大建议/政协提案 in Chromium: the office, the lead unit and the co-handling unit each do their part.
+
+The office imports the 建议 list (title row, merged cells) and assigns it in one batch;
+the lead unit (区市场监管局) records its 面商 and is refused an answer before the
+co-handling unit (城关街道) has sent its opinion; the co-handling unit sends it; the
+lead answers with its 答复函; the office approves the answer, records 不满意, and the
+item re-opens for its second handling; the figures page shows it. Screenshots of
+every step land in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from tests.browser import shot
+from tests.fixtures.helpers import load_district
+from tests.fixtures.make_motion_fixtures import SUGGESTIONS
+from tracker.models import AuditEvent, Motion, MotionStep, Role, Task
+from tracker.services import organisation
+from tracker.services.actors import SYSTEM
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "password123"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _login(browser, server, username: str, name: str):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url
+    return context, page
+
+
+def _open_item(page, server, label: str):
+    page.goto(server.url + "/motions/")
+    page.get_by_role("link", name=label, exact=True).click()
+    page.wait_for_url("**/motions/*")
+
+
+def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path):
+    org = load_district(session)  # office user "duchashi"
+    organisation.create_user(session, SYSTEM, "scjg", "市场监管局联络员", PASSWORD, Role.CLERK,
+                             department_id=org.dept("区市场监督管理局"))
+    organisation.create_user(session, SYSTEM, "cgjd", "城关街道联络员", PASSWORD, Role.CLERK,
+                             department_id=org.dept("城关街道办事处"))
+    session.commit()
+    pdf = tmp_path / "答复函.pdf"
+    pdf.write_bytes(PDF)
+    browser = browser_context.browser
+    url = live_server.url
+    contexts = []
+    try:
+        # --- the office imports and assigns the 建议 list in one batch
+        ctx, office = _login(browser, live_server, "duchashi", "motions-office")
+        contexts.append(ctx)
+        office.goto(url + "/motions/")
+        office.set_input_files("#motion-import input[name=file]", str(SUGGESTIONS))
+        office.click("#motion-import button[type=submit]")
+        office.wait_for_load_state()
+        assert "已导入并交办32件建议（区十七届人大三次会议）" in office.locator(".alert-success").inner_text()
+        assert office.locator("#motions tbody tr").count() == 32
+        shot(office, "motions-01-office-imported")
+        office.select_option("#motion-filters select[name=category]", "市场")
+        office.click("#motion-filters button[type=submit]")
+        office.wait_for_load_state()
+        assert office.locator("#motions tbody tr").count() == 2
+        shot(office, "motions-02-office-filtered")
+        item = session.exec(select(Motion).where(Motion.number == 16)).one()
+
+        # --- the lead unit: 面商, then an answer refused while the co-handling opinion is missing
+        ctx, lead = _login(browser, live_server, "scjg", "motions-lead")
+        contexts.append(ctx)
+        lead.goto(url + "/motions/")
+        assert lead.locator("#motions tbody tr").count() == 4  # its own: lead of 2, co-handling of 2
+        _open_item(lead, live_server, "建议第16号")
+        assert lead.locator("#form-opinion").count() == 0
+        lead.select_option("#form-consult select[name=form]", "当面")
+        lead.fill("#form-consult textarea[name=text]", "到农贸市场实地查看，与周静代表当面沟通")
+        lead.click("#form-consult button[type=submit]")
+        assert "面商沟通情况已记录" in lead.locator(".alert-success").inner_text()
+        lead.select_option("#form-answer select[name=category]", "A")
+        lead.fill("#form-answer textarea[name=summary]", "已制定农贸市场管理办法并实施")
+        lead.set_input_files("#form-answer input[name=file]", str(pdf))
+        lead.click("#form-answer button[type=submit]")
+        assert "城关街道办事处" in lead.locator(".alert-danger").inner_text()
+        shot(lead, "motions-03-lead-answer-refused")
+
+        # --- the co-handling unit sends its opinion to the lead
+        ctx, assist = _login(browser, live_server, "cgjd", "motions-assist")
+        contexts.append(ctx)
+        _open_item(assist, live_server, "建议第16号")
+        assert assist.locator("#form-answer").count() == 0 and assist.locator("#form-consult").count() == 0
+        assist.fill("#form-opinion textarea[name=text]", "城关街道将配合做好市场周边秩序整治")
+        shot(assist, "motions-04-assist-opinion")
+        assist.click("#form-opinion button[type=submit]")
+        assert "协办意见已报送主办单位" in assist.locator(".alert-success").inner_text()
+
+        # --- the lead answers with its 答复函
+        lead.reload()
+        lead.select_option("#form-answer select[name=category]", "A")
+        lead.fill("#form-answer textarea[name=summary]", "已制定农贸市场管理办法并实施")
+        lead.set_input_files("#form-answer input[name=file]", str(pdf))
+        lead.click("#form-answer button[type=submit]")
+        assert "答复已提交督查室审核" in lead.locator(".alert-success").inner_text()
+        shot(lead, "motions-05-lead-answered")
+
+        # --- the office approves the answer, records 不满意: the second handling starts
+        office.goto(url + f"/motions/{item.id}")
+        office.click("#form-review button[value=approve_answer]")
+        assert "审核通过" in office.locator(".alert-success").inner_text()
+        office.select_option("#form-feedback select[name=result]", "不满意")
+        office.fill("#form-feedback input[name=note]", "希望明确整治时间表")
+        office.click("#form-feedback button[type=submit]")
+        assert "已转入第二轮办理" in office.locator(".alert-success").inner_text()
+        assert "第二轮办理" in office.locator("#motion-stage").inner_text()
+        shot(office, "motions-06-office-reopened")
+        office.goto(url + "/motions/figures")
+        row = office.locator("#figures tr[data-department='区市场监督管理局'] td")
+        assert [row.nth(i).inner_text() for i in (1, 2, 3, 4, 8, 9)] == ["2", "1", "1", "0", "0.0%", "1"]  # A: the answer is being redone
+        shot(office, "motions-07-office-figures")
+        with office.expect_download() as dl:
+            office.goto(url + "/motions/")
+            office.click("text=导出公开办理结果")
+        assert dl.value.suggested_filename.endswith(".xlsx")
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+    session.expire_all()
+    item = session.get(Motion, item.id)
+    task = session.get(Task, item.task_id)
+    assert item.round == 2 and item.stage == "handling" and task.status == "in_progress"
+    assert item.first_answered_on is not None and item.satisfaction == "不满意"
+    assert session.exec(select(MotionStep).where(MotionStep.motion_id == item.id, MotionStep.round == 2)).all()
+    actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == task.id)))
+    assert {"assign", "acknowledge", "report_part", "request_close", "approve_close", "reopen", "motion_feedback"} <= actions

@@ -1,0 +1,194 @@
+"""Pages for 人大建议/政协提案: the office's list, import, review, feedback, figures and export;
+the lead unit's 面商, answer and 改派 request; the co-handling unit's opinion.
+
+Thin: each POST parses the form, calls one service in ``tracker.services.motions``
+and commits once. The office acts at /<id>/office, units at /<id>/unit (the
+service decides what the unit may do from its part in the task).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from sqlmodel import select
+
+from tracker import clock
+from tracker.db import get_session
+from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
+from tracker.models import Department, Role
+from tracker.services import attachments, motion_import, motions, tasks
+from tracker.web.access import roles_required
+from tracker.web.auth import current_actor
+from tracker.workflow import Party
+
+bp = Blueprint("motions", __name__, url_prefix="/motions")
+
+
+def _date(name: str) -> date | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"日期格式应为 2026-05-06", fields={name: "日期格式有误"}) from None
+
+
+def _done(motion_id: int, fn):
+    """Run one service call, commit, and come back to the record with a message."""
+    s = get_session()
+    try:
+        message = fn(s)
+        s.commit()
+        flash(message, "success")
+    except (NotPermitted, NotFound) as exc:
+        s.rollback()
+        attachments.discard_pending(s)
+        abort(exc.http_status)
+    except DomainError as exc:
+        s.rollback()
+        attachments.discard_pending(s)
+        flash(exc.message, "error")
+    return redirect(url_for("motions.show", motion_id=motion_id))
+
+
+@bp.get("/")
+@roles_required(Role.SUPERVISOR, Role.CLERK)
+def index():
+    s = get_session()
+    actor = current_actor()
+    a = request.args
+    dep = a.get("department_id", type=int)
+    rows = motions.list_motions(s, actor, kind=a.get("kind", ""), session_name=a.get("session", ""),
+                                department_id=dep, category=a.get("category", ""), key_only=a.get("key") == "1",
+                                stage=a.get("stage", ""))
+    names = dict(s.exec(select(Department.id, Department.name)).all())
+    return render_template("motions/index.html", rows=rows, names=names, args=a, values=motions.filter_values(s),
+                           departments=sorted(names.items(), key=lambda x: x[1]), m=motions,
+                           is_office=actor.is_office)
+
+
+@bp.post("/import")
+@roles_required(Role.SUPERVISOR)
+def import_list():
+    s = get_session()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的建议提案清单（.xlsx、.xls 或 .csv）", "error")
+        return redirect(url_for("motions.index"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "list.bin"
+        upload.save(path)
+        try:
+            report = motion_import.import_list(s, current_actor(), path, kind=request.form.get("kind", ""),
+                                               session_name=request.form.get("session", "").strip(),
+                                               filename=upload.filename)
+            s.commit()
+            flash(f"已导入并交办{len(report.motions)}件{motions.KIND_LABELS[report.kind]}（{report.session_name}）", "success")
+        except DomainError as exc:
+            s.rollback()
+            flash(exc.message, "error")
+    return redirect(url_for("motions.index"))
+
+
+@bp.get("/<int:motion_id>")
+@roles_required(Role.SUPERVISOR, Role.CLERK)
+def show(motion_id: int):
+    s = get_session()
+    actor = current_actor()
+    try:
+        motion, task, who = motions.get(s, actor, motion_id)
+    except NotFound:
+        abort(404)
+    names = dict(s.exec(select(Department.id, Department.name)).all())
+    steps = motions.steps(s, motion.id)
+    my_opinion = next((st for st in steps if st.kind == "opinion" and st.round == motion.round
+                       and st.department_id == actor.department_id and st.done_on is None), None)
+    return render_template("motions/show.html", motion=motion, task=task, who=who, Party=Party, names=names,
+                           steps=steps, feedbacks=motions.feedbacks(s, motion.id), m=motions, today=clock.today(),
+                           assisting=[names[i] for i in tasks.assisting_ids(s, task.id)], my_opinion=my_opinion,
+                           label=motions.label(motion), departments=sorted(names.items(), key=lambda x: x[1]),
+                           reassign_last=motions.limit_due(s, clock.local_date(task.assigned_at),
+                                                           motions.load_limits(s)["reassign"]) if task.assigned_at else None)
+
+
+@bp.post("/<int:motion_id>/unit")
+@roles_required(Role.CLERK)
+def unit_action(motion_id: int):
+    actor, f = current_actor(), request.form
+    step = f.get("step", "")
+
+    def run(s):
+        motions.get(s, actor, motion_id)  # another unit's item does not exist for it
+        if step == "opinion":
+            motions.send_opinion(s, actor, motion_id, f.get("text", ""))
+            return "协办意见已报送主办单位"
+        if step == "consult":
+            motions.record_consult(s, actor, motion_id, _date("met_on") or clock.today(), f.get("form", ""),
+                                   f.get("text", ""))
+            return "面商沟通情况已记录"
+        if step == "answer":
+            motions.answer(s, actor, motion_id, f.get("category", ""), f.get("summary", ""),
+                           request.files.get("file") if request.files.get("file") and request.files["file"].filename else None,
+                           promise_date=_date("promise_date"))
+            return "答复已提交督查室审核"
+        if step == "reassign":
+            dep = f.get("suggested_department_id", type=int)
+            motions.request_reassign(s, actor, motion_id, f.get("reason", ""), dep)
+            return "改派申请已提交督查室"
+        if step == "promise":
+            motions.keep_promise(s, actor, motion_id, f.get("text", ""))
+            return "落实情况已登记"
+        raise ValidationFailed("未知的操作")
+
+    return _done(motion_id, run)
+
+
+@bp.post("/<int:motion_id>/office")
+@roles_required(Role.SUPERVISOR)
+def office_action(motion_id: int):
+    actor, f = current_actor(), request.form
+    step = f.get("step", "")
+
+    def run(s):
+        if step in ("approve_reassign", "refuse_reassign"):
+            motions.decide_reassign(s, actor, motion_id, step == "approve_reassign",
+                                    f.get("new_lead_department_id", type=int), f.get("note", ""))
+            return "改派申请已处理"
+        if step in ("approve_answer", "return_answer"):
+            motions.review_answer(s, actor, motion_id, step == "approve_answer", f.get("note", ""))
+            return "答复已审核通过，可以发出" if step == "approve_answer" else "答复已退回主办单位"
+        if step == "feedback":
+            m = motions.record_feedback(s, actor, motion_id, f.get("result", ""), f.get("note", ""),
+                                        _date("received_on"))
+            return "满意度已登记" + ("，已转入第二轮办理" if m.round == 2 and m.stage == "handling" else "")
+        if step == "publish":
+            motions.set_publish(s, actor, motion_id, f.get("publish") == "1", f.get("reason", ""))
+            return "公开设置已保存"
+        raise ValidationFailed("未知的操作")
+
+    return _done(motion_id, run)
+
+
+@bp.get("/figures")
+@roles_required(Role.SUPERVISOR)
+def figures():
+    s = get_session()
+    a = request.args
+    rows = motions.figures_by_unit(s, kind=a.get("kind", ""), session_name=a.get("session", ""))
+    return render_template("motions/figures.html", rows=rows, args=a, values=motions.filter_values(s), m=motions)
+
+
+@bp.get("/export")
+@roles_required(Role.SUPERVISOR)
+def export():
+    s = get_session()
+    buf = io.BytesIO()
+    motions.export_public(s, buf, kind=request.args.get("kind", ""), session_name=request.args.get("session", ""))
+    buf.seek(0)
+    return send_file(buf, as_attachment=True, download_name="建议提案办理结果公开.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
