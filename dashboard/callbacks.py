@@ -185,7 +185,7 @@ def update_ranking(_tick=None):
 
 
 def grid_version(filters) -> str:
-    return hashlib.sha1(json.dumps(filters or {}, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha1(json.dumps(filters or {}, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def filter_summary(filters) -> str:

@@ -24,6 +24,7 @@ from tracker.services import access, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
 
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
+SHORT = "<script>alert(2)</script>"
 RAW_MARKERS = ("<script>alert", "<img src=x onerror", "<imgsrc=x")
 
 
@@ -32,7 +33,7 @@ def hostile(app, session):
     """A district where every user-written text carries a script."""
     d = f.district(session)
     dep_b = organisation.create_department(session, SYSTEM, "区卫健委" + XSS)
-    organisation.create_leader(session, SYSTEM, "王" + XSS, "副区长" + XSS)
+    organisation.create_leader(session, SYSTEM, "王" + SHORT, "副区长" + SHORT)  # name: 40 characters at most
     src = f.source(session, title="区政府常务会议" + XSS)
     t = f.task_in(session, d, "in_progress", title="事项" + XSS, requirement="要求" + XSS)
     t.source_id = src.id

@@ -87,7 +87,7 @@ def init_request_log(app: Flask) -> None:
             return resp
         try:
             user = current_user.row.username if current_user.is_authenticated else None
-        except Exception:  # a failed transaction must not cost the log line  # nosec B110
+        except Exception:  # a failed transaction must not cost the log line
             user = None
         level = logging.ERROR if resp.status_code >= 500 else logging.INFO
         logger.log(level, "request", extra={"fields": {
