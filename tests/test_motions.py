@@ -251,3 +251,22 @@ def test_co_handling_unit_cannot_answer_and_office_limits_are_data(session, batc
     assert motions.limit_due(session, ASSIGNED, [15, "workdays"]) == date(2026, 3, 27)
     with pytest.raises(ValidationFailed):
         motions.save_limits(session, org.office, {"answer": [3, "weeks"]})
+
+
+def test_cli_import_dry_run_export_and_figures(app, session, tmp_path):
+    load_district(session)
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["motions", "import", str(SUGGESTIONS), "--dry-run"])
+    assert dry.exit_code == 0 and "检查通过（未写入）" in dry.output
+    assert session.scalar(select(sa.func.count()).select_from(Motion)) == 0
+    done = runner.invoke(args=["motions", "import", str(PROPOSALS), "--session", "区政协十届三次会议"])
+    assert done.exit_code == 0, done.output
+    assert "已导入并交办 31 件" in done.output
+    assert session.scalar(select(sa.func.count()).select_from(Motion).where(Motion.kind == "proposal")) == 31
+    again = runner.invoke(args=["motions", "import", str(PROPOSALS), "--session", "区政协十届三次会议"])
+    assert again.exit_code == 1 and "已经登记" in again.output
+    out = tmp_path / "公开.xlsx"
+    exported = runner.invoke(args=["motions", "export", str(out)])
+    assert exported.exit_code == 0 and "已导出 0 件" in exported.output  # nothing answered yet
+    figures = runner.invoke(args=["motions", "figures", "--kind", "proposal"])
+    assert '"total": ' in figures.output and "区住房和城乡建设局" in figures.output

@@ -77,6 +77,9 @@ def register_cli(app: Flask) -> None:
     from tracker.cli_ops import register_ops_cli  # H8: check, backup, restore
 
     register_ops_cli(app)
+    from tracker.cli_motions import register_motions_cli  # H7: 人大建议/政协提案
+
+    register_motions_cli(app)
 
     @app.cli.command("init-db")
     def init_db() -> None:
