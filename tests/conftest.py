@@ -31,7 +31,31 @@ TODAY = date(2026, 11, 23)  # a Monday
 
 
 def _database_url(tmp_dir: Path) -> str:
-    return os.environ.get("TRACKER_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+    url = os.environ.get("TRACKER_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_dir / 'test.db'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and url.startswith("postgresql"):
+        url = _worker_database(url, worker)
+    return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own (test_gw0, test_gw1…),
+    created on first use: the tests empty tables freely and must not meet each other."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # never skip: fail loudly
+        pytest.exit(f"cannot create the worker database {name}: {exc}", returncode=3)
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def pytest_report_header(config):
