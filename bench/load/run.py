@@ -99,7 +99,8 @@ def seed(url: str, counts: dict[str, int], instance: Path) -> dict:
         led: dict[int, list[int]] = defaultdict(list)
         working: dict[int, list[int]] = defaultdict(list)
         for tid, dep, status in tasks:
-            led[dep].append(tid)
+            if status not in ("draft", "pending_approval"):  # not sent out yet: departments do not see them
+                led[dep].append(tid)
             if status in WORKING:
                 working[dep].append(tid)
         readers = [d for d in deps if led[d.id]]
