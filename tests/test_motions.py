@@ -270,3 +270,36 @@ def test_cli_import_dry_run_export_and_figures(app, session, tmp_path):
     assert exported.exit_code == 0 and "已导出 0 件" in exported.output  # nothing answered yet
     figures = runner.invoke(args=["motions", "figures", "--kind", "proposal"])
     assert '"total": ' in figures.output and "区住房和城乡建设局" in figures.output
+
+
+def test_office_sets_the_limits_on_the_figures_page(client, session):
+    from tests.webutil import login
+
+    load_district(session)
+    login(client, "duchashi", "password123")
+    page = client.get("/motions/figures")
+    assert page.status_code == 200 and "办理时限" in page.get_data(as_text=True)
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    bad = client.post("/motions/limits", data={"csrf_token": token, "amount_answer": "0", "unit_answer": "months"},
+                      follow_redirects=True)
+    assert "办理时限填写有误" in bad.get_data(as_text=True)
+    assert motions.load_limits(session)["answer"] == [3, "months"]
+    ok = client.post("/motions/limits", data={"csrf_token": token, "amount_opinion": "20", "unit_opinion": "workdays"},
+                     follow_redirects=True)
+    assert "办理时限已保存" in ok.get_data(as_text=True)
+    session.expire_all()
+    assert motions.load_limits(session)["opinion"] == [20, "workdays"]
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "rules_update",
+                                                 AuditEvent.note == "motion_limits")).first()
+
+
+def test_the_daily_job_reminds_the_steps(session, batch):
+    from tracker import jobs
+
+    with clock.frozen(date(2026, 4, 1)):
+        counts = jobs._reminders(session, date(2026, 4, 1))
+    # every assisting unit of the 63 items: its opinion is due 2026-04-07, 3 working days ahead
+    expected = session.scalar(select(sa.func.count()).select_from(MotionStep).where(MotionStep.kind == "opinion"))
+    assert counts["motions.motion_reminders"] == expected > 30
+    assert session.scalar(select(sa.func.count()).select_from(Reminder).where(
+        Reminder.day == date(2026, 4, 1), Reminder.rule.like("motion:%:before:3"))) == expected

@@ -112,6 +112,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "motions.unit_action": row(clerk=OK),
     "motions.office_action": OFFICE_OK,
     "motions.figures": OFFICE_200,
+    "motions.limits": OFFICE_OK,
     "motions.export": OFFICE_200,
     # --- the task page and its actions -----------------------------------------------------
     "tasks.show": TASK_SEEN,

@@ -180,7 +180,24 @@ def figures():
     s = get_session()
     a = request.args
     rows = motions.figures_by_unit(s, kind=a.get("kind", ""), session_name=a.get("session", ""))
-    return render_template("motions/figures.html", rows=rows, args=a, values=motions.filter_values(s), m=motions)
+    return render_template("motions/figures.html", rows=rows, args=a, values=motions.filter_values(s), m=motions,
+                           limits=motions.load_limits(s))
+
+
+@bp.post("/limits")
+@roles_required(Role.SUPERVISOR)
+def limits():
+    s = get_session()
+    data = {key: [request.form.get(f"amount_{key}", ""), request.form.get(f"unit_{key}", "")]
+            for key in motions.DEFAULT_LIMITS if f"amount_{key}" in request.form}
+    try:
+        motions.save_limits(s, current_actor(), data)
+        s.commit()
+        flash("办理时限已保存，此后交办的建议提案按新时限计算", "success")
+    except DomainError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("motions.figures"))
 
 
 @bp.get("/export")
