@@ -303,3 +303,18 @@ def test_the_daily_job_reminds_the_steps(session, batch):
     assert counts["motions.motion_reminders"] == expected > 30
     assert session.scalar(select(sa.func.count()).select_from(Reminder).where(
         Reminder.day == date(2026, 4, 1), Reminder.rule.like("motion:%:before:3"))) == expected
+
+
+def test_missed_opinions_are_red_on_the_dashboard(session, batch):
+    from tracker.services import board
+
+    org, *_ = batch
+    with_assist = session.scalar(select(sa.func.count(sa.distinct(MotionStep.task_id))).where(MotionStep.kind == "opinion"))
+    day = date(2026, 4, 8)  # the opinions were due 2026-04-07; the answers are due in June
+    with clock.frozen(day):
+        h = derived.Horizon.build(session, today=day)
+        cards = board.cards(session, org.office, board.BoardFilter(), h)
+        bars = {b.key: b for b in board.bars_by_source_kind(session, org.office, board.BoardFilter(), h)}
+    assert cards.overdue.value == with_assist > 30
+    red = sum(bars[k].counts["red"].value for k in ("npc_suggestion", "cppcc_proposal") if "red" in bars[k].counts)
+    assert red == with_assist
