@@ -2063,6 +2063,26 @@ def _score_history(session: Session, today: date) -> None:
     bulletins.generate_bulletin(session, "month")
 
 
+def _this_week(session: Session, today: date) -> None:
+    """This week's 每周调度 with eight blocked items on the agenda, and the day's reminders,
+    escalations and digests, as the scheduler would have left them this morning."""
+    from tracker.models import ScheduleItem, User
+    from tracker.services import notify, recurring, reminders, schedule
+
+    week = schedule.generate_week(session, today)
+    blocked = session.exec(select(ScheduleItem.id).where(
+        ScheduleItem.schedule_id == week.id, ScheduleItem.section == "blocked")
+        .order_by(ScheduleItem.id).limit(8)).all()  # a meeting's worth, not every blocked item
+    if blocked:
+        office = session.exec(select(User).where(User.username == "duchashi")).one()
+        schedule.update_items(session, Actor.of(office), week.id,
+                              {item_id: {"on_agenda": True} for item_id in blocked})
+    if load_calendar(session).is_workday(today):
+        recurring.ensure_report_dues(session, today + timedelta(weeks=3))
+        reminders.run_rules(session, today)
+        notify.build_digests(session, today)
+
+
 def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED) -> str:
     """Write the demo district into ``session`` (not committed) and return a Chinese summary.
 
@@ -2090,6 +2110,7 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
     _Runner(session, org, plan, seed).run()
     session.flush()
     _score_history(session, today)
+    _this_week(session, today)
 
     ids = [it.task_id for it in plan.items]
     by_status = Tally(session.exec(select(Task.status).where(Task.id.in_(ids))).all())
