@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Reminder, Role, Source, Task
-from tracker.services import derived, motion_import, motions, organisation
+from tracker.services import derived, motion_import, motions, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
 from tests.fixtures.helpers import FIXTURES, load_district
 from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
@@ -70,6 +70,9 @@ def test_fixtures_have_thirty_items_each_and_import_whole(session, batch):
     assert task.lead_department_id == org.dept("区住房和城乡建设局")
     assert task.due_date == date(2026, 6, 8)  # 3 months: 2026-06-06 is a Saturday → Monday
     assert m1.is_key and m1.category == "城建" and m1.contact.startswith("139")
+    assert m1.supervising_leader_id == org.leader("吴海涛")  # 重点建议: its 领办领导 is the task's leader
+    assert tasks.leader_ids(session, m1.task_id) == [org.leader("吴海涛")]
+
     # the merged 类别 cell carried down to row 2
     assert _motion(session, "suggestion", 2).category == "城建"
     assert {s.kind: s.due_date for s in motions.steps(session, m1.id)} == {
@@ -79,6 +82,21 @@ def test_fixtures_have_thirty_items_each_and_import_whole(session, batch):
     }
     assert len(_steps(session, m1, "opinion")) == 2  # 城关街道 and 区财政局
     assert _motion(session, "proposal", 27).title.endswith("的提案")
+
+
+def test_a_deadline_written_on_the_list_wins(session, tmp_path):
+    org = load_district(session)
+    wb = load_workbook(SUGGESTIONS)
+    wb.active["K6"] = "2026年5月29日前"  # item 3
+    path = tmp_path / "deadline.xlsx"
+    wb.save(path)
+    with clock.frozen(ASSIGNED):
+        motion_import.import_list(session, org.office, path)
+    m3 = _motion(session, "suggestion", 3)
+    assert session.get(Task, m3.task_id).due_date == date(2026, 5, 29)
+    assert [s.due_date for s in _steps(session, m3, "answer")] == [date(2026, 5, 29)]
+    assert _steps(session, m3, "opinion")[0].due_date == date(2026, 4, 7)
+    assert session.get(Task, _motion(session, "suggestion", 4).task_id).due_date == date(2026, 6, 8)
 
 
 def test_a_bad_row_imports_nothing(session, tmp_path):

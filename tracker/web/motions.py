@@ -19,7 +19,7 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
-from tracker.models import Department, Role
+from tracker.models import Department, Leader, Role
 from tracker.services import attachments, motion_import, motions, tasks
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
@@ -112,6 +112,7 @@ def show(motion_id: int):
                            steps=steps, feedbacks=motions.feedbacks(s, motion.id), m=motions, today=clock.today(),
                            assisting=[names[i] for i in tasks.assisting_ids(s, task.id)], my_opinion=my_opinion,
                            label=motions.label(motion), departments=sorted(names.items(), key=lambda x: x[1]),
+                           leader_name=s.get(Leader, motion.supervising_leader_id).name if motion.supervising_leader_id else "",
                            reassign_last=motions.limit_due(s, clock.local_date(task.assigned_at),
                                                            motions.load_limits(s)["reassign"]) if task.assigned_at else None)
 
