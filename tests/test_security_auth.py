@@ -168,3 +168,18 @@ def test_in_demo_mode_the_demo_password_is_fine(db, tmp_path, session):
     client = _demo_app(db, tmp_path, demo=True).test_client()
     assert login(client, "duchashi", "Demo@2026").headers["Location"] == "/"
     assert client.get("/office/tasks").status_code == 200
+
+
+def test_templates_carry_no_inline_script():
+    """The CSP forbids inline scripts; a template with one would break in the browser, so none may exist."""
+    import re
+    from pathlib import Path
+
+    inline_tag = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+    handler = re.compile(r"\son[a-z]+\s*=", re.I)
+    templates = [p for root in ("tracker/templates", "dashboard/templates") for p in Path(root).rglob("*.html")]
+    assert len(templates) > 30
+    offenders = [str(p) for p in templates
+                 if inline_tag.search(p.read_text("utf-8")) or handler.search(p.read_text("utf-8"))
+                 or "javascript:" in p.read_text("utf-8")]
+    assert offenders == []
