@@ -41,6 +41,13 @@ def hostile(app, session):
                                                          "problems": "问题" + XSS, "next_steps": "下一步" + XSS})
     formula = f.task_in(session, d, "in_progress", title='=HYPERLINK("http://127.0.0.1/","点我")',
                         requirement="@SUM(1+1)")
+    # the 卫健委 leads a task, so the weekly schedule and last week's bulletin name it
+    f.task_in(session, d, "assigned", title="卫健事项" + SHORT, lead_department_id=dep_b.id, assisting_department_ids=[])
+    from tracker.services.bulletins import generate_bulletin
+    from tracker.services.schedule import generate_week
+
+    generate_week(session, f.clock.today())
+    bulletin = generate_bulletin(session, "week")
     for actor in (d.office, d.lead_clerk):
         session.add(Notification(user_id=actor.user_id, kind="system", day=f.clock.today(),
                                  title="消息" + XSS, body="正文" + XSS))
@@ -49,7 +56,8 @@ def hostile(app, session):
                        ("other", d.other_clerk)):
         usernames[key] = session.get(User, actor.user_id).username
     session.commit()
-    return {"d": d, "task": t, "formula": formula, "source": src, "dep_b": dep_b, "users": usernames}
+    return {"d": d, "task": t, "formula": formula, "source": src, "dep_b": dep_b, "users": usernames,
+            "bulletin": bulletin}
 
 
 def _pages(h) -> dict[str, list[str]]:
@@ -57,7 +65,7 @@ def _pages(h) -> dict[str, list[str]]:
     return {
         "office": ["/office/tasks", f"/tasks/{t}", f"/office/sources/{h['source'].id}", "/office/sources",
                    "/office/review", "/notifications/", "/office/schedule/", f"/office/tasks/{t}/escalate",
-                   "/admin/departments", "/admin/leaders"],
+                   "/admin/departments", "/admin/leaders", "/bulletins/", f"/bulletins/{h['bulletin'].id}"],
         "clerk": ["/dept/", "/dept/tasks", f"/tasks/{t}", "/notifications/"],
         "leader": ["/leader/", f"/tasks/{t}"],
         "admin": ["/admin/departments", "/admin/leaders", "/admin/users"],
@@ -93,9 +101,14 @@ def test_excel_exports_hold_no_formula(app, hostile):
     login(client, hostile["users"]["office"])
     resp = client.get("/office/tasks/export")
     assert resp.status_code == 200
-    wb = openpyxl.load_workbook(io.BytesIO(resp.data))
+    books = [openpyxl.load_workbook(io.BytesIO(resp.data))]
+    for url in (f"/bulletins/{hostile['bulletin'].id}/export", "/office/schedule/export"):
+        other = client.get(url, follow_redirects=True)
+        if other.mimetype.startswith("application/vnd"):
+            books.append(openpyxl.load_workbook(io.BytesIO(other.data)))
+    assert len(books) >= 2
     texts = []
-    for ws in wb.worksheets:
+    for ws in (ws for wb in books for ws in wb.worksheets):
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
