@@ -21,7 +21,7 @@ from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Reminder, Role, Source, Task
 from tracker.services import derived, motion_import, motions, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
-from tests.fixtures.helpers import FIXTURES, load_district
+from tests.fixtures.helpers import load_district
 from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 
 ASSIGNED = date(2026, 3, 6)

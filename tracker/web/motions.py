@@ -35,7 +35,7 @@ def _date(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(f"日期格式应为 2026-05-06", fields={name: "日期格式有误"}) from None
+        raise ValidationFailed("日期格式应为 2026-05-06", fields={name: "日期格式有误"}) from None
 
 
 def _done(motion_id: int, fn):
