@@ -60,7 +60,12 @@ def get_session() -> Session:
 def close_session(_exc=None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()  # rolls back anything not committed
+        try:
+            session.close()  # rolls back anything not committed
+        except sa.exc.SQLAlchemyError:
+            # The database went away mid-request (a restart): the rollback cannot reach it. Raising
+            # here would escape Flask as the WSGI server's bare 500; the pool discards the connection.
+            current_app.logger.warning("closing the session failed: database unavailable")
 
 
 @contextmanager
