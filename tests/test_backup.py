@@ -121,3 +121,13 @@ def test_restore_refuses_a_foreign_archive(app, tmp_path, empty_target):
         ops.restore(empty_target, tmp_path / "uploads", bogus)
     assert not (tmp_path.parent.parent / "etc" / "evil").exists()
     assert not Path("/etc/evil").exists()
+
+
+def test_the_database_password_never_reaches_the_command_line():
+    """pg_dump's argv is visible in ps to every local user: the password goes in PGPASSWORD."""
+    from tracker.ops import _libpq_url, _pg_env
+
+    engine = sa.create_engine("postgresql+psycopg://duban:s3cr%40t@127.0.0.1:5432/duban?sslmode=require")
+    assert _libpq_url(engine) == "postgresql://duban@127.0.0.1:5432/duban?sslmode=require"
+    assert _pg_env(engine)["PGPASSWORD"] == "s3cr@t"
+    engine.dispose()

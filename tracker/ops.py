@@ -159,8 +159,18 @@ def _check_webhooks(engine: sa.Engine, rep: CheckReport) -> None:
 
 
 def _libpq_url(engine: sa.Engine) -> str:
-    """pg_dump takes a libpq URI: the SQLAlchemy URL without the driver name."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """pg_dump takes a libpq URI: the SQLAlchemy URL without the driver name, and without the
+    password, which goes in PGPASSWORD (a command line is visible to every user in ``ps``)."""
+    u = engine.url
+    return sa.engine.URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database,
+                                query=u.query).render_as_string(hide_password=False)
+
+
+def _pg_env(engine: sa.Engine) -> dict[str, str]:
+    env = dict(os.environ)  # the child needs PATH, locale…; not a setting of the app
+    if engine.url.password:
+        env["PGPASSWORD"] = str(engine.url.password)
+    return env
 
 
 def _sqlite_path(engine: sa.Engine) -> Path:
@@ -206,7 +216,7 @@ def backup(engine: sa.Engine, upload_dir: Path, out: Path) -> dict:
         elif engine.dialect.name == "postgresql":
             db_name = "database.dump"
             _run(["pg_dump", "-Fc", "--no-owner", "--no-privileges", "-f", str(tmp_dir / db_name),
-                  "-d", _libpq_url(engine)], "pg_dump")
+                  "-d", _libpq_url(engine)], "pg_dump", _pg_env(engine))
         else:
             raise OpsError(f"不支持备份 {engine.dialect.name} 数据库")
         manifest["database"] = db_name
@@ -225,10 +235,10 @@ def backup(engine: sa.Engine, upload_dir: Path, out: Path) -> dict:
     return manifest
 
 
-def _run(args: list[str], tool: str) -> None:
+def _run(args: list[str], tool: str, env: dict[str, str]) -> None:
     if shutil.which(args[0]) is None:
         raise OpsError(f"找不到 {tool}：请安装与服务器版本一致的 PostgreSQL 客户端工具")
-    proc = subprocess.run(args, capture_output=True, text=True)  # fixed argv, no shell  # nosec B603
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)  # fixed argv, no shell  # nosec B603
     if proc.returncode != 0:
         raise OpsError(f"{tool} 失败：{proc.stderr.strip()[:500]}")
 
@@ -278,7 +288,7 @@ def restore(engine: sa.Engine, upload_dir: Path, archive: Path) -> dict:
                 src.close()
         else:
             _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", _libpq_url(engine),
-                  str(db_file)], "pg_restore")
+                  str(db_file)], "pg_restore", _pg_env(engine))
         uploads = tmp_dir / "uploads"
         if uploads.is_dir():
             upload_dir.mkdir(parents=True, exist_ok=True)
