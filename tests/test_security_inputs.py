@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tests.webutil import login
-from tracker.models import Notification, Role, Task, User
+from tracker.models import Notification, Task, User
 from tracker.services import access, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
 
@@ -140,7 +140,6 @@ def _titles(html: str, titles: list[str]) -> set[str]:
 
 
 def test_filters_and_sorts_resist_injection(app, session, hostile):
-    d = hostile["d"]
     all_titles = [t.title for t in session.exec(select(Task))]
     other = app.test_client()
     login(other, hostile["users"]["other"])
