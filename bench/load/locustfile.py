@@ -20,6 +20,7 @@ import random
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from locust import FastHttpUser, between, events, task
 
@@ -65,6 +66,9 @@ class BenchUser(FastHttpUser):
 
     def on_start(self):
         self.account = next(ACCOUNTS[self.kind])
+        self.login()
+
+    def login(self):
         page = self.client.get("/login", name="login page").text
         token = CSRF.search(page).group(1)
         with self.client.post("/login", name="login", allow_redirects=False, catch_response=True,
@@ -72,6 +76,12 @@ class BenchUser(FastHttpUser):
                                     "csrf_token": token}) as resp:
             if resp.status_code != 302:
                 resp.failure(f"login refused: {resp.status_code}")
+            self.logged_in = resp.status_code == 302
+
+    def on_task(self):
+        if not self.logged_in:  # the database was down at start: log in again before anything else
+            self.login()
+        return self.logged_in
 
     def get(self, path: str, name: str):
         with self.client.get(path, name=name, catch_response=True) as resp:
@@ -86,14 +96,20 @@ class Clerk(BenchUser):
 
     @task(2)
     def inbox(self):
+        if not self.on_task():
+            return
         self.get("/dept/", "clerk: /dept/ (inbox)")
 
     @task(1)
     def my_tasks(self):
+        if not self.on_task():
+            return
         self.get("/dept/tasks", "clerk: /dept/tasks")
 
     @task(3)
     def task_page(self):
+        if not self.on_task():
+            return
         if self.account["tasks"]:
             self.get(f"/tasks/{random.choice(self.account['tasks'])}", "clerk: /tasks/<id>")
 
@@ -105,6 +121,8 @@ class Reporter(BenchUser):
 
     @task
     def report(self):
+        if not self.on_task():
+            return
         if self.sent >= MAX_REPORTS:  # bounded in count as well as time
             return
         task_id = random.choice(self.account["tasks"])
@@ -119,7 +137,8 @@ class Reporter(BenchUser):
                               data={"csrf_token": match.group(1), "text": f"{marker} 本周完成项目现场踏勘，推进顺利。",
                                     "percent": str(random.randint(10, 90)), "problems": "", "next_steps": "继续推进"},
                               files={"files": ("进展材料.pdf", PDF, "application/pdf")}) as resp:
-            if resp.status_code == 302 and f"/tasks/{task_id}" in resp.headers.get("Location", ""):
+            # Exactly the task page: a redirect to /login?next=/tasks/… (a session lost) is no acceptance.
+            if resp.status_code == 302 and urlsplit(resp.headers.get("Location", "")).path == f"/tasks/{task_id}":
                 ACCEPTED.append(marker)
             else:
                 resp.failure(f"report not accepted: {resp.status_code}")
@@ -131,6 +150,8 @@ class Office(BenchUser):
 
     @task(4)
     def filtered(self):
+        if not self.on_task():
+            return
         args = random.choice([
             "status=in_progress", "overdue=1", "due_soon=1", "urgency=urgent",
             f"lead_department_id={random.choice(DATA['departments'])}",
@@ -140,6 +161,8 @@ class Office(BenchUser):
 
     @task(1)
     def export(self):
+        if not self.on_task():
+            return
         with self.client.get("/office/tasks/export?overdue=1", name="office: export xlsx", catch_response=True) as resp:
             if resp.status_code != 200 or not resp.content.startswith(b"PK"):
                 resp.failure(f"export failed: {resp.status_code}")
@@ -151,10 +174,14 @@ class Leader(BenchUser):
 
     @task(1)
     def board(self):
+        if not self.on_task():
+            return
         self.get("/dashboard/", "leader: /dashboard/ page")
 
     @task(4)
     def callback(self):
+        if not self.on_task():
+            return
         name = random.choice(list(DATA["dash"]))
         with self.client.post("/dashboard/_dash-update-component", name=f"leader: dash {name}",
                               data=json.dumps(DATA["dash"][name]), catch_response=True,
