@@ -7,6 +7,8 @@ applied here, in SQL, never left to the caller.
 
 from __future__ import annotations
 
+import functools
+
 import unicodedata
 from dataclasses import dataclass, field, fields as dc_fields
 from datetime import date
@@ -170,8 +172,12 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+@functools.lru_cache(maxsize=16)
 def task_rows_select(h: Horizon):
-    """The columns every task list shows: the task, its lead, source and derived state."""
+    """The columns every task list shows: the task, its lead, source and derived state.
+
+    Cached per horizon (a frozen dataclass): building the derived expressions costs more Python
+    time than running the query, and a Select is immutable (``.where()`` returns a new one)."""
     lead = aliased(Department)
     last_report = (
         select(sa.func.max(ProgressReport.created_at))
