@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -42,6 +43,22 @@ def database_unavailable_page():
     return resp
 
 
+def _busy_or_gone(exc: Exception) -> bool:
+    """Whether the database is locked or cannot be reached right now (a fresh connection decides)."""
+    if isinstance(exc, InterfaceError) or getattr(exc, "connection_invalidated", False):
+        return True
+    if "database is locked" in str(exc):
+        return True
+    from tracker import db
+
+    try:
+        with db.engine().connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure to connect means unavailable
+        return True
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
@@ -57,6 +74,9 @@ def register_error_handlers(app: Flask) -> None:
     def _database_unavailable(exc):
         # The database restarting or unreachable: a clean, retryable 503 instead of a traceback. The
         # pool (pool_pre_ping) replaces dead connections on the next request, so the app recovers by itself.
+        # SQLite also calls a bad statement ("no such table") an OperationalError: that is our bug, a 500.
+        if not _busy_or_gone(exc):
+            return _unexpected(exc)
         app.logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
         if not wants_json():
             return database_unavailable_page()
