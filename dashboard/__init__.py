@@ -44,14 +44,14 @@ def tasks():
     from tracker.services.derived import LIGHT_LABELS, Horizon
     from tracker.services.queries import TaskFilter
     from tracker.web.auth import current_actor
+    from tracker.web.params import page_number
     from tracker.workflow import Party, status_label
 
     session = get_session()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     f = TaskFilter.from_args(request.args)
-    page_no = request.args.get("page", "1")
     page = queries.list_tasks(session, current_actor(), f, h, sort="due",
-                              page=int(page_no) if page_no.isdigit() and len(page_no) < 6 else 1, per_page=50)
+                              page=page_number(request.args.get("page")), per_page=50)
     _assist, leader_names = queries.names_for(session, [r.Task.id for r in page.rows])
     return render_template("board/tasks.html", page=page, args=f.to_args(), leader_names=leader_names,
                            light_labels=LIGHT_LABELS, status_text=lambda s: status_label(s, Party.LEADER))

@@ -94,6 +94,9 @@ def create_leader(session: Session, actor: Actor, name: str, title: str = "", *,
     name = normalise_name(name)
     if not name:
         raise ValidationFailed("领导姓名不能为空", fields={"name": "不能为空"})
+    fields = _leader_fields(name, title.strip())
+    if fields:
+        raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
     leader = Leader(name=name, title=title.strip(), sort_order=sort_order)
     session.add(leader)
     session.flush()

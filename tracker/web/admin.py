@@ -40,6 +40,7 @@ from tracker.models import (
 from tracker.services import access, calendar, organisation
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
+from tracker.web.params import to_int
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -91,12 +92,11 @@ def _int(value: str | None, field: str, default: int = 0) -> int:
 
 
 def _opt_id(value: str | None) -> int | None:
-    text = (value or "").strip()
-    return int(text) if text.isdigit() else None
+    return to_int(value)
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.strip().isdigit()]
+    return [n for n in map(to_int, values) if n is not None]
 
 
 def _checked(name: str) -> bool:

@@ -21,6 +21,7 @@ from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
+from tracker.web.params import page_number
 from tracker.workflow import OPEN, WORKING, Party, Status, status_label
 
 bp = Blueprint("department", __name__, url_prefix="/dept")
@@ -140,8 +141,7 @@ def tasks():
     f = TaskFilter.from_args(request.args)
     sort = request.args.get("sort", "due")
     sort = sort if sort in SORT_CHOICES else "due"
-    page_no = request.args.get("page", "1")
-    page = queries.list_tasks(session, actor, f, h, sort=sort, page=int(page_no) if page_no.isascii() and page_no.isdigit() and len(page_no) <= 6 else 1,
+    page = queries.list_tasks(session, actor, f, h, sort=sort, page=page_number(request.args.get("page")),
                               per_page=50)
     ids = [r.Task.id for r in page.rows]
     assist_names, leader_names = queries.names_for(session, ids)

@@ -20,6 +20,7 @@ from tracker.models import DEPARTMENT_KIND_LABELS, Role, Source, Task
 from tracker.services import imports as svc
 from tracker.services.ledger import FIELD_LABELS
 from tracker.web.auth import current_actor
+from tracker.web.params import page_number
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -110,8 +111,7 @@ def job(job_id: int):
     s, job = _job(job_id)
     report = job.report or {}
     show = request.args.get("show", "")
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and len(page) < 6 else 1
+    page = page_number(request.args.get("page"))
     rows, pages = _rows_page(report, show, page) if report.get("stage") in ("plan", "result") else ([], 1)
     options = {k: v for k, v in (job.options or {}).items() if k != "scan"}
     return render_template(

@@ -16,14 +16,14 @@ from tracker.services import notify
 from tracker.services.channels import FLAVOURS
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
+from tracker.web.params import page_number, to_int
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 20
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) > 0 else 1
+    return page_number(request.args.get("page"))
 
 
 def _fmt_dt(value) -> str:
@@ -106,8 +106,7 @@ def _departments():
 
 
 def _dep_id(raw) -> int | None:
-    raw = str(raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return to_int(raw)
 
 
 @bp.get("/channels")

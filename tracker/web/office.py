@@ -50,6 +50,7 @@ from tracker.services.deadlines import describe_recurrence
 from tracker.services.derived import LIGHT_LABELS, Horizon, Light
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.web.auth import current_actor
+from tracker.web.params import to_int
 from tracker.workflow import RUNNING, STATUS_LABELS, Action, Party, Status, check, status_label
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -103,8 +104,7 @@ def _leaders():
 
 
 def _int(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None  # "²".isdigit()
+    return to_int(value)
 
 
 def _ints(name: str) -> list[int]:

@@ -23,6 +23,7 @@ from tracker.errors import DomainError, ValidationFailed
 from tracker.models import Department, Leader, Role
 from tracker.services import cascade, schedule as svc
 from tracker.web.auth import current_actor
+from tracker.web.params import to_int
 from tracker.workflow import status_label
 
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")
@@ -51,8 +52,7 @@ def _cascade_helpers():
 
 
 def _int(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else None
+    return to_int(value)
 
 
 def _date(value: str | None, field: str, label: str) -> date | None:

@@ -43,6 +43,7 @@ from tracker.services import attachments, queries, tasks as svc
 from tracker.services.actors import Actor, parties
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.web.auth import current_actor
+from tracker.web.params import to_int
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -379,8 +380,7 @@ def _text(name: str) -> str:
 
 
 def _int(name: str) -> int | None:
-    raw = _text(name)
-    return int(raw) if raw.isdigit() else None
+    return to_int(_text(name))
 
 
 def _date(name: str, label: str) -> date:
@@ -441,7 +441,7 @@ def report(task_id: int):
             "problems": _text("problems"),
             "next_steps": _text("next_steps"),
             "needs_coordination": bool(request.form.get("needs_coordination")),
-            "milestones_done": [int(v) for v in request.form.getlist("milestones_done") if v.isdigit()],
+            "milestones_done": [n for n in map(to_int, request.form.getlist("milestones_done")) if n is not None],
         }
         rep = svc.report_progress(s, a, task_id, data)
         stored = attachments.store_all(s, a, task_id, rep.id, _files())
