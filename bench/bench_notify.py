@@ -33,21 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seedlib import chunks, recreate_database, seed_organisation  # noqa: E402
+
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_S = 60.0
 STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + ["pending_review"] * 5
             + ["closed"] * 25 + ["suspended"] * 2 + ["pending_approval"] * 1 + ["draft"] * 2)
-
-
-def _recreate(admin_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 class _Robot(BaseHTTPRequestHandler):
@@ -69,7 +60,7 @@ def seed(engine, n_tasks: int, n_deps: int, robot_url: str) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (Department, Leader, LeaderDepartment, NotificationChannel, Source, Task, TaskLeader,
+    from tracker.models import (NotificationChannel, Source, Task, TaskLeader,
                                 User)
     from tracker.services.calendar import seed_holidays
 
@@ -80,15 +71,7 @@ def seed(engine, n_tasks: int, n_deps: int, robot_url: str) -> dict:
         seed_holidays(s)
         s.commit()
     with engine.begin() as conn:
-        conn.execute(sa.insert(Department), [{"name": f"测试单位{i:04d}", "short_name": "", "kind": "component",
-                                              "active": True, "sort_order": i} for i in range(1, n_deps + 1)])
-        n_leaders = max(6, n_deps // 20)
-        conn.execute(sa.insert(Leader), [{"name": f"领导{i:03d}", "title": "副区长", "active": True, "sort_order": i}
-                                         for i in range(1, n_leaders + 1)])
-        dep_ids = [r[0] for r in conn.execute(sa.select(Department.id).order_by(Department.id))]
-        leader_ids = [r[0] for r in conn.execute(sa.select(Leader.id).order_by(Leader.id))]
-        conn.execute(sa.insert(LeaderDepartment), [{"leader_id": leader_ids[i % len(leader_ids)], "department_id": d}
-                                                   for i, d in enumerate(dep_ids)])
+        dep_ids, leader_ids = seed_organisation(conn, n_deps, short_names=False)
         users = []
         for d in dep_ids:
             for k, head in ((1, False), (2, False), (3, True)):
@@ -158,7 +141,7 @@ def main() -> None:
     threading.Thread(target=robot.serve_forever, daemon=True).start()
     robot_url = f"http://127.0.0.1:{robot.server_address[1]}/send"
 
-    engine = make_engine(_recreate(args.admin_url, args.database))
+    engine = make_engine(recreate_database(args.admin_url, args.database))
     migrate.upgrade(engine)
     out = seed(engine, args.tasks, args.departments, robot_url)
     settings = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1)  # e-mail rows queued, not sent here

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seedlib import chunks, recreate_database, seed_organisation  # noqa: E402
+
 TODAY = date(2026, 11, 23)  # a Monday
 PREVIOUS = date(2026, 11, 20)  # the working day before
 TARGET_S = 60.0
@@ -39,27 +41,11 @@ STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + [
             + ["closed"] * 25 + ["suspended"] * 2 + ["cancelled"] * 1 + ["draft"] * 2)
 
 
-def _recreate(admin_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def _chunks(rows, size=5000):
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
-
-
 def seed(engine, n_tasks: int, n_deps: int) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (Department, Leader, LeaderDepartment, Milestone, ProgressReport, Source, Task,
+    from tracker.models import (Milestone, ProgressReport, Source, Task,
                                 TaskLeader, User)
     from tracker.services.calendar import seed_holidays, seed_presets
 
@@ -71,16 +57,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
         seed_presets(s)
         s.commit()
     with engine.begin() as conn:
-        conn.execute(sa.insert(Department), [
-            {"name": f"测试单位{i:04d}", "short_name": f"单位{i:04d}", "kind": "component", "active": True,
-             "sort_order": i} for i in range(1, n_deps + 1)])
-        n_leaders = max(6, n_deps // 20)
-        conn.execute(sa.insert(Leader), [{"name": f"领导{i:03d}", "title": "副区长", "active": True, "sort_order": i}
-                                         for i in range(1, n_leaders + 1)])
-        dep_ids = [r[0] for r in conn.execute(sa.select(Department.id).order_by(Department.id))]
-        leader_ids = [r[0] for r in conn.execute(sa.select(Leader.id).order_by(Leader.id))]
-        conn.execute(sa.insert(LeaderDepartment), [{"leader_id": leader_ids[i % len(leader_ids)], "department_id": d}
-                                                   for i, d in enumerate(dep_ids)])
+        dep_ids, leader_ids = seed_organisation(conn, n_deps)
         users = []
         for d in dep_ids:
             for head in (False, True):
@@ -117,7 +94,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
                 "created_at": now - timedelta(days=90), "updated_at": now,
                 "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
                 "acknowledged_at": None, "closed_on": TODAY - timedelta(days=3) if status == "closed" else None})
-        for chunk in _chunks(tasks):
+        for chunk in chunks(tasks):
             conn.execute(sa.insert(Task), chunk)
         task_rows = conn.execute(sa.select(Task.id, Task.lead_department_id).order_by(Task.id)).all()
         conn.execute(sa.insert(TaskLeader), [{"task_id": t, "leader_id": rnd.choice(leader_ids)}
@@ -133,7 +110,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
                                 "needs_coordination": False,
                                 "created_at": now - timedelta(days=rnd.randint(0, 60), minutes=rnd.randint(0, 600))})
         for model, rows in ((Milestone, milestones), (ProgressReport, reports)):
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 conn.execute(sa.insert(model), chunk)
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
@@ -166,7 +143,7 @@ def main() -> None:
     from tracker.db import make_engine
     from tracker.services import recurring, reminders
 
-    url = _recreate(args.admin_url, args.database)
+    url = recreate_database(args.admin_url, args.database)
     engine = make_engine(url)
     migrate.upgrade(engine)
     figures = seed(engine, args.tasks, args.departments)

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.seedlib import chunks, recreate_database, seed_organisation  # noqa: E402
+
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_S = 60.0
 STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + ["pending_review"] * 5
@@ -32,27 +34,11 @@ STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + [
 PROBLEMS = ["需争取省级专项资金支持", "与企业洽谈补偿标准未果", "需规划部门配合出具意见", "施工进度滞后", ""]
 
 
-def _recreate(admin_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def _chunks(rows, size=5000):
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
-
-
 def seed(engine, n_tasks: int, n_deps: int) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (Department, Leader, LeaderDepartment, Milestone, ProgressReport, ReportDue, Source,
+    from tracker.models import (Milestone, ProgressReport, ReportDue, Source,
                                 Task, TaskLeader)
     from tracker.services.calendar import seed_holidays
 
@@ -63,16 +49,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
         seed_holidays(s)
         s.commit()
     with engine.begin() as conn:
-        conn.execute(sa.insert(Department), [
-            {"name": f"测试单位{i:04d}", "short_name": f"单位{i:04d}", "kind": "component", "active": True,
-             "sort_order": i} for i in range(1, n_deps + 1)])
-        n_leaders = max(6, n_deps // 20)
-        conn.execute(sa.insert(Leader), [{"name": f"领导{i:03d}", "title": "副区长", "active": True, "sort_order": i}
-                                         for i in range(1, n_leaders + 1)])
-        dep_ids = [r[0] for r in conn.execute(sa.select(Department.id).order_by(Department.id))]
-        leader_ids = [r[0] for r in conn.execute(sa.select(Leader.id).order_by(Leader.id))]
-        conn.execute(sa.insert(LeaderDepartment), [{"leader_id": leader_ids[i % len(leader_ids)], "department_id": d}
-                                                   for i, d in enumerate(dep_ids)])
+        dep_ids, leader_ids = seed_organisation(conn, n_deps)
         src_id = conn.execute(sa.insert(Source).returning(Source.id), [{
             "kind": "key_work", "title": "2026年重点工作", "reference": "", "source_date": date(2026, 1, 20),
             "body": "", "created_at": now}]).scalar()
@@ -91,7 +68,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
                 "created_at": now - timedelta(days=90), "updated_at": now,
                 "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
                 "acknowledged_at": None, "closed_on": TODAY - timedelta(days=3) if status == "closed" else None})
-        for chunk in _chunks(tasks):
+        for chunk in chunks(tasks):
             conn.execute(sa.insert(Task), chunk)
         task_rows = conn.execute(sa.select(Task.id, Task.lead_department_id).order_by(Task.id)).all()
         conn.execute(sa.insert(TaskLeader), [{"task_id": t, "leader_id": rnd.choice(leader_ids)}
@@ -113,7 +90,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
                     dues.append({"task_id": t, "period_start": due - timedelta(days=7), "due_date": due,
                                  "report_id": None, "met_on": None if rnd.random() < 0.4 else due})
         for model, rows in ((Milestone, milestones), (ProgressReport, reports), (ReportDue, dues)):
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 conn.execute(sa.insert(model), chunk)
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
@@ -135,7 +112,7 @@ def main() -> None:
     from tracker.db import make_engine
     from tracker.services import schedule
 
-    url = _recreate(args.admin_url, args.database)
+    url = recreate_database(args.admin_url, args.database)
     engine = make_engine(url)
     migrate.upgrade(engine)
     figures = seed(engine, args.tasks, args.departments)
