@@ -63,7 +63,8 @@ def test_children_are_tasks_through_the_services(session):
         assert kid.feedback_cycle == "monthly"
         assert task_svc.assisting_ids(session, kid.id) == [d.assist_id]
         assert task_svc.leader_ids(session, kid.id) == [d.leader_id]
-        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.task_id == kid.id))]
+        actions = [e.action for e in session.exec(
+            select(AuditEvent).where(AuditEvent.task_id == kid.id).order_by(AuditEvent.id))]
         assert actions == ["create", "assign"]
     assert kids[0].requirement == root.requirement and kids[1].requirement == "完成立项"
 
