@@ -220,7 +220,8 @@ def test_save_rows_is_all_or_nothing(session, org):
     assert created[3].feedback_cycle == "monthly"
     assert session.exec(select(TaskAssist).where(TaskAssist.task_id == created[0].id)).all()
     assert session.exec(select(TaskLeader).where(TaskLeader.task_id == created[0].id)).all()
-    actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == created[0].id)).all()
+    actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == created[0].id)
+                           .order_by(AuditEvent.id)).all()
     assert actions == ["create", "assign"]
 
 
