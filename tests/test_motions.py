@@ -296,8 +296,11 @@ def test_office_sets_the_limits_on_the_figures_page(client, session):
     load_district(session)
     login(client, "duchashi", "password123")
     page = client.get("/motions/figures")
-    assert page.status_code == 200 and "办理时限" in page.get_data(as_text=True)
-    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "办理时限" in html
+    assert "<title>建议提案办理统计 · " in html  # the title block once held the whole limits form
+    assert html.count('id="form-limits"') == 1
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
     bad = client.post("/motions/limits", data={"csrf_token": token, "amount_answer": "0", "unit_answer": "months"},
                       follow_redirects=True)
     assert "办理时限填写有误" in bad.get_data(as_text=True)
