@@ -363,7 +363,7 @@ def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool
             motion.first_answer_due = answer_due
         task.updated_at = clock.now()
         session.flush()
-        tasks._record(session, SYSTEM, "motion_deadline", task, before, note=f"{label(motion)}第{motion.round}轮办理时限")
+        tasks.record_change(session, SYSTEM, "motion_deadline", task, before, note=f"{label(motion)}第{motion.round}轮办理时限")
     session.flush()
 
 
@@ -416,7 +416,7 @@ def send_opinion(session: Session, actor: Actor, motion_id: int, text: str) -> M
     motion, task, who = get(session, actor, motion_id)
     if Party.ASSIST not in who:
         raise NotPermitted("只有协办单位可以报送协办意见")
-    text = tasks._require_text(text, "text", "协办意见")
+    text = tasks.require_text(text, "text", "协办意见")
     step = _open_step(session, motion, "opinion", actor.department_id)
     if step.done_on is not None:
         raise Conflict("本单位已报送协办意见")
@@ -439,7 +439,7 @@ def record_consult(session: Session, actor: Actor, motion_id: int, met_on: date,
         raise ValidationFailed("请选择沟通方式", fields={"form": "请选择沟通方式"})
     if met_on > clock.today():
         raise ValidationFailed("沟通日期不能晚于今天", fields={"met_on": "不能晚于今天"})
-    text = tasks._require_text(text, "text", "沟通情况")
+    text = tasks.require_text(text, "text", "沟通情况")
     step = _open_step(session, motion, "consult", task.lead_department_id)
     if task.status == Status.ASSIGNED:
         tasks.acknowledge(session, actor, task.id)
@@ -456,7 +456,7 @@ def answer(session: Session, actor: Actor, motion_id: int, category: str, summar
     _lead_only(who, "提交答复")
     if category not in CATEGORY_LABELS:
         raise ValidationFailed("请选择答复类别（A/B/C/D）", fields={"category": "请选择答复类别"})
-    summary = tasks._require_text(summary, "summary", "答复内容摘要")
+    summary = tasks.require_text(summary, "summary", "答复内容摘要")
     if category == "B" and promise_date is None:
         raise ValidationFailed("B类答复请填写承诺解决时限", fields={"promise_date": "请填写承诺解决时限"})
     if promise_date is not None and promise_date <= clock.today():
@@ -553,7 +553,7 @@ def keep_promise(session: Session, actor: Actor, motion_id: int, text: str) -> M
                                                  MotionStep.done_on.is_(None))).first()
     if step is None:
         raise Conflict("该件没有待跟踪落实的承诺事项")
-    step.text = tasks._require_text(text, "text", "落实情况")
+    step.text = tasks.require_text(text, "text", "落实情况")
     step.done_on, step.by_id = clock.today(), actor.user_id
     motion.follow_up_done_on = clock.today()
     session.flush()
@@ -701,7 +701,7 @@ def set_publish(session: Session, actor: Actor, motion_id: int, publish: bool, r
     if Party.OFFICE not in who:
         raise NotPermitted("只有督查室可以决定是否公开")
     if not publish:
-        reason = tasks._require_text(reason, "reason", "不予公开的理由")
+        reason = tasks.require_text(reason, "reason", "不予公开的理由")
     before = {"publish": motion.publish}
     motion.publish = publish
     session.flush()

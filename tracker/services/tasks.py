@@ -169,7 +169,8 @@ def _visible_task(session: Session, actor: Actor, task_id: int, *, lock: bool = 
     return task, who
 
 
-def _require_text(value: str, field: str, label: str) -> str:
+def require_text(value: str, field: str, label: str) -> str:
+    """The stripped text, or a ValidationFailed saying 请填写{label} on ``field``."""
     value = (value or "").strip()
     if not value:
         raise ValidationFailed(f"请填写{label}", fields={field: f"请填写{label}"})
@@ -195,8 +196,11 @@ def _set_status(task: Task, status: Status) -> None:
     task.updated_at = clock.now()
 
 
-def _record(session, actor, action, task, before, *, note="", entity="task", entity_id=None,
-            links=None):
+def record_change(session, actor, action, task, before, *, note="", entity="task", entity_id=None,
+                  links=None):
+    """Audit a change of ``task``: ``before`` (a ``snapshot``) against its state now.
+
+    Public so that the services built on tasks (motions) audit their changes the same way."""
     session.flush()
     if links is None:  # compare like with like: links in "after" when "before" has them
         links = "leader_ids" in before
@@ -312,7 +316,7 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
     the ledger import sends its 10,000 rows through here. Rows are written with
     bulk inserts (the ORM costs about 15 ms a task): the task, its assisting
     departments, leaders and milestones, and one "create" audit event each with
-    the task's snapshot, exactly as ``_record`` would store it.
+    the task's snapshot, exactly as ``record_change`` would store it.
     """
     if not actor.is_office:
         raise NotPermitted("只有督查室可以登记督办事项")
@@ -394,7 +398,7 @@ def update_draft(session: Session, actor: Actor, task_id: int, data: dict | Task
     data = data if isinstance(data, TaskInput) else _validate(TaskInput, data)
     before = snapshot(session, task, links=True)
     _apply_input(session, task, data)
-    _record(session, actor, Action.EDIT_DRAFT, task, before)
+    record_change(session, actor, Action.EDIT_DRAFT, task, before)
     return task
 
 
@@ -445,7 +449,7 @@ def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
         raise ValidationFailed("提交领导审核前请指定责任领导", fields={"leader_ids": "请指定责任领导"})
     before = snapshot(session, task)
     _set_status(task, Status.PENDING_APPROVAL)
-    _record(session, actor, Action.SUBMIT_FOR_APPROVAL, task, before)
+    record_change(session, actor, Action.SUBMIT_FOR_APPROVAL, task, before)
     return task
 
 
@@ -456,17 +460,17 @@ def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "")
     _check_ready(session, task)
     before = snapshot(session, task)
     _go_out(task)
-    _record(session, actor, Action.LEADER_APPROVE, task, before, note=note)
+    record_change(session, actor, Action.LEADER_APPROVE, task, before, note=note)
     return task
 
 
 def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task, who = _visible_task(session, actor, task_id)
     check(Action.LEADER_REJECT, task.status, who)
-    reason = _require_text(reason, "reason", "退回理由")
+    reason = require_text(reason, "reason", "退回理由")
     before = snapshot(session, task)
     _set_status(task, Status.DRAFT)
-    _record(session, actor, Action.LEADER_REJECT, task, before, note=reason)
+    record_change(session, actor, Action.LEADER_REJECT, task, before, note=reason)
     return task
 
 
@@ -479,7 +483,7 @@ def assign(session: Session, actor: Actor, task_id: int) -> Task:
     _check_ready(session, task)
     before = snapshot(session, task)
     _go_out(task)
-    _record(session, actor, Action.ASSIGN, task, before)
+    record_change(session, actor, Action.ASSIGN, task, before)
     return task
 
 
@@ -490,7 +494,7 @@ def acknowledge(session: Session, actor: Actor, task_id: int) -> Task:
     before = snapshot(session, task)
     task.acknowledged_at = clock.now()
     _set_status(task, Status.ACKNOWLEDGED)
-    _record(session, actor, Action.ACKNOWLEDGE, task, before)
+    record_change(session, actor, Action.ACKNOWLEDGE, task, before)
     return task
 
 
@@ -537,7 +541,7 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
         from tracker.services.recurring import note_report
 
         note_report(session, report)
-    _record(session, actor, action, task, before, entity="progress_report", entity_id=report.id)
+    record_change(session, actor, action, task, before, entity="progress_report", entity_id=report.id)
     return report
 
 
@@ -551,7 +555,7 @@ def request_extension(session: Session, actor: Actor, task_id: int, new_due_date
     """延期申请: only before the deadline has passed, only one open at a time."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_EXTENSION, task.status, who)
-    reason = _require_text(reason, "reason", "延期理由")
+    reason = require_text(reason, "reason", "延期理由")
     if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
         raise ValidationFailed("该事项没有固定完成时限，无需申请延期")
     if clock.today() > task.due_date:
@@ -568,7 +572,7 @@ def request_extension(session: Session, actor: Actor, task_id: int, new_due_date
                            reason=reason, old_due_date=task.due_date, new_due_date=new_due_date)
     session.add(req)
     session.flush()
-    _record(session, actor, Action.REQUEST_EXTENSION, task, before, note=reason,
+    record_change(session, actor, Action.REQUEST_EXTENSION, task, before, note=reason,
             entity="extension_request", entity_id=req.id)
     return req
 
@@ -583,14 +587,14 @@ def decide_extension(session: Session, actor: Actor, request_id: int, approve: b
     if req.status != RequestStatus.PENDING:
         raise Conflict("该延期申请已处理")
     if not approve:
-        note = _require_text(note, "note", "不同意延期的理由")
+        note = require_text(note, "note", "不同意延期的理由")
     before = snapshot(session, task)
     req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
     if approve:
         task.due_date = req.new_due_date
         task.updated_at = clock.now()
-    _record(session, actor, "approve_extension" if approve else "refuse_extension", task, before,
+    record_change(session, actor, "approve_extension" if approve else "refuse_extension", task, before,
             note=note, entity="extension_request", entity_id=req.id)
     return req
 
@@ -599,13 +603,13 @@ def request_close(session: Session, actor: Actor, task_id: int, summary: str) ->
     """申请办结 by the lead department."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_CLOSE, task.status, who)
-    summary = _require_text(summary, "summary", "办结情况说明")
+    summary = require_text(summary, "summary", "办结情况说明")
     before = snapshot(session, task)
     req = CloseRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id, summary=summary)
     session.add(req)
     _set_status(task, Status.PENDING_REVIEW)
     session.flush()
-    _record(session, actor, Action.REQUEST_CLOSE, task, before, note=summary,
+    record_change(session, actor, Action.REQUEST_CLOSE, task, before, note=summary,
             entity="close_request", entity_id=req.id)
     return req
 
@@ -616,7 +620,7 @@ def review_close(session: Session, actor: Actor, task_id: int, approve: bool, no
     action = Action.APPROVE_CLOSE if approve else Action.RETURN
     check(action, task.status, who)
     if not approve:
-        note = _require_text(note, "note", "退回理由")
+        note = require_text(note, "note", "退回理由")
     req = _pending(session, CloseRequest, task.id)
     before = snapshot(session, task)
     if req is not None:
@@ -627,7 +631,7 @@ def review_close(session: Session, actor: Actor, task_id: int, approve: bool, no
         _set_status(task, Status.CLOSED)
     else:
         _set_status(task, Status.IN_PROGRESS)
-    _record(session, actor, action, task, before, note=note)
+    record_change(session, actor, action, task, before, note=note)
     return task
 
 
@@ -637,11 +641,11 @@ def review_close(session: Session, actor: Actor, task_id: int, approve: bool, no
 def suspend(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task, who = _visible_task(session, actor, task_id)
     check(Action.SUSPEND, task.status, who)
-    reason = _require_text(reason, "reason", "暂缓理由")
+    reason = require_text(reason, "reason", "暂缓理由")
     before = snapshot(session, task)
     task.status_before_suspend = task.status
     _set_status(task, Status.SUSPENDED)
-    _record(session, actor, Action.SUSPEND, task, before, note=reason)
+    record_change(session, actor, Action.SUSPEND, task, before, note=reason)
     return task
 
 
@@ -651,20 +655,20 @@ def resume(session: Session, actor: Actor, task_id: int, note: str = "") -> Task
     before = snapshot(session, task)
     _set_status(task, Status(task.status_before_suspend or Status.IN_PROGRESS))
     task.status_before_suspend = ""
-    _record(session, actor, Action.RESUME, task, before, note=note)
+    record_change(session, actor, Action.RESUME, task, before, note=note)
     return task
 
 
 def cancel(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task, who = _visible_task(session, actor, task_id)
     check(Action.CANCEL, task.status, who)
-    reason = _require_text(reason, "reason", "撤销理由")
+    reason = require_text(reason, "reason", "撤销理由")
     before = snapshot(session, task)
     for model in (ExtensionRequest, CloseRequest, ChangeRequest):
         for req in session.exec(select(model).where(model.task_id == task.id, model.status == RequestStatus.PENDING)):
             req.status = RequestStatus.WITHDRAWN
     _set_status(task, Status.CANCELLED)
-    _record(session, actor, Action.CANCEL, task, before, note=reason)
+    record_change(session, actor, Action.CANCEL, task, before, note=reason)
     return task
 
 
@@ -672,11 +676,11 @@ def reopen(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     """复查核验 failed: the closed task goes back to 办理中."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REOPEN, task.status, who)
-    reason = _require_text(reason, "reason", "重新打开的理由")
+    reason = require_text(reason, "reason", "重新打开的理由")
     before = snapshot(session, task)
     task.closed_on = None
     _set_status(task, Status.IN_PROGRESS)
-    _record(session, actor, Action.REOPEN, task, before, note=reason)
+    record_change(session, actor, Action.REOPEN, task, before, note=reason)
     return task
 
 
@@ -688,7 +692,7 @@ def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
     """改派: a lead department that is not responsible says so, within the window."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_REASSIGN, task.status, who)
-    reason = _require_text(reason, "reason", "申请改派的理由")
+    reason = require_text(reason, "reason", "申请改派的理由")
     assigned_on = clock.local_date(task.assigned_at)
     elapsed = load_calendar(session).workdays_between(assigned_on, clock.today()).value
     if elapsed > window_workdays:
@@ -705,7 +709,7 @@ def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
                         payload={"suggested_department_id": suggested_department_id})
     session.add(req)
     session.flush()
-    _record(session, actor, Action.REQUEST_REASSIGN, task, before, note=reason,
+    record_change(session, actor, Action.REQUEST_REASSIGN, task, before, note=reason,
             entity="change_request", entity_id=req.id)
     return req
 
@@ -735,10 +739,10 @@ def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bo
         task.assigned_at = clock.now()
         _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
     else:
-        note = _require_text(note, "note", "不同意改派的理由")
+        note = require_text(note, "note", "不同意改派的理由")
     req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    _record(session, actor, "approve_reassign" if approve else "refuse_reassign", task, before,
+    record_change(session, actor, "approve_reassign" if approve else "refuse_reassign", task, before,
             note=note, entity="change_request", entity_id=req.id)
     return req
 
@@ -757,7 +761,7 @@ def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
     """A change of lead department or of requirement, to be decided by someone else."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_CHANGE, task.status, who)
-    reason = _require_text(reason, "reason", "变更理由")
+    reason = require_text(reason, "reason", "变更理由")
     payload: dict = {}
     if lead_department_id is not None and lead_department_id != task.lead_department_id:
         _check_departments(session, [lead_department_id], "lead_department_id")
@@ -776,7 +780,7 @@ def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
                         requested_by_id=actor.user_id, reason=reason, payload=payload)
     session.add(req)
     session.flush()
-    _record(session, actor, Action.REQUEST_CHANGE, task, before, note=reason,
+    record_change(session, actor, Action.REQUEST_CHANGE, task, before, note=reason,
             entity="change_request", entity_id=req.id)
     return req
 
@@ -792,7 +796,7 @@ def decide_change(session: Session, actor: Actor, request_id: int, approve: bool
     if req.requested_by_id is not None and req.requested_by_id == actor.user_id:
         raise NotPermitted("变更申请须由申请人以外的人员审核")
     if not approve:
-        note = _require_text(note, "note", "不同意变更的理由")
+        note = require_text(note, "note", "不同意变更的理由")
     before = snapshot(session, task, links=True)
     if approve:
         payload = req.payload or {}
@@ -818,7 +822,7 @@ def decide_change(session: Session, actor: Actor, request_id: int, approve: bool
         task.updated_at = clock.now()
     req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    _record(session, actor, "approve_change" if approve else "refuse_change", task, before,
+    record_change(session, actor, "approve_change" if approve else "refuse_change", task, before,
             note=note, entity="change_request", entity_id=req.id)
     return req
 
@@ -848,7 +852,7 @@ def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
             session.add(reminder)
     except sa.exc.IntegrityError as exc:  # a concurrent reminder won the race
         raise Conflict("今天已对该单位催办过此事项") from exc
-    _record(session, actor, Action.REMIND, task, before, note=message.strip(),
+    record_change(session, actor, Action.REMIND, task, before, note=message.strip(),
             entity="reminder", entity_id=reminder.id)
     return reminder
 
@@ -857,7 +861,7 @@ def escalate(session: Session, actor: Actor, task_id: int, reason: str, level: i
     """督办: a numbered notice (督办通知单) to the department head and the leader."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.ESCALATE, task.status, who)
-    reason = _require_text(reason, "reason", "督办事由")
+    reason = require_text(reason, "reason", "督办事由")
     if level not in (1, 2, 3):
         raise ValidationFailed("督办层级应为 1–3", fields={"level": "取值无效"})
     year = clock.today().year
@@ -867,7 +871,7 @@ def escalate(session: Session, actor: Actor, task_id: int, reason: str, level: i
                      notice_no=f"督办〔{year}〕{number}号", reason=reason, created_by_id=actor.user_id)
     session.add(esc)
     session.flush()
-    _record(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
+    record_change(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
     return esc
 
 
@@ -890,7 +894,7 @@ def close_no_objection(session: Session, actor: Actor, task_id: int) -> Task:
     before = snapshot(session, task)
     task.closed_on = task.due_date
     _set_status(task, Status.CLOSED)
-    _record(session, actor, Action.CLOSE_NO_OBJECTION, task, before,
+    record_change(session, actor, Action.CLOSE_NO_OBJECTION, task, before,
             note=f"逾期（{task.due_date.isoformat()}）未回复，视为无不同意见")
     return task
 
