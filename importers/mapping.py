@@ -52,6 +52,23 @@ DEPARTMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "leader_title": ("领导职务", "职务"),
 }
 
+# 人大建议/政协提案 交办清单 (read by ``tracker.services.motion_import``).
+MOTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "number": ("建议编号", "提案编号", "建议号", "提案号", "案号", "编号"),
+    "title": ("建议题目", "提案题目", "建议名称", "提案名称", "案由", "题目", "标题"),
+    "body": ("建议内容", "提案内容", "主要内容", "内容", "正文"),
+    "proposer": ("领衔代表", "第一提案人", "提案人", "领衔委员", "领衔人", "代表姓名", "委员姓名"),
+    "co_signers": ("附议代表", "联名代表", "联名委员", "附议人", "联名人"),
+    "contact": ("联系方式", "联系电话", "手机号码", "电话"),
+    "category": ("建议类别", "提案类别", "分类", "类别"),
+    "key": ("是否重点", "重点建议", "重点提案", "重点"),
+    "leader": ("领办领导", "督办领导", "牵头领导", "领办区领导"),
+    "lead": ("主办单位", "承办单位", "主办部门", "牵头单位"),
+    "assist": ("协办单位", "会办单位", "协办部门", "配合单位"),
+    "deadline": ("办理时限", "答复时限", "办结时限", "完成时限"),
+    "session": ("届次", "会议届次"),
+}
+
 FIELD_LABELS = {
     "seq": "序号", "code": "事项编号", "source": "任务来源", "source_date": "来源日期", "reference": "文号",
     "title": "督办事项", "requirement": "工作要求", "lead": "牵头单位", "assist": "配合单位",
@@ -59,6 +76,13 @@ FIELD_LABELS = {
     "progress": "进展情况", "status": "办理状态",
     "name": "单位全称", "aliases": "简称/别名", "kind": "单位类型", "leader": "分管领导", "leader_title": "领导职务",
 }
+# The motion list names some of the same fields differently (主办, not 牵头).
+MOTION_FIELD_LABELS = {
+    "number": "建议/提案编号", "title": "建议/提案题目", "body": "建议/提案内容", "proposer": "领衔代表/提案人",
+    "co_signers": "附议代表/联名委员", "contact": "联系方式", "category": "类别", "key": "是否重点",
+    "leader": "领办领导", "lead": "主办单位", "assist": "协办单位", "deadline": "办理时限", "session": "届次",
+}
+FIELD_LABELS_BY_KIND = {"ledger": FIELD_LABELS, "departments": FIELD_LABELS, "motions": MOTION_FIELD_LABELS}
 
 
 def match_header(text: str, fields: dict[str, tuple[str, ...]]) -> tuple[str, int] | None:

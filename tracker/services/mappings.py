@@ -9,7 +9,7 @@ they were made for so that a person can read the table.
 
 from __future__ import annotations
 
-from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, ColumnMapping
+from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, MOTION_FIELDS, ColumnMapping
 from sqlmodel import Session, select
 
 from tracker import clock
@@ -17,7 +17,7 @@ from tracker.models import LedgerMapping
 from tracker.services import audit
 from tracker.services.actors import Actor
 
-FIELDS_BY_KIND = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS}
+FIELDS_BY_KIND = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS, "motions": MOTION_FIELDS}
 
 
 class MappingTable:

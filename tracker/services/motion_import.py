@@ -1,10 +1,12 @@
 """A 建议/提案 交办清单 (建议编号, 建议题目, 领衔代表, 主办单位, 协办单位, 办理时限) in, motions out.
 
 The table is found by the ledger importer's layout detection (title rows, merged
-cells, notes below) with the motion list's own header synonyms; units resolve
-through the same ``DepartmentResolver`` as ledgers. Every row is checked first and
-nothing is written unless all are clean (``motions.register`` runs in the caller's
-transaction, which commits once).
+cells, notes below) with the motion list's own header synonyms
+(``importers.mapping.MOTION_FIELDS``), a remembered or corrected column mapping
+included, so that the CLI and the web importer's "motions" jobs read a list the
+same way. Units resolve through the same ``DepartmentResolver`` as ledgers. Every
+row is checked first and nothing is written unless all are clean
+(``motions.register`` runs in the caller's transaction, which commits once).
 """
 
 from __future__ import annotations
@@ -13,44 +15,139 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from importers.cells import as_text
-from importers.layout import detect
-from importers.workbook import read_workbook
+from importers import Limits, Workbook, read_workbook
+from importers.cells import as_text, header_key
+from importers.layout import SheetScan, Table, detect
+from importers.mapping import MOTION_FIELDS, MappingStore
+from sqlmodel import Session, select
+
+from tracker import clock
 from tracker.errors import ValidationFailed
+from tracker.models import Department, Leader
 from tracker.services import motions
 from tracker.services.actors import Actor
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
-MOTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "number": ("建议编号", "提案编号", "建议号", "提案号", "案号", "编号"),
-    "title": ("建议题目", "提案题目", "建议名称", "提案名称", "案由", "题目", "标题"),
-    "body": ("建议内容", "提案内容", "主要内容", "内容", "正文"),
-    "proposer": ("领衔代表", "第一提案人", "提案人", "领衔委员", "领衔人", "代表姓名", "委员姓名"),
-    "co_signers": ("附议代表", "联名代表", "联名委员", "附议人", "联名人"),
-    "contact": ("联系方式", "联系电话", "手机号码", "电话"),
-    "category": ("建议类别", "提案类别", "分类", "类别"),
-    "key": ("是否重点", "重点建议", "重点提案", "重点"),
-    "leader": ("领办领导", "督办领导", "牵头领导", "领办区领导"),
-    "lead": ("主办单位", "承办单位", "主办部门", "牵头单位"),
-    "assist": ("协办单位", "会办单位", "协办部门", "配合单位"),
-    "deadline": ("办理时限", "答复时限", "办结时限", "完成时限"),
-    "session": ("届次", "会议届次"),
-}
-REQUIRED = {"number", "title", "lead"}
+__all__ = ["MOTION_FIELDS", "REQUIRED", "MotionImport", "MotionRow", "import_list", "looks_like_list", "read_list"]
+
+REQUIRED = frozenset({"number", "title", "lead"})
 _SESSION = re.compile(r"([区县市]?[^\s，,]{0,6}届[^\s，,]{0,8}?次会议)")
 _NUMBER = re.compile(r"(\d+)")
 _DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})")
 _SPLIT = re.compile(r"[、，,；;/\s]+")
+_KEY_WORDS = ("是", "重点", "√", "Y", "y", "1")
+# The headers that only a motion list has: its number or title names 建议/提案 (or 案号/案由).
+_MOTION_WORDS = ("建议", "提案")
+# Which column a problem found by ``motions.check_inputs`` belongs to (first match wins).
+_PROBLEM_FIELDS = (("不能同时是协办", "assist"), ("未填写主办单位", "lead"), ("办理时限", "deadline"),
+                   ("已经登记", "number"), ("重复", "number"), ("编号", "number"), ("题目为空", "title"),
+                   ("届次为空", "session"), ("为空", "proposer"))
+_WHERE = re.compile(r"^第(\d+)行：")
+
+
+@dataclass
+class MotionRow:
+    """One row of the list: the motion it would become, and what stands in its way."""
+
+    sheet: str
+    row: int
+    kind: str
+    number: int | None
+    session_name: str
+    title: str
+    proposer: str
+    lead: str = ""
+    assisting: list[str] = field(default_factory=list)
+    due_date: date | None = None
+    deadline_text: str = ""
+    category: str = ""
+    is_key: bool = False
+    leader: str = ""
+    action: str = "create"  # create | error
+    motion_id: int | None = None
+    task_id: int | None = None
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def error(self, message: str, name: str = "") -> None:
+        self.errors.append({"message": message, "column": self.columns.get(name) or None, "field": name or None})
+
+    def has_error(self, name: str) -> bool:
+        return any(e["field"] == name for e in self.errors)
+
+    @property
+    def label(self) -> str:
+        return f"{motions.KIND_LABELS.get(self.kind, '')}第{self.number}号" if self.number else ""
+
+    def to_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "action": self.action, "kind": self.kind,
+                "number": self.number, "label": self.label, "session": self.session_name, "title": self.title,
+                "proposer": self.proposer, "lead": self.lead or None, "assisting": self.assisting,
+                "due_date": self.due_date.isoformat() if self.due_date else None,
+                "deadline_text": self.deadline_text or None, "category": self.category or None,
+                "is_key": self.is_key, "leader": self.leader or None, "motion_id": self.motion_id,
+                "task_id": self.task_id, "errors": self.errors, "warnings": self.warnings}
 
 
 @dataclass
 class MotionImport:
-    kind: str
-    session_name: str
-    rows: int
-    errors: list[str] = field(default_factory=list)
+    """The dry-run report of a list; after ``import_list`` also the motions written."""
+
+    filename: str = ""
+    kind: str = ""  # of the first table (the CLI's message)
+    session_name: str = ""
+    items: list[MotionRow] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    sheets: list[dict] = field(default_factory=list)
+    default_due: date | None = None  # the answer limit counted from today, for rows without 办理时限
+    default_limit: str = ""
     motions: list = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def rows(self) -> int:
+        return len(self.items)
+
+    @property
+    def errors(self) -> list[str]:
+        """Every problem as one line naming the row and column, for the CLI and exceptions."""
+        out = list(self.file_errors)
+        for item in self.items:
+            for e in item.errors:
+                col = f"（{e['column']}列）" if e.get("column") else ""
+                out.append(f"第{item.row}行{col}：{e['message']}")
+        return out
+
+    @property
+    def error_count(self) -> int:
+        return len(self.file_errors) + sum(len(i.errors) for i in self.items)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0 and bool(self.items)
+
+    def sessions(self) -> list[tuple[str, str]]:
+        """(kind, 届次) pairs of the list, in order: the 建议提案 page's filters."""
+        return list(dict.fromkeys((i.kind, i.session_name) for i in self.items if i.session_name))
+
+    def counts(self) -> dict[str, int]:
+        create = sum(1 for i in self.items if i.action == "create")
+        return {"rows": len(self.items), "create": create, "update": 0, "unchanged": 0, "duplicate": 0,
+                "error": len(self.items) - create, "errors": self.error_count,
+                "warnings": sum(len(i.warnings) for i in self.items)}
+
+    def to_dict(self) -> dict:
+        """The shape of the web importer's job report (``imports.report_json``)."""
+        return {"file": self.filename, "what": "motions", "kind": self.kind, "session_name": self.session_name,
+                "ok": self.ok, "committed": self.committed, "counts": self.counts(),
+                "default_due": self.default_due.isoformat() if self.default_due else None,
+                "default_limit": self.default_limit,
+                "sessions": [{"kind": k, "session": s} for k, s in self.sessions()],
+                "errors": [{"message": m} for m in self.file_errors], "sheets": self.sheets,
+                "rows": [i.to_dict() for i in self.items]}
 
 
 def _date(value) -> date | None:
@@ -63,78 +160,204 @@ def _date(value) -> date | None:
     m = _DATE.search(as_text(value))
     if not m:
         raise ValueError(as_text(value))
-    return date(int(m[1]), int(m[2]), int(m[3]))
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(as_text(value)) from None
 
 
-def read_list(session, path: str | Path, *, kind: str = "", session_name: str = "",
-              filename: str | None = None) -> tuple[MotionImport, list[motions.MotionInput]]:
-    """Read and check a list; ``kind``/``session_name`` default to what the title row says."""
-    book = read_workbook(path, filename=filename)
-    scan = None
-    for sheet in book.sheets:
-        found = detect(sheet, MOTION_FIELDS, REQUIRED)
-        if found.table is not None:
-            scan = found
-            break
-    if scan is None:
-        raise ValidationFailed("未识别到建议提案清单的表头（应有“建议编号”“建议题目”“主办单位”等列）")
-    table = scan.table
-    heads = " ".join([*table.preamble, *(c.header for c in table.mapping.columns)])
-    if not kind:
-        kind = "proposal" if ("提案" in heads or "政协" in heads) else "suggestion"
-    if not session_name:
-        m = _SESSION.search(" ".join(table.preamble))
-        session_name = m[1] if m else ""
-    report = MotionImport(kind, session_name, len(table.rows))
+def guess_kind(table: Table) -> str:
+    """提案 when the title or the headers say so (or name the 政协), else 建议."""
+    heads = " ".join([*table.preamble, table.sheet, *(c.header for c in table.mapping.columns)])
+    return "proposal" if ("提案" in heads or "政协" in heads) else "suggestion"
+
+
+def guess_session(table: Table) -> str:
+    """The "…届…次会议" of the list's title rows, or empty."""
+    m = _SESSION.search(" ".join(table.preamble))
+    return m[1] if m else ""
+
+
+def scan_sheets(workbook: Workbook, *, sheet: str | None = None, store: MappingStore | None = None,
+                overrides: dict[str, dict[int, str | None]] | None = None) -> list[SheetScan]:
+    """Detect the list's table on every sheet (or on the one named)."""
+    out = []
+    for s in workbook.sheets:
+        if sheet and s.name != sheet:
+            continue
+        chosen = (overrides or {}).get(s.name) or (overrides or {}).get("*")
+        out.append(detect(s, MOTION_FIELDS, set(REQUIRED), store=store, overrides=chosen))
+    return out
+
+
+def looks_like_list(workbook: Workbook) -> bool:
+    """Is a file uploaded as a 督办台账 really a 建议/提案 交办清单?
+
+    Yes when one sheet has the motion list's table (number, title and 主办单位 columns)
+    whose number or title header names 建议/提案 (建议编号, 提案题目, 案号, 案由) and which
+    has a 领衔代表/提案人 column. A ledger that lists suggestions (编号, 建议题目, 责任单位,
+    任务来源) has no 领衔代表/提案人, and a ledger's 序号/督办事项 never name 建议/提案.
+    """
+    for scan in scan_sheets(workbook):
+        if scan.table is None:
+            continue
+        cols = scan.table.mapping.field_columns()
+        if "proposer" not in cols:
+            continue
+        named = [header_key(cols[f].header) for f in ("number", "title")]
+        if any(any(w in h for w in _MOTION_WORDS) or h in ("案号", "案由") for h in named):
+            return True
+    return False
+
+
+def read_list(session: Session, source: str | Path | Workbook, *, kind: str = "", session_name: str = "",
+              filename: str | None = None, sheet: str | None = None, store: MappingStore | None = None,
+              overrides: dict[str, dict[int, str | None]] | None = None,
+              limits: Limits | None = None) -> tuple[MotionImport, list[motions.MotionInput]]:
+    """Read and check a list, writing nothing.
+
+    ``kind``/``session_name`` default to what each sheet's title rows and headers
+    say; ``store``/``overrides`` are a remembered or corrected column mapping
+    (``MappingTable(session, "motions")``, the web importer's drop-downs). Problems
+    land in the report by row and column; the inputs are for ``motions.register``.
+    """
+    workbook = source if isinstance(source, Workbook) else read_workbook(source, filename=filename, limits=limits)
+    report = MotionImport(workbook.filename or (filename or ""))
+    limit = motions.load_limits(session)["answer"]
+    report.default_due = motions.limit_due(session, clock.today(), limit)
+    report.default_limit = f"交办之日起{motions.limit_text(limit)}"
+    tables = []
+    for scan in scan_sheets(workbook, sheet=sheet, store=store, overrides=overrides):
+        entry: dict[str, Any] = {"name": scan.sheet, "detected": scan.table is not None,
+                                 "reason": scan.reason or None}
+        if scan.table is not None:
+            t = scan.table
+            tables.append(t)
+            entry.update(title=t.title or None, rows=len(t.rows), mapping=t.mapping.to_dict(),
+                         warnings=[{"message": note, "column": None} for note in t.mapping.notes])
+        report.sheets.append(entry)
+    if not tables:
+        reasons = "；".join(f"{s['name']}：{s['reason']}" for s in report.sheets if s.get("reason"))
+        report.file_errors.append("未识别到建议提案清单的表头（应有“建议编号”“建议题目”“主办单位”等列）"
+                                  + (f"（{reasons}）" if reasons else ""))
+        return report, []
     depts = DepartmentResolver.load(session)
     leaders = LeaderResolver.load(session)
-    inputs = []
-    for row in table.rows:
-        where = f"第{row.row}行"
-        num = _NUMBER.search(row.text("number"))
-        lead_name = row.text("lead")
-        lead_id = depts.lookup(lead_name) if lead_name else None
-        if lead_name and lead_id is None:
-            report.errors.append(f"{where}（{row.columns.get('lead', '')}列）：主办单位“{lead_name}”不在单位名录中")
-        assist = []
-        for name in [n for n in _SPLIT.split(row.text("assist")) if n]:
-            dep = depts.lookup(name)
-            if dep is None:
-                report.errors.append(f"{where}（{row.columns.get('assist', '')}列）：协办单位“{name}”不在单位名录中")
-            elif dep != lead_id and dep not in assist:
-                assist.append(dep)
-        try:
-            due = _date(row.values.get("deadline"))
-        except ValueError as exc:
-            report.errors.append(f"{where}（{row.columns.get('deadline', '')}列）：办理时限“{exc}”不是日期")
-            due = None
-        leader_id = None
-        if row.text("leader"):
-            res = leaders.resolve_list(row.text("leader"))
-            leader_id = res.ids[0] if getattr(res, "ids", None) else None
-            if leader_id is None:
-                report.errors.append(f"{where}：领办领导“{row.text('leader')}”不在领导名单中")
-        if not num:
-            report.errors.append(f"{where}（{row.columns.get('number', '')}列）：编号“{row.text('number')}”应含数字")
-        inputs.append(motions.MotionInput(
-            kind=kind, number=int(num[1]) if num else 0,
-            session_name=row.text("session") or session_name, title=row.text("title"),
-            proposer=row.text("proposer"), lead_department_id=lead_id, assisting_department_ids=assist,
-            body=row.text("body"), co_signers=row.text("co_signers"), contact=row.text("contact"),
-            category=row.text("category"), is_key=row.text("key") in ("是", "重点", "√", "Y", "y", "1"),
-            supervising_leader_id=leader_id, due_date=due, row=row.row))
-    report.errors += [p for p in motions.check_inputs(session, inputs)
-                      if not p.endswith("未填写主办单位") or not any("主办单位“" in e for e in report.errors)]
+    names = dict(session.exec(select(Department.id, Department.name)).all())
+    leader_names = dict(session.exec(select(Leader.id, Leader.name)).all())
+    inputs: list[motions.MotionInput] = []
+    for t in tables:
+        t_kind = kind or guess_kind(t)
+        t_session = session_name or guess_session(t)
+        report.kind = report.kind or t_kind
+        report.session_name = report.session_name or t_session
+        has_session_column = "session" in t.mapping.field_columns()
+        if not t_session and not has_session_column:
+            report.file_errors.append(f"工作表“{t.sheet}”：未能从清单标题识别届次，请填写届次"
+                                      "（如“区十七届人大三次会议”“区政协十届三次会议”）")
+        for data in t.rows:
+            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names,
+                                         report.default_due)
+            report.items.append(item)
+            inputs.append(data_input)
+    _batch_checks(session, report, inputs)
+    for item in report.items:
+        if item.errors:
+            item.action = "error"
     return report, inputs
 
 
-def import_list(session, actor: Actor, path: str | Path, *, kind: str = "", session_name: str = "",
-                dry_run: bool = False, filename: str | None = None) -> MotionImport:
-    """Check every row, then register and assign the whole batch, or nothing (ValidationFailed)."""
-    report, inputs = read_list(session, path, kind=kind, session_name=session_name, filename=filename)
-    if report.errors:
-        raise ValidationFailed(f"清单有{len(report.errors)}处错误，未导入任何一件：" + "；".join(report.errors[:20]),
-                               fields={"errors": report.errors})
+def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentResolver, leaders: LeaderResolver,
+              names: dict[int, str], leader_names: dict[int, str], default_due: date | None):
+    num = _NUMBER.search(data.text("number"))
+    item = MotionRow(t.sheet, data.row, kind, int(num[1]) if num else None,
+                     data.text("session") or session_name, data.text("title"), data.text("proposer"),
+                     category=data.text("category"), is_key=data.text("key") in _KEY_WORDS,
+                     columns=dict(data.columns))
+    if not num:
+        item.error(f"编号“{data.text('number')}”应含数字", "number")
+    lead_name = data.text("lead")
+    lead_id = depts.lookup(lead_name) if lead_name else None
+    if lead_name and lead_id is None:
+        item.error(f"主办单位“{lead_name}”不在单位名录中", "lead")
+    item.lead = names.get(lead_id, lead_name) if lead_id else lead_name
+    assist: list[int] = []
+    for name in [n for n in _SPLIT.split(data.text("assist")) if n]:
+        dep = depts.lookup(name)
+        if dep is None:
+            item.error(f"协办单位“{name}”不在单位名录中", "assist")
+        elif dep != lead_id and dep not in assist:
+            assist.append(dep)
+    item.assisting = [names.get(d, "") for d in assist]
+    item.deadline_text = data.text("deadline")
+    try:
+        due = _date(data.values.get("deadline"))
+    except ValueError as exc:
+        item.error(f"办理时限“{exc}”不是日期（应写明年月日，如“2026年5月29日前”；不填则按默认答复时限）",
+                   "deadline")
+        due = None
+    item.due_date = due
+    leader_id = None
+    if data.text("leader"):
+        res = leaders.resolve_list(data.text("leader"))
+        leader_id = res.ids[0] if getattr(res, "ids", None) else None
+        if leader_id is None:
+            item.error(f"领办领导“{data.text('leader')}”不在领导名单中", "leader")
+        item.leader = leader_names.get(leader_id, data.text("leader")) if leader_id else data.text("leader")
+    if due is None and default_due is not None and not item.has_error("deadline"):
+        item.warnings.append({"message": f"未填写办理时限，按默认答复时限 {default_due.isoformat()}",
+                              "column": item.columns.get("deadline"), "field": "deadline"})
+    return item, motions.MotionInput(
+        kind=kind, number=item.number or 0, session_name=item.session_name, title=item.title,
+        proposer=item.proposer, lead_department_id=lead_id, assisting_department_ids=assist,
+        body=data.text("body"), co_signers=data.text("co_signers"), contact=data.text("contact"),
+        category=item.category, is_key=item.is_key, supervising_leader_id=leader_id, due_date=due, row=data.row)
+
+
+def _batch_checks(session: Session, report: MotionImport, inputs: list[motions.MotionInput]) -> None:
+    """The rules of a batch (``motions.check_inputs``: empty fields, numbers repeated or
+    already registered), placed on their rows and columns; a column that already
+    has an error of its own is not reported twice."""
+    by_row = {item.row: item for item in report.items}
+    session_missing = any("未能从清单标题识别届次" in e for e in report.file_errors)
+    for problem in motions.check_inputs(session, inputs):
+        m = _WHERE.match(problem)
+        item = by_row.get(int(m[1])) if m else None
+        if item is None:
+            report.file_errors.append(problem)
+            continue
+        message = problem[m.end():]
+        name = next((f for word, f in _PROBLEM_FIELDS if word in message), "")
+        if name == "session" and session_missing:
+            continue
+        if name and item.has_error(name):
+            continue
+        if name == "number" and item.number is None:
+            continue
+        item.error(message, name)
+
+
+def import_list(session: Session, actor: Actor, source: str | Path | Workbook, *, kind: str = "",
+                session_name: str = "", dry_run: bool = False, filename: str | None = None,
+                assign: bool = True, sheet: str | None = None, store: MappingStore | None = None,
+                overrides: dict[str, dict[int, str | None]] | None = None,
+                limits: Limits | None = None) -> MotionImport:
+    """Check every row, then register (and by default assign) the whole batch, or nothing.
+
+    Raises ``ValidationFailed`` listing the problems by row and column. ``assign=False``
+    registers the motions with their tasks left as drafts, for the office to assign later.
+    """
+    report, inputs = read_list(session, source, kind=kind, session_name=session_name, filename=filename,
+                               sheet=sheet, store=store, overrides=overrides, limits=limits)
+    errors = report.errors
+    if errors or not inputs:
+        errors = errors or ["清单中没有可导入的行"]
+        raise ValidationFailed(f"清单有{len(errors)}处错误，未导入任何一件：" + "；".join(errors[:20])
+                               + (f"；等共{len(errors)}处" if len(errors) > 20 else ""),
+                               fields={"errors": errors})
     if not dry_run:
-        report.motions = motions.register(session, actor, inputs)
+        report.motions = motions.register(session, actor, inputs, assign=assign)
+        for item, motion in zip(report.items, report.motions):
+            item.motion_id, item.task_id = motion.id, motion.task_id
+        report.committed = True
     return report
