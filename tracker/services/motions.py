@@ -12,7 +12,10 @@ them; a missed step makes the task overdue (``derived.step_missed``) and
 deadline (``reminders.load_rules``: 3 and 1 working days before, on the day, then
 daily).
 
-The closed loop is the task's own: 交办 = ``tasks.assign``; 改派 =
+The closed loop is the task's own: 交办 = ``tasks.assign`` (at registration, or later
+as its own step: ``assign_batch``; until then the motion's stage is "unassigned",
+its task a draft that only the office sees, and ``update_draft`` may change its
+units and leader); 改派 =
 ``tasks.request_reassign``/``decide_reassign``; the answer is ``tasks.request_close``
 and the office's review ``tasks.review_close``; a 不满意 re-opens through
 ``tasks.reopen``. Only ``tasks`` sets a status.
@@ -63,7 +66,8 @@ KIND_LABELS = {"suggestion": "建议", "proposal": "提案"}
 KIND_SOURCE = {"suggestion": SourceKind.NPC_SUGGESTION, "proposal": SourceKind.CPPCC_PROPOSAL}
 PERSON_LABELS = {"suggestion": "领衔代表", "proposal": "提案人"}
 STEP_LABELS = {"opinion": "协办意见", "consult": "面商沟通", "answer": "书面答复", "follow_up": "列入计划事项跟踪"}
-STAGE_LABELS = {"handling": "办理中", "review": "答复待审核", "feedback": "待代表委员反馈", "done": "已办结"}
+UNASSIGNED = "unassigned"  # registered, its task still a draft: the office has not assigned it yet
+STAGE_LABELS = {UNASSIGNED: "待交办", "handling": "办理中", "review": "答复待审核", "feedback": "待代表委员反馈", "done": "已办结"}
 CATEGORY_LABELS = {
     "A": "A 已解决或采纳",
     "B": "B 正在解决或列入计划解决",
@@ -197,7 +201,7 @@ def list_motions(session: Session, actor: Actor, *, kind: str = "", session_name
     if key_only:
         stmt = stmt.where(Motion.is_key.is_(True))
     if stage:
-        stmt = stmt.where(Motion.stage == stage)
+        stmt = stmt.where(Motion.stage == stage)  # UNASSIGNED: the drafts, which a unit never gets
     return list(session.exec(stmt.order_by(Motion.kind.desc(), Motion.session_name, Motion.number)))
 
 
@@ -311,7 +315,8 @@ def register(session: Session, actor: Actor, inputs: list[MotionInput], *, assig
         motion = Motion(kind=d.kind, number=d.number, session_name=d.session_name.strip(), title=d.title.strip(),
                         body=d.body, proposer=d.proposer.strip(), co_signers=d.co_signers, contact=d.contact,
                         category=d.category.strip(), is_key=d.is_key, supervising_leader_id=d.supervising_leader_id,
-                        source_id=src.id, task_id=task.id, first_answer_due=due)
+                        source_id=src.id, task_id=task.id, first_answer_due=d.due_date,
+                        stage="handling" if assign else UNASSIGNED)
         session.add(motion)
         session.flush()
         audit.record(session, actor, "motion_register", entity="motion", entity_id=motion.id, task_id=task.id,
@@ -323,9 +328,108 @@ def register(session: Session, actor: Actor, inputs: list[MotionInput], *, assig
 
 
 def assign_motion(session: Session, actor: Actor, motion: Motion) -> None:
-    """交办: the task goes out and the first round's steps get their deadlines."""
+    """交办: the task goes out and the first round's steps get their deadlines.
+
+    The limits count from the day of assignment (交办之日起): a motion assigned
+    weeks after its registration gets its answer deadline from today, unless the
+    list gave one (``first_answer_due`` of a not-yet-assigned motion holds only that).
+    """
+    today = clock.today()
+    task = session.get(Task, motion.task_id)
+    if motion.first_answer_due is None:
+        due = limit_due(session, today, load_limits(session)["answer"])
+        if task.due_date != due:
+            before = tasks.snapshot(session, task)
+            task.due_date = task.original_due_date = due
+            task.updated_at = clock.now()
+            tasks.record_change(session, actor, "motion_deadline", task, before,
+                                note=f"{label(motion)}答复时限自交办之日起计算")
     tasks.assign(session, actor, motion.task_id)
-    _plan_round(session, motion, clock.today(), keep_due=True)
+    motion.stage = "handling"
+    _plan_round(session, motion, today, keep_due=True)
+    motion.first_answer_due = task.due_date
+    session.flush()
+
+
+def _named(motion: Motion) -> str:
+    return f"{motion.session_name}{label(motion)}"
+
+
+def assign_batch(session: Session, actor: Actor, motion_ids: list[int]) -> list[Motion]:
+    """交办 registered motions in one batch (the office's 交办 as its own step).
+
+    All or nothing: every item is checked first (still waiting to be assigned, has a
+    lead unit, its deadline not passed) and one problem refuses the whole batch, in
+    Chinese, naming the item. Each assignment is audited through ``tasks.assign``.
+    """
+    if not actor.is_office:
+        raise NotPermitted("只有督查室可以交办建议提案")
+    ids = list(dict.fromkeys(int(i) for i in motion_ids))
+    if not ids:
+        raise ValidationFailed("请先勾选要交办的建议提案", fields={"motion_ids": "未选择"})
+    found = {m.id: m for m in session.exec(select(Motion).where(Motion.id.in_(ids)))}
+    today = clock.today()
+    problems = []
+    for mid in ids:
+        motion = found.get(mid)
+        if motion is None:
+            problems.append(f"编号为 {mid} 的建议提案不存在")
+            continue
+        task = session.get(Task, motion.task_id)
+        if task.status != Status.DRAFT:
+            problems.append(f"{_named(motion)}已经交办")
+            continue
+        if task.lead_department_id is None:
+            problems.append(f"{_named(motion)}未指定主办单位")
+        if motion.first_answer_due is not None and motion.first_answer_due < today:
+            problems.append(f"{_named(motion)}的办理时限 {motion.first_answer_due.isoformat()} 已过，请先修改")
+    if problems:
+        raise ValidationFailed("未交办任何一件：" + "；".join(problems[:20])
+                               + (f"；等共{len(problems)}处" if len(problems) > 20 else ""))
+    out = []
+    for mid in ids:
+        assign_motion(session, actor, found[mid])
+        out.append(found[mid])
+    return out
+
+
+def update_draft(session: Session, actor: Actor, motion_id: int, *, lead_department_id: int | None,
+                 assisting_department_ids: list[int], supervising_leader_id: int | None) -> Motion:
+    """Change the lead unit, the co-handling units and the 领办领导 before assignment.
+
+    Once assigned, a change of lead goes through 改派 (``request_reassign``). The task's
+    own draft edit (``tasks.update_draft``) checks the units and leaders and audits it.
+    """
+    motion, task, who = get(session, actor, motion_id)
+    if Party.OFFICE not in who:
+        raise NotPermitted("只有督查室可以修改建议提案的承办单位")
+    if task.status != Status.DRAFT:
+        raise Conflict(f"{_named(motion)}已经交办，不能再直接修改承办单位；主办单位认为不属于本单位职责的，请走改派")
+    if lead_department_id is None:
+        raise ValidationFailed("请选择主办单位", fields={"lead_department_id": "请选择主办单位"})
+    assisting = [i for i in dict.fromkeys(assisting_department_ids)]
+    if lead_department_id in assisting:
+        raise ValidationFailed("主办单位不能同时是协办单位", fields={"assisting_department_ids": "与主办单位重复"})
+    from tracker.models import Milestone
+
+    leader_list = [i for i in tasks.leader_ids(session, task.id) if i != motion.supervising_leader_id]
+    if supervising_leader_id:
+        leader_list.insert(0, supervising_leader_id)
+    milestones = [{"title": m.title, "due_date": m.due_date} for m in session.exec(
+        select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))]
+    data = {name: getattr(task, name) for name in (
+        "title", "requirement", "source_id", "item_no", "parent_id", "urgency", "deadline_kind", "due_date",
+        "deadline_text", "recurrence", "time_limit_preset", "feedback_cycle", "needs_leader_approval")}
+    data.update(lead_department_id=lead_department_id, assisting_department_ids=assisting, leader_ids=leader_list,
+                milestones=milestones, category=task.category or "")
+    tasks.update_draft(session, actor, task.id, data)
+    if motion.supervising_leader_id != supervising_leader_id:
+        before = {"supervising_leader_id": motion.supervising_leader_id}
+        motion.supervising_leader_id = supervising_leader_id
+        session.flush()
+        audit.record(session, actor, "motion_update", entity="motion", entity_id=motion.id, task_id=task.id,
+                     before=before, after={"supervising_leader_id": supervising_leader_id}, note=label(motion))
+    return motion
 
 
 def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool = False) -> None:
