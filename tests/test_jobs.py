@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests import factories as f
 from tests.webutil import login, post
@@ -239,3 +239,109 @@ def test_two_processes_at_once_write_nothing_twice(session, db, tmp_path, comman
     assert all(n == 1 for _, n in digests)
     if command[0] == "scheduler":
         assert digests, "the daily job sends digests"
+
+
+# --- a run whose process died ---------------------------------------------------------------
+
+
+def _office_login(client, session, d) -> None:
+    session.get(User, d.office.user_id).password_hash = generate_password_hash("pw123456")
+    session.commit()
+    login(client, session.get(User, d.office.user_id).username, "pw123456")
+
+
+def test_a_killed_scheduler_run_shows_as_interrupted(client, session, db, tmp_path):
+    """A real ``flask scheduler --once daily`` SIGKILLed mid-run: its row says 运行中 until
+    someone reads it; the jobs page then shows 中断 (its pid is gone on this host), and the
+    next run's start marks it too, never leaving it running."""
+    import signal
+    import time
+
+    d, *_ = _overdue_district(session, n_extra=1500)
+    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "--once", "daily", "--date", DAY.isoformat()]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            with db.connect() as conn:
+                if conn.execute(sa.select(JobRun.id).where(JobRun.status == "running")).first():
+                    break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before the kill: make it slower"
+    with db.connect() as conn:
+        assert conn.execute(sa.select(JobRun.status)).scalars().all() == ["running"]
+    _office_login(client, session, d)
+    html = client.get("/office/jobs").get_data(as_text=True)
+    table = html[html.index('id="job-runs"'):]
+    assert 'data-status="interrupted"' in table and ">中断</span>" in table and "运行中断" in table
+    assert 'data-status="running"' not in table
+    session.expire_all()
+    run = session.exec(select(JobRun)).one()
+    assert run.status == "interrupted" and run.finished_at is None and run.host.endswith(f":{proc.pid}")
+
+
+def test_a_run_elsewhere_is_lost_only_when_its_heartbeat_stops(session, db):
+    """Rows of another machine cannot be checked by pid: only the heartbeat tells. A row of
+    a live process of this machine is not marked while it beats."""
+    import socket
+
+    now = clock.now()
+    rows = {
+        "beating": JobRun(job="daily", host="web-2:4242", started_at=now - timedelta(hours=2),
+                          heartbeat_at=now - timedelta(minutes=1)),
+        "silent": JobRun(job="daily", host="web-2:4243", started_at=now - timedelta(hours=2),
+                         heartbeat_at=now - jobs.LOST_AFTER - timedelta(seconds=1)),
+        "old_no_beat": JobRun(job="deliver", host="web-2:4244", started_at=now - timedelta(minutes=10)),
+        "mine": JobRun(job="scoring", host=f"{socket.gethostname()}:{os.getpid()}",
+                       started_at=now - timedelta(hours=1), heartbeat_at=now - timedelta(minutes=2)),
+        "finished": JobRun(job="scoring", host="web-2:1", status="ok", started_at=now - timedelta(hours=3),
+                           finished_at=now - timedelta(hours=3)),
+    }
+    session.add_all(rows.values())
+    session.commit()
+    assert jobs.reap_lost(session) == 2
+    session.commit()
+    session.expire_all()
+    got = {k: session.get(JobRun, r.id).status for k, r in rows.items()}
+    assert got == {"beating": "running", "silent": "interrupted", "old_no_beat": "interrupted",
+                   "mine": "running", "finished": "ok"}
+    # five minutes later without a beat, both have gone silent too (a live pid does not save a
+    # run whose end could not be written, say the database went away at that moment)
+    assert jobs.reap_lost(session, now + jobs.LOST_AFTER) == 2
+
+
+def test_a_long_run_keeps_beating_and_ends_with_its_real_status(session, db, monkeypatch):
+    """The heartbeat thread writes while the body runs; a reader that marked the run
+    interrupted by mistake is overwritten by the run's real end."""
+    import time
+
+    monkeypatch.setattr(jobs, "HEARTBEAT", timedelta(seconds=0.05))
+    seen: list = []
+
+    def slow(s, day):
+        deadline = time.time() + 10
+        with Session(db) as other:
+            first = other.exec(select(JobRun)).one()
+            start = first.heartbeat_at
+            while time.time() < deadline:
+                other.expire_all()
+                run = other.exec(select(JobRun)).one()
+                if run.heartbeat_at > start:
+                    seen.append(run.heartbeat_at - run.started_at)
+                    break
+                time.sleep(0.02)
+            # a reader's mistake (inside the body the clock is frozen on DAY: use the run's own time)
+            assert jobs.reap_lost(other, first.started_at + jobs.LOST_AFTER * 2) == 1
+            other.commit()
+        return {"slept": 1}
+
+    monkeypatch.setitem(jobs.JOBS, "slow", jobs.JobSpec("慢任务", {}, slow, lock=False))
+    run = jobs.run_job(db, "slow", DAY)
+    assert seen and seen[0] > timedelta(0)
+    assert run.status == "ok" and run.counts == {"slept": 1} and run.finished_at is not None, run.error
+    session.expire_all()
+    assert session.get(JobRun, run.id).status == "ok"

@@ -12,12 +12,24 @@ the second guard; the first is that every job is idempotent in the database
 snapshots and bulletins), so even two runs that both get through add nothing twice.
 
 A job whose service does not exist (yet) is recorded as skipped with a message.
+
+A run whose process died (SIGKILL, OOM, a power cut) never writes its end. While
+it runs, a thread beats ``heartbeat_at`` every ``HEARTBEAT``; ``reap_lost`` marks
+a "running" row "interrupted" when its heartbeat is older than ``LOST_AFTER`` (any
+reader can tell: several web servers on other machines see the same row) or at
+once when the row names this machine and its pid no longer exists (the usual
+set-up: the scheduler and the web workers on one host). The jobs page and every
+new run call it. A run marked by mistake (a heartbeat held up for minutes) still
+writes its real end over the mark when it finishes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
+import time
 import traceback
 import zlib
 from dataclasses import dataclass
@@ -31,6 +43,10 @@ from tracker import clock
 from tracker.models import JobRun
 from tracker.services.calendar import load_calendar
 
+log = logging.getLogger(__name__)
+
+HEARTBEAT = timedelta(seconds=30)  # how often a running run says it is alive
+LOST_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the process is gone
 
 class SkipJob(Exception):
     """The job has nothing to do (a non-working day, a missing service, a lock held elsewhere)."""
@@ -167,14 +183,82 @@ def _as_of(day: date):
     return nullcontext() if day == clock.today() else clock.frozen(day)
 
 
+def _pid_gone(host: str) -> bool:
+    """True only when ``host`` (host:pid) names this machine and no such process exists."""
+    name, _, pid = host.rpartition(":")
+    if name != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+INTERRUPTED = "运行中断：执行该任务的进程已退出（被终止或重启），未记录结束。未提交的部分已回滚；各任务可重复执行，下一次运行会补齐。"
+
+
+def reap_lost(session: Session, now=None) -> int:
+    """Mark "running" rows whose process is gone as "interrupted" (see the module's
+    docstring). Returns how many; the caller commits."""
+    now = now or clock.now()
+    lost = []
+    for run in session.exec(select(JobRun).where(JobRun.status == "running")):
+        seen = run.heartbeat_at or run.started_at
+        if now - seen > LOST_AFTER or _pid_gone(run.host):
+            lost.append(run.id)
+    if not lost:
+        return 0
+    # Conditional: a run that ended meanwhile, or another reader's mark, is left as it is.
+    return session.execute(sa.update(JobRun).where(JobRun.id.in_(lost), JobRun.status == "running")
+                           .values(status="interrupted", error=INTERRUPTED)).rowcount
+
+
+def _heartbeat(engine: sa.Engine, run_id: int, started, stop: threading.Event) -> None:
+    """Beat until ``stop``. The time is the run's start plus real elapsed time, so a
+    catch-up run under a frozen clock (``_as_of``) still beats on the readers' clock."""
+    t0 = time.monotonic()
+    while not stop.wait(HEARTBEAT.total_seconds()):
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.update(JobRun).where(JobRun.id == run_id, JobRun.status == "running")
+                             .values(heartbeat_at=started + timedelta(seconds=time.monotonic() - t0)))
+        except Exception:  # noqa: BLE001 - a missed beat (SQLite busy) is no reason to stop the job
+            log.warning("job run %s: heartbeat not written", run_id, exc_info=True)
+
+
 def run_job(engine: sa.Engine, name: str, day: date | None = None) -> JobRun:
     """Run one job for ``day`` (default: today) and return its finished JobRun row."""
     spec = JOBS[name]
     day = day or clock.today()
     with Session(engine, expire_on_commit=False) as s:
+        reap_lost(s)
         run = JobRun(job=name, for_day=day, host=_host(), started_at=clock.now())
+        run.heartbeat_at = run.started_at
         s.add(run)
         s.commit()
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(engine, run.id, run.started_at, stop),
+                            name=f"job-heartbeat-{run.id}", daemon=True)
+    beat.start()
+    try:
+        status, counts, error = _run_body(engine, spec, name, day)
+    finally:
+        stop.set()
+        beat.join()
+    with Session(engine, expire_on_commit=False) as s:
+        run = s.get(JobRun, run.id)
+        run.status, run.counts, run.error, run.finished_at = status, counts, error, clock.now()
+        s.add(run)
+        s.commit()
+    return run
+
+
+def _run_body(engine: sa.Engine, spec: JobSpec, name: str, day: date) -> tuple[str, dict, str]:
     status, counts, error = "ok", {}, ""
     with Session(engine, expire_on_commit=False) as session:
         try:
@@ -190,12 +274,7 @@ def run_job(engine: sa.Engine, name: str, day: date | None = None) -> JobRun:
             session.rollback()
             status = "failed"
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"[:8000]
-    with Session(engine, expire_on_commit=False) as s:
-        run = s.get(JobRun, run.id)
-        run.status, run.counts, run.error, run.finished_at = status, counts, error, clock.now()
-        s.add(run)
-        s.commit()
-    return run
+    return status, counts, error
 
 
 def recent_runs(session: Session, *, job: str | None = None, limit: int = 100) -> list[JobRun]:

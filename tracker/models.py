@@ -636,10 +636,11 @@ class JobRun(SQLModel, table=True):
     for_day: Optional[date] = None
     started_at: datetime = _ts(index=True)
     finished_at: Optional[datetime] = _opt_ts()
-    status: str = Field(default="running", max_length=20)  # running | ok | failed | skipped
+    status: str = Field(default="running", max_length=20)  # running | ok | failed | skipped | interrupted
     counts: Optional[dict] = _json()
     error: str = Field(default="", sa_type=sa.Text)
     host: str = Field(default="", max_length=120)  # host:pid, to tell two schedulers apart
+    heartbeat_at: Optional[datetime] = _opt_ts()  # a running run's last sign of life (jobs.HEARTBEAT)
 
 
 class ReportDue(SQLModel, table=True):

@@ -10,7 +10,7 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
-from tracker.jobs import JOB_LABELS, JOBS, SCHEDULED, last_runs, recent_runs
+from tracker.jobs import JOB_LABELS, JOBS, SCHEDULED, last_runs, reap_lost, recent_runs
 from tracker.models import Role, TimeLimitPreset
 from tracker.services import reminders
 from tracker.web.access import roles_required
@@ -24,7 +24,7 @@ def _globals():
     """The admin section's tabs (admin/_nav.html) show these pages among the settings."""
     return {"is_admin": current_user.is_authenticated and current_user.row.role == Role.ADMIN}
 
-STATUS_LABELS = {"running": "运行中", "ok": "完成", "skipped": "跳过", "failed": "失败"}
+STATUS_LABELS = {"running": "运行中", "ok": "完成", "skipped": "跳过", "failed": "失败", "interrupted": "中断"}
 WEEKDAYS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
 # The counts the office reads most; any other key is shown as it is.
 COUNT_LABELS = {
@@ -55,6 +55,8 @@ def _when(trigger: dict) -> str:
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def runs():
     session = get_session()
+    if reap_lost(session):  # a run whose process died must not stay "运行中" forever
+        session.commit()
     job = request.args.get("job") or None
     if job not in JOBS:
         job = None
