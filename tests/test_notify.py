@@ -207,6 +207,28 @@ def test_notify_user_is_idempotent_by_key_and_queues_an_email(session, d):
     assert notify.unread_count(session, d.leader.user_id) == 1
 
 
+def test_notify_many_is_idempotent_by_key_and_mails_only_active_users_with_an_address(session, d):
+    leader = session.get(User, d.leader.user_id)
+    leader.email = "wuhaitao@duban.local"
+    gone = session.get(User, d.lead_clerk.user_id)
+    gone.email, gone.active = "gone@duban.local", False
+    session.commit()
+    people = [d.leader.user_id, d.lead_clerk.user_id, d.office.user_id]
+    batch = [{"user_id": u, "kind": "escalation", "title": f"督办通知{i}", "body": "请督促办理",
+              "key": f"escalation:9:{u}", "payload": {"level": 2}} for i, u in enumerate(people)]
+    assert notify.notify_many(session, batch, settings=SETTINGS) == 3
+    assert notify.notify_many(session, batch + [{**batch[0], "key": "escalation:10:x"}], settings=SETTINGS) == 1
+    session.commit()
+    notes = session.exec(select(Notification).order_by(Notification.id)).all()
+    assert [(n.user_id, n.key, n.day, n.payload) for n in notes[:3]] == [
+        (u, f"escalation:9:{u}", MONDAY, {"level": 2}) for u in people]
+    # one e-mail for each new message to an active user with an address: the leader's two
+    assert sorted((r.notification_id, r.target) for r in session.exec(select(Delivery))) == [
+        (notes[0].id, "wuhaitao@duban.local"), (notes[3].id, "wuhaitao@duban.local")]
+    with pytest.raises(notify.ValidationFailed):
+        notify.notify_many(session, [{**batch[0], "key": ""}], settings=SETTINGS)
+
+
 def test_level_three_escalation_of_a_task_naming_no_leader_goes_to_the_leader_in_charge(session, d):
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="无责任领导的事项", due_date=date(2026, 11, 18), leader_ids=[])

@@ -487,30 +487,25 @@ def ladder_recipients(session: Session, escalations: list[dict]) -> dict[int, li
 
 
 def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
-    """Each automatic 督办 notice goes at once to the people on its rung (H2's notify_user)."""
-    try:
-        from tracker.services.notify import notify_user
-    except ImportError:  # notifications not installed yet: the Escalation rows still stand
-        return 0
+    """Each automatic 督办 notice goes at once to the people on its rung, in one batch
+    (``notify_many``: the first run on a large district sends tens of thousands)."""
+    from tracker.services.notify import notify_many
+
     if not made:
         return 0
-    codes = dict(session.execute(select(Task.id, Task.code).where(Task.id.in_({e["task_id"] for e in made}))).all())
+    codes = {}
+    ids = sorted({e["task_id"] for e in made})
+    for i in range(0, len(ids), 900):
+        codes.update(session.execute(select(Task.id, Task.code).where(Task.id.in_(ids[i:i + 900]))).all())
     rungs = ladder_recipients(session, made)
-    # Load the recipients once: notify_user's session.get() then costs no query (the list
-    # keeps them in the identity map, which holds rows weakly).
-    people = list(session.exec(select(User).where(User.id.in_({u for us in rungs.values() for u in us}))))
     by_id = {e["id"]: e for e in made}
-    sent = 0
-    for esc_id, users in rungs.items():
-        e = by_id[esc_id]
-        for uid in users:
-            n = notify_user(session, uid, "escalation", f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
-                            e["reason"], key=f"escalation:{esc_id}:{uid}",
-                            payload={"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]},
-                            day=day)
-            sent += n is not None
-    del people
-    return sent
+    messages = [
+        {"user_id": uid, "kind": "escalation", "title": f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
+         "body": e["reason"], "key": f"escalation:{esc_id}:{uid}", "day": day,
+         "payload": {"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]}}
+        for esc_id, users in rungs.items() for e in (by_id[esc_id],) for uid in users
+    ]
+    return notify_many(session, messages)
 
 
 def _countersign_candidates(day: date, rules: dict) -> sa.Select:
