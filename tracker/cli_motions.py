@@ -40,7 +40,7 @@ def import_command(path: str, kind: str | None, session_name: str, dry_run: bool
             click.echo(f"  {line}", err=True)
         sys.exit(1)
     done = "检查通过（未写入）" if dry_run else f"已导入并交办 {len(report.motions)} 件"
-    click.echo(f"{report.session_name} {report.rows} 行：{done}")
+    click.echo(f"{report.session_name} {len(report.rows)} 行：{done}")
 
 
 @motions_cli.command("export")

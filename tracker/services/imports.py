@@ -31,11 +31,18 @@ from sqlmodel import Session, select
 
 from importers import Limits, WorkbookError, read_workbook
 from importers.cells import as_text
-from importers.mapping import DEPARTMENT_FIELDS, FIELD_LABELS, LEDGER_FIELDS, Column, ColumnMapping
+from importers.mapping import (
+    DEPARTMENT_FIELDS,
+    FIELD_LABELS_BY_KIND,
+    LEDGER_FIELDS,
+    MOTION_FIELDS,
+    Column,
+    ColumnMapping,
+)
 from tracker import clock
 from tracker.errors import Conflict, DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.models import ImportJob, Role, User
-from tracker.services import ledger
+from tracker.services import ledger, motion_import
 from tracker.services.actors import Actor
 from tracker.services.mappings import MappingTable
 
@@ -45,8 +52,10 @@ LIMITS = Limits()  # the CLI's limits; tests make them smaller
 STALE_AFTER = timedelta(minutes=5)  # a running job not heard from for this long has died
 KEEP_FOR = timedelta(days=1)
 ALLOWED_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
-KINDS = {"ledger": "督办台账", "departments": "单位名录"}
-FIELDS = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS}
+KINDS = {"ledger": "督办台账", "motions": "建议提案交办清单", "departments": "单位名录"}
+FIELDS = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS, "motions": MOTION_FIELDS}
+REQUIRED = {"ledger": frozenset({"title"}), "departments": frozenset({"name"}), "motions": motion_import.REQUIRED}
+MOTION_KINDS = {"suggestion": "建议", "proposal": "提案"}
 RUNNING = ("planning", "committing")
 STATUS_LABELS = {"uploaded": "待确认列", "planning": "预检中", "planned": "已预检", "committing": "导入中",
                  "done": "已导入", "failed": "未完成"}
@@ -59,15 +68,16 @@ def folder_of(instance_path: str | Path) -> Path:
 
 
 def may_import(actor: Actor, kind: str) -> bool:
-    """The office imports ledgers and department lists; the administrator department lists."""
-    if kind == "ledger":
+    """The office imports ledgers, motion lists and department lists; the administrator
+    department lists."""
+    if kind in ("ledger", "motions"):
         return actor.is_office
     return actor.is_office or actor.role == Role.ADMIN
 
 
 def _check_kind(actor: Actor, kind: str) -> None:
     if kind not in KINDS:
-        raise ValidationFailed("请选择导入的内容（督办台账或单位名录）", fields={"kind": "请选择"})
+        raise ValidationFailed("请选择导入的内容（督办台账、建议提案交办清单或单位名录）", fields={"kind": "请选择"})
     if not may_import(actor, kind):
         raise NotPermitted(f"您无权导入{KINDS[kind]}")
 
@@ -120,10 +130,17 @@ def _samples(sheet, header_rows: list[int], width: int) -> list[list[str]]:
 
 def scan(session: Session, path: Path, filename: str, kind: str, *, limits: Limits | None = None) -> dict:
     """Step 1 (识别): each sheet's header rows and guessed (or remembered) column mapping."""
-    workbook = read_workbook(path, filename=filename, limits=limits or LIMITS)
-    required = frozenset({"title"}) if kind == "ledger" else frozenset({"name"})
-    scans, _issues = ledger.scan_sheets(workbook, fields=FIELDS[kind], required=required,
-                                        store=MappingTable(session, kind))
+    return scan_workbook(session, read_workbook(path, filename=filename, limits=limits or LIMITS), kind)
+
+
+def scan_workbook(session: Session, workbook, kind: str) -> dict:
+    """``scan`` of a workbook already read. A motion list's sheets also carry the
+    类别 and 届次 its title and headers suggest (the defaults of step 1's options)."""
+    store = MappingTable(session, kind)
+    if kind == "motions":
+        scans = motion_import.scan_sheets(workbook, store=store)
+    else:
+        scans, _issues = ledger.scan_sheets(workbook, fields=FIELDS[kind], required=REQUIRED[kind], store=store)
     by_name = {s.name: s for s in workbook.sheets}
     sheets = []
     for sc in scans:
@@ -134,30 +151,43 @@ def scan(session: Session, path: Path, filename: str, kind: str, *, limits: Limi
             entry.update(title=t.title or None, rows=len(t.rows), mapping=mapping,
                          ledger_date=t.ledger_date.isoformat() if t.ledger_date else None,
                          samples=_samples(by_name[sc.sheet], mapping["header_rows"], len(mapping["columns"])))
+            if kind == "motions":
+                entry.update(motion_kind=motion_import.guess_kind(t), session_name=motion_import.guess_session(t))
         sheets.append(entry)
     if not any(s["detected"] for s in sheets):
-        what = "督办台账" if kind == "ledger" else "单位名录"
+        what = KINDS[kind]
         reasons = "；".join(f"{s['name']}：{s['reason']}" for s in sheets) or "文件中没有工作表"
         raise ValidationFailed(f"未在文件中找到{what}表格（{reasons}）", fields={"file": "未找到表格"})
     return {"stage": "scan", "kind": workbook.kind, "sheets": sheets}
 
 
 def create_job(session: Session, actor: Actor, kind: str, stream: IO[bytes], filename: str,
-               folder: Path) -> ImportJob:
+               folder: Path, *, preset: dict | None = None) -> ImportJob:
     """Store the upload, recognise its tables, and open a job; the caller commits.
 
     A file that cannot be read raises ``ValidationFailed`` with the reason, and
-    nothing is kept (neither the file nor a job).
+    nothing is kept (neither the file nor a job). A 建议/提案 交办清单 uploaded as a
+    督办台账 becomes a motions job (``motion_import.looks_like_list``), never plain
+    tasks; ``options["rerouted"]`` says so on the job page. ``preset``: step 1's
+    options filled in beforehand (the 建议提案 page's 类别 and 届次).
     """
     _check_kind(actor, kind)
     stored, size = save_upload(stream, filename, folder)
+    rerouted = ""
     try:
-        found = scan(session, folder / stored, Path(filename).name, kind)
+        workbook = read_workbook(folder / stored, filename=Path(filename).name, limits=LIMITS)
+        if kind == "ledger" and motion_import.looks_like_list(workbook):
+            kind, rerouted = "motions", "ledger"
+            _check_kind(actor, kind)
+        found = scan_workbook(session, workbook, kind)
     except BaseException:
         (folder / stored).unlink(missing_ok=True)
         raise
+    options = {**(preset or {}), "scan": found}
+    if rerouted:
+        options["rerouted"] = rerouted
     job = ImportJob(user_id=actor.user_id, kind=kind, filename=Path(filename).name[:255], stored_name=stored,
-                    size=size, status="uploaded", options={"scan": found}, report=found)
+                    size=size, status="uploaded", options=options, report=found)
     session.add(job)
     session.flush()
     return job
@@ -195,10 +225,13 @@ class Options:
     assign: bool = False
     overrides: dict[str, dict[int, str | None]] | None = None
     remember: bool = True
+    motion_kind: str = ""  # motions: suggestion | proposal, empty: as the list says
+    session_name: str = ""  # motions: 届次, empty: from the list's title row
 
     def to_json(self) -> dict:
         return {"sheet": self.sheet, "base_date": self.base_date.isoformat() if self.base_date else "",
-                "assign": self.assign, "remember": self.remember,
+                "assign": self.assign, "remember": self.remember, "motion_kind": self.motion_kind,
+                "session_name": self.session_name,
                 "overrides": {s: {str(i): f for i, f in m.items()} for s, m in (self.overrides or {}).items()}}
 
     @classmethod
@@ -207,13 +240,15 @@ class Options:
         base = data.get("base_date") or ""
         return cls(sheet=data.get("sheet") or "", base_date=date.fromisoformat(base) if base else None,
                    assign=bool(data.get("assign")), remember=bool(data.get("remember", True)),
+                   motion_kind=data.get("motion_kind") or "", session_name=data.get("session_name") or "",
                    overrides={s: {int(i): f for i, f in m.items()} for s, m in (data.get("overrides") or {}).items()}
                    or None)
 
 
 def read_options(job: ImportJob, form) -> Options:
-    """Step 1's form: sheet, 基准日期, 导入后直接交办, and one drop-down per column
-    (``map-<sheet number>-<column index>``: a field, or empty to ignore the column)."""
+    """Step 1's form: sheet, 基准日期 (ledgers), 类别 and 届次 (motion lists), 导入后直接交办,
+    and one drop-down per column (``map-<sheet number>-<column index>``: a field, or
+    empty to ignore the column)."""
     sheets = [s for s in scan_of(job).get("sheets", []) if s.get("detected")]
     names = [s["name"] for s in sheets]
     sheet = form.get("sheet", "") or ""
@@ -227,7 +262,14 @@ def read_options(job: ImportJob, form) -> Options:
         except ValueError:
             raise ValidationFailed(f"基准日期“{base_text}”不是有效日期（应为 YYYY-MM-DD）",
                                    fields={"base_date": "日期格式应为 YYYY-MM-DD"}) from None
+    motion_kind = (form.get("motion_kind") or "").strip() if job.kind == "motions" else ""
+    if motion_kind and motion_kind not in MOTION_KINDS:
+        raise ValidationFailed(f"类别“{motion_kind}”应为建议或提案", fields={"motion_kind": "请选择建议或提案"})
+    session_name = " ".join((form.get("session_name") or "").split()) if job.kind == "motions" else ""
+    if len(session_name) > 60:
+        raise ValidationFailed("届次过长（不超过60个字）", fields={"session_name": "届次过长"})
     fields = FIELDS[job.kind]
+    labels = FIELD_LABELS_BY_KIND[job.kind]
     overrides: dict[str, dict[int, str | None]] = {}
     for number, s in enumerate(sheets):
         chosen: dict[int, str | None] = {}
@@ -243,14 +285,16 @@ def read_options(job: ImportJob, form) -> Options:
             if value is not None and value in letters:
                 raise ValidationFailed(
                     f"工作表“{s['name']}”中列{letters[value]}和列{col['column']}都选择了"
-                    f"“{FIELD_LABELS.get(value, value)}”，每项内容只能对应一列", fields={key: "与其他列重复"})
+                    f"“{labels.get(value, value)}”，每项内容只能对应一列", fields={key: "与其他列重复"})
             if value is not None:
                 letters[value] = col["column"]
             chosen[col["index"]] = value
         if chosen:
             overrides[s["name"]] = chosen
-    return Options(sheet=sheet, base_date=base, assign=job.kind == "ledger" and bool(form.get("assign")),
-                   overrides=overrides or None, remember=bool(form.get("remember")))
+    return Options(sheet=sheet, base_date=base,
+                   assign=job.kind in ("ledger", "motions") and bool(form.get("assign")),
+                   overrides=overrides or None, remember=bool(form.get("remember")),
+                   motion_kind=motion_kind, session_name=session_name)
 
 
 def _corrected(job: ImportJob, options: Options) -> list[ColumnMapping]:
@@ -292,7 +336,8 @@ def start_plan(session: Session, actor: Actor, job: ImportJob, options: Options,
         for mapping in _corrected(job, options):
             table.remember(mapping, actor)
     token = secrets.token_hex(8)
-    job.options = {**options.to_json(), "scan": scan_of(job), "run": token}
+    kept = {k: v for k, v in (job.options or {}).items() if k == "rerouted"}
+    job.options = {**options.to_json(), **kept, "scan": scan_of(job), "run": token}
     job.status, job.done, job.total, job.error = "planning", 0, 0, ""
     job.updated_at = clock.now()
     session.add(job)
@@ -463,14 +508,22 @@ def run_job(engine: sa.Engine, job_id: int, token: str, folder: Path) -> None:
 
 
 def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filename: str, options: Options,
-                   progress) -> ledger.ImportReport:
+                   progress) -> ledger.ImportReport | motion_import.MotionImport:
     try:
         workbook = read_workbook(path, filename=filename, limits=LIMITS)
     except WorkbookError as exc:
+        if kind == "motions":
+            return motion_import.MotionImport(filename, file_errors=[exc.message])
         report = ledger.ImportReport(filename, what="departments" if kind == "departments" else "ledger")
         report.errors.append(ledger.Issue(exc.message))
         return report
     store = MappingTable(session, kind)
+    if kind == "motions":
+        report, _inputs = motion_import.read_list(session, workbook, kind=options.motion_kind,
+                                                  session_name=options.session_name, sheet=options.sheet or None,
+                                                  store=store, overrides=options.overrides)
+        progress(len(report.rows), len(report.rows))
+        return report
     if kind == "departments":
         report = ledger.plan_departments(session, workbook, sheet=options.sheet or None, store=store,
                                          overrides=options.overrides)
@@ -481,7 +534,7 @@ def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filena
                               progress=progress)
 
 
-def report_json(report: ledger.ImportReport, stage: str) -> dict:
+def report_json(report: ledger.ImportReport | motion_import.MotionImport, stage: str) -> dict:
     out = report.to_dict()
     out["stage"] = stage
     return out
@@ -507,6 +560,8 @@ def _commit(engine, job_id, token, actor, kind, path, filename, options, progres
             return
         if kind == "departments":
             ledger.commit_departments(s, actor, report)
+        elif kind == "motions":
+            motion_import.commit_list(s, actor, report, assign=options.assign)
         else:
             ledger.commit_ledger(s, actor, report, assign=options.assign)
         job = s.get(ImportJob, job_id, with_for_update=True)

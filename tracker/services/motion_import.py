@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import Department, Leader
-from tracker.services import motions
+from tracker.services import audit, motions
 from tracker.services.actors import Actor
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
@@ -106,10 +106,11 @@ class MotionImport:
     default_limit: str = ""
     motions: list = field(default_factory=list)
     committed: bool = False
+    inputs: list = field(default_factory=list, repr=False)  # for motions.register, row by row
 
     @property
-    def rows(self) -> int:
-        return len(self.items)
+    def rows(self) -> list[MotionRow]:
+        return self.items
 
     @property
     def errors(self) -> list[str]:
@@ -186,7 +187,10 @@ def scan_sheets(workbook: Workbook, *, sheet: str | None = None, store: MappingS
         if sheet and s.name != sheet:
             continue
         chosen = (overrides or {}).get(s.name) or (overrides or {}).get("*")
-        out.append(detect(s, MOTION_FIELDS, set(REQUIRED), store=store, overrides=chosen))
+        scan = detect(s, MOTION_FIELDS, set(REQUIRED), store=store, overrides=chosen)
+        if scan.table is None and scan.reason.startswith("未识别到表头"):
+            scan.reason = "未识别到表头（前30行中没有“建议编号”“建议题目”“主办单位”等列名）"
+        out.append(scan)
     return out
 
 
@@ -256,24 +260,40 @@ def read_list(session: Session, source: str | Path | Workbook, *, kind: str = ""
             report.file_errors.append(f"工作表“{t.sheet}”：未能从清单标题识别届次，请填写届次"
                                       "（如“区十七届人大三次会议”“区政协十届三次会议”）")
         for data in t.rows:
-            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names,
-                                         report.default_due)
+            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names)
             report.items.append(item)
             inputs.append(data_input)
     _batch_checks(session, report, inputs)
     for item in report.items:
         if item.errors:
             item.action = "error"
+    report.inputs = inputs
     return report, inputs
 
 
+def commit_list(session: Session, actor: Actor, report: MotionImport, *, assign: bool = True) -> MotionImport:
+    """Register (and by default assign) a clean report's motions in the caller's
+    transaction, with one summary audit event; ``motions.register`` checks the batch
+    again and writes all or nothing."""
+    if not report.ok:
+        raise ValidationFailed(f"清单有{report.error_count}处错误，未导入任何一件")
+    report.motions = motions.register(session, actor, report.inputs, assign=assign)
+    for item, motion in zip(report.items, report.motions):
+        item.motion_id, item.task_id = motion.id, motion.task_id
+    audit.record(session, actor, "motions_import", entity="motion", entity_id=None,
+                 after={"file": report.filename, "created": len(report.motions), "assigned": assign,
+                        "sessions": [f"{motions.KIND_LABELS[k]}：{s}" for k, s in report.sessions()]})
+    report.committed = True
+    return report
+
+
 def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentResolver, leaders: LeaderResolver,
-              names: dict[int, str], leader_names: dict[int, str], default_due: date | None):
+              names: dict[int, str], leader_names: dict[int, str]):
     num = _NUMBER.search(data.text("number"))
     item = MotionRow(t.sheet, data.row, kind, int(num[1]) if num else None,
                      data.text("session") or session_name, data.text("title"), data.text("proposer"),
                      category=data.text("category"), is_key=data.text("key") in _KEY_WORDS,
-                     columns=dict(data.columns))
+                     columns={name: col.letter for name, col in t.mapping.field_columns().items()})
     if not num:
         item.error(f"编号“{data.text('number')}”应含数字", "number")
     lead_name = data.text("lead")
@@ -304,9 +324,6 @@ def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentRes
         if leader_id is None:
             item.error(f"领办领导“{data.text('leader')}”不在领导名单中", "leader")
         item.leader = leader_names.get(leader_id, data.text("leader")) if leader_id else data.text("leader")
-    if due is None and default_due is not None and not item.has_error("deadline"):
-        item.warnings.append({"message": f"未填写办理时限，按默认答复时限 {default_due.isoformat()}",
-                              "column": item.columns.get("deadline"), "field": "deadline"})
     return item, motions.MotionInput(
         kind=kind, number=item.number or 0, session_name=item.session_name, title=item.title,
         proposer=item.proposer, lead_department_id=lead_id, assisting_department_ids=assist,
@@ -356,8 +373,5 @@ def import_list(session: Session, actor: Actor, source: str | Path | Workbook, *
                                + (f"；等共{len(errors)}处" if len(errors) > 20 else ""),
                                fields={"errors": errors})
     if not dry_run:
-        report.motions = motions.register(session, actor, inputs, assign=assign)
-        for item, motion in zip(report.items, report.motions):
-            item.motion_id, item.task_id = motion.id, motion.task_id
-        report.committed = True
+        commit_list(session, actor, report, assign=assign)
     return report

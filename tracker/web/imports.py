@@ -1,9 +1,10 @@
-"""The web importer (issue 4): upload a ledger (台账) or a department list (单位名录),
-correct the recognised columns, watch the dry run, confirm, see what was created.
+"""The web importer (issue 4): upload a ledger (台账), a 建议/提案 交办清单 (issue 7) or a
+department list (单位名录), correct the recognised columns, watch the dry run, confirm,
+see what was created.
 
 Thin views over ``tracker.services.imports``: each request commits once; the
 dry run and the commit run in a background thread started after the request's
-own commit (``imports.launch``). The office imports both; the administrator
+own commit (``imports.launch``). The office imports all three; the administrator
 department lists only. Another user's job is a 404.
 """
 
@@ -18,7 +19,7 @@ from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, ValidationFailed
 from tracker.models import DEPARTMENT_KIND_LABELS, Role, Source, Task
 from tracker.services import imports as svc
-from tracker.services.ledger import FIELD_LABELS
+from importers.mapping import FIELD_LABELS_BY_KIND
 from tracker.web.auth import current_actor
 from tracker.web.params import page_number
 
@@ -39,7 +40,7 @@ def _office_or_admin():
 @bp.context_processor
 def _labels():
     return {"STATUS_LABELS": svc.STATUS_LABELS, "KINDS": svc.KINDS, "ACTION_LABELS": ACTION_LABELS,
-            "FIELD_LABELS": FIELD_LABELS, "DEADLINE_KINDS": KIND_LABELS,
+            "MOTION_KINDS": svc.MOTION_KINDS, "DEADLINE_KINDS": KIND_LABELS,
             "UNIT_KINDS": {k.value: v for k, v in DEPARTMENT_KIND_LABELS.items()}}
 
 
@@ -116,9 +117,9 @@ def job(job_id: int):
     options = {k: v for k, v in (job.options or {}).items() if k != "scan"}
     return render_template(
         "imports/job.html", job=job, report=report, rows=rows, pages=pages, page=min(page, pages), show=show,
-        options=options, fields=svc.FIELDS[job.kind], why_not=svc.why_not(report) if report.get("stage") == "plan" else "",
+        options=options, fields=svc.FIELDS[job.kind], field_labels=FIELD_LABELS_BY_KIND[job.kind], why_not=svc.why_not(report) if report.get("stage") == "plan" else "",
         can_restart=svc.can_restart(job, _folder()), scan=svc.scan_of(job),
-        progress=svc.progress(job), sources=_sources(report) if job.status == "done" else [],
+        progress=svc.progress(job), sources=_sources(report) if job.status == "done" and job.kind == "ledger" else [],
         page_url=lambda n: url_for(".job", job_id=job.id, show=show or None, page=n),
     )
 
