@@ -173,3 +173,44 @@ def test_the_office_changes_units_and_leader_before_assigning(session, registere
         motions.update_draft(session, org.office, m1.id, lead_department_id=org.dept("区住房和城乡建设局"),
                              assisting_department_ids=[], supervising_leader_id=None)
     assert session.get(Motion, m2.id).stage == motions.UNASSIGNED
+
+
+def test_the_office_assigns_from_the_list_and_the_record_page(client, session, registered):
+    from tests.webutil import csrf_from, login
+
+    org, (m1, m2, m3) = registered
+    login(client, "duchashi")
+    page = client.get("/motions/?stage=unassigned").get_data(as_text=True)
+    assert page.count('name="motion_ids"') == 3 and "交办选中的" in page and "待交办" in page
+    token = csrf_from(page)
+    with clock.frozen(ASSIGNED):
+        resp = client.post("/motions/assign?stage=unassigned",
+                           data={"csrf_token": token, "motion_ids": [str(m1.id), str(m2.id)]})
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/motions/?stage=unassigned")
+        after = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已交办2件：建议第1号、建议第2号" in after and after.count('name="motion_ids"') == 1
+    session.expire_all()
+    assert session.get(Task, m1.task_id).due_date == date(2026, 6, 8)
+    # a bad batch says which item and why, and assigns nothing
+    with clock.frozen(date(2026, 4, 1)):
+        resp = client.post("/motions/assign", data={"csrf_token": token, "motion_ids": [str(m2.id), str(m3.id)]},
+                           follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "未交办任何一件" in html and "建议第2号已经交办" in html and "2026-03-31 已过" in html
+    # the record page: change the lead unit, then 交办
+    show = client.get(f"/motions/{m3.id}").get_data(as_text=True)
+    assert 'id="form-edit-draft"' in show and 'id="form-assign"' in show
+    resp = client.post(f"/motions/{m3.id}/office", data={
+        "csrf_token": token, "step": "edit_draft", "lead_department_id": str(org.dept("区教育局")),
+        "assisting_department_ids": [str(org.dept("区民政局"))], "supervising_leader_id": str(org.leader("王芳"))},
+        follow_redirects=True)
+    assert "承办单位和领办领导已保存" in resp.get_data(as_text=True)
+    with clock.frozen(date(2026, 3, 20)):
+        resp = client.post(f"/motions/{m3.id}/office", data={"csrf_token": token, "step": "assign"},
+                           follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "已交办，答复时限 2026-03-31" in html and 'id="form-assign"' not in html
+    session.expire_all()
+    t3 = session.get(Task, m3.task_id)
+    assert t3.status == "assigned" and t3.lead_department_id == org.dept("区教育局")
+    assert session.get(Motion, m3.id).supervising_leader_id == org.leader("王芳")

@@ -111,6 +111,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "motions.import_list": OFFICE_OK,
     "motions.unit_action": row(clerk=OK),
     "motions.office_action": OFFICE_OK,
+    "motions.assign_selected": OFFICE_OK,
     "motions.figures": OFFICE_200,
     "motions.limits": OFFICE_OK,
     "motions.export": OFFICE_200,
