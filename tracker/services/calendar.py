@@ -10,24 +10,92 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
+from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START, DayResult, WorkCalendar, package_exceptions
 from tracker.errors import NotFound, ValidationFailed
-from tracker.models import CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
+from tracker.models import AppSetting, CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
 from tracker.services import audit
 from tracker.services.actors import Actor
 
+# --- the calendar, cached per process behind a version read from the database ----
+#
+# Every page builds a Horizon, which used to read the whole holiday table. Each
+# web worker now keeps the calendar it built, keyed by a version it reads in one
+# small statement per request: a random token that every change of the holiday
+# tables writes (``_bump_version``, in the same transaction as the change), plus
+# the row counts of both tables as a guard against rows written around the
+# services. A token is never reused, so a key names one content, whichever
+# database or process wrote it; without a token nothing is cached.
 
-def load_calendar(session: Session) -> WorkCalendar:
+VERSION_KEY = "calendar_version"
+_CACHE_SIZE = 8
+_cache: dict[tuple, WorkCalendar] = {}
+
+_VERSION = sa.select(
+    sa.select(AppSetting.value).where(AppSetting.key == VERSION_KEY).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(Holiday).scalar_subquery(),
+    sa.select(sa.func.count()).select_from(CalendarYear).scalar_subquery(),
+    sa.select(CalendarDay.seq).where(CalendarDay.day == sa.bindparam("day", type_=sa.Date)).scalar_subquery(),
+)
+
+
+def _version(session: Session, day: date) -> tuple[tuple | None, int | None]:
+    """(cache key or None, calendarday.seq of ``day``) in one statement."""
+    value, holidays, years, seq = session.execute(_VERSION, {"day": day}).one()
+    token = value.get("token") if isinstance(value, dict) else None
+    return ((token, holidays, years) if token else None), seq
+
+
+def _read_calendar(session: Session) -> WorkCalendar:
     years = set(session.exec(select(CalendarYear.year)))
     if not years:  # a database that was never seeded still gets the package's data
         return WorkCalendar.from_package()
     rows = session.exec(select(Holiday.day, Holiday.is_workday)).all()
     return WorkCalendar(dict(rows), years)
+
+
+def calendar_and_seq(session: Session, day: date) -> tuple[WorkCalendar, int | None]:
+    """The working-day calendar and the running working-day count of ``day``.
+
+    The calendar comes from this process's cache when the database's version
+    matches; it is read again (and cached only if the version did not move
+    meanwhile) otherwise. The session's own unflushed changes are flushed first,
+    so a transaction that edits holidays sees its edits.
+    """
+    key, seq = _version(session, day)
+    cal = _cache.get(key) if key else None
+    if cal is None:
+        cal = _read_calendar(session)
+        if key and _version(session, day)[0] == key:
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.clear()
+            _cache[key] = cal
+    return cal, seq
+
+
+def load_calendar(session: Session) -> WorkCalendar:
+    """The working-day calendar as the session sees it (cached per process, see above)."""
+    return calendar_and_seq(session, clock.today())[0]
+
+
+def _bump_version(session: Session) -> None:
+    """A new token: every process reads the calendar again on its next request.
+
+    Called by every service that changes ``holiday`` or ``calendaryear``, before it
+    reads the calendar back, in the same transaction (a rollback leaves the old token)."""
+    row = session.get(AppSetting, VERSION_KEY)
+    if row is None:
+        row = AppSetting(key=VERSION_KEY)
+    row.value = {"token": uuid.uuid4().hex}
+    row.updated_at = clock.now()
+    session.add(row)
+    session.flush()
 
 
 def seed_holidays(session: Session) -> int:
@@ -54,6 +122,7 @@ def rebuild_calendar_days(session: Session, since: date | None = None) -> None:
     An office edit changes one day, so only the rows from that day carry a new
     running count; rewriting from there keeps a holiday edit cheap.
     """
+    _bump_version(session)  # the holiday rows changed: no process may keep its old calendar
     cal = load_calendar(session)
     start = max(since or TABLE_START, TABLE_START)
     if start > TABLE_END:
@@ -106,6 +175,7 @@ def confirm_year(session: Session, actor: Actor, year: int) -> None:
     """The office has entered the whole year's arrangement: stop calling it provisional."""
     if session.get(CalendarYear, year) is None:
         session.add(CalendarYear(year=year, origin="office"))
+        _bump_version(session)  # the year is no longer provisional, in every process
         audit.record(session, actor, "calendar_year_confirmed", entity="calendar_year",
                      entity_id=year, after={"year": year})
         session.flush()

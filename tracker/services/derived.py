@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START
 from tracker.models import CalendarDay, DeadlineKind, Milestone, MotionStep, ReportDue, Task
-from tracker.services.calendar import load_calendar
+from tracker.services.calendar import calendar_and_seq
 from tracker.workflow import RUNNING, Status
 
 
@@ -44,12 +44,9 @@ class Horizon:
     @classmethod
     def build(cls, session: Session, soon_workdays: int = 3, today: date | None = None) -> "Horizon":
         today = today or clock.today()
-        cal = load_calendar(session)
+        cal, seq = calendar_and_seq(session, today)  # one statement when the calendar is cached
         soon = cal.add_workdays(today, soon_workdays).value
-        seq = None
-        if TABLE_START <= today <= TABLE_END:
-            seq = session.exec(select(CalendarDay.seq).where(CalendarDay.day == today)).first()
-        return cls(today, soon, seq)
+        return cls(today, soon, seq if TABLE_START <= today <= TABLE_END else None)
 
 
 _running = [s.value for s in RUNNING]
