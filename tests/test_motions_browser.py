@@ -142,3 +142,64 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
     assert session.exec(select(MotionStep).where(MotionStep.motion_id == item.id, MotionStep.round == 2)).all()
     actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == task.id)))
     assert {"assign", "acknowledge", "report_part", "request_close", "approve_close", "reopen", "motion_feedback"} <= actions
+
+
+def test_office_assigns_two_registered_motions_from_the_list(live_server, browser_context, session):
+    """Registered without assignment (导入后不直接交办): the office filters 待交办, ticks two and
+    assigns them; the lead unit then sees exactly those two, the third stays with the office."""
+    from tracker.services import motions
+
+    org = load_district(session)
+    organisation.create_user(session, SYSTEM, "zjj", "住建局联络员", PASSWORD, Role.CLERK,
+                             department_id=org.dept("区住房和城乡建设局"))
+
+    def item(number, lead):
+        return motions.MotionInput(kind="suggestion", number=number, session_name="区十七届人大三次会议",
+                                   title=f"关于第{number}号事项的建议", proposer="王建国",
+                                   lead_department_id=org.dept(lead))
+
+    made = motions.register(session, org.office, [item(1, "区住房和城乡建设局"), item(2, "区住房和城乡建设局"),
+                                                  item(3, "区交通运输局")], assign=False)
+    session.commit()
+    browser = browser_context.browser
+    url = live_server.url
+    contexts = []
+    try:
+        ctx, lead = _login(browser, live_server, "zjj", "assign-lead")
+        contexts.append(ctx)
+        lead.goto(url + "/motions/")
+        assert "没有符合条件的建议提案" in lead.locator("#motions").inner_text()  # drafts are the office's
+
+        ctx, office = _login(browser, live_server, "duchashi", "assign-office")
+        contexts.append(ctx)
+        office.goto(url + "/motions/")
+        office.select_option("#motion-filters select[name=stage]", "unassigned")
+        office.click("#motion-filters button[type=submit]")
+        office.wait_for_load_state()
+        assert office.locator("#motions tbody tr").count() == 3
+        assert office.locator("#assign-selected").is_disabled()
+        for m in made[:2]:
+            office.check(f"#motions tr[data-motion='{m.id}'] input[name=motion_ids]")
+        assert office.locator("#assign-selected").inner_text() == "交办选中的2件"
+        shot(office, "motions-assign-01-ticked")
+        office.click("#assign-selected")
+        office.wait_for_load_state()
+        assert "已交办2件：建议第1号、建议第2号" in office.locator(".alert-success").inner_text()
+        assert "stage=unassigned" in office.url
+        assert office.locator("#motions tbody tr").count() == 1  # only the third still waits
+        assert office.locator(f"#motions tr[data-motion='{made[2].id}']").count() == 1
+        shot(office, "motions-assign-02-assigned")
+
+        lead.goto(url + "/motions/")
+        assert lead.locator("#motions tbody tr").count() == 2
+        assert "办理中" in lead.locator("#motions tbody").inner_text()
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+    session.expire_all()
+    statuses = [session.get(Task, session.get(Motion, m.id).task_id).status for m in made]
+    assert statuses == ["assigned", "assigned", "draft"]
+    assert session.exec(select(MotionStep).where(MotionStep.motion_id == made[0].id)).all()
+    assigned = session.exec(select(AuditEvent.task_id).where(AuditEvent.action == "assign")).all()
+    assert sorted(assigned) == sorted(session.get(Motion, m.id).task_id for m in made[:2])
