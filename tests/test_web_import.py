@@ -575,3 +575,128 @@ def test_sections_become_task_categories_shown_on_the_task_page(office, org, ses
     assert tasks["办好民生实事"].category == "二、持续改善民生"
     shown = office.get(f"/tasks/{tasks['办好民生实事'].id}").get_data(as_text=True)
     assert "二、持续改善民生" in shown
+
+
+# --- 建议提案交办清单 (issue 7) -----------------------------------------------------------------------
+
+
+def _motion_upload(client, path: Path, **form):
+    """The upload form on the 建议提案 page (/motions/)."""
+    token = csrf_from(client.get("/motions/").get_data(as_text=True))
+    return client.post("/motions/import", data={"csrf_token": token, **form,
+                                                "file": (io.BytesIO(path.read_bytes()), path.name)},
+                       content_type="multipart/form-data")
+
+
+def test_the_motions_page_upload_leads_to_a_preview_then_confirm(office, org, session, db):
+    from tests.fixtures.make_motion_fixtures import SUGGESTIONS
+    from tracker.models import Motion
+
+    page = office.get("/motions/").get_data(as_text=True)
+    assert 'id="motion-import"' in page and "上传并预检" in page
+    before = counts(session)
+    job_id = job_id_of(_motion_upload(office, SUGGESTIONS))
+    job = session.get(ImportJob, job_id)
+    assert job.kind == "motions" and job.status == "uploaded"
+    page = office.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "导入建议提案交办清单" in page and "识别结果" in page and "已识别为建议提案交办清单" not in page
+    assert '<option value="proposer" selected>领衔代表/提案人</option>' in page  # the motion list's own labels
+    assert 'name="motion_kind"' in page and "按清单判断（建议）" in page and "留空则按清单标题：区十七届人大三次会议" in page
+    assert re.search(r'<input[^>]*id="assign"[^>]*checked', page)  # 导入后直接交办 by default
+    assert 'name="base_date"' not in page
+
+    job, page = plan(office, db, job_id)
+    assert job.status == "planned" and job.report["ok"] and job.options["assign"] is True
+    assert counts(session) == before and session.exec(select(Motion)).first() is None  # the preview writes nothing
+    assert '<td data-count="create">32</td>' in page and '<td data-count="errors">0</td>' in page
+    assert "确认导入（登记 32 件并交办）" in page
+    row = report_row(page, "交办清单!4")
+    assert cell(row, "number") == "建议第1号" and cell(row, "lead") == "区住房和城乡建设局"
+    assert cell(row, "proposer") == "王建国" and cell(row, "key") == "重点" and "（默认）" in row
+    assert "城关街道办事处、区财政局" in row and "区十七届人大三次会议" in row
+
+    job, page = confirm(office, db, job_id)
+    assert job.status == "done", job.error
+    assert "已导入：登记 32 件建议提案" in page and "已全部交办" in page
+    link = re.search(r'href="(/motions/\?[^"]+)"[^>]*data-motions-link', page)
+    assert link, "no link to the 建议提案 list"
+    listed = office.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert listed.count("<tr data-motion=") == 32
+    assert len(session.exec(select(Motion)).all()) == 32
+    first = session.exec(select(Motion).where(Motion.number == 1)).one()
+    assert f'href="/motions/{first.id}"' in page  # each row links to its motion
+
+
+def test_a_motion_list_dropped_on_the_ledger_importer_is_recognised(office, org, session, db):
+    from tests.fixtures.make_motion_fixtures import PROPOSALS
+    from tracker.models import Motion
+
+    job_id = job_id_of(upload(office, PROPOSALS, kind="ledger"))
+    job = session.get(ImportJob, job_id)
+    assert job.kind == "motions" and job.options["rerouted"] == "ledger"
+    page = office.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "已识别为建议提案交办清单" in page and "清单标题中没有届次，请填写" in page
+    job, page = plan(office, db, job_id)
+    assert not job.report["ok"] and "未能从清单标题识别届次" in page and 'id="confirm-button" disabled' in page
+    job, page = plan(office, db, job_id, session_name="区政协十届三次会议", assign=None)
+    assert job.report["ok"] and job.options["assign"] is False and "已识别为建议提案交办清单" in page
+    assert "确认导入（登记 31 件，暂不交办）" in page
+    job, page = confirm(office, db, job_id)
+    assert job.status == "done" and "承办事项为草稿" in page
+    assert len(session.exec(select(Motion)).all()) == 31
+    assert {t.status for t in session.exec(select(Task))} == {"draft"}
+
+
+def test_a_ledger_upload_stays_a_ledger(office, org, session, db):
+    job_id = job_id_of(upload(office, FIXTURES / "suggestions_gbk.csv", kind="ledger"))
+    job = session.get(ImportJob, job_id)
+    assert job.kind == "ledger" and "rerouted" not in job.options
+    assert "已识别为建议提案交办清单" not in office.get(f"/imports/{job_id}").get_data(as_text=True)
+
+
+def test_the_motions_page_presets_kind_and_session_and_a_bad_row_blocks_the_confirm(office, org, session, db,
+                                                                                    tmp_path):
+    from tests.fixtures.make_motion_fixtures import SUGGESTIONS
+    from tracker.models import Motion
+
+    wb = openpyxl.load_workbook(SUGGESTIONS)
+    wb.active["K6"] = "尽快办理"
+    path = tmp_path / "建议清单.xlsx"
+    wb.save(path)
+    job_id = job_id_of(_motion_upload(office, path, kind="proposal", session="区政协十届三次会议"))
+    page = office.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert '<option value="proposal" selected>提案</option>' in page and 'value="区政协十届三次会议"' in page
+    job, page = plan(office, db, job_id)
+    assert job.report["kind"] == "proposal" and job.report["counts"]["errors"] == 1
+    row = report_row(page, "交办清单!6")
+    assert "错误（K列）：办理时限“尽快办理”不是日期" in row
+    assert 'id="confirm-button" disabled' in page
+    resp = office.post(f"/imports/{job_id}/confirm", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "不能导入" in resp.get_data(as_text=True)
+    assert session.exec(select(Motion)).first() is None and session.exec(select(Task)).first() is None
+
+
+def test_the_motions_upload_refuses_what_it_cannot_read(office, org, session, tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["序号", "督办事项", "牵头单位"])
+    wb.save(tmp_path / "台账.xlsx")
+    resp = _motion_upload(office, tmp_path / "台账.xlsx")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/motions/")
+    page = office.get("/motions/").get_data(as_text=True)
+    assert "未在文件中找到建议提案交办清单表格" in page and "建议编号" in page
+    assert session.exec(select(ImportJob)).first() is None
+    # CSRF: a forged post writes nothing
+    resp = office.post("/motions/import", data={"file": (io.BytesIO(b"x"), "a.xlsx")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 400
+
+
+def test_only_the_office_imports_motion_lists(client, org, session, db):
+    from tests.fixtures.make_motion_fixtures import SUGGESTIONS
+
+    organisation.create_user(session, SYSTEM, "admin", "管理员", "password123", Role.ADMIN)
+    session.commit()
+    assert login(client, "admin").status_code == 302
+    assert '<option value="motions"' not in client.get("/imports/").get_data(as_text=True)
+    assert upload(client, SUGGESTIONS, kind="motions").status_code == 403
+    assert session.exec(select(ImportJob)).first() is None
