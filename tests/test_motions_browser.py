@@ -1,6 +1,7 @@
 """人大建议/政协提案 in Chromium: the office, the lead unit and the co-handling unit each do their part.
 
-The office imports the 建议 list (title row, merged cells) and assigns it in one batch;
+The office uploads the 建议 list (title row, merged cells) on the 建议提案 page, sees the
+importer's preview (预检, nothing written), confirms, and finds the batch assigned on the list;
 the lead unit (区市场监管局) records its 面商 and is refused an answer before the
 co-handling unit (城关街道) has sent its opinion; the co-handling unit sends it; the
 lead answers with its 答复函; the office approves the answer, records 不满意, and the
@@ -64,8 +65,21 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         office.goto(url + "/motions/")
         office.set_input_files("#motion-import input[name=file]", str(SUGGESTIONS))
         office.click("#motion-import button[type=submit]")
-        office.wait_for_load_state()
-        assert "已导入并交办32件建议（区十七届人大三次会议）" in office.locator(".alert-success").inner_text()
+        office.wait_for_url("**/imports/*")
+        assert "导入建议提案交办清单" in office.locator("h1").inner_text()
+        assert office.locator("#assign").is_checked()  # 导入后直接交办
+        office.click("#plan-button")  # ② 预检: nothing is written
+        office.wait_for_selector("#confirm-button", timeout=60_000)
+        assert office.locator("#counts [data-count=create]").inner_text() == "32"
+        assert office.locator("#report-rows tbody tr").count() == 32
+        assert "建议第16号" in office.locator("#report-rows").inner_text()
+        assert session.exec(select(Motion)).first() is None
+        shot(office, "motions-00-office-preview")
+        office.click("#confirm-button")  # ③ 确认导入
+        office.wait_for_selector("#result-summary", timeout=60_000)
+        assert "已导入：登记 32 件建议提案" in office.locator("#result-summary").inner_text()
+        office.click("[data-motions-link]")
+        office.wait_for_url("**/motions/?*")
         assert office.locator("#motions tbody tr").count() == 32
         shot(office, "motions-01-office-imported")
         office.select_option("#motion-filters select[name=category]", "市场")
