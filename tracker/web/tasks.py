@@ -32,12 +32,14 @@ from tracker.models import (
     Department,
     Escalation,
     ExtensionRequest,
+    Leader,
     Milestone,
     ProgressReport,
     Reminder,
     RequestStatus,
     Task,
     TaskAssist,
+    TaskLeader,
 )
 from tracker.services import attachments, queries, tasks as svc
 from tracker.services.actors import Actor, parties
@@ -150,16 +152,31 @@ def _by_id(session: Session, model, ids) -> dict[int, Any]:
     return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids)))}
 
 
-def build_timeline(session: Session, task: Task, party: Party, viewer: Actor) -> list[Entry]:
-    """The audit log in the viewer's words; an assisting department sees only its own reports."""
+def _known_or_by_id(session: Session, model, ids, known: dict[int, Any]) -> dict[int, Any]:
+    """Rows already loaded for the page, plus any others the history names."""
+    wanted = {i for i in ids if i}
+    out = {i: known[i] for i in wanted if i in known}
+    out.update(_by_id(session, model, wanted - out.keys()))
+    return out
+
+
+def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
+                   reports_known: dict[int, ProgressReport] | None = None,
+                   files_known: dict[int, Attachment] | None = None,
+                   names_known: dict[int, str] | None = None) -> list[Entry]:
+    """The audit log in the viewer's words; an assisting department sees only its own reports.
+
+    ``reports_known``/``files_known``/``names_known``: the task's reports, attachments and
+    department names the page has already read (saves statements); anything else the history
+    names is read here."""
     events = queries.timeline(session, task.id)
     ids = lambda entity: [e.entity_id for e in events if e.entity == entity]  # noqa: E731
-    reports = _by_id(session, ProgressReport, ids("progress_report"))
+    reports = _known_or_by_id(session, ProgressReport, ids("progress_report"), reports_known or {})
     extensions = _by_id(session, ExtensionRequest, ids("extension_request"))
     changes = _by_id(session, ChangeRequest, ids("change_request"))
     reminders = _by_id(session, Reminder, ids("reminder"))
     escalations = _by_id(session, Escalation, ids("escalation"))
-    files = _by_id(session, Attachment, ids("attachment"))
+    files = _known_or_by_id(session, Attachment, ids("attachment"), files_known or {})
     dep_ids: set = {r.department_id for r in reminders.values()}
     for e in events:
         for snap in (e.before or {}, e.after or {}):
@@ -167,7 +184,8 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor) ->
     for c in changes.values():
         dep_ids.add((c.payload or {}).get("lead_department_id"))
         dep_ids.add((c.payload or {}).get("suggested_department_id"))
-    names = _departments(session, dep_ids)
+    known = {i: n for i, n in (names_known or {}).items() if i and n is not None and i in dep_ids}
+    names = {**known, **_departments(session, dep_ids - known.keys())}
     only_own = party == Party.ASSIST
 
     def own(report: ProgressReport | None) -> bool:
@@ -236,11 +254,17 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor) ->
     return out
 
 
-def latest_reports(session: Session, task_id: int) -> dict[int, ProgressReport]:
+def _reports(session: Session, task_id: int) -> list[ProgressReport]:
+    """All the task's reports, newest first."""
+    return list(session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id)
+                             .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())))
+
+
+def latest_reports(session: Session, task_id: int,
+                   reports: list[ProgressReport] | None = None) -> dict[int, ProgressReport]:
     """The newest report of each department for the task."""
     out: dict[int, ProgressReport] = {}
-    for r in session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id)
-                          .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())):
+    for r in _reports(session, task_id) if reports is None else reports:
         out.setdefault(r.department_id, r)
     return out
 
@@ -252,19 +276,29 @@ def _pending(session: Session, model, task_id: int):
 
 def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     """Everything the task page shows; NotFound for a task the actor may not see."""
-    task = session.get(Task, task_id)
+    # The task row (with its derived state) is read first and gives the task itself: one
+    # statement instead of a get and a select.
+    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
+    row = session.execute(queries.task_rows_select(h).where(Task.id == task_id)).first()
+    task = row.Task if row is not None else None
     who = parties(session, actor, task) if task is not None else set()
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     party = main_party(who)
-    h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
-    row = session.execute(queries.task_rows_select(h).where(Task.id == task.id)).one()
-    assist_names, leader_names = queries.names_for(session, [task.id])
     assisting = session.execute(
         select(Department.id, Department.name).join(TaskAssist, TaskAssist.department_id == Department.id)
         .where(TaskAssist.task_id == task.id).order_by(Department.sort_order, Department.id)).all()
-    latest = latest_reports(session, task.id)
-    files = attachments.for_reports(session, [r.id for r in latest.values()])
+    leader_names = [name for (name,) in session.execute(  # as queries.names_for orders them
+        select(Leader.name).join(TaskLeader, TaskLeader.leader_id == Leader.id)
+        .where(TaskLeader.task_id == task.id).order_by(Leader.sort_order, Leader.id))]
+    reports = _reports(session, task.id)
+    latest = latest_reports(session, task.id, reports)
+    task_files = attachments.for_task(session, task.id)
+    latest_ids = {r.id for r in latest.values()}
+    files: dict[int, list[Attachment]] = {i: [] for i in latest_ids}
+    for att in task_files:  # attachments.for_reports, from the task's files already read
+        if att.report_id in latest_ids:
+            files[att.report_id].append(att)
     actions = set(allowed(task.status, who))
 
     lead_latest = latest.get(task.lead_department_id) if party != Party.ASSIST else None
@@ -275,10 +309,13 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
 
     pending_ext = _pending(session, ExtensionRequest, task.id)
     pending_change = _pending(session, ChangeRequest, task.id)
-    pending_close = _pending(session, CloseRequest, task.id)
-    last_return = session.exec(
-        select(CloseRequest).where(CloseRequest.task_id == task.id, CloseRequest.status == RequestStatus.REJECTED)
-        .order_by(CloseRequest.id.desc())).first()
+    # The pending close request and the last returned one, in one statement.
+    closes = list(session.exec(
+        select(CloseRequest).where(CloseRequest.task_id == task.id,
+                                   CloseRequest.status.in_([RequestStatus.PENDING, RequestStatus.REJECTED]))
+        .order_by(CloseRequest.id.desc())))
+    pending_close = next((c for c in closes if c.status == RequestStatus.PENDING), None)
+    last_return = next((c for c in closes if c.status == RequestStatus.REJECTED), None)
     if last_return is not None and (task.status != "in_progress" or (pending_close is not None)):
         last_return = None  # only while the task is back in the department's hands
 
@@ -314,11 +351,13 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "source_label": SOURCE_KIND_LABELS.get(row.source_kind, "") if row.source_kind else "",
         "urgency_label": URGENCY_LABELS.get(task.urgency, task.urgency),
         "cycle_label": FEEDBACK_CYCLE_LABELS.get(task.feedback_cycle, task.feedback_cycle),
-        "assist_names": assist_names[task.id],
-        "leader_names": leader_names[task.id],
+        "assist_names": [name for _id, name in assisting],
+        "leader_names": leader_names,
         "milestones": milestones,
         "today": h.today,
-        "timeline": build_timeline(session, task, party, actor),
+        "timeline": build_timeline(session, task, party, actor, reports_known={r.id: r for r in reports},
+                                   files_known={a.id: a for a in task_files},
+                                   names_known={task.lead_department_id: row.lead_name, **dict(assisting)}),
         "lead_latest": lead_latest,
         "assist_latest": assist_latest,
         "latest_files": files,
