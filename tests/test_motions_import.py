@@ -260,3 +260,18 @@ def test_a_ledger_that_lists_suggestions_stays_a_ledger(session, org, folder, tm
     wb.active.append([1, "关于增设公交站点的建议", "区交通局", "2026年12月31日"])
     wb.save(tmp_path / "no-proposer.xlsx")
     assert not motion_import.looks_like_list(read_workbook(tmp_path / "no-proposer.xlsx"))
+
+
+def test_the_cli_reads_the_remembered_mapping_and_names_row_and_column(app, session, db, org, folder, tmp_path):
+    runner = app.test_cli_runner()
+    bad = _edited(tmp_path, {"I10": "区不存在局"}, "bad.xlsx")
+    out = runner.invoke(args=["motions", "import", str(bad), "--dry-run"])
+    assert out.exit_code == 1 and "第10行（I列）：主办单位“区不存在局”不在单位名录中" in out.output
+    assert runner.invoke(args=["motions", "import", str(SUGGESTIONS), "--dry-run"]).exit_code == 0
+    # the office told the web importer to ignore column D (领衔代表): the CLI reads the list so too
+    job = _plan(session, db, org, folder, _job(session, org, folder, SUGGESTIONS), overrides={"交办清单": {3: None}})
+    assert not job.report["ok"] and "领衔代表为空" in job.report["rows"][0]["errors"][0]["message"]
+    assert job.report["rows"][0]["errors"][0]["column"] is None  # the column is no longer read
+    out = runner.invoke(args=["motions", "import", str(SUGGESTIONS), "--dry-run"])
+    assert out.exit_code == 1 and "领衔代表为空" in out.output
+    assert _count(session, Motion) == 0

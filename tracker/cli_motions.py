@@ -25,13 +25,14 @@ motions_cli = AppGroup("motions", help="人大代表建议、政协委员提案"
 @click.option("--session", "session_name", default="", help="届次，默认取清单标题中的“…届…次会议”")
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
 def import_command(path: str, kind: str | None, session_name: str, dry_run: bool) -> None:
-    """检查并导入交办清单，全部无误才写入并批量交办。"""
+    """检查并导入交办清单，全部无误才写入并批量交办（列的对应关系按网页导入时记住的）。"""
     from tracker.services import motion_import
+    from tracker.services.mappings import MappingTable
 
     try:
         with db.session_scope() as session:
             report = motion_import.import_list(session, SYSTEM, path, kind=kind or "", session_name=session_name,
-                                               dry_run=dry_run)
+                                               dry_run=dry_run, store=MappingTable(session, "motions"))
             if dry_run:
                 session.rollback()
     except DomainError as exc:
