@@ -20,6 +20,9 @@ from tracker.models import (
     Leader,
     LeaderDepartment,
     Milestone,
+    Motion,
+    MotionFeedback,
+    MotionStep,
     ProgressReport,
     Reminder,
     Source,
@@ -62,6 +65,7 @@ def test_seed_demo_builds_the_promised_district(app, session):
     check_organisation_and_users(session)
     check_sources(session)
     check_tasks(session, result.output)
+    check_motions(session, result.output)
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 1 and "错误" in again.output and "--force" in again.output
     with pytest.raises(DomainError, match="--force"):
@@ -130,7 +134,7 @@ def check_sources(session):
 
 
 def check_tasks(session, summary):
-    total = count(session, Task)
+    total = count(session, Task, Task.id.not_in(select(Motion.task_id)))  # the motions: check_motions
     assert 250 <= total <= 350
     by_status = dict(session.exec(select(Task.status, sa.func.count()).group_by(Task.status)).all())
     for status, minimum in AT_LEAST.items():
@@ -167,7 +171,7 @@ def check_tasks(session, summary):
     assert count(session, Task, ~sa.exists().where(AuditEvent.task_id == Task.id)) == 0
     creates = session.exec(select(sa.func.count(sa.distinct(AuditEvent.task_id))).where(
         AuditEvent.action == "create")).one()
-    assert creates == total
+    assert creates == count(session, Task)
     cal = load_calendar(session)
     days = {clock.local_date(at) for at in session.exec(
         select(AuditEvent.at).where(AuditEvent.task_id.is_not(None)))}
@@ -177,6 +181,48 @@ def check_tasks(session, summary):
     assigned_days = {clock.local_date(t) for t in session.exec(select(Task.assigned_at).where(
         Task.assigned_at.is_not(None)))}
     assert len(assigned_days) >= 30
+
+
+def check_motions(session, summary):
+    """The spring sessions' 30 建议 and 20 提案, something in every stage of every /motions page."""
+    from tracker.services import motions
+
+    kinds = dict(session.exec(select(Motion.kind, sa.func.count()).group_by(Motion.kind)).all())
+    assert kinds == {"suggestion": 30, "proposal": 20}
+    assert "另有人大代表建议和政协委员提案 50 件（待交办3、办理中14、答复待审核5、待代表委员反馈7、已办结21）" in summary
+    stages = dict(session.exec(select(Motion.stage, sa.func.count()).group_by(Motion.stage)).all())
+    assert set(stages) == set(motions.STAGE_LABELS)
+    rows = session.exec(select(Motion, Task).join(Task, Task.id == Motion.task_id)).all()
+    # not yet assigned: drafts, no steps; every other one assigned in one batch
+    drafts = [m for m, t in rows if t.status == Status.DRAFT]
+    assert len(drafts) == 3 and all(m.stage == motions.UNASSIGNED for m in drafts)
+    assert count(session, MotionStep, MotionStep.motion_id.in_([m.id for m in drafts])) == 0
+    assert len({clock.local_date(t.assigned_at) for m, t in rows if t.assigned_at}) == 1
+    # opinions sent, 面商 recorded, answers of every category reviewed and sent, satisfaction in
+    assert count(session, MotionStep, MotionStep.kind == "opinion", MotionStep.done_on.is_not(None)) >= 30
+    assert count(session, MotionStep, MotionStep.kind == "consult", MotionStep.done_on.is_not(None)) >= 35
+    sent = {m.answer_category for m, _t in rows if m.stage in ("feedback", "done")}
+    assert sent == {"A", "B", "C", "D"}
+    assert {m.satisfaction for m, _t in rows if m.stage == "done"} >= {"满意", "基本满意"}
+    returned = session.exec(select(AuditEvent).where(AuditEvent.action == "return",
+                                                     AuditEvent.task_id.in_([t.id for _m, t in rows]))).all()
+    assert len(returned) == 1
+    # one 不满意 in its second round; one B answer followed up, one whose promise was kept
+    second = [m for m, t in rows if m.round == 2]
+    assert len(second) == 1 and second[0].stage == "handling" and second[0].satisfaction == "不满意"
+    assert count(session, MotionFeedback, MotionFeedback.result == "不满意") == 1
+    promises = [m for m, _t in rows if m.answer_category == "B" and m.promise_date]
+    assert sorted(m.follow_up_done_on is None for m in promises) == [False, True]
+    # a couple overdue on a step (an opinion not sent, a 面商 not recorded), red like any overdue task
+    h = derived.Horizon.build(session)
+    red = count(session, Task, Task.id.in_([t.id for _m, t in rows]), derived.is_overdue(h))
+    assert red == 2
+    assert count(session, Reminder, Reminder.rule.like("motion:%")) >= 2
+    # every motion's story is in the audit log: registered, and (but the drafts) assigned
+    for m, t in rows:
+        actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == t.id)))
+        assert "motion_register" in actions and ("assign" in actions) == (t.status != Status.DRAFT), m.number
+    assert motions.figures_by_unit(session) and motions.public_rows(session)
 
 
 def test_force_reuses_what_exists(session):
@@ -191,7 +237,7 @@ def test_force_reuses_what_exists(session):
     assert count(session, Department, Department.name == "区发展和改革委员会") == 1
     fgw = session.exec(select(User).where(User.username == "fgw")).one()
     assert fgw.department_id == d.lead_id
-    assert count(session, Task) == 301
+    assert count(session, Task) == 351  # the one above, 300 tasks and 50 motions
 
 
 def test_plan_is_repeatable(session):

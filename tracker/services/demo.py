@@ -2109,6 +2109,11 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
         org = _build_org(session)
     _Runner(session, org, plan, seed).run()
     session.flush()
+    from tracker.services.demo_motions import seed_motions
+    from tracker.services.motions import STAGE_LABELS
+
+    motion_stages = seed_motions(session, org, today)  # the spring sessions' 建议 and 提案, in every stage
+    motion_text = "、".join(f"{label}{motion_stages.get(code, 0)}" for code, label in STAGE_LABELS.items())
     _score_history(session, today)
     _this_week(session, today)
 
@@ -2128,7 +2133,8 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
     return (
         f"已写入演示数据“{DISTRICT}”{reused}：单位 {len(org.departments)} 个、区领导 {len(org.leaders)} 位、"
         f"新建用户 {created['user']} 个、任务来源 {len(plan.sources)} 个、督办事项 {len(ids)} 件"
-        f"（{statuses}），其中逾期 {overdue} 件、3个工作日内到期 {soon} 件。\n"
+        f"（{statuses}），其中逾期 {overdue} 件、3个工作日内到期 {soon} 件；"
+        f"另有人大代表建议和政协委员提案 {sum(motion_stages.values())} 件（{motion_text}）。\n"
         f"演示账号：duchashi、duchashi2（督查室）、fgw、czj、jiedao（承办单位）、wuhaitao（区领导）、"
         f"admin（管理员），密码均为 {DEMO_PASSWORD}。"
     )
