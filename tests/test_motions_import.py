@@ -275,3 +275,23 @@ def test_the_cli_reads_the_remembered_mapping_and_names_row_and_column(app, sess
     out = runner.invoke(args=["motions", "import", str(SUGGESTIONS), "--dry-run"])
     assert out.exit_code == 1 and "领衔代表为空" in out.output
     assert _count(session, Motion) == 0
+
+
+def test_a_failure_half_way_through_the_commit_leaves_nothing(session, db, org, folder, monkeypatch):
+    """The 20th motion's 交办 fails after 19 were registered and assigned: the job
+    fails and not one motion, task, step or audit row of the batch survives."""
+    job = _plan(session, db, org, folder, _job(session, org, folder, SUGGESTIONS))
+    before = counts(session)
+    real, calls = motions.assign_motion, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 20:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(motions, "assign_motion", failing)
+    job = _confirm(session, db, org, folder, job)
+    assert len(calls) == 20 and job.status == "failed" and "未导入任何内容" in job.error
+    assert counts(session) == before
+    assert _count(session, Motion) == 0 and _count(session, MotionStep) == 0
