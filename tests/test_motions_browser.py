@@ -68,6 +68,7 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         office.wait_for_url("**/imports/*")
         assert "导入建议提案交办清单" in office.locator("h1").inner_text()
         assert office.locator("#assign").is_checked()  # 导入后直接交办
+        shot(office, "motions-00-office-columns")
         office.click("#plan-button")  # ② 预检: nothing is written
         office.wait_for_selector("#confirm-button", timeout=60_000)
         assert office.locator("#counts [data-count=create]").inner_text() == "32"
