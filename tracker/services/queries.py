@@ -224,21 +224,33 @@ def task_ids(session: Session, actor: Actor, f: TaskFilter, h: Horizon, sort: st
 
 def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
     """Assisting department names and responsible leader names for a page of tasks."""
+    return assist_names_for(session, task_ids_), leader_names_for(session, task_ids_)
+
+
+def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
+    """Assisting department names per task (a page that shows no leaders saves a statement)."""
     assist: dict[int, list[str]] = {i: [] for i in task_ids_}
-    leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
     if not task_ids_:
-        return assist, leaders
+        return assist
     for tid, name in session.execute(
         select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
         .where(TaskAssist.task_id.in_(task_ids_)).order_by(Department.sort_order, Department.id)
     ):
         assist[tid].append(name)
+    return assist
+
+
+def leader_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
+    """Responsible leader names per task."""
+    leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
+    if not task_ids_:
+        return leaders
     for tid, name in session.execute(
         select(TaskLeader.task_id, Leader.name).join(Leader, Leader.id == TaskLeader.leader_id)
         .where(TaskLeader.task_id.in_(task_ids_)).order_by(Leader.sort_order, Leader.id)
     ):
         leaders[tid].append(name)
-    return assist, leaders
+    return leaders
 
 
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:

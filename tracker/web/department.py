@@ -31,20 +31,32 @@ _open = [s.value for s in OPEN]
 _working = [s.value for s in WORKING]
 
 
-def _rows(session: Session, actor: Actor, base: sa.Select, where: list, seen: set[int]) -> tuple[list, int]:
-    """One inbox section: the shared task-list select (``base``, built once per page: building it
-    costs more than running it) under the actor's visibility, minus tasks already shown in a more
-    urgent section. The total is counted only when the section is cut at SECTION_LIMIT."""
-    clauses = [visible_clause(actor), *where]
-    if seen:
-        clauses.append(Task.id.not_in(seen))
-    rows = session.execute(base.where(*clauses)
-                           .order_by(Task.due_date.asc().nulls_last(), Task.id.asc()).limit(SECTION_LIMIT)).all()
-    total = len(rows)
-    if total == SECTION_LIMIT:
-        total = session.scalar(select(sa.func.count()).select_from(Task).where(*clauses))
-    seen.update(r.Task.id for r in rows)
-    return rows, total
+def _sections(session: Session, actor: Actor, base: sa.Select,
+              conditions: list[list]) -> list[tuple[list, int]]:
+    """The inbox sections in two statements instead of one (or two) per section.
+
+    Each section is the shared task-list select (``base``) under the actor's visibility and
+    the section's conditions, minus tasks already shown in a more urgent section, ordered by
+    due date, cut at SECTION_LIMIT, with its total. The first statement reads, for every
+    visible task matching any section, its id, due date and which conditions it meets (a
+    NULL counts as not met, as in WHERE); the sections are dealt out from those flags in
+    Python exactly as the per-section queries did; the second reads the rows shown."""
+    flags = [sa.and_(*where).label(f"s{i}") for i, where in enumerate(conditions)]
+    matches = session.execute(
+        select(Task.id, Task.due_date, *flags).where(visible_clause(actor), sa.or_(*[f.element for f in flags]))
+    ).all()
+    matches.sort(key=lambda r: (r.due_date is None, r.due_date or date.min, r.id))  # due date, nulls last
+    seen: set[int] = set()
+    picked: list[tuple[list[int], int]] = []
+    for i in range(len(conditions)):
+        candidates = [r.id for r in matches if r[2 + i] and r.id not in seen]
+        shown = candidates[:SECTION_LIMIT]
+        seen.update(shown)
+        picked.append((shown, len(candidates)))
+    rows = {}
+    if seen:  # ids from the visibility-filtered statement above
+        rows = {r.Task.id: r for r in session.execute(base.where(Task.id.in_(seen))).all()}
+    return [([rows[i] for i in shown], total) for shown, total in picked]
 
 
 def returned_clause() -> sa.ColumnElement[bool]:
@@ -91,6 +103,23 @@ def _return_notes(session: Session, task_ids: list[int]) -> dict[int, str]:
     return notes
 
 
+def inbox_specs(dep: int | None, h: Horizon) -> list[tuple[str, str, str, list]]:
+    """The inbox sections, most urgent first: (key, title, hint, conditions)."""
+    lead = Task.lead_department_id == dep
+    return [
+        ("acknowledge", "待签收", "新交办给本单位牵头的事项，请及时签收",
+         [Task.status == Status.ASSIGNED.value, lead]),
+        ("returned", "被退回", "办结申请被督查室退回，请按意见补充办理",
+         [lead, returned_clause()]),
+        ("overdue", "已逾期", "已超过完成时限，请尽快办理并反馈",
+         [*queries.filter_clauses(TaskFilter(overdue=True), h)]),
+        ("report_due", "本期应反馈", "按反馈周期本周（月、季）尚未报送进展",
+         [report_due_clause(dep, h.today)] if dep is not None else [sa.false()]),
+        ("assisting", "协办事项", "本单位为协办单位，请向牵头单位报送协办进展",
+         [Task.status.in_(_open), Task.lead_department_id != dep]),
+    ]
+
+
 @bp.get("/")
 @roles_required(Role.CLERK)
 def inbox():
@@ -98,27 +127,12 @@ def inbox():
     actor = current_actor()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     dep = actor.department_id
-    seen: set[int] = set()
-    lead = Task.lead_department_id == dep
-    sections = []
-    base = queries.task_rows_select(h)
-
-    def add(key, title, hint, where):
-        rows, total = _rows(session, actor, base, where, seen)
-        sections.append({"key": key, "title": title, "hint": hint, "rows": rows, "total": total})
-
-    add("acknowledge", "待签收", "新交办给本单位牵头的事项，请及时签收",
-        [Task.status == Status.ASSIGNED.value, lead])
-    add("returned", "被退回", "办结申请被督查室退回，请按意见补充办理",
-        [lead, returned_clause()])
-    add("overdue", "已逾期", "已超过完成时限，请尽快办理并反馈",
-        [*queries.filter_clauses(TaskFilter(overdue=True), h)])
-    add("report_due", "本期应反馈", "按反馈周期本周（月、季）尚未报送进展",
-        [report_due_clause(dep, h.today)] if dep is not None else [sa.false()])
-    add("assisting", "协办事项", "本单位为协办单位，请向牵头单位报送协办进展",
-        [Task.status.in_(_open), Task.lead_department_id != dep])
+    specs = inbox_specs(dep, h)
+    found = _sections(session, actor, queries.task_rows_select(h), [where for *_t, where in specs])
+    sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
+                for (key, title, hint, _w), (rows, total) in zip(specs, found)]
     task_ids = [r.Task.id for s in sections for r in s["rows"]]
-    assist_names, _ = queries.names_for(session, task_ids)
+    assist_names = queries.assist_names_for(session, task_ids)
     returned_ids = [r.Task.id for s in sections if s["key"] == "returned" for r in s["rows"]]
     return render_template(
         "department/inbox.html", sections=sections, today=h.today, assist_names=assist_names,
