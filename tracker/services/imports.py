@@ -47,7 +47,7 @@ from importers.mapping import (
 from tracker import clock
 from tracker.errors import Conflict, DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.models import ImportJob, Role, User
-from tracker.services import ledger, motion_import
+from tracker.services import ledger, motion_import, motions
 from tracker.services.actors import Actor
 from tracker.services.mappings import MappingTable
 
@@ -60,7 +60,7 @@ ALLOWED_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 KINDS = {"ledger": "督办台账", "motions": "建议提案交办清单", "departments": "单位名录"}
 FIELDS = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS, "motions": MOTION_FIELDS}
 REQUIRED = {"ledger": frozenset({"title"}), "departments": frozenset({"name"}), "motions": motion_import.REQUIRED}
-MOTION_KINDS = {"suggestion": "建议", "proposal": "提案"}
+MOTION_KINDS = motions.KIND_LABELS
 RUNNING = ("planning", "committing")
 STATUS_LABELS = {"uploaded": "待确认列", "planning": "预检中", "planned": "已预检", "committing": "导入中",
                  "done": "已导入", "failed": "未完成"}
