@@ -117,7 +117,8 @@ def job(job_id: int):
     options = {k: v for k, v in (job.options or {}).items() if k != "scan"}
     return render_template(
         "imports/job.html", job=job, report=report, rows=rows, pages=pages, page=min(page, pages), show=show,
-        options=options, fields=svc.FIELDS[job.kind], field_labels=FIELD_LABELS_BY_KIND[job.kind], why_not=svc.why_not(report) if report.get("stage") == "plan" else "",
+        options=options, fields=svc.FIELDS[job.kind], field_labels=FIELD_LABELS_BY_KIND[job.kind],
+        why_not=svc.why_not(report) if report.get("stage") == "plan" else "",
         can_restart=svc.can_restart(job, _folder()), scan=svc.scan_of(job),
         progress=svc.progress(job), sources=_sources(report) if job.status == "done" and job.kind == "ledger" else [],
         page_url=lambda n: url_for(".job", job_id=job.id, show=show or None, page=n),
