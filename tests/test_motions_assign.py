@@ -214,3 +214,15 @@ def test_the_office_assigns_from_the_list_and_the_record_page(client, session, r
     t3 = session.get(Task, m3.task_id)
     assert t3.status == "assigned" and t3.lead_department_id == org.dept("区教育局")
     assert session.get(Motion, m3.id).supervising_leader_id == org.leader("王芳")
+
+
+def test_the_generic_task_steps_do_not_send_a_motion_out(session, registered):
+    """Through the task pages, the API or the office's bulk actions a motion's draft would go out
+    without its steps and with the registration day's limits: refused, pointing to the motions page."""
+    org, (m1, _m2, _m3) = registered
+    with clock.frozen(ASSIGNED):
+        for step in (tasks.assign, tasks.submit_for_approval, tasks.delete_draft):
+            with pytest.raises(ValidationFailed, match=f"建议第1号（{SESSION}）"):
+                step(session, org.office, m1.task_id)
+    assert session.get(Task, m1.task_id).status == "draft" and session.get(Motion, m1.id) is not None
+    assert not _events(session, m1.task_id, "assign")

@@ -344,7 +344,7 @@ def assign_motion(session: Session, actor: Actor, motion: Motion) -> None:
             task.updated_at = clock.now()
             tasks.record_change(session, actor, "motion_deadline", task, before,
                                 note=f"{label(motion)}答复时限自交办之日起计算")
-    tasks.assign(session, actor, motion.task_id)
+    tasks.assign(session, actor, motion.task_id, as_motion=True)
     motion.stage = "handling"
     _plan_round(session, motion, today, keep_due=True)
     motion.first_answer_due = task.due_date

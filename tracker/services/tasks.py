@@ -34,6 +34,7 @@ from tracker.models import (
     Reminder,
     RequestStatus,
     Source,
+    SourceKind,
     Task,
     TaskAssist,
     TaskLeader,
@@ -406,6 +407,7 @@ def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
     """Only drafts can be deleted; the deletion itself stays in the audit log."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.DELETE_DRAFT, task.status, who)
+    _refuse_motion(session, task, "登记后不能作为普通草稿删除")
     before = snapshot(session, task, links=True)
     before["code"] = task.code
     for model in (TaskAssist, TaskLeader, Milestone):
@@ -435,6 +437,25 @@ def _check_ready(session: Session, task: Task) -> None:
         raise ValidationFailed("事项信息不完整，不能交办：" + "；".join(problems.values()), fields=problems)
 
 
+MOTION_KINDS = (SourceKind.NPC_SUGGESTION.value, SourceKind.CPPCC_PROPOSAL.value)
+
+
+def _refuse_motion(session: Session, task: Task, what: str) -> None:
+    """A 建议/提案's task goes out only through ``motions.assign_motion``, which plans its steps
+    and counts its limits from that day; the generic task steps would skip both."""
+    if task.source_id is None:
+        return
+    src = session.get(Source, task.source_id)  # cheap: the identity map holds a batch's one source
+    if src is None or src.kind not in MOTION_KINDS:
+        return
+    from tracker.models import Motion  # motions builds on tasks, not the other way round
+
+    motion = session.exec(select(Motion).where(Motion.task_id == task.id)).first()
+    if motion is not None:
+        raise ValidationFailed(f"该事项是{'建议' if motion.kind == 'suggestion' else '提案'}第{motion.number}号"
+                               f"（{motion.session_name}），{what}")
+
+
 def _go_out(task: Task) -> None:
     task.original_due_date = task.due_date
     task.assigned_at = clock.now()
@@ -444,6 +465,7 @@ def _go_out(task: Task) -> None:
 def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
     task, who = _visible_task(session, actor, task_id)
     check(Action.SUBMIT_FOR_APPROVAL, task.status, who)
+    _refuse_motion(session, task, "请在“建议提案”页面交办")
     _check_ready(session, task)
     if not leader_ids(session, task.id):
         raise ValidationFailed("提交领导审核前请指定责任领导", fields={"leader_ids": "请指定责任领导"})
@@ -474,10 +496,12 @@ def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> 
     return task
 
 
-def assign(session: Session, actor: Actor, task_id: int) -> Task:
-    """交办: the task goes out to its departments."""
+def assign(session: Session, actor: Actor, task_id: int, *, as_motion: bool = False) -> Task:
+    """交办: the task goes out to its departments (a motion's only with ``as_motion``, from motions)."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.ASSIGN, task.status, who)
+    if not as_motion:
+        _refuse_motion(session, task, "请在“建议提案”页面交办")
     if task.needs_leader_approval:
         raise ValidationFailed("该事项需经责任领导审核后交办，请先提交领导审核")
     _check_ready(session, task)
