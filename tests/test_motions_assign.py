@@ -182,6 +182,7 @@ def test_the_office_assigns_from_the_list_and_the_record_page(client, session, r
     login(client, "duchashi")
     page = client.get("/motions/?stage=unassigned").get_data(as_text=True)
     assert page.count('name="motion_ids"') == 3 and "交办选中的" in page and "待交办" in page
+    assert page.count("交办后计算") == 2  # the third has its deadline from the list
     token = csrf_from(page)
     with clock.frozen(ASSIGNED):
         resp = client.post("/motions/assign?stage=unassigned",

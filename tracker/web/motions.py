@@ -17,13 +17,15 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
-from tracker.models import Department, Leader, Role
+from tracker.models import Department, Leader, Role, Task
 from tracker.services import attachments, motions, tasks
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
+from tracker.web.params import to_int
 from tracker.workflow import Party
 
 bp = Blueprint("motions", __name__, url_prefix="/motions")
+FILTER_ARGS = ("kind", "session", "department_id", "category", "key", "stage")
 
 
 def _date(name: str) -> date | None:
@@ -115,6 +117,7 @@ def show(motion_id: int):
     return render_template("motions/show.html", motion=motion, task=task, who=who, Party=Party, names=names,
                            steps=steps, feedbacks=motions.feedbacks(s, motion.id), m=motions, today=clock.today(),
                            assisting=[names[i] for i in tasks.assisting_ids(s, task.id)], my_opinion=my_opinion,
+                           assisting_ids=tasks.assisting_ids(s, task.id), leaders=motions.leaders(s),
                            label=motions.label(motion), departments=sorted(names.items(), key=lambda x: x[1]),
                            leader_name=s.get(Leader, motion.supervising_leader_id).name if motion.supervising_leader_id else "",
                            reassign_last=motions.limit_due(s, clock.local_date(task.assigned_at),
@@ -174,9 +177,40 @@ def office_action(motion_id: int):
         if step == "publish":
             motions.set_publish(s, actor, motion_id, f.get("publish") == "1", f.get("reason", ""))
             return "公开设置已保存"
+        if step == "assign":
+            motions.get(s, actor, motion_id)  # an unknown id is a 404, not a message
+            motion = motions.assign_batch(s, actor, [motion_id])[0]
+            return f"已交办，答复时限 {s.get(Task, motion.task_id).due_date.isoformat()}"
+        if step == "edit_draft":
+            motions.update_draft(s, actor, motion_id, lead_department_id=to_int(f.get("lead_department_id")),
+                                 assisting_department_ids=[i for i in map(to_int, f.getlist("assisting_department_ids"))
+                                                           if i is not None],
+                                 supervising_leader_id=to_int(f.get("supervising_leader_id")))
+            return "承办单位和领办领导已保存"
         raise ValidationFailed("未知的操作")
 
     return _done(motion_id, run)
+
+
+@bp.post("/assign")
+@roles_required(Role.SUPERVISOR)
+def assign_selected():
+    """交办 the motions ticked on the list, all or none; back to the list as it was filtered."""
+    s = get_session()
+    raw = request.form.getlist("motion_ids")
+    ids = [to_int(v) for v in raw]
+    back = url_for("motions.index", **{k: v for k, v in request.args.items() if k in FILTER_ARGS and v})
+    if None in ids:
+        flash("所选建议提案编号有误，请刷新页面后重新勾选", "error")
+        return redirect(back)
+    try:
+        done = motions.assign_batch(s, current_actor(), ids)
+        s.commit()
+        flash(f"已交办{len(done)}件：" + "、".join(motions.label(m) for m in done), "success")
+    except DomainError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+    return redirect(back)
 
 
 @bp.get("/figures")
