@@ -1,6 +1,7 @@
-"""Fault tests on PostgreSQL: kill things mid-way, then check the database is whole.
+"""Fault tests on PostgreSQL or SQLite: kill things mid-way, then check the database is whole.
 
-    .venv/bin/python bench/faults/run.py [--scenario import|transition|scheduler|pgrestart|all]
+    .venv/bin/python bench/faults/run.py [--db postgresql|sqlite]
+        [--scenario import|transition|scheduler|webimport|pgrestart|all]
 
 Prints one table, scenario -> outcome:
 
@@ -11,14 +12,26 @@ Prints one table, scenario -> outcome:
               SIGKILLed one after another: afterwards every task's status equals the last status
               of its audit trail, every status step is audited with no gap, and every progress
               report has exactly one audit row (and the reverse).
+* webimport   gunicorn (2 workers) serves the app; the office uploads the same ledger through
+              /imports/, runs the dry run and confirms; the worker whose thread runs the commit
+              (the busiest one) is SIGKILLed at several points of the commit. The database holds
+              all of the tasks and their audit rows or none; the job shows 导入中 until it is
+              stale (``imports.STALE_AFTER``, shortened for the bench by ``stale_wsgi.py``), then
+              未完成 and may be started again; a second dry run and two confirms at once import
+              it exactly once.
 * scheduler   ``flask scheduler --once daily`` on a copy of the demo district, SIGKILLed at
               several points and run again: every table equals an uninterrupted run's (reminders,
-              escalations, notifications, deliveries, audit rows): none lost, none doubled.
+              escalations, notifications, deliveries, audit rows): none lost, none doubled; the
+              killed run's JobRun row shows "interrupted" (中断) once the next run has started.
 * pgrestart   bench/load/run.py with ``--restart-pg-at``: PostgreSQL restarts under load; failed
               requests must be 503 with the Chinese message, never 500, and the app recovers
               without a restart. PostgreSQL is restarted once, and always brought back.
+              PostgreSQL only.
 
-Scratch databases ``bench_h9f*`` are dropped and created anew.
+Scratch databases ``bench_h9f*`` are dropped and created anew (SQLite: files in a temporary
+folder). On PostgreSQL a kill "N s into the write transaction" waits until pg_stat_activity shows
+the process holding a transaction id; SQLite has no such view (and writes its WAL only at
+COMMIT), so there the kills fall at fractions of an uninterrupted run's duration.
 """
 
 from __future__ import annotations
@@ -44,7 +57,19 @@ sys.path.insert(0, str(ROOT / "bench" / "load"))
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 VENV = ROOT / ".venv" / "bin"
 DAY = "2026-11-23"
+# The demo district is seeded on DAY and its seed already ran that day's rules: the scheduler's
+# fault run is the next working day's, with new reminders, escalations and digests to write.
+SCHED_DAY = "2026-11-24"
 RESULTS: list[tuple[str, str, bool]] = []
+MODE = {"db": "postgresql", "tmp": Path(tempfile.gettempdir())}
+
+
+def sqlite() -> bool:
+    return MODE["db"] == "sqlite"
+
+
+def _sqlite_file(name: str) -> Path:
+    return MODE["tmp"] / f"{name}.db"
 
 
 def admin(sql: str) -> None:
@@ -58,7 +83,23 @@ def admin(sql: str) -> None:
     eng.dispose()
 
 
+def url_of(name: str) -> str:
+    return f"sqlite:///{_sqlite_file(name)}" if sqlite() else PG + name
+
+
 def recreate(name: str, template: str | None = None) -> str:
+    if sqlite():
+        import sqlite3
+
+        path = _sqlite_file(name)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if template:  # the online backup API: a consistent copy, WAL included
+            src, dst = sqlite3.connect(_sqlite_file(template)), sqlite3.connect(path)
+            src.backup(dst)
+            src.close()
+            dst.close()
+        return url_of(name)
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE); CREATE DATABASE "{name}"'
           + (f' TEMPLATE "{template}"' if template else ""))
     return PG + name
@@ -74,9 +115,9 @@ def scalar(url: str, sql: str):
     return value
 
 
-def env_for(url: str, tmp: Path) -> dict:
+def env_for(url: str, tmp: Path, day: str = DAY) -> dict:
     return dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(tmp / "instance"),
-                TRACKER_TODAY=DAY, TRACKER_SECRET_KEY="bench-secret-key-h9")
+                TRACKER_TODAY=day, TRACKER_SECRET_KEY="bench-secret-key-h9")
 
 
 def run_killed(cmd: list[str], env: dict, after: float | None) -> tuple[float, int]:
@@ -104,10 +145,9 @@ def record(scenario: str, outcome: str, ok: bool) -> None:
 
 
 def scenario_import(tmp: Path) -> None:
-    from bench_ledger import build_ledger, setup_database
+    from bench_ledger import setup_database
 
-    book = tmp / "ledger.xlsx"
-    build_ledger(book, 3000)
+    book = _ledger(tmp)
     url = recreate("bench_h9f_import")
     env = env_for(url, tmp)
     cmd = [str(VENV / "flask"), "--app", "wsgi", "ledger", "import", str(book), "--base-date", "2026-11-20"]
@@ -118,11 +158,19 @@ def scenario_import(tmp: Path) -> None:
     full_audit = scalar(url, "SELECT count(*) FROM auditevent")
     record("import: uninterrupted", f"{full} tasks, {full_audit - setup_audit} audit rows in {full_s:.1f}s (exit {rc})",
            rc == 0 and full > 0)
-    for extra in (None, 0.1, 1.0, 2.5, 4.0):
+    if sqlite():  # the kills fall at fractions of a run's time: take a warm one (the first reads from disk)
+        url = recreate("bench_h9f_import")
+        setup_database(url)
+        full_s, _rc = run_killed(cmd, env, None)
+    points = [(0.3, None), (0.5, None), (0.7, None), (0.85, None), (0.95, None)] if sqlite() else \
+        [(None, None), (None, 0.1), (None, 1.0), (None, 2.5), (None, 4.0)]
+    for frac, extra in points:
+        url = recreate("bench_h9f_import")
         setup_database(url)
         base_audit = scalar(url, "SELECT count(*) FROM auditevent")
         full_new = full_audit - base_audit
-        took, rc, when = _kill_import(cmd, env, url, extra)
+        took, rc, when = _kill_import(cmd, env, url, extra, at=frac * full_s if frac else None)
+        when += f" ({frac:.0%} of an uninterrupted run)" if frac else ""
         n = scalar(url, "SELECT count(*) FROM task")
         audit = scalar(url, "SELECT count(*) FROM auditevent") - base_audit
         killed = rc == -signal.SIGKILL
@@ -132,11 +180,25 @@ def scenario_import(tmp: Path) -> None:
                f"{'none' if n == 0 else 'all' if n == full else 'PARTIAL'}", whole)
 
 
-def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None) -> tuple[float, int, str]:
+def _ledger(tmp: Path) -> Path:
+    from bench_ledger import build_ledger
+
+    book = tmp / "ledger.xlsx"
+    if not book.exists():
+        build_ledger(book, 3000)
+    return book
+
+
+def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
+                 at: float | None = None) -> tuple[float, int, str]:
     """SIGKILL the process 3 s in (extra None: the import is still reading, the scheduler starting),
-    or ``extra`` seconds after PostgreSQL first shows it writing (a transaction id), i.e. inside a write."""
+    or ``extra`` seconds after PostgreSQL first shows it writing (a transaction id), i.e. inside a write;
+    or (``at``, SQLite) ``at`` seconds after it started."""
     import sqlalchemy as sa
 
+    if at is not None:
+        took, rc = run_killed(cmd, env, at)
+        return took, rc, f"at {at:.1f}s"
     name = url.rsplit("/", 1)[1]
     watch = sa.create_engine(PG + "postgres", isolation_level="AUTOCOMMIT")  # pg_stat_activity is per-transaction
     start = time.time()
@@ -291,27 +353,37 @@ def scenario_scheduler(tmp: Path) -> None:
     template = "bench_h9f_sched_template"
     url = recreate(template)
     seed(url, {"clerk": 40, "reporter": 1, "office": 2, "leader": 6}, tmp / "instance")
-    cmd = [str(VENV / "flask"), "--app", "wsgi", "scheduler", "--once", "daily", "--date", DAY]
+    cmd = [str(VENV / "flask"), "--app", "wsgi", "scheduler", "--once", "daily", "--date", SCHED_DAY]
     ref = recreate("bench_h9f_sched_ref", template)
-    took, rc = run_killed(cmd, env_for(ref, tmp), None)
+    took, rc = run_killed(cmd, env_for(ref, tmp, SCHED_DAY), None)
     want = _table_counts(ref)
-    made = {k: v - _table_counts(PG + template).get(k, 0) for k, v in want.items()}
+    before = _table_counts(url_of(template))
+    made = {k: v - before.get(k, 0) for k, v in want.items()}
     record("scheduler: uninterrupted daily run",
            f"{took:.1f}s (exit {rc}); new rows: " + ", ".join(f"{k} {v}" for k, v in made.items() if v), rc == 0)
-    for extra in (None, 0.0, 0.5, 1.5, 3.0):
+    points = [(0.35, None), (0.6, None), (0.8, None), (0.9, None)] if sqlite() else \
+        [(None, None), (None, 0.0), (None, 0.5), (None, 1.5), (None, 3.0)]
+    for frac, extra in points:
         copy = recreate("bench_h9f_sched_copy", template)
-        _t, rc1, when = _kill_import(cmd, env_for(copy, tmp), copy, extra)
+        _t, rc1, when = _kill_import(cmd, env_for(copy, tmp, SCHED_DAY), copy, extra,
+                                     at=frac * took if frac else None)
+        when += f" ({frac:.0%} of an uninterrupted run)" if frac else ""
         mid = _table_counts(copy)
-        _t, rc2 = run_killed(cmd, env_for(copy, tmp), None)
+        left = [r[0] for r in _rows(copy, "SELECT status FROM jobrun ORDER BY id")]
+        _t, rc2 = run_killed(cmd, env_for(copy, tmp, SCHED_DAY), None)
         got = _table_counts(copy)
+        runs = [r[0] for r in _rows(copy, "SELECT status FROM jobrun ORDER BY id")]
         diff = {k: got.get(k, 0) - want.get(k, 0) for k in set(want) | set(got) if got.get(k, 0) != want.get(k, 0)}
-        partial = sum(mid.get(k, 0) - _table_counts(PG + template).get(k, 0) for k in ("reminder", "notification"))
+        partial = sum(mid.get(k, 0) - before.get(k, 0) for k in ("reminder", "notification"))
+        # The killed run's row (if it got that far) said "running"; the rerun's start marks it interrupted.
+        marked = runs[:-1] == ["interrupted" if st == "running" else st for st in left] and runs[-1:] == ["ok"]
         record(f"scheduler: SIGKILL {when.replace('dry run', 'start-up')}, run again",
                f"{'killed' if rc1 == -signal.SIGKILL else 'finished first'} ({partial} reminder/notification rows "
-               f"after the kill), rerun exit {rc2}: " + ("same rows as uninterrupted" if not diff else f"DIFF {diff}"),
-               not diff and rc2 == 0)
-    admin('DROP DATABASE IF EXISTS "bench_h9f_sched_copy" WITH (FORCE); '
-          'DROP DATABASE IF EXISTS "bench_h9f_sched_ref" WITH (FORCE)')
+               f"after the kill), rerun exit {rc2}: " + ("same rows as uninterrupted" if not diff else f"DIFF {diff}")
+               + f"; job runs {left} -> {runs}", not diff and rc2 == 0 and marked)
+    if not sqlite():
+        admin('DROP DATABASE IF EXISTS "bench_h9f_sched_copy" WITH (FORCE); '
+              'DROP DATABASE IF EXISTS "bench_h9f_sched_ref" WITH (FORCE)')
 
 
 def _table_counts(url: str) -> dict[str, int]:
@@ -326,10 +398,231 @@ def _table_counts(url: str) -> dict[str, int]:
     return out
 
 
-# --- 4. PostgreSQL restarted under load ---------------------------------------------------------------------
+# --- 4. the web importer's commit, its worker killed ---------------------------------------------------------
+
+STALE_S = 15.0  # the bench's imports.STALE_AFTER (5 minutes in production)
+
+
+def _office(url: str) -> None:
+    """The office account that uploads (the cheap test hash, see bench/load/run.py)."""
+    from sqlmodel import Session
+
+    from run import PASSWORD  # bench/load/run.py
+    from tracker.db import make_engine
+    from tracker.models import Role
+    from tracker.services import organisation
+    from tracker.services.actors import SYSTEM
+
+    organisation.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    engine = make_engine(url)
+    with Session(engine) as s:
+        organisation.create_user(s, SYSTEM, "boffice", "督查室", PASSWORD, Role.SUPERVISOR)
+        s.commit()
+    engine.dispose()
+
+
+def _start_app(url: str, tmp: Path, port: int) -> subprocess.Popen:
+    """gunicorn, 2 workers x 2 threads, serving stale_wsgi:app (wsgi:app with a short STALE_AFTER)."""
+    import urllib.request
+
+    from run import TODAY, stop  # bench/load/run.py
+
+    env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(tmp / "instance"),
+               TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development",
+               TRACKER_LOG_FORMAT="off", BENCH_IMPORT_STALE_SECONDS=str(STALE_S))
+    log = tmp / "gunicorn-webimport.log"
+    proc = subprocess.Popen(
+        [str(VENV / "gunicorn"), "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
+         "--pythonpath", f"{ROOT},{ROOT / 'bench' / 'faults'}", "stale_wsgi:app"],
+        cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    stop(proc)
+    raise RuntimeError(f"gunicorn did not start, see {log}")
+
+
+class _Office:
+    """The office's browser, reduced to the importer's requests."""
+
+    csrf = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, base: str):
+        import requests
+
+        from run import PASSWORD
+
+        self.base, self.s = base, requests.Session()
+        tok = self.token("/login")
+        r = self.s.post(f"{base}/login", data={"username": "boffice", "password": PASSWORD, "csrf_token": tok},
+                        allow_redirects=False, timeout=30)
+        assert r.status_code == 302, f"login: HTTP {r.status_code}"
+
+    def token(self, path: str) -> str:
+        return self.csrf.search(self.s.get(self.base + path, timeout=60).text).group(1)
+
+    def upload(self, book: Path) -> int:
+        with book.open("rb") as fh:
+            r = self.s.post(f"{self.base}/imports/", allow_redirects=False, timeout=120,
+                            data={"kind": "ledger", "csrf_token": self.token("/imports/")},
+                            files={"file": ("督办台账.xlsx", fh, "application/vnd.openxmlformats-officedocument"
+                                                                  ".spreadsheetml.sheet")})
+        assert r.status_code == 302, f"upload: HTTP {r.status_code}"
+        return int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+    def progress(self, job: int) -> dict:
+        for attempt in range(5):  # a keep-alive connection to the killed worker is dropped: ask again
+            try:
+                return self.s.get(f"{self.base}/imports/{job}/progress", timeout=60).json()
+            except Exception:  # noqa: BLE001
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    def wait(self, job: int, statuses: tuple[str, ...], limit: float = 120) -> dict:
+        end = time.time() + limit
+        while True:
+            p = self.progress(job)
+            if p["status"] in statuses or time.time() > end:
+                return p
+            time.sleep(0.5)
+
+    def plan(self, job: int) -> dict:
+        r = self.s.post(f"{self.base}/imports/{job}/plan", allow_redirects=False, timeout=60,
+                        data={"csrf_token": self.token(f"/imports/{job}"), "base_date": "2026-11-20"})
+        assert r.status_code == 302, f"plan: HTTP {r.status_code}"
+        return self.wait(job, ("planned", "failed"))
+
+    def confirm(self, job: int, token: str | None = None) -> int:
+        return self.s.post(f"{self.base}/imports/{job}/confirm", allow_redirects=False, timeout=60,
+                           data={"csrf_token": token or self.token(f"/imports/{job}")}).status_code
+
+
+def _cpu(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError):
+        return 0
+
+
+def _busiest(pids: list[int]) -> tuple[int, int]:
+    """The worker running the commit's thread: the one using the CPU (the others answer the
+    progress polls). Returns (pid, its CPU ticks over 0.3 s)."""
+    first = {p: _cpu(p) for p in pids}
+    time.sleep(0.3)
+    used = {p: _cpu(p) - first[p] for p in pids}
+    pid = max(used, key=used.get)
+    return pid, used[pid]
+
+
+def _counts(url: str) -> tuple[int, int]:
+    return scalar(url, "SELECT count(*) FROM task"), scalar(url, "SELECT count(*) FROM auditevent")
+
+
+def _fresh_district(tmp: Path) -> str:
+    from bench_ledger import setup_database
+
+    url = recreate("bench_h9f_webimport")
+    setup_database(url)
+    _office(url)
+    return url
+
+
+def scenario_webimport(tmp: Path) -> None:
+    from run import free_port, stop
+
+    book = _ledger(tmp)
+    # uninterrupted, for the figures to compare with
+    url = _fresh_district(tmp)
+    base_tasks, base_audit = _counts(url)
+    port = free_port()
+    server = _start_app(url, tmp, port)
+    try:
+        office = _Office(f"http://127.0.0.1:{port}")
+        job = office.upload(book)
+        t0 = time.time()
+        planned = office.plan(job)
+        plan_s = time.time() - t0
+        t0 = time.time()
+        office.confirm(job)
+        done = office.wait(job, ("done", "failed"))
+        commit_s = time.time() - t0
+    finally:
+        stop(server)
+    full, full_audit = (n - b for n, b in zip(_counts(url), (base_tasks, base_audit)))
+    record("webimport: uninterrupted", f"dry run {plan_s:.1f}s ({planned['status']}), commit {commit_s:.1f}s "
+           f"({done['status']}): {full} tasks, {full_audit} audit rows", done["status"] == "done" and full > 0)
+    for frac in (0.15, 0.5, 0.8, 0.95):
+        url = _fresh_district(tmp)
+        port = free_port()
+        server = _start_app(url, tmp, port)
+        try:
+            record(*_kill_commit(url, server.pid, f"http://127.0.0.1:{port}", book, frac * commit_s,
+                                 full, full_audit, base_tasks, base_audit, commit_s))
+        except Exception as exc:  # noqa: BLE001 - one broken point still prints the table
+            record(f"webimport: SIGKILL at {frac:.0%}", f"{type(exc).__name__}: {exc}"[:300], False)
+        finally:
+            stop(server)
+    if not sqlite():
+        admin('DROP DATABASE IF EXISTS "bench_h9f_webimport" WITH (FORCE)')
+
+
+def _kill_commit(url, master, base, book, after, full, full_audit, base_tasks, base_audit, full_s):
+    office = _Office(base)
+    job = office.upload(book)
+    assert office.plan(job)["status"] == "planned"
+    workers = _children(master)
+    office.confirm(job)
+    t0 = time.time()
+    time.sleep(max(0.0, after - 0.3))
+    victim, ticks = _busiest(workers)
+    os.kill(victim, signal.SIGKILL)
+    at = time.time() - t0
+    n, audit = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
+    whole = (n, audit) in ((0, 0), (full, full_audit))
+    # the master forks a new worker; the job must not stay 导入中 (committing) for ever
+    right_after = office.progress(job)
+    t1 = time.time()
+    later = office.wait(job, ("failed", "done"), limit=STALE_S + 60)
+    given_up = time.time() - t1
+    # start again: a new dry run, then two confirms at once (two tabs); exactly one import
+    if later["status"] == "failed":
+        replanned = office.plan(job)["status"]
+        tokens = [office.token(f"/imports/{job}") for _ in range(2)]
+        codes: list = []
+        threads = [threading.Thread(target=lambda t=t: codes.append(office.confirm(job, t))) for t in tokens]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        end = office.wait(job, ("done", "failed"))["status"]
+    else:
+        replanned, codes = "-", [office.confirm(job)]
+        end = office.progress(job)["status"]
+    n2, audit2 = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
+    once = (n2, audit2) == (full, full_audit) and end == "done"
+    jobs_done = scalar(url, "SELECT count(*) FROM importjob WHERE status = 'done'")
+    outcome = (f"killed the busiest worker ({ticks} CPU ticks in 0.3s): {n} tasks, {audit} "
+               f"audit rows -> {'none' if n == 0 else 'all' if n == full else 'PARTIAL'}; job then "
+               f"{right_after['label']}, {later['label']} after {given_up:.0f}s; dry run again: {replanned}, "
+               f"two confirms {sorted(codes)} -> {end}: {n2} tasks, {audit2} audit rows, {jobs_done} job done")
+    ok = whole and once and jobs_done == 1 and (right_after["status"] == "committing" or n == full)
+    return f"webimport: SIGKILL {at:.1f}s into the commit (of {full_s:.1f}s)", outcome, ok
+
+
+# --- 5. PostgreSQL restarted under load ---------------------------------------------------------------------
 
 
 def scenario_pgrestart(_tmp: Path) -> None:
+    if sqlite():
+        record("pgrestart: PostgreSQL only", "not run on SQLite (no database server to restart)", True)
+        return
     proc = subprocess.run([sys.executable, str(ROOT / "bench/load/run.py"), "--db", "postgresql", "--users", "84",
                            "--seconds", "45", "--restart-pg-at", "20", "--database-name", "bench_h9f_load"],
                           cwd=ROOT, capture_output=True, text=True)
@@ -340,22 +633,26 @@ def scenario_pgrestart(_tmp: Path) -> None:
 
 
 SCENARIOS = {"import": scenario_import, "transition": scenario_transition, "scheduler": scenario_scheduler,
-             "pgrestart": scenario_pgrestart}
+             "webimport": scenario_webimport, "pgrestart": scenario_pgrestart}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    ap.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-faults-"))
     (tmp / "instance").mkdir()
+    MODE.update(db=args.db, tmp=tmp)
+    started = time.time()
+    print(f"database: {args.db}", flush=True)
     for name in (SCENARIOS if args.scenario == "all" else [args.scenario]):
         print(f"\n== {name}", flush=True)
         try:
             SCENARIOS[name](tmp)
         except Exception as exc:  # noqa: BLE001 - one broken scenario still prints the table
             record(f"{name}: crashed", f"{type(exc).__name__}: {exc}"[:300], False)
-    print(f"\n{'scenario':44} {'ok':3} outcome")
+    print(f"\n{args.db}: {time.time() - started:.0f}s\n{'scenario':44} {'ok':3} outcome")
     for scenario, outcome, ok in RESULTS:
         print(f"{scenario[:44]:44} {'yes' if ok else 'NO':3} {outcome}")
     return 0 if all(ok for _s, _o, ok in RESULTS) else 1
