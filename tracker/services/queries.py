@@ -211,9 +211,12 @@ def list_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sor
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     where = [visible_clause(actor), *filter_clauses(f, h)]
-    total = session.scalar(select(sa.func.count()).select_from(Task).where(*where))
     stmt = task_rows_select(h).where(*where).order_by(*SORTS.get(sort, SORTS["due"]))
     rows = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    if 0 < len(rows) < per_page or (not rows and page == 1):
+        total = (page - 1) * per_page + len(rows)  # the last page: the rows tell the total, no count needed
+    else:
+        total = session.scalar(select(sa.func.count()).select_from(Task).where(*where))
     return Page(rows, total, page, per_page)
 
 
@@ -224,11 +227,31 @@ def task_ids(session: Session, actor: Actor, f: TaskFilter, h: Horizon, sort: st
 
 def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
     """Assisting department names and responsible leader names for a page of tasks."""
-    return assist_names_for(session, task_ids_), leader_names_for(session, task_ids_)
+    assist: dict[int, list[str]] = {i: [] for i in task_ids_}
+    leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
+    for tid, kind, _id, name in assists_and_leaders(session, task_ids_):
+        (assist if kind == "a" else leaders)[tid].append(name)
+    return assist, leaders
+
+
+def assists_and_leaders(session: Session, task_ids_: list[int]) -> list[tuple[int, str, int, str]]:
+    """(task id, "a" or "l", department or leader id, name) in one statement: assisting
+    departments, then leaders, each in their sort order."""
+    if not task_ids_:
+        return []
+    assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
+                     Department.sort_order)
+              .join(Department, Department.id == TaskAssist.department_id).where(TaskAssist.task_id.in_(task_ids_)))
+    leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
+               .join(Leader, Leader.id == TaskLeader.leader_id).where(TaskLeader.task_id.in_(task_ids_)))
+    both = sa.union_all(assist, leaders).subquery()
+    return [tuple(r) for r in session.execute(
+        select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
+        .order_by(both.c.kind, both.c.sort_order, both.c.id))]
 
 
 def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
-    """Assisting department names per task (a page that shows no leaders saves a statement)."""
+    """Assisting department names per task (a page that shows no leaders reads none)."""
     assist: dict[int, list[str]] = {i: [] for i in task_ids_}
     if not task_ids_:
         return assist
@@ -238,19 +261,6 @@ def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[s
     ):
         assist[tid].append(name)
     return assist
-
-
-def leader_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
-    """Responsible leader names per task."""
-    leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
-    if not task_ids_:
-        return leaders
-    for tid, name in session.execute(
-        select(TaskLeader.task_id, Leader.name).join(Leader, Leader.id == TaskLeader.leader_id)
-        .where(TaskLeader.task_id.in_(task_ids_)).order_by(Leader.sort_order, Leader.id)
-    ):
-        leaders[tid].append(name)
-    return leaders
 
 
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:

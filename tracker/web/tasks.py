@@ -32,14 +32,11 @@ from tracker.models import (
     Department,
     Escalation,
     ExtensionRequest,
-    Leader,
     Milestone,
     ProgressReport,
     Reminder,
     RequestStatus,
     Task,
-    TaskAssist,
-    TaskLeader,
 )
 from tracker.services import attachments, queries, tasks as svc
 from tracker.services.actors import Actor, parties
@@ -285,12 +282,9 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     party = main_party(who)
-    assisting = session.execute(
-        select(Department.id, Department.name).join(TaskAssist, TaskAssist.department_id == Department.id)
-        .where(TaskAssist.task_id == task.id).order_by(Department.sort_order, Department.id)).all()
-    leader_names = [name for (name,) in session.execute(  # as queries.names_for orders them
-        select(Leader.name).join(TaskLeader, TaskLeader.leader_id == Leader.id)
-        .where(TaskLeader.task_id == task.id).order_by(Leader.sort_order, Leader.id))]
+    people = queries.assists_and_leaders(session, [task.id])  # both in their sort order, one statement
+    assisting = [(dep_id, name) for _t, kind, dep_id, name in people if kind == "a"]
+    leader_names = [name for _t, kind, _id, name in people if kind == "l"]
     reports = _reports(session, task.id)
     latest = latest_reports(session, task.id, reports)
     task_files = attachments.for_task(session, task.id)
