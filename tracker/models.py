@@ -533,7 +533,7 @@ class LedgerMapping(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     signature: str = Field(max_length=40, sa_column_kwargs={"unique": True})
-    kind: str = Field(default="ledger", max_length=20)  # ledger | departments
+    kind: str = Field(default="ledger", max_length=20)  # ledger | departments | motions
     headers: Optional[list] = _json()  # header texts, in column order
     fields: Optional[dict] = _json()  # column index (as text) -> field name or null
     updated_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
@@ -549,7 +549,7 @@ class ImportJob(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    kind: str = Field(default="ledger", max_length=20)  # ledger | departments
+    kind: str = Field(default="ledger", max_length=20)  # ledger | departments | motions
     filename: str = Field(max_length=255)
     stored_name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
     size: int = 0
