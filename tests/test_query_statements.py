@@ -92,3 +92,18 @@ def test_names_for_in_one_statement_and_in_sort_order(session, d):
     assert leaders == {t1.id: want_leaders, t2.id: []}
     assert want_assist == ["排序单位2", "排序单位1", "排序单位0"]
     assert queries.names_for(session, []) == ({}, {})
+
+
+def test_derived_expressions_are_built_once_per_horizon(session):
+    """Cached per Horizon (services/derived.py); another day gets its own, with its own dates."""
+    from datetime import date
+
+    from tracker.services import derived
+
+    h = Horizon.build(session, 3)
+    assert derived.is_overdue(h) is derived.is_overdue(h)
+    assert derived.derived_columns(h) is derived.derived_columns(h)
+    other = Horizon.build(session, 3, today=date(2026, 12, 1))
+    assert derived.is_overdue(other) is not derived.is_overdue(h)
+    params = derived.is_overdue(other).compile().params
+    assert date(2026, 12, 1) in params.values() and h.today not in params.values()

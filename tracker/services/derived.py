@@ -9,6 +9,7 @@ on these expressions inside the database.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -51,11 +52,19 @@ class Horizon:
 
 _running = [s.value for s in RUNNING]
 
+# The expressions below depend only on their arguments (a Horizon is a frozen dataclass of
+# dates) and SQLAlchemy elements are immutable, so each is built once per horizon and shared:
+# building them cost more Python time than running the queries (the dashboard's cards build
+# nine filters a request). A new day brings a new Horizon, so the caches stay small.
+_cached = functools.lru_cache(maxsize=64)
 
+
+@_cached
 def is_running() -> sa.ColumnElement[bool]:
     return Task.status.in_(_running)
 
 
+@_cached
 def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
     """A periodic report (ReportDue, services/recurring.py) past its date and still missing."""
     return sa.exists().where(
@@ -63,6 +72,7 @@ def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
+@_cached
 def step_missed(h: Horizon) -> sa.ColumnElement[bool]:
     """A motion's handling step (协办意见, 面商, services/motions.py) past its date and not done."""
     return sa.exists().where(
@@ -70,6 +80,7 @@ def step_missed(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
+@_cached
 def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
     """Open, and a deadline has passed: the fixed due date, or for a recurring or
     ongoing task (which has none) a periodic report not made in time, or a motion's
@@ -88,6 +99,7 @@ def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
+@_cached
 def _deadline(h: Horizon) -> sa.ColumnElement:
     """The deadline overdue days count from: the due date, the earliest missed report,
     or (a motion whose due date is still ahead) its earliest missed step."""
@@ -108,6 +120,7 @@ def _deadline(h: Horizon) -> sa.ColumnElement:
     )
 
 
+@_cached
 def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
     return sa.and_(
         is_running(),
@@ -117,12 +130,14 @@ def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
+@_cached
 def milestone_missed(h: Horizon) -> sa.ColumnElement[bool]:
     return sa.exists().where(
         Milestone.task_id == Task.id, Milestone.done_on.is_(None), Milestone.due_date < h.today
     )
 
 
+@_cached
 def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
     """Working days past the due date (0 when not overdue)."""
     if h.today_seq is None:
@@ -133,6 +148,7 @@ def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
     return sa.case((is_overdue(h), sa.func.coalesce(h.today_seq - due_seq, 0)), else_=0)
 
 
+@_cached
 def closed_late() -> sa.ColumnElement[bool]:
     """超期办结: closed after the (possibly extended) due date, kept for scoring."""
     return sa.and_(
@@ -142,6 +158,7 @@ def closed_late() -> sa.ColumnElement[bool]:
     )
 
 
+@_cached
 def light(h: Horizon) -> sa.ColumnElement[str]:
     return sa.case(
         (sa.not_(is_running()), Light.NONE.value),
@@ -151,6 +168,7 @@ def light(h: Horizon) -> sa.ColumnElement[str]:
     )
 
 
+@_cached
 def light_filter(h: Horizon, value: Light) -> sa.ColumnElement[bool]:
     """A WHERE clause for one light colour (cheaper than comparing the CASE)."""
     if value == Light.RED:
@@ -162,6 +180,7 @@ def light_filter(h: Horizon, value: Light) -> sa.ColumnElement[bool]:
     return sa.not_(is_running())
 
 
+@_cached
 def derived_columns(h: Horizon):
     """Labelled columns to add to a task query."""
     return (
