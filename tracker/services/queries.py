@@ -200,6 +200,13 @@ def task_rows_select(h: Horizon):
     )
 
 
+@functools.lru_cache(maxsize=16)
+def task_row_select(h: Horizon) -> sa.Select:
+    """``task_rows_select`` for one task (parameter ``task_id``): the same object every time, so
+    SQLAlchemy keeps its cache key instead of walking the derived columns again on each page."""
+    return task_rows_select(h).where(Task.id == sa.bindparam("task_id"))
+
+
 def count_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> int:
     return session.scalar(
         select(sa.func.count()).select_from(Task).where(visible_clause(actor), *filter_clauses(f, h))
@@ -234,20 +241,26 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
     return assist, leaders
 
 
+@functools.cache
+def _assists_and_leaders_select() -> sa.Select:
+    """Built once (a union costs more to build than to run); the ids are an expanding parameter."""
+    ids = sa.bindparam("ids", expanding=True)
+    assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
+                     Department.sort_order)
+              .join(Department, Department.id == TaskAssist.department_id).where(TaskAssist.task_id.in_(ids)))
+    leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
+               .join(Leader, Leader.id == TaskLeader.leader_id).where(TaskLeader.task_id.in_(ids)))
+    both = sa.union_all(assist, leaders).subquery()
+    return (select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
+            .order_by(both.c.kind, both.c.sort_order, both.c.id))
+
+
 def assists_and_leaders(session: Session, task_ids_: list[int]) -> list[tuple[int, str, int, str]]:
     """(task id, "a" or "l", department or leader id, name) in one statement: assisting
     departments, then leaders, each in their sort order."""
     if not task_ids_:
         return []
-    assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
-                     Department.sort_order)
-              .join(Department, Department.id == TaskAssist.department_id).where(TaskAssist.task_id.in_(task_ids_)))
-    leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
-               .join(Leader, Leader.id == TaskLeader.leader_id).where(TaskLeader.task_id.in_(task_ids_)))
-    both = sa.union_all(assist, leaders).subquery()
-    return [tuple(r) for r in session.execute(
-        select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
-        .order_by(both.c.kind, both.c.sort_order, both.c.id))]
+    return [tuple(r) for r in session.execute(_assists_and_leaders_select(), {"ids": list(task_ids_)})]
 
 
 def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:

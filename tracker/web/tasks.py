@@ -276,7 +276,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     # The task row (with its derived state) is read first and gives the task itself: one
     # statement instead of a get and a select.
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
-    row = session.execute(queries.task_rows_select(h).where(Task.id == task_id)).first()
+    row = session.execute(queries.task_row_select(h), {"task_id": task_id}).first()
     task = row.Task if row is not None else None
     who = parties(session, actor, task) if task is not None else set()
     if not who:
