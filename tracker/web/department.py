@@ -6,6 +6,7 @@ so a clerk never sees another department's task, nor a draft.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -41,22 +42,41 @@ def _sections(session: Session, actor: Actor, base: sa.Select,
     visible task matching any section, its id, due date and which conditions it meets (a
     NULL counts as not met, as in WHERE); the sections are dealt out from those flags in
     Python exactly as the per-section queries did; the second reads the rows shown."""
+    return _deal(session, _flags_select(actor, conditions), _rows_by_ids(base), len(conditions))
+
+
+def _flags_select(actor: Actor, conditions: list[list]) -> sa.Select:
     flags = [sa.and_(*where).label(f"s{i}") for i, where in enumerate(conditions)]
-    matches = session.execute(
-        select(Task.id, Task.due_date, *flags).where(visible_clause(actor), sa.or_(*[f.element for f in flags]))
-    ).all()
+    return select(Task.id, Task.due_date, *flags).where(visible_clause(actor), sa.or_(*[f.element for f in flags]))
+
+
+def _rows_by_ids(base: sa.Select) -> sa.Select:
+    return base.where(Task.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _deal(session: Session, flags: sa.Select, rows_by_ids: sa.Select, n: int) -> list[tuple[list, int]]:
+    matches = session.execute(flags).all()
     matches.sort(key=lambda r: (r.due_date is None, r.due_date or date.min, r.id))  # due date, nulls last
     seen: set[int] = set()
     picked: list[tuple[list[int], int]] = []
-    for i in range(len(conditions)):
+    for i in range(n):
         candidates = [r.id for r in matches if r[2 + i] and r.id not in seen]
         shown = candidates[:SECTION_LIMIT]
         seen.update(shown)
         picked.append((shown, len(candidates)))
     rows = {}
     if seen:  # ids from the visibility-filtered statement above
-        rows = {r.Task.id: r for r in session.execute(base.where(Task.id.in_(seen))).all()}
+        rows = {r.Task.id: r for r in session.execute(rows_by_ids, {"ids": sorted(seen)}).all()}
     return [([rows[i] for i in shown], total) for shown, total in picked]
+
+
+@functools.lru_cache(maxsize=256)
+def _inbox_statements(actor: Actor, h: Horizon) -> tuple[sa.Select, sa.Select, int]:
+    """The inbox's two statements for one clerk and day, built once per worker: building the
+    section conditions cost more Python time than running them. An Actor and a Horizon are
+    frozen dataclasses, a Select is immutable (parameters are bound per execution)."""
+    conditions = [where for *_t, where in inbox_specs(actor.department_id, h)]
+    return (_flags_select(actor, conditions), _rows_by_ids(queries.task_rows_select(h)), len(conditions))
 
 
 def returned_clause() -> sa.ColumnElement[bool]:
@@ -103,21 +123,26 @@ def _return_notes(session: Session, task_ids: list[int]) -> dict[int, str]:
     return notes
 
 
+SECTIONS = [  # (key, title, hint), most urgent first; a task shows in the first section it belongs to
+    ("acknowledge", "待签收", "新交办给本单位牵头的事项，请及时签收"),
+    ("returned", "被退回", "办结申请被督查室退回，请按意见补充办理"),
+    ("overdue", "已逾期", "已超过完成时限，请尽快办理并反馈"),
+    ("report_due", "本期应反馈", "按反馈周期本周（月、季）尚未报送进展"),
+    ("assisting", "协办事项", "本单位为协办单位，请向牵头单位报送协办进展"),
+]
+
+
 def inbox_specs(dep: int | None, h: Horizon) -> list[tuple[str, str, str, list]]:
-    """The inbox sections, most urgent first: (key, title, hint, conditions)."""
+    """The inbox sections with their conditions: (key, title, hint, conditions), as SECTIONS."""
     lead = Task.lead_department_id == dep
-    return [
-        ("acknowledge", "待签收", "新交办给本单位牵头的事项，请及时签收",
-         [Task.status == Status.ASSIGNED.value, lead]),
-        ("returned", "被退回", "办结申请被督查室退回，请按意见补充办理",
-         [lead, returned_clause()]),
-        ("overdue", "已逾期", "已超过完成时限，请尽快办理并反馈",
-         [*queries.filter_clauses(TaskFilter(overdue=True), h)]),
-        ("report_due", "本期应反馈", "按反馈周期本周（月、季）尚未报送进展",
-         [report_due_clause(dep, h.today)] if dep is not None else [sa.false()]),
-        ("assisting", "协办事项", "本单位为协办单位，请向牵头单位报送协办进展",
-         [Task.status.in_(_open), Task.lead_department_id != dep]),
+    conditions = [
+        [Task.status == Status.ASSIGNED.value, lead],
+        [lead, returned_clause()],
+        [*queries.filter_clauses(TaskFilter(overdue=True), h)],
+        [report_due_clause(dep, h.today)] if dep is not None else [sa.false()],
+        [Task.status.in_(_open), Task.lead_department_id != dep],
     ]
+    return [(*section, where) for section, where in zip(SECTIONS, conditions)]
 
 
 @bp.get("/")
@@ -127,10 +152,9 @@ def inbox():
     actor = current_actor()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     dep = actor.department_id
-    specs = inbox_specs(dep, h)
-    found = _sections(session, actor, queries.task_rows_select(h), [where for *_t, where in specs])
+    found = _deal(session, *_inbox_statements(actor, h))
     sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
-                for (key, title, hint, _w), (rows, total) in zip(specs, found)]
+                for (key, title, hint), (rows, total) in zip(SECTIONS, found)]
     task_ids = [r.Task.id for s in sections for r in s["rows"]]
     assist_names = queries.assist_names_for(session, task_ids)
     returned_ids = [r.Task.id for s in sections if s["key"] == "returned" for r in s["rows"]]
