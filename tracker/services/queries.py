@@ -202,9 +202,10 @@ def task_rows_select(h: Horizon):
 
 @functools.lru_cache(maxsize=16)
 def task_row_select(h: Horizon) -> sa.Select:
-    """``task_rows_select`` for one task (parameter ``task_id``): the same object every time, so
-    SQLAlchemy keeps its cache key instead of walking the derived columns again on each page."""
-    return task_rows_select(h).where(Task.id == sa.bindparam("task_id"))
+    """``task_rows_select`` for one task (parameter ``task_id``), with its Source row (``row.Source``,
+    already joined: later ``session.get(Source, …)`` calls cost no statement). The same object
+    every time, so SQLAlchemy keeps its cache key instead of walking the derived columns again."""
+    return task_rows_select(h).add_columns(Source).where(Task.id == sa.bindparam("task_id"))
 
 
 def count_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> int:
