@@ -19,9 +19,13 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
 
-# Recycle workers now and then (openpyxl and Dash keep memory).
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then (openpyxl and Dash keep memory), but rarely: a new worker costs
+# ~1.3 s of CPU (imports, app, Dash) before its first page, which at the read-mix target
+# (200 requests/s) and 2000 requests per worker was ~6% of both cores. In-process, 6,000
+# requests of the read mix (exports and board callbacks included) left the RSS flat at ~140 MB
+# (bench/load/README.md, "Per-request CPU, in-process").
+max_requests = 10000
+max_requests_jitter = 1000
 
 # Never open the database before forking (PITFALLS: SQLite locks, shared PostgreSQL sockets).
 preload_app = False
