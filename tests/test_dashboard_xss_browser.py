@@ -70,6 +70,12 @@ def _open(browser, server, username: str, path: str):
     return context, page, dialogs, problems
 
 
+def _wait_cell(page, column: str, text: str) -> None:
+    page.wait_for_function("""([c, t]) => [...document.querySelectorAll(
+        `.ag-center-cols-container .ag-row [col-id=${c}]`)].some(e => e.textContent.includes(t))""",
+                           arg=[column, text])
+
+
 def _javascript_links(page) -> list[str]:
     return page.evaluate("""() => [...document.querySelectorAll('a[href], [*|href]')]
         .map(a => a.getAttribute('href') || a.getAttribute('xlink:href') || '')
@@ -89,7 +95,7 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
     ctx, page, dialogs, problems = _open(browser, live_server, username,
                                          f"/dashboard/?leader_id={district.leader_id}&department_id={district.lead_id}")
     try:
-        page.wait_for_selector(".ag-center-cols-container .ag-row [col-id=title]")
+        _wait_cell(page, "title", "逾期甲")
         page.wait_for_selector("#g-department .ytick text")
         page.wait_for_selector("#ranking table")
         page.wait_for_selector("#schedule table")
@@ -129,8 +135,7 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
 
         # the grid's row with the source column, unfiltered, as the office sees it
         page.goto(live_server.url + "/dashboard/")
-        page.wait_for_selector(".ag-center-cols-container .ag-row [col-id=source]")
-        page.wait_for_timeout(800)
+        _wait_cell(page, "source", "批示件")  # the infinite grid fills its rows after they appear
         sources = page.locator(".ag-center-cols-container .ag-row [col-id=source]").all_inner_texts()
         assert SOURCE in sources
         assert dialogs == [] and page.evaluate("window.__xss") == [] and _javascript_links(page) == []
