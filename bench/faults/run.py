@@ -163,13 +163,13 @@ def scenario_import(tmp: Path) -> None:
         setup_database(url)
         full_s, _rc = run_killed(cmd, env, None)
     points = [(0.3, None), (0.5, None), (0.7, None), (0.85, None), (0.95, None)] if sqlite() else \
-        [(None, None), (None, 0.1), (None, 1.0), (None, 2.5), (None, 4.0)]
+        [(None, None), (None, 0.1), (None, 0.4), (None, 0.8), (None, 1.2)]
     for frac, extra in points:
         url = recreate("bench_h9f_import")
         setup_database(url)
         base_audit = scalar(url, "SELECT count(*) FROM auditevent")
         full_new = full_audit - base_audit
-        took, rc, when = _kill_import(cmd, env, url, extra, at=frac * full_s if frac else None)
+        took, rc, when = _kill_import(cmd, env, url, extra, at=frac * full_s if frac else None, startup=1.2)
         when += f" ({frac:.0%} of an uninterrupted run)" if frac else ""
         n = scalar(url, "SELECT count(*) FROM task")
         audit = scalar(url, "SELECT count(*) FROM auditevent") - base_audit
@@ -190,7 +190,7 @@ def _ledger(tmp: Path) -> Path:
 
 
 def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
-                 at: float | None = None) -> tuple[float, int, str]:
+                 at: float | None = None, startup: float = 3.0) -> tuple[float, int, str]:
     """SIGKILL the process 3 s in (extra None: the import is still reading, the scheduler starting),
     or ``extra`` seconds after PostgreSQL first shows it writing (a transaction id), i.e. inside a write;
     or (``at``, SQLite) ``at`` seconds after it started."""
@@ -199,6 +199,8 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
     if at is not None:
         took, rc = run_killed(cmd, env, at)
         return took, rc, f"at {at:.1f}s"
+    if sqlite():
+        return _kill_scheduler_sqlite(cmd, env, url, extra, startup)
     name = url.rsplit("/", 1)[1]
     watch = sa.create_engine(PG + "postgres", isolation_level="AUTOCOMMIT")  # pg_stat_activity is per-transaction
     start = time.time()
@@ -207,7 +209,7 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
     when = "half-way through the dry run" if extra is None else f"{extra:.1f}s into the write transaction"
     try:
         if extra is None:
-            time.sleep(3)
+            time.sleep(startup)
         else:
             with watch.connect() as conn:
                 while proc.poll() is None:
@@ -217,6 +219,35 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
                     if busy:
                         break
                     time.sleep(0.02)
+            time.sleep(extra)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        watch.dispose()
+    return time.time() - start, proc.returncode, when
+
+
+def _kill_scheduler_sqlite(cmd: list[str], env: dict, url: str, extra: float | None,
+                           startup: float) -> tuple[float, int, str]:
+    """SQLite has no pg_stat_activity: SIGKILL ``extra`` seconds after the run's JobRun row
+    appears (the body starts right after it), or ``startup`` s in (extra None: still starting up)."""
+    import sqlalchemy as sa
+
+    watch = sa.create_engine(url)
+    start = time.time()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    when = "at start-up" if extra is None else f"{extra:.1f}s into the run"
+    try:
+        if extra is None:
+            time.sleep(startup)
+        else:
+            while proc.poll() is None:
+                with watch.connect() as conn:
+                    if conn.execute(sa.text("SELECT count(*) FROM jobrun")).scalar():
+                        break
+                time.sleep(0.02)
             time.sleep(extra)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -361,12 +392,12 @@ def scenario_scheduler(tmp: Path) -> None:
     made = {k: v - before.get(k, 0) for k, v in want.items()}
     record("scheduler: uninterrupted daily run",
            f"{took:.1f}s (exit {rc}); new rows: " + ", ".join(f"{k} {v}" for k, v in made.items() if v), rc == 0)
-    points = [(0.35, None), (0.6, None), (0.8, None), (0.9, None)] if sqlite() else \
-        [(None, None), (None, 0.0), (None, 0.5), (None, 1.5), (None, 3.0)]
+    points = [(None, None), (None, 0.0), (None, 0.2), (None, 0.4), (None, 0.7)] if sqlite() else \
+        [(None, None), (None, 0.0), (None, 0.2), (None, 0.4), (None, 0.7)]
     for frac, extra in points:
         copy = recreate("bench_h9f_sched_copy", template)
         _t, rc1, when = _kill_import(cmd, env_for(copy, tmp, SCHED_DAY), copy, extra,
-                                     at=frac * took if frac else None)
+                                     at=frac * took if frac else None, startup=0.8)
         when += f" ({frac:.0%} of an uninterrupted run)" if frac else ""
         mid = _table_counts(copy)
         left = [r[0] for r in _rows(copy, "SELECT status FROM jobrun ORDER BY id")]
@@ -511,12 +542,10 @@ def _cpu(pid: int) -> int:
         return 0
 
 
-def _busiest(pids: list[int]) -> tuple[int, int]:
-    """The worker running the commit's thread: the one using the CPU (the others answer the
-    progress polls). Returns (pid, its CPU ticks over 0.3 s)."""
-    first = {p: _cpu(p) for p in pids}
-    time.sleep(0.3)
-    used = {p: _cpu(p) - first[p] for p in pids}
+def _busiest(first: dict[int, int]) -> tuple[int, int]:
+    """The worker running the commit's thread: the one that used the most CPU since ``first``
+    (its CPU ticks at the confirm; the others only answer the progress polls)."""
+    used = {p: _cpu(p) - t for p, t in first.items()}
     pid = max(used, key=used.get)
     return pid, used[pid]
 
@@ -551,39 +580,54 @@ def scenario_webimport(tmp: Path) -> None:
         plan_s = time.time() - t0
         t0 = time.time()
         office.confirm(job)
-        done = office.wait(job, ("done", "failed"))
+        replan_s = None
+        while (p := office.progress(job))["status"] == "committing":
+            if replan_s is None and p["total"] and p["done"] >= p["total"]:
+                replan_s = time.time() - t0
+            time.sleep(0.05)
+        done = p
         commit_s = time.time() - t0
     finally:
         stop(server)
     full, full_audit = (n - b for n, b in zip(_counts(url), (base_tasks, base_audit)))
     record("webimport: uninterrupted", f"dry run {plan_s:.1f}s ({planned['status']}), commit {commit_s:.1f}s "
-           f"({done['status']}): {full} tasks, {full_audit} audit rows", done["status"] == "done" and full > 0)
-    for frac in (0.15, 0.5, 0.8, 0.95):
+           f"(re-plan {replan_s or 0:.1f}s, then the writes; {done['status']}): {full} tasks, {full_audit} audit rows",
+           done["status"] == "done" and full > 0)
+    # Kill points by the job's own progress: the commit's re-plan 30% / 90% done, then 0.1 s and
+    # 0.4 s after the re-plan reported its last row (the transaction is writing).
+    for point in (("plan", 0.3), ("plan", 0.9), ("write", 0.1), ("write", 0.4)):
         url = _fresh_district(tmp)
         port = free_port()
         server = _start_app(url, tmp, port)
         try:
-            record(*_kill_commit(url, server.pid, f"http://127.0.0.1:{port}", book, frac * commit_s,
-                                 full, full_audit, base_tasks, base_audit, commit_s))
+            record(*_kill_commit(url, server.pid, f"http://127.0.0.1:{port}", book, point,
+                                 full, full_audit, base_tasks, base_audit))
         except Exception as exc:  # noqa: BLE001 - one broken point still prints the table
-            record(f"webimport: SIGKILL at {frac:.0%}", f"{type(exc).__name__}: {exc}"[:300], False)
+            record(f"webimport: SIGKILL {point}", f"{type(exc).__name__}: {exc}"[:300], False)
         finally:
             stop(server)
     if not sqlite():
         admin('DROP DATABASE IF EXISTS "bench_h9f_webimport" WITH (FORCE)')
 
 
-def _kill_commit(url, master, base, book, after, full, full_audit, base_tasks, base_audit, full_s):
+def _kill_commit(url, master, base, book, point, full, full_audit, base_tasks, base_audit):
     office = _Office(base)
     job = office.upload(book)
     assert office.plan(job)["status"] == "planned"
-    workers = _children(master)
+    first = {p: _cpu(p) for p in _children(master)}
     office.confirm(job)
     t0 = time.time()
-    time.sleep(max(0.0, after - 0.3))
-    victim, ticks = _busiest(workers)
+    stage, amount = point
+    while (p := office.progress(job))["status"] == "committing":
+        if p["total"] and p["done"] >= (amount if stage == "plan" else 1.0) * p["total"]:
+            break
+        time.sleep(0.02)
+    if stage == "write":
+        time.sleep(amount)
+    victim, ticks = _busiest(first)
     os.kill(victim, signal.SIGKILL)
     at = time.time() - t0
+    when = (f"re-plan {p['done']}/{p['total']} rows" if stage == "plan" else f"{amount:.1f}s after the re-plan")
     n, audit = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
     whole = (n, audit) in ((0, 0), (full, full_audit))
     # the master forks a new worker; the job must not stay 导入中 (committing) for ever
@@ -608,12 +652,12 @@ def _kill_commit(url, master, base, book, after, full, full_audit, base_tasks, b
     n2, audit2 = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
     once = (n2, audit2) == (full, full_audit) and end == "done"
     jobs_done = scalar(url, "SELECT count(*) FROM importjob WHERE status = 'done'")
-    outcome = (f"killed the busiest worker ({ticks} CPU ticks in 0.3s): {n} tasks, {audit} "
+    outcome = (f"killed the busiest worker ({ticks} CPU ticks) {at:.1f}s into the commit: {n} tasks, {audit} "
                f"audit rows -> {'none' if n == 0 else 'all' if n == full else 'PARTIAL'}; job then "
                f"{right_after['label']}, {later['label']} after {given_up:.0f}s; dry run again: {replanned}, "
                f"two confirms {sorted(codes)} -> {end}: {n2} tasks, {audit2} audit rows, {jobs_done} job done")
     ok = whole and once and jobs_done == 1 and (right_after["status"] == "committing" or n == full)
-    return f"webimport: SIGKILL {at:.1f}s into the commit (of {full_s:.1f}s)", outcome, ok
+    return f"webimport: SIGKILL at {when}", outcome, ok
 
 
 # --- 5. PostgreSQL restarted under load ---------------------------------------------------------------------
