@@ -57,3 +57,31 @@ def test_database_down_gives_chinese_503_then_recovers(app, session):
     assert client.get("/dept/").status_code == 200
     with live.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM app_user")).scalar() == 1
+
+
+
+def test_postgresql_errors_are_unavailable_even_when_the_server_answers_again(app, session):
+    # A restart's "terminating connection due to administrator command" reaches the handler after
+    # PostgreSQL is back: it is still the database going away, not a bug (the fault bench saw 500s
+    # when a fresh connection decided). A bad statement there is a ProgrammingError, never handled here.
+    import psycopg
+
+    from tracker.web.errors import _busy_or_gone
+
+    with app.app_context():
+        for orig in (psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+                     psycopg.errors.CannotConnectNow("the database system is starting up"),
+                     psycopg.OperationalError("server closed the connection unexpectedly")):
+            assert _busy_or_gone(sa.exc.OperationalError("SELECT 1", {}, orig)), orig
+
+
+def test_a_bad_sqlite_statement_is_a_bug_and_a_locked_database_is_not(app, session):
+    import sqlite3
+
+    from tracker.web.errors import _busy_or_gone
+
+    with app.app_context():
+        missing = sa.exc.OperationalError("SELECT * FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere"))
+        locked = sa.exc.OperationalError("UPDATE task", {}, sqlite3.OperationalError("database is locked"))
+        assert not _busy_or_gone(missing)
+        assert _busy_or_gone(locked)

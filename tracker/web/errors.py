@@ -43,11 +43,21 @@ def database_unavailable_page():
     return resp
 
 
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk I/O error")
+
+
 def _busy_or_gone(exc: Exception) -> bool:
-    """Whether the database is locked or cannot be reached right now (a fresh connection decides)."""
+    """Whether the database is locked or cannot be reached, rather than our statement being wrong.
+
+    PostgreSQL's driver raises OperationalError only for the server and the connection (shutting
+    down, restarting, refusing, out of connections; a bad statement is a ProgrammingError), so it is
+    always "unavailable", even when the server is back by the time we look. SQLite also calls a bad
+    statement an OperationalError: there a fresh connection decides what the message does not."""
     if isinstance(exc, InterfaceError) or getattr(exc, "connection_invalidated", False):
         return True
-    if "database is locked" in str(exc):
+    if type(getattr(exc, "orig", None)).__module__.startswith("psycopg"):
+        return True
+    if any(text in str(exc) for text in _SQLITE_UNAVAILABLE):
         return True
     from tracker import db
 
