@@ -24,9 +24,16 @@ GRAPH_CONFIG = {
 }
 
 
+def plain(text: str) -> str:
+    """A name as Plotly label text: Plotly reads ``<a href>``, ``<b>``, ``<span style>``… in labels as
+    markup, so a department called ``<a href="…">`` would be a link on the chart; its entities
+    (``&lt;``) show as the characters again."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _layout(title: str, height: int, **extra) -> dict:
     return {
-        "title": {"text": title, "x": 0, "font": {"size": 15}}, "height": height,
+        "title": {"text": plain(title), "x": 0, "font": {"size": 15}}, "height": height,
         "font": {"family": FONT, "size": 12}, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "plot_bgcolor": "white", "paper_bgcolor": "white", "legend": {"orientation": "h", "y": -0.12, "x": 0},
         "hovermode": "closest", **extra,
@@ -44,7 +51,7 @@ def stacked_bars(actor: Actor, bars: list[Bar], title: str) -> dict:
     """Horizontal red/yellow/green stacks, the most overdue group on top."""
     if not bars:
         return empty(title)
-    labels = [b.label for b in bars][::-1]
+    labels = [plain(b.label) for b in bars][::-1]
     data = []
     for light in ("red", "yellow", "green"):
         figures = [b.counts[light] for b in bars][::-1]
@@ -82,7 +89,7 @@ def heatmap(hm: HeatMap, title: str = "各单位逾期事项·天（工作日）
         return empty(title, "暂无评分快照")
     data = [{
         "type": "heatmap", "z": hm.values[::-1], "x": [f"{d:%m-%d}" for d in hm.week_starts],
-        "y": [name for _i, name in hm.departments][::-1], "colorscale": "Reds",
+        "y": [plain(name) for _i, name in hm.departments][::-1], "colorscale": "Reds",
         "hovertemplate": "%{y}<br>%{x} 当周：%{z} 事项·天<extra></extra>", "colorbar": {"title": {"text": "事项·天"}},
     }]
     return {"data": data, "layout": _layout(title, max(260, 80 + 22 * len(hm.departments)),
