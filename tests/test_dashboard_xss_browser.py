@@ -122,9 +122,10 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
         assert DEPT in page.inner_text("#f-department") and LEADER in page.inner_text("#f-leader")
         # Plotly's labels are SVG text whose pseudo-HTML would take <a …> as a link: the names go in
         # escaped (dashboard/figures.py plain()), so the whole name shows and no link is made.
-        ticks = " ".join(page.locator("#g-department .ytick text").all_text_contents())
-        assert DEPT in ticks
-        assert LEADER in " ".join(page.locator("#g-leader .ytick text").all_text_contents())
+        for graph, name in (("g-department", DEPT), ("g-leader", LEADER)):
+            # the charts redraw as late callbacks land: wait until the whole name is a label
+            page.wait_for_function("([g, t]) => [...document.querySelectorAll(`#${g} .ytick text`)]"
+                                   ".some(e => e.textContent.includes(t))", arg=[graph, name], timeout=15000)
         assert page.locator("#g-department a, #g-leader a").count() == 0
 
         # the watchers work: the same payload put in as HTML does run
