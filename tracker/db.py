@@ -34,6 +34,26 @@ def make_engine(url: str, **kw) -> sa.Engine:
 
         return engine
     kw.setdefault("pool_pre_ping", True)
+    engine = _postgres_engine(url, **kw)
+    _watch_writes(engine)
+    return engine
+
+
+def _watch_writes(engine: sa.Engine) -> None:
+    """Mark a connection whose transaction has written (see ``close_session``)."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _mark(conn, _cursor, statement, _params, _context, _many):
+        if not statement.lstrip()[:6].upper() == "SELECT":
+            conn.info["tracker_wrote"] = True
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _clear(conn):
+        conn.info.pop("tracker_wrote", None)
+
+
+def _postgres_engine(url: str, **kw) -> sa.Engine:
     # JIT compiles the large, cheap list and count queries for longer than they run
     # (0.8 s of compiling for a 0.1 s board query at 100k tasks): off for the whole app.
     connect_args = kw.pop("connect_args", {})
@@ -57,15 +77,31 @@ def get_session() -> Session:
     return g.db_session
 
 
-def close_session(_exc=None) -> None:
+def close_session(exc=None) -> None:
+    """End the request's transaction: COMMIT when it only read, else ROLLBACK what was not committed.
+
+    psycopg drops a connection's prepared statements on every ROLLBACK, so PostgreSQL would plan
+    each page's statements afresh on every request; a read-only transaction ends the same either
+    way. Anything written (a statement other than SELECT since the last commit) or pending in the
+    session is rolled back, as before."""
     session = g.pop("db_session", None)
     if session is not None:
         try:
+            if exc is None and _read_only(session):
+                session.commit()
             session.close()  # rolls back anything not committed
         except sa.exc.SQLAlchemyError:
             # The database went away mid-request (a restart): the rollback cannot reach it. Raising
             # here would escape Flask as the WSGI server's bare 500; the pool discards the connection.
             current_app.logger.warning("closing the session failed: database unavailable")
+
+
+def _read_only(session: Session) -> bool:
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    if not is_postgres(session.get_bind()):
+        return False  # SQLite keeps no prepared statements across transactions: nothing to gain
+    return not session.connection().info.get("tracker_wrote")
 
 
 @contextmanager

@@ -1,0 +1,67 @@
+"""How a web request's transaction ends (tracker/db.py ``close_session``).
+
+On PostgreSQL a request that only read ends with COMMIT, because psycopg drops the
+connection's prepared statements on every ROLLBACK (issue 8: the load test's pages
+were planned afresh on every request). Anything a request wrote and did not commit
+is still rolled back, on both engines.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from tests import factories as f
+from tests.webutil import login
+from tracker.db import get_session, is_postgres
+from tracker.models import Department, Role
+
+
+def _outcomes(engine) -> dict[str, int]:
+    seen = {"commit": 0, "rollback": 0}
+    sa.event.listen(engine, "commit", lambda conn: seen.__setitem__("commit", seen["commit"] + 1))
+    sa.event.listen(engine, "rollback", lambda conn: seen.__setitem__("rollback", seen["rollback"] + 1))
+    return seen
+
+
+def _clerk(app, session):
+    d = f.department(session, "区发改委")
+    f.user(session, Role.CLERK, username="fgw", department_id=d.id)
+    session.commit()
+
+    @app.get("/_write_and_forget")
+    def _write_and_forget():  # changes a row and neither commits nor fails: the teardown decides
+        s = get_session()
+        s.execute(sa.update(Department).where(Department.id == d.id).values(name="改掉的名字"))
+        return "ok"
+
+    @app.get("/_change_and_forget")
+    def _change_and_forget():  # an ORM change not yet flushed
+        s = get_session()
+        s.get(Department, d.id).name = "也改掉的名字"
+        return "ok"
+
+    client = app.test_client()
+    assert login(client, "fgw").status_code == 302
+    return client, d
+
+
+def test_a_read_only_page_commits_on_postgresql_and_rolls_back_on_sqlite(app, session, db):
+    client, _d = _clerk(app, session)
+    seen = _outcomes(db)
+    for _ in range(3):
+        assert client.get("/dept/").status_code == 200
+    if is_postgres(db):
+        assert seen["commit"] == 3 and seen["rollback"] == 0, seen
+    else:
+        assert seen["commit"] == 0, seen
+
+
+def test_what_a_request_wrote_without_committing_is_rolled_back(app, session, db):
+    client, d = _clerk(app, session)
+    seen = _outcomes(db)
+    assert client.get("/_write_and_forget").get_data(as_text=True) == "ok"
+    assert client.get("/_change_and_forget").get_data(as_text=True) == "ok"
+    session.expire_all()
+    assert session.exec(select(Department.name).where(Department.id == d.id)).one() == "区发改委"
+    assert seen["commit"] == 0 and seen["rollback"] >= 2, seen
