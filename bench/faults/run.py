@@ -454,9 +454,7 @@ def _office(url: str) -> None:
 
 def _start_app(url: str, tmp: Path, port: int) -> subprocess.Popen:
     """gunicorn, 2 workers x 2 threads, serving stale_wsgi:app (wsgi:app with a short STALE_AFTER)."""
-    import urllib.request
-
-    from run import TODAY, stop  # bench/load/run.py
+    from run import TODAY, stop, wait_healthy  # bench/load/run.py
 
     env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(tmp / "instance"),
                TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development",
@@ -466,15 +464,10 @@ def _start_app(url: str, tmp: Path, port: int) -> subprocess.Popen:
         [str(VENV / "gunicorn"), "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
          "--pythonpath", f"{ROOT},{ROOT / 'bench' / 'faults'}", "stale_wsgi:app"],
         cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError(f"gunicorn did not start, see {log}")
+    if not wait_healthy(port):
+        stop(proc)
+        raise RuntimeError(f"gunicorn did not start, see {log}")
+    return proc
 
 
 class _Office:

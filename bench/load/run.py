@@ -149,15 +149,22 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: i
         [str(VENV / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
          "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    for _ in range(120):
+    if not wait_healthy(port):
+        stop(proc)
+        raise SystemExit(f"gunicorn did not start, see {log}")
+    return proc
+
+
+def wait_healthy(port: int, tries: int = 120) -> bool:
+    """Whether the server on ``port`` answers /healthz within about a minute."""
+    for _ in range(tries):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                 if resp.status == 200:
-                    return proc
+                    return True
         except OSError:
             time.sleep(0.5)
-    stop(proc)
-    raise SystemExit(f"gunicorn did not start, see {log}")
+    return False
 
 
 def stop(proc: subprocess.Popen) -> None:
