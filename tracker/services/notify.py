@@ -724,9 +724,15 @@ def retry_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery
 # --- reading for the pages --------------------------------------------------------------------
 
 
+def unread_count_of(user_id) -> sa.ScalarSelect:
+    """How many unread messages ``user_id`` (a value or a column) has, as a scalar subquery: the
+    page's user is loaded with it in one statement (``tracker.web.auth``)."""
+    return (select(sa.func.count()).select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
+
+
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(sa.func.count()).select_from(Notification)
-                          .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return session.scalar(select(unread_count_of(user_id))) or 0
 
 
 def inbox(session: Session, user_id: int, *, page: int = 1, per_page: int = 20) -> tuple[list[Notification], int]:

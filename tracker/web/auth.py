@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlmodel import select
 
 from tracker.db import get_session
 from tracker.models import User
-from tracker.services import access, organisation
+from tracker.services import access, notify, organisation
 from tracker.services.actors import Actor
 from tracker.web.errors import error_response, wants_json
 
@@ -44,8 +45,9 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
 class LoginUser:
     """Flask-Login's view of a user row (kept apart from the table model)."""
 
-    def __init__(self, row: User):
+    def __init__(self, row: User, unread: int | None = None):
         self.row = row
+        self.unread = unread  # the navigation badge, read with the row (None: not read)
         self.id = row.id
         self.is_authenticated = True
         self.is_active = row.active
@@ -61,10 +63,14 @@ def _load_user(raw: str):
     user_id, _, tag = raw.partition(":")
     if not user_id.isdigit():
         return None
-    row = get_session().get(User, int(user_id))
-    if row is None or not row.active or row.password_hash[-12:] != tag:
+    # the user and the badge's count in one statement: every page needs both
+    found = get_session().exec(select(User, notify.unread_count_of(User.id)).where(User.id == int(user_id))).first()
+    if found is None:
         return None
-    return LoginUser(row)
+    row, unread = found
+    if not row.active or row.password_hash[-12:] != tag:
+        return None
+    return LoginUser(row, unread)
 
 
 def _load_from_token(req):

@@ -218,6 +218,8 @@ def unread_badge() -> int:
     """The navigation badge: one COUNT on an indexed column, 0 for anonymous visitors."""
     if not current_user.is_authenticated:
         return 0
+    if getattr(current_user, "unread", None) is not None:
+        return current_user.unread  # read with the user at the start of the request
     try:
         return notify.unread_count(get_session(), current_user.row.id)
     except sa.exc.SQLAlchemyError:  # the error page of a failed transaction must still render
