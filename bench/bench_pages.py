@@ -49,14 +49,14 @@ def scratch(kind: str) -> tuple[str, Path]:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME, folder
 
 
-def seed_fresh(kind: str, url: str, folder: Path) -> dict:
+def seed_fresh(kind: str, url: str, folder: Path, copies: int = 0) -> dict:
     from run import scratch_database, seed  # bench/load/run.py: the load test's own seeding
 
     if kind == "sqlite":
         (folder / "bench.db").unlink(missing_ok=True)
     else:
         scratch_database("postgresql", PG_NAME, folder)
-    data = seed(url, COUNTS, folder / "instance")
+    data = seed(url, COUNTS, folder / "instance", copies)
     (folder / "users.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return data
 
@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--copies", type=int, default=0, help="a bigger district, as run.py --copies")
     parser.add_argument("--only", default="", help="comma-separated role:name prefixes")
     parser.add_argument("--profile", default="", help="role:name prefix of the page to profile")
     parser.add_argument("--profile-lines", type=int, default=45)
@@ -124,7 +125,7 @@ def main() -> None:
         data = json.loads(users.read_text(encoding="utf-8"))
     else:
         start = time.perf_counter()
-        data = seed_fresh(args.db, url, folder)
+        data = seed_fresh(args.db, url, folder, args.copies)
         print(f"seeded the demo district on {args.db} in {time.perf_counter() - start:.1f} s", flush=True)
 
     clock.set_today(TODAY)

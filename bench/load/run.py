@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -r bench/requirements.txt   # locust, once
     .venv/bin/python bench/load/run.py --db postgresql|sqlite [--users 280] [--seconds 60]
-        [--workers N] [--threads N] [--wait 1.0] [--restart-pg-at SECONDS]
+        [--workers N] [--threads N] [--wait 1.0] [--restart-pg-at SECONDS] [--copies N]
 
 One command: it creates a scratch database (PostgreSQL ``bench_h9`` on 127.0.0.1,
 dropped and created anew; or a temporary SQLite file), builds the demo district
@@ -70,7 +70,34 @@ def scratch_database(kind: str, name: str, tmp: Path) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
-def seed(url: str, counts: dict[str, int], instance: Path) -> dict:
+def clone_tasks(s, copies: int) -> int:
+    """A bigger district: every task of the demo ``copies`` more times (same states, deadlines,
+    units and leaders; code ``<code>-<n>``, no parent, no history), bulk-inserted. Returns the count."""
+    import sqlalchemy as sa
+
+    from tracker.models import Task, TaskAssist, TaskLeader
+
+    t = Task.__table__
+    rows = [dict(r._mapping) for r in s.execute(sa.select(t).order_by(t.c.id))]
+    assists = s.execute(sa.select(TaskAssist.__table__)).all()
+    leaders = s.execute(sa.select(TaskLeader.__table__)).all()
+    made = 0
+    for n in range(1, copies + 1):
+        batch = [{**{k: v for k, v in r.items() if k != "id"}, "code": f"{r['code']}-{n}"[:20], "parent_id": None}
+                 for r in rows]
+        new_ids = s.execute(sa.insert(t).returning(t.c.id, sort_by_parameter_order=True), batch).scalars().all()
+        old_to_new = {r["id"]: new_id for r, new_id in zip(rows, new_ids)}
+        if assists:
+            s.execute(sa.insert(TaskAssist.__table__), [{"task_id": old_to_new[a.task_id],
+                                                         "department_id": a.department_id} for a in assists])
+        if leaders:
+            s.execute(sa.insert(TaskLeader.__table__), [{"task_id": old_to_new[x.task_id],
+                                                         "leader_id": x.leader_id} for x in leaders])
+        made += len(batch)
+    return made
+
+
+def seed(url: str, counts: dict[str, int], instance: Path, copies: int = 0) -> dict:
     """The demo district plus one account per simulated user; returns what the locustfile needs."""
     from sqlmodel import Session, select
 
@@ -93,6 +120,9 @@ def seed(url: str, counts: dict[str, int], instance: Path) -> dict:
         seed_presets(s)
         seed_demo(s)
         s.commit()
+        if copies:
+            out["cloned_tasks"] = clone_tasks(s, copies)
+            s.commit()
         deps = s.exec(select(Department).order_by(Department.id)).all()
         leaders = s.exec(select(Leader).order_by(Leader.id)).all()
         tasks = s.exec(select(Task.id, Task.lead_department_id, Task.status)).all()
@@ -255,6 +285,8 @@ def main() -> int:
     ap.add_argument("--database-name", default="bench_h9")
     ap.add_argument("--restart-pg-at", type=float, help="restart PostgreSQL this many seconds into the run")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, locust output)")
+    ap.add_argument("--copies", type=int, default=0,
+                    help="a bigger district: every demo task this many more times (30: ~10,000 tasks)")
     args = ap.parse_args()
     if args.restart_pg_at is not None and args.db != "postgresql":
         ap.error("--restart-pg-at needs --db postgresql")
@@ -268,9 +300,10 @@ def main() -> int:
               "office": max(1, total * 10 // 280), "leader": max(1, total * 20 // 280)}
     t0 = time.time()
     url = scratch_database(args.db, args.database_name, tmp)
-    data = seed(url, counts, instance)
+    data = seed(url, counts, instance, args.copies)
     (tmp / "users.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    print(f"seeded {args.db} in {time.time() - t0:.0f}s: {sum(counts.values())} accounts {counts}", flush=True)
+    print(f"seeded {args.db} in {time.time() - t0:.0f}s: {sum(counts.values())} accounts {counts}"
+          + (f", {data['cloned_tasks']} cloned tasks" if args.copies else ""), flush=True)
 
     port = free_port()
     server = start_gunicorn(url, instance, port, workers, args.threads, tmp / "gunicorn.log")
