@@ -22,8 +22,8 @@ from sqlmodel import select
 from dashboard import callbacks
 from tests import factories as f
 from tests.webutil import login
-from tracker.models import (AuditEvent, Bulletin, Reminder, ScheduleItem, ScoreSnapshot, SourceKind, User,
-                            WeeklySchedule)
+from tracker.models import (AuditEvent, Bulletin, ProgressReport, Reminder, ScheduleItem, ScoreSnapshot, SourceKind,
+                            User, WeeklySchedule)
 from tracker.services import tasks
 from tracker.services.board import BoardFilter
 from tracker.web.auth import LoginUser
@@ -252,6 +252,14 @@ def test_leader_and_clerk_bars_stay_in_their_scope(app, session, district):
 
 
 def test_overdue_grid_rows(app, session, district):
+    # The reports were filed "now" on 2026-10-20: put them at 07:30 China time, the UTC day before,
+    # so the grid's 最近反馈 must be China's date whenever the test runs (it once said 10-19 after
+    # 16:00 UTC).
+    from datetime import datetime, timezone
+
+    for report in session.exec(select(ProgressReport)):
+        report.created_at = datetime(2026, 10, 19, 23, 30, tzinfo=timezone.utc)
+    session.commit()
     req = {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}}
     with acting(app, session, district.office):
         resp = callbacks.grid_rows(req, {})

@@ -500,6 +500,20 @@ def test_create_user_errors(client, org, session, data, field, message):
     assert audit_count(session) == before
 
 
+def test_a_users_api_tokens_show_china_time(client, org, session):
+    from datetime import datetime, timezone
+
+    user = session.get(User, org.clerk)
+    access.issue_token(session, SYSTEM, user, "报表同步")
+    token = session.exec(select(ApiToken).where(ApiToken.user_id == org.clerk)).one()
+    token.created_at = datetime(2026, 11, 19, 23, 30, tzinfo=timezone.utc)  # 2026-11-20 07:30 in China
+    token.last_used_at = datetime(2026, 11, 22, 16, 5, tzinfo=timezone.utc)
+    session.commit()
+    as_user(client, "root")
+    page = client.get(f"/admin/users/{org.clerk}").get_data(as_text=True)
+    assert "2026-11-20 07:30" in page and "2026-11-23 00:05" in page
+
+
 def test_edit_user_role_and_binding(client, org, session):
     as_user(client, "root")
     url = f"/admin/users/{org.clerk}"

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from tracker import clock
 from tracker.models import (
     MEETING_KINDS,
     SOURCE_KIND_LABELS,
@@ -438,7 +439,7 @@ def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *,
             "lead": r.lead_name or "", "leaders": "、".join(leaders.get(t.id, [])),
             "source": r.source_title or "", "source_kind": SOURCE_KIND_LABELS.get(r.source_kind, r.source_kind or ""),
             "urgency": URGENCY_LABELS.get(t.urgency, t.urgency),
-            "last_report": last.date().isoformat() if last else "",
+            "last_report": clock.local_date(last).isoformat() if last else "",  # China's date, not UTC's
         })
     return GridPage(out, total)
 
