@@ -137,9 +137,10 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
 
         # the grid's row with the source column, unfiltered, as the office sees it
         page.goto(live_server.url + "/dashboard/")
-        _wait_cell(page, "source", "批示件")  # the infinite grid fills its rows after they appear
-        sources = page.locator(".ag-center-cols-container .ag-row [col-id=source]").all_inner_texts()
-        assert SOURCE in sources
+        # The infinite grid fills its rows after they appear and may redraw them as late callbacks land,
+        # so wait for a cell reading the whole hostile title literally (reading the cells once could
+        # catch the grid between two drawings).
+        _wait_cell(page, "source", SOURCE)
         assert dialogs == [] and page.evaluate("window.__xss") == [] and _javascript_links(page) == []
         assert _text_nodes_with(page, '_x("来源")') == 0
     finally:
