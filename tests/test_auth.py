@@ -35,6 +35,22 @@ def test_login_and_logout(client, office):
     assert client.get("/").status_code == 302
 
 
+def test_an_anonymous_request_racing_the_login_does_not_log_the_user_out(app, client, office):
+    # The browser asks for /favicon.ico (or anything) with the login page's cookie while the login
+    # form is on its way; that answer may arrive last. It must not carry a cookie of its own.
+    page = client.get("/login")
+    anonymous_cookie = client.get_cookie("session").value
+    assert login(client, "office", "office-pass-1").status_code == 302
+    other = app.test_client()  # the racing request, sent with the cookie from before the login
+    other.set_cookie("session", anonymous_cookie)
+    for path in ("/favicon.ico", "/login", "/", "/static/favicon.svg"):
+        resp = other.get(path)
+        assert resp.status_code in (200, 301, 302), path
+        assert not [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")], path
+    assert client.get("/").status_code == 200  # still logged in
+    assert 'rel="icon"' in page.get_data(as_text=True)
+
+
 def test_wrong_password_is_a_chinese_error(client, office):
     resp = login(client, "office", "wrong-pass")
     assert resp.status_code == 401 and "用户名或密码错误" in resp.get_data(as_text=True)

@@ -61,6 +61,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "auth.logout": row(anonymous=L, supervisor=L, clerk=L, other_clerk=L, leader=L, admin=L),
     "auth.change_password": row(anonymous=L, supervisor=200, clerk=200, other_clerk=200, leader=200, admin=200),
     "home.healthz": row(anonymous=200, supervisor=200, clerk=200, other_clerk=200, leader=200, admin=200),
+    # to the static icon, for everyone: a login redirect here could log a user out (tests/test_auth.py)
+    "home.favicon": row(anonymous=R, supervisor=R, clerk=R, other_clerk=R, leader=R, admin=R),
     "home.index": row(supervisor=200, clerk=R, other_clerk=R, leader=R, admin=R),  # to each one's own page
     # --- office ------------------------------------------------------------------------
     "office.index": row(supervisor=R),

@@ -35,11 +35,20 @@ class _LoginManager(LoginManager):
             return self._update_request_context_with_user(_load_from_token(request))
         return super()._load_user()
 
+    def _session_protection_failed(self):
+        """A session with no user in it has nothing to protect. "Strong" protection would rewrite
+        it (``_remember = "clear"``) on every anonymous request, and such a response overtaking a
+        concurrent login's (the browser's own /favicon.ico, a prefetch) put the anonymous cookie back
+        over the new one: the user was logged out as soon as they logged in."""
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
+
 
 login_manager = _LoginManager()
 login_manager.session_protection = "strong"
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz", "home.favicon"}
 
 
 class LoginUser:

@@ -38,6 +38,14 @@ def index():
                            due_soon=counts[2], closed=counts[3], soon_days=settings.due_soon_workdays)
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Public, and writes no session: a browser asks for it by itself, often while the login form is
+    being sent, and a login redirect here would answer with the anonymous session cookie, which
+    could land after the login's and log the user straight out again."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/healthz")
 def healthz():
     """For nginx, systemd and monitoring: 200 when the database answers, 503 when it does not."""
