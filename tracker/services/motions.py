@@ -407,21 +407,14 @@ def update_draft(session: Session, actor: Actor, motion_id: int, *, lead_departm
         raise Conflict(f"{_named(motion)}已经交办，不能再直接修改承办单位；主办单位认为不属于本单位职责的，请走改派")
     if lead_department_id is None:
         raise ValidationFailed("请选择主办单位", fields={"lead_department_id": "请选择主办单位"})
-    assisting = [i for i in dict.fromkeys(assisting_department_ids)]
+    assisting = list(dict.fromkeys(assisting_department_ids))
     if lead_department_id in assisting:
         raise ValidationFailed("主办单位不能同时是协办单位", fields={"assisting_department_ids": "与主办单位重复"})
-    from tracker.models import Milestone
-
-    leader_list = [i for i in tasks.leader_ids(session, task.id) if i != motion.supervising_leader_id]
+    data = tasks.draft_values(session, task)
+    leader_list = [i for i in data["leader_ids"] if i != motion.supervising_leader_id]
     if supervising_leader_id:
         leader_list.insert(0, supervising_leader_id)
-    milestones = [{"title": m.title, "due_date": m.due_date} for m in session.exec(
-        select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))]
-    data = {name: getattr(task, name) for name in (
-        "title", "requirement", "source_id", "item_no", "parent_id", "urgency", "deadline_kind", "due_date",
-        "deadline_text", "recurrence", "time_limit_preset", "feedback_cycle", "needs_leader_approval")}
-    data.update(lead_department_id=lead_department_id, assisting_department_ids=assisting, leader_ids=leader_list,
-                milestones=milestones, category=task.category or "")
+    data.update(lead_department_id=lead_department_id, assisting_department_ids=assisting, leader_ids=leader_list)
     tasks.update_draft(session, actor, task.id, data)
     if motion.supervising_leader_id != supervising_leader_id:
         before = {"supervising_leader_id": motion.supervising_leader_id}

@@ -393,6 +393,22 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
     return list(zip(ids, [r["code"] for r in rows]))
 
 
+_LINKS = ("assisting_department_ids", "leader_ids", "milestones")
+
+
+def draft_values(session: Session, task: Task) -> dict:
+    """The task's input as it stands: every ``TaskInput`` field, its assisting departments,
+    leaders and milestones included. What an edit of a draft starts from (the office's form,
+    ``motions.update_draft``)."""
+    values = {name: getattr(task, name) for name in TaskInput.model_fields if name not in _LINKS}
+    values["category"] = task.category or ""
+    values["assisting_department_ids"] = assisting_ids(session, task.id)
+    values["leader_ids"] = leader_ids(session, task.id)
+    values["milestones"] = [{"title": m.title, "due_date": m.due_date} for m in session.exec(
+        select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))]
+    return values
+
+
 def update_draft(session: Session, actor: Actor, task_id: int, data: dict | TaskInput) -> Task:
     task, who = _visible_task(session, actor, task_id)
     check(Action.EDIT_DRAFT, task.status, who)

@@ -112,12 +112,13 @@ def show(motion_id: int):
         abort(404)
     names = dict(s.exec(select(Department.id, Department.name)).all())
     steps = motions.steps(s, motion.id)
+    assisting_ids = tasks.assisting_ids(s, task.id)
     my_opinion = next((st for st in steps if st.kind == "opinion" and st.round == motion.round
                        and st.department_id == actor.department_id and st.done_on is None), None)
     return render_template("motions/show.html", motion=motion, task=task, who=who, Party=Party, names=names,
                            steps=steps, feedbacks=motions.feedbacks(s, motion.id), m=motions, today=clock.today(),
-                           assisting=[names[i] for i in tasks.assisting_ids(s, task.id)], my_opinion=my_opinion,
-                           assisting_ids=tasks.assisting_ids(s, task.id), leaders=motions.leaders(s),
+                           assisting=[names[i] for i in assisting_ids], my_opinion=my_opinion,
+                           assisting_ids=assisting_ids, leaders=motions.leaders(s),
                            label=motions.label(motion), departments=sorted(names.items(), key=lambda x: x[1]),
                            leader_name=s.get(Leader, motion.supervising_leader_id).name if motion.supervising_leader_id else "",
                            reassign_last=motions.limit_due(s, clock.local_date(task.assigned_at),

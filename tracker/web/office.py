@@ -34,7 +34,6 @@ from tracker.models import (
     Escalation,
     ExtensionRequest,
     Leader,
-    Milestone,
     RequestStatus,
     Role,
     SavedView,
@@ -471,12 +470,9 @@ def edit_task(task_id: int):
     if request.method == "POST":
         return _save_draft(task_id)
     check(Action.EDIT_DRAFT, task.status, {Party.OFFICE})
-    values = task.model_dump()
-    values["assisting_department_ids"] = task_svc.assisting_ids(s, task.id)
-    values["leader_ids"] = task_svc.leader_ids(s, task.id)
+    values = {**task.model_dump(), **task_svc.draft_values(s, task)}
     values["due_date"] = task.due_date.isoformat() if task.due_date else ""
-    values["milestones"] = [{"title": m.title, "due_date": m.due_date.isoformat()} for m in s.exec(
-        select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))]
+    values["milestones"] = [{**m, "due_date": m["due_date"].isoformat()} for m in values["milestones"]]
     return _render_task_form(task, values, {})
 
 
