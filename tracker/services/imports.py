@@ -133,14 +133,10 @@ def _samples(sheet, header_rows: list[int], width: int) -> list[list[str]]:
     return out
 
 
-def scan(session: Session, path: Path, filename: str, kind: str, *, limits: Limits | None = None) -> dict:
-    """Step 1 (识别): each sheet's header rows and guessed (or remembered) column mapping."""
-    return scan_workbook(session, read_workbook(path, filename=filename, limits=limits or LIMITS), kind)
-
-
 def scan_workbook(session: Session, workbook, kind: str) -> dict:
-    """``scan`` of a workbook already read. A motion list's sheets also carry the
-    类别 and 届次 its title and headers suggest (the defaults of step 1's options)."""
+    """Step 1 (识别): each sheet's header rows and guessed (or remembered) column mapping.
+    A motion list's sheets also carry the 类别 and 届次 its title and headers suggest
+    (the defaults of step 1's options)."""
     store = MappingTable(session, kind)
     if kind == "motions":
         scans = motion_import.scan_sheets(workbook, store=store)
