@@ -41,7 +41,10 @@ def _trigger():
 
 
 def _db():
-    return board.tune(get_session())
+    # JIT is off for every connection (tracker.db._postgres_engine): a per-transaction
+    # SET LOCAL here counted as a write, ended the request with ROLLBACK and so dropped the
+    # connection's prepared statements on every board callback.
+    return get_session()
 
 
 def _horizon() -> Horizon:

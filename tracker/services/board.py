@@ -94,15 +94,6 @@ class Figure:
         return self.filter.to_args()
 
 
-def tune(session: Session) -> Session:
-    """Turn PostgreSQL's JIT off for this transaction: the board's grouped counts are
-    estimated costly (a correlated EXISTS per task), so PostgreSQL compiles them, and
-    compiling took 0.8 s of a 1.1 s query over 100,000 tasks that runs in 0.1 s without."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SET LOCAL jit = off"))
-    return session
-
-
 def scope(actor: Actor) -> sa.ColumnElement[bool]:
     """The ids a department or leader may see, as an IN list, ANDed with ``visible_clause``.
 
