@@ -36,13 +36,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "bench" / "load"))
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_NAME = "bench_hc"
+# BENCH_PAGES_NAME: another scratch database and folder, for two benches at once
+PG_NAME = os.environ.get("BENCH_PAGES_NAME", "bench_hc")
 COUNTS = {"clerk": 4, "reporter": 0, "office": 1, "leader": 1}
 
 
 def scratch(kind: str) -> tuple[str, Path]:
     """The database URL and a folder for the instance and the account file (stable, for --reuse)."""
-    folder = Path(tempfile.gettempdir()) / f"bench-pages-{kind}"
+    folder = Path(tempfile.gettempdir()) / f"bench-pages-{kind}-{PG_NAME}"
     folder.mkdir(exist_ok=True)
     if kind == "sqlite":
         return f"sqlite:///{folder / 'bench.db'}", folder
