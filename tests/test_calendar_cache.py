@@ -180,3 +180,58 @@ def test_two_databases_in_one_process_never_share_a_calendar(db, tmp_path, bump)
             assert cal_service.load_calendar(o).is_provisional(date(2029, 3, 1))
         s.rollback()
     other.dispose()
+
+
+def test_a_page_reads_the_version_with_its_user(app, session, db, restore_calendar):
+    """The web request loads its user with the calendar's version (tracker/web/auth.py): the inbox
+    reads no version of its own, and a holiday entered in between still reaches the next page."""
+    from tests import factories as f
+    from tests.webutil import login
+    from tracker.models import Role
+
+    _versioned(db)
+    d = f.department(session, "区发改委")
+    f.user(session, Role.CLERK, username="fgw", department_id=d.id)
+    session.commit()
+    client = app.test_client()
+    assert login(client, "fgw").status_code == 302
+    assert client.get("/dept/").status_code == 200  # the calendar is cached now
+    versions: list[str] = []
+    reads, stop_reads = _holiday_reads(db)
+
+    def listen(_conn, _cur, statement, *_a):
+        if "appsetting" in statement:
+            versions.append(statement)
+
+    sa.event.listen(db, "before_cursor_execute", listen)
+    try:
+        assert client.get("/dept/").status_code == 200
+        assert len(versions) == 1 and "app_user" in versions[0], versions
+        assert reads == []
+        with Session(db) as s:
+            old_key = cal_service._version(s, date(2026, 11, 23))[0]
+        with Session(db) as writer:
+            cal_service.set_holiday(writer, SYSTEM, TUESDAY, is_workday=False, name="测试放假")
+            writer.commit()
+        # Only the old calendar is cached (the writer cached the new one in this process too):
+        # a page going by an old version would take it and read nothing.
+        cal_service._cache.clear()
+        cal_service._cache[old_key] = cal_service.WorkCalendar.from_package()
+        reads.clear()
+        assert client.get("/dept/").status_code == 200
+        assert len(reads) == 1  # the version read with the user was the new one
+    finally:
+        sa.event.remove(db, "before_cursor_execute", listen)
+        stop_reads()
+
+
+def test_a_prefetched_version_gives_way_to_a_change_in_the_same_transaction(db, restore_calendar):
+    _versioned(db)
+    monday = date(2026, 11, 23)
+    with Session(db) as s:
+        values = s.execute(cal_service._VERSION, {"day": monday}).one()
+        assert cal_service.load_calendar(s).is_workday(TUESDAY)
+        cal_service.remember_version(s, monday, values)  # read before the change below
+        cal_service.set_holiday(s, SYSTEM, TUESDAY, is_workday=False, name="测试放假")
+        assert not cal_service.calendar_and_seq(s, monday)[0].is_workday(TUESDAY)
+        s.rollback()

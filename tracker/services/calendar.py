@@ -37,17 +37,30 @@ VERSION_KEY = "calendar_version"
 _CACHE_SIZE = 8
 _cache: dict[tuple, WorkCalendar] = {}
 
-_VERSION = sa.select(
+VERSION_COLUMNS = (
     sa.select(AppSetting.value).where(AppSetting.key == VERSION_KEY).scalar_subquery(),
     sa.select(sa.func.count()).select_from(Holiday).scalar_subquery(),
     sa.select(sa.func.count()).select_from(CalendarYear).scalar_subquery(),
     sa.select(CalendarDay.seq).where(CalendarDay.day == sa.bindparam("day", type_=sa.Date)).scalar_subquery(),
 )
+_VERSION = sa.select(*VERSION_COLUMNS)
+_PREFETCHED = "tracker_calendar_version"
+
+
+def remember_version(session: Session, day: date, values) -> None:
+    """The ``VERSION_COLUMNS`` (parameter ``day``) as another statement of this transaction read
+    them: the web request's user is loaded with them, which saves every page a statement. The
+    next ``calendar_and_seq`` for ``day`` takes them instead of reading its own."""
+    session.info[_PREFETCHED] = (day, tuple(values))
 
 
 def _version(session: Session, day: date) -> tuple[tuple | None, int | None]:
-    """(cache key or None, calendarday.seq of ``day``) in one statement."""
-    value, holidays, years, seq = session.execute(_VERSION, {"day": day}).one()
+    """(cache key or None, calendarday.seq of ``day``) in one statement, or none if prefetched."""
+    prefetched = session.info.pop(_PREFETCHED, None)
+    if prefetched is not None and prefetched[0] == day:
+        value, holidays, years, seq = prefetched[1]
+    else:
+        value, holidays, years, seq = session.execute(_VERSION, {"day": day}).one()
     token = value.get("token") if isinstance(value, dict) else None
     return ((token, holidays, years) if token else None), seq
 
@@ -89,6 +102,7 @@ def _bump_version(session: Session) -> None:
 
     Called by every service that changes ``holiday`` or ``calendaryear``, before it
     reads the calendar back, in the same transaction (a rollback leaves the old token)."""
+    session.info.pop(_PREFETCHED, None)  # read before this change
     row = session.get(AppSetting, VERSION_KEY)
     if row is None:
         row = AppSetting(key=VERSION_KEY)
