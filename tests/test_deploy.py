@@ -135,3 +135,18 @@ def test_behind_nginx_the_client_address_is_the_forwarded_one(db, tmp_path):
     finally:
         auth.PUBLIC_ENDPOINTS.discard("_probe")
     assert resp.get_data(as_text=True) == "10.1.2.3 https"
+
+
+def test_the_shipped_config_tunes_the_garbage_collector_after_the_app_is_built():
+    import gc
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "docs" / "deploy" / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        conf["post_worker_init"](worker=None)
+        assert gc.get_threshold() == (50_000, 20, 100)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

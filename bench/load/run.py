@@ -176,7 +176,9 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: i
     env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(instance),
                TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development")
     proc = subprocess.Popen(
-        [str(VENV / "gunicorn"), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+        # The shipped configuration (recycling, GC tuning); the command line overrides its layout.
+        [str(VENV / "gunicorn"), "-c", "docs/deploy/gunicorn.conf.py",
+         "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
          "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     if not wait_healthy(port):
