@@ -33,15 +33,12 @@ from tracker.models import (
     CloseRequest,
     DeadlineKind,
     Department,
-    Escalation,
     ExtensionRequest,
-    Milestone,
     ProgressReport,
-    Reminder,
     RequestStatus,
     Task,
 )
-from tracker.services import attachments, queries, tasks as svc
+from tracker.services import attachments, queries, taskpage, tasks as svc
 from tracker.services.actors import Actor, parties
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.web.auth import current_actor
@@ -133,8 +130,8 @@ class Entry:
     action: str
     note: str = ""
     details: list[tuple[str, str]] = field(default_factory=list)
-    report: ProgressReport | None = None
-    files: list[Attachment] = field(default_factory=list)
+    report: Any = None  # a progress report row
+    files: list = field(default_factory=list)  # attachment rows
     link: tuple[str, str] | None = None  # (words, url)
 
 
@@ -169,21 +166,17 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
     ``reports_known``/``files_known``/``names_known``: the task's reports, attachments and
     department names the page has already read (saves statements); anything else the history
     names is read here."""
-    events = queries.timeline(session, task.id)
+    events = taskpage.timeline(session, task.id)  # with each named row's details
     ids = lambda entity: [e.entity_id for e in events if e.entity == entity]  # noqa: E731
     reports = _known_or_by_id(session, ProgressReport, ids("progress_report"), reports_known or {})
-    extensions = _by_id(session, ExtensionRequest, ids("extension_request"))
-    changes = _by_id(session, ChangeRequest, ids("change_request"))
-    reminders = _by_id(session, Reminder, ids("reminder"))
-    escalations = _by_id(session, Escalation, ids("escalation"))
     files = _known_or_by_id(session, Attachment, ids("attachment"), files_known or {})
-    dep_ids: set = {r.department_id for r in reminders.values()}
+    dep_ids: set = {e.reminder_department_id for e in events if e.reminder_id is not None}
     for e in events:
         for snap in (e.before or {}, e.after or {}):
             dep_ids.add(snap.get("lead_department_id"))
-    for c in changes.values():
-        dep_ids.add((c.payload or {}).get("lead_department_id"))
-        dep_ids.add((c.payload or {}).get("suggested_department_id"))
+        if e.change_id is not None:
+            dep_ids.add((e.change_payload or {}).get("lead_department_id"))
+            dep_ids.add((e.change_payload or {}).get("suggested_department_id"))
     known = {i: n for i, n in (names_known or {}).items() if i and n is not None and i in dep_ids}
     names = {**known, **_departments(session, dep_ids - known.keys())}
     only_own = party == Party.ASSIST
@@ -221,11 +214,10 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
         if "lead_department_id" in after and "lead_department_id" in before:
             entry.details.append(("牵头单位", f"{names.get(before['lead_department_id'], '—')} → "
                                               f"{names.get(after['lead_department_id'], '—')}"))
-        if e.entity == "extension_request" and e.entity_id in extensions:
-            ext = extensions[e.entity_id]
-            entry.details.append(("申请时限", f"{ext.old_due_date} → {ext.new_due_date}"))
-        if e.entity == "change_request" and e.entity_id in changes:
-            payload = changes[e.entity_id].payload or {}
+        if e.entity == "extension_request" and e.ext_old_due_date is not None:
+            entry.details.append(("申请时限", f"{e.ext_old_due_date} → {e.ext_new_due_date}"))
+        if e.entity == "change_request" and e.change_id is not None:
+            payload = e.change_payload or {}
             if payload.get("lead_department_id"):
                 entry.details.append(("拟改为牵头单位", names.get(payload["lead_department_id"], "—")))
             if payload.get("suggested_department_id"):
@@ -234,16 +226,15 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
                 entry.details.append(("拟改事项名称", payload["title"]))
             if payload.get("requirement"):
                 entry.details.append(("拟改工作要求", payload["requirement"]))
-        if e.entity == "reminder" and e.entity_id in reminders:
-            rem = reminders[e.entity_id]
-            entry.details.append(("催办单位", names.get(rem.department_id, "—")))
-            if rem.rule != "manual":
+        if e.entity == "reminder" and e.reminder_id is not None:
+            entry.details.append(("催办单位", names.get(e.reminder_department_id, "—")))
+            if e.reminder_rule != "manual":
                 entry.label = "系统自动催办"
-        if e.entity == "escalation" and e.entity_id in escalations:
-            esc = escalations[e.entity_id]
-            entry.details.append(("督办通知单", esc.notice_no))
-            entry.details.append(("督办层级", ESCALATION_LEVELS.get(esc.level, str(esc.level))))
-            notice = _notice_path(esc.id) if party == Party.OFFICE else None
+        if e.entity == "escalation" and e.escalation_id is not None:
+            level = e.escalation_level
+            entry.details.append(("督办通知单", e.escalation_notice_no))
+            entry.details.append(("督办层级", ESCALATION_LEVELS.get(level, str(level))))
+            notice = _notice_path(e.escalation_id) if party == Party.OFFICE else None
             if notice:
                 entry.link = ("查看督办通知单", notice)
         if e.entity == "close_request":
@@ -254,17 +245,10 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
     return out
 
 
-def _reports(session: Session, task_id: int) -> list[ProgressReport]:
-    """All the task's reports, newest first."""
-    return list(session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id)
-                             .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())))
-
-
-def latest_reports(session: Session, task_id: int,
-                   reports: list[ProgressReport] | None = None) -> dict[int, ProgressReport]:
-    """The newest report of each department for the task."""
-    out: dict[int, ProgressReport] = {}
-    for r in _reports(session, task_id) if reports is None else reports:
+def latest_reports(session: Session, task_id: int, reports: list | None = None) -> dict[int, Any]:
+    """The newest report of each department for the task (rows of ``taskpage.reports``)."""
+    out: dict[int, Any] = {}
+    for r in taskpage.reports(session, task_id) if reports is None else reports:
         out.setdefault(r.department_id, r)
     return out
 
@@ -311,11 +295,11 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     people = queries.assists_and_leaders(session, [task.id])  # both in their sort order, one statement
     assisting = [(dep_id, name) for _t, kind, dep_id, name in people if kind == "a"]
     leader_names = [name for _t, kind, _id, name in people if kind == "l"]
-    reports = _reports(session, task.id)
+    reports = taskpage.reports(session, task.id)
     latest = latest_reports(session, task.id, reports)
-    task_files = attachments.for_task(session, task.id)
+    task_files = taskpage.attachments(session, task.id)
     latest_ids = {r.id for r in latest.values()}
-    files: dict[int, list[Attachment]] = {i: [] for i in latest_ids}
+    files: dict[int, list] = {i: [] for i in latest_ids}
     for att in task_files:  # attachments.for_reports, from the task's files already read
         if att.report_id in latest_ids:
             files[att.report_id].append(att)
@@ -351,8 +335,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
                                           ("lead_department_id", "suggested_department_id")]
                                 ) if pending_change else {}
     own_previous = latest.get(actor.department_id) if actor.department_id else None
-    milestones = list(session.exec(select(Milestone).where(Milestone.task_id == task.id)
-                                   .order_by(Milestone.sort_order, Milestone.due_date)))
+    milestones = taskpage.milestones(session, task.id)
     return {
         "task": task,
         "row": row,
