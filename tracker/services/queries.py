@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -28,9 +29,10 @@ from tracker.models import (
     TaskAssist,
     TaskLeader,
 )
-from tracker.services.actors import Actor, visible_clause
-from tracker.services.derived import (Horizon, Light, closed_late, derived_columns, is_due_soon, is_overdue,
-                                      light_filter)
+from tracker.services.actors import Actor, visible_clause, visible_params, visible_template
+from tracker.services.derived import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
+                                      is_due_soon, is_overdue, light_filter, light_of, milestone_missed,
+                                      overdue_workdays_of)
 from tracker.workflow import Status
 
 SORTS = {
@@ -228,6 +230,197 @@ def list_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sor
     return Page(rows, total, page, per_page)
 
 
+# --- the list pages' rows: plain columns from statements built once -------------------------
+
+LIST_COLUMNS = ("id", "code", "title", "source_id", "item_no", "lead_department_id", "urgency", "deadline_kind",
+                "due_date", "deadline_text", "recurrence", "feedback_cycle", "status")
+
+
+class ListRow:
+    """One task of a list page (the office's list, the clerk's inbox and 本单位事项), read as plain
+    columns: loading Task entities cost more Python time per row than running the query.
+
+    It answers what those pages read from a ``task_rows_select`` row: ``row.Task`` is the row
+    itself, ``lead_name``, ``source_title``, and the derived ``overdue``, ``overdue_workdays``,
+    ``due_soon`` and ``light`` (worked out in Python from ``is_overdue``, ``milestone_missed`` and
+    the deadline's calendar seq read in SQL, as derived.py's expressions do)."""
+
+    __slots__ = (*LIST_COLUMNS, "lead_name", "source_title", "overdue", "overdue_workdays", "due_soon", "light")
+
+    def __init__(self, h: Horizon, r) -> None:
+        (self.id, self.code, self.title, self.source_id, self.item_no, self.lead_department_id, self.urgency,
+         self.deadline_kind, self.due_date, self.deadline_text, self.recurrence, self.feedback_cycle, self.status,
+         self.lead_name, self.source_title, overdue, missed_milestone, seq) = r
+        self.overdue = bool(overdue)
+        self.overdue_workdays = overdue_workdays_of(h, self.overdue, seq)
+        self.due_soon = due_soon_of(h, self.status, self.due_date)
+        self.light = light_of(h, self.status, self.due_date, self.overdue, bool(missed_milestone))
+
+    @property
+    def Task(self) -> "ListRow":  # noqa: N802 - the name task_rows_select rows use
+        return self
+
+
+@functools.lru_cache(maxsize=16)
+def list_rows_select(h: Horizon) -> sa.Select:
+    """The columns of a ``ListRow``. Shorter SQL than ``task_rows_select`` (each derived
+    expression once): psycopg caches its conversion of a statement only up to 4096 characters."""
+    lead = aliased(Department)
+    task = Task.__table__.c
+    seq = deadline_seq(h) if h.today_seq is not None else sa.null()
+    return (
+        select(*[task[c] for c in LIST_COLUMNS], lead.name.label("lead_name"), Source.title.label("source_title"),
+               is_overdue(h).label("overdue"), milestone_missed(h).label("milestone_missed"),
+               seq.label("deadline_seq"))
+        .select_from(Task)
+        .join(lead, lead.id == Task.lead_department_id, isouter=True)
+        .join(Source, Source.id == Task.source_id, isouter=True)
+    )
+
+
+def filter_params(f: TaskFilter) -> tuple[tuple, dict[str, Any]]:
+    """``filter_clauses`` as a shape (which filters are set) and their values, for
+    ``filter_template``: one statement per shape instead of one per request."""
+    shape: list = []
+    params: dict[str, Any] = {}
+
+    def bind(name: str, value) -> None:
+        shape.append(name)
+        params[f"f_{name}"] = value
+
+    if f.status:
+        bind("status", list(f.status))
+    if f.light:
+        shape.append(("light", f.light))
+    if f.overdue:
+        shape.append("overdue")
+    if f.due_soon:
+        shape.append("due_soon")
+    for name in ("department_id", "lead_department_id", "leader_id", "source_id"):
+        if getattr(f, name) is not None:
+            bind(name, getattr(f, name))
+    if f.source_kind:
+        bind("source_kind", f.source_kind)
+    if f.urgency:
+        bind("urgency", f.urgency)
+    for name in ("due_from", "due_to", "closed_from", "closed_to"):
+        if getattr(f, name):
+            bind(name, getattr(f, name))
+    if f.closed_late in ("0", "1"):
+        shape.append(("closed_late", f.closed_late))
+    text = normalise_text(f.text)
+    if text:
+        bind("text", f"%{_like_escape(text)}%")
+    return tuple(shape), params
+
+
+@functools.lru_cache(maxsize=512)
+def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], ...]:
+    """``filter_clauses`` for a ``filter_params`` shape, the values as bound parameters."""
+    p = {name: sa.bindparam(f"f_{name}") for name in (
+        "department_id", "lead_department_id", "leader_id", "source_id", "source_kind", "urgency",
+        "due_from", "due_to", "closed_from", "closed_to", "text")}
+    where: list[sa.ColumnElement[bool]] = []
+    for item in shape:
+        key, value = item if isinstance(item, tuple) else (item, None)
+        if key == "status":
+            where.append(Task.status.in_(sa.bindparam("f_status", expanding=True)))
+        elif key == "light":
+            where.append(light_filter(h, Light(value)))
+        elif key == "overdue":
+            where.append(is_overdue(h))
+        elif key == "due_soon":
+            where.append(is_due_soon(h))
+        elif key == "department_id":
+            where.append(sa.or_(
+                Task.lead_department_id == p[key],
+                sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == p[key]),
+            ))
+        elif key == "lead_department_id":
+            where.append(Task.lead_department_id == p[key])
+        elif key == "leader_id":
+            where.append(sa.exists().where(TaskLeader.task_id == Task.id, TaskLeader.leader_id == p[key]))
+        elif key == "source_id":
+            where.append(Task.source_id == p[key])
+        elif key == "source_kind":
+            where.append(Task.source_id.in_(select(Source.id).where(Source.kind == p[key])))
+        elif key == "urgency":
+            where.append(Task.urgency == p[key])
+        elif key == "due_from":
+            where.append(Task.due_date >= p[key])
+        elif key == "due_to":
+            where.append(Task.due_date <= p[key])
+        elif key == "closed_from":
+            where.append(Task.closed_on >= p[key])
+        elif key == "closed_to":
+            where.append(Task.closed_on <= p[key])
+        elif key == "closed_late":
+            where.append(closed_late() if value == "1"
+                         else sa.and_(Task.status == Status.CLOSED.value, sa.not_(closed_late())))
+        elif key == "text":
+            where.append(sa.or_(
+                Task.title.ilike(p[key], escape="\\"),
+                Task.requirement.ilike(p[key], escape="\\"),
+                Task.code.ilike(p[key], escape="\\"),
+            ))
+    return tuple(where)
+
+
+@functools.lru_cache(maxsize=512)
+def _list_statements(visible: str, shape: tuple, sort: str, h: Horizon) -> tuple[sa.Select, sa.Select]:
+    """A list's rows and count statements, built once per (visibility, filter shape, sort, day)."""
+    where = [visible_template(visible), *filter_template(shape, h)]
+    rows = (list_rows_select(h).where(*where).order_by(*SORTS[sort])
+            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+    return rows, select(sa.func.count()).select_from(Task).where(*where)
+
+
+def list_task_rows(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sort: str = "due",
+                   page: int = 1, per_page: int = 50) -> Page:
+    """``list_tasks`` for the list pages: the same tasks, total and order, as ``ListRow`` rows,
+    from statements built once and run on the session's connection (no ORM loading)."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    visible, params = visible_params(actor)
+    shape, values = filter_params(f)
+    params.update(values)
+    rows_stmt, count_stmt = _list_statements(visible, shape, sort if sort in SORTS else "due", h)
+    conn = session.connection()
+    rows = [ListRow(h, r) for r in conn.execute(rows_stmt, {**params, "limit": per_page,
+                                                            "offset": (page - 1) * per_page})]
+    if 0 < len(rows) < per_page or (not rows and page == 1):
+        total = (page - 1) * per_page + len(rows)  # the last page: the rows tell the total, no count needed
+    else:
+        total = conn.execute(count_stmt, params).scalar()
+    return Page(rows, total, page, per_page)
+
+
+def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, ListRow]:
+    """``ListRow`` rows of these tasks (already checked visible by the caller), by id."""
+    if not ids:
+        return {}
+    return {r.id: r for r in (ListRow(h, r) for r in session.connection().execute(
+        _list_rows_by_ids(h, _is_postgresql(session)), {"ids": list(ids)}))}
+
+
+@functools.lru_cache(maxsize=16)
+def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
+    return list_rows_select(h).where(_id_in(Task.id, "ids", pg))
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _id_in(column, name: str, pg: bool) -> sa.ColumnElement[bool]:
+    """``column IN ids``: on PostgreSQL ``= ANY(array)``, one statement text for any number
+    of ids (an expanding IN gives one text per count, and past 50 parameters psycopg
+    converts the statement afresh every time)."""
+    if pg:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 def task_ids(session: Session, actor: Actor, f: TaskFilter, h: Horizon, sort: str = "due") -> list[int]:
     where = [visible_clause(actor), *filter_clauses(f, h)]
     return list(session.scalars(select(Task.id).where(*where).order_by(*SORTS.get(sort, SORTS["due"]))))
@@ -237,20 +430,23 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
     """Assisting department names and responsible leader names for a page of tasks."""
     assist: dict[int, list[str]] = {i: [] for i in task_ids_}
     leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
-    for tid, kind, _id, name in assists_and_leaders(session, task_ids_):
+    if not task_ids_:
+        return assist, leaders
+    stmt = _assists_and_leaders_select(_is_postgresql(session))
+    for tid, kind, _id, name in session.connection().execute(stmt, {"ids": list(task_ids_)}):
         (assist if kind == "a" else leaders)[tid].append(name)
     return assist, leaders
 
 
 @functools.cache
-def _assists_and_leaders_select() -> sa.Select:
-    """Built once (a union costs more to build than to run); the ids are an expanding parameter."""
-    ids = sa.bindparam("ids", expanding=True)
+def _assists_and_leaders_select(pg: bool = False) -> sa.Select:
+    """Built once (a union costs more to build than to run); the ids are one parameter
+    (``_id_in``: an array on PostgreSQL for the lists' pages of ids)."""
     assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
                      Department.sort_order)
-              .join(Department, Department.id == TaskAssist.department_id).where(TaskAssist.task_id.in_(ids)))
+              .join(Department, Department.id == TaskAssist.department_id).where(_id_in(TaskAssist.task_id, "ids", pg)))
     leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
-               .join(Leader, Leader.id == TaskLeader.leader_id).where(TaskLeader.task_id.in_(ids)))
+               .join(Leader, Leader.id == TaskLeader.leader_id).where(_id_in(TaskLeader.task_id, "ids", pg)))
     both = sa.union_all(assist, leaders).subquery()
     return (select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
             .order_by(both.c.kind, both.c.sort_order, both.c.id))
@@ -269,12 +465,16 @@ def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[s
     assist: dict[int, list[str]] = {i: [] for i in task_ids_}
     if not task_ids_:
         return assist
-    for tid, name in session.execute(
-        select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
-        .where(TaskAssist.task_id.in_(task_ids_)).order_by(Department.sort_order, Department.id)
-    ):
+    for tid, name in session.connection().execute(_assist_names_select(_is_postgresql(session)),
+                                                  {"ids": list(task_ids_)}):
         assist[tid].append(name)
     return assist
+
+
+@functools.cache
+def _assist_names_select(pg: bool) -> sa.Select:
+    return (select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
+            .where(_id_in(TaskAssist.task_id, "ids", pg)).order_by(Department.sort_order, Department.id))
 
 
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:

@@ -42,20 +42,25 @@ def _sections(session: Session, actor: Actor, base: sa.Select,
     visible task matching any section, its id, due date and which conditions it meets (a
     NULL counts as not met, as in WHERE); the sections are dealt out from those flags in
     Python exactly as the per-section queries did; the second reads the rows shown."""
-    return _deal(session, _flags_select(actor, conditions), _rows_by_ids(base), len(conditions))
+    rows_by_ids = base.where(Task.id.in_(sa.bindparam("ids", expanding=True)))
+
+    def fetch(ids: list[int]) -> dict:
+        return {r.Task.id: r for r in session.execute(rows_by_ids, {"ids": ids}).all()}
+
+    return _deal(session, _flags_select(actor, conditions), fetch, len(conditions))
 
 
 def _flags_select(actor: Actor, conditions: list[list]) -> sa.Select:
+    """Each condition once in the SQL (a subquery's columns, then filtered on): psycopg caches
+    its conversion of a statement only up to 4096 characters. The subquery is named after the
+    table it reads, so the statement still reads ``SELECT task.id, task.due_date, ...``."""
     flags = [sa.and_(*where).label(f"s{i}") for i, where in enumerate(conditions)]
-    return select(Task.id, Task.due_date, *flags).where(visible_clause(actor), sa.or_(*[f.element for f in flags]))
+    inner = select(Task.id, Task.due_date, *flags).where(visible_clause(actor)).subquery("task")
+    return select(inner).where(sa.or_(*[inner.c[f"s{i}"] for i in range(len(conditions))]))
 
 
-def _rows_by_ids(base: sa.Select) -> sa.Select:
-    return base.where(Task.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-def _deal(session: Session, flags: sa.Select, rows_by_ids: sa.Select, n: int) -> list[tuple[list, int]]:
-    matches = session.execute(flags).all()
+def _deal(session: Session, flags: sa.Select, fetch, n: int) -> list[tuple[list, int]]:
+    matches = session.connection().execute(flags).all()
     matches.sort(key=lambda r: (r.due_date is None, r.due_date or date.min, r.id))  # due date, nulls last
     seen: set[int] = set()
     picked: list[tuple[list[int], int]] = []
@@ -64,19 +69,17 @@ def _deal(session: Session, flags: sa.Select, rows_by_ids: sa.Select, n: int) ->
         shown = candidates[:SECTION_LIMIT]
         seen.update(shown)
         picked.append((shown, len(candidates)))
-    rows = {}
-    if seen:  # ids from the visibility-filtered statement above
-        rows = {r.Task.id: r for r in session.execute(rows_by_ids, {"ids": sorted(seen)}).all()}
+    rows = fetch(sorted(seen)) if seen else {}  # ids from the visibility-filtered statement above
     return [([rows[i] for i in shown], total) for shown, total in picked]
 
 
 @functools.lru_cache(maxsize=256)
-def _inbox_statements(actor: Actor, h: Horizon) -> tuple[sa.Select, sa.Select, int]:
-    """The inbox's two statements for one clerk and day, built once per worker: building the
+def _inbox_statements(actor: Actor, h: Horizon) -> tuple[sa.Select, int]:
+    """The inbox's flags statement for one clerk and day, built once per worker: building the
     section conditions cost more Python time than running them. An Actor and a Horizon are
     frozen dataclasses, a Select is immutable (parameters are bound per execution)."""
     conditions = [where for *_t, where in inbox_specs(actor.department_id, h)]
-    return (_flags_select(actor, conditions), _rows_by_ids(queries.task_rows_select(h)), len(conditions))
+    return _flags_select(actor, conditions), len(conditions)
 
 
 def returned_clause() -> sa.ColumnElement[bool]:
@@ -152,12 +155,13 @@ def inbox():
     actor = current_actor()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     dep = actor.department_id
-    found = _deal(session, *_inbox_statements(actor, h))
+    flags, n = _inbox_statements(actor, h)
+    found = _deal(session, flags, lambda ids: queries.list_rows_by_ids(session, h, ids), n)
     sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
                 for (key, title, hint), (rows, total) in zip(SECTIONS, found)]
-    task_ids = [r.Task.id for s in sections for r in s["rows"]]
+    task_ids = [r.id for s in sections for r in s["rows"]]
     assist_names = queries.assist_names_for(session, task_ids)
-    returned_ids = [r.Task.id for s in sections if s["key"] == "returned" for r in s["rows"]]
+    returned_ids = [r.id for s in sections if s["key"] == "returned" for r in s["rows"]]
     return render_template(
         "department/inbox.html", sections=sections, today=h.today, assist_names=assist_names,
         return_notes=_return_notes(session, returned_ids), my_department=dep,
@@ -179,9 +183,9 @@ def tasks():
     f = TaskFilter.from_args(request.args)
     sort = request.args.get("sort", "due")
     sort = sort if sort in SORT_CHOICES else "due"
-    page = queries.list_tasks(session, actor, f, h, sort=sort, page=page_number(request.args.get("page")),
-                              per_page=50)
-    ids = [r.Task.id for r in page.rows]
+    page = queries.list_task_rows(session, actor, f, h, sort=sort, page=page_number(request.args.get("page")),
+                                  per_page=50)
+    ids = [r.id for r in page.rows]
     assist_names, leader_names = queries.names_for(session, ids)
     args = f.to_args()
     if sort != "due":

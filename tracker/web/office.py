@@ -10,9 +10,11 @@ done and what was refused.
 
 from __future__ import annotations
 
+import functools
 import io
 from urllib.parse import parse_qsl, urlencode
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlmodel import select
@@ -91,6 +93,21 @@ def task_url(task_id: int) -> str:
     if "tasks.show" in current_app.view_functions:
         return url_for("tasks.show", task_id=task_id)
     return url_for("office.edit_task", task_id=task_id)
+
+
+_ID = 987654321  # stands for the task id in a URL built once per page
+
+
+def _id_url(build) -> tuple[str, str]:
+    """The text before and after the task id in a URL (``build(id)``), so a list writes
+    ``prefix + id + suffix`` per row instead of calling url_for."""
+    before, after = build(_ID).split(str(_ID))
+    return before, after
+
+
+def _row_urls() -> dict[str, tuple[str, str]]:
+    return {"task": _id_url(task_url), "edit": _id_url(lambda i: url_for("office.edit_task", task_id=i)),
+            "escalate": _id_url(lambda i: url_for("office.escalate", task_id=i))}
 
 
 def _departments():
@@ -242,6 +259,26 @@ def _list_args(flt: TaskFilter, sort: str, per_page: int) -> dict:
     return args
 
 
+@functools.cache
+def _views_select():
+    """The user's saved views (id, name, query): plain rows, the statement built once."""
+    return (select(SavedView.id, SavedView.name, SavedView.query)
+            .where(SavedView.user_id == sa.bindparam("user_id")).order_by(SavedView.name, SavedView.id))
+
+
+@functools.cache
+def _choices_select(model):
+    """Active departments or leaders (id, name) for the list's filters, as ``_departments()``."""
+    return select(model.id, model.name).where(model.active).order_by(model.sort_order, model.id)
+
+
+@functools.cache
+def _sources_select():
+    """The 200 latest sources (id, title, date) for the list's filter: plain rows, not entities."""
+    return (select(Source.id, Source.title, Source.source_date)
+            .order_by(Source.source_date.desc(), Source.id.desc()).limit(200))
+
+
 @bp.get("/tasks")
 def tasks():
     s = get_session()
@@ -252,19 +289,19 @@ def tasks():
     per_page = _int(request.args.get("per_page")) or 50
     per_page = per_page if per_page in PER_PAGE_CHOICES else 50
     page_no = max(1, _int(request.args.get("page")) or 1)
-    result = queries.list_tasks(s, actor, flt, _horizon(), sort=sort, page=page_no, per_page=per_page)
-    ids = [row.Task.id for row in result.rows]
+    result = queries.list_task_rows(s, actor, flt, _horizon(), sort=sort, page=page_no, per_page=per_page)
+    ids = [row.id for row in result.rows]
     assist, leaders = queries.names_for(s, ids)
     args = _list_args(flt, sort, per_page)
-    views = s.exec(select(SavedView).where(SavedView.user_id == actor.user_id)
-                   .order_by(SavedView.name, SavedView.id)).all()
-    recent_sources = s.exec(select(Source).order_by(Source.source_date.desc(), Source.id.desc()).limit(200)).all()
+    conn = s.connection()
+    views = conn.execute(_views_select(), {"user_id": actor.user_id}).all()
     return render_template(
         "office/tasks.html", page=result, flt=flt, sort=sort, per_page=per_page, args=args,
         query=urlencode(args, doseq=True), assist=assist, leaders_of=leaders, views=views,
-        departments=_departments(), leaders=_leaders(), sources=recent_sources,
+        departments=conn.execute(_choices_select(Department)).all(),
+        leaders=conn.execute(_choices_select(Leader)).all(), sources=conn.execute(_sources_select()).all(),
         statuses=STATUS_LABELS["office"], lights=[l for l in Light], sorts=SORT_LABELS,
-        per_page_choices=PER_PAGE_CHOICES,
+        per_page_choices=PER_PAGE_CHOICES, urls=_row_urls(),
         page_url=lambda n: url_for(".tasks", **{**args, "page": n}),
         sort_url=lambda key: url_for(".tasks", **{**args, "sort": key}),
     )
