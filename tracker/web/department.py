@@ -10,7 +10,7 @@ import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from sqlmodel import Session, select
 
 from tracker import clock
@@ -162,12 +162,25 @@ def inbox():
     task_ids = [r.id for s in sections for r in s["rows"]]
     assist_names = queries.assist_names_for(session, task_ids)
     returned_ids = [r.id for s in sections if s["key"] == "returned" for r in s["rows"]]
+    urls = {"show": _id_url("tasks.show"), "acknowledge": _id_url("tasks.acknowledge"),
+            "inbox": url_for("department.inbox")}
     return render_template(
         "department/inbox.html", sections=sections, today=h.today, assist_names=assist_names,
+        urls=urls,
         return_notes=_return_notes(session, returned_ids), my_department=dep,
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
         cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT,
     )
+
+
+_ID = 987654321  # stands for the task id in a URL built once per page
+
+
+def _id_url(endpoint: str) -> tuple[str, str]:
+    """The text before and after the task id in ``url_for(endpoint, task_id=...)``, so a list
+    writes ``prefix + id + suffix`` per row instead of calling url_for."""
+    before, after = url_for(endpoint, task_id=_ID).split(str(_ID))
+    return before, after
 
 
 STATUS_CHOICES = [s for s in Status if s not in (Status.DRAFT, Status.PENDING_APPROVAL)]
@@ -192,6 +205,7 @@ def tasks():
         args["sort"] = sort
     return render_template(
         "department/tasks.html", page=page, f=f, args=args, sort=sort, sort_choices=SORT_CHOICES,
+        show_url=_id_url("tasks.show"),
         assist_names=assist_names, leader_names=leader_names, my_department=actor.department_id,
         status_choices=[(s.value, status_label(s, Party.LEAD)) for s in STATUS_CHOICES],
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
