@@ -9,14 +9,11 @@ see answers 404 on every route, so its existence is not disclosed.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 from werkzeug.exceptions import HTTPException
 
@@ -30,7 +27,6 @@ from tracker.models import (
     Attachment,
     ChangeKind,
     ChangeRequest,
-    CloseRequest,
     DeadlineKind,
     Department,
     ExtensionRequest,
@@ -253,40 +249,19 @@ def latest_reports(session: Session, task_id: int, reports: list | None = None) 
     return out
 
 
-@functools.cache
-def _open_requests_select() -> sa.Select:
-    """The newest pending extension, change and close request and the newest returned close
-    request of a task (parameter ``task_id``), each None when there is none: one statement
-    instead of four. Outer joins from the task give every combination; ordering each id
-    newest first (missing last) puts the newest of every kind in the first row. A task has
-    at most a handful of such rows, so the product stays tiny."""
-    ext, change = aliased(ExtensionRequest), aliased(ChangeRequest)
-    close, returned = aliased(CloseRequest), aliased(CloseRequest)
-    task_id = sa.bindparam("task_id")
-    return (
-        select(ext, change, close, returned).select_from(Task)
-        .outerjoin(ext, sa.and_(ext.task_id == Task.id, ext.status == RequestStatus.PENDING))
-        .outerjoin(change, sa.and_(change.task_id == Task.id, change.status == RequestStatus.PENDING))
-        .outerjoin(close, sa.and_(close.task_id == Task.id, close.status == RequestStatus.PENDING))
-        .outerjoin(returned, sa.and_(returned.task_id == Task.id, returned.status == RequestStatus.REJECTED))
-        .where(Task.id == task_id)
-        .order_by(*(a.id.desc().nulls_last() for a in (ext, change, close, returned)))
-        .limit(1)
-    )
-
-
 def _open_requests(session: Session, task_id: int) -> tuple:
-    """(pending extension, pending change, pending close, last returned close), see above."""
-    row = session.execute(_open_requests_select(), {"task_id": task_id}).first()
+    """(pending extension, pending change, pending close, last returned close): the joins the
+    page reads together with its task row (``taskpage.task_select``), on their own."""
+    row = session.execute(taskpage.open_requests_select(), {"task_id": task_id}).first()
     return tuple(row) if row is not None else (None, None, None, None)
 
 
 def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     """Everything the task page shows; NotFound for a task the actor may not see."""
-    # The task row (with its derived state) is read first and gives the task itself: one
-    # statement instead of a get and a select.
+    # The task row (with its derived state and open requests) is read first and gives the task
+    # itself: one statement instead of a get and two selects.
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
-    row = session.execute(queries.task_row_select(h), {"task_id": task_id}).first()
+    row = session.execute(taskpage.task_select(h), {"task_id": task_id}).first()
     task = row.Task if row is not None else None
     who = parties(session, actor, task) if task is not None else set()
     if not who:
@@ -311,7 +286,8 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     else:
         assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting]
 
-    pending_ext, pending_change, pending_close, last_return = _open_requests(session, task.id)
+    pending_ext, pending_change, pending_close, last_return = (
+        row.pending_ext, row.pending_change, row.pending_close, row.last_return)
     if last_return is not None and (task.status != "in_progress" or (pending_close is not None)):
         last_return = None  # only while the task is back in the department's hands
 
