@@ -10,6 +10,7 @@ string cell with Excel's quote-prefix flag, so it shows and stays as text.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -89,19 +90,38 @@ class LedgerRow:
 def _text_cell(ws, value, *, style: dict | None = None) -> WriteOnlyCell:
     text = safe_text(value)
     cell = WriteOnlyCell(ws, value=text)
+    if style:
+        _apply_style(cell, style)
     if text and needs_quote_prefix(text):
         cell.data_type = "s"  # never a formula, whatever it starts with
         cell.quotePrefix = True
-    for key, val in (style or {}).items():
-        setattr(cell, key, val)
     return cell
 
 
 def _styled(ws, value, **style) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=value)
-    for key, val in style.items():
-        setattr(cell, key, val)
+    _apply_style(cell, style)
     return cell
+
+
+def _apply_style(cell, style: dict) -> None:
+    """Set the named styles (font, fill, border, alignment, number_format) on a fresh cell.
+
+    Setting one hashes the style object into the workbook's style tables, recursively
+    through every side and colour: for a small export that cost more than its rows. The
+    resulting index array is kept per workbook and style combination (the styles are
+    module constants, keyed by identity and kept alive by the cache) and copied to the
+    next cell with the same styles: the same indices as setting them one by one."""
+    wb = cell.parent.parent
+    cache = wb.__dict__.setdefault("_style_arrays", {})
+    key = tuple((name, id(value)) for name, value in style.items())
+    hit = cache.get(key)
+    if hit is None:
+        for name, value in style.items():
+            setattr(cell, name, value)
+        cache[key] = (copy(cell._style), tuple(style.values()))
+    else:
+        cell._style = copy(hit[0])
 
 
 def _page_setup(ws) -> None:
@@ -281,8 +301,7 @@ class _Cells:
         cell = self.cells.get((column, key, quoted))
         if cell is None:
             cell = _StyledCell(self.ws)
-            for name, value in self.styles[key].items():
-                setattr(cell, name, value)
+            _apply_style(cell, self.styles[key])
             if quoted:
                 cell.quotePrefix = True
             self.cells[(column, key, quoted)] = cell

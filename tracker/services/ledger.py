@@ -21,6 +21,7 @@ table), else the ``base_date`` the user gave — never today by accident.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -1347,20 +1348,20 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     """
     from importers.export import LedgerRow
     from tracker.services import queries
-    from tracker.services.actors import visible_clause
+    from tracker.services.actors import visible_params
     from tracker.services.derived import LIGHT_LABELS, Light, light
     from tracker.workflow import Party, status_label
 
+    session.flush()  # the statements below run on the connection (no ORM autoflush, no entity loading)
+    conn = session.connection()
     if sort == "source":
-        stmt = (select(Task.id).join(Source, Source.id == Task.source_id, isouter=True)
-                .where(visible_clause(actor), *queries.filter_clauses(f, horizon))
-                .order_by(Source.source_date.asc().nulls_last(), Task.source_id.asc().nulls_last(),
-                          sa.func.length(Task.item_no), Task.item_no, Task.id))
-        ids = list(session.scalars(stmt))
+        visible, params = visible_params(actor)
+        shape, values = queries.filter_params(f)
+        ids = list(conn.execute(_ids_by_source(visible, shape, horizon), {**params, **values}).scalars())
     else:
         ids = queries.task_ids(session, actor, f, horizon, sort=sort)
     party = Party.OFFICE if actor.is_office else (Party.LEADER if actor.role == "leader" else Party.LEAD)
-    dept_names = dict(session.exec(select(Department.id, Department.name)).all())
+    dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
     columns = (Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
                Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
                Task.deadline_text, Task.recurrence, Task.status, Task.category, light(horizon).label("light"))
@@ -1369,10 +1370,10 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
 
     def generate():
         for part in _chunks(ids, chunk):
-            rows = {r.id: r for r in session.execute(select(*columns).where(_among(session, Task.id, part)))}
+            rows = {r.id: r for r in conn.execute(select(*columns).where(_among(session, Task.id, part)))}
             wanted = {r.source_id for r in rows.values() if r.source_id and r.source_id not in sources}
             if wanted:
-                sources.update({sid: (title, day) for sid, title, day in session.execute(
+                sources.update({sid: (title, day) for sid, title, day in conn.execute(
                     select(Source.id, Source.title, Source.source_date).where(Source.id.in_(wanted)))})
             assist, leaders = _names_for(session, part)
             latest = _latest_progress(session, part)
@@ -1397,6 +1398,19 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     return len(ids), generate()
 
 
+@functools.lru_cache(maxsize=256)
+def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
+    """The export's task ids grouped by source (date, then item number), built once per
+    visibility and filter shape (``queries.filter_template``), the values bound at execution."""
+    from tracker.services import queries
+    from tracker.services.actors import visible_template
+
+    return (select(Task.id).join(Source, Source.id == Task.source_id, isouter=True)
+            .where(visible_template(visible), *queries.filter_template(shape, horizon))
+            .order_by(Source.source_date.asc().nulls_last(), Task.source_id.asc().nulls_last(),
+                      sa.func.length(Task.item_no), Task.item_no, Task.id))
+
+
 def _among(session: Session, column, ids: list[int]):
     """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) instead of
     thousands of placeholders that psycopg would parse for every chunk."""
@@ -1411,11 +1425,12 @@ def _names_for(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], 
     """``queries.names_for`` (assisting departments and leaders, in their sort order) with ``_among``."""
     assist: dict[int, list[str]] = {i: [] for i in ids}
     leaders: dict[int, list[str]] = {i: [] for i in ids}
-    for tid, name in session.execute(
+    conn = session.connection()
+    for tid, name in conn.execute(
             select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
             .where(_among(session, TaskAssist.task_id, ids)).order_by(Department.sort_order, Department.id)):
         assist[tid].append(name)
-    for tid, name in session.execute(
+    for tid, name in conn.execute(
             select(TaskLeader.task_id, Leader.name).join(Leader, Leader.id == TaskLeader.leader_id)
             .where(_among(session, TaskLeader.task_id, ids)).order_by(Leader.sort_order, Leader.id)):
         leaders[tid].append(name)
@@ -1425,24 +1440,39 @@ def _names_for(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], 
 def _latest_progress(session: Session, ids: list[int]) -> dict[int, str]:
     newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
               .where(_among(session, ProgressReport.task_id, ids)).group_by(ProgressReport.task_id).subquery())
-    rows = session.execute(select(ProgressReport.task_id, ProgressReport.text)
-                           .join(newest, newest.c.rid == ProgressReport.id))
+    rows = session.connection().execute(select(ProgressReport.task_id, ProgressReport.text)
+                                        .join(newest, newest.c.rid == ProgressReport.id))
     return {tid: text for tid, text in rows}
 
 
 class _PhraseCheck:
     """Does a task's deadline phrase still read as its due date from its source's date?
-    Then the ledger shows the phrase as the office wrote it; otherwise the date."""
+    Then the ledger shows the phrase as the office wrote it; otherwise the date.
+
+    The answers are kept across exports per calendar: they depend only on the phrase, the
+    base date and the calendar, and an edited calendar is a new WorkCalendar object
+    (services/calendar.py builds one per version), so an answer never outlives its calendar.
+    A few calendars at most are kept (a database without a calendar version builds one per
+    request)."""
+
+    _by_calendar: dict[int, tuple[object, dict[tuple, date | None]]] = {}
 
     def __init__(self, session: Session):
         self.calendar = load_calendar(session)
-        self.cache: dict[tuple, date | None] = {}
+        kept = self._by_calendar.get(id(self.calendar))
+        if kept is None or kept[0] is not self.calendar:
+            if len(self._by_calendar) >= 4:
+                self._by_calendar.clear()
+            kept = self._by_calendar[id(self.calendar)] = (self.calendar, {})
+        self.cache = kept[1]
 
     def __call__(self, text: str, base: date | None) -> date | None:
         if not text or base is None:
             return None
         key = (text, base)
         if key not in self.cache:
+            if len(self.cache) >= 20000:
+                self.cache.clear()
             try:
                 self.cache[key] = parse_deadline(text, base=base, calendar=self.calendar).due_date
             except DeadlineError:
