@@ -267,9 +267,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     party = main_party(who)
-    people = queries.assists_and_leaders(session, [task.id])  # both in their sort order, one statement
-    assisting = [(dep_id, name) for _t, kind, dep_id, name in people if kind == "a"]
-    leader_names = [name for _t, kind, _id, name in people if kind == "l"]
+    assisting, leader_names, milestones = taskpage.people_and_milestones(session, task.id)
     reports = taskpage.reports(session, task.id)
     latest = latest_reports(session, task.id, reports)
     task_files = taskpage.attachments(session, task.id)
@@ -311,7 +309,6 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
                                           ("lead_department_id", "suggested_department_id")]
                                 ) if pending_change else {}
     own_previous = latest.get(actor.department_id) if actor.department_id else None
-    milestones = taskpage.milestones(session, task.id)
     return {
         "task": task,
         "row": row,
