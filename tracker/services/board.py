@@ -11,6 +11,7 @@ agenda's blocked items the week's ``ScheduleItem`` rows.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -94,12 +95,16 @@ class Figure:
         return self.filter.to_args()
 
 
+@functools.lru_cache(maxsize=1024)
 def scope(actor: Actor) -> sa.ColumnElement[bool]:
     """The ids a department or leader may see, as an IN list, ANDed with ``visible_clause``.
 
     It narrows nothing (visibility implies it) but lets PostgreSQL start from the few
     thousand ids behind the lead/assist (or portfolio/leader) indexes instead of
     testing an OR with EXISTS on every open task.
+
+    The same object for the same actor (a frozen dataclass; SQL elements are immutable):
+    building the aliased Task cost more Python time per callback than running it.
     """
     t = aliased(Task)
     if actor.role == Role.CLERK and actor.department_id is not None:
@@ -131,10 +136,14 @@ def count_many(session: Session, actor: Actor, filters: list[TaskFilter], h: Hor
     list's own filter clauses>)`` under the actor's visibility, the very WHERE the
     list's count query uses, so the numbers cannot drift apart. ``narrow`` may add a
     condition every one of the filters implies, to skip rows none of them can count."""
-    columns = [sa.func.count().filter(sa.and_(sa.true(), *queries.filter_clauses(f, h))) for f in filters]
-    values = session.execute(select(*columns).select_from(Task).where(visible_clause(actor), scope(actor),
-                                                                      *narrow)).one()
+    values = session.execute(count_many_select(actor, filters, h, *narrow)).one()
     return [Figure(int(v), f) for v, f in zip(values, filters)]
+
+
+def count_many_select(actor: Actor, filters: list[TaskFilter], h: Horizon,
+                      *narrow: sa.ColumnElement[bool]) -> sa.Select:
+    columns = [sa.func.count().filter(sa.and_(sa.true(), *queries.filter_clauses(f, h))) for f in filters]
+    return select(*columns).select_from(Task).where(visible_clause(actor), scope(actor), *narrow)
 
 
 def week_bounds(day: date) -> tuple[date, date]:
@@ -179,6 +188,25 @@ def _lead_only(actor: Actor, bf: BoardFilter) -> dict:
 
 
 def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
+    wanted = _card_filters(actor, bf, h)
+    values = session.connection().execute(_cards_select(actor, bf, h)).one()
+    figures = [Figure(int(v), f) for v, f in zip(values, wanted.values())]
+    return Cards(**dict(zip(wanted, figures)),
+                 last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)))
+
+
+@functools.lru_cache(maxsize=256)
+def _cards_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
+    """``count_many`` of the cards, built once per actor, board filter and day (all frozen):
+    building nine filters' clauses cost more Python time than the query."""
+    monday, _sunday = week_bounds(h.today)
+    # every card counts open tasks or tasks closed since last Monday
+    narrow = sa.or_(is_running(), sa.and_(Task.status == Status.CLOSED.value,
+                                          Task.closed_on >= monday - timedelta(days=7)))
+    return count_many_select(actor, list(_card_filters(actor, bf, h).values()), h, narrow)
+
+
+def _card_filters(actor: Actor, bf: BoardFilter, h: Horizon) -> dict[str, TaskFilter]:
     monday, _sunday = week_bounds(h.today)
     last_monday, last_sunday = monday - timedelta(days=7), monday - timedelta(days=1)
     closed = {"status": [Status.CLOSED.value]}
@@ -196,11 +224,7 @@ def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
         "on_time_last_week": {**last_week, **lead, "closed_late": "0"},
         "closed_last_week_lead": {**last_week, **lead},
     }
-    # every card counts open tasks or tasks closed since last Monday
-    narrow = sa.or_(is_running(), sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= last_monday))
-    figures = count_many(session, actor, [bf.task_filter(**kw) for kw in wanted.values()], h, narrow)
-    return Cards(**dict(zip(wanted, figures)),
-                 last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)))
+    return {key: bf.task_filter(**kw) for key, kw in wanted.items()}
 
 
 # --- snapshots: week-on-week change, trend, heat map ---------------------------------
@@ -233,15 +257,26 @@ def _snapshot_where(ids: list[int] | None) -> list[sa.ColumnElement[bool]]:
 
 def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) -> dict[str, int] | None:
     """Open and overdue counts on the latest snapshot day on or before ``day`` (None: no snapshot)."""
-    where = _snapshot_where(snapshot_departments(session, actor, bf))
-    latest = session.scalar(select(sa.func.max(ScoreSnapshot.day)).where(ScoreSnapshot.day <= day,
-                                                                          ScoreSnapshot.day > day - timedelta(days=7)))
+    ids = snapshot_departments(session, actor, bf)
+    params = {"day": day, "since": day - timedelta(days=7)}
+    if ids is not None:
+        params["ids"] = ids or [-1]
+    latest, open_, overdue = session.connection().execute(_snapshot_totals_select(ids is not None), params).one()
     if latest is None:
         return None
-    row = session.execute(select(sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
-                                 sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0))
-                          .where(ScoreSnapshot.day == latest, *where)).one()
-    return {"open": int(row[0]), "overdue": int(row[1]), "day": latest}
+    return {"open": int(open_), "overdue": int(overdue), "day": latest}
+
+
+@functools.cache
+def _snapshot_totals_select(by_department: bool) -> sa.Select:
+    """The latest snapshot day in the week up to ``day`` and its sums, in one statement built once."""
+    latest = (select(sa.func.max(ScoreSnapshot.day))
+              .where(ScoreSnapshot.day <= sa.bindparam("day", type_=sa.Date),
+                     ScoreSnapshot.day > sa.bindparam("since", type_=sa.Date)).scalar_subquery())
+    where = [ScoreSnapshot.department_id.in_(sa.bindparam("ids", expanding=True))] if by_department else []
+    return select(latest, sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
+                  sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0)).where(ScoreSnapshot.day == latest,
+                                                                                       *where)
 
 
 def _week_case(column, mondays: list[date]) -> sa.ColumnElement[int]:
@@ -309,8 +344,33 @@ class Bar:
         return sum(f.value for f in self.counts.values())
 
 
-def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, group_col, *joins_where,
-              joins=()) -> dict:
+def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -> dict:
+    """Running tasks per group (``_GROUPINGS``) and light colour, from a statement built once
+    per actor, board filter, day and grouping (``_by_light_select``)."""
+    out: dict = {}
+    for g, *values in session.connection().execute(_by_light_select(actor, bf, h, grouping)):
+        if g is not None:
+            out[g] = dict(zip(LIGHTS, values))
+    return out
+
+
+def _grouping(name: str):
+    """(group column, extra conditions, joins) of a bar chart."""
+    if name == "department":
+        return Task.lead_department_id, (), ()
+    if name == "leader":
+        tl = aliased(TaskLeader)  # the visibility and filter clauses have their own TaskLeader subqueries
+        return tl.leader_id, (), [(tl, tl.task_id == Task.id)]
+    if name == "source_kind":
+        return Source.kind, (), [(Source, Source.id == Task.source_id)]
+    if name == "meeting":
+        return (Task.source_id, (Source.kind.in_([k.value for k in MEETING_KINDS]),),
+                [(Source, Source.id == Task.source_id)])
+    raise ValueError(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -> sa.Select:
     """Running tasks per group and light colour in one pass.
 
     The inner query computes each task's overdue / due-soon / milestone-missed flags
@@ -319,6 +379,7 @@ def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, group
     ``derived.light`` (red, then yellow, then green), grouped by a plain column so
     40 groups are hashed instead of 50,000 CASE values sorted.
     """
+    group_col, joins_where, joins = _grouping(grouping)
     missed = select(Milestone.task_id).where(Milestone.done_on.is_(None), Milestone.due_date < h.today)
     stmt = select(group_col.label("g"), is_overdue(h).label("red"), is_due_soon(h).label("soon"),
                   Task.id.in_(missed).label("mm")).select_from(Task)
@@ -332,11 +393,17 @@ def _by_light(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, group
     red, soon, mm = inner.c.red, inner.c.soon, inner.c.mm
     counts = [sa.func.count().filter(red), sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, mm))),
               sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(mm)))]
-    out: dict = {}
-    for g, *values in session.execute(select(inner.c.g, *counts).group_by(inner.c.g)):
-        if g is not None:
-            out[g] = dict(zip(LIGHTS, values))
-    return out
+    return select(inner.c.g, *counts).group_by(inner.c.g)
+
+
+@functools.cache
+def _names_select(*columns) -> sa.Select:
+    """(id, name...) of the rows whose ids are the parameter ``ids``: built once."""
+    return select(*columns).where(columns[0].in_(sa.bindparam("ids", expanding=True)))
+
+
+def _names(session: Session, columns: tuple, ids: list) -> list:
+    return session.connection().execute(_names_select(*columns), {"ids": ids or [-1]}).all()
 
 
 def _bars(bf: BoardFilter, grouped: dict, labels: dict, filter_key: str, limit: int) -> list[Bar]:
@@ -351,30 +418,27 @@ def _bars(bf: BoardFilter, grouped: dict, labels: dict, filter_key: str, limit: 
 
 
 def bars_by_department(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 40) -> list[Bar]:
-    grouped = _by_light(session, actor, bf, h, Task.lead_department_id)
-    names = dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(list(grouped) or [-1]))).all())
+    grouped = _by_light(session, actor, bf, h, "department")
+    names = dict(_names(session, (Department.id, Department.name), list(grouped)))
     return _bars(bf, grouped, names, "lead_department_id", limit)
 
 
 def bars_by_leader(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 40) -> list[Bar]:
-    tl = aliased(TaskLeader)  # the visibility and filter clauses have their own TaskLeader subqueries
-    grouped = _by_light(session, actor, bf, h, tl.leader_id, joins=[(tl, tl.task_id == Task.id)])
-    names = dict(session.execute(select(Leader.id, Leader.name).where(Leader.id.in_(list(grouped) or [-1]))).all())
+    grouped = _by_light(session, actor, bf, h, "leader")
+    names = dict(_names(session, (Leader.id, Leader.name), list(grouped)))
     return _bars(bf, grouped, names, "leader_id", limit)
 
 
 def bars_by_source_kind(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> list[Bar]:
-    grouped = _by_light(session, actor, bf, h, Source.kind, joins=[(Source, Source.id == Task.source_id)])
+    grouped = _by_light(session, actor, bf, h, "source_kind")
     return _bars(bf, grouped, {k.value: v for k, v in SOURCE_KIND_LABELS.items()}, "source_kind", 20)
 
 
 def bars_by_meeting(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 15) -> list[Bar]:
-    grouped = _by_light(session, actor, bf, h, Task.source_id, Source.kind.in_([k.value for k in MEETING_KINDS]),
-                        joins=[(Source, Source.id == Task.source_id)])
+    grouped = _by_light(session, actor, bf, h, "meeting")
     top = sorted(grouped, key=lambda k: (-grouped[k].get(Light.RED.value, 0), -sum(grouped[k].values())))[:limit]
     grouped = {k: grouped[k] for k in top}
-    names = {i: f"{t}（{d:%m-%d}）" for i, t, d in session.execute(
-        select(Source.id, Source.title, Source.source_date).where(Source.id.in_(top or [-1])))}
+    names = {i: f"{t}（{d:%m-%d}）" for i, t, d in _names(session, (Source.id, Source.title, Source.source_date), top)}
     return _bars(bf, grouped, names, "source_id", limit)
 
 
@@ -402,34 +466,57 @@ def overdue_filter(bf: BoardFilter, text: str = "") -> TaskFilter:
     return bf.task_filter(overdue=True, text=text)
 
 
+@functools.lru_cache(maxsize=256)
+def _grid_statements(actor: Actor, shape: tuple, sort: str, h: Horizon) -> tuple[sa.Select, sa.Select]:
+    """The grid's page of ids (with the total) and its count, built once per actor, filter
+    shape (``queries.filter_template``: the grid's text and the board filter bound per call),
+    sort and day."""
+    where = [visible_clause(actor), scope(actor), *queries.filter_template(shape, h)]
+    page = (select(Task.id, sa.func.count().over().label("total")).where(*where).order_by(*GRID_SORTS[sort])
+            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+    return page, select(sa.func.count()).select_from(Task).where(*where)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_rows_select(h: Horizon, sort: str, pg: bool) -> sa.Select:
+    """The grid's columns for a page of ids (parameter ``ids``), plain rows: what
+    ``task_rows_select`` gave the grid, without loading Task entities."""
+    base = queries.task_rows_select(h)
+    wanted = ("id", "code", "title", "due_date", "urgency")
+    columns = [Task.__table__.c[name] for name in wanted] + [
+        base.selected_columns[name] for name in ("lead_name", "source_title", "source_kind", "last_report_at",
+                                                 "overdue_workdays")]
+    return base.with_only_columns(*columns).where(queries.id_in(Task.id, "ids", pg)).order_by(*GRID_SORTS[sort])
+
+
 def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *, start: int = 0, end: int = 100,
                  sort: str = "-overdue_workdays", text: str = "") -> GridPage:
     """One block of the overdue list, most overdue first, paged in SQL for the grid."""
-    f = overdue_filter(bf, text)
-    where = [visible_clause(actor), scope(actor), *queries.filter_clauses(f, h)]
+    shape, params = queries.filter_params(overdue_filter(bf, text))
     size = max(1, min(end - start, 500))
-    order = GRID_SORTS.get(sort, GRID_SORTS["-overdue_workdays"])
+    sort = sort if sort in GRID_SORTS else "-overdue_workdays"
+    page_stmt, count_stmt = _grid_statements(actor, shape, sort, h)
+    conn = session.connection()
     # the page's ids and the total in one scan of the task table alone (PostgreSQL would
     # otherwise join every overdue task to its department and source before keeping 50),
     # then the page's rows
-    page = session.execute(select(Task.id, sa.func.count().over().label("total")).where(*where)
-                           .order_by(*order).limit(size).offset(max(0, start))).all()
+    page = conn.execute(page_stmt, {**params, "limit": size, "offset": max(0, start)}).all()
     ids = [r.id for r in page]
-    total = page[0].total if page else session.scalar(select(sa.func.count()).select_from(Task).where(*where))
-    rows = session.execute(queries.task_rows_select(h).where(Task.id.in_(ids)).order_by(*order)).all() if ids else []
-    ids = [r.Task.id for r in rows]
+    total = page[0].total if page else conn.execute(count_stmt, params).scalar()
+    pg = session.get_bind().dialect.name == "postgresql"
+    rows = conn.execute(_grid_rows_select(h, sort, pg), {"ids": ids}).all() if ids else []
+    ids = [r.id for r in rows]
     _assist, leaders = queries.names_for(session, ids)
     out = []
     for r in rows:
-        t = r.Task
         last = r.last_report_at
         out.append({
-            "id": t.id, "code": t.code, "title": t.title,
+            "id": r.id, "code": r.code, "title": r.title,
             "overdue_workdays": int(r.overdue_workdays or 0),
-            "due_date": t.due_date.isoformat() if t.due_date else "",
-            "lead": r.lead_name or "", "leaders": "、".join(leaders.get(t.id, [])),
+            "due_date": r.due_date.isoformat() if r.due_date else "",
+            "lead": r.lead_name or "", "leaders": "、".join(leaders.get(r.id, [])),
             "source": r.source_title or "", "source_kind": SOURCE_KIND_LABELS.get(r.source_kind, r.source_kind or ""),
-            "urgency": URGENCY_LABELS.get(t.urgency, t.urgency),
+            "urgency": URGENCY_LABELS.get(r.urgency, r.urgency),
             "last_report": clock.local_date(last).isoformat() if last else "",  # China's date, not UTC's
         })
     return GridPage(out, total)
@@ -451,7 +538,7 @@ def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit:
     monday, sunday = week_bounds(h.today)
     f = bf.task_filter(status=OPEN_STATUSES, due_from=max(monday, bf.due_from or monday),
                        due_to=min(sunday, bf.due_to or sunday))
-    page = queries.list_tasks(session, actor, f, h, sort="due", per_page=limit)
+    page = queries.list_task_rows(session, actor, f, h, sort="due", per_page=limit)
     iso = h.today.isocalendar()
     sched = session.exec(select(WeeklySchedule).where(WeeklySchedule.iso_year == iso.year,
                                                       WeeklySchedule.iso_week == iso.week)).first()

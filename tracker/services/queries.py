@@ -405,14 +405,14 @@ def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, 
 
 @functools.lru_cache(maxsize=16)
 def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
-    return list_rows_select(h).where(_id_in(Task.id, "ids", pg))
+    return list_rows_select(h).where(id_in(Task.id, "ids", pg))
 
 
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _id_in(column, name: str, pg: bool) -> sa.ColumnElement[bool]:
+def id_in(column, name: str, pg: bool) -> sa.ColumnElement[bool]:
     """``column IN ids``: on PostgreSQL ``= ANY(array)``, one statement text for any number
     of ids (an expanding IN gives one text per count, and past 50 parameters psycopg
     converts the statement afresh every time)."""
@@ -441,12 +441,12 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
 @functools.cache
 def _assists_and_leaders_select(pg: bool = False) -> sa.Select:
     """Built once (a union costs more to build than to run); the ids are one parameter
-    (``_id_in``: an array on PostgreSQL for the lists' pages of ids)."""
+    (``id_in``: an array on PostgreSQL for the lists' pages of ids)."""
     assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
                      Department.sort_order)
-              .join(Department, Department.id == TaskAssist.department_id).where(_id_in(TaskAssist.task_id, "ids", pg)))
+              .join(Department, Department.id == TaskAssist.department_id).where(id_in(TaskAssist.task_id, "ids", pg)))
     leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
-               .join(Leader, Leader.id == TaskLeader.leader_id).where(_id_in(TaskLeader.task_id, "ids", pg)))
+               .join(Leader, Leader.id == TaskLeader.leader_id).where(id_in(TaskLeader.task_id, "ids", pg)))
     both = sa.union_all(assist, leaders).subquery()
     return (select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
             .order_by(both.c.kind, both.c.sort_order, both.c.id))
@@ -474,7 +474,7 @@ def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[s
 @functools.cache
 def _assist_names_select(pg: bool) -> sa.Select:
     return (select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
-            .where(_id_in(TaskAssist.task_id, "ids", pg)).order_by(Department.sort_order, Department.id))
+            .where(id_in(TaskAssist.task_id, "ids", pg)).order_by(Department.sort_order, Department.id))
 
 
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:
