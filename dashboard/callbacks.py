@@ -136,8 +136,9 @@ update_bars = {kind: _bars(kind) for kind in BAR_CHARTS}
 
 def update_trend(filters, _tick=None):
     session, actor, bf, today = _db(), current_actor(), _bf(filters), clock.today()
-    return (figures.trend(board.weekly_trend(session, actor, bf, today)),
-            figures.heatmap(board.overdue_heatmap(session, actor, bf, today)))
+    departments = board.snapshot_departments(session, actor, bf)  # read once for both charts
+    return (figures.trend(board.weekly_trend(session, actor, bf, today, departments=departments)),
+            figures.heatmap(board.overdue_heatmap(session, actor, bf, today, departments=departments)))
 
 
 def _table(head: list[str], rows: list[list], empty: str):

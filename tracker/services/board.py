@@ -251,10 +251,6 @@ def snapshot_departments(session: Session, actor: Actor, bf: BoardFilter) -> lis
     return ids
 
 
-def _snapshot_where(ids: list[int] | None) -> list[sa.ColumnElement[bool]]:
-    return [] if ids is None else [ScoreSnapshot.department_id.in_(ids or [-1])]
-
-
 def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) -> dict[str, int] | None:
     """Open and overdue counts on the latest snapshot day on or before ``day`` (None: no snapshot)."""
     ids = snapshot_departments(session, actor, bf)
@@ -292,13 +288,18 @@ class TrendWeek:
     closed: int | None  # closed during the week
 
 
-def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26) -> list[TrendWeek]:
+_READ = object()  # "read snapshot_departments": a caller that has them passes them instead
+
+
+def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26, *,
+                 departments=_READ) -> list[TrendWeek]:
     """Open, overdue and closed per week from the snapshots (H5's ``scoring.weekly_trend``),
-    over the departments the actor may read."""
+    over the departments the actor may read (``departments``: ``snapshot_departments`` already read)."""
     from tracker.services import scoring
 
-    rows = scoring.weekly_trend(session, weeks=weeks, department_ids=snapshot_departments(session, actor, bf),
-                                today=today)
+    if departments is _READ:
+        departments = snapshot_departments(session, actor, bf)
+    rows = scoring.weekly_trend(session, weeks=weeks, department_ids=departments, today=today)
     return [TrendWeek(r["week_start"], r["open"], r["overdue"], r["closed"]) for r in rows]
 
 
@@ -310,24 +311,34 @@ class HeatMap:
 
 
 def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 12,
-                    limit: int = 30) -> HeatMap:
+                    limit: int = 30, *, departments=_READ) -> HeatMap:
     """Overdue task-days per lead department and week: the sum over the week's snapshot
     days of the department's overdue tasks, grouped in SQL."""
     monday, _ = week_bounds(today)
     mondays = [monday - timedelta(days=7 * (weeks - 1 - i)) for i in range(weeks)]
-    where = _snapshot_where(snapshot_departments(session, actor, bf))
-    week = _week_case(ScoreSnapshot.day, mondays).label("week")
-    inner = (select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
-             .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where).subquery())
-    rows = session.execute(select(inner.c.dep, inner.c.week, sa.func.sum(inner.c.n))
-                           .group_by(inner.c.dep, inner.c.week)).all()
+    if departments is _READ:
+        departments = snapshot_departments(session, actor, bf)
+    params = {} if departments is None else {"ids": departments or [-1]}
+    rows = session.connection().execute(_heatmap_select(tuple(mondays), today, departments is not None),
+                                        params).all()
     per_dep: dict[int, list[int]] = {}
     for dep, w, n in rows:
         if 0 <= w < weeks:
             per_dep.setdefault(dep, [0] * weeks)[w] = int(n or 0)
     ranked = sorted(per_dep, key=lambda d: -sum(per_dep[d]))[:limit]
-    names = dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ranked or [-1]))).all())
+    names = dict(_names(session, (Department.id, Department.name), ranked))
     return HeatMap([(d, names.get(d, str(d))) for d in ranked], mondays, [per_dep[d] for d in ranked])
+
+
+@functools.lru_cache(maxsize=16)
+def _heatmap_select(mondays: tuple[date, ...], today: date, by_department: bool) -> sa.Select:
+    """The heat map's grouped sums, built once per day (the weeks' CASE cost more to build than
+    to run); the departments are the parameter ``ids``."""
+    where = [ScoreSnapshot.department_id.in_(sa.bindparam("ids", expanding=True))] if by_department else []
+    week = _week_case(ScoreSnapshot.day, list(mondays)).label("week")
+    inner = (select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
+             .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where).subquery())
+    return select(inner.c.dep, inner.c.week, sa.func.sum(inner.c.n)).group_by(inner.c.dep, inner.c.week)
 
 
 # --- bars by department, leader, source kind, meeting ---------------------------------
@@ -533,6 +544,25 @@ class Schedule:
     blocked: list[dict]
 
 
+@functools.cache
+def _week_schedule_select() -> sa.Select:
+    return select(WeeklySchedule.id).where(WeeklySchedule.iso_year == sa.bindparam("year"),
+                                           WeeklySchedule.iso_week == sa.bindparam("week")).limit(1)
+
+
+@functools.lru_cache(maxsize=256)
+def _blocked_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
+    """The week's blocked items under the actor's visibility and the board filter, built once
+    per actor, filter and day (the schedule and the limit are parameters)."""
+    return (select(ScheduleItem, Task.code, Task.title, Department.name.label("lead"))
+            .join(Task, Task.id == ScheduleItem.task_id)
+            .join(Department, Department.id == Task.lead_department_id, isouter=True)
+            .where(ScheduleItem.schedule_id == sa.bindparam("schedule_id"), ScheduleItem.section == "blocked",
+                   visible_clause(actor), *queries.filter_clauses(bf.task_filter(), h))
+            .order_by(ScheduleItem.on_agenda.desc(), ScheduleItem.agenda_order, ScheduleItem.id)
+            .limit(sa.bindparam("limit")))
+
+
 def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 30) -> Schedule:
     """Open tasks due this week, and the week's blocked items for the 调度会 agenda (004 §30, §47)."""
     monday, sunday = week_bounds(h.today)
@@ -540,17 +570,12 @@ def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit:
                        due_to=min(sunday, bf.due_to or sunday))
     page = queries.list_task_rows(session, actor, f, h, sort="due", per_page=limit)
     iso = h.today.isocalendar()
-    sched = session.exec(select(WeeklySchedule).where(WeeklySchedule.iso_year == iso.year,
-                                                      WeeklySchedule.iso_week == iso.week)).first()
+    conn = session.connection()
+    sched_id = conn.execute(_week_schedule_select(), {"year": iso.year, "week": iso.week}).scalar()
     blocked: list[dict] = []
-    if sched is not None:
-        stmt = (select(ScheduleItem, Task.code, Task.title, Department.name.label("lead"))
-                .join(Task, Task.id == ScheduleItem.task_id)
-                .join(Department, Department.id == Task.lead_department_id, isouter=True)
-                .where(ScheduleItem.schedule_id == sched.id, ScheduleItem.section == "blocked",
-                       visible_clause(actor), *queries.filter_clauses(bf.task_filter(), h))
-                .order_by(ScheduleItem.on_agenda.desc(), ScheduleItem.agenda_order, ScheduleItem.id).limit(limit))
-        for item, code, title, lead in session.execute(stmt):
+    if sched_id is not None:
+        for item, code, title, lead in session.execute(_blocked_select(actor, bf, h),
+                                                       {"schedule_id": sched_id, "limit": limit}):
             blocked.append({"task_id": item.task_id, "code": code, "title": title, "lead": lead or "",
                             "category": item.category, "detail": item.detail, "on_agenda": item.on_agenda,
                             "proposal": item.proposal})
