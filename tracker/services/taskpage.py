@@ -9,7 +9,7 @@ SQLAlchemy neither rebuilds it nor walks it for a cache key on every request.
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -74,18 +74,6 @@ def task_select(h: Horizon) -> sa.Select:
     return _with_open_requests(queries.task_row_select(h))
 
 
-@functools.cache
-def _reports_select() -> sa.Select:
-    r = ProgressReport.__table__
-    return sa.select(*r.c).where(r.c.task_id == _TASK_ID).order_by(r.c.created_at.desc(), r.c.id.desc())
-
-
-@functools.cache
-def _attachments_select() -> sa.Select:
-    a = Attachment.__table__
-    return sa.select(*a.c).where(a.c.task_id == _TASK_ID).order_by(a.c.id)
-
-
 class PageMilestone(NamedTuple):
     id: int
     title: str
@@ -94,24 +82,64 @@ class PageMilestone(NamedTuple):
 
 
 @functools.cache
-def _people_select() -> sa.Select:
-    """The task's assisting departments ("a"), leaders ("l") and milestones ("m"), each in
-    its own order (departments and leaders by sort order; milestones by sort order and due
-    date): one statement instead of two. A milestone's dates ride in columns that are NULL
-    for the others."""
+def _people_select(with_departments: bool) -> sa.Select:
+    """The task's assisting departments ("a"), leaders ("l") and milestones ("m"), and, when the
+    page's forms offer a choice of department, every active department ("d"), each in its own
+    order (by sort order and id; milestones by sort order and due date): one statement instead
+    of up to three. A milestone's dates ride in columns that are NULL for the others."""
     ta, d = TaskAssist.__table__, Department.__table__
     tl, ld = TaskLeader.__table__, Leader.__table__
     m = Milestone.__table__
     no_date = sa.cast(sa.null(), sa.Date)
-    assist = (sa.select(sa.literal("a").label("kind"), d.c.id, d.c.name, d.c.sort_order,
-                        no_date.label("due_date"), no_date.label("done_on"))
-              .select_from(ta.join(d, d.c.id == ta.c.department_id)).where(ta.c.task_id == _TASK_ID))
-    leaders = (sa.select(sa.literal("l"), ld.c.id, ld.c.name, ld.c.sort_order, no_date, no_date)
-               .select_from(tl.join(ld, ld.c.id == tl.c.leader_id)).where(tl.c.task_id == _TASK_ID))
-    milestones_ = sa.select(sa.literal("m"), m.c.id, m.c.title, m.c.sort_order, m.c.due_date, m.c.done_on
-                            ).where(m.c.task_id == _TASK_ID)
-    every = sa.union_all(assist, leaders, milestones_).subquery()
+    parts = [
+        sa.select(sa.literal("a").label("kind"), d.c.id, d.c.name, d.c.sort_order,
+                  no_date.label("due_date"), no_date.label("done_on"))
+        .select_from(ta.join(d, d.c.id == ta.c.department_id)).where(ta.c.task_id == _TASK_ID),
+        sa.select(sa.literal("l"), ld.c.id, ld.c.name, ld.c.sort_order, no_date, no_date)
+        .select_from(tl.join(ld, ld.c.id == tl.c.leader_id)).where(tl.c.task_id == _TASK_ID),
+        sa.select(sa.literal("m"), m.c.id, m.c.title, m.c.sort_order, m.c.due_date, m.c.done_on)
+        .where(m.c.task_id == _TASK_ID),
+    ]
+    if with_departments:
+        parts.append(sa.select(sa.literal("d"), d.c.id, d.c.name, d.c.sort_order, no_date, no_date)
+                     .where(d.c.active.is_(True)))
+    every = sa.union_all(*parts).subquery()
     return sa.select(every).order_by(every.c.kind, every.c.sort_order, every.c.due_date, every.c.id)
+
+
+class PageReport(NamedTuple):
+    id: int
+    department_id: int
+    created_at: datetime
+    text: str
+    percent: int | None
+    problems: str
+    next_steps: str
+    needs_coordination: bool
+
+
+class PageFile(NamedTuple):
+    id: int
+    report_id: int | None
+    original_name: str
+    size: int
+
+
+@functools.cache
+def _reports_and_files_select() -> sa.Select:
+    """The task's progress reports ("r") and files ("f") in one statement instead of two; a
+    file's report, name and size ride in the report's department, text and percent columns."""
+    r, f = ProgressReport.__table__, Attachment.__table__
+    no_text = sa.cast(sa.null(), sa.Text)
+    every = sa.union_all(
+        sa.select(sa.literal("r").label("kind"), r.c.id, r.c.department_id.label("ref_id"), r.c.created_at,
+                  r.c.text, r.c.percent, r.c.problems, r.c.next_steps, r.c.needs_coordination)
+        .where(r.c.task_id == _TASK_ID),
+        sa.select(sa.literal("f"), f.c.id, f.c.report_id, f.c.created_at, f.c.original_name, f.c.size,
+                  no_text, no_text, sa.cast(sa.null(), sa.Boolean))
+        .where(f.c.task_id == _TASK_ID),
+    ).subquery()
+    return sa.select(every).order_by(every.c.kind, every.c.created_at.desc(), every.c.id.desc())
 
 
 @functools.cache
@@ -152,28 +180,36 @@ def _timeline_select() -> sa.Select:
     )
 
 
-def reports(session: Session, task_id: int) -> list[sa.Row]:
-    """All the task's progress reports, newest first."""
-    return session.execute(_reports_select(), {"task_id": task_id}).all()
+def reports_and_files(session: Session, task_id: int) -> tuple[list[PageReport], list[PageFile]]:
+    """All the task's progress reports, newest first, and all its files, in upload order."""
+    reports, files = [], []
+    for kind, id_, ref_id, created_at, text, percent, problems, next_steps, needs_coordination in session.execute(
+            _reports_and_files_select(), {"task_id": task_id}):
+        if kind == "r":
+            reports.append(PageReport(id_, ref_id, created_at, text, percent, problems, next_steps,
+                                      needs_coordination))
+        else:
+            files.append(PageFile(id_, ref_id, text, percent))
+    files.sort()  # by id
+    return reports, files
 
 
-def attachments(session: Session, task_id: int) -> list[sa.Row]:
-    """All the task's files, in upload order."""
-    return session.execute(_attachments_select(), {"task_id": task_id}).all()
-
-
-def people_and_milestones(session: Session, task_id: int
-                          ) -> tuple[list[tuple[int, str]], list[str], list[PageMilestone]]:
-    """(assisting departments as (id, name), leader names, milestones), see ``_people_select``."""
-    assisting, leaders, milestones = [], [], []
-    for kind, id_, name, _sort, due_date, done_on in session.execute(_people_select(), {"task_id": task_id}):
+def people_and_milestones(session: Session, task_id: int, *, departments: bool = False
+                          ) -> tuple[list[tuple[int, str]], list[str], list[PageMilestone], list[tuple[int, str]]]:
+    """(assisting departments as (id, name), leader names, milestones, and with ``departments``
+    every active department as (id, name), else []), see ``_people_select``."""
+    assisting, leaders, milestones, active = [], [], [], []
+    for kind, id_, name, _sort, due_date, done_on in session.execute(_people_select(departments),
+                                                                     {"task_id": task_id}):
         if kind == "a":
             assisting.append((id_, name))
         elif kind == "l":
             leaders.append(name)
-        else:
+        elif kind == "m":
             milestones.append(PageMilestone(id_, name, due_date, done_on))
-    return assisting, leaders, milestones
+        else:
+            active.append((id_, name))
+    return assisting, leaders, milestones, active
 
 
 def timeline(session: Session, task_id: int) -> list[sa.Row]:

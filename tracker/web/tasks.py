@@ -242,9 +242,9 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
 
 
 def latest_reports(session: Session, task_id: int, reports: list | None = None) -> dict[int, Any]:
-    """The newest report of each department for the task (rows of ``taskpage.reports``)."""
+    """The newest report of each department for the task (``taskpage.PageReport``)."""
     out: dict[int, Any] = {}
-    for r in taskpage.reports(session, task_id) if reports is None else reports:
+    for r in taskpage.reports_and_files(session, task_id)[0] if reports is None else reports:
         out.setdefault(r.department_id, r)
     return out
 
@@ -267,23 +267,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     party = main_party(who)
-    assisting, leader_names, milestones = taskpage.people_and_milestones(session, task.id)
-    reports = taskpage.reports(session, task.id)
-    latest = latest_reports(session, task.id, reports)
-    task_files = taskpage.attachments(session, task.id)
-    latest_ids = {r.id for r in latest.values()}
-    files: dict[int, list] = {i: [] for i in latest_ids}
-    for att in task_files:  # attachments.for_reports, from the task's files already read
-        if att.report_id in latest_ids:
-            files[att.report_id].append(att)
     actions = set(allowed(task.status, who))
-
-    lead_latest = latest.get(task.lead_department_id) if party != Party.ASSIST else None
-    if party == Party.ASSIST:
-        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting if dep_id == actor.department_id]
-    else:
-        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting]
-
     pending_ext, pending_change, pending_close, last_return = (
         row.pending_ext, row.pending_change, row.pending_close, row.last_return)
     if last_return is not None and (task.status != "in_progress" or (pending_close is not None)):
@@ -301,13 +285,28 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
         actions.discard(Action.REQUEST_EXTENSION)
 
-    needs_departments = actions & {Action.REQUEST_REASSIGN, Action.DECIDE_REASSIGN, Action.REQUEST_CHANGE}
-    departments = (session.execute(select(Department.id, Department.name).where(Department.active.is_(True))
-                                   .order_by(Department.sort_order, Department.id)).all()
-                   if needs_departments else [])
-    change_names = _departments(session, [(pending_change.payload or {}).get(k) for k in
-                                          ("lead_department_id", "suggested_department_id")]
-                                ) if pending_change else {}
+    needs_departments = bool(actions & {Action.REQUEST_REASSIGN, Action.DECIDE_REASSIGN, Action.REQUEST_CHANGE})
+    assisting, leader_names, milestones, departments = taskpage.people_and_milestones(
+        session, task.id, departments=needs_departments)
+    reports, task_files = taskpage.reports_and_files(session, task.id)
+    latest = latest_reports(session, task.id, reports)
+    latest_ids = {r.id for r in latest.values()}
+    files: dict[int, list] = {i: [] for i in latest_ids}
+    for att in task_files:  # attachments.for_reports, from the task's files already read
+        if att.report_id in latest_ids:
+            files[att.report_id].append(att)
+
+    lead_latest = latest.get(task.lead_department_id) if party != Party.ASSIST else None
+    if party == Party.ASSIST:
+        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting if dep_id == actor.department_id]
+    else:
+        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting]
+
+    change_names = {}
+    if pending_change:
+        wanted = {(pending_change.payload or {}).get(k) for k in ("lead_department_id", "suggested_department_id")}
+        change_names = {i: name for i, name in departments if i in wanted}  # the active ones, when read
+        change_names.update(_departments(session, wanted - change_names.keys()))
     own_previous = latest.get(actor.department_id) if actor.department_id else None
     return {
         "task": task,
@@ -325,7 +324,8 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "today": h.today,
         "timeline": build_timeline(session, task, party, actor, reports_known={r.id: r for r in reports},
                                    files_known={a.id: a for a in task_files},
-                                   names_known={task.lead_department_id: row.lead_name, **dict(assisting)}),
+                                   names_known={**dict(departments), task.lead_department_id: row.lead_name,
+                                                **dict(assisting)}),
         "lead_latest": lead_latest,
         "assist_latest": assist_latest,
         "latest_files": files,
