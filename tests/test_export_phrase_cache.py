@@ -10,7 +10,7 @@ from tracker.services import calendar as cal_svc
 from tracker.services.ledger import _PhraseCheck
 
 
-def test_a_calendar_edit_is_not_answered_from_the_kept_phrases(session):
+def test_a_calendar_edit_is_not_answered_from_the_kept_phrases(session, restore_calendar):
     d = f.district(session)
     base = date(2026, 11, 2)  # a Monday
     with f.on(base):

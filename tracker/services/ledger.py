@@ -1349,7 +1349,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     from importers.export import LedgerRow
     from tracker.services import queries
     from tracker.services.actors import visible_params
-    from tracker.services.derived import LIGHT_LABELS, Light, light
+    from tracker.services.derived import LIGHT_LABELS, Light
     from tracker.workflow import Party, status_label
 
     session.flush()  # the statements below run on the connection (no ORM autoflush, no entity loading)
@@ -1362,19 +1362,18 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
         ids = queries.task_ids(session, actor, f, horizon, sort=sort)
     party = Party.OFFICE if actor.is_office else (Party.LEADER if actor.role == "leader" else Party.LEAD)
     dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
-    columns = (Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
-               Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
-               Task.deadline_text, Task.recurrence, Task.status, Task.category, light(horizon).label("light"))
+    pg = session.get_bind().dialect.name == "postgresql"
+    rows_stmt, sources_stmt = _export_rows_select(horizon, pg), _export_sources_select(pg)
     check = _PhraseCheck(session)
     sources: dict[int, tuple[str, date]] = {}
 
     def generate():
         for part in _chunks(ids, chunk):
-            rows = {r.id: r for r in conn.execute(select(*columns).where(_among(session, Task.id, part)))}
+            rows = {r.id: r for r in conn.execute(rows_stmt, {"ids": part})}
             wanted = {r.source_id for r in rows.values() if r.source_id and r.source_id not in sources}
             if wanted:
                 sources.update({sid: (title, day) for sid, title, day in conn.execute(
-                    select(Source.id, Source.title, Source.source_date).where(Source.id.in_(wanted)))})
+                    sources_stmt, {"ids": list(wanted)})})
             assist, leaders = _names_for(session, part)
             latest = _latest_progress(session, part)
             for tid in part:
@@ -1396,6 +1395,25 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                 )
 
     return len(ids), generate()
+
+
+@functools.lru_cache(maxsize=16)
+def _export_rows_select(horizon, pg: bool) -> sa.Select:
+    """The ledger's columns for a chunk of ids (parameter ``ids``), built once per day."""
+    from tracker.services.derived import light
+    from tracker.services.queries import id_in
+
+    return select(Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
+                  Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
+                  Task.deadline_text, Task.recurrence, Task.status, Task.category,
+                  light(horizon).label("light")).where(id_in(Task.id, "ids", pg))
+
+
+@functools.cache
+def _export_sources_select(pg: bool) -> sa.Select:
+    from tracker.services.queries import id_in
+
+    return select(Source.id, Source.title, Source.source_date).where(id_in(Source.id, "ids", pg))
 
 
 @functools.lru_cache(maxsize=256)
