@@ -68,6 +68,12 @@ def level_of(session: Session, task: Task) -> str | None:
     return LEVELS[depth] if depth < len(LEVELS) else None
 
 
+def may_have_level(parent_id: int | None, source_kind: str | None) -> bool:
+    """False when ``level_of`` is surely None, from what a task row already holds: a task
+    without a parent is its own root, so only a key-work source makes it a cascade's."""
+    return parent_id is not None or source_kind == SourceKind.KEY_WORK
+
+
 def child_level(level: str | None) -> str | None:
     if level is None or level == LEVELS[-1]:
         return None

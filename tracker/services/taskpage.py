@@ -30,29 +30,31 @@ from tracker.models import (
     ProgressReport,
     Reminder,
     RequestStatus,
+    Source,
     Task,
     TaskAssist,
     TaskLeader,
 )
-from tracker.services import queries
-from tracker.services.derived import Horizon
+from tracker.services.derived import Horizon, derived_columns
 
 _TASK_ID = sa.bindparam("task_id", type_=sa.Integer)
 
 
-def _with_open_requests(stmt: sa.Select) -> sa.Select:
-    """``stmt`` (a select from Task) with the task's newest pending extension, change and close
-    request and its newest returned close request (``pending_ext``, ``pending_change``,
-    ``pending_close``, ``last_return``; None when there is none). Outer joins from the task give
-    every combination; ordering each id newest first (missing last) puts the newest of every
-    kind in the first row. A task has at most a handful of such rows, so the product stays tiny."""
-    ext = aliased(ExtensionRequest, name="pending_ext")
-    change = aliased(ChangeRequest, name="pending_change")
-    close = aliased(CloseRequest, name="pending_close")
-    returned = aliased(CloseRequest, name="last_return")
+@functools.cache
+def _request_aliases() -> tuple:
+    return (aliased(ExtensionRequest, name="pending_ext"), aliased(ChangeRequest, name="pending_change"),
+            aliased(CloseRequest, name="pending_close"), aliased(CloseRequest, name="last_return"))
+
+
+def _join_open_requests(stmt: sa.Select) -> sa.Select:
+    """``stmt`` (a select from task, selecting from ``_request_aliases``) joined to the task's
+    newest pending extension, change and close request and its newest returned close request
+    (each NULL when there is none). Outer joins from the task give every combination; ordering
+    each id newest first (missing last) puts the newest of every kind in the first row. A task
+    has at most a handful of such rows, so the product stays tiny."""
+    ext, change, close, returned = _request_aliases()
     return (
-        stmt.add_columns(ext, change, close, returned)
-        .outerjoin(ext, sa.and_(ext.task_id == Task.id, ext.status == RequestStatus.PENDING))
+        stmt.outerjoin(ext, sa.and_(ext.task_id == Task.id, ext.status == RequestStatus.PENDING))
         .outerjoin(change, sa.and_(change.task_id == Task.id, change.status == RequestStatus.PENDING))
         .outerjoin(close, sa.and_(close.task_id == Task.id, close.status == RequestStatus.PENDING))
         .outerjoin(returned, sa.and_(returned.task_id == Task.id, returned.status == RequestStatus.REJECTED))
@@ -63,15 +65,77 @@ def _with_open_requests(stmt: sa.Select) -> sa.Select:
 
 @functools.cache
 def open_requests_select() -> sa.Select:
-    """The four open requests alone (see ``_with_open_requests``), parameter ``task_id``."""
-    return _with_open_requests(sa.select().select_from(Task).where(Task.id == _TASK_ID))
+    """The four open requests as entities, parameter ``task_id`` (see ``_join_open_requests``)."""
+    return _join_open_requests(sa.select(*_request_aliases()).select_from(Task).where(Task.id == _TASK_ID))
+
+
+class PendingExtension(NamedTuple):
+    id: int
+    created_at: datetime
+    reason: str
+    old_due_date: date
+    new_due_date: date
+
+
+class PendingChange(NamedTuple):
+    id: int
+    created_at: datetime
+    reason: str
+    kind: str
+    payload: dict | None
+    requested_by_id: int | None
+
+
+class PendingClose(NamedTuple):
+    id: int
+    created_at: datetime
+    summary: str
+
+
+class ReturnedClose(NamedTuple):
+    id: int
+    decided_at: datetime | None
+    decision_note: str
+
+
+# (prefix in the task row, alias index, the columns the page shows)
+_REQUEST_PARTS = (("ext_", 0, PendingExtension), ("change_", 1, PendingChange),
+                  ("close_", 2, PendingClose), ("return_", 3, ReturnedClose))
 
 
 @functools.lru_cache(maxsize=16)
 def task_select(h: Horizon) -> sa.Select:
-    """The page's task row (``queries.task_row_select``: the task, its source, lead and derived
-    state) with its open requests: one statement instead of two. Built once per horizon."""
-    return _with_open_requests(queries.task_row_select(h))
+    """The page's task row, parameter ``task_id``: the task's columns, its lead's name, its
+    source's title and kind, its derived state (as ``queries.task_rows_select``) and the
+    columns the page shows of its open requests (``ext_*``, ``change_*``, ``close_*``,
+    ``return_*``; see ``open_requests``): one statement instead of two. Read as a plain row
+    (on the connection: no ORM entities to build); built once per horizon."""
+    t, src = Task.__table__, Source.__table__
+    lead = Department.__table__.alias("lead")
+    aliases = _request_aliases()
+    requests = [getattr(aliases[i], name).label(prefix + name)
+                for prefix, i, part in _REQUEST_PARTS for name in part._fields]
+    return _join_open_requests(
+        sa.select(*t.c, lead.c.name.label("lead_name"), src.c.title.label("source_title"),
+                  src.c.kind.label("source_kind"), *derived_columns(h), *requests)
+        .select_from(t.outerjoin(lead, lead.c.id == t.c.lead_department_id)
+                     .outerjoin(src, src.c.id == t.c.source_id))
+        .where(t.c.id == _TASK_ID)
+    )
+
+
+def task_row(session: Session, h: Horizon, task_id: int) -> sa.Row | None:
+    """See ``task_select``; None for no such task."""
+    return session.connection().execute(task_select(h), {"task_id": task_id}).first()
+
+
+def open_requests(row: sa.Row) -> tuple:
+    """(pending extension, pending change, pending close, last returned close) of a
+    ``task_select`` row, each None when there is none."""
+    return tuple(
+        None if getattr(row, prefix + "id") is None else part._make(getattr(row, prefix + n) for n in part._fields)
+        for prefix, _i, part in _REQUEST_PARTS
+    )
 
 
 class PageMilestone(NamedTuple):

@@ -34,7 +34,7 @@ from tracker.models import (
     RequestStatus,
     Task,
 )
-from tracker.services import attachments, queries, taskpage, tasks as svc
+from tracker.services import attachments, cascade, taskpage, tasks as svc
 from tracker.services.actors import Actor, parties
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.web.auth import current_actor
@@ -258,18 +258,16 @@ def _open_requests(session: Session, task_id: int) -> tuple:
 
 def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     """Everything the task page shows; NotFound for a task the actor may not see."""
-    # The task row (with its derived state and open requests) is read first and gives the task
-    # itself: one statement instead of a get and two selects.
+    # One plain row (taskpage.task_select) is the task, its derived state and its open requests:
+    # one statement instead of a get and two selects, and no ORM entities to build.
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
-    row = session.execute(taskpage.task_select(h), {"task_id": task_id}).first()
-    task = row.Task if row is not None else None
+    row = task = taskpage.task_row(session, h, task_id)
     who = parties(session, actor, task) if task is not None else set()
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     party = main_party(who)
     actions = set(allowed(task.status, who))
-    pending_ext, pending_change, pending_close, last_return = (
-        row.pending_ext, row.pending_change, row.pending_close, row.last_return)
+    pending_ext, pending_change, pending_close, last_return = taskpage.open_requests(row)
     if last_return is not None and (task.status != "in_progress" or (pending_close is not None)):
         last_return = None  # only while the task is back in the department's hands
 
@@ -345,6 +343,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "allowed_types": attachments.ALLOWED_LABEL,
         "accept": ",".join("." + ext for ext in attachments.TYPES),
         "is_open": task.status in OPEN,
+        "may_cascade": cascade.may_have_level(task.parent_id, row.source_kind),  # else no 逐级分解 section
         "draft_edit_url": (url_for("office.edit_task", task_id=task.id)
                            if party == Party.OFFICE and task.status == "draft"
                            and "office.edit_task" in current_app.view_functions else None),
