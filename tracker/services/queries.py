@@ -460,23 +460,6 @@ def assists_and_leaders(session: Session, task_ids_: list[int]) -> list[tuple[in
     return [tuple(r) for r in session.execute(_assists_and_leaders_select(), {"ids": list(task_ids_)})]
 
 
-def assist_names_for(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
-    """Assisting department names per task (a page that shows no leaders reads none)."""
-    assist: dict[int, list[str]] = {i: [] for i in task_ids_}
-    if not task_ids_:
-        return assist
-    for tid, name in session.connection().execute(_assist_names_select(_is_postgresql(session)),
-                                                  {"ids": list(task_ids_)}):
-        assist[tid].append(name)
-    return assist
-
-
-@functools.cache
-def _assist_names_select(pg: bool) -> sa.Select:
-    return (select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
-            .where(id_in(TaskAssist.task_id, "ids", pg)).order_by(Department.sort_order, Department.id))
-
-
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:
     """The task's whole history, oldest first (audit events are the single record)."""
     return list(session.exec(select(AuditEvent).where(AuditEvent.task_id == task_id)

@@ -159,13 +159,11 @@ def inbox():
     found = _deal(session, flags, lambda ids: queries.list_rows_by_ids(session, h, ids), n)
     sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
                 for (key, title, hint), (rows, total) in zip(SECTIONS, found)]
-    task_ids = [r.id for s in sections for r in s["rows"]]
-    assist_names = queries.assist_names_for(session, task_ids)
     returned_ids = [r.id for s in sections if s["key"] == "returned" for r in s["rows"]]
     urls = {"show": _id_url("tasks.show"), "acknowledge": _id_url("tasks.acknowledge"),
             "inbox": url_for("department.inbox")}
     return render_template(
-        "department/inbox.html", sections=sections, today=h.today, assist_names=assist_names,
+        "department/inbox.html", sections=sections, today=h.today,
         urls=urls,
         return_notes=_return_notes(session, returned_ids), my_department=dep,
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
