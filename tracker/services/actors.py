@@ -65,11 +65,14 @@ def can_see(session: Session, actor: Actor, task: Task) -> bool:
 
 
 def portfolio_department_ids(session: Session, leader_id: int) -> list[int]:
-    return list(
-        session.exec(
-            select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == leader_id)
-        )
-    )
+    """The leader's portfolio (分管单位), read by the board: plain ids from a statement built once."""
+    session.flush()  # on the connection: no ORM autoflush, so a pending portfolio edit goes first
+    return list(session.connection().execute(_portfolio_select(), {"leader_id": leader_id}).scalars())
+
+
+@functools.cache
+def _portfolio_select() -> sa.Select:
+    return select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == sa.bindparam("leader_id"))
 
 
 @functools.lru_cache(maxsize=1024)
