@@ -129,6 +129,12 @@ def task_row(session: Session, h: Horizon, task_id: int) -> sa.Row | None:
     return session.connection().execute(task_select(h), {"task_id": task_id}).first()
 
 
+def _rows(session: Session, stmt: sa.Select, task_id: int) -> list[sa.Row]:
+    """Every row of one of the page's Core statements, on the session's connection (no ORM
+    execution layer in between; these statements load no entities)."""
+    return session.connection().execute(stmt, {"task_id": task_id}).all()
+
+
 def open_requests(row: sa.Row) -> tuple:
     """(pending extension, pending change, pending close, last returned close) of a
     ``task_select`` row, each None when there is none."""
@@ -247,8 +253,8 @@ def _timeline_select() -> sa.Select:
 def reports_and_files(session: Session, task_id: int) -> tuple[list[PageReport], list[PageFile]]:
     """All the task's progress reports, newest first, and all its files, in upload order."""
     reports, files = [], []
-    for kind, id_, ref_id, created_at, text, percent, problems, next_steps, needs_coordination in session.execute(
-            _reports_and_files_select(), {"task_id": task_id}):
+    for kind, id_, ref_id, created_at, text, percent, problems, next_steps, needs_coordination in _rows(
+            session, _reports_and_files_select(), task_id):
         if kind == "r":
             reports.append(PageReport(id_, ref_id, created_at, text, percent, problems, next_steps,
                                       needs_coordination))
@@ -263,8 +269,7 @@ def people_and_milestones(session: Session, task_id: int, *, departments: bool =
     """(assisting departments as (id, name), leader names, milestones, and with ``departments``
     every active department as (id, name), else []), see ``_people_select``."""
     assisting, leaders, milestones, active = [], [], [], []
-    for kind, id_, name, _sort, due_date, done_on in session.execute(_people_select(departments),
-                                                                     {"task_id": task_id}):
+    for kind, id_, name, _sort, due_date, done_on in _rows(session, _people_select(departments), task_id):
         if kind == "a":
             assisting.append((id_, name))
         elif kind == "l":
@@ -278,4 +283,4 @@ def people_and_milestones(session: Session, task_id: int, *, departments: bool =
 
 def timeline(session: Session, task_id: int) -> list[sa.Row]:
     """The task's whole history with its named rows' details, see ``_timeline_select``."""
-    return session.execute(_timeline_select(), {"task_id": task_id}).all()
+    return _rows(session, _timeline_select(), task_id)
