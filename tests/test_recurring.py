@@ -111,3 +111,23 @@ def test_calendar_agrees_with_the_walk():
     assert cal.is_workday(date(2026, 10, 10)) and cal.is_workday(date(2026, 9, 20))
     assert not any(cal.is_workday(date(2026, 10, n)) for n in range(1, 8))
     assert not cal.is_workday(date(2026, 9, 25)) and cal.is_workday(date(2026, 10, 8))
+
+
+def test_overdue_days_count_from_each_tasks_own_first_missed_report(session):
+    """``deadline_seq`` nests the first-missed-report subquery two levels down; it once escaped its
+    task (``FROM reportdue, task``) and counted every recurring task from the district's earliest
+    missed report (found by the issue 8 work on the task page)."""
+    d = f.district(session)
+    kept_up = _task(session, d, recurrence="weekly:5", feedback_cycle="weekly")
+    silent = _task(session, d, recurrence="weekly:5", feedback_cycle="weekly")
+    with clock.frozen(date(2026, 9, 3)):
+        tasks.acknowledge(session, d.lead_clerk, kept_up.id)
+        tasks.report_progress(session, d.lead_clerk, kept_up.id, {"text": "首周进展"})
+        session.commit()
+    recurring.ensure_report_dues(session, date(2026, 9, 30))
+    recurring.check_reports(session, date(2026, 9, 7))
+    h = derived.Horizon.build(session, today=date(2026, 9, 14))
+    got = dict(session.execute(select(Task.id, derived.overdue_workdays(h))
+                               .where(Task.id.in_([kept_up.id, silent.id]))).all())
+    # kept_up missed 09-11 (one working day ago); silent has missed every Friday since 09-04
+    assert got == {kept_up.id: 1, silent.id: 6}

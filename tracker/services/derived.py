@@ -107,11 +107,13 @@ def _deadline(h: Horizon) -> sa.ColumnElement:
     first_missed = (
         select(sa.func.min(ReportDue.due_date))
         .where(ReportDue.task_id == Task.id, ReportDue.met_on.is_(None))
+        .correlate(Task)  # two levels down (inside deadline_seq): auto-correlation stops at one
         .scalar_subquery()
     )
     first_step = (
         select(sa.func.min(MotionStep.due_date))
         .where(MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today)
+        .correlate(Task)
         .scalar_subquery()
     )
     return sa.case(
