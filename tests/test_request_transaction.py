@@ -83,3 +83,20 @@ def test_board_callbacks_end_with_commit_too(app, session, db, district):  # noq
         assert seen["commit"] == 2 and seen["rollback"] == 0, seen
     else:
         assert seen["commit"] == 0, seen
+
+
+def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):
+    """The task page's row statement is longer than psycopg's default 4 KB cache limit (tracker/db.py)."""
+    if not is_postgres(db):
+        return  # SQLite: no psycopg
+    from datetime import date
+
+    from psycopg import _queries
+
+    from tracker.services import taskpage
+    from tracker.services.derived import Horizon
+
+    sql = str(taskpage.task_select(Horizon(date(2026, 11, 23), date(2026, 11, 26), 100))
+              .compile(dialect=db.dialect))
+    assert len(sql) > 4096
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= len(sql)
