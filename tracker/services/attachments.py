@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
-from tracker.models import Attachment, ProgressReport
+from tracker.models import Attachment, ProgressReport, Task
 from tracker.services import audit
 from tracker.services.actors import Actor, parties
 from tracker.services.tasks import get_task
@@ -130,8 +130,10 @@ def store(session: Session, actor: Actor, task_id: int, report_id: int | None, f
     from anyone but the lead and the office), ValidationFailed (with a Chinese message) for a refused type, a
     disguised file, an empty file or one over 20 MB.
     """
-    task = get_task(session, task_id)
-    who = parties(session, actor, task)
+    # The identity map first: with a report or a close request, the action has just loaded (and
+    # locked) this task in the same transaction, and a second SELECT cost a report ~0.4 ms.
+    task = session.get(Task, task_id)
+    who = parties(session, actor, task) if task is not None else set()
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     if report_id is not None:
