@@ -8,7 +8,7 @@ from tracker.models import ROLE_LABELS, Role
 from tracker.web.auth import init_auth
 from tracker.web.errors import register_error_handlers
 from tracker.web.home import bp as home_bp
-from tracker.web.nav import fixed_url, nav_items
+from tracker.web.nav import fixed_url, id_url, nav_items
 from tracker.web.security import init_security
 
 
@@ -45,4 +45,4 @@ def init_web(app: Flask) -> None:
     from tracker.web import motions as motions_web  # H7: 人大建议/政协提案
 
     app.register_blueprint(motions_web.bp)
-    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, role_label=lambda r: ROLE_LABELS[Role(r)])
+    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, role_label=lambda r: ROLE_LABELS[Role(r)])

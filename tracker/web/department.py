@@ -22,6 +22,7 @@ from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
+from tracker.web.nav import id_url
 from tracker.web.params import page_number
 from tracker.workflow import OPEN, WORKING, Party, Status, status_label
 
@@ -160,7 +161,7 @@ def inbox():
     sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
                 for (key, title, hint), (rows, total) in zip(SECTIONS, found)]
     returned_ids = [r.id for s in sections if s["key"] == "returned" for r in s["rows"]]
-    urls = {"show": _id_url("tasks.show"), "acknowledge": _id_url("tasks.acknowledge"),
+    urls = {"show": id_url("tasks.show"), "acknowledge": id_url("tasks.acknowledge"),
             "inbox": url_for("department.inbox")}
     return render_template(
         "department/inbox.html", sections=sections, today=h.today,
@@ -169,16 +170,6 @@ def inbox():
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
         cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT,
     )
-
-
-_ID = 987654321  # stands for the task id in a URL built once per page
-
-
-def _id_url(endpoint: str) -> tuple[str, str]:
-    """The text before and after the task id in ``url_for(endpoint, task_id=...)``, so a list
-    writes ``prefix + id + suffix`` per row instead of calling url_for."""
-    before, after = url_for(endpoint, task_id=_ID).split(str(_ID))
-    return before, after
 
 
 STATUS_CHOICES = [s for s in Status if s not in (Status.DRAFT, Status.PENDING_APPROVAL)]
@@ -203,7 +194,7 @@ def tasks():
         args["sort"] = sort
     return render_template(
         "department/tasks.html", page=page, f=f, args=args, sort=sort, sort_choices=SORT_CHOICES,
-        show_url=_id_url("tasks.show"),
+        show_url=id_url("tasks.show"),
         assist_names=assist_names, leader_names=leader_names, my_department=actor.department_id,
         status_choices=[(s.value, status_label(s, Party.LEAD)) for s in STATUS_CHOICES],
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,

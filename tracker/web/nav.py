@@ -37,6 +37,21 @@ def fixed_url(endpoint: str, **values) -> str:
     return url
 
 
+ID_PLACEHOLDER = 987654321  # stands for a row's id in a URL built once
+
+
+def around_id(url: str) -> tuple[str, str]:
+    """The text before and after ``ID_PLACEHOLDER`` in ``url``: a list writes
+    ``before + id + after`` per row instead of calling url_for (~25 µs each)."""
+    before, after = url.split(str(ID_PLACEHOLDER))
+    return before, after
+
+
+def id_url(endpoint: str, key: str = "task_id") -> tuple[str, str]:
+    """``around_id`` of ``url_for(endpoint, key=...)``, built once per deployment (``fixed_url``)."""
+    return around_id(fixed_url(endpoint, **{key: ID_PLACEHOLDER}))
+
+
 def _entries(role: str) -> list[tuple[str, str]]:
     """(href, label) of the sections ``role`` sees, cached like ``fixed_url``."""
     cache = current_app.extensions.setdefault("tracker_nav", {})

@@ -52,6 +52,7 @@ from tracker.services.deadlines import describe_recurrence
 from tracker.services.derived import LIGHT_LABELS, Horizon, Light
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.web.auth import current_actor
+from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
 from tracker.web.params import to_int
 from tracker.workflow import RUNNING, STATUS_LABELS, Action, Party, Status, check, status_label
 
@@ -96,19 +97,9 @@ def task_url(task_id: int) -> str:
     return url_for("office.edit_task", task_id=task_id)
 
 
-_ID = 987654321  # stands for the task id in a URL built once per page
-
-
-def _id_url(build) -> tuple[str, str]:
-    """The text before and after the task id in a URL (``build(id)``), so a list writes
-    ``prefix + id + suffix`` per row instead of calling url_for."""
-    before, after = build(_ID).split(str(_ID))
-    return before, after
-
-
 def _row_urls() -> dict[str, tuple[str, str]]:
-    return {"task": _id_url(task_url), "edit": _id_url(lambda i: url_for("office.edit_task", task_id=i)),
-            "escalate": _id_url(lambda i: url_for("office.escalate", task_id=i))}
+    return {"task": around_id(task_url(ID_PLACEHOLDER)), "edit": id_url("office.edit_task"),
+            "escalate": id_url("office.escalate")}
 
 
 def _departments():
