@@ -30,7 +30,7 @@ def fixed_url(endpoint: str, **values) -> str:
     navigation, the account menu), built once per script root: url_for costs ~25 µs, and the
     frame of every page needed fourteen of them."""
     cache = current_app.extensions.setdefault("tracker_fixed_urls", {})
-    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    key = (request.environ.get("SCRIPT_NAME", ""), endpoint, *values.items())
     url = cache.get(key)
     if url is None:
         url = cache[key] = url_for(endpoint, **values)
@@ -49,13 +49,18 @@ def around_id(url: str) -> tuple[str, str]:
 
 def id_url(endpoint: str, key: str = "task_id") -> tuple[str, str]:
     """``around_id`` of ``url_for(endpoint, key=...)``, built once per deployment (``fixed_url``)."""
-    return around_id(fixed_url(endpoint, **{key: ID_PLACEHOLDER}))
+    cache = current_app.extensions.setdefault("tracker_id_urls", {})
+    cache_key = (request.environ.get("SCRIPT_NAME", ""), endpoint, key)
+    parts = cache.get(cache_key)
+    if parts is None:
+        parts = cache[cache_key] = around_id(url_for(endpoint, **{key: ID_PLACEHOLDER}))
+    return parts
 
 
 def _entries(role: str) -> list[tuple[str, str]]:
     """(href, label) of the sections ``role`` sees, cached like ``fixed_url``."""
     cache = current_app.extensions.setdefault("tracker_nav", {})
-    key = (request.script_root, role)
+    key = (request.environ.get("SCRIPT_NAME", ""), role)
     entries = cache.get(key)
     if entries is None:
         entries = []
