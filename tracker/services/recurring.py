@@ -19,6 +19,8 @@ holiday with extra time the rule does not give).
 
 from __future__ import annotations
 
+import functools
+
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -125,14 +127,25 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
     return added
 
 
+@functools.cache
+def _meet_dues() -> sa.Update:
+    day = sa.bindparam("b_day", type_=sa.Date)  # b_: names of columns are taken in an UPDATE
+    return (sa.update(ReportDue)
+            .where(ReportDue.task_id == sa.bindparam("b_task_id"), ReportDue.met_on.is_(None),
+                   ReportDue.period_start <= day)
+            .values(report_id=sa.bindparam("b_report_id"), met_on=day))
+
+
 def note_report(session: Session, report: ProgressReport) -> int:
-    """A lead-department report meets every open reporting deadline whose period has begun."""
+    """A lead-department report meets every open reporting deadline whose period has begun.
+
+    A Core statement built once, run on the session's connection: every report passes here, and
+    the ORM's bulk-update path (building it, matching it against the session's objects) cost more
+    than the UPDATE. No ReportDue row is loaded in the session on this path; the report is flushed."""
     day = clock.local_date(report.created_at) if report.created_at else clock.today()
-    result = session.execute(
-        sa.update(ReportDue)
-        .where(ReportDue.task_id == report.task_id, ReportDue.met_on.is_(None), ReportDue.period_start <= day)
-        .values(report_id=report.id, met_on=day)
-    )
+    session.flush()
+    result = session.connection().execute(_meet_dues(), {"b_task_id": report.task_id, "b_day": day,
+                                                         "b_report_id": report.id})
     return result.rowcount or 0
 
 

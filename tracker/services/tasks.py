@@ -570,7 +570,7 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
                             text=data.text, percent=data.percent, problems=data.problems,
                             next_steps=data.next_steps, needs_coordination=data.needs_coordination)
     session.add(report)
-    if action == Action.REPORT:
+    if action == Action.REPORT and data.milestones_done:  # most reports tick none: no read then
         for m in session.exec(select(Milestone).where(Milestone.task_id == task.id)):
             if m.id in data.milestones_done and m.done_on is None:
                 m.done_on = clock.today()
