@@ -167,6 +167,9 @@ def _visible_task(session: Session, actor: Actor, task_id: int, *, lock: bool = 
     who = parties(session, actor, task)
     if not who:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
+    # The session's identity map holds objects weakly: kept here, the task stays in it for the rest
+    # of the unit of work, so a later step (the report's attachments) finds it without a SELECT.
+    session.info.setdefault("tracker_acted_on", {})[task.id] = task
     return task, who
 
 
