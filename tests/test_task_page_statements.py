@@ -4,11 +4,10 @@ and the task with its row; the answers must be those of one query per kind."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import select
 
 from tests import factories as f
-from tests.webutil import login
+from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
 from tracker.services import tasks
 from tracker.web.tasks import _open_requests
@@ -59,17 +58,8 @@ def test_task_page_shows_the_requests_and_reads_them_once(app, session, d):
     client = app.test_client()
     assert login(client, session.get(User, d.office.user_id).username).status_code == 302
     client.get(f"/tasks/{task.id}")
-    engine = app.extensions["tracker_engine"]
-    seen: list[str] = []
-
-    def listen(_conn, _cur, statement, *_a):
-        seen.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements_on(app.extensions["tracker_engine"]) as seen:
         html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
     assert "资金未到位" in html  # the pending extension's reason, for the office to decide
     assert sum(1 for s in seen if "left outer join extensionrequest" in s) == 1
     # the history still reads the requests it names, by id; no statement looks for pending ones

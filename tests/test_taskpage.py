@@ -6,11 +6,10 @@ import io
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import select
 
 from tests import factories as f
-from tests.webutil import login
+from tests.webutil import login, statements_on
 from tracker import clock
 from tracker.models import (Attachment, Department, ExtensionRequest, Milestone, ProgressReport,
                             TaskAssist, User)
@@ -86,17 +85,8 @@ def test_the_history_shows_each_requests_details_without_a_lookup_per_kind(app, 
     client = app.test_client()
     assert login(client, session.get(User, d.office.user_id).username).status_code == 302
     client.get(f"/tasks/{task.id}")
-    engine = app.extensions["tracker_engine"]
-    seen: list[str] = []
-
-    def listen(_conn, _cur, statement, *_a):
-        seen.append(" ".join(statement.split()).lower())
-
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements_on(app.extensions["tracker_engine"]) as seen:
         html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
     timeline = html[html.index('id="timeline"'):]
     for words in (f"申请时限：{ext.old_due_date} → {ext.new_due_date}", f"建议承办单位：{names[d.other_id]}",
                   f"催办单位：{names[d.lead_id]}", f"督办通知单：{esc.notice_no}", "督办层级：督办至责任领导"):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+
+import sqlalchemy as sa
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -25,3 +28,18 @@ def post(client, url: str, data: dict | None = None, *, token_from: str | None =
     body = dict(data or {})
     body.setdefault("csrf_token", csrf_from(page.get_data(as_text=True)))
     return client.post(url, data=body, **kw)
+
+
+@contextmanager
+def statements_on(engine: sa.Engine):
+    """The SQL statements run on ``engine`` inside the block, whitespace folded and lower-cased."""
+    seen: list[str] = []
+
+    def listen(_conn, _cur, statement, *_a):
+        seen.append(" ".join(statement.split()).lower())
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
