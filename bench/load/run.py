@@ -253,6 +253,27 @@ def table(records: list, seconds: float) -> tuple[list[str], dict]:
     return lines, summary
 
 
+def timeline(records: list, step: int = 10) -> list[str]:
+    """The read mix per ``step`` seconds, beside the report POSTs: shows the ramp-up and how much
+    of the latency comes while the reporters write (each stops after ``--max-reports``)."""
+    if not records:
+        return []
+    t0 = min(r[4] for r in records)
+    reads: dict[int, list[float]] = defaultdict(list)
+    posts: dict[int, int] = defaultdict(int)
+    for name, ms, _ok, _s, t in records:
+        k = int((t - t0) // step)
+        if "POST report" in name:
+            posts[k] += 1
+        elif not name.startswith("login"):
+            reads[k].append(ms)
+    lines = [f"{'seconds':>9} {'read rps':>9} {'POST/s':>7} {'p50':>6} {'p95':>6}"]
+    for k in sorted(reads):
+        lines.append(f"{k * step:4d}-{(k + 1) * step:<4d} {len(reads[k]) / step:9.1f} {posts[k] / step:7.1f} "
+                     f"{pct(reads[k], 0.5):6.0f} {pct(reads[k], 0.95):6.0f}")
+    return lines
+
+
 def check_writes(url: str, accepted: list[str]) -> dict:
     import sqlalchemy as sa
 
@@ -343,6 +364,8 @@ def main() -> int:
           f"{span:.0f}s measured, think time {args.wait}s, load average {os.getloadavg()[0]:.1f}")
     lines, summary = table(records, span)
     print("\n".join(lines))
+    print("\nread mix over time:")
+    print("\n".join(timeline(records)))
     if out["errors"]:
         print("\nerrors (name status exception body):")
         for key, n in sorted(out["errors"].items(), key=lambda kv: -kv[1])[:15]:
