@@ -39,6 +39,7 @@ from importers.cells import as_text
 from importers.layout import DataRow, SheetScan, Table, detect
 from importers.mapping import DEPARTMENT_FIELDS, FIELD_LABELS, LEDGER_FIELDS, MappingStore
 from tracker import clock
+from tracker.db import is_postgres
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import (
     DEPARTMENT_KIND_LABELS,
@@ -1362,7 +1363,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
         ids = queries.task_ids(session, actor, f, horizon, sort=sort)
     party = Party.OFFICE if actor.is_office else (Party.LEADER if actor.role == "leader" else Party.LEAD)
     dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
-    pg = session.get_bind().dialect.name == "postgresql"
+    pg = is_postgres(session)
     rows_stmt, sources_stmt = _export_rows_select(horizon, pg), _export_sources_select(pg)
     check = _PhraseCheck(session)
     sources: dict[int, tuple[str, date]] = {}
@@ -1374,7 +1375,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
             if wanted:
                 sources.update({sid: (title, day) for sid, title, day in conn.execute(
                     sources_stmt, {"ids": list(wanted)})})
-            assist, leaders = _names_for(session, part)
+            assist, leaders = queries.names_for(session, part)
             latest = _latest_progress(session, part)
             for tid in part:
                 t = rows.get(tid)
@@ -1429,37 +1430,14 @@ def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
                       sa.func.length(Task.item_no), Task.item_no, Task.id))
 
 
-def _among(session: Session, column, ids: list[int]):
-    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``) instead of
-    thousands of placeholders that psycopg would parse for every chunk."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        return column == sa.any_(sa.literal(list(ids), ARRAY(sa.Integer)))
-    return column.in_(ids)
-
-
-def _names_for(session: Session, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """``queries.names_for`` (assisting departments and leaders, in their sort order) with ``_among``."""
-    assist: dict[int, list[str]] = {i: [] for i in ids}
-    leaders: dict[int, list[str]] = {i: [] for i in ids}
-    conn = session.connection()
-    for tid, name in conn.execute(
-            select(TaskAssist.task_id, Department.name).join(Department, Department.id == TaskAssist.department_id)
-            .where(_among(session, TaskAssist.task_id, ids)).order_by(Department.sort_order, Department.id)):
-        assist[tid].append(name)
-    for tid, name in conn.execute(
-            select(TaskLeader.task_id, Leader.name).join(Leader, Leader.id == TaskLeader.leader_id)
-            .where(_among(session, TaskLeader.task_id, ids)).order_by(Leader.sort_order, Leader.id)):
-        leaders[tid].append(name)
-    return assist, leaders
-
-
 def _latest_progress(session: Session, ids: list[int]) -> dict[int, str]:
+    from tracker.services.queries import id_in
+
     newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
-              .where(_among(session, ProgressReport.task_id, ids)).group_by(ProgressReport.task_id).subquery())
+              .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)))
+              .group_by(ProgressReport.task_id).subquery())
     rows = session.connection().execute(select(ProgressReport.task_id, ProgressReport.text)
-                                        .join(newest, newest.c.rid == ProgressReport.id))
+                                        .join(newest, newest.c.rid == ProgressReport.id), {"ids": list(ids)})
     return {tid: text for tid, text in rows}
 
 
