@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from tracker import clock
+from tracker.db import is_postgres
 from tracker.models import (
     MEETING_KINDS,
     SOURCE_KIND_LABELS,
@@ -514,8 +515,7 @@ def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *,
     page = conn.execute(page_stmt, {**params, "limit": size, "offset": max(0, start)}).all()
     ids = [r.id for r in page]
     total = page[0].total if page else conn.execute(count_stmt, params).scalar()
-    pg = session.get_bind().dialect.name == "postgresql"
-    rows = conn.execute(_grid_rows_select(h, sort, pg), {"ids": ids}).all() if ids else []
+    rows = conn.execute(_grid_rows_select(h, sort, is_postgres(session)), {"ids": ids}).all() if ids else []
     ids = [r.id for r in rows]
     _assist, leaders = queries.names_for(session, ids)
     out = []

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from tracker.db import is_postgres
 from tracker.models import (
     AuditEvent,
     Department,
@@ -400,16 +401,12 @@ def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, 
     if not ids:
         return {}
     return {r.id: r for r in (ListRow(h, r) for r in session.connection().execute(
-        _list_rows_by_ids(h, _is_postgresql(session)), {"ids": list(ids)}))}
+        _list_rows_by_ids(h, is_postgres(session)), {"ids": list(ids)}))}
 
 
 @functools.lru_cache(maxsize=16)
 def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
     return list_rows_select(h).where(id_in(Task.id, "ids", pg))
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def id_in(column, name: str, pg: bool) -> sa.ColumnElement[bool]:
@@ -432,7 +429,7 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
     leaders: dict[int, list[str]] = {i: [] for i in task_ids_}
     if not task_ids_:
         return assist, leaders
-    stmt = _assists_and_leaders_select(_is_postgresql(session))
+    stmt = _assists_and_leaders_select(is_postgres(session))
     for tid, kind, _id, name in session.connection().execute(stmt, {"ids": list(task_ids_)}):
         (assist if kind == "a" else leaders)[tid].append(name)
     return assist, leaders
