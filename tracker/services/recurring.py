@@ -20,7 +20,6 @@ holiday with extra time the rule does not give).
 from __future__ import annotations
 
 import functools
-
 from datetime import date, timedelta
 
 import sqlalchemy as sa

@@ -13,9 +13,8 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session
-
 from sqlalchemy.orm import aliased
+from sqlmodel import Session
 
 from tracker.models import (
     Attachment,

@@ -11,14 +11,13 @@ import functools
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlmodel import select
 
+from tracker import clock
 from tracker.db import get_session
 from tracker.models import User
-from tracker import clock
 from tracker.services import access, calendar, notify, organisation
 from tracker.services.actors import Actor
 from tracker.web.errors import error_response, wants_json
