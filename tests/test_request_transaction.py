@@ -1,28 +1,40 @@
-"""How a web request's transaction ends (tracker/db.py ``close_session``).
+"""How a web request's statements meet the database's transactions (tracker/db.py).
 
-On PostgreSQL a request that only read ends with COMMIT, because psycopg drops the
-connection's prepared statements on every ROLLBACK (issue 8: the load test's pages
-were planned afresh on every request). Anything a request wrote and did not commit
-is still rolled back, on both engines.
+On PostgreSQL plain reads run outside any transaction and the first statement that writes or
+locks opens one (``_begin_on_demand``): a read-only page sends no BEGIN, COMMIT or ROLLBACK, so
+psycopg keeps its prepared statements, and dead pooled connections are replaced without a ping
+(issue 8: each round trip waits for both processes to be scheduled under load). What a request
+wrote and did not commit is still rolled back, on both engines, and locks still last until the
+end of their transaction.
 """
 
 from __future__ import annotations
 
+import io
+import time
+
+import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests import factories as f
 from tests.test_dashboard import district  # noqa: F401  (the seeded district fixture)
 from tests.test_dashboard_access import _cards_payload, _grid_payload, _post
-from tests.webutil import login
-from tracker.db import get_session, is_postgres
+from tests.webutil import login, post
+from tracker.db import _needs_transaction, get_session, is_postgres
 from tracker.models import Department, Role, User
 
 
-def _outcomes(engine) -> dict[str, int]:
-    seen = {"commit": 0, "rollback": 0}
-    sa.event.listen(engine, "commit", lambda conn: seen.__setitem__("commit", seen["commit"] + 1))
-    sa.event.listen(engine, "rollback", lambda conn: seen.__setitem__("rollback", seen["rollback"] + 1))
+def _in_transaction(engine) -> list[tuple[bool, str]]:
+    """(inside a transaction?, statement) for every statement the engine sends from now on."""
+    seen: list[tuple[bool, str]] = []
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _record(_conn, cursor, statement, *_rest):
+        from psycopg.pq import TransactionStatus
+
+        seen.append((cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement))
+
     return seen
 
 
@@ -48,41 +60,136 @@ def _clerk(app, session):
     return client, d
 
 
-def test_a_read_only_page_commits_on_postgresql_and_rolls_back_on_sqlite(app, session, db):
+def test_a_read_only_page_runs_outside_any_transaction_on_postgresql(app, session, db):
     client, _d = _clerk(app, session)
-    seen = _outcomes(db)
+    if not is_postgres(db):
+        assert client.get("/dept/").status_code == 200
+        return  # SQLite: pysqlite begins only before a write, prepares nothing across requests
+    seen = _in_transaction(db)
     for _ in range(3):
         assert client.get("/dept/").status_code == 200
-    if is_postgres(db):
-        assert seen["commit"] == 3 and seen["rollback"] == 0, seen
-    else:
-        assert seen["commit"] == 0, seen
+    assert seen and not any(inside for inside, _sql in seen), seen
+    with db.connect() as conn:  # and none was left open on a pooled connection
+        assert conn.connection.dbapi_connection.info.transaction_status.name == "IDLE"
 
 
 def test_what_a_request_wrote_without_committing_is_rolled_back(app, session, db):
     client, d = _clerk(app, session)
-    seen = _outcomes(db)
     assert client.get("/_write_and_forget").get_data(as_text=True) == "ok"
     assert client.get("/_change_and_forget").get_data(as_text=True) == "ok"
     session.expire_all()
     assert session.exec(select(Department.name).where(Department.id == d.id)).one() == "区发改委"
-    assert seen["commit"] == 0 and seen["rollback"] >= 2, seen
 
 
-def test_board_callbacks_end_with_commit_too(app, session, db, district):  # noqa: F811
-    """The board's callbacks only read. They once ran ``SET LOCAL jit = off`` first, which counted
-    as a write: every callback ended with ROLLBACK and emptied its connection's prepared statements,
-    so under load the pages' statements were planned afresh (issue 8, pg_stat_statements: 1,976 plans
-    for 2,645 task-row reads)."""
+def test_board_callbacks_open_no_transaction_either(app, session, db, district):  # noqa: F811
+    """The board's callbacks only read. They once ran ``SET LOCAL jit = off`` first, which needed a
+    transaction and ended with ROLLBACK, emptying the connection's prepared statements: under load
+    the pages' statements were planned afresh (issue 8, pg_stat_statements: 1,976 plans for 2,645
+    task-row reads)."""
     client = app.test_client()
     assert login(client, session.get(User, district.other_clerk.user_id).username).status_code == 302
-    seen = _outcomes(db)
+    if not is_postgres(db):
+        return
+    seen = _in_transaction(db)
     for payload in (_grid_payload({}), _cards_payload({})):
         assert _post(client, payload).status_code == 200
-    if is_postgres(db):
-        assert seen["commit"] == 2 and seen["rollback"] == 0, seen
-    else:
-        assert seen["commit"] == 0, seen
+    assert seen and not any(inside for inside, _sql in seen), seen
+
+
+def test_a_report_writes_in_one_transaction_from_its_row_lock_on(app, session, db):
+    """Submitting progress locks the task row (``FOR UPDATE``), then writes the report, its file,
+    the task and the audit event: all of that inside one transaction, so two reports on one task
+    queue up and a failure leaves nothing behind (tests/test_ops_faults.py)."""
+    d = f.district(session)
+    task = f.task_in(session, d, "acknowledged")
+    session.commit()
+    client = app.test_client()
+    assert login(client, session.get(User, d.lead_clerk.user_id).username).status_code == 302
+    if not is_postgres(db):
+        return
+    seen = _in_transaction(db)
+    resp = post(client, f"/tasks/{task.id}/report",
+                {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "批复.pdf")},
+                token_from=f"/tasks/{task.id}", content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    lock = next(i for i, (_inside, sql) in enumerate(seen) if "FOR UPDATE" in sql)
+    assert not any(inside for inside, _sql in seen[:lock])  # the task page and the form's reads
+    assert all(inside for inside, _sql in seen[lock:]), seen[lock:]
+    assert any(sql.lstrip().upper().startswith("INSERT INTO PROGRESSREPORT") for _inside, sql in seen[lock:])
+
+
+@pytest.mark.parametrize("statement, needs", [
+    ("SELECT tasks.id FROM tasks", False),
+    ("  select 1", False),
+    ("SELECT tasks.id FROM tasks WHERE tasks.id = %(id)s FOR UPDATE", True),
+    ("SELECT d.id FROM deliveries d LIMIT 1 FOR UPDATE SKIP LOCKED", True),
+    ("SELECT t.id FROM tasks t FOR NO KEY UPDATE", True),
+    ("SELECT t.id FROM tasks t FOR SHARE", True),
+    ("SELECT t.id FROM tasks t\nFOR KEY SHARE", True),
+    ("SELECT pg_try_advisory_xact_lock(%(key)s)", True),
+    ("SELECT pg_advisory_xact_lock(42)", True),
+    ("INSERT INTO audit_events (x) VALUES (%(x)s)", True),
+    ("UPDATE tasks SET status = 'closed'", True),
+    ("WITH gone AS (DELETE FROM t RETURNING id) SELECT count(*) FROM gone", True),
+    ("SAVEPOINT sa_savepoint_1", True),
+    ("SELECT tasks.title FROM tasks WHERE tasks.title = 'FOR UPDATE'", True),  # on the safe side
+])
+def test_which_statements_open_a_transaction(statement, needs):
+    assert _needs_transaction(statement) is needs
+
+
+def test_an_advisory_transaction_lock_lasts_until_commit(db):
+    """The scheduler's job lock (tracker/jobs.py) and the weekly agenda's (services/schedule.py) are
+    ``pg_*advisory_xact_lock``: taken as the first statement, they must not end with it."""
+    if not is_postgres(db):
+        return
+    key = sa.func.pg_try_advisory_xact_lock(918_273)
+    with Session(db) as first, db.connect() as other:
+        assert first.scalar(sa.select(key)) is True
+        assert other.scalar(sa.select(key)) is False  # still held by ``first``
+        other.rollback()
+        first.commit()
+        assert other.scalar(sa.select(key)) is True
+        other.rollback()
+
+
+def test_a_row_lock_lasts_until_commit(db, session):
+    if not is_postgres(db):
+        return
+    d = f.department(session, "区水务局")
+    session.commit()
+    with Session(db) as first, db.connect() as other:
+        assert first.get(Department, d.id, with_for_update=True).name == "区水务局"
+        with pytest.raises(sa.exc.OperationalError):  # LockNotAvailable
+            other.execute(sa.select(Department.id).where(Department.id == d.id).with_for_update(nowait=True))
+        other.rollback()
+        first.commit()
+        assert other.scalar(sa.select(Department.id).where(Department.id == d.id).with_for_update(nowait=True)) == d.id
+        other.rollback()
+
+
+def test_a_connection_the_server_ended_is_replaced_without_an_error(app, session, db):
+    """A PostgreSQL restart or a terminated backend leaves dead connections in the pool; the next
+    request takes a new one instead of failing (``_discard_dead_connections``, no ping)."""
+    client, _d = _clerk(app, session)
+    assert client.get("/dept/").status_code == 200
+    if not is_postgres(db):
+        return
+    session.close()
+    admin = sa.create_engine(db.url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            others = "datname = current_database() AND pid <> pg_backend_pid()"
+            ended = conn.scalar(sa.text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}"))
+            assert ended >= 1
+            for _ in range(100):
+                if not conn.scalar(sa.text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")):
+                    break
+                time.sleep(0.05)
+        for _ in range(3):
+            assert client.get("/dept/").status_code == 200
+    finally:
+        admin.dispose()
 
 
 def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):

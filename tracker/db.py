@@ -7,6 +7,9 @@ sessions: the engine lives on the app.
 
 from __future__ import annotations
 
+import functools
+import re
+import select
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -33,24 +36,70 @@ def make_engine(url: str, **kw) -> sa.Engine:
             cur.close()
 
         return engine
-    kw.setdefault("pool_pre_ping", True)
-    engine = _postgres_engine(url, **kw)
-    _watch_writes(engine)
+    return _postgres_engine(url, **kw)
+
+
+# A SELECT that locks rows or takes a transaction-scoped advisory lock must run inside the
+# transaction that will release it; every other statement than SELECT opens one too.
+_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bpg_(?:try_)?advisory_xact_lock",
+                      re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _needs_transaction(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() != "SELECT" or bool(_LOCKING.search(statement))
+
+
+def _postgres_engine(url: str, **kw) -> sa.Engine:
+    """Plain reads run outside any transaction; the first statement that writes or locks opens one.
+
+    A read-only page is then its own statements and nothing else: no BEGIN, no COMMIT, no ping
+    (three of the six round trips of an inbox page). At READ COMMITTED, PostgreSQL's default, every
+    statement sees a fresh snapshot anyway, so a transaction around reads bought no consistency; what
+    needs one (writes, SELECT … FOR UPDATE, advisory xact locks, SAVEPOINT) still gets it, begun just
+    before that statement and ended by the session's commit or rollback. Under the load test's
+    saturated two cores each round trip waits for both processes to be scheduled (issue 8)."""
+    _cache_long_statements()
+    # JIT compiles the large, cheap list and count queries for longer than they run
+    # (0.8 s of compiling for a 0.1 s board query at 100k tasks): off for the whole app.
+    connect_args = kw.pop("connect_args", {})
+    connect_args.setdefault("options", "-c jit=off")
+    kw.setdefault("isolation_level", "AUTOCOMMIT")  # psycopg: BEGIN only when we send it
+    engine = sa.create_engine(url, connect_args=connect_args, **kw)
+    _begin_on_demand(engine)
+    _discard_dead_connections(engine)
     return engine
 
 
-def _watch_writes(engine: sa.Engine) -> None:
-    """Mark a connection whose transaction has written (see ``close_session``)."""
+def _begin_on_demand(engine: sa.Engine) -> None:
+    from psycopg.pq import TransactionStatus
 
     @sa.event.listens_for(engine, "before_cursor_execute")
-    def _mark(conn, _cursor, statement, _params, _context, _many):
-        if not statement.lstrip()[:6].upper() == "SELECT":
-            conn.info["tracker_wrote"] = True
+    def _begin(conn, cursor, statement, _params, _context, _many):
+        raw = cursor.connection
+        if raw.info.transaction_status != TransactionStatus.IDLE or not _needs_transaction(statement):
+            return
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # asked for explicitly (VACUUM, CREATE DATABASE): no transaction at all
+        cursor.execute("BEGIN", prepare=False)
 
-    @sa.event.listens_for(engine, "commit")
-    @sa.event.listens_for(engine, "rollback")
-    def _clear(conn):
-        conn.info.pop("tracker_wrote", None)
+
+def _discard_dead_connections(engine: sa.Engine) -> None:
+    """Replace a pooled connection the server has closed (a restart), without a round trip.
+
+    An idle connection has nothing to read; once PostgreSQL ends it (restart, terminated backend),
+    its socket holds the FATAL message and end-of-file. ``pool_pre_ping`` found the same with a
+    ``SELECT 1`` on every checkout. ``DisconnectionError`` makes the pool reconnect (SQLAlchemy,
+    "Disconnect Handling - Pessimistic")."""
+
+    @sa.event.listens_for(engine, "checkout")
+    def _check(dbapi_conn, _record, _proxy):
+        if dbapi_conn.closed or dbapi_conn.broken:
+            raise sa.exc.DisconnectionError("connection closed")
+        poller = select.poll()
+        poller.register(dbapi_conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+        if poller.poll(0):
+            raise sa.exc.DisconnectionError("server closed the connection")
 
 
 def _cache_long_statements() -> None:
@@ -63,15 +112,6 @@ def _cache_long_statements() -> None:
 
     if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < 16384:
         _queries.MAX_CACHED_STATEMENT_LENGTH = 16384
-
-
-def _postgres_engine(url: str, **kw) -> sa.Engine:
-    _cache_long_statements()
-    # JIT compiles the large, cheap list and count queries for longer than they run
-    # (0.8 s of compiling for a 0.1 s board query at 100k tasks): off for the whole app.
-    connect_args = kw.pop("connect_args", {})
-    connect_args.setdefault("options", "-c jit=off")
-    return sa.create_engine(url, connect_args=connect_args, **kw)
 
 
 def is_postgres(engine_or_session) -> bool:
@@ -91,30 +131,19 @@ def get_session() -> Session:
 
 
 def close_session(exc=None) -> None:
-    """End the request's transaction: COMMIT when it only read, else ROLLBACK what was not committed.
+    """End the request: roll back whatever it wrote and did not commit.
 
-    psycopg drops a connection's prepared statements on every ROLLBACK, so PostgreSQL would plan
-    each page's statements afresh on every request; a read-only transaction ends the same either
-    way. Anything written (a statement other than SELECT since the last commit) or pending in the
-    session is rolled back, as before."""
+    On PostgreSQL a request that only read never opened a transaction (``_begin_on_demand``), so
+    this sends nothing, and psycopg keeps the connection's prepared statements (it drops them on
+    every ROLLBACK)."""
     session = g.pop("db_session", None)
     if session is not None:
         try:
-            if exc is None and _read_only(session):
-                session.commit()
-            session.close()  # rolls back anything not committed
+            session.close()
         except sa.exc.SQLAlchemyError:
             # The database went away mid-request (a restart): the rollback cannot reach it. Raising
             # here would escape Flask as the WSGI server's bare 500; the pool discards the connection.
             current_app.logger.warning("closing the session failed: database unavailable")
-
-
-def _read_only(session: Session) -> bool:
-    if not session.in_transaction() or session.new or session.dirty or session.deleted:
-        return False
-    if not is_postgres(session.get_bind()):
-        return False  # SQLite keeps no prepared statements across transactions: nothing to gain
-    return not session.connection().info.get("tracker_wrote")
 
 
 @contextmanager

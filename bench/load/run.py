@@ -224,6 +224,60 @@ def restart_postgres() -> float:
     return time.time() - start
 
 
+class CpuSampler(threading.Thread):
+    """CPU seconds of gunicorn, PostgreSQL and locust, read from /proc once a second.
+
+    Throughput on a shared machine moves with its neighbours; CPU per request moves much less,
+    so it says whether a change made the server cheaper (the timeline's last columns)."""
+
+    GROUPS = ("gunicorn", "postgres", "locust")
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.start_ticks: dict[int, int] = {}
+        self.last: dict[int, tuple[str, int]] = {}
+        self.halt = threading.Event()
+        self.hz = os.sysconf("SC_CLK_TCK")
+        for pid, (_group, ticks) in self._read().items():
+            self.start_ticks[pid] = ticks
+
+    def _read(self) -> dict[int, tuple[str, int]]:
+        seen = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            group = ("gunicorn" if b"gunicorn" in cmd else "locust" if b"locust" in cmd
+                     else "postgres" if comm.startswith("postgres") else None)
+            if group:
+                fields = stat[stat.rindex(")") + 2:].split()
+                seen[int(entry)] = (group, int(fields[11]) + int(fields[12]))  # utime + stime
+        return seen
+
+    def run(self) -> None:
+        while not self.halt.wait(1.0):
+            self.last.update(self._read())
+            totals = dict.fromkeys(self.GROUPS, 0.0)
+            for pid, (group, ticks) in self.last.items():
+                totals[group] += (ticks - self.start_ticks.get(pid, 0)) / self.hz
+            self.samples.append((time.time(), totals))
+
+    def between(self, a: float, b: float) -> dict[str, float] | None:
+        """CPU seconds per group from about ``a`` to about ``b`` (nearest samples)."""
+        inside = [s for s in self.samples if a - 0.5 <= s[0] <= b + 0.5]
+        if len(inside) < 2:
+            return None
+        first, last = inside[0], inside[-1]
+        scale = (b - a) / max(last[0] - first[0], 1e-6)
+        return {g: (last[1][g] - first[1][g]) * scale for g in self.GROUPS}
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -253,24 +307,38 @@ def table(records: list, seconds: float) -> tuple[list[str], dict]:
     return lines, summary
 
 
-def timeline(records: list, step: int = 10) -> list[str]:
+def timeline(records: list, cpu: CpuSampler | None = None, step: int = 10) -> list[str]:
     """The read mix per ``step`` seconds, beside the report POSTs: shows the ramp-up and how much
-    of the latency comes while the reporters write (each stops after ``--max-reports``)."""
+    of the latency comes while the reporters write (each stops after ``--max-reports``). With
+    ``cpu``: the CPU milliseconds gunicorn and PostgreSQL spent per request (all requests) and the
+    share of the two cores each group used."""
     if not records:
         return []
     t0 = min(r[4] for r in records)
     reads: dict[int, list[float]] = defaultdict(list)
     posts: dict[int, int] = defaultdict(int)
+    every: dict[int, int] = defaultdict(int)
     for name, ms, _ok, _s, t in records:
         k = int((t - t0) // step)
+        every[k] += 1
         if "POST report" in name:
             posts[k] += 1
         elif not name.startswith("login"):
             reads[k].append(ms)
-    lines = [f"{'seconds':>9} {'read rps':>9} {'POST/s':>7} {'p50':>6} {'p95':>6}"]
+    head = f"{'seconds':>9} {'read rps':>9} {'POST/s':>7} {'p50':>6} {'p95':>6}"
+    if cpu:
+        head += f" {'web ms/req':>10} {'pg ms/req':>9} {'web/pg/locust % of cores':>25}"
+    lines = [head]
+    cores = os.cpu_count() or 1
     for k in sorted(reads):
-        lines.append(f"{k * step:4d}-{(k + 1) * step:<4d} {len(reads[k]) / step:9.1f} {posts[k] / step:7.1f} "
-                     f"{pct(reads[k], 0.5):6.0f} {pct(reads[k], 0.95):6.0f}")
+        line = (f"{k * step:4d}-{(k + 1) * step:<4d} {len(reads[k]) / step:9.1f} {posts[k] / step:7.1f} "
+                f"{pct(reads[k], 0.5):6.0f} {pct(reads[k], 0.95):6.0f}")
+        used = cpu.between(t0 + k * step, t0 + (k + 1) * step) if cpu else None
+        if used:
+            share = "/".join(f"{100 * used[g] / step / cores:.0f}" for g in CpuSampler.GROUPS)
+            line += (f" {1000 * used['gunicorn'] / every[k]:10.2f} {1000 * used['postgres'] / every[k]:9.2f}"
+                     f" {share:>25}")
+        lines.append(line)
     return lines
 
 
@@ -339,6 +407,8 @@ def main() -> int:
                "--host", f"http://127.0.0.1:{port}", "--only-summary", "--stop-timeout", "10",
                "--loglevel", "ERROR"]
         start = time.time()
+        cpu = CpuSampler()
+        cpu.start()
         if args.restart_pg_at is not None:
             def _restart():
                 time.sleep(args.restart_pg_at)
@@ -348,6 +418,7 @@ def main() -> int:
         subprocess.run(cmd, cwd=tmp, env=env, stdout=(tmp / "locust.log").open("w"), stderr=subprocess.STDOUT,
                        check=False)
         elapsed = time.time() - start
+        cpu.halt.set()
     finally:
         stop(server)
         if args.restart_pg_at is not None:  # never leave PostgreSQL down
@@ -365,7 +436,7 @@ def main() -> int:
     lines, summary = table(records, span)
     print("\n".join(lines))
     print("\nread mix over time:")
-    print("\n".join(timeline(records)))
+    print("\n".join(timeline(records, cpu)))
     if out["errors"]:
         print("\nerrors (name status exception body):")
         for key, n in sorted(out["errors"].items(), key=lambda kv: -kv[1])[:15]:

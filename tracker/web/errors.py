@@ -83,7 +83,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     def _database_unavailable(exc):
         # The database restarting or unreachable: a clean, retryable 503 instead of a traceback. The
-        # pool (pool_pre_ping) replaces dead connections on the next request, so the app recovers by itself.
+        # pool replaces dead connections on checkout (tracker/db.py), so the app recovers by itself.
         # SQLite also calls a bad statement ("no such table") an OperationalError: that is our bug, a 500.
         if not _busy_or_gone(exc):
             return _unexpected(exc)
