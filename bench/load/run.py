@@ -181,10 +181,23 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: i
          "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
          "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    if not wait_healthy(port):
+    if not wait_healthy(port) or not wait_workers_ready(log, workers):
         stop(proc)
         raise SystemExit(f"gunicorn did not start, see {log}")
     return proc
+
+
+def wait_workers_ready(log: Path, workers: int, seconds: float = 120) -> bool:
+    """Whether every worker has built the app (its "ready" line from the shipped config's
+    ``post_worker_init``). /healthz answers as soon as one has: users connecting earlier all land
+    on that worker and their keep-alive connections stay there, so one worker served 155 of the
+    280 users at 66 % of a core while the two others idled at a third (issue 8)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(re.findall(r"worker \d+ ready", log.read_text(errors="replace"))) >= workers:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def wait_healthy(port: int, tries: int = 120) -> bool:
@@ -342,6 +355,34 @@ def timeline(records: list, cpu: CpuSampler | None = None, step: int = 10) -> li
     return lines
 
 
+def cpu_by_request(log: Path) -> list[str]:
+    """The CPU each kind of request cost its gunicorn thread (``cpu_ms`` of the app's request log):
+    where the server's CPU goes, by page, under the real mix."""
+    kinds = [("POST", re.compile(r"^/tasks/\d+/report$"), "POST report + PDF"),
+             ("GET", re.compile(r"^/tasks/\d+$"), "task page"),
+             ("GET", re.compile(r"^/dept/$"), "inbox"), ("GET", re.compile(r"^/dept/tasks$"), "my tasks"),
+             ("GET", re.compile(r"^/office/tasks$"), "office list"),
+             ("GET", re.compile(r"^/office/tasks/export$"), "export xlsx"),
+             ("GET", re.compile(r"^/dashboard/$"), "board page"),
+             ("POST", re.compile(r"^/dashboard/_dash-update-component$"), "board callback"),
+             ("GET", re.compile(r"^/login$"), "login page"), ("POST", re.compile(r"^/login$"), "login")]
+    cpu: dict[str, list[float]] = defaultdict(list)
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.startswith("{") or '"cpu_ms"' not in line:
+            continue
+        entry = json.loads(line)
+        name = next((n for m, rx, n in kinds if m == entry["method"] and rx.match(entry["path"])), "other")
+        if name == "task page" and str(entry.get("user") or "").startswith("brep"):
+            name = "task page (reporter: lead's forms)"
+        cpu[name].append(entry["cpu_ms"])
+    total = sum(sum(v) for v in cpu.values()) or 1.0
+    lines = [f"{'request':36} {'count':>7} {'cpu ms mean':>11} {'p50':>6} {'p95':>6} {'share':>6}"]
+    for name, values in sorted(cpu.items(), key=lambda kv: -sum(kv[1])):
+        lines.append(f"{name:36} {len(values):7d} {sum(values) / len(values):11.2f} {pct(values, 0.5):6.1f} "
+                     f"{pct(values, 0.95):6.1f} {100 * sum(values) / total:5.1f}%")
+    return lines
+
+
 def check_writes(url: str, accepted: list[str]) -> dict:
     import sqlalchemy as sa
 
@@ -437,6 +478,8 @@ def main() -> int:
     print("\n".join(lines))
     print("\nread mix over time:")
     print("\n".join(timeline(records, cpu)))
+    print("\nCPU of the request's gunicorn thread (the app's request log), by kind:")
+    print("\n".join(cpu_by_request(tmp / "gunicorn.log")))
     if out["errors"]:
         print("\nerrors (name status exception body):")
         for key, n in sorted(out["errors"].items(), key=lambda kv: -kv[1])[:15]:

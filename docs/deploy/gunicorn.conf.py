@@ -57,3 +57,5 @@ def post_worker_init(worker):
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    if worker is not None:  # the load test waits for every worker's line before it starts
+        worker.log.info("worker %s ready", worker.pid)
