@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.models import LeaderDepartment, Role, Task, TaskAssist, TaskLeader, User
+from tracker.sql import none_of
 from tracker.workflow import Party
 
 
@@ -90,7 +91,7 @@ def _visible(role: Role, department_id, leader_id) -> sa.ColumnElement[bool]:
         return sa.true()
     if role == Role.CLERK and department_id is not None:
         return sa.and_(
-            Task.status.not_in(UNPUBLISHED),
+            none_of(Task.status, UNPUBLISHED),
             sa.or_(
                 Task.lead_department_id == department_id,
                 sa.exists().where(TaskAssist.task_id == Task.id,

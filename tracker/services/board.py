@@ -44,6 +44,7 @@ from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
 from tracker.services.derived import Horizon, Light, is_due_soon, is_overdue, is_running
 from tracker.services.queries import TaskFilter
+from tracker.sql import id_in
 from tracker.workflow import OPEN, Status
 
 OPEN_STATUSES = sorted(s.value for s in OPEN)
@@ -258,19 +259,19 @@ def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) 
     params = {"day": day, "since": day - timedelta(days=7)}
     if ids is not None:
         params["ids"] = ids or [-1]
-    latest, open_, overdue = session.connection().execute(_snapshot_totals_select(ids is not None), params).one()
+    latest, open_, overdue = session.connection().execute(_snapshot_totals_select(ids is not None, is_postgres(session)), params).one()
     if latest is None:
         return None
     return {"open": int(open_), "overdue": int(overdue), "day": latest}
 
 
 @functools.cache
-def _snapshot_totals_select(by_department: bool) -> sa.Select:
+def _snapshot_totals_select(by_department: bool, pg: bool) -> sa.Select:
     """The latest snapshot day in the week up to ``day`` and its sums, in one statement built once."""
     latest = (select(sa.func.max(ScoreSnapshot.day))
               .where(ScoreSnapshot.day <= sa.bindparam("day", type_=sa.Date),
                      ScoreSnapshot.day > sa.bindparam("since", type_=sa.Date)).scalar_subquery())
-    where = [ScoreSnapshot.department_id.in_(sa.bindparam("ids", expanding=True))] if by_department else []
+    where = [id_in(ScoreSnapshot.department_id, "ids", pg)] if by_department else []
     return select(latest, sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
                   sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0)).where(ScoreSnapshot.day == latest,
                                                                                        *where)
@@ -320,7 +321,7 @@ def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date
     if departments is _READ:
         departments = snapshot_departments(session, actor, bf)
     params = {} if departments is None else {"ids": departments or [-1]}
-    rows = session.connection().execute(_heatmap_select(tuple(mondays), today, departments is not None),
+    rows = session.connection().execute(_heatmap_select(tuple(mondays), today, departments is not None, is_postgres(session)),
                                         params).all()
     per_dep: dict[int, list[int]] = {}
     for dep, w, n in rows:
@@ -332,10 +333,10 @@ def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date
 
 
 @functools.lru_cache(maxsize=16)
-def _heatmap_select(mondays: tuple[date, ...], today: date, by_department: bool) -> sa.Select:
+def _heatmap_select(mondays: tuple[date, ...], today: date, by_department: bool, pg: bool) -> sa.Select:
     """The heat map's grouped sums, built once per day (the weeks' CASE cost more to build than
     to run); the departments are the parameter ``ids``."""
-    where = [ScoreSnapshot.department_id.in_(sa.bindparam("ids", expanding=True))] if by_department else []
+    where = [id_in(ScoreSnapshot.department_id, "ids", pg)] if by_department else []
     week = _week_case(ScoreSnapshot.day, list(mondays)).label("week")
     inner = (select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
              .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where).subquery())
@@ -409,13 +410,13 @@ def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -
 
 
 @functools.cache
-def _names_select(*columns) -> sa.Select:
+def _names_select(pg: bool, *columns) -> sa.Select:
     """(id, name...) of the rows whose ids are the parameter ``ids``: built once."""
-    return select(*columns).where(columns[0].in_(sa.bindparam("ids", expanding=True)))
+    return select(*columns).where(id_in(columns[0], "ids", pg))
 
 
 def _names(session: Session, columns: tuple, ids: list) -> list:
-    return session.connection().execute(_names_select(*columns), {"ids": ids or [-1]}).all()
+    return session.connection().execute(_names_select(is_postgres(session), *columns), {"ids": ids or [-1]}).all()
 
 
 def _bars(bf: BoardFilter, grouped: dict, labels: dict, filter_key: str, limit: int) -> list[Bar]:
@@ -498,7 +499,7 @@ def _grid_rows_select(h: Horizon, sort: str, pg: bool) -> sa.Select:
     columns = [Task.__table__.c[name] for name in wanted] + [
         base.selected_columns[name] for name in ("lead_name", "source_title", "source_kind", "last_report_at",
                                                  "overdue_workdays")]
-    return base.with_only_columns(*columns).where(queries.id_in(Task.id, "ids", pg)).order_by(*GRID_SORTS[sort])
+    return base.with_only_columns(*columns).where(id_in(Task.id, "ids", pg)).order_by(*GRID_SORTS[sort])
 
 
 def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *, start: int = 0, end: int = 100,

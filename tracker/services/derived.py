@@ -21,6 +21,7 @@ from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START
 from tracker.models import CalendarDay, DeadlineKind, Milestone, MotionStep, ReportDue, Task
 from tracker.services.calendar import calendar_and_seq
+from tracker.sql import one_of
 from tracker.workflow import RUNNING, Status
 
 
@@ -62,7 +63,7 @@ _cached = functools.lru_cache(maxsize=64)
 
 @_cached
 def is_running() -> sa.ColumnElement[bool]:
-    return Task.status.in_(_running)
+    return one_of(Task.status, _running)
 
 
 @_cached

@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -34,6 +33,7 @@ from tracker.services.actors import Actor, visible_clause, visible_params, visib
 from tracker.services.derived import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
                                       is_due_soon, is_overdue, light_filter, light_of, milestone_missed,
                                       overdue_workdays_of)
+from tracker.sql import id_in, one_of
 from tracker.workflow import Status
 
 SORTS = {
@@ -118,7 +118,7 @@ def _like_escape(text: str) -> str:
 def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if f.status:
-        where.append(Task.status.in_(f.status))
+        where.append(one_of(Task.status, f.status))
     if f.light:
         where.append(light_filter(h, Light(f.light)))
     if f.overdue:
@@ -408,14 +408,6 @@ def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, 
 def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
     return list_rows_select(h).where(id_in(Task.id, "ids", pg))
 
-
-def id_in(column, name: str, pg: bool) -> sa.ColumnElement[bool]:
-    """``column IN ids``: on PostgreSQL ``= ANY(array)``, one statement text for any number
-    of ids (an expanding IN gives one text per count, and past 50 parameters psycopg
-    converts the statement afresh every time)."""
-    if pg:
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def task_ids(session: Session, actor: Actor, f: TaskFilter, h: Horizon, sort: str = "due") -> list[int]:

@@ -61,6 +61,7 @@ from tracker.models import (AppSetting, CalendarDay, CloseRequest, DeadlineKind,
                             ReportDue, RequestStatus, Role, ScoreSnapshot, Task)
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
+from tracker.sql import none_of, one_of
 from tracker.workflow import RUNNING, Status
 
 SETTING_KEY = "score_weights"
@@ -213,14 +214,14 @@ def task_scope(as_of: date):
     assigned = sa.func.coalesce(Task.assigned_at, Task.created_at)
     return sa.and_(
         Task.lead_department_id.is_not(None),
-        Task.status.not_in([*_NOT_OUT, Status.CANCELLED.value]),
+        none_of(Task.status, [*_NOT_OUT, Status.CANCELLED.value]),
         assigned < clock.start_of_local_day(as_of),
     )
 
 
 def open_at(as_of: date) -> sa.ColumnElement[bool]:
     """Running at the start of ``as_of``: running now, or closed on or after it."""
-    return sa.or_(Task.status.in_(_RUNNING),
+    return sa.or_(one_of(Task.status, _RUNNING),
                   sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of))
 
 
@@ -284,7 +285,7 @@ def period_figures(session: Session, start: date | None, end: date,
                           sa.or_(Task.closed_on.is_(None), Task.closed_on > ReportDue.due_date)))
     q = (select(Task.lead_department_id, sa.func.count()).select_from(ReportDue).join(Task, Task.id == ReportDue.task_id)
          .where(late, ReportDue.due_date <= end, Task.lead_department_id.in_(ids),
-                Task.status.not_in([*_NOT_OUT, Status.CANCELLED.value]))
+                none_of(Task.status, [*_NOT_OUT, Status.CANCELLED.value]))
          .group_by(Task.lead_department_id))
     if start is not None:
         q = q.where(ReportDue.due_date >= start)

@@ -14,12 +14,13 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.db import get_session
+from tracker.db import get_session, is_postgres
 from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, FeedbackCycle, ProgressReport, RequestStatus, Role, Task
 from tracker.services import queries
 from tracker.services.actors import Actor, visible_clause
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
+from tracker.sql import id_in, one_of
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
 from tracker.web.nav import id_url
@@ -43,7 +44,7 @@ def _sections(session: Session, actor: Actor, base: sa.Select,
     visible task matching any section, its id, due date and which conditions it meets (a
     NULL counts as not met, as in WHERE); the sections are dealt out from those flags in
     Python exactly as the per-section queries did; the second reads the rows shown."""
-    rows_by_ids = base.where(Task.id.in_(sa.bindparam("ids", expanding=True)))
+    rows_by_ids = base.where(id_in(Task.id, "ids", is_postgres(session)))
 
     def fetch(ids: list[int]) -> dict:
         return {r.Task.id: r for r in session.execute(rows_by_ids, {"ids": ids}).all()}
@@ -109,7 +110,7 @@ def report_due_clause(department_id: int, today: date) -> sa.ColumnElement[bool]
         )
 
     return sa.and_(
-        Task.status.in_(_working),
+        one_of(Task.status, _working),
         sa.or_(*[sa.and_(Task.feedback_cycle == cycle.value, none_since(day)) for cycle, day in starts.items()]),
     )
 
@@ -144,7 +145,7 @@ def inbox_specs(dep: int | None, h: Horizon) -> list[tuple[str, str, str, list]]
         [lead, returned_clause()],
         [*queries.filter_clauses(TaskFilter(overdue=True), h)],
         [report_due_clause(dep, h.today)] if dep is not None else [sa.false()],
-        [Task.status.in_(_open), Task.lead_department_id != dep],
+        [one_of(Task.status, _open), Task.lead_department_id != dep],
     ]
     return [(*section, where) for section, where in zip(SECTIONS, conditions)]
 
