@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -25,17 +27,21 @@ from tracker.db import _needs_transaction, get_session, is_postgres
 from tracker.models import Department, Role, User
 
 
-def _in_transaction(engine) -> list[tuple[bool, str]]:
-    """(inside a transaction?, statement) for every statement the engine sends from now on."""
+@contextmanager
+def _in_transaction(engine) -> Iterator[list[tuple[bool, str]]]:
+    """(inside a transaction?, statement) for every statement the engine sends in the block."""
+    from psycopg.pq import TransactionStatus
+
     seen: list[tuple[bool, str]] = []
 
-    @sa.event.listens_for(engine, "after_cursor_execute")
     def _record(_conn, cursor, statement, *_rest):
-        from psycopg.pq import TransactionStatus
-
         seen.append((cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement))
 
-    return seen
+    sa.event.listen(engine, "after_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", _record)
 
 
 def _clerk(app, session):
@@ -65,9 +71,9 @@ def test_a_read_only_page_runs_outside_any_transaction_on_postgresql(app, sessio
     if not is_postgres(db):
         assert client.get("/dept/").status_code == 200
         return  # SQLite: pysqlite begins only before a write, prepares nothing across requests
-    seen = _in_transaction(db)
-    for _ in range(3):
-        assert client.get("/dept/").status_code == 200
+    with _in_transaction(db) as seen:
+        for _ in range(3):
+            assert client.get("/dept/").status_code == 200
     assert seen and not any(inside for inside, _sql in seen), seen
     with db.connect() as conn:  # and none was left open on a pooled connection
         assert conn.connection.dbapi_connection.info.transaction_status.name == "IDLE"
@@ -90,9 +96,9 @@ def test_board_callbacks_open_no_transaction_either(app, session, db, district):
     assert login(client, session.get(User, district.other_clerk.user_id).username).status_code == 302
     if not is_postgres(db):
         return
-    seen = _in_transaction(db)
-    for payload in (_grid_payload({}), _cards_payload({})):
-        assert _post(client, payload).status_code == 200
+    with _in_transaction(db) as seen:
+        for payload in (_grid_payload({}), _cards_payload({})):
+            assert _post(client, payload).status_code == 200
     assert seen and not any(inside for inside, _sql in seen), seen
 
 
@@ -107,10 +113,10 @@ def test_a_report_writes_in_one_transaction_from_its_row_lock_on(app, session, d
     assert login(client, session.get(User, d.lead_clerk.user_id).username).status_code == 302
     if not is_postgres(db):
         return
-    seen = _in_transaction(db)
-    resp = post(client, f"/tasks/{task.id}/report",
-                {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "批复.pdf")},
-                token_from=f"/tasks/{task.id}", content_type="multipart/form-data")
+    with _in_transaction(db) as seen:
+        resp = post(client, f"/tasks/{task.id}/report",
+                    {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "批复.pdf")},
+                    token_from=f"/tasks/{task.id}", content_type="multipart/form-data")
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     lock = next(i for i, (_inside, sql) in enumerate(seen) if "FOR UPDATE" in sql)
     assert not any(inside for inside, _sql in seen[:lock])  # the task page and the form's reads
