@@ -186,7 +186,8 @@ def test_a_connection_the_server_ended_is_replaced_without_an_error(app, session
     try:
         with admin.connect() as conn:
             others = "datname = current_database() AND pid <> pg_backend_pid()"
-            ended = conn.scalar(sa.text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}"))
+            ended = conn.scalar(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        f"WHERE {others}"))
             assert ended >= 1
             for _ in range(100):
                 if not conn.scalar(sa.text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")):

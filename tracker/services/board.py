@@ -259,7 +259,8 @@ def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) 
     params = {"day": day, "since": day - timedelta(days=7)}
     if ids is not None:
         params["ids"] = ids or [-1]
-    latest, open_, overdue = session.connection().execute(_snapshot_totals_select(ids is not None, is_postgres(session)), params).one()
+    stmt = _snapshot_totals_select(ids is not None, is_postgres(session))
+    latest, open_, overdue = session.connection().execute(stmt, params).one()
     if latest is None:
         return None
     return {"open": int(open_), "overdue": int(overdue), "day": latest}
@@ -321,8 +322,8 @@ def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date
     if departments is _READ:
         departments = snapshot_departments(session, actor, bf)
     params = {} if departments is None else {"ids": departments or [-1]}
-    rows = session.connection().execute(_heatmap_select(tuple(mondays), today, departments is not None, is_postgres(session)),
-                                        params).all()
+    stmt = _heatmap_select(tuple(mondays), today, departments is not None, is_postgres(session))
+    rows = session.connection().execute(stmt, params).all()
     per_dep: dict[int, list[int]] = {}
     for dep, w, n in rows:
         if 0 <= w < weeks:
