@@ -525,6 +525,9 @@ def test_reassign_request_and_decision(app, session, d):
     office = client_for(app, session, d.office)
     page = body(office.get(f"/tasks/{task.id}"))
     assert f'action="/tasks/{task.id}/reassign/{req.id}/decide"' in page and "区教育局" in page
+    # The decision's drop-down offers every department, the lead's suggestion chosen (tracker/web/widgets.py).
+    assert f'<option value="{d.other_id}" selected>区教育局</option>' in page
+    assert f'<option value="{d.assist_id}">区财政局</option>' in page
     missing = act(office, task.id, f"reassign/{req.id}/decide", {"decision": "approve"})
     assert missing.status_code == 422 and "请指定新的牵头单位" in body(missing)
     resp = act(office, task.id, f"reassign/{req.id}/decide",

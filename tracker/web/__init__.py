@@ -10,6 +10,7 @@ from tracker.web.errors import register_error_handlers
 from tracker.web.home import bp as home_bp
 from tracker.web.nav import fixed_url, id_url, nav_items
 from tracker.web.security import init_security
+from tracker.web.widgets import select_options
 
 
 def init_web(app: Flask) -> None:
@@ -45,4 +46,5 @@ def init_web(app: Flask) -> None:
     from tracker.web import motions as motions_web  # H7: 人大建议/政协提案
 
     app.register_blueprint(motions_web.bp)
-    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, role_label=lambda r: ROLE_LABELS[Role(r)])
+    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, select_options=select_options,
+                                 role_label=lambda r: ROLE_LABELS[Role(r)])

@@ -335,7 +335,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "change_names": change_names,
         "pending_close": pending_close,
         "last_return": last_return,
-        "departments": [(str(i), name) for i, name in departments],  # the selects compare text ids
+        "departments": tuple((str(i), name) for i, name in departments),  # text ids, as the form sends them
         "escalation_levels": ESCALATION_LEVELS,
         "max_file_bytes": attachments.MAX_SIZE,
         "max_files": attachments.MAX_FILES,
