@@ -173,6 +173,36 @@ def test_timeline_tells_the_whole_history_in_chinese(app, session, d):
         assert f'href="/office/escalations/{esc.id}/notice"' in timeline
 
 
+def test_a_long_history_shows_its_newest_entries_and_links_to_the_rest(app, session, d):
+    """A task reported on for years would render every entry on every visit (issue 8: 343 KB for 420
+    reports); the page shows the newest ``TIMELINE_SHOWN`` and links to the whole history."""
+    from tracker.web.tasks import TIMELINE_SHOWN
+
+    task = f.task_in(session, d, "acknowledged")  # create, assign, acknowledge
+    for i in range(TIMELINE_SHOWN + 2):
+        tasks.report_progress(session, d.lead_clerk, task.id, {"text": f"第{i:03d}次进展"})
+    session.commit()
+    total = 3 + TIMELINE_SHOWN + 2
+    client = client_for(app, session, d.lead_clerk)
+    html = body(client.get(f"/tasks/{task.id}"))
+    timeline = html[html.index('id="timeline"'):]
+    assert timeline.count("<li data-action=") == TIMELINE_SHOWN
+    assert f"第{TIMELINE_SHOWN + 1:03d}次进展" in timeline and "第000次进展" not in timeline  # the newest kept
+    assert 'data-action="create"' not in timeline
+    assert f"较早的 {total - TIMELINE_SHOWN} 条未显示" in timeline
+    assert f'href="/tasks/{task.id}?history=all#timeline">显示全部 {total} 条</a>' in timeline
+    everything = body(client.get(f"/tasks/{task.id}?history=all"))
+    rest = everything[everything.index('id="timeline"'):]
+    assert rest.count("<li data-action=") == total and "第000次进展" in rest and 'id="timeline-more"' not in rest
+
+
+def test_a_short_history_has_no_link(app, session, d):
+    task = f.task_in(session, d, "acknowledged")
+    session.commit()
+    html = body(client_for(app, session, d.lead_clerk).get(f"/tasks/{task.id}"))
+    assert 'id="timeline-more"' not in html and html.count("<li data-action=") == 3
+
+
 def test_the_ui_offers_only_what_the_workflow_allows(app, session, d):
     task = f.task_in(session, d, "assigned")
     session.commit()

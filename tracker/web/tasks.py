@@ -256,6 +256,9 @@ def _open_requests(session: Session, task_id: int) -> tuple:
     return tuple(row) if row is not None else (None, None, None, None)
 
 
+TIMELINE_SHOWN = 50
+
+
 def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     """Everything the task page shows; NotFound for a task the actor may not see."""
     # One plain row (taskpage.task_select) is the task, its derived state and its open requests:
@@ -306,6 +309,13 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         change_names = {i: name for i, name in departments if i in wanted}  # the active ones, when read
         change_names.update(_departments(session, wanted - change_names.keys()))
     own_previous = latest.get(actor.department_id) if actor.department_id else None
+    timeline = build_timeline(session, task, party, actor, reports_known={r.id: r for r in reports},
+                              files_known={a.id: a for a in task_files},
+                              names_known={**dict(departments), task.lead_department_id: row.lead_name,
+                                           **dict(assisting)})
+    # A task reported on weekly for years has hundreds of entries: the newest TIMELINE_SHOWN, and a
+    # link to the rest (the page of a task with 420 reports was 343 KB).
+    hidden = 0 if request.args.get("history") == "all" else max(0, len(timeline) - TIMELINE_SHOWN)
     return {
         "task": task,
         "row": row,
@@ -320,10 +330,9 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "leader_names": leader_names,
         "milestones": milestones,
         "today": h.today,
-        "timeline": build_timeline(session, task, party, actor, reports_known={r.id: r for r in reports},
-                                   files_known={a.id: a for a in task_files},
-                                   names_known={**dict(departments), task.lead_department_id: row.lead_name,
-                                                **dict(assisting)}),
+        "timeline": timeline[hidden:],
+        "timeline_hidden": hidden,
+        "timeline_total": len(timeline),
         "lead_latest": lead_latest,
         "assist_latest": assist_latest,
         "latest_files": files,
