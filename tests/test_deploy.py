@@ -151,3 +151,48 @@ def test_the_shipped_config_tunes_the_garbage_collector_after_the_app_is_built()
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_compiled_templates_are_kept_in_the_instance_folder_and_loaded_before_requests(tmp_path):
+    """A worker loads every template in post_worker_init; compiled once, they come from the
+    instance folder's cache afterwards (docs/deploy/gunicorn.conf.py, tracker/web/__init__.py)."""
+    from tracker import create_app
+    from tracker.config import Settings
+    from tracker.web import warm_templates
+
+    def app():
+        return create_app(Settings(env="testing", database_url=f"sqlite:///{tmp_path / 'd.db'}",
+                                   instance_path=tmp_path / "instance", secret_key="x", log_format="off"))
+
+    first = app()
+    folder = tmp_path / "instance" / "cache" / "jinja"
+    assert folder.is_dir() and (folder.stat().st_mode & 0o777) == 0o700
+    assert warm_templates(first) >= 50
+    written = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert len(written) >= 50 and not any(name.endswith(".tmp") for name in written)
+    second = app()
+    assert warm_templates(second) == warm_templates(first)
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == written  # read, not compiled again
+    assert "tasks/show.html" in {t.name for t in second.jinja_env.cache.values()}
+
+
+def test_an_unwritable_instance_folder_leaves_templates_compiled_in_memory(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from tracker import create_app
+    from tracker.config import Settings
+
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if "cache" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    app = create_app(Settings(env="testing", database_url="sqlite://", instance_path=tmp_path / "instance",
+                              secret_key="x", log_format="off"))
+    assert app.jinja_env.bytecode_cache is None
+    monkeypatch.undo()
+    with app.test_request_context():
+        assert "督查督办平台" in app.jinja_env.get_template("base.html").render()
