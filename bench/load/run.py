@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -r bench/requirements.txt   # locust, once
     .venv/bin/python bench/load/run.py --db postgresql|sqlite [--users 280] [--seconds 60]
-        [--workers N] [--threads N] [--wait 1.0] [--restart-pg-at SECONDS] [--copies N]
+        [--workers N] [--threads N] [--worker-connections N] [--wait 1.0] [--restart-pg-at SECONDS] [--copies N]
 
 One command: it creates a scratch database (PostgreSQL ``bench_h9`` on 127.0.0.1,
 dropped and created anew; or a temporary SQLite file), builds the demo district
@@ -172,14 +172,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: int, log: Path,
+                   connections: int | None = None) -> subprocess.Popen:
     env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(instance),
                TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development")
     proc = subprocess.Popen(
         # The shipped configuration (recycling, GC tuning); the command line overrides its layout.
         [str(VENV / "gunicorn"), "-c", "docs/deploy/gunicorn.conf.py",
          "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+         "--timeout", "60", "--graceful-timeout", "5",
+         *(["--worker-connections", str(connections)] if connections else []), "wsgi:app"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     if not wait_healthy(port) or not wait_workers_ready(log, workers):
         stop(proc)
@@ -412,6 +414,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--worker-connections", type=int,
+                    help="cap each worker's connections (keep-alive users otherwise pile up on one worker)")
     ap.add_argument("--wait", type=float, default=1.0, help="mean think time between a user's requests, s")
     ap.add_argument("--max-reports", type=int, default=20, help="report POSTs per reporter at most")
     ap.add_argument("--database-name", default="bench_h9")
@@ -438,7 +442,7 @@ def main() -> int:
           + (f", {data['cloned_tasks']} cloned tasks" if args.copies else ""), flush=True)
 
     port = free_port()
-    server = start_gunicorn(url, instance, port, workers, args.threads, tmp / "gunicorn.log")
+    server = start_gunicorn(url, instance, port, workers, args.threads, tmp / "gunicorn.log", args.worker_connections)
     restarted: dict = {}
     try:
         env = dict(os.environ, BENCH_USERS=str(tmp / "users.json"), BENCH_OUT=str(tmp / "out.json"),
