@@ -1,5 +1,5 @@
-"""The task page reads its open requests in one statement (web/tasks.py ``_open_requests``)
-and the task with its row; the answers must be those of one query per kind."""
+"""The task page reads its open requests with the task row (services/taskpage.py ``task_select``,
+``open_requests``); the answers must be those of one query per kind."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
-from tracker.services import tasks
-from tracker.web.tasks import _open_requests
+from tracker.services import taskpage, tasks
+from tracker.services.derived import Horizon
 
 
 @pytest.fixture
@@ -24,10 +24,20 @@ def newest(session, model, task_id, status):
 
 
 def one_query_each(session, task_id):
-    return (newest(session, ExtensionRequest, task_id, RequestStatus.PENDING),
-            newest(session, ChangeRequest, task_id, RequestStatus.PENDING),
-            newest(session, CloseRequest, task_id, RequestStatus.PENDING),
-            newest(session, CloseRequest, task_id, RequestStatus.REJECTED))
+    """The newest request of each kind, as the columns the page shows of it (None: none)."""
+    found = (newest(session, ExtensionRequest, task_id, RequestStatus.PENDING),
+             newest(session, ChangeRequest, task_id, RequestStatus.PENDING),
+             newest(session, CloseRequest, task_id, RequestStatus.PENDING),
+             newest(session, CloseRequest, task_id, RequestStatus.REJECTED))
+    shown = (taskpage.PendingExtension, taskpage.PendingChange, taskpage.PendingClose, taskpage.ReturnedClose)
+    return tuple(None if r is None else part._make(getattr(r, n) for n in part._fields)
+                 for r, part in zip(found, shown))
+
+
+def _open_requests(session, task_id):
+    """What the page reads: the task row's open requests (None for no such task)."""
+    row = taskpage.task_row(session, Horizon.build(session, 3), task_id)
+    return None if row is None else taskpage.open_requests(row)
 
 
 def test_open_requests_match_one_query_per_kind(session, d):
@@ -49,7 +59,7 @@ def test_open_requests_match_one_query_per_kind(session, d):
     assert _open_requests(session, quiet.id) == (None, None, None, None) == one_query_each(session, quiet.id)
     got = _open_requests(session, returned.id)
     assert got == one_query_each(session, returned.id) and got[:3] == (None, None, None)
-    assert _open_requests(session, 10**6) == (None, None, None, None)
+    assert _open_requests(session, 10**6) is None  # no such task: no row at all
 
 
 def test_task_page_shows_the_requests_and_reads_them_once(app, session, d):

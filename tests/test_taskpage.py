@@ -11,9 +11,9 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker import clock
-from tracker.models import (Attachment, Department, ExtensionRequest, Milestone, ProgressReport,
-                            TaskAssist, User)
-from tracker.services import attachments, queries, taskpage, tasks
+from tracker.models import (Attachment, Department, ExtensionRequest, Leader, Milestone, ProgressReport,
+                            TaskAssist, TaskLeader, User)
+from tracker.services import attachments, taskpage, tasks
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -62,10 +62,13 @@ def test_people_milestones_and_departments_match_one_query_each(session, d):
     session.commit()
 
     assisting, leaders, milestones, active = taskpage.people_and_milestones(session, task.id)
-    people = queries.assists_and_leaders(session, [task.id])
-    assert assisting == [(i, name) for _t, kind, i, name in people if kind == "a"]
+    assert assisting == [tuple(r) for r in session.execute(
+        select(Department.id, Department.name).join(TaskAssist, TaskAssist.department_id == Department.id)
+        .where(TaskAssist.task_id == task.id).order_by(Department.sort_order, Department.id))]
     assert assisting[0] == (second.id, "第二协办单位") and len(assisting) == 2
-    assert leaders == [name for _t, kind, _i, name in people if kind == "l"] and leaders
+    assert leaders == list(session.scalars(
+        select(Leader.name).join(TaskLeader, TaskLeader.leader_id == Leader.id)
+        .where(TaskLeader.task_id == task.id).order_by(Leader.sort_order, Leader.id))) and leaders
     assert [m.title for m in milestones] == ["丙", "甲", "乙"]  # sort order, then due date
     assert all(m.due_date and m.done_on is None for m in milestones)
     assert active == []

@@ -203,14 +203,6 @@ def task_rows_select(h: Horizon):
     )
 
 
-@functools.lru_cache(maxsize=16)
-def task_row_select(h: Horizon) -> sa.Select:
-    """``task_rows_select`` for one task (parameter ``task_id``), with its Source row (``row.Source``,
-    already joined: later ``session.get(Source, …)`` calls cost no statement). The same object
-    every time, so SQLAlchemy keeps its cache key instead of walking the derived columns again."""
-    return task_rows_select(h).add_columns(Source).where(Task.id == sa.bindparam("task_id"))
-
-
 def count_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> int:
     return session.scalar(
         select(sa.func.count()).select_from(Task).where(visible_clause(actor), *filter_clauses(f, h))
@@ -428,7 +420,7 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
 
 
 @functools.cache
-def _assists_and_leaders_select(pg: bool = False) -> sa.Select:
+def _assists_and_leaders_select(pg: bool) -> sa.Select:
     """Built once (a union costs more to build than to run); the ids are one parameter
     (``id_in``: an array on PostgreSQL for the lists' pages of ids)."""
     assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
@@ -439,14 +431,6 @@ def _assists_and_leaders_select(pg: bool = False) -> sa.Select:
     both = sa.union_all(assist, leaders).subquery()
     return (select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
             .order_by(both.c.kind, both.c.sort_order, both.c.id))
-
-
-def assists_and_leaders(session: Session, task_ids_: list[int]) -> list[tuple[int, str, int, str]]:
-    """(task id, "a" or "l", department or leader id, name) in one statement: assisting
-    departments, then leaders, each in their sort order."""
-    if not task_ids_:
-        return []
-    return [tuple(r) for r in session.execute(_assists_and_leaders_select(), {"ids": list(task_ids_)})]
 
 
 def timeline(session: Session, task_id: int) -> list[AuditEvent]:

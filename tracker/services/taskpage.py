@@ -62,12 +62,6 @@ def _join_open_requests(stmt: sa.Select) -> sa.Select:
     )
 
 
-@functools.cache
-def open_requests_select() -> sa.Select:
-    """The four open requests as entities, parameter ``task_id`` (see ``_join_open_requests``)."""
-    return _join_open_requests(sa.select(*_request_aliases()).select_from(Task).where(Task.id == _TASK_ID))
-
-
 class PendingExtension(NamedTuple):
     id: int
     created_at: datetime

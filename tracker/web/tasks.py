@@ -241,19 +241,13 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
     return out
 
 
-def latest_reports(session: Session, task_id: int, reports: list | None = None) -> dict[int, Any]:
-    """The newest report of each department for the task (``taskpage.PageReport``)."""
+def latest_reports(reports: list) -> dict[int, Any]:
+    """The newest report of each department, from the task's reports newest first
+    (``taskpage.reports_and_files``)."""
     out: dict[int, Any] = {}
-    for r in taskpage.reports_and_files(session, task_id)[0] if reports is None else reports:
+    for r in reports:
         out.setdefault(r.department_id, r)
     return out
-
-
-def _open_requests(session: Session, task_id: int) -> tuple:
-    """(pending extension, pending change, pending close, last returned close): the joins the
-    page reads together with its task row (``taskpage.task_select``), on their own."""
-    row = session.execute(taskpage.open_requests_select(), {"task_id": task_id}).first()
-    return tuple(row) if row is not None else (None, None, None, None)
 
 
 TIMELINE_SHOWN = 50
@@ -290,7 +284,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
     assisting, leader_names, milestones, departments = taskpage.people_and_milestones(
         session, task.id, departments=needs_departments)
     reports, task_files = taskpage.reports_and_files(session, task.id)
-    latest = latest_reports(session, task.id, reports)
+    latest = latest_reports(reports)
     latest_ids = {r.id for r in latest.values()}
     files: dict[int, list] = {i: [] for i in latest_ids}
     for att in task_files:  # attachments.for_reports, from the task's files already read
