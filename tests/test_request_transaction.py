@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -22,26 +20,17 @@ from sqlmodel import Session, select
 from tests import factories as f
 from tests.test_dashboard import district  # noqa: F401  (the seeded district fixture)
 from tests.test_dashboard_access import _cards_payload, _grid_payload, _post
-from tests.webutil import login, post
+from tests.webutil import login, post, statements_on
 from tracker.db import _needs_transaction, get_session, is_postgres
 from tracker.models import Department, Role, User
 
 
-@contextmanager
-def _in_transaction(engine) -> Iterator[list[tuple[bool, str]]]:
+def _in_transaction(engine):
     """(inside a transaction?, statement) for every statement the engine sends in the block."""
     from psycopg.pq import TransactionStatus
 
-    seen: list[tuple[bool, str]] = []
-
-    def _record(_conn, cursor, statement, *_rest):
-        seen.append((cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement))
-
-    sa.event.listen(engine, "after_cursor_execute", _record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "after_cursor_execute", _record)
+    return statements_on(engine, lambda cursor, statement: (
+        cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement))
 
 
 def _clerk(app, session):

@@ -31,12 +31,14 @@ def post(client, url: str, data: dict | None = None, *, token_from: str | None =
 
 
 @contextmanager
-def statements_on(engine: sa.Engine):
-    """The SQL statements run on ``engine`` inside the block, whitespace folded and lower-cased."""
-    seen: list[str] = []
+def statements_on(engine: sa.Engine, what=None):
+    """The SQL statements run on ``engine`` inside the block, whitespace folded and lower-cased;
+    or ``what(dbapi_cursor, statement)`` of each, as the statement is about to run (after the
+    engine's own listeners, tracker/db.py's BEGIN included)."""
+    seen: list = []
 
-    def listen(_conn, _cur, statement, *_a):
-        seen.append(" ".join(statement.split()).lower())
+    def listen(_conn, cursor, statement, *_a):
+        seen.append(what(cursor, statement) if what else " ".join(statement.split()).lower())
 
     sa.event.listen(engine, "before_cursor_execute", listen)
     try:
