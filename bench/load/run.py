@@ -300,13 +300,21 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def is_report_post(name: str) -> bool:
+    return "POST report" in name
+
+
+def in_read_mix(name: str) -> bool:
+    """The issue's read mix: every request but the report POSTs and the logins."""
+    return not is_report_post(name) and not name.startswith("login")
+
+
 def table(records: list, seconds: float) -> tuple[list[str], dict]:
     """One row per request type, then the read mix and everything; returns the lines and the read-mix figures."""
     by: dict[str, list] = defaultdict(list)
     for name, ms, ok, status, _t in records:
         by[name].append((ms, ok))
-    by["READ MIX (all but report POSTs)"] = [(ms, ok) for name, ms, ok, _s, _t in records
-                                             if "POST report" not in name and not name.startswith("login")]
+    by["READ MIX (all but report POSTs)"] = [(ms, ok) for name, ms, ok, _s, _t in records if in_read_mix(name)]
     by["ALL"] = [(ms, ok) for _n, ms, ok, _s, _t in records]
     lines = [f"{'request':44} {'count':>7} {'fail':>5} {'rps':>7} {'p50':>6} {'p95':>6} {'p99':>6}"]
     summary = {}
@@ -336,9 +344,9 @@ def timeline(records: list, cpu: CpuSampler | None = None, step: int = 10) -> li
     for name, ms, _ok, _s, t in records:
         k = int((t - t0) // step)
         every[k] += 1
-        if "POST report" in name:
+        if is_report_post(name):
             posts[k] += 1
-        elif not name.startswith("login"):
+        elif in_read_mix(name):
             reads[k].append(ms)
     head = f"{'seconds':>9} {'read rps':>9} {'POST/s':>7} {'p50':>6} {'p95':>6}"
     if cpu:
