@@ -203,3 +203,43 @@ def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):
               .compile(dialect=db.dialect))
     assert len(sql) > 4096
     assert _queries.MAX_CACHED_STATEMENT_LENGTH >= len(sql)
+
+
+def test_psycopg_describes_each_statement_once_and_never_wrongly(db):
+    """``cursor.description`` is built once per statement, parameter types and field types
+    (tracker/db.py ``_described_cursor``): the same statement reuses its columns, a parameter or a
+    field of another type gets its own, and a command still has none."""
+    if not is_postgres(db):
+        return  # SQLite: no psycopg
+    import psycopg
+
+    def described(cur):
+        return [(c.name, c.type_code) for c in cur.description]
+
+    raw = db.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT id, name FROM department WHERE id > %(n)s", {"n": 0})
+        first = cur.description
+        assert described(cur) == [(c.name, c.type_code) for c in psycopg.Cursor.description.fget(cur)]
+        cur.execute("SELECT id, name FROM department WHERE id > %(n)s", {"n": 5})
+        assert cur.description[0] is first[0]  # built once
+        cur.description.append("scribbled on")  # a caller's copy: the cached list stays whole
+        assert len(cur.description) == 2
+
+        cur.execute("SELECT %(v)s AS v", {"v": 1})
+        as_number = described(cur)
+        cur.execute("SELECT %(v)s AS v", {"v": "一"})
+        assert described(cur) != as_number and described(cur) == [("v", psycopg.adapters.types["text"].oid)]
+
+        cur.execute("CREATE TEMPORARY TABLE described_probe (x integer)")
+        assert cur.description is None
+        cur.execute("SELECT x FROM described_probe")
+        assert described(cur) == [("x", psycopg.adapters.types["int4"].oid)]
+        cur.execute("ALTER TABLE described_probe ALTER COLUMN x TYPE text")
+        cur.execute("SELECT x FROM described_probe")
+        assert described(cur) == [("x", psycopg.adapters.types["text"].oid)]
+    finally:
+        raw.rollback()
+        raw.cursor().execute("DROP TABLE IF EXISTS described_probe")  # the connection goes back to the pool
+        raw.close()
