@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -r bench/requirements.txt   # locust, once
     .venv/bin/python bench/load/run.py --db postgresql|sqlite [--users 280] [--seconds 60]
-        [--workers N] [--threads N] [--worker-connections N] [--wait 1.0] [--restart-pg-at SECONDS] [--copies N]
+        [--workers N] [--threads N] [--worker-connections N] [--wait 1.0] [--report-wait 10] [--restart-pg-at SECONDS] [--copies N]
 
 One command: it creates a scratch database (PostgreSQL ``bench_h9`` on 127.0.0.1,
 dropped and created anew; or a temporary SQLite file), builds the demo district
@@ -14,6 +14,11 @@ headless for ``--seconds`` (reports are also capped per user), then prints one
 row per request type (count, failures, rps, p50/p95/p99 in ms), the read mix
 (everything but the report POSTs) and the write check: every report the server
 accepted (302 back to the task) must be in the database exactly once, with its PDF.
+
+Users think for ``--wait`` seconds between requests (0.5-1.5 s); a reporter takes
+``--report-wait`` seconds (5-15 s by default) to write each report, still far quicker
+than a person. ``--report-wait 1`` is the stress pace of the earlier figures: 50
+reporters sending ~35 reports a second.
 
 Passwords of the bench accounts use the cheap hash the test suite uses
 (pbkdf2:sha256:1000, ``tests/conftest.py``), in this scratch database only:
@@ -425,6 +430,8 @@ def main() -> int:
     ap.add_argument("--worker-connections", type=int,
                     help="cap each worker's connections (keep-alive users otherwise pile up on one worker)")
     ap.add_argument("--wait", type=float, default=1.0, help="mean think time between a user's requests, s")
+    ap.add_argument("--report-wait", type=float, default=10.0,
+                    help="mean time a reporter takes to write the next report, s (1: the stress pace)")
     ap.add_argument("--max-reports", type=int, default=20, help="report POSTs per reporter at most")
     ap.add_argument("--database-name", default="bench_h9")
     ap.add_argument("--restart-pg-at", type=float, help="restart PostgreSQL this many seconds into the run")
@@ -454,7 +461,7 @@ def main() -> int:
     restarted: dict = {}
     try:
         env = dict(os.environ, BENCH_USERS=str(tmp / "users.json"), BENCH_OUT=str(tmp / "out.json"),
-                   BENCH_WAIT=str(args.wait), BENCH_MAX_REPORTS=str(args.max_reports))
+                   BENCH_WAIT=str(args.wait), BENCH_REPORT_WAIT=str(args.report_wait), BENCH_MAX_REPORTS=str(args.max_reports))
         cmd = [str(VENV / "locust"), "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
                "-u", str(sum(counts.values())), "-r", str(max(10, total // 5)), "-t", f"{args.seconds}s",
                "--host", f"http://127.0.0.1:{port}", "--only-summary", "--stop-timeout", "10",
@@ -485,7 +492,7 @@ def main() -> int:
     # Requests start after the ramp-up; rps over the measured span (first to last request).
     span = (max(r[4] for r in records) - min(r[4] for r in records)) if records else elapsed
     print(f"\n{args.db}: {sum(counts.values())} users, {workers} gunicorn worker(s) x {args.threads} threads, "
-          f"{span:.0f}s measured, think time {args.wait}s, load average {os.getloadavg()[0]:.1f}")
+          f"{span:.0f}s measured, think time {args.wait}s (reporters {args.report_wait}s), load average {os.getloadavg()[0]:.1f}")
     lines, summary = table(records, span)
     print("\n".join(lines))
     print("\nread mix over time:")
