@@ -90,14 +90,15 @@ def _visible(role: Role, department_id, leader_id) -> sa.ColumnElement[bool]:
     if role == Role.SUPERVISOR:
         return sa.true()
     if role == Role.CLERK and department_id is not None:
-        return sa.and_(
-            none_of(Task.status, UNPUBLISHED),
-            sa.or_(
-                Task.lead_department_id == department_id,
-                sa.exists().where(TaskAssist.task_id == Task.id,
-                                  TaskAssist.department_id == department_id),
-            ),
+        # Its tasks by their two indexes (lead, assisting). As "lead = d OR EXISTS (assisting d)"
+        # PostgreSQL tested the OR on every task of the district that another condition let
+        # through: the inbox's statement read all open tasks for one department's ten (issue 8).
+        own = Task.__table__.alias("own_task")
+        theirs = sa.union_all(
+            sa.select(own.c.id).where(own.c.lead_department_id == department_id),
+            sa.select(TaskAssist.task_id).where(TaskAssist.department_id == department_id),
         )
+        return sa.and_(none_of(Task.status, UNPUBLISHED), Task.id.in_(theirs))
     if role == Role.LEADER and leader_id is not None:
         return sa.and_(
             Task.status != "draft",
