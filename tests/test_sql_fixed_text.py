@@ -36,7 +36,7 @@ def _post_compiled(stmt, dialect) -> set[str]:
     ("derived columns", lambda pg: select(*derived_columns(H))),
     ("task page row", lambda pg: taskpage.task_select(H)),
     ("list rows", lambda pg: queries.list_rows_select(H)),
-    ("inbox sections", lambda pg: _inbox_statements(CLERK, H)[0]),
+    ("inbox sections", lambda pg: _inbox_statements(H)[0]),
     ("rows by ids", lambda pg: queries._list_rows_by_ids(H, pg)),
     ("board names", lambda pg: board._names_select(pg, Task.id, Task.title)),
 ])
