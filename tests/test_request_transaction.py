@@ -232,6 +232,11 @@ def test_psycopg_describes_each_statement_once_and_never_wrongly(db):
         cur.execute("SELECT %(v)s AS v", {"v": "一"})
         assert described(cur) != as_number and described(cur) == [("v", psycopg.adapters.types["text"].oid)]
 
+        cur.execute("SELECT 1 AS a; SELECT 2 AS b")  # two results of one statement string
+        assert described(cur) == [("a", psycopg.adapters.types["int4"].oid)]
+        cur.nextset()
+        assert described(cur) == [("b", psycopg.adapters.types["int4"].oid)]
+
         cur.execute("CREATE TEMPORARY TABLE described_probe (x integer)")
         assert cur.description is None
         cur.execute("SELECT x FROM described_probe")

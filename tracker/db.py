@@ -123,7 +123,8 @@ def _described_cursor() -> type:
     ``Column`` per field each time (name decoded, type looked up): 25 µs for a 26-field row, 2 µs
     from here; a page runs 3-5 statements and the task row has 70 fields. What PostgreSQL describes is
     fixed by the statement's text, its parameters' types and the result's field types, so those
-    are the key; anything but a plain result set (a command, a COPY, a stream) goes the usual way."""
+    are the key; anything but one plain result set (a command, a COPY, a stream, a string of
+    several statements) goes the usual way."""
     import psycopg
     from psycopg.pq import ExecStatus
 
@@ -135,8 +136,8 @@ def _described_cursor() -> type:
         @property
         def description(self):
             res, query = self.pgresult, self._query
-            if res is None or query is None or res.status != ExecStatus.TUPLES_OK:
-                return super().description
+            if res is None or query is None or res.status != ExecStatus.TUPLES_OK or len(self._results) != 1:
+                return super().description  # several results ("SELECT 1 AS a; SELECT 2 AS b"): as psycopg
             fields = res.nfields
             key = (query.query, query.types, tuple(map(res.ftype, range(fields))))
             columns = described.get(key)

@@ -2,7 +2,8 @@
 
     .venv/bin/pip install -r bench/requirements.txt   # locust, once
     .venv/bin/python bench/load/run.py --db postgresql|sqlite [--users 280] [--seconds 60]
-        [--workers N] [--threads N] [--worker-connections N] [--wait 1.0] [--report-wait 10] [--restart-pg-at SECONDS] [--copies N]
+        [--workers N] [--threads N] [--worker-connections N] [--wait 1.0] [--report-wait 10]
+        [--restart-pg-at SECONDS] [--copies N]
 
 One command: it creates a scratch database (PostgreSQL ``bench_h9`` on 127.0.0.1,
 dropped and created anew; or a temporary SQLite file), builds the demo district
@@ -461,7 +462,8 @@ def main() -> int:
     restarted: dict = {}
     try:
         env = dict(os.environ, BENCH_USERS=str(tmp / "users.json"), BENCH_OUT=str(tmp / "out.json"),
-                   BENCH_WAIT=str(args.wait), BENCH_REPORT_WAIT=str(args.report_wait), BENCH_MAX_REPORTS=str(args.max_reports))
+                   BENCH_WAIT=str(args.wait), BENCH_REPORT_WAIT=str(args.report_wait),
+                   BENCH_MAX_REPORTS=str(args.max_reports))
         cmd = [str(VENV / "locust"), "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
                "-u", str(sum(counts.values())), "-r", str(max(10, total // 5)), "-t", f"{args.seconds}s",
                "--host", f"http://127.0.0.1:{port}", "--only-summary", "--stop-timeout", "10",
@@ -492,7 +494,8 @@ def main() -> int:
     # Requests start after the ramp-up; rps over the measured span (first to last request).
     span = (max(r[4] for r in records) - min(r[4] for r in records)) if records else elapsed
     print(f"\n{args.db}: {sum(counts.values())} users, {workers} gunicorn worker(s) x {args.threads} threads, "
-          f"{span:.0f}s measured, think time {args.wait}s (reporters {args.report_wait}s), load average {os.getloadavg()[0]:.1f}")
+          f"{span:.0f}s measured, think time {args.wait}s (reporters {args.report_wait}s), "
+          f"load average {os.getloadavg()[0]:.1f}")
     lines, summary = table(records, span)
     print("\n".join(lines))
     print("\nread mix over time:")
