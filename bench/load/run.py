@@ -289,6 +289,13 @@ class CpuSampler(threading.Thread):
                 totals[group] += (ticks - self.start_ticks.get(pid, 0)) / self.hz
             self.samples.append((time.time(), totals))
 
+    def shares(self, group: str) -> list[float]:
+        """CPU seconds of each process of a group over the run, largest first: gunicorn's
+        workers should share the work; a worker that holds most users' keep-alive
+        connections runs at one core while the others idle."""
+        return sorted(((ticks - self.start_ticks.get(pid, 0)) / self.hz
+                       for pid, (g, ticks) in self.last.items() if g == group), reverse=True)
+
     def between(self, a: float, b: float) -> dict[str, float] | None:
         """CPU seconds per group from about ``a`` to about ``b`` (nearest samples)."""
         inside = [s for s in self.samples if a - 0.5 <= s[0] <= b + 0.5]
@@ -500,6 +507,9 @@ def main() -> int:
     print("\n".join(lines))
     print("\nread mix over time:")
     print("\n".join(timeline(records, cpu)))
+    shares = [x for x in cpu.shares("gunicorn") if x >= 0.5]  # the master uses next to nothing
+    print("gunicorn workers' CPU over the run: "
+          + ", ".join(f"{x:.1f} s ({100 * x / (sum(shares) or 1):.0f} %)" for x in shares))
     print("\nCPU of the request's gunicorn thread (the app's request log), by kind:")
     print("\n".join(cpu_by_request(tmp / "gunicorn.log")))
     if out["errors"]:
