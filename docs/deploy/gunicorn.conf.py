@@ -10,8 +10,11 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # nginx in front; never 0.0.0.0 without it
 
-# Work is I/O-bound (database, uploads): a few processes with threads each. 2 cores -> 4 x 4.
-workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count(), 8)))
+# A few processes with threads each: one more process than cores (2 cores -> 3 x 4), the layout the
+# load test measures. At 280 users on 2 cores: 3 x 4 208 requests/s (p95 516 ms), 4 x 3 207 (664),
+# 4 x 2 211 (550), 2 x 6 171 (936) (bench/load/README.md); a page is mostly Python, so more
+# processes than that only queue on the cores.
+workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() + 1, 8)))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 
