@@ -64,6 +64,7 @@ from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import DeadlineError, DeadlineParse, parse_deadline
 from tracker.services.organisation import normalise_name
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
+from tracker.sql import id_in
 
 Progress = Callable[[int, int], None]
 
@@ -1402,7 +1403,6 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
 def _export_rows_select(horizon, pg: bool) -> sa.Select:
     """The ledger's columns for a chunk of ids (parameter ``ids``), built once per day."""
     from tracker.services.derived import light
-    from tracker.sql import id_in
 
     return select(Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
                   Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
@@ -1412,8 +1412,6 @@ def _export_rows_select(horizon, pg: bool) -> sa.Select:
 
 @functools.cache
 def _export_sources_select(pg: bool) -> sa.Select:
-    from tracker.sql import id_in
-
     return select(Source.id, Source.title, Source.source_date).where(id_in(Source.id, "ids", pg))
 
 
@@ -1431,8 +1429,6 @@ def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
 
 
 def _latest_progress(session: Session, ids: list[int]) -> dict[int, str]:
-    from tracker.sql import id_in
-
     newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
               .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)))
               .group_by(ProgressReport.task_id).subquery())

@@ -401,7 +401,6 @@ def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
     return list_rows_select(h).where(id_in(Task.id, "ids", pg))
 
 
-
 def task_ids(session: Session, actor: Actor, f: TaskFilter, h: Horizon, sort: str = "due") -> list[int]:
     where = [visible_clause(actor), *filter_clauses(f, h)]
     return list(session.scalars(select(Task.id).where(*where).order_by(*SORTS.get(sort, SORTS["due"]))))
