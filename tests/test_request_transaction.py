@@ -206,9 +206,9 @@ def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):
 
 
 def test_psycopg_describes_each_statement_once_and_never_wrongly(db):
-    """``cursor.description`` is built once per statement, parameter types and field types
-    (tracker/db.py ``_described_cursor``): the same statement reuses its columns, a parameter or a
-    field of another type gets its own, and a command still has none."""
+    """``cursor.description`` is built once per statement and field types (tracker/db.py
+    ``_described_cursor``): the same statement reuses its columns, also once psycopg has prepared
+    it, a parameter or a field of another type gets its own, and a command still has none."""
     if not is_postgres(db):
         return  # SQLite: no psycopg
     import psycopg
@@ -226,6 +226,9 @@ def test_psycopg_describes_each_statement_once_and_never_wrongly(db):
         assert cur.description[0] is first[0]  # built once
         cur.description.append("scribbled on")  # a caller's copy: the cached list stays whole
         assert len(cur.description) == 2
+        for n in range(2 * raw.prepare_threshold):  # psycopg prepares it after a few runs
+            cur.execute("SELECT id, name FROM department WHERE id > %(n)s", {"n": n})
+            assert cur.description[0] is first[0], f"run {n + 3} built it again"
 
         cur.execute("SELECT %(v)s AS v", {"v": 1})
         as_number = described(cur)

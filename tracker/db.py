@@ -121,10 +121,10 @@ def _described_cursor() -> type:
 
     SQLAlchemy reads ``cursor.description`` after every statement, and psycopg builds a new
     ``Column`` per field each time (name decoded, type looked up): 25 µs for a 26-field row, 2 µs
-    from here; a page runs 3-5 statements and the task row has 70 fields. What PostgreSQL describes is
-    fixed by the statement's text, its parameters' types and the result's field types, so those
-    are the key; anything but one plain result set (a command, a COPY, a stream, a string of
-    several statements) goes the usual way."""
+    from here; a page runs 3-5 statements and the task row has 70 fields. What PostgreSQL describes
+    is fixed by the statement's text and the result's field types (a parameter of another type
+    changes the types of the fields it reaches), so those are the key; anything but one plain
+    result set (a command, a COPY, a stream, a string of several statements) goes the usual way."""
     import psycopg
     from psycopg.pq import ExecStatus
 
@@ -135,11 +135,13 @@ def _described_cursor() -> type:
 
         @property
         def description(self):
-            res, query = self.pgresult, self._query
-            if res is None or query is None or res.status != ExecStatus.TUPLES_OK or len(self._results) != 1:
+            # The statement as the caller passed it: psycopg keeps its converted form (``_query``)
+            # only for statements it has not prepared, i.e. the first five runs of each.
+            res, query = self.pgresult, self._last_query
+            if (res is None or type(query) is not str or res.status != ExecStatus.TUPLES_OK
+                    or len(self._results) != 1):
                 return super().description  # several results ("SELECT 1 AS a; SELECT 2 AS b"): as psycopg
-            fields = res.nfields
-            key = (query.query, query.types, tuple(map(res.ftype, range(fields))))
+            key = (query, tuple(map(res.ftype, range(res.nfields))))
             columns = described.get(key)
             if columns is None:
                 if len(described) >= 2048:  # statements built per request would grow it without end
