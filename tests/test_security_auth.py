@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask_wtf.csrf import generate_csrf
 from sqlmodel import select
 
 from tests import factories as f
@@ -69,6 +70,27 @@ def test_a_wrong_token_is_refused_too(client, office):
     login(client, "office")
     resp = client.post("/office/sources", data={"csrf_token": "forged", "title": "伪造"})
     assert resp.status_code == 400
+
+
+def test_a_session_keeps_one_signed_token_and_another_session_gets_its_own(app, client, office, monkeypatch):
+    """tracker/web/security.py signs a session's token once per process: the pages of one session
+    carry the same token, signed once, it is accepted, and another session's token is neither the
+    same nor accepted in the first one's place."""
+    from tracker.web import security
+
+    signed = []
+    monkeypatch.setattr(security, "generate_csrf", lambda: signed.append(1) or generate_csrf())
+    login(client, "office")
+    first = csrf_from(client.get("/office/sources").get_data(as_text=True))
+    assert csrf_from(client.get("/office/sources").get_data(as_text=True)) == first
+    assert len(signed) == 2  # the login page's session, then the logged-in one: not once per page
+    other = app.test_client()
+    login(other, "office")
+    theirs = csrf_from(other.get("/office/sources").get_data(as_text=True))
+    assert theirs != first
+    assert client.post("/office/sources", data={"csrf_token": theirs, "title": "串用"}).status_code == 400
+    resp = client.post("/office/sources", data={"csrf_token": first, "title": "本会话"})
+    assert resp.status_code == 422 and "页面已过期" not in resp.get_data(as_text=True)  # past CSRF, to the form's checks
 
 
 def test_session_id_changes_at_login(app, client, office):
