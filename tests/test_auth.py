@@ -136,3 +136,28 @@ def test_bearer_token_wins_over_a_stray_session_cookie(app, office, session):
     resp = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200
     assert client.get("/api/v1/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_a_page_reads_its_user_as_a_read_only_record_and_a_change_goes_through_the_entity(app, client, office, session):
+    """tracker/web/auth.py loads the page's user without the ORM (a ``UserRecord``); writing to it
+    fails loudly instead of being lost, and ``current_row`` gives the session's ``User`` entity."""
+    from flask import g
+    from flask_login import current_user
+
+    from tracker.web.auth import UserRecord, current_row
+
+    seen = {}
+
+    @app.get("/_probe_user")
+    def _probe():
+        row = current_user.row
+        seen["record"] = isinstance(row, UserRecord) and (row.username, row.role, row.active)
+        with pytest.raises(AttributeError, match="read-only"):
+            row.display_name = "改名"
+        entity = current_row()
+        seen["entity"] = isinstance(entity, User) and entity in g.db_session and entity.id == row.id
+        return "ok"
+
+    login(client, "office", "office-pass-1")
+    assert client.get("/_probe_user").status_code == 200
+    assert seen == {"record": ("office", Role.SUPERVISOR.value, True), "entity": True}
