@@ -176,6 +176,21 @@ def test_compiled_templates_are_kept_in_the_instance_folder_and_loaded_before_re
     assert "tasks/show.html" in {t.name for t in second.jinja_env.cache.values()}
 
 
+def test_a_worker_sets_dash_up_before_its_first_request(tmp_path):
+    """``warm_up`` (gunicorn's post_worker_init) leaves Dash nothing to do at the first request."""
+    from tracker import create_app
+    from tracker.config import Settings
+    from tracker.web import warm_up
+
+    app = create_app(Settings(env="testing", database_url=f"sqlite:///{tmp_path / 'd.db'}",
+                              instance_path=tmp_path / "instance", secret_key="x", log_format="off"))
+    board = app.extensions["dash"]
+    assert not board._got_first_request["setup_server"]
+    warm_up(app)
+    assert board._got_first_request["setup_server"]
+    assert "tasks/show.html" in {t.name for t in app.jinja_env.cache.values()}
+
+
 def test_an_unwritable_instance_folder_leaves_templates_compiled_in_memory(tmp_path, monkeypatch):
     from pathlib import Path
 

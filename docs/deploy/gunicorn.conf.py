@@ -50,19 +50,21 @@ limit_request_fields = 100
 
 
 def post_worker_init(worker):
-    """Load the page templates and tune the garbage collector once the worker has built the app.
+    """Load the page templates, set Dash up and tune the garbage collector once the worker has built
+    the app.
 
     Loading every template here (compiled, from the instance folder's cache: 16 ms) spares the
-    first users after a start or a recycling the 0.5 s of compiling (tracker/web/__init__.py).
+    first users after a start or a recycling the 0.5 s of compiling; Dash's set-up another 0.4 s
+    (tracker/web/__init__.py ``warm_up``).
     The app, Dash and the imported modules are ~half a million long-lived objects that every full
     collection walked again; ``freeze`` sets them aside. A page allocates thousands of objects
     (ORM rows, template output), so the default threshold (700) ran a collection every few
     requests. Measured in-process over the clerk pages: collections 553 -> 126, their CPU
     304 -> 72 ms per 600 requests (bench/load/README.md)."""
     if worker is not None:  # compiled templates first (from the instance folder's cache once written)
-        from tracker.web import warm_templates
+        from tracker.web import warm_up
 
-        warm_templates(worker.wsgi)
+        warm_up(worker.wsgi)
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
