@@ -73,9 +73,9 @@ class LoginUser:
 class UserRecord:
     """The logged-in user's row as read for this request: the columns of ``User``, read-only.
 
-    Every page loads its user; as an ORM entity that cost ~15 % of a clerk page's CPU (identity
-    map, instance state, row processors: py-spy). A page that changes the user loads the entity
-    (``current_row``)."""
+    Every page loads its user; as an ORM entity (identity map, instance state, row processors) it
+    cost 0.3-0.4 ms more per clerk page, ~5 % (interleaved A/B, bench/load/README.md). A page that
+    changes the user loads the entity (``current_row``)."""
 
     __slots__ = tuple(c.key for c in User.__table__.c)
 

@@ -23,8 +23,8 @@ _signed_tokens: dict[tuple[str, str], str] = {}
 def csrf_token() -> str:
     """The page's CSRF token, signed once per session and process rather than once per page.
 
-    Flask-WTF signs the session's token again on every page (HMAC, JSON, base64: 3 % of a clerk
-    page's CPU, py-spy). With no time limit on the token (below) the signature of the same token
+    Flask-WTF signs the session's token again on every page (HMAC, JSON, base64: 0.12 ms of a
+    clerk page, ~2 %, interleaved A/B). With no time limit on the token (below) the signature of the same token
     under the same key never changes, so any earlier one is as good; validation is untouched."""
     if "csrf_token" in g:
         return g.csrf_token
