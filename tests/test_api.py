@@ -696,6 +696,50 @@ def test_progress_reports(as_, session, d):
     assert len(session.exec(select(ProgressReport)).all()) == 2
 
 
+def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_, session, d, tmp_path):
+    """Horizontal privilege (issue 8): an assisting department reads its own progress reports and
+    their files' events, not the lead's, exactly as the task page shows it (``own_part_only``).
+    The lead, the office and the leader read everything."""
+    import io
+    from types import SimpleNamespace
+
+    from tracker.services import attachments, ledger
+
+    t = f.task_in(session, d, "acknowledged")
+    session.commit()
+    lead, assist = as_("lead_clerk"), as_("assist_clerk")
+    lead_report = lead.post(f"/tasks/{t.id}/progress-reports", json={"text": "牵头单位：已完成选址"}).get_json()
+    own_report = assist.post(f"/tasks/{t.id}/progress-reports", json={"text": "协办单位：资金已测算"}).get_json()
+    report_of = {r.id: r for r in session.exec(select(ProgressReport).where(ProgressReport.task_id == t.id))}
+    lead_file = attachments.store(session, d.lead_clerk, t.id, lead_report["id"],
+                                  SimpleNamespace(filename="牵头材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
+                                  directory=tmp_path)
+    own_file = attachments.store(session, d.assist_clerk, t.id, own_report["id"],
+                                 SimpleNamespace(filename="协办材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
+                                 directory=tmp_path)
+    imported = ledger.record_imported_progress(session, d.office, t.id, "台账导入：牵头单位三季度进展")
+    session.commit()
+    assert set(report_of) == {lead_report["id"], own_report["id"]} and imported is not None
+
+    def texts(caller):
+        return [i["text"] for i in caller.get(f"/tasks/{t.id}/progress-reports").get_json()["items"]]
+
+    def about(caller):
+        events = caller.get(f"/tasks/{t.id}").get_json()["timeline"]
+        return {(e["entity"], e["entity_id"]) for e in events if e["entity"] in ("progress_report", "attachment")}
+
+    everything = {("progress_report", lead_report["id"]), ("progress_report", own_report["id"]),
+                  ("progress_report", imported.id), ("attachment", lead_file.id), ("attachment", own_file.id)}
+    assert texts(assist) == ["协办单位：资金已测算"]
+    assert about(assist) == {("progress_report", own_report["id"]), ("attachment", own_file.id)}
+    detail = assist.get(f"/tasks/{t.id}").get_data(as_text=True)
+    assert "三季度进展" not in detail and "牵头材料" not in detail  # the imported text rode in its event
+    for who in ("lead_clerk", "office", "leader"):
+        caller = lead if who == "lead_clerk" else as_(who)
+        assert "牵头单位：已完成选址" in texts(caller) and "协办单位：资金已测算" in texts(caller)
+        assert about(caller) == everything, who
+
+
 # --- sources ---------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from tracker.models import (
     Urgency,
 )
 from tracker.services import queries
-from tracker.services.actors import Actor, parties
+from tracker.services.actors import Actor, own_part_only, parties
 from tracker.services.derived import LIGHT_LABELS, Horizon, Light
 from tracker.services.sources import kind_label
 from tracker.services.tasks import assisting_ids, leader_ids
@@ -182,7 +182,7 @@ def task_detail(session: Session, actor: Actor, task_id: int) -> s.TaskDetail:
     pending = pending_requests(session, task.id)
     milestones = session.exec(select(Milestone).where(Milestone.task_id == task.id)
                               .order_by(Milestone.sort_order, Milestone.id))
-    events = queries.timeline(session, task.id)
+    events = queries.timeline(session, task.id, only_department=own_part_only(actor, who))
     return s.TaskDetail(
         **item_fields(row, main_party(who), assist[task.id], leaders[task.id]),
         requirement=task.requirement, item_no=task.item_no, parent_id=task.parent_id,

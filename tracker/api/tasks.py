@@ -26,7 +26,7 @@ from tracker.models import (
 )
 from tracker.services import queries
 from tracker.services import tasks as svc
-from tracker.services.actors import parties
+from tracker.services.actors import own_part_only, parties
 from tracker.web.auth import current_actor
 from tracker.workflow import Action, check
 
@@ -121,13 +121,12 @@ def _report_out(session, report: ProgressReport) -> s.ProgressReportOut:
         needs_coordination=report.needs_coordination)
 
 
-@operation(bp, "GET", "/tasks/{task_id}/progress-reports", summary="进展反馈列表（新的在前）", tag=TAG,
+@operation(bp, "GET", "/tasks/{task_id}/progress-reports", summary="进展反馈列表（新的在前；协办单位只见本单位报送的）", tag=TAG,
            response=s.ProgressReportList, path_params=TASK_ID)
 def list_reports(task_id: int):
-    session = get_session()
-    visible_task(session, current_actor(), task_id)
-    rows = session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id)
-                        .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc()))
+    session, actor = get_session(), current_actor()
+    _task, who = visible_task(session, actor, task_id)
+    rows = queries.progress_reports(session, task_id, only_department=own_part_only(actor, who))
     return reply(s.ProgressReportList(items=[_report_out(session, r) for r in rows]))
 
 

@@ -61,6 +61,14 @@ def parties(session: Session, actor: Actor, task: Task) -> set[Party]:
     return out
 
 
+def own_part_only(actor: Actor, who: set[Party]) -> int | None:
+    """The department whose part alone ``actor`` may read of a task's progress reports and their
+    files, ``who`` being ``parties``: an assisting department reads its own, not the lead's nor
+    another assisting department's ("协办单位向牵头单位报送", DOMAIN.md; the task page and
+    ``attachments.for_download`` hold to the same). None: every report."""
+    return actor.department_id if who == {Party.ASSIST} else None
+
+
 def can_see(session: Session, actor: Actor, task: Task) -> bool:
     return bool(parties(session, actor, task))
 

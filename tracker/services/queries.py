@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from tracker.db import is_postgres
 from tracker.models import (
+    Attachment,
     AuditEvent,
     Department,
     Leader,
@@ -432,7 +433,28 @@ def _assists_and_leaders_select(pg: bool) -> sa.Select:
             .order_by(both.c.kind, both.c.sort_order, both.c.id))
 
 
-def timeline(session: Session, task_id: int) -> list[AuditEvent]:
-    """The task's whole history, oldest first (audit events are the single record)."""
-    return list(session.exec(select(AuditEvent).where(AuditEvent.task_id == task_id)
-                             .order_by(AuditEvent.at, AuditEvent.id)))
+def timeline(session: Session, task_id: int, *, only_department: int | None = None) -> list[AuditEvent]:
+    """The task's whole history, oldest first (audit events are the single record).
+
+    ``only_department`` (``actors.own_part_only``): of the events about progress reports and
+    files, only those about this department's reports and their files, as the task page shows
+    an assisting department (an imported report's event carries its text)."""
+    stmt = select(AuditEvent).where(AuditEvent.task_id == task_id)
+    if only_department is not None:
+        own_reports = select(ProgressReport.id).where(ProgressReport.task_id == task_id,
+                                                      ProgressReport.department_id == only_department)
+        own_files = select(Attachment.id).where(Attachment.task_id == task_id, Attachment.report_id.in_(own_reports))
+        stmt = stmt.where(sa.or_(
+            AuditEvent.entity.not_in(("progress_report", "attachment")),
+            sa.and_(AuditEvent.entity == "progress_report", AuditEvent.entity_id.in_(own_reports)),
+            sa.and_(AuditEvent.entity == "attachment", AuditEvent.entity_id.in_(own_files)),
+        ))
+    return list(session.exec(stmt.order_by(AuditEvent.at, AuditEvent.id)))
+
+
+def progress_reports(session: Session, task_id: int, *, only_department: int | None = None) -> list[ProgressReport]:
+    """The task's progress reports, newest first; ``only_department`` as in ``timeline``."""
+    stmt = select(ProgressReport).where(ProgressReport.task_id == task_id)
+    if only_department is not None:
+        stmt = stmt.where(ProgressReport.department_id == only_department)
+    return list(session.exec(stmt.order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())))
