@@ -14,7 +14,7 @@ from sqlmodel import select
 from importers.export import LEDGER_COLUMNS, LedgerRow, write_ledger
 from tests.fixtures.helpers import FIXTURES, counts, load_district
 from tracker import clock
-from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task
+from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
 from tracker.services import ledger, organisation, tasks
 from tracker.services.actors import Actor
 from tracker.services.derived import Horizon
@@ -143,6 +143,35 @@ def test_filters_and_visibility(busy, tmp_path):
     assert _export(busy, path, actor=clerk) == 1
     assert _sheet(path).cell(4, 5).value == "研究制定城区停车管理办法"
     assert _sheet(path).cell(4, 12).value == "待签收（逾期）"
+
+
+def test_an_assisting_department_exports_its_own_progress_not_the_leads(busy, tmp_path):
+    """The 最新进展 cell of a task a department assists shows that department's newest report,
+    not the lead's (actors.own_part_only: the task page and the API withhold it too); the lead's
+    export shows the newest of all."""
+    s = busy.session
+    task = s.exec(select(Task).join(TaskAssist, TaskAssist.task_id == Task.id)
+                  .where(Task.status == "assigned")).first()
+    helper = s.exec(select(TaskAssist.department_id).where(TaskAssist.task_id == task.id)).first()
+    clerks = {}
+    for name, dep in (("assist1", helper), ("lead1", task.lead_department_id)):
+        clerks[name] = Actor.of(organisation.create_user(s, busy.office, name, "联络员", "password123", Role.CLERK,
+                                                         department_id=dep))
+    s.add(ProgressReport(task_id=task.id, department_id=helper, text="协办：配合资金测算完成"))
+    s.flush()
+    s.add(ProgressReport(task_id=task.id, department_id=task.lead_department_id, text="牵头：内部研判意见"))
+    s.commit()
+
+    def progress(actor) -> str:
+        path = tmp_path / f"{actor.name}-{actor.user_id}.xlsx"
+        _export(busy, path, actor=actor)
+        ws = _sheet(path)
+        row = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 5).value == task.title)
+        col = [name for name, _sub, _w in LEDGER_COLUMNS].index("最新进展") + 1
+        return ws.cell(row, col).value
+
+    assert progress(clerks["assist1"]) == "协办：配合资金测算完成"
+    assert progress(clerks["lead1"]) == "牵头：内部研判意见"
 
 
 INJECTIONS = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0"]

@@ -51,6 +51,7 @@ from tracker.models import (
     Leader,
     LeaderDepartment,
     ProgressReport,
+    Role,
     Source,
     SourceKind,
     Task,
@@ -1363,6 +1364,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     else:
         ids = queries.task_ids(session, actor, f, horizon, sort=sort)
     party = Party.OFFICE if actor.is_office else (Party.LEADER if actor.role == "leader" else Party.LEAD)
+    own = actor.department_id if actor.role == Role.CLERK else None  # its tasks: lead or assisting
     dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
     pg = is_postgres(session)
     rows_stmt, sources_stmt = _export_rows_select(horizon, pg), _export_sources_select(pg)
@@ -1378,6 +1380,10 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                     sources_stmt, {"ids": list(wanted)})})
             assist, leaders = queries.names_for(session, part)
             latest = _latest_progress(session, part)
+            if own is not None:  # an assisting department's cell: its own newest report (own_part_only)
+                mine = _latest_progress(session, part, department_id=own)
+                latest = {tid: latest.get(tid, "") if rows[tid].lead_department_id == own else mine.get(tid, "")
+                          for tid in part if tid in rows}
             for tid in part:
                 t = rows.get(tid)
                 if t is None:
@@ -1428,9 +1434,11 @@ def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
                       sa.func.length(Task.item_no), Task.item_no, Task.id))
 
 
-def _latest_progress(session: Session, ids: list[int]) -> dict[int, str]:
+def _latest_progress(session: Session, ids: list[int], *, department_id: int | None = None) -> dict[int, str]:
+    """Each task's newest progress text; with ``department_id``, that department's newest."""
+    mine = [ProgressReport.department_id == department_id] if department_id is not None else []
     newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
-              .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)))
+              .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)), *mine)
               .group_by(ProgressReport.task_id).subquery())
     rows = session.connection().execute(select(ProgressReport.task_id, ProgressReport.text)
                                         .join(newest, newest.c.rid == ProgressReport.id), {"ids": list(ids)})
