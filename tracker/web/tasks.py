@@ -35,7 +35,7 @@ from tracker.models import (
     Task,
 )
 from tracker.services import attachments, cascade, taskpage, tasks as svc
-from tracker.services.actors import Actor, parties
+from tracker.services.actors import Actor, own_part_only, parties
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.web.auth import current_actor
 from tracker.web.params import to_int
@@ -153,11 +153,12 @@ def _known_or_by_id(session: Session, model, ids, known: dict[int, Any]) -> dict
     return out
 
 
-def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
+def build_timeline(session: Session, task: Task, party: Party, only_department: int | None, *,
                    reports_known: dict[int, ProgressReport] | None = None,
                    files_known: dict[int, Attachment] | None = None,
                    names_known: dict[int, str] | None = None) -> list[Entry]:
-    """The audit log in the viewer's words; an assisting department sees only its own reports.
+    """The audit log in the viewer's words; ``only_department`` (``actors.own_part_only``): an
+    assisting department sees only its own reports and their files.
 
     ``reports_known``/``files_known``/``names_known``: the task's reports, attachments and
     department names the page has already read (saves statements); anything else the history
@@ -175,10 +176,10 @@ def build_timeline(session: Session, task: Task, party: Party, viewer: Actor, *,
             dep_ids.add((e.change_payload or {}).get("suggested_department_id"))
     known = {i: n for i, n in (names_known or {}).items() if i and n is not None and i in dep_ids}
     names = {**known, **_departments(session, dep_ids - known.keys())}
-    only_own = party == Party.ASSIST
+    only_own = only_department is not None  # actors.own_part_only
 
     def own(report: ProgressReport | None) -> bool:
-        return not only_own or (report is not None and report.department_id == viewer.department_id)
+        return not only_own or (report is not None and report.department_id == only_department)
 
     by_report: dict[int, list[Attachment]] = {}
     by_close: dict[int, list[Attachment]] = {}
@@ -291,9 +292,10 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         if att.report_id in latest_ids:
             files[att.report_id].append(att)
 
-    lead_latest = latest.get(task.lead_department_id) if party != Party.ASSIST else None
-    if party == Party.ASSIST:
-        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting if dep_id == actor.department_id]
+    own = own_part_only(actor, who)
+    lead_latest = latest.get(task.lead_department_id) if own is None else None
+    if own is not None:
+        assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting if dep_id == own]
     else:
         assist_latest = [(name, latest.get(dep_id)) for dep_id, name in assisting]
 
@@ -303,7 +305,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         change_names = {i: name for i, name in departments if i in wanted}  # the active ones, when read
         change_names.update(_departments(session, wanted - change_names.keys()))
     own_previous = latest.get(actor.department_id) if actor.department_id else None
-    timeline = build_timeline(session, task, party, actor, reports_known={r.id: r for r in reports},
+    timeline = build_timeline(session, task, party, own, reports_known={r.id: r for r in reports},
                               files_known={a.id: a for a in task_files},
                               names_known={**dict(departments), task.lead_department_id: row.lead_name,
                                            **dict(assisting)})
