@@ -1364,7 +1364,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     else:
         ids = queries.task_ids(session, actor, f, horizon, sort=sort)
     party = Party.OFFICE if actor.is_office else (Party.LEADER if actor.role == "leader" else Party.LEAD)
-    own = actor.department_id if actor.role == Role.CLERK else None  # its tasks: lead or assisting
+    own = actor.department_id if actor.role == Role.CLERK else None  # see _latest_progress
     dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
     pg = is_postgres(session)
     rows_stmt, sources_stmt = _export_rows_select(horizon, pg), _export_sources_select(pg)
@@ -1379,11 +1379,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                 sources.update({sid: (title, day) for sid, title, day in conn.execute(
                     sources_stmt, {"ids": list(wanted)})})
             assist, leaders = queries.names_for(session, part)
-            latest = _latest_progress(session, part)
-            if own is not None:  # an assisting department's cell: its own newest report (own_part_only)
-                mine = _latest_progress(session, part, department_id=own)
-                latest = {tid: latest.get(tid, "") if rows[tid].lead_department_id == own else mine.get(tid, "")
-                          for tid in part if tid in rows}
+            latest = _latest_progress(session, part, department_id=own)
             for tid in part:
                 t = rows.get(tid)
                 if t is None:
@@ -1435,8 +1431,12 @@ def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
 
 
 def _latest_progress(session: Session, ids: list[int], *, department_id: int | None = None) -> dict[int, str]:
-    """Each task's newest progress text; with ``department_id``, that department's newest."""
-    mine = [ProgressReport.department_id == department_id] if department_id is not None else []
+    """Each task's newest progress text. With ``department_id`` (a clerk's export), as
+    ``actors.own_part_only``: the newest of all on the tasks it leads, its own newest on those
+    it assists."""
+    mine = [] if department_id is None else [sa.or_(
+        ProgressReport.department_id == department_id,
+        ProgressReport.task_id.in_(select(Task.id).where(Task.lead_department_id == department_id)))]
     newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
               .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)), *mine)
               .group_by(ProgressReport.task_id).subquery())
