@@ -25,7 +25,7 @@ def test_bulletin_page_prints_without_navigation(live_server, browser_context, s
     page.fill("#username", username)
     page.fill("#password", "password123")
     page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda u: "/login" not in u)  # wait_for_load_state() may see the login page
     page.goto(f"{live_server.url}/bulletins/{b.id}")
     assert page.locator("h1").inner_text() == "督查督办工作月通报（2026年10月）"
     assert page.locator("tr[data-rank='1'] td").nth(1).inner_text() == "区发展和改革委员会"

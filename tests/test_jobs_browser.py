@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 from tests.browser import shot
@@ -47,8 +48,9 @@ def test_office_edits_rules_and_reads_job_runs(live_server, browser_context, ses
     assert rules["ladder"] == [2, 4, 6] and rules["report_weekday"] == 4
 
     page.click("text=定时任务运行记录")
+    page.wait_for_url(live_server.url + "/office/jobs")  # count() does not wait for the new page
     rows = page.locator("#job-runs tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert rows.first.get_attribute("data-status") == "failed" and "table-danger" in rows.first.get_attribute("class")
     assert "OperationalError" in rows.first.inner_text()
     assert "完成" in rows.nth(1).inner_text()

@@ -35,8 +35,7 @@ def _login(browser, server, username: str, name: str):
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    page.wait_for_url(lambda u: "/login" not in u)  # wait_for_load_state() may see the login page
     return context, page
 
 
@@ -85,7 +84,7 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         shot(office, "motions-01-office-imported")
         office.select_option("#motion-filters select[name=category]", "市场")
         office.click("#motion-filters button[type=submit]")
-        office.wait_for_load_state()
+        office.wait_for_url("**/motions/?*category=*")  # wait_for_load_state() may see the old page
         assert office.locator("#motions tbody tr").count() == 2
         shot(office, "motions-02-office-filtered")
         item = session.exec(select(Motion).where(Motion.number == 16)).one()
@@ -190,7 +189,7 @@ def test_office_assigns_two_registered_motions_from_the_list(live_server, browse
         office.goto(url + "/motions/")
         office.select_option("#motion-filters select[name=stage]", "unassigned")
         office.click("#motion-filters button[type=submit]")
-        office.wait_for_load_state()
+        office.wait_for_url("**/motions/?*stage=unassigned*")
         assert office.locator("#motions tbody tr").count() == 3
         assert office.locator("#assign-selected").is_disabled()
         for m in made[:2]:
@@ -198,7 +197,7 @@ def test_office_assigns_two_registered_motions_from_the_list(live_server, browse
         assert office.locator("#assign-selected").inner_text() == "交办选中的2件"
         shot(office, "motions-assign-01-ticked")
         office.click("#assign-selected")
-        office.wait_for_load_state()
+        office.locator(".alert-success").wait_for()
         assert "已交办2件：建议第1号、建议第2号" in office.locator(".alert-success").inner_text()
         assert "stage=unassigned" in office.url
         assert office.locator("#motions tbody tr").count() == 1  # only the third still waits

@@ -4,6 +4,7 @@ the task, "全部标为已读" clears the badge; the office's delivery log shows
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests import factories as f
@@ -20,7 +21,7 @@ def _login(page, url: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", "password123")
     page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda u: "/login" not in u)  # wait_for_load_state() may see the login page
 
 
 def test_inbox_badge_and_links_in_chromium(live_server, browser_context, session):
@@ -42,9 +43,8 @@ def test_inbox_badge_and_links_in_chromium(live_server, browser_context, session
     assert "老旧小区改造" in page.locator("main").inner_text()
     page.goto(live_server.url + "/notifications/")
     page.click("text=全部标为已读")
-    page.wait_for_load_state()
+    expect(page.locator("main")).to_contain_text("已将 1 条消息标为已读")  # the redirected page
     assert page.locator("#nav-unread").count() == 0
-    assert "已将 1 条消息标为已读" in page.locator("main").inner_text()
 
 
 def test_office_sees_a_dead_delivery_in_chromium(live_server, browser_context, session):
@@ -63,8 +63,7 @@ def test_office_sees_a_dead_delivery_in_chromium(live_server, browser_context, s
     assert "已放弃" in row.inner_text() and "发改委企业微信群" in row.inner_text()
     shot(page, "notifications-deliveries")
     row.locator("text=重试").click()
-    page.wait_for_load_state()
-    assert "已重新排队" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("已重新排队")
     session.expire_all()
     assert session.exec(select(Delivery)).one().status == "pending"
     assert session.exec(select(Notification)).one().title == "测试消息"
