@@ -12,6 +12,7 @@ every step land in test-artifacts/screenshots/.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests.browser import shot
@@ -99,12 +100,12 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         lead.select_option("#form-consult select[name=form]", "当面")
         lead.fill("#form-consult textarea[name=text]", "到农贸市场实地查看，与周静代表当面沟通")
         lead.click("#form-consult button[type=submit]")
-        assert "面商沟通情况已记录" in lead.locator(".alert-success").inner_text()
+        expect(lead.locator(".alert-success")).to_contain_text("面商沟通情况已记录")
         lead.select_option("#form-answer select[name=category]", "A")
         lead.fill("#form-answer textarea[name=summary]", "已制定农贸市场管理办法并实施")
         lead.set_input_files("#form-answer input[name=file]", str(pdf))
         lead.click("#form-answer button[type=submit]")
-        assert "城关街道办事处" in lead.locator(".alert-danger").inner_text()
+        expect(lead.locator(".alert-danger")).to_contain_text("城关街道办事处")
         shot(lead, "motions-03-lead-answer-refused")
 
         # --- the co-handling unit sends its opinion to the lead
@@ -115,7 +116,7 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         assist.fill("#form-opinion textarea[name=text]", "城关街道将配合做好市场周边秩序整治")
         shot(assist, "motions-04-assist-opinion")
         assist.click("#form-opinion button[type=submit]")
-        assert "协办意见已报送主办单位" in assist.locator(".alert-success").inner_text()
+        expect(assist.locator(".alert-success")).to_contain_text("协办意见已报送主办单位")
 
         # --- the lead answers with its 答复函
         lead.reload()
@@ -123,17 +124,17 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         lead.fill("#form-answer textarea[name=summary]", "已制定农贸市场管理办法并实施")
         lead.set_input_files("#form-answer input[name=file]", str(pdf))
         lead.click("#form-answer button[type=submit]")
-        assert "答复已提交督查室审核" in lead.locator(".alert-success").inner_text()
+        expect(lead.locator(".alert-success")).to_contain_text("答复已提交督查室审核")
         shot(lead, "motions-05-lead-answered")
 
         # --- the office approves the answer, records 不满意: the second handling starts
         office.goto(url + f"/motions/{item.id}")
         office.click("#form-review button[value=approve_answer]")
-        assert "审核通过" in office.locator(".alert-success").inner_text()
+        expect(office.locator(".alert-success")).to_contain_text("审核通过")
         office.select_option("#form-feedback select[name=result]", "不满意")
         office.fill("#form-feedback input[name=note]", "希望明确整治时间表")
         office.click("#form-feedback button[type=submit]")
-        assert "已转入第二轮办理" in office.locator(".alert-success").inner_text()
+        expect(office.locator(".alert-success")).to_contain_text("已转入第二轮办理")
         assert "第二轮办理" in office.locator("#motion-stage").inner_text()
         shot(office, "motions-06-office-reopened")
         office.goto(url + "/motions/figures")
@@ -197,8 +198,7 @@ def test_office_assigns_two_registered_motions_from_the_list(live_server, browse
         assert office.locator("#assign-selected").inner_text() == "交办选中的2件"
         shot(office, "motions-assign-01-ticked")
         office.click("#assign-selected")
-        office.locator(".alert-success").wait_for()
-        assert "已交办2件：建议第1号、建议第2号" in office.locator(".alert-success").inner_text()
+        expect(office.locator(".alert-success")).to_contain_text("已交办2件：建议第1号、建议第2号")
         assert "stage=unassigned" in office.url
         assert office.locator("#motions tbody tr").count() == 1  # only the third still waits
         assert office.locator(f"#motions tr[data-motion='{made[2].id}']").count() == 1
