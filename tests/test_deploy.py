@@ -104,6 +104,7 @@ def test_a_request_logs_one_json_line(app, session, client, captured):
     assert (line["user"], line["method"], line["path"], line["status"]) == ("office", "GET", "/office/tasks", 200)
     assert isinstance(line["duration_ms"], float) and isinstance(line["cpu_ms"], float)
     assert 0 < line["cpu_ms"] <= line["duration_ms"] + 1 and line["level"] == "info" and line["ts"].endswith("+00:00")
+    assert line["pid"] == os.getpid()  # which gunicorn worker, when several write to one log
 
 
 def test_a_forged_request_id_is_replaced(client, captured):

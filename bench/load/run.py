@@ -378,6 +378,18 @@ def timeline(records: list, cpu: CpuSampler | None = None, step: int = 10) -> li
     return lines
 
 
+def server_exceptions(log: Path) -> tuple[int, dict[str, str]] | None:
+    """How many exceptions the app logged (its JSON lines with ``exc``), and each worker's first:
+    a 500 in the table says that a page failed, the traceback says why."""
+    count, first = 0, {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and '"exc"' in line:
+            entry = json.loads(line)
+            count += 1
+            first.setdefault(str(entry.get("pid", "?")), f"{entry.get('msg')}\n{entry['exc']}")
+    return (count, first) if count else None
+
+
 def cpu_by_request(log: Path) -> list[str]:
     """The CPU each kind of request cost its gunicorn thread (``cpu_ms`` of the app's request log):
     where the server's CPU goes, by page, under the real mix."""
@@ -516,6 +528,12 @@ def main() -> int:
         print("\nerrors (name status exception body):")
         for key, n in sorted(out["errors"].items(), key=lambda kv: -kv[1])[:15]:
             print(f"  {n:5d}  {key}")
+    failures = server_exceptions(tmp / "gunicorn.log")
+    if failures:
+        args.keep = True  # the whole server log, for what the first lines do not show
+        print(f"\nthe server logged {failures[0]} exception(s); the first, by worker:")
+        for pid, exc in failures[1].items():
+            print(f"  worker {pid}:\n    " + exc.replace("\n", "\n    "))
     print("\nwrites:")
     writes = check_writes(url, out["accepted"])
     for key, value in writes.items():

@@ -26,7 +26,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+                "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
+                "msg": record.getMessage()}
         data.update(getattr(record, "fields", {}))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
