@@ -212,3 +212,29 @@ def test_an_unwritable_instance_folder_leaves_templates_compiled_in_memory(tmp_p
     monkeypatch.undo()
     with app.test_request_context():
         assert "督查督办平台" in app.jinja_env.get_template("base.html").render()
+
+
+def test_an_unhandled_error_is_one_json_line_with_its_traceback(db, session, tmp_path, capsys):
+    """Flask's own handler wrote tracebacks as plain text to stderr; with the access log on stdout
+    in JSON they are lines of the same stream and format, with the worker's pid (the load test
+    reads them to say why a page failed)."""
+    from tracker import create_app
+    from tracker.config import Settings
+
+    app = create_app(Settings(env="testing", database_url=str(db.url), instance_path=tmp_path / "i",
+                              secret_key="x", log_format="json"), engine=db)
+
+    @app.get("/boom-for-test")
+    def _boom():
+        raise KeyError("no such column")
+
+    f.user(session, Role.SUPERVISOR, username="office")
+    session.commit()
+    client = app.test_client()
+    login(client, "office")
+    assert client.get("/boom-for-test").status_code == 500
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    error = next(line for line in lines if line["level"] == "error" and line["msg"] == "unhandled error")
+    assert "KeyError: 'no such column'" in error["exc"] and error["pid"] == os.getpid()
+    assert error["logger"] == "tracker" and "Traceback" not in err

@@ -17,6 +17,7 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, request
+from flask.logging import default_handler
 from flask_login import current_user
 
 logger = logging.getLogger("tracker.access")
@@ -36,9 +37,13 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        f = getattr(record, "fields", {})
-        return (f"{record.levelname} {f.get('request_id', '-')} {f.get('user', '-')} {f.get('method', '')} "
-                f"{f.get('path', '')} {f.get('status', '')} {f.get('duration_ms', '')}ms {record.getMessage()}")
+        f = getattr(record, "fields", None)
+        if f is None:  # not a request line: a warning or an error of the app
+            line = f"{record.levelname} {record.name} {record.getMessage()}"
+        else:
+            line = (f"{record.levelname} {f.get('request_id', '-')} {f.get('user', '-')} {f.get('method', '')} "
+                    f"{f.get('path', '')} {f.get('status', '')} {f.get('duration_ms', '')}ms {record.getMessage()}")
+        return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
 
 
 class _StdoutHandler(logging.StreamHandler):
@@ -50,10 +55,15 @@ class _StdoutHandler(logging.StreamHandler):
 
 
 def configure(fmt: str) -> None:
-    for h in [h for h in logger.handlers if isinstance(h, _StdoutHandler)]:
-        logger.removeHandler(h)
+    """The access log, and the app's own warnings and errors (the ``tracker`` logger, Flask's
+    ``app.logger``: an unhandled error with its traceback), as lines of one format on stdout."""
+    app_logger = logging.getLogger("tracker")
+    for target in (logger, app_logger):
+        for h in [h for h in target.handlers if isinstance(h, _StdoutHandler) or h is default_handler]:
+            target.removeHandler(h)
     if fmt == "off":
         logger.disabled = True
+        app_logger.addHandler(default_handler)  # errors still reach stderr
         return
     logger.disabled = False
     handler = _StdoutHandler()
@@ -61,6 +71,7 @@ def configure(fmt: str) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    app_logger.addHandler(handler)
 
 
 def init_request_log(app: Flask) -> None:
