@@ -50,4 +50,10 @@ def create_app(
     from tracker.cli import register_cli
 
     register_cli(app)
+
+    from sqlmodel import SQLModel
+
+    from tracker.shared_sql import prime_tables
+
+    prime_tables(SQLModel.metadata)  # before any request thread shares them (tracker/shared_sql.py)
     return app

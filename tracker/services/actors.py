@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.models import LeaderDepartment, Role, Task, TaskAssist, TaskLeader, User
+from tracker.shared_sql import shared
 from tracker.sql import none_of
 from tracker.workflow import Party
 
@@ -79,12 +79,12 @@ def portfolio_department_ids(session: Session, leader_id: int) -> list[int]:
     return list(session.connection().execute(_portfolio_select(), {"leader_id": leader_id}).scalars())
 
 
-@functools.cache
+@shared()
 def _portfolio_select() -> sa.Select:
     return select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == sa.bindparam("leader_id"))
 
 
-@functools.lru_cache(maxsize=1024)
+@shared(1024)
 def visible_clause(actor: Actor) -> sa.ColumnElement[bool]:
     """SQL twin of ``parties()``: the tasks this actor may see, for list queries.
 
@@ -132,7 +132,7 @@ def visible_params(actor: Actor) -> tuple[str, dict[str, int]]:
     return "none", {}
 
 
-@functools.cache
+@shared()
 def visible_template(shape: str) -> sa.ColumnElement[bool]:
     """``visible_clause`` with the actor's department or leader as bound parameters."""
     if shape == "office":

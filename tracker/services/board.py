@@ -11,7 +11,6 @@ agenda's blocked items the week's ``ScheduleItem`` rows.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -44,6 +43,7 @@ from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
 from tracker.services.derived import Horizon, Light, is_due_soon, is_overdue, is_running
 from tracker.services.queries import TaskFilter
+from tracker.shared_sql import shared
 from tracker.sql import id_in
 from tracker.workflow import OPEN, Status
 
@@ -97,7 +97,7 @@ class Figure:
         return self.filter.to_args()
 
 
-@functools.lru_cache(maxsize=1024)
+@shared(1024)
 def scope(actor: Actor) -> sa.ColumnElement[bool]:
     """The ids a department or leader may see, as an IN list, ANDed with ``visible_clause``.
 
@@ -197,7 +197,7 @@ def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
                  last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)))
 
 
-@functools.lru_cache(maxsize=256)
+@shared(256)
 def _cards_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
     """``count_many`` of the cards, built once per actor, board filter and day (all frozen):
     building nine filters' clauses cost more Python time than the query."""
@@ -266,7 +266,7 @@ def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) 
     return {"open": int(open_), "overdue": int(overdue), "day": latest}
 
 
-@functools.cache
+@shared()
 def _snapshot_totals_select(by_department: bool, pg: bool) -> sa.Select:
     """The latest snapshot day in the week up to ``day`` and its sums, in one statement built once."""
     latest = (select(sa.func.max(ScoreSnapshot.day))
@@ -333,7 +333,7 @@ def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date
     return HeatMap([(d, names.get(d, str(d))) for d in ranked], mondays, [per_dep[d] for d in ranked])
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def _heatmap_select(mondays: tuple[date, ...], today: date, by_department: bool, pg: bool) -> sa.Select:
     """The heat map's grouped sums, built once per day (the weeks' CASE cost more to build than
     to run); the departments are the parameter ``ids``."""
@@ -383,7 +383,7 @@ def _grouping(name: str):
     raise ValueError(name)
 
 
-@functools.lru_cache(maxsize=256)
+@shared(256)
 def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -> sa.Select:
     """Running tasks per group and light colour in one pass.
 
@@ -410,7 +410,7 @@ def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -
     return select(inner.c.g, *counts).group_by(inner.c.g)
 
 
-@functools.cache
+@shared()
 def _names_select(pg: bool, *columns) -> sa.Select:
     """(id, name...) of the rows whose ids are the parameter ``ids``: built once."""
     return select(*columns).where(id_in(columns[0], "ids", pg))
@@ -480,7 +480,7 @@ def overdue_filter(bf: BoardFilter, text: str = "") -> TaskFilter:
     return bf.task_filter(overdue=True, text=text)
 
 
-@functools.lru_cache(maxsize=256)
+@shared(256)
 def _grid_statements(actor: Actor, shape: tuple, sort: str, h: Horizon) -> tuple[sa.Select, sa.Select]:
     """The grid's page of ids (with the total) and its count, built once per actor, filter
     shape (``queries.filter_template``: the grid's text and the board filter bound per call),
@@ -491,7 +491,7 @@ def _grid_statements(actor: Actor, shape: tuple, sort: str, h: Horizon) -> tuple
     return page, select(sa.func.count()).select_from(Task).where(*where)
 
 
-@functools.lru_cache(maxsize=64)
+@shared(64)
 def _grid_rows_select(h: Horizon, sort: str, pg: bool) -> sa.Select:
     """The grid's columns for a page of ids (parameter ``ids``), plain rows: what
     ``task_rows_select`` gave the grid, without loading Task entities."""
@@ -546,13 +546,13 @@ class Schedule:
     blocked: list[dict]
 
 
-@functools.cache
+@shared()
 def _week_schedule_select() -> sa.Select:
     return select(WeeklySchedule.id).where(WeeklySchedule.iso_year == sa.bindparam("year"),
                                            WeeklySchedule.iso_week == sa.bindparam("week")).limit(1)
 
 
-@functools.lru_cache(maxsize=256)
+@shared(256)
 def _blocked_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
     """The week's blocked items under the actor's visibility and the board filter, built once
     per actor, filter and day (the schedule and the limit are parameters)."""

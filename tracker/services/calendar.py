@@ -22,6 +22,7 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AppSetting, CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
 from tracker.services import audit
 from tracker.services.actors import Actor
+from tracker.shared_sql import prime
 
 # --- the calendar, cached per process behind a version read from the database ----
 #
@@ -43,7 +44,7 @@ VERSION_COLUMNS = (
     sa.select(sa.func.count()).select_from(CalendarYear).scalar_subquery(),
     sa.select(CalendarDay.seq).where(CalendarDay.day == sa.bindparam("day", type_=sa.Date)).scalar_subquery(),
 )
-_VERSION = sa.select(*VERSION_COLUMNS)
+_VERSION = prime(sa.select(*VERSION_COLUMNS))  # run by every thread (tracker/shared_sql.py)
 _PREFETCHED = "tracker_calendar_version"
 
 

@@ -9,7 +9,6 @@ on these expressions inside the database.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -21,6 +20,7 @@ from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START
 from tracker.models import CalendarDay, DeadlineKind, Milestone, MotionStep, ReportDue, Task
 from tracker.services.calendar import calendar_and_seq
+from tracker.shared_sql import shared
 from tracker.sql import one_of
 from tracker.workflow import RUNNING, Status
 
@@ -58,7 +58,7 @@ _running_set = frozenset(_running)
 # dates) and SQLAlchemy elements are immutable, so each is built once per horizon and shared:
 # building them cost more Python time than running the queries (the dashboard's cards build
 # nine filters a request). A new day brings a new Horizon, so the caches stay small.
-_cached = functools.lru_cache(maxsize=64)
+_cached = shared(64)
 
 
 @_cached

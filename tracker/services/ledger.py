@@ -21,7 +21,6 @@ table), else the ``base_date`` the user gave — never today by accident.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -65,6 +64,7 @@ from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import DeadlineError, DeadlineParse, parse_deadline
 from tracker.services.organisation import normalise_name
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
+from tracker.shared_sql import shared
 from tracker.sql import id_in
 
 Progress = Callable[[int, int], None]
@@ -1401,7 +1401,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     return len(ids), generate()
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def _export_rows_select(horizon, pg: bool) -> sa.Select:
     """The ledger's columns for a chunk of ids (parameter ``ids``), built once per day."""
     from tracker.services.derived import light
@@ -1412,12 +1412,12 @@ def _export_rows_select(horizon, pg: bool) -> sa.Select:
                   light(horizon).label("light")).where(id_in(Task.id, "ids", pg))
 
 
-@functools.cache
+@shared()
 def _export_sources_select(pg: bool) -> sa.Select:
     return select(Source.id, Source.title, Source.source_date).where(id_in(Source.id, "ids", pg))
 
 
-@functools.lru_cache(maxsize=256)
+@shared(256)
 def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
     """The export's task ids grouped by source (date, then item number), built once per
     visibility and filter shape (``queries.filter_template``), the values bound at execution."""

@@ -7,7 +7,6 @@ applied here, in SQL, never left to the caller.
 
 from __future__ import annotations
 
-import functools
 
 import unicodedata
 from dataclasses import dataclass, field, fields as dc_fields
@@ -34,6 +33,7 @@ from tracker.services.actors import Actor, visible_clause, visible_params, visib
 from tracker.services.derived import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
                                       is_due_soon, is_overdue, light_filter, light_of, milestone_missed,
                                       overdue_workdays_of)
+from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of
 from tracker.workflow import Status
 
@@ -176,7 +176,7 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def task_rows_select(h: Horizon):
     """The columns every task list shows: the task, its lead, source and derived state.
 
@@ -255,7 +255,7 @@ class ListRow:
         return self
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def list_rows_select(h: Horizon) -> sa.Select:
     """The columns of a ``ListRow``. Shorter SQL than ``task_rows_select`` (each derived
     expression once): psycopg caches its conversion of a statement only up to 4096 characters."""
@@ -308,7 +308,7 @@ def filter_params(f: TaskFilter) -> tuple[tuple, dict[str, Any]]:
     return tuple(shape), params
 
 
-@functools.lru_cache(maxsize=512)
+@shared(512)
 def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], ...]:
     """``filter_clauses`` for a ``filter_params`` shape, the values as bound parameters."""
     p = {name: sa.bindparam(f"f_{name}") for name in (
@@ -360,7 +360,7 @@ def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], .
     return tuple(where)
 
 
-@functools.lru_cache(maxsize=512)
+@shared(512)
 def _list_statements(visible: str, shape: tuple, sort: str, h: Horizon) -> tuple[sa.Select, sa.Select]:
     """A list's rows and count statements, built once per (visibility, filter shape, sort, day)."""
     where = [visible_template(visible), *filter_template(shape, h)]
@@ -397,7 +397,7 @@ def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, 
         _list_rows_by_ids(h, is_postgres(session)), {"ids": list(ids)}))}
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def _list_rows_by_ids(h: Horizon, pg: bool) -> sa.Select:
     return list_rows_select(h).where(id_in(Task.id, "ids", pg))
 
@@ -419,7 +419,7 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
     return assist, leaders
 
 
-@functools.cache
+@shared()
 def _assists_and_leaders_select(pg: bool) -> sa.Select:
     """Built once (a union costs more to build than to run); the ids are one parameter
     (``id_in``: an array on PostgreSQL for the lists' pages of ids)."""

@@ -19,7 +19,6 @@ holiday with extra time the rule does not give).
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from tracker.calendar import WorkCalendar
 from tracker.models import FeedbackCycle, ProgressReport, ReportDue, Task
 from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import next_occurrence
+from tracker.shared_sql import shared
 
 # Tasks whose deadlines run: only these owe reports (a suspended task does not).
 ACTIVE = ("assigned", "acknowledged", "in_progress", "pending_review")
@@ -126,7 +126,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
     return added
 
 
-@functools.cache
+@shared()
 def _meet_dues() -> sa.Update:
     day = sa.bindparam("b_day", type_=sa.Date)  # b_: names of columns are taken in an UPDATE
     return (sa.update(ReportDue)

@@ -8,7 +8,6 @@ SQLAlchemy neither rebuilds it nor walks it for a cache key on every request.
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -35,11 +34,12 @@ from tracker.models import (
     TaskLeader,
 )
 from tracker.services.derived import Horizon, derived_columns
+from tracker.shared_sql import shared
 
 _TASK_ID = sa.bindparam("task_id", type_=sa.Integer)
 
 
-@functools.cache
+@shared()
 def _request_aliases() -> tuple:
     return (aliased(ExtensionRequest, name="pending_ext"), aliased(ChangeRequest, name="pending_change"),
             aliased(CloseRequest, name="pending_close"), aliased(CloseRequest, name="last_return"))
@@ -96,7 +96,7 @@ _REQUEST_PARTS = (("ext_", 0, PendingExtension), ("change_", 1, PendingChange),
                   ("close_", 2, PendingClose), ("return_", 3, ReturnedClose))
 
 
-@functools.lru_cache(maxsize=16)
+@shared(16)
 def task_select(h: Horizon) -> sa.Select:
     """The page's task row, parameter ``task_id``: the task's columns, its lead's name, its
     source's title and kind, its derived state (as ``queries.task_rows_select``) and the
@@ -144,7 +144,7 @@ class PageMilestone(NamedTuple):
     done_on: date | None
 
 
-@functools.cache
+@shared()
 def _people_select(with_departments: bool) -> sa.Select:
     """The task's assisting departments ("a"), leaders ("l") and milestones ("m"), and, when the
     page's forms offer a choice of department, every active department ("d"), each in its own
@@ -188,7 +188,7 @@ class PageFile(NamedTuple):
     size: int
 
 
-@functools.cache
+@shared()
 def _reports_and_files_select() -> sa.Select:
     """The task's progress reports ("r") and files ("f") in one statement instead of two; a
     file's report, name and size ride in the report's department, text and percent columns."""
@@ -205,7 +205,7 @@ def _reports_and_files_select() -> sa.Select:
     return sa.select(every).order_by(every.c.kind, every.c.created_at.desc(), every.c.id.desc())
 
 
-@functools.cache
+@shared()
 def _timeline_select() -> sa.Select:
     """The task's audit events, oldest first, each with the details the page shows of the
     reminder, escalation, change or extension request it names: one statement instead of

@@ -7,7 +7,6 @@ PITFALLS says protecting the page alone leaks data through Dash's own routes).
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from tracker.db import get_session
 from tracker.models import User
 from tracker.services import access, calendar, notify, organisation
 from tracker.services.actors import Actor
+from tracker.shared_sql import shared
 from tracker.web.errors import error_response, wants_json
 
 bp = Blueprint("auth", __name__)
@@ -87,7 +87,7 @@ class UserRecord:
         raise AttributeError(f"UserRecord is read-only; change the User entity (current_row()) instead of {name}")
 
 
-@functools.cache
+@shared()
 def _user_select() -> sa.Select:
     """The user, the navigation badge's count and the calendar's version (parameter ``day``) in one
     statement: every page needs the first two and nearly every page the third (``Horizon.build``).

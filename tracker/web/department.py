@@ -6,7 +6,6 @@ so a clerk never sees another department's task, nor a draft.
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from tracker.services import queries
 from tracker.services.actors import Actor, visible_clause, visible_template
 from tracker.services.derived import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
+from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
@@ -75,7 +75,7 @@ def _deal(session: Session, flags: sa.Select, fetch, n: int, params: dict | None
     return [([rows[i] for i in shown], total) for shown, total in picked]
 
 
-@functools.lru_cache(maxsize=8)
+@shared(8)
 def _inbox_statements(h: Horizon) -> tuple[sa.Select, int]:
     """The inbox's flags statement for a day, built once per worker for every clerk, the
     department bound at execution (``v_department_id``, as ``visible_template``). Building

@@ -10,7 +10,6 @@ done and what was refused.
 
 from __future__ import annotations
 
-import functools
 import io
 from urllib.parse import parse_qsl, urlencode
 
@@ -50,6 +49,7 @@ from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import describe_recurrence
 from tracker.services.derived import LIGHT_LABELS, Horizon, Light
 from tracker.services.queries import SORTS, TaskFilter
+from tracker.shared_sql import shared
 from tracker.web.auth import current_actor
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
 from tracker.web.params import to_int
@@ -250,20 +250,20 @@ def _list_args(flt: TaskFilter, sort: str, per_page: int) -> dict:
     return args
 
 
-@functools.cache
+@shared()
 def _views_select():
     """The user's saved views (id, name, query): plain rows, the statement built once."""
     return (select(SavedView.id, SavedView.name, SavedView.query)
             .where(SavedView.user_id == sa.bindparam("user_id")).order_by(SavedView.name, SavedView.id))
 
 
-@functools.cache
+@shared()
 def _choices_select(model):
     """Active departments or leaders (id, name) for the list's filters, as ``_departments()``."""
     return select(model.id, model.name).where(model.active).order_by(model.sort_order, model.id)
 
 
-@functools.cache
+@shared()
 def _sources_select():
     """The 200 latest sources (id, title, date) for the list's filter: plain rows, not entities."""
     return (select(Source.id, Source.title, Source.source_date)
