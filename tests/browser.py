@@ -57,8 +57,9 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def _browser():
     require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # expect() waits as long as the contexts' actions (default 5 s)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
