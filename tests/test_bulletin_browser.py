@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from tests import scoring_district
 from tests.browser import shot
 from tracker import clock
 from tracker.models import User
 from tracker.services import bulletins
+
+pytestmark = pytest.mark.browser
 
 
 def test_bulletin_page_prints_without_navigation(live_server, browser_context, session):
