@@ -212,7 +212,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
             extra = report.counts()
     elif name == "export":
         from tracker.services.actors import SYSTEM
-        from tracker.services.derived import Horizon
+        from tracker.rules.overdue import Horizon
         from tracker.services.ledger import export_ledger
         from tracker.services.queries import TaskFilter
 
@@ -260,7 +260,7 @@ def _warm_imports(name: str) -> None:
     if not name.endswith("-bare"):
         import importers.export  # noqa: F401
         import importers.layout  # noqa: F401
-        import tracker.services.derived  # noqa: F401
+        import tracker.rules.overdue  # noqa: F401
         import tracker.services.ledger  # noqa: F401
         import tracker.services.queries  # noqa: F401
 

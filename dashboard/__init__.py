@@ -41,7 +41,7 @@ def tasks():
     """The list behind a leader's board numbers (the office and departments have their own lists)."""
     from tracker.db import get_session
     from tracker.services import queries
-    from tracker.services.derived import LIGHT_LABELS, Horizon
+    from tracker.rules.overdue import LIGHT_LABELS, Horizon
     from tracker.services.queries import TaskFilter
     from tracker.web.auth import current_actor
     from tracker.web.params import page_number
@@ -63,7 +63,7 @@ def export():
     from tracker import clock
     from tracker.db import get_session
     from tracker.services.board import overdue_filter
-    from tracker.services.derived import Horizon
+    from tracker.rules.overdue import Horizon
     from tracker.services.ledger import export_ledger
     from tracker.web.auth import current_actor
 

@@ -23,7 +23,7 @@ from tracker.db import get_session
 from tracker.errors import DomainError
 from tracker.services import board
 from tracker.services.board import BoardFilter, Figure, list_url
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.web.auth import current_actor
 
 FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),

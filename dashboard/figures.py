@@ -9,11 +9,11 @@ exactly those tasks.
 
 from __future__ import annotations
 
+from tracker.rules.overdue import LIGHT_LABELS
 from tracker.services.actors import Actor
 from tracker.services.board import Bar, HeatMap, TrendWeek, list_url
 
 COLOURS = {"red": "#dc3545", "yellow": "#ffc107", "green": "#198754"}
-LIGHT_NAMES = {"red": "逾期", "yellow": "临期", "green": "正常"}
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"
 
 GRAPH_CONFIG = {
@@ -56,10 +56,10 @@ def stacked_bars(actor: Actor, bars: list[Bar], title: str) -> dict:
     for light in ("red", "yellow", "green"):
         figures = [b.counts[light] for b in bars][::-1]
         data.append({
-            "type": "bar", "orientation": "h", "name": LIGHT_NAMES[light], "y": labels,
+            "type": "bar", "orientation": "h", "name": LIGHT_LABELS[light], "y": labels,
             "x": [f.value for f in figures], "marker": {"color": COLOURS[light]},
             "customdata": [list_url(actor, f.filter) for f in figures],
-            "hovertemplate": "%{y}<br>" + LIGHT_NAMES[light] + "：%{x} 项<br>点击查看清单<extra></extra>",
+            "hovertemplate": "%{y}<br>" + LIGHT_LABELS[light] + "：%{x} 项<br>点击查看清单<extra></extra>",
             "text": [f.value or "" for f in figures], "textposition": "inside",
         })
     return {"data": data, "layout": _layout(

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from tracker.models import AppSetting, CalendarYear
 from tracker.services import calendar as cal_service
 from tracker.services.actors import SYSTEM
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 
 ROOT = Path(__file__).resolve().parents[1]
 TUESDAY = date(2026, 11, 24)  # the day after the frozen "today" (Monday 2026-11-23)

@@ -222,16 +222,16 @@ def test_bars_count_what_their_lists_show(app, session, district):
     with acting(app, session, district.office):
         dept, leader, kind, meeting = _all_bars({}, None)
     by_dept = _bar_values(dept)
-    assert by_dept["区发展和改革委员会"] == {"逾期": 2, "临期": 1, "正常": 1}
-    assert by_dept["区教育局"] == {"逾期": 1, "临期": 1, "正常": 0}
+    assert by_dept["区发展和改革委员会"] == {"逾期": 2, "临期或节点滞后": 1, "正常": 1}
+    assert by_dept["区教育局"] == {"逾期": 1, "临期或节点滞后": 1, "正常": 0}
     for name, light in (("区发展和改革委员会", "red"), ("区教育局", "yellow")):
         want = _sql(session, f"SELECT count(*) FROM task JOIN department d ON d.id = task.lead_department_id "
                              f"WHERE d.name = :n AND {OPEN_SQL} AND "
                              + ("due_date < :t" if light == "red" else "due_date >= :t AND due_date <= :s"),
                     n=name, t=TODAY, s=date(2026, 11, 26))
-        assert by_dept[name]["逾期" if light == "red" else "临期"] == want
-    assert _bar_values(leader)["吴海涛"] == {"逾期": 2, "临期": 1, "正常": 1}
-    assert _bar_values(kind)["领导批示"] == {"逾期": 1, "临期": 0, "正常": 1}
+        assert by_dept[name]["逾期" if light == "red" else "临期或节点滞后"] == want
+    assert _bar_values(leader)["吴海涛"] == {"逾期": 2, "临期或节点滞后": 1, "正常": 1}
+    assert _bar_values(kind)["领导批示"] == {"逾期": 1, "临期或节点滞后": 0, "正常": 1}
     assert sum(sum(v.values()) for v in _bar_values(meeting).values()) == 4  # the executive meeting's open tasks
     client = app.test_client()
     login(client, _user(session, district.office).username)

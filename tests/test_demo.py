@@ -31,7 +31,7 @@ from tracker.models import (
     TaskAssist,
     User,
 )
-from tracker.services import derived
+from tracker.rules import overdue as derived
 from tracker.services.calendar import load_calendar
 from tracker.services.demo import DEMO_PASSWORD, _Planner, seed_demo
 from tracker.services.organisation import authenticate

@@ -17,7 +17,7 @@ from tracker import clock
 from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
 from tracker.services import ledger, organisation, tasks
 from tracker.services.actors import Actor
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
 
 TODAY = date(2026, 11, 23)

@@ -18,7 +18,7 @@ from tests.test_web_department import d, inbox_tasks  # noqa: F401 - fixtures
 from tracker.models import Task
 from tracker.services import queries
 from tracker.services.actors import visible_clause
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.web import department
 
 

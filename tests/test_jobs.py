@@ -19,7 +19,7 @@ from tracker import clock, jobs
 from werkzeug.security import generate_password_hash
 
 from tracker.models import AuditEvent, Escalation, JobRun, Notification, Reminder, Task, User
-from tracker.services import reminders, tasks
+from tracker.services import reminder_rules, reminders, tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 10, 13)  # a Tuesday after the National Day holiday
@@ -174,7 +174,7 @@ def test_rules_form_saves_and_refuses_bad_input(client, session):
     resp = post(client, "/office/reminder-rules", form)
     assert resp.status_code == 302
     session.expire_all()
-    rules = reminders.load_rules(session)
+    rules = reminder_rules.load_rules(session)
     assert rules["before_due"] == [5, 2] and rules["ladder"] == [2, 4, 6] and rules["report_weekday"] == 4
     assert rules["milestones"] is False and rules["countersign_presets"] == ["countersign_7"]
     bad = post(client, "/office/reminder-rules", {**form, "ladder": "5,3,1", "ack_workdays": "两天"})
@@ -182,7 +182,7 @@ def test_rules_form_saves_and_refuses_bad_input(client, session):
     text = bad.get_data(as_text=True)
     assert "签收时限（工作日）应为整数" in text
     session.expire_all()
-    assert reminders.load_rules(session)["ladder"] == [2, 4, 6]  # unchanged
+    assert reminder_rules.load_rules(session)["ladder"] == [2, 4, 6]  # unchanged
 
 
 # --- two real processes at once ---------------------------------------------------------

@@ -12,7 +12,7 @@ from tests import factories as f
 from tests.browser import shot
 from tracker import clock, jobs
 from tracker.models import JobRun, Role
-from tracker.services import reminders
+from tracker.services import reminder_rules
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_office_edits_rules_and_reads_job_runs(live_server, browser_context, ses
     assert page.locator("#ladder").input_value() == "2,4,6"
     shot(page, "reminder-rules-saved")
     session.expire_all()
-    rules = reminders.load_rules(session)
+    rules = reminder_rules.load_rules(session)
     assert rules["ladder"] == [2, 4, 6] and rules["report_weekday"] == 4
 
     page.click("text=定时任务运行记录")

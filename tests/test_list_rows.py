@@ -14,7 +14,7 @@ import pytest
 from tests import factories as f
 from tracker.models import Department, Milestone, ReportDue
 from tracker.services import queries
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
 
 TODAY = date(2026, 11, 20)

@@ -4,7 +4,7 @@ import pytest
 
 from tests import factories as f
 from tracker.services import queries, tasks
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
 
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Department, Leader
 from tracker.services import queries
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
 
 
@@ -98,7 +98,7 @@ def test_derived_expressions_are_built_once_per_horizon(session):
     """Cached per Horizon (services/derived.py); another day gets its own, with its own dates."""
     from datetime import date
 
-    from tracker.services import derived
+    from tracker.rules import overdue as derived
 
     h = Horizon.build(session, 3)
     assert derived.is_overdue(h) is derived.is_overdue(h)

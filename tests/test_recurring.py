@@ -11,7 +11,8 @@ from sqlmodel import select
 from tests import factories as f
 from tracker import clock
 from tracker.models import JobRun, ProgressReport, Reminder, Task
-from tracker.services import derived, recurring, tasks
+from tracker.rules import overdue as derived
+from tracker.services import recurring, tasks
 
 
 def _task(session, d, **kw):

@@ -20,7 +20,8 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AppSetting, AuditEvent, Escalation, Reminder, Role, Task, User
-from tracker.services import derived, recurring, reminders, tasks
+from tracker.rules import overdue as derived
+from tracker.services import organisation, recurring, reminder_rules, reminders, tasks
 from tracker.services.actors import SYSTEM
 
 START, END = date(2026, 9, 21), date(2026, 10, 16)
@@ -203,7 +204,7 @@ def test_escalation_notices_reach_the_ladder(session, walk):
         with clock.frozen(day):
             reminders.run_rules(session, day)
     escs = session.exec(select(Escalation).where(Escalation.task_id == ids["A"]).order_by(Escalation.level)).all()
-    rungs = reminders.ladder_recipients(session, [
+    rungs = organisation.ladder_recipients(session, [
         {"id": e.id, "task_id": e.task_id, "department_id": e.department_id, "level": e.level} for e in escs])
     assert [rungs[e.id] for e in escs] == [[d.lead_clerk.user_id], [head_id], [leader_user_id]]
 
@@ -243,16 +244,16 @@ def test_system_only_closes_an_unanswered_countersign(session, walk):
 
 def test_rules_are_data_validated_and_audited(session, walk):
     d, ids, *_ = walk
-    assert reminders.load_rules(session) == reminders.DEFAULT_RULES
+    assert reminder_rules.load_rules(session) == reminder_rules.DEFAULT_RULES
     with pytest.raises(ValidationFailed) as err:
-        reminders.save_rules(session, d.office, {"ladder": [3, 1, 5]})
+        reminder_rules.save_rules(session, d.office, {"ladder": [3, 1, 5]})
     assert "督办层级" in err.value.fields["ladder"]
     with pytest.raises(ValidationFailed):
-        reminders.save_rules(session, d.office, {"countersign_presets": ["no_such_preset"]})
+        reminder_rules.save_rules(session, d.office, {"countersign_presets": ["no_such_preset"]})
     assert session.get(AppSetting, "reminder_rules") is None  # nothing half-written
-    reminders.save_rules(session, d.office, {"before_due": [5], "ladder": [2, 4, 6], "on_due": False})
+    reminder_rules.save_rules(session, d.office, {"before_due": [5], "ladder": [2, 4, 6], "on_due": False})
     session.commit()
-    rules = reminders.load_rules(session)
+    rules = reminder_rules.load_rules(session)
     assert rules["before_due"] == [5] and rules["ladder"] == [2, 4, 6] and rules["on_due"] is False
     ev = session.exec(select(AuditEvent).where(AuditEvent.action == "rules_update")).one()
     assert ev.after["ladder"] == [2, 4, 6]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.dialects import postgresql
 
 from tracker.services import taskpage
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 
 BASE_TABLE = re.compile(r"\b(closerequest|changerequest|extensionrequest)\.")
 

@@ -17,7 +17,7 @@ from tests import factories as f
 from tracker.models import Role, Task
 from tracker.services import board, queries, taskpage
 from tracker.services.actors import Actor, visible_clause, visible_template
-from tracker.services.derived import Horizon, derived_columns, is_running
+from tracker.rules.overdue import Horizon, derived_columns, is_running
 from tracker.sql import none_of, one_of
 from tracker.web.department import _inbox_statements
 

@@ -10,7 +10,7 @@ from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
 from tracker.services import taskpage, tasks
-from tracker.services.derived import Horizon
+from tracker.rules.overdue import Horizon
 
 
 @pytest.fixture

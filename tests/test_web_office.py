@@ -626,6 +626,29 @@ def test_escalate_and_print_the_notice(office, session, d):
     assert office.get("/office/escalations/999/notice").status_code == 404
 
 
+def test_notice_of_a_recurring_task_says_what_its_escalation_says(office, session, d):
+    """A recurring task has no due date; its deadline is the earliest report not made
+    (tracker.rules.overdue). The automatic 督办 over a missed report and its printed
+    notice count the same working days from the same date."""
+    from tracker.services import recurring, reminders
+
+    with f.on(date(2026, 11, 2)):
+        task = f.task_in(session, d, "acknowledged", title="每周报送的事项", deadline_kind="recurring",
+                         recurrence="weekly:5", feedback_cycle="weekly", due_date=None)
+    recurring.ensure_report_dues(session, date(2026, 11, 23))
+    session.commit()
+    reminders.run_rules(session, date(2026, 11, 23))
+    session.commit()
+    esc = session.exec(select(Escalation).where(Escalation.task_id == task.id)).one()
+    # 11-06 missed: 11-09 … 11-23 are eleven working days
+    assert "进展报送（2026-11-06）已逾期11个工作日" in esc.reason
+    page = text(office.get(f"/office/escalations/{esc.id}/notice"))
+    assert "尚未逾期" not in page
+    assert "已逾期11个工作日（17天）" in page and "本期进展应于2026年11月6日前报送" in page
+    form = text(office.get(f"/office/tasks/{task.id}/escalate"))
+    assert "已超过进展报送时限11个工作日" in form
+
+
 def test_escalating_a_draft_is_refused(office, session, d):
     task = f.draft(session, d)
     session.commit()

@@ -137,7 +137,7 @@ def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, rememb
 def export_command(out, status, light, overdue, due_soon, department, lead_department, leader, source_id,
                    source_kind, urgency, due_from, due_to, text, title, sort) -> None:
     """按筛选条件导出标准督办台账（.xlsx）。"""
-    from tracker.services.derived import Horizon
+    from tracker.rules.overdue import Horizon
     from tracker.services.ledger import export_ledger
     from tracker.services.queries import TaskFilter
 

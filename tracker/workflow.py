@@ -72,8 +72,6 @@ P = Party
 OPEN = frozenset({S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.PENDING_REVIEW})
 WORKING = frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS})
 FINAL = frozenset({S.CLOSED, S.CANCELLED})
-# Statuses in which a deadline runs: only these can be overdue.
-RUNNING = OPEN
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from tracker.models import (
 )
 from tracker.services import queries
 from tracker.services.actors import Actor, own_part_only, parties
-from tracker.services.derived import LIGHT_LABELS, Horizon, Light
+from tracker.rules.overdue import Horizon, light_label
 from tracker.services.sources import kind_label
 from tracker.services.tasks import assisting_ids, leader_ids
 from tracker.workflow import TRANSITIONS, Action, Party, allowed, status_label
@@ -83,7 +83,7 @@ def item_fields(row, party: Party, assist: list[s.Ref], leaders: list[s.LeaderRe
     return dict(
         id=task.id, code=task.code, title=task.title, status=task.status,
         status_label=status_label(task.status, party),
-        light=row.light, light_label=LIGHT_LABELS[Light(row.light)],
+        light=row.light, light_label=light_label(row.light, bool(row.due_soon)),
         overdue=bool(row.overdue), overdue_workdays=int(row.overdue_workdays or 0), due_soon=bool(row.due_soon),
         due_date=task.due_date, original_due_date=task.original_due_date,
         deadline_kind=task.deadline_kind, deadline_text=task.deadline_text,

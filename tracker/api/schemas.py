@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tracker.api.core import MAX_ID
 from tracker.models import DeadlineKind, FeedbackCycle, Role, SourceKind, Urgency
-from tracker.services.derived import Light
+from tracker.rules.overdue import Light
 from tracker.services.queries import MAX_PER_PAGE, SORTS
 from tracker.services.sources import SourceInput
 from tracker.services.tasks import MilestoneInput, ReportInput, TaskInput

@@ -41,7 +41,7 @@ from tracker.models import (
 )
 from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
-from tracker.services.derived import Horizon, Light, is_due_soon, is_overdue, is_running
+from tracker.rules.overdue import Horizon, Light, is_due_soon, is_overdue, is_running
 from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in

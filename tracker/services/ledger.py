@@ -1352,7 +1352,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     from importers.export import LedgerRow
     from tracker.services import queries
     from tracker.services.actors import visible_params
-    from tracker.services.derived import LIGHT_LABELS, Light
+    from tracker.rules.overdue import Light, due_soon_of, light_label
     from tracker.workflow import Party, status_label
 
     session.flush()  # the statements below run on the connection (no ORM autoflush, no entity loading)
@@ -1388,7 +1388,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                 status = status_label(t.status, party)
                 lit = Light(t.light) if t.light else Light.NONE
                 if lit in (Light.RED, Light.YELLOW):
-                    status += f"（{LIGHT_LABELS[lit]}）"
+                    status += f"（{light_label(lit.value, due_soon_of(horizon, t.status, t.due_date))}）"
                 yield LedgerRow(
                     source=src_title, source_date=src_date, code=t.code, title=t.title, requirement=t.requirement,
                     lead=dept_names.get(t.lead_department_id, ""), assisting=assist.get(tid, []),

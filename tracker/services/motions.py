@@ -9,7 +9,7 @@ exports and the reminder ladder treat it like any task. The steps particular to
 motions are ``MotionStep`` rows with their own deadline and the unit that owes
 them; a missed step makes the task overdue (``derived.step_missed``) and
 ``run_step_reminders`` reminds the owing unit on the same working days as any
-deadline (``reminders.load_rules``: 3 and 1 working days before, on the day, then
+deadline (``reminder_rules.load_rules``: 3 and 1 working days before, on the day, then
 daily).
 
 The closed loop is the task's own: 交办 = ``tasks.assign`` (at registration, or later
@@ -60,6 +60,8 @@ from tracker.models import (
 from tracker.services import audit, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
+from tracker.services.reminder_rules import load_rules
+from tracker.rules.overdue import CHASED_VALUES
 from tracker.workflow import Party, Status
 
 KIND_LABELS = {"suggestion": "建议", "proposal": "提案"}
@@ -666,8 +668,6 @@ def run_step_reminders(session: Session, day: date) -> dict[str, int]:
     """Remind the unit owing a step: N working days before (the reminder rules' ``before_due``),
     on the day, and every working day after. Nothing on a non-working day, nothing twice
     (the Reminder table's unique key). Flushes, never commits."""
-    from tracker.services.reminders import ACTIVE, load_rules
-
     cal = load_calendar(session)
     if not cal.is_workday(day):
         return {"motion_reminders": 0}
@@ -677,7 +677,7 @@ def run_step_reminders(session: Session, day: date) -> dict[str, int]:
         select(MotionStep, Motion, Task).join(Motion, Motion.id == MotionStep.motion_id)
         .join(Task, Task.id == MotionStep.task_id)
         .where(MotionStep.done_on.is_(None), MotionStep.due_date <= max([day, *ahead]),
-               sa.or_(Task.status.in_(ACTIVE), MotionStep.kind == "follow_up"))).all()
+               sa.or_(Task.status.in_(CHASED_VALUES), MotionStep.kind == "follow_up"))).all()
     made = 0
     now = clock.now()
     for step, motion, task in rows:

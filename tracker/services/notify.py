@@ -64,7 +64,7 @@ from tracker.services.channels import (
     smtp_configured,
     webhook_payload,
 )
-from tracker.services.derived import Horizon, is_due_soon, is_overdue, is_running
+from tracker.rules.overdue import Horizon, is_due_soon, is_overdue, is_running
 from tracker.workflow import Status
 
 SECTION_LIMIT = 30  # items listed per section; the rest is a count and a link to the full list

@@ -18,8 +18,10 @@ from tracker.models import (
     Role,
     Task,
     TaskAssist,
+    TaskLeader,
     User,
 )
+from tracker.rules import ladder
 from tracker.services import audit
 from tracker.services.actors import Actor
 
@@ -502,3 +504,34 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
     audit.record(session, actor, "password_reset", entity="user", entity_id=user.id,
                  after={"must_change_password": True})
     return user
+
+
+def ladder_recipients(session: Session, escalations: list[dict]) -> dict[int, list[int]]:
+    """Escalation id → user ids on its rung (``tracker.rules.ladder.recipients``): the clerks and heads of
+    the lead department and the leaders' accounts, read in three statements, for
+    escalations given as dicts with ``id``, ``level``, ``task_id`` and ``department_id``."""
+    deps = {e["department_id"] for e in escalations}
+    tasks_ = {e["task_id"] for e in escalations}
+    staff: dict[int, dict[str, list[int]]] = {}
+    for uid, dep, is_head in session.execute(
+        select(User.id, User.department_id, User.is_head)
+        .where(User.department_id.in_(deps), User.active, User.role == Role.CLERK.value).order_by(User.id)
+    ):
+        staff.setdefault(dep, {"clerks": [], "heads": []})["heads" if is_head else "clerks"].append(uid)
+    leaders: dict[int, list[int]] = {}
+    for uid, tid in session.execute(
+        select(User.id, TaskLeader.task_id).join(TaskLeader, TaskLeader.leader_id == User.leader_id)
+        .where(TaskLeader.task_id.in_(tasks_), User.active, User.role == Role.LEADER.value).order_by(User.id)
+    ):
+        leaders.setdefault(tid, []).append(uid)
+    in_charge: dict[int, list[int]] = {}
+    for uid, dep in session.execute(
+        select(User.id, LeaderDepartment.department_id)
+        .join(LeaderDepartment, LeaderDepartment.leader_id == User.leader_id)
+        .where(LeaderDepartment.department_id.in_(deps), User.active, User.role == Role.LEADER.value)
+        .order_by(User.id)
+    ):
+        in_charge.setdefault(dep, []).append(uid)
+    return ladder.recipients_by_escalation(escalations, staff=staff, leaders=leaders, in_charge=in_charge)
+
+

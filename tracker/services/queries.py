@@ -30,7 +30,7 @@ from tracker.models import (
     TaskLeader,
 )
 from tracker.services.actors import Actor, visible_clause, visible_params, visible_template
-from tracker.services.derived import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
+from tracker.rules.overdue import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
                                       is_due_soon, is_overdue, light_filter, light_of, milestone_missed,
                                       overdue_workdays_of)
 from tracker.shared_sql import shared

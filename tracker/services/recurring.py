@@ -27,12 +27,13 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.calendar import WorkCalendar
 from tracker.models import FeedbackCycle, ProgressReport, ReportDue, Task
+from tracker.rules.overdue import RUNNING_VALUES
 from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import next_occurrence
+from tracker.services.reminder_rules import load_rules
 from tracker.shared_sql import shared
 
 # Tasks whose deadlines run: only these owe reports (a suspended task does not).
-ACTIVE = ("assigned", "acknowledged", "in_progress", "pending_review")
 
 
 def report_rule(task_recurrence: str, feedback_cycle: str, report_weekday: int = 5) -> str | None:
@@ -83,8 +84,6 @@ def ensure_report_dues(session: Session, until: date, *, report_weekday: int | N
     (task, due_date) key drops a row another run already wrote.
     """
     if report_weekday is None:
-        from tracker.services.reminders import load_rules
-
         report_weekday = load_rules(session)["report_weekday"]
     cal = load_calendar(session)
     last = (select(ReportDue.task_id, sa.func.max(ReportDue.due_date).label("last_due"))
@@ -92,7 +91,7 @@ def ensure_report_dues(session: Session, until: date, *, report_weekday: int | N
     rows = session.execute(
         select(Task.id, Task.recurrence, Task.feedback_cycle, Task.assigned_at, last.c.last_due)
         .outerjoin(last, last.c.task_id == Task.id)
-        .where(Task.status.in_(ACTIVE), Task.assigned_at.is_not(None),
+        .where(Task.status.in_(RUNNING_VALUES), Task.assigned_at.is_not(None),
                sa.or_(Task.recurrence != "", Task.feedback_cycle != FeedbackCycle.ONCE.value))
         .where(sa.or_(last.c.last_due.is_(None), last.c.last_due < until))
     ).all()
@@ -189,7 +188,7 @@ def check_reports(session: Session, day: date) -> dict[str, int]:
             marked = len(updates)
     missing = session.scalar(
         select(sa.func.count()).select_from(ReportDue).join(Task, Task.id == ReportDue.task_id)
-        .where(ReportDue.met_on.is_(None), ReportDue.due_date <= day, Task.status.in_(ACTIVE))
+        .where(ReportDue.met_on.is_(None), ReportDue.due_date <= day, Task.status.in_(RUNNING_VALUES))
     ) or 0
     session.flush()
     return {"marked_met": marked, "missing": missing}

@@ -1,8 +1,7 @@
 """Automatic reminders (催办), the escalation ladder (督办) and 会签 closing by rule.
 
-The rules are data (``AppSetting`` "reminder_rules", edited by the office on
-the rules page); ``DEFAULT_RULES`` documents the defaults. ``run_rules`` applies
-them for one day:
+The rules are data (``tracker.services.reminder_rules``, edited by the office on
+the rules page). ``run_rules`` applies them for one day:
 
 - the lead department is reminded N working days before a due date or a
   milestone (default 3 and 1), on the day itself, and every working day after a
@@ -11,9 +10,8 @@ them for one day:
   days of assignment is reminded every working day until it does;
 - a periodic report (``ReportDue``, see ``recurring.py``) is reminded on its due
   day and every working day it stays missing;
-- an overdue deadline climbs the ladder: level 1 the clerk, level 2 the
-  department head (``User.is_head``), level 3 the responsible leader, each once
-  per deadline (``Escalation.auto_key``), at ``ladder`` working days overdue;
+- an overdue deadline (``tracker.rules.overdue``) climbs the ladder
+  (``tracker.rules.ladder``), each rung once per deadline (``Escalation.auto_key``);
 - a 会签/征求意见 item (a ``countersign_*`` preset) unanswered past its deadline
   closes as 无异议 (000 §54, 001 §27) through ``tasks.close_no_objection``.
 
@@ -30,195 +28,34 @@ import contextlib
 from datetime import date
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.errors import NotPermitted, ValidationFailed
+from tracker.errors import ValidationFailed
 from tracker.models import (
-    AppSetting,
     AuditEvent,
     CalendarDay,
     Counter,
     DeadlineKind,
     Escalation,
     ExtensionRequest,
-    LeaderDepartment,
     Milestone,
     Reminder,
     ReportDue,
     RequestStatus,
-    Role,
     Task,
-    TaskLeader,
-    User,
     UTCDateTime,
 )
-from tracker.services import audit
-from tracker.services.actors import SYSTEM, Actor
+from tracker.rules.ladder import level_name
+from tracker.rules.overdue import CHASED_VALUES
+from tracker.services import tasks
+from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar
-from tracker.services.validation import validate
-
-SETTING_KEY = "reminder_rules"
-
-# The defaults, from the issue and the work rules:
-# - before_due 3 and 1 working days, on the day, and daily after: the issue's defaults;
-# - ack_workdays 1: "签收" is expected the next working day;
-# - report_weekday 5: weekly progress reports are due on Friday (每周五前报送);
-# - ladder 1 / 3 / 5: the clerk gets a formal 督办 notice on the first working day
-#   overdue; the department head at 3 working days, the issue's "escalate after M
-#   working days (default 3)"; the responsible leader two working days later, a full
-#   working week after the deadline, so the head has time to act first;
-# - the 会签 presets are the 3- and 7-working-day reply limits (000 §54, 001 §27).
-DEFAULT_RULES: dict = {
-    "before_due": [3, 1],
-    "on_due": True,
-    "overdue_daily": True,
-    "milestones": True,
-    "ack_workdays": 1,
-    "report_weekday": 5,
-    "report_reminders": True,
-    "ladder": [1, 3, 5],
-    "countersign_presets": ["countersign_3", "countersign_7"],
-    "countersign_auto_close": True,
-}
-
-RULE_LABELS = {
-    "before_due": "临期提醒",
-    "due_today": "到期提醒",
-    "overdue": "逾期催办",
-    "milestone": "时间节点提醒",
-    "not_acknowledged": "未签收催办",
-    "report_due": "进展报送提醒",
-    "report_overdue": "进展逾期未报催办",
-    "report_missing": "本期进展未报提醒",
-    "manual": "人工催办",
-}
-LEVEL_LABELS = {1: "承办单位联络员", 2: "单位负责人", 3: "责任领导"}
-
-# A deadline runs (and is reminded) while the department holds the ball; a task
-# awaiting the office's review (待审核) or suspended is not chased.
-ACTIVE = ("assigned", "acknowledged", "in_progress")
-
-
-class RulesInput(BaseModel):
-    before_due: list[int] = Field(default_factory=list, max_length=5)
-    on_due: bool = True
-    overdue_daily: bool = True
-    milestones: bool = True
-    ack_workdays: int = Field(ge=0, le=10)
-    report_weekday: int = Field(ge=1, le=7)
-    report_reminders: bool = True
-    ladder: list[int] = Field(min_length=3, max_length=3)
-    countersign_presets: list[str] = Field(default_factory=list, max_length=10)
-    countersign_auto_close: bool = True
-
-    @field_validator("before_due")
-    @classmethod
-    def _before(cls, v):
-        if any(not 1 <= n <= 30 for n in v):
-            raise ValueError("before_due")
-        return sorted(set(v), reverse=True)
-
-    @field_validator("ladder")
-    @classmethod
-    def _ladder(cls, v):
-        if any(not 1 <= n <= 60 for n in v) or v != sorted(set(v)):
-            raise ValueError("ladder")
-        return v
-
-
-RULE_FIELD_LABELS = {
-    "before_due": "到期前提醒（工作日）",
-    "ack_workdays": "签收时限（工作日）",
-    "report_weekday": "周报报送日",
-    "ladder": "督办层级（逾期工作日）",
-    "countersign_presets": "会签时限预设",
-}
-
-
-def load_rules(session: Session) -> dict:
-    """The office's rules over the defaults (a key missing from the stored JSON keeps its default)."""
-    row = session.get(AppSetting, SETTING_KEY)
-    rules = dict(DEFAULT_RULES)
-    if row is not None and isinstance(row.value, dict):
-        rules.update({k: v for k, v in row.value.items() if k in DEFAULT_RULES})
-    return rules
-
-
-def _int_list(text, field: str, label: str) -> list[int]:
-    if isinstance(text, list):
-        return text
-    parts = [p for p in str(text or "").replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if p]
-    try:
-        return [int(p) for p in parts]
-    except ValueError:
-        raise ValidationFailed(f"{label}应为用逗号分隔的整数", fields={field: "应为用逗号分隔的整数"}) from None
-
-
-def parse_form(form) -> dict:
-    """The rules page's form fields as a rules dict (checkboxes absent mean off)."""
-    fields: dict[str, str] = {}
-    out: dict = {}
-    for name in ("before_due", "ladder"):
-        try:
-            out[name] = _int_list(form.get(name, ""), name, RULE_FIELD_LABELS[name])
-        except ValidationFailed as exc:
-            fields.update(exc.fields)
-    for name in ("ack_workdays", "report_weekday"):
-        raw = str(form.get(name, "")).strip()
-        try:
-            out[name] = int(raw)
-        except ValueError:
-            fields[name] = f"{RULE_FIELD_LABELS[name]}应为整数"
-    for name in ("on_due", "overdue_daily", "milestones", "report_reminders", "countersign_auto_close"):
-        out[name] = form.get(name) in ("on", "1", "true", True)
-    out["countersign_presets"] = [p.strip() for p in str(form.get("countersign_presets", "")).replace("，", ",").split(",")
-                                  if p.strip()]
-    if fields:
-        raise ValidationFailed("催办规则填写有误：" + "；".join(fields.values()), fields=fields)
-    return out
-
-
-def save_rules(session: Session, actor: Actor, data: dict) -> dict:
-    """Validate and store the rules; every field is checked before anything is written."""
-    if not actor.is_office and actor.role != Role.ADMIN:
-        raise NotPermitted("只有督查室或管理员可以修改催办规则")
-    merged = {**load_rules(session), **data}
-    try:
-        rules = validate(RulesInput, merged, RULE_FIELD_LABELS).model_dump()
-    except ValidationFailed as exc:
-        fields = {k: _rule_message(k) for k in exc.fields}
-        raise ValidationFailed("催办规则填写有误：" + "；".join(fields.values()), fields=fields) from None
-    from tracker.models import TimeLimitPreset
-
-    known = set(session.exec(select(TimeLimitPreset.code)))
-    unknown = [c for c in rules["countersign_presets"] if c not in known]
-    if unknown:
-        msg = f"未找到时限预设：{'、'.join(unknown)}"
-        raise ValidationFailed(msg, fields={"countersign_presets": msg})
-    row = session.get(AppSetting, SETTING_KEY)
-    before = load_rules(session)
-    if row is None:
-        row = AppSetting(key=SETTING_KEY)
-    row.value, row.updated_by_id, row.updated_at = rules, actor.user_id, clock.now()
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "rules_update", entity="app_setting", entity_id=None,
-                 before=before, after=rules, note=SETTING_KEY)
-    return rules
-
-
-def _rule_message(field: str) -> str:
-    return {
-        "before_due": "到期前提醒应为 1–30 之间的工作日数，最多 5 个",
-        "ack_workdays": "签收时限应为 0–10 个工作日（0 表示不提醒）",
-        "report_weekday": "周报报送日应为 1–7（周一至周日）",
-        "ladder": "督办层级应为三个递增的工作日数（1–60），如 1,3,5",
-        "countersign_presets": "会签时限预设最多 10 个",
-    }.get(field, f"{RULE_FIELD_LABELS.get(field, field)}填写有误")
-
+from tracker.services.notify import notify_many
+from tracker.services.organisation import ladder_recipients
+from tracker.services.reminder_rules import load_rules
+from tracker.workflow import TRANSITIONS, Action
 
 # --- the daily run ---------------------------------------------------------------
 
@@ -252,7 +89,7 @@ def _reminder_selects(session: Session, day: date, rules: dict, seq: int, cal) -
     def due_base(*cols):
         return (select(Task.id, Task.lead_department_id, *cols)
                 .join(cd, cd.day == Task.due_date)
-                .where(Task.status.in_(ACTIVE), Task.deadline_kind == DeadlineKind.DATE.value,
+                .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind == DeadlineKind.DATE.value,
                        Task.lead_department_id.is_not(None)))
 
     for n in rules["before_due"]:
@@ -276,7 +113,7 @@ def _reminder_selects(session: Session, day: date, rules: dict, seq: int, cal) -
             return (select(Task.id, Task.lead_department_id, *cols)
                     .join(Milestone, Milestone.task_id == Task.id)
                     .join(mcd, mcd.day == Milestone.due_date)
-                    .where(Task.status.in_(ACTIVE), Milestone.done_on.is_(None),
+                    .where(Task.status.in_(CHASED_VALUES), Milestone.done_on.is_(None),
                            Task.lead_department_id.is_not(None)))
 
         for n in rules["before_due"]:
@@ -304,7 +141,7 @@ def report_selects(day: date, due_rule: str | None, overdue_rule: str | None) ->
     """Reminders for periodic reports: due today (``due_rule``) and past due (``overdue_rule``)."""
     base = (select(Task.id, Task.lead_department_id)
             .join(ReportDue, ReportDue.task_id == Task.id)
-            .where(Task.status.in_(ACTIVE), ReportDue.met_on.is_(None), Task.lead_department_id.is_not(None)))
+            .where(Task.status.in_(CHASED_VALUES), ReportDue.met_on.is_(None), Task.lead_department_id.is_not(None)))
     out = []
     if due_rule:
         words = "本期进展尚未报送，今天是报送期限" if due_rule == "report_missing" else "今天是进展报送期限"
@@ -361,7 +198,7 @@ def _deadline_rows(session: Session, day: date, seq: int, min_over: int) -> sa.S
                     Task.due_date.label("deadline"), (seq - cd.seq).label("days_over"),
                     _lit("overdue").label("kind"))
              .join(cd, cd.day == Task.due_date)
-             .where(Task.status.in_(ACTIVE), Task.deadline_kind == DeadlineKind.DATE.value,
+             .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind == DeadlineKind.DATE.value,
                     Task.lead_department_id.is_not(None), Task.due_date < day, seq - cd.seq >= min_over))
     first_missing = (select(ReportDue.task_id, sa.func.min(ReportDue.due_date).label("due"))
                      .where(ReportDue.met_on.is_(None), ReportDue.due_date < day)
@@ -370,7 +207,7 @@ def _deadline_rows(session: Session, day: date, seq: int, min_over: int) -> sa.S
     reports = (select(Task.id, Task.lead_department_id, first_missing.c.due, (seq - rcd.seq), _lit("report"))
                .join(first_missing, first_missing.c.task_id == Task.id)
                .join(rcd, rcd.day == first_missing.c.due)
-               .where(Task.status.in_(ACTIVE), Task.deadline_kind != DeadlineKind.DATE.value,
+               .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind != DeadlineKind.DATE.value,
                       Task.lead_department_id.is_not(None), seq - rcd.seq >= min_over))
     return sa.union_all(dated, reports).subquery()
 
@@ -430,7 +267,7 @@ def _escalate(session: Session, day: date, seq: int, rules: dict, *, dry_run: bo
     for i, (level, task_id, dep_id, deadline, days_over, kind, key) in enumerate(found):
         what = "进展报送" if kind == "report" else "完成时限"
         reason = (f"{what}（{deadline.isoformat()}）已逾期{days_over}个工作日，"
-                  f"按规则自动督办（第{level}级：{LEVEL_LABELS[level]}）")
+                  f"按规则自动督办（第{level}级：{level_name(level)}）")
         rows.append({"task_id": task_id, "department_id": dep_id, "level": level, "auto_key": key,
                      "notice_no": f"督办〔{day.year}〕{first + i}号", "reason": reason, "created_at": now})
     made = []
@@ -447,50 +284,9 @@ def _escalate(session: Session, day: date, seq: int, rules: dict, *, dry_run: bo
     return len(made), made
 
 
-def ladder_recipients(session: Session, escalations: list[dict]) -> dict[int, list[int]]:
-    """Escalation id → user ids on its rung: clerks (1), department heads (2), the
-    responsible leaders (3). A rung with nobody on file falls back to the one below
-    (no head registered: the clerks; no responsible leader: the leader in charge)."""
-    deps = {e["department_id"] for e in escalations}
-    tasks_ = {e["task_id"] for e in escalations}
-    staff: dict[int, dict[str, list[int]]] = {}
-    for uid, dep, is_head in session.execute(
-        select(User.id, User.department_id, User.is_head)
-        .where(User.department_id.in_(deps), User.active, User.role == Role.CLERK.value).order_by(User.id)
-    ):
-        staff.setdefault(dep, {"clerks": [], "heads": []})["heads" if is_head else "clerks"].append(uid)
-    leaders: dict[int, list[int]] = {}
-    for uid, tid in session.execute(
-        select(User.id, TaskLeader.task_id).join(TaskLeader, TaskLeader.leader_id == User.leader_id)
-        .where(TaskLeader.task_id.in_(tasks_), User.active, User.role == Role.LEADER.value).order_by(User.id)
-    ):
-        leaders.setdefault(tid, []).append(uid)
-    in_charge: dict[int, list[int]] = {}
-    for uid, dep in session.execute(
-        select(User.id, LeaderDepartment.department_id)
-        .join(LeaderDepartment, LeaderDepartment.leader_id == User.leader_id)
-        .where(LeaderDepartment.department_id.in_(deps), User.active, User.role == Role.LEADER.value)
-    ):
-        in_charge.setdefault(dep, []).append(uid)
-    out = {}
-    for e in escalations:
-        people = staff.get(e["department_id"], {"clerks": [], "heads": []})
-        clerks = people["clerks"] or people["heads"]
-        heads = people["heads"] or clerks
-        if e["level"] == 1:
-            out[e["id"]] = clerks
-        elif e["level"] == 2:
-            out[e["id"]] = heads
-        else:
-            out[e["id"]] = leaders.get(e["task_id"]) or in_charge.get(e["department_id"]) or heads
-    return out
-
-
 def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
     """Each automatic 督办 notice goes at once to the people on its rung, in one batch
     (``notify_many``: the first run on a large district sends tens of thousands)."""
-    from tracker.services.notify import notify_many
-
     if not made:
         return 0
     codes = {}
@@ -511,7 +307,7 @@ def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
 def _countersign_candidates(day: date, rules: dict) -> sa.Select:
     return (select(Task.id).where(
         Task.time_limit_preset.in_(rules["countersign_presets"] or [""]),
-        Task.status.in_(("assigned", "acknowledged")), Task.due_date < day,
+        Task.status.in_(sorted(s.value for s in TRANSITIONS[Action.CLOSE_NO_OBJECTION].sources)), Task.due_date < day,
         ~sa.exists().where(ExtensionRequest.task_id == Task.id,
                            ExtensionRequest.status == RequestStatus.PENDING.value))
         .order_by(Task.id))
@@ -523,8 +319,6 @@ def _close_countersigns(session: Session, day: date, rules: dict, *, dry_run: bo
     ids = list(session.scalars(_countersign_candidates(day, rules)))
     if dry_run:
         return ids
-    from tracker.services import tasks
-
     for task_id in ids:
         tasks.close_no_objection(session, SYSTEM, task_id)
     return ids

@@ -60,7 +60,7 @@ from tracker.models import (
 from tracker.services import audit, sources as source_svc, tasks as task_svc
 from tracker.services.actors import SYSTEM, Actor, visible_clause
 from tracker.services.calendar import load_calendar
-from tracker.services.derived import Horizon, is_overdue, is_running, overdue_workdays
+from tracker.rules.overdue import Horizon, is_overdue, is_running, overdue_workdays
 
 SECTIONS = ("overdue", "due_this_week", "due_next_week", "milestone", "report_missing", "blocked")
 SECTION_LABELS = {

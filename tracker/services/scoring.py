@@ -62,7 +62,8 @@ from tracker.models import (AppSetting, CalendarDay, CloseRequest, DeadlineKind,
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
 from tracker.sql import none_of, one_of
-from tracker.workflow import RUNNING, Status
+from tracker.rules.overdue import RUNNING_VALUES
+from tracker.workflow import Status
 
 SETTING_KEY = "score_weights"
 
@@ -98,7 +99,7 @@ DEDUCTIONS = (
     ("extensions", "extension", "extension_cap"),
 )
 
-_RUNNING = [s.value for s in RUNNING]
+_RUNNING = list(RUNNING_VALUES)
 _NOT_OUT = [Status.DRAFT.value, Status.PENDING_APPROVAL.value]
 
 

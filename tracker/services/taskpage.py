@@ -33,7 +33,7 @@ from tracker.models import (
     TaskAssist,
     TaskLeader,
 )
-from tracker.services.derived import Horizon, derived_columns
+from tracker.rules.overdue import Horizon, derived_columns
 from tracker.shared_sql import shared
 
 _TASK_ID = sa.bindparam("task_id", type_=sa.Integer)

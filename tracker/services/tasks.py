@@ -40,8 +40,10 @@ from tracker.models import (
     TaskLeader,
     Urgency,
 )
+from tracker.rules import ladder
 from tracker.services import audit
 from tracker.services.actors import Actor, parties
+from tracker.services import recurring
 from tracker.services.calendar import due_from_preset, load_calendar
 from tracker.services.validation import validate
 from tracker.workflow import FINAL, Action, Party, Status, check
@@ -581,9 +583,7 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
         _set_status(task, transition.target)
     session.flush()
     if action == Action.REPORT:  # the lead's report meets the periodic reporting deadline(s) due
-        from tracker.services.recurring import note_report
-
-        note_report(session, report)
+        recurring.note_report(session, report)
     record_change(session, actor, action, task, before, entity="progress_report", entity_id=report.id)
     return report
 
@@ -900,13 +900,14 @@ def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
     return reminder
 
 
-def escalate(session: Session, actor: Actor, task_id: int, reason: str, level: int = 2) -> Escalation:
+def escalate(session: Session, actor: Actor, task_id: int, reason: str,
+             level: int = ladder.MANUAL_DEFAULT_LEVEL) -> Escalation:
     """督办: a numbered notice (督办通知单) to the department head and the leader."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.ESCALATE, task.status, who)
     reason = require_text(reason, "reason", "督办事由")
-    if level not in (1, 2, 3):
-        raise ValidationFailed("督办层级应为 1–3", fields={"level": "取值无效"})
+    if level not in ladder.LEVELS:
+        raise ValidationFailed(f"督办层级应为 {ladder.LEVELS[0]}–{ladder.LEVELS[-1]}", fields={"level": "取值无效"})
     year = clock.today().year
     number = next_number(session, "escalation", year)
     before = snapshot(session, task)

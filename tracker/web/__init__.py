@@ -15,6 +15,7 @@ from tracker.web.home import bp as home_bp
 from tracker.web.nav import fixed_url, id_url, nav_items
 from tracker.web.security import init_security
 from tracker.web.widgets import select_options
+from tracker.rules.overdue import light_label
 
 
 def init_web(app: Flask) -> None:
@@ -52,7 +53,7 @@ def init_web(app: Flask) -> None:
 
     app.register_blueprint(motions_web.bp)
     app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, select_options=select_options,
-                                 role_label=lambda r: ROLE_LABELS[Role(r)])
+                                 role_label=lambda r: ROLE_LABELS[Role(r)], light_label=light_label)
 
 
 def _keep_compiled_templates(app: Flask) -> None:

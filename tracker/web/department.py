@@ -17,7 +17,7 @@ from tracker.db import get_session, is_postgres
 from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, FeedbackCycle, ProgressReport, RequestStatus, Role, Task
 from tracker.services import queries
 from tracker.services.actors import Actor, visible_clause, visible_template
-from tracker.services.derived import LIGHT_LABELS, Horizon
+from tracker.rules.overdue import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of

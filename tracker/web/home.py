@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, ur
 from tracker.db import get_session
 from tracker.models import Role, Task
 from tracker.services.actors import visible_clause
-from tracker.services.derived import Horizon, is_due_soon, is_overdue, is_running
+from tracker.rules.overdue import Horizon, is_due_soon, is_overdue, is_running
 from tracker.web.auth import current_actor
 
 bp = Blueprint("home", __name__)

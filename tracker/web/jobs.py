@@ -12,7 +12,7 @@ from tracker.db import get_session
 from tracker.errors import DomainError
 from tracker.jobs import JOB_LABELS, JOBS, SCHEDULED, last_runs, reap_lost, recent_runs
 from tracker.models import Role, TimeLimitPreset
-from tracker.services import reminders
+from tracker.services import reminder_rules
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor
 
@@ -72,11 +72,11 @@ def runs():
 def rules():
     session = get_session()
     errors: dict = {}
-    values = reminders.load_rules(session)
+    values = reminder_rules.load_rules(session)
     if request.method == "POST":
         try:
-            data = reminders.parse_form(request.form)
-            reminders.save_rules(session, current_actor(), data)
+            data = reminder_rules.parse_form(request.form)
+            reminder_rules.save_rules(session, current_actor(), data)
         except DomainError as exc:
             session.rollback()
             errors = exc.fields or {"_": exc.message}
@@ -89,4 +89,4 @@ def rules():
             return redirect(url_for(".rules"))
     presets = session.exec(select(TimeLimitPreset).order_by(TimeLimitPreset.sort_order)).all()
     return render_template("jobs/rules.html", values=values, errors=errors, presets=presets,
-                           defaults=reminders.DEFAULT_RULES, WEEKDAYS=WEEKDAYS), (422 if errors else 200)
+                           defaults=reminder_rules.DEFAULT_RULES, WEEKDAYS=WEEKDAYS), (422 if errors else 200)

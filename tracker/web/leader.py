@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, render_template
 from tracker.db import get_session
 from tracker.models import Role
 from tracker.services import queries
-from tracker.services.derived import LIGHT_LABELS, Horizon, Light
+from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light
 from tracker.services.queries import TaskFilter
 from tracker.web.access import roles_required
 from tracker.web.auth import current_actor

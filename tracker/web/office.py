@@ -45,15 +45,15 @@ from tracker.models import (
     Urgency,
 )
 from tracker.services import decompose, queries, sources as source_svc, tasks as task_svc
-from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import describe_recurrence
-from tracker.services.derived import LIGHT_LABELS, Horizon, Light
+from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
+from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.shared_sql import shared
 from tracker.web.auth import current_actor
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
 from tracker.web.params import to_int
-from tracker.workflow import RUNNING, STATUS_LABELS, Action, Party, Status, check, status_label
+from tracker.workflow import STATUS_LABELS, Action, Party, Status, check, status_label
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -63,7 +63,6 @@ SORT_LABELS = {
     "-updated": "更新时间（晚→早）",
 }
 PER_PAGE_CHOICES = (20, 50, 100, 200)
-ESCALATION_LEVELS = {1: "承办联络员", 2: "单位主要负责人", 3: "责任领导"}
 BULK_ACTIONS = {"assign": "交办", "remind": "催办"}
 
 
@@ -518,14 +517,6 @@ def delete_task(task_id: int):
 # --- escalation and the printable notice ----------------------------------------------
 
 
-def _overdue_days(task: Task) -> tuple[int, int]:
-    """(working days, calendar days) past the deadline; (0, 0) when not overdue."""
-    today = clock.today()
-    if (task.status not in RUNNING or task.deadline_kind != DeadlineKind.DATE
-            or task.due_date is None or today <= task.due_date):
-        return 0, 0
-    workdays = load_calendar(get_session()).workdays_between(task.due_date, today).value
-    return workdays, (today - task.due_date).days
 
 
 @bp.route("/tasks/<int:task_id>/escalate", methods=["GET", "POST"])
@@ -535,7 +526,7 @@ def escalate(task_id: int):
     lead = s.get(Department, task.lead_department_id) if task.lead_department_id else None
     errors: dict = {}
     reason = request.form.get("reason", "")
-    level = _int(request.form.get("level")) or 2
+    level = _int(request.form.get("level")) or MANUAL_DEFAULT_LEVEL
     if request.method == "POST":
         try:
             esc = task_svc.escalate(s, current_actor(), task_id, reason, level)
@@ -546,13 +537,32 @@ def escalate(task_id: int):
             s.commit()
             flash(f"已发出督办通知（{esc.notice_no}）", "success")
             return redirect(url_for(".notice", escalation_id=esc.id))
-    else:
-        workdays, _ = _overdue_days(task)
-        if workdays:
-            reason = f"该事项已超过完成时限{workdays}个工作日，请抓紧办理并书面报告办理情况。"
+    state = deadline_state(s, _horizon(), task.id)
+    if request.method != "POST" and state.overdue:
+        reason = f"该事项已超过{_deadline_words(task)}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
     return render_template("office/escalate.html", task=task, lead=lead, reason=reason, level=level,
-                           levels=ESCALATION_LEVELS, errors=errors,
-                           overdue=_overdue_days(task)), (422 if errors else 200)
+                           levels=level_choices(), errors=errors,
+                           overdue=(state.workdays, state.calendar_days)), (422 if errors else 200)
+
+
+def _deadline_missed(task: Task, state) -> str:
+    """Which deadline was missed, for the notice: the due date, the periodic report, or a
+    motion's handling step (the deadlines of ``tracker.rules.overdue``)."""
+    if state.deadline is None:
+        return ""
+    d = state.deadline
+    on = f"{d.year}年{d.month}月{d.day}日"
+    if task.deadline_kind != DeadlineKind.DATE:
+        return f"本期进展应于{on}前报送"
+    if state.deadline != task.due_date:
+        return f"办理环节时限为{on}"
+    return f"完成时限为{on}"
+
+
+def _deadline_words(task: Task) -> str:
+    """What a task's overdue deadline is: its due date, or for a recurring or ongoing task
+    the periodic report it owes (the escalation's own words, ``reminders._escalate``)."""
+    return "完成时限" if task.deadline_kind == DeadlineKind.DATE else "进展报送时限"
 
 
 @bp.get("/escalations/<int:escalation_id>/notice")
@@ -565,11 +575,13 @@ def notice(escalation_id: int):
     department = s.get(Department, esc.department_id)
     assist, leaders = queries.names_for(s, [task.id])
     src = s.get(Source, task.source_id) if task.source_id else None
-    workdays, days = _overdue_days(task)
+    state = deadline_state(s, _horizon(), task.id)
     return render_template("office/notice.html", esc=esc, task=task, department=department,
                            assist=assist[task.id], leaders=leaders[task.id], src=src,
-                           overdue_workdays=workdays, overdue_days=days, today=clock.today(),
-                           level_label=ESCALATION_LEVELS.get(esc.level, ""),
+                           overdue_workdays=state.workdays, overdue_days=state.calendar_days,
+                           overdue_since=state.deadline, overdue_what=_deadline_missed(task, state),
+                           today=clock.today(),
+                           level_label=level_name(esc.level),
                            issued_on=clock.local_date(esc.created_at))
 
 

@@ -36,7 +36,8 @@ from tracker.models import (
 )
 from tracker.services import attachments, cascade, taskpage, tasks as svc
 from tracker.services.actors import Actor, own_part_only, parties
-from tracker.services.derived import LIGHT_LABELS, Horizon
+from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
+from tracker.rules.overdue import Horizon, light_label
 from tracker.web.auth import current_actor
 from tracker.web.params import to_int
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
@@ -103,7 +104,6 @@ ACTION_LABELS = {
     "escalate": "督办",
     "attachment_upload": "上传附件",
 }
-ESCALATION_LEVELS = {1: "督办至单位联络员", 2: "督办至单位主要负责人", 3: "督办至责任领导"}
 PARTY_LABELS = {Party.OFFICE: "督查室", Party.LEAD: "牵头单位", Party.ASSIST: "协办单位", Party.LEADER: "责任领导"}
 PARTY_ORDER = (Party.OFFICE, Party.LEAD, Party.ASSIST, Party.LEADER)
 
@@ -230,7 +230,7 @@ def build_timeline(session: Session, task: Task, party: Party, only_department: 
         if e.entity == "escalation" and e.escalation_id is not None:
             level = e.escalation_level
             entry.details.append(("督办通知单", e.escalation_notice_no))
-            entry.details.append(("督办层级", ESCALATION_LEVELS.get(level, str(level))))
+            entry.details.append(("督办层级", level_choices().get(level, str(level))))
             notice = _notice_path(e.escalation_id) if party == Party.OFFICE else None
             if notice:
                 entry.link = ("查看督办通知单", notice)
@@ -318,7 +318,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "party": party,
         "party_label": PARTY_LABELS.get(party, ""),
         "status_text": status_label(task.status, party),
-        "light_label": LIGHT_LABELS[row.light],
+        "light_label": light_label(row.light, row.due_soon),
         "source_label": SOURCE_KIND_LABELS.get(row.source_kind, "") if row.source_kind else "",
         "urgency_label": URGENCY_LABELS.get(task.urgency, task.urgency),
         "cycle_label": FEEDBACK_CYCLE_LABELS.get(task.feedback_cycle, task.feedback_cycle),
@@ -341,7 +341,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "pending_close": pending_close,
         "last_return": last_return,
         "departments": tuple((str(i), name) for i, name in departments),  # text ids, as the form sends them
-        "escalation_levels": ESCALATION_LEVELS,
+        "escalation_levels": level_choices(),
         "max_file_bytes": attachments.MAX_SIZE,
         "max_files": attachments.MAX_FILES,
         "max_total_bytes": attachments.MAX_TOTAL,
@@ -581,7 +581,7 @@ def _notice_path(escalation_id: int) -> str | None:
 @bp.post("/<int:task_id>/escalate")
 def escalate(task_id: int):
     def step(s: Session, a: Actor):
-        level = _int("level") or 2
+        level = _int("level") or MANUAL_DEFAULT_LEVEL
         return svc.escalate(s, a, task_id, _text("reason"), level)
 
     return act(task_id, "escalate", step, lambda esc: f"已发出督办通知（{esc.notice_no}）",

@@ -9,7 +9,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Milestone, Task
 from tracker.services import tasks
-from tracker.services.derived import Horizon, Light, count_by_light, derived_columns, light_filter
+from tracker.rules.overdue import Horizon, Light, count_by_light, derived_columns, light_filter
 
 
 @pytest.fixture
@@ -99,3 +99,87 @@ def test_light_filters_partition_the_tasks(session, d):
               for light in Light}
     assert counts == {Light.RED: 1, Light.YELLOW: 1, Light.GREEN: 1, Light.NONE: 1}
     assert count_by_light(session, h) == {"red": 1, "yellow": 1, "green": 1, "none": 1}
+
+
+# --- one definition: SQL and Python agree, and every page says the same --------------
+
+from datetime import timedelta  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from tracker.models import Motion, MotionStep, ReportDue  # noqa: E402
+from tracker.rules.overdue import (  # noqa: E402
+    deadline_state, is_due_soon, is_overdue, light, overdue_workdays, state_of,
+)
+from tracker.services.calendar import load_calendar  # noqa: E402
+from tracker.workflow import Status  # noqa: E402
+
+DAY0 = date(2026, 11, 23)
+_dates = st.integers(-45, 45).map(lambda n: DAY0 + timedelta(days=n))
+_spec = st.fixed_dictionaries({
+    "status": st.sampled_from([s.value for s in Status]),
+    "kind": st.sampled_from(["date", "recurring", "ongoing"]),
+    "due": st.none() | _dates,
+    "reports": st.lists(_dates, max_size=3, unique=True),
+    "steps": st.lists(_dates, max_size=2),
+    "milestones": st.lists(_dates, max_size=2),
+})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_spec, min_size=1, max_size=6), today=_dates, soon=st.integers(0, 12))
+def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
+    """``is_overdue``/``_deadline``/``is_due_soon``/``light`` in SQL and ``state_of`` in Python
+    give the same answer for any task, on any day (working days from 004 §57's calendar)."""
+    try:
+        ids = []
+        for i, sp in enumerate(specs):
+            task = Task(code=f"P{i}", title=f"T{i}", status=sp["status"], deadline_kind=sp["kind"],
+                        due_date=sp["due"], lead_department_id=d.lead_id)
+            session.add(task)
+            session.flush()
+            ids.append(task.id)
+            for j, due in enumerate(sp["reports"]):
+                session.add(ReportDue(task_id=task.id, period_start=due - timedelta(days=6), due_date=due))
+            for j, due in enumerate(sp["milestones"]):
+                session.add(Milestone(task_id=task.id, title=f"m{j}", due_date=due))
+            if sp["steps"]:
+                motion = Motion(kind="suggestion", number=i + 1, session_name="届次", title="建议",
+                                proposer="代表", source_id=d.source_id, task_id=task.id)
+                session.add(motion)
+                session.flush()
+                for due in sp["steps"]:
+                    session.add(MotionStep(motion_id=motion.id, task_id=task.id, kind="opinion",
+                                           department_id=d.assist_id, due_date=due))
+        session.flush()
+        h = Horizon.build(session, soon_workdays=soon, today=today)
+        cal = load_calendar(session)
+        rows = {r[0]: r[1:] for r in session.execute(
+            select(Task.id, is_overdue(h), is_due_soon(h), light(h), overdue_workdays(h)).where(Task.id.in_(ids)))}
+        for task_id, sp in zip(ids, specs):
+            twin = state_of(h, sp["status"], sp["kind"], sp["due"], reports_unmet=sp["reports"],
+                            steps_undone=sp["steps"], milestones_undone=sp["milestones"])
+            overdue, due_soon, light_, days = rows[task_id]
+            assert (bool(overdue), bool(due_soon), light_) == (twin.overdue, twin.due_soon, twin.light), sp
+            state = deadline_state(session, h, task_id)
+            assert (state.overdue, state.deadline) == (twin.overdue, twin.deadline), sp
+            if twin.overdue:
+                assert days == state.workdays == cal.workdays_between(twin.deadline, today).value, sp
+    finally:
+        session.rollback()
+
+
+def test_due_soon_never_beyond_the_threshold(session, d):
+    """A task due in 17 working days with a missed milestone is yellow, but not 临期:
+    its badge says 节点滞后 on the department's pages, the office's list and the API."""
+    task = f.task_in(session, d, "in_progress", due_date=date(2026, 12, 16),  # 17 working days ahead
+                     milestones=[{"title": "完成方案", "due_date": "2026-11-30"}])
+    session.commit()
+    h = Horizon.build(session, soon_workdays=3, today=date(2026, 12, 1))
+    assert load_calendar(session).workdays_between(h.today, task.due_date).value == 11
+    row = _row(session, task.id, h)
+    assert row.light == Light.YELLOW and not row.due_soon
+    from tracker.rules.overdue import light_label
+
+    assert light_label(row.light, row.due_soon) == "节点滞后"
+    assert light_label(Light.YELLOW.value, True) == "临期"

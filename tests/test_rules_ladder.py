@@ -1,0 +1,41 @@
+"""The escalation ladder as one table: rungs, thresholds, names, recipients."""
+
+from hypothesis import given, strategies as st
+
+from tracker.rules import ladder
+
+
+def test_three_rungs_clerk_head_leader():
+    assert [(r.level, r.name) for r in ladder.RUNGS] == [
+        (1, "承办单位联络员"), (2, "单位主要负责人"), (3, "责任领导")]
+    assert ladder.level_choices() == {1: "督办至承办单位联络员", 2: "督办至单位主要负责人", 3: "督办至责任领导"}
+    assert ladder.level_name(9) == "9"
+
+
+def test_reached_level_follows_the_thresholds():
+    assert [ladder.reached_level(n) for n in range(7)] == [0, 1, 1, 2, 2, 3, 3]
+    assert ladder.reached_level(4, (2, 4, 6)) == 2
+
+
+@given(clerks=st.lists(st.integers(1, 99), max_size=3, unique=True),
+       heads=st.lists(st.integers(100, 199), max_size=2, unique=True),
+       leaders=st.lists(st.integers(200, 299), max_size=2, unique=True),
+       in_charge=st.lists(st.integers(300, 399), max_size=2, unique=True))
+def test_each_rung_reaches_someone_when_anyone_is_on_file(clerks, heads, leaders, in_charge):
+    """A rung with nobody on file falls back to the one below it: no head, the clerks read
+    the level-2 notice; no responsible leader, the leader in charge, then the heads."""
+    who = {lvl: ladder.recipients(lvl, clerks=clerks, heads=heads, leaders=leaders, in_charge=in_charge)
+           for lvl in ladder.LEVELS}
+    assert who[1] == (clerks or heads)
+    assert who[2] == (heads or clerks)
+    assert who[3] == (leaders or in_charge or heads or clerks)
+    if clerks or heads:
+        assert all(who[lvl] for lvl in ladder.LEVELS)
+
+
+def test_recipients_by_escalation_reads_each_task_and_department():
+    out = ladder.recipients_by_escalation(
+        [{"id": 7, "level": 2, "task_id": 1, "department_id": 5},
+         {"id": 8, "level": 3, "task_id": 2, "department_id": 5}],
+        staff={5: {"clerks": [11], "heads": []}}, leaders={}, in_charge={5: [31]})
+    assert out == {7: [11], 8: [31]}
