@@ -245,3 +245,45 @@ def test_level_three_escalation_of_a_task_naming_no_leader_goes_to_the_leader_in
     assert [i["task_id"] for i in _section(wu, "escalations")["items"]] == [late.id]
     (li,) = _digests(session, d.other_leader.user_id)  # 李明 is named on the other task
     assert [i["task_id"] for i in _section(li, "escalations")["items"]] == [named.id]
+
+
+@pytest.mark.parametrize("has_clerk", [True, False])
+def test_digest_shows_each_escalation_to_exactly_the_people_its_notice_reached(session, d, has_clerk):
+    """One rule for who stands on a rung (tracker.rules.ladder): the digest's escalation
+    sections and the notices sent by the reminder run agree, also for a department with
+    no head registered and for one whose only account is its head."""
+    from tracker.services import organisation
+
+    head = f.user(session, Role.CLERK, department_id=d.other_id)
+    session.get(User, head.id).is_head = True
+    if not has_clerk:
+        session.get(User, d.other_clerk.user_id).active = False
+    with f.on(date(2026, 11, 2)):
+        late = f.task_in(session, d, "in_progress", title="无负责人单位的事项", due_date=date(2026, 11, 18))
+        other = f.task_in(session, d, "assigned", title="只有负责人的单位", due_date=date(2026, 11, 18),
+                          lead_department_id=d.other_id, leader_ids=[])
+    escs = []
+    with f.on(MONDAY):
+        for task, dep in ((late, d.lead_id), (other, d.other_id)):
+            for level in (1, 2, 3):
+                esc = Escalation(task_id=task.id, department_id=dep, level=level,
+                                 notice_no=f"督〔2026〕{task.id}{level}号", reason="逾期未办结", created_at=clock.now())
+                session.add(esc)
+                escs.append(esc)
+    session.commit()
+    reached = organisation.ladder_recipients(session, [
+        {"id": e.id, "level": e.level, "task_id": e.task_id, "department_id": e.department_id} for e in escs])
+    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    session.commit()
+    shown: dict[int, set[int]] = {}
+    for note in _digests(session):
+        for item in _section(note, "escalations")["items"] if any(
+                s["key"] == "escalations" for s in note.payload["sections"]) else []:
+            no = item["note"].split(" ")[1].split("（")[0]
+            shown.setdefault(next(e.id for e in escs if e.notice_no == no), set()).add(note.user_id)
+    for e in escs:
+        assert shown.get(e.id, set()) == set(reached[e.id]), (e.department_id, e.level)
+    # the lead department registered no head: its clerk reads every rung
+    assert all(d.lead_clerk.user_id in reached[e.id] for e in escs if e.department_id == d.lead_id)
+    if not has_clerk:  # the head is the other department's only account: the level-1 notice is theirs
+        assert [reached[e.id] for e in escs if e.department_id == d.other_id][0] == [head.id]

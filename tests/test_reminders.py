@@ -198,7 +198,8 @@ def test_dry_run_counts_and_writes_nothing(session, walk):
 
 
 def test_escalation_notices_reach_the_ladder(session, walk):
-    """Level 1 to the clerks, 2 to the head, 3 to the responsible leader."""
+    """Level 1 to the clerks, 2 to the head, 3 to the responsible leader; each rung keeps
+    the ones below informed (tracker.rules.ladder)."""
     d, ids, head_id, leader_user_id = walk
     for day in (date(2026, 10, 10), date(2026, 10, 13), date(2026, 10, 15)):  # A: 1, 3, 5 days overdue
         with clock.frozen(day):
@@ -206,7 +207,8 @@ def test_escalation_notices_reach_the_ladder(session, walk):
     escs = session.exec(select(Escalation).where(Escalation.task_id == ids["A"]).order_by(Escalation.level)).all()
     rungs = organisation.ladder_recipients(session, [
         {"id": e.id, "task_id": e.task_id, "department_id": e.department_id, "level": e.level} for e in escs])
-    assert [rungs[e.id] for e in escs] == [[d.lead_clerk.user_id], [head_id], [leader_user_id]]
+    clerk = d.lead_clerk.user_id
+    assert [rungs[e.id] for e in escs] == [[clerk], [head_id, clerk], [leader_user_id, head_id, clerk]]
 
 
 def test_a_late_first_sight_escalates_once_at_the_highest_rung(session, walk):

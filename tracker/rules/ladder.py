@@ -7,10 +7,13 @@ the people on that rung. "牵头部门要发挥主导作用" (000 §31, 004 §29
 addressed to the lead department; the responsible leader is the top rung, as the
 leader who answers for the item (003 §35 "重要进展情况要及时报告").
 
-A rung with nobody on file falls back to the rung below it, so a notice always
-reaches someone: no department head registered, the clerks read it; no clerk
-either, the head; no responsible leader with an account, the leader in charge of
-the lead department (分管领导), then the department's heads.
+A notice reaches the people of its rung and of every rung below it: the item has
+climbed, and those who work on it stay informed (the clerk of a level-3 notice is
+still the one who must report). A rung with nobody on file is simply empty: no
+department head registered, the clerks still read a level-2 notice; no clerk, the
+head reads a level-1 notice; no responsible leader with an account, the leader in
+charge of the lead department (分管领导) reads a level-3 notice, and failing that the
+department does. So a notice always reaches someone when anyone is on file.
 """
 
 from __future__ import annotations
@@ -68,20 +71,18 @@ def reached_level(days_over: int, thresholds: Iterable[int] = DEFAULT_THRESHOLDS
 
 def recipients(level: int, *, clerks: list[int], heads: list[int], leaders: list[int],
                in_charge: list[int]) -> list[int]:
-    """The user ids on ``level``'s rung, with the fall-backs of the module docstring.
+    """The user ids a notice of ``level`` reaches, highest rung first (module docstring).
 
     ``clerks`` and ``heads``: the lead department's active clerk accounts without and
     with ``is_head``; ``leaders``: active accounts of the task's responsible leaders;
     ``in_charge``: active accounts of the leaders in charge of the lead department.
     """
-    rung_clerks = clerks or heads
-    rung_heads = heads or rung_clerks
-    group = rung(level).group
-    if group == "clerks":
-        return list(rung_clerks)
-    if group == "heads":
-        return list(rung_heads)
-    return list(leaders or in_charge or rung_heads)
+    groups = {"clerks": clerks or heads, "heads": heads, "leaders": leaders or in_charge}
+    out: list[int] = []
+    for r in sorted(RUNGS, key=lambda r: -r.level):
+        if r.level <= level:
+            out += [uid for uid in groups[r.group] if uid not in out]
+    return out
 
 
 def recipients_by_escalation(escalations: Iterable[Mapping], *, staff: Mapping[int, Mapping[str, list[int]]],

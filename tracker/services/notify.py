@@ -41,7 +41,6 @@ from tracker.models import (
     Department,
     Escalation,
     ExtensionRequest,
-    LeaderDepartment,
     Notification,
     NotificationChannel,
     ReportDue,
@@ -50,12 +49,12 @@ from tracker.models import (
     Role,
     Task,
     TaskAssist,
-    TaskLeader,
     User,
 )
 from tracker.services import audit
 from tracker.services.actors import UNPUBLISHED, Actor, visible_clause
 from tracker.services.calendar import load_calendar
+from tracker.services.organisation import ladder_recipients
 from tracker.services.channels import (
     FLAVOURS,
     DeliveryFailed,
@@ -198,7 +197,8 @@ class _Reader:
         self.since = clock.start_of_local_day(prev + timedelta(days=1))
         self.until = clock.start_of_local_day(day + timedelta(days=1))
         self._cache: dict[tuple, list[Section]] = {}
-        self._tasks = self._head_overdue = self._dues = self._reminders = self._esc = self._head_esc = {}
+        self._tasks = self._head_overdue = self._dues = self._reminders = self._esc = {}
+        self._reached: dict[int, list[int]] | None = None
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -238,6 +238,19 @@ class _Reader:
         if t.due_date == self.day:
             return "今日到期"
         return f"时限 {t.due_date.isoformat()}"
+
+    def _reached_by(self, user_id: int) -> list[int]:
+        """The window's escalations whose rung reaches this user, by the ladder's one rule
+        (``tracker.rules.ladder.recipients``, as the notices were sent): read once per run."""
+        if self._reached is None:
+            rows = [dict(r._mapping) for r in self.s.execute(
+                select(Escalation.id, Escalation.level, Escalation.task_id, Escalation.department_id)
+                .where(Escalation.created_at >= self.since, Escalation.created_at < self.until))]
+            self._reached = {}
+            for eid, users in (ladder_recipients(self.s, rows) if rows else {}).items():
+                for uid in users:
+                    self._reached.setdefault(uid, []).append(eid)
+        return self._reached.get(user_id, [])
 
     def _escalations(self, title: str, where: list) -> Section:
         sec = Section("escalations", title)
@@ -318,7 +331,6 @@ class _Reader:
                       Escalation.department_id.in_(deps)))
         by_level = lambda c: (c.level.desc(), c.eid.asc())  # noqa: E731
         self._esc = self._top_per_group(esc, ["dep"], by_level)
-        self._head_esc = self._top_per_group(esc.where(Escalation.level >= 2), ["dep"], by_level)
 
     def _section(self, key: str, title: str, found: tuple[list, int] | None, note, more: str = "") -> Section:
         sec = Section(key, title)
@@ -352,33 +364,29 @@ class _Reader:
             self._section("escalations", "督办通知", self._esc.get((dep,)), self._esc_note),
         ]
 
-    def head(self, dep: int) -> list[Section]:
-        """单位负责人: the escalations that reached them (level ≥ 2) and the department's overdue list."""
+    def head(self, dep: int, user_id: int) -> list[Section]:
+        """单位负责人: the escalations whose rung reached them and the department's overdue list."""
+        reached = self._reached_by(user_id)
         return [
-            self._section("escalations", "督办通知（单位负责人）", self._head_esc.get((dep,)), self._esc_note),
+            self._escalations("督办通知（单位负责人）", [Escalation.id.in_(reached)]) if reached
+            else Section("escalations", "督办通知（单位负责人）"),
             self._section("overdue", "本单位逾期事项", self._head_overdue.get((dep,)),
                           lambda r: self._late_note(r.Task), "/dept/tasks?overdue=1"),
         ]
 
-    def leader(self, leader_id: int) -> list[Section]:
-        if ("leader", leader_id) in self._cache:
-            return self._cache[("leader", leader_id)]
+    def leader(self, leader_id: int, user_id: int) -> list[Section]:
+        if ("leader", leader_id, user_id) in self._cache:
+            return self._cache[("leader", leader_id, user_id)]
+        reached = self._reached_by(user_id)
         vis = visible_clause(Actor(None, "", Role.LEADER, leader_id=leader_id))
         out = [
             self.tasks("approval", "待审批交办", [vis, Task.status == Status.PENDING_APPROVAL.value], more="/leader/"),
             self.tasks("overdue", "分管逾期事项", [vis, is_overdue(self.h)], more="/leader/"),
             self.tasks("due_soon", "分管临期事项", [vis, is_due_soon(self.h)], more="/leader/"),
-            self._escalations("督办至责任领导", [
-                Escalation.level >= 3,
-                # the responsible leader; for a task naming none, the leader in charge of the department
-                sa.or_(
-                    sa.exists().where(TaskLeader.task_id == Escalation.task_id, TaskLeader.leader_id == leader_id),
-                    sa.and_(~sa.exists().where(TaskLeader.task_id == Escalation.task_id),
-                            sa.exists().where(LeaderDepartment.leader_id == leader_id,
-                                              LeaderDepartment.department_id == Escalation.department_id)),
-                )]),
+            self._escalations("督办至责任领导", [Escalation.id.in_(reached)]) if reached
+            else Section("escalations", "督办至责任领导"),
         ]
-        self._cache[("leader", leader_id)] = out
+        self._cache[("leader", leader_id, user_id)] = out
         return out
 
     def office(self) -> list[Section]:
@@ -419,10 +427,10 @@ class _Reader:
     def for_user(self, user: User) -> tuple[str, list[Section]] | None:
         if user.role == Role.CLERK and user.department_id is not None:
             if user.is_head:
-                return "head", self.head(user.department_id)
+                return "head", self.head(user.department_id, user.id)
             return "department", self.department(user.department_id)
         if user.role == Role.LEADER and user.leader_id is not None:
-            return "leader", self.leader(user.leader_id)
+            return "leader", self.leader(user.leader_id, user.id)
         if user.role == Role.SUPERVISOR:
             return "office", self.office()
         return None  # administrators have no business with tasks
