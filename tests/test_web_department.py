@@ -179,3 +179,21 @@ def test_department_task_list_pages(app, session, d):
     assert "/dept/tasks?page=2&amp;q=" in first
     second = body(c.get("/dept/tasks?q=批量&page=2"))
     assert second.count("批量事项") == 2
+
+
+def test_a_missed_milestone_is_not_called_due_soon(app, session, d):
+    """Due in 17 working days with a milestone missed: the light is yellow, and the
+    department's pages call it 节点滞后, never 临期 (tracker.rules.overdue.light_label);
+    a task inside the due-soon window keeps 临期."""
+    with f.on(date(2026, 11, 2)):
+        far = f.task_in(session, d, "in_progress", title="节点滞后的事项", due_date=date(2026, 12, 16),
+                        milestones=[{"title": "完成方案", "due_date": "2026-11-20"}])
+        near = f.task_in(session, d, "in_progress", title="即将到期的事项", due_date=date(2026, 11, 25))
+    session.commit()
+    c = client_for(app, session, d.lead_clerk)
+    html = body(c.get("/dept/tasks"))
+    row = html[html.index(f">{far.title}</a>"):]
+    row = row[:row.index("</tr>")]
+    assert "节点滞后" in row and "临期" not in row and "即将到期" not in row
+    row = html[html.index(f">{near.title}</a>"):]
+    assert "临期" in row[:row.index("</tr>")]
