@@ -109,7 +109,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from tracker.models import Motion, MotionStep, ReportDue  # noqa: E402
 from tracker.rules.overdue import (  # noqa: E402
-    deadline_state, is_due_soon, is_overdue, light, overdue_workdays, state_of,
+    RUNNING_VALUES, deadline_state, is_due_soon, is_overdue, light, overdue_at, overdue_days_at,
+    overdue_workdays, state_of,
 )
 from tracker.services.calendar import load_calendar  # noqa: E402
 from tracker.workflow import Status  # noqa: E402
@@ -156,6 +157,8 @@ def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
         cal = load_calendar(session)
         rows = {r[0]: r[1:] for r in session.execute(
             select(Task.id, is_overdue(h), is_due_soon(h), light(h), overdue_workdays(h)).where(Task.id.in_(ids)))}
+        scored = {r[0]: (bool(r[1]), r[2]) for r in session.execute(
+            select(Task.id, overdue_at(today), overdue_days_at(session, today)).where(Task.id.in_(ids)))}
         for task_id, sp in zip(ids, specs):
             twin = state_of(h, sp["status"], sp["kind"], sp["due"], reports_unmet=sp["reports"],
                             steps_undone=sp["steps"], milestones_undone=sp["milestones"])
@@ -165,6 +168,9 @@ def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
             assert (state.overdue, state.deadline) == (twin.overdue, twin.deadline), sp
             if twin.overdue:
                 assert days == state.workdays == cal.workdays_between(twin.deadline, today).value, sp
+            if sp["kind"] == "date" and not sp["steps"] and sp["status"] in RUNNING_VALUES:
+                # scoring's as-of form (fixed due dates only) agrees with today's on such a task
+                assert scored[task_id] == (bool(overdue), days), sp
     finally:
         session.rollback()
 

@@ -273,6 +273,33 @@ def count_by_light(session: Session, h: Horizon, *where: sa.ColumnElement[bool])
     return {Light(k).value: n for k, n in rows}
 
 
+# --- as of a past day, for scoring and bulletins ---------------------------------------
+
+
+def open_at(as_of: date) -> sa.ColumnElement[bool]:
+    """Running at the start of ``as_of``: running now, or closed on or after it."""
+    return sa.or_(one_of(Task.status, _running),
+                  sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of))
+
+
+def overdue_at(as_of: date) -> sa.ColumnElement[bool]:
+    """Overdue at the start of ``as_of``, for scoring a past period (003 §37): a fixed due
+    date only. A recurring task's missed report is scored apart, as a late report
+    (``scoring.period_figures``), so counting it here too would charge it twice."""
+    return sa.and_(open_at(as_of), Task.deadline_kind == DeadlineKind.DATE.value,
+                   Task.due_date.is_not(None), Task.due_date < as_of)
+
+
+def overdue_days_at(session: Session, as_of: date) -> sa.ColumnElement[int]:
+    """Working days past the due date on ``as_of`` (0 when not overdue)."""
+    as_of_seq = session.scalar(select(CalendarDay.seq).where(CalendarDay.day == as_of))
+    if as_of_seq is None:
+        return sa.literal(0)
+    due_seq = select(CalendarDay.seq).where(CalendarDay.day == Task.due_date).scalar_subquery()
+    return sa.case((overdue_at(as_of), sa.func.coalesce(as_of_seq - due_seq, 0)), else_=0)
+
+
+
 @dataclass(frozen=True)
 class DeadlineState:
     """One task's overdue answer, as every page, notice and job must show it."""

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import Bulletin, Department, Leader, Role, Task, TaskLeader, User
+from tracker.rules.overdue import overdue_at, overdue_days_at
 from tracker.services import audit, scoring
 from tracker.services.actors import SYSTEM, Actor
 from tracker.workflow import Status, status_label
@@ -213,12 +214,12 @@ def _status_counts(session: Session, as_of: date) -> list[dict]:
 
 def _overdue_lists(session: Session, as_of: date) -> tuple[list[dict], list[dict]]:
     """Overdue tasks at the period end, per lead department and per responsible leader."""
-    days = scoring.overdue_days_at(session, as_of).label("days")
+    days = overdue_days_at(session, as_of).label("days")
     rows = session.execute(
         select(Task.id, Task.code, Task.title, Task.lead_department_id, Task.due_date, Task.original_due_date, days,
                Department.name, Department.sort_order)
         .join(Department, Department.id == Task.lead_department_id)
-        .where(scoring.task_scope(as_of), scoring.overdue_at(as_of))
+        .where(scoring.task_scope(as_of), overdue_at(as_of))
         .order_by(Department.sort_order, Department.id, sa.desc("days"), Task.code)
     ).all()
     leaders: dict[int, list[tuple[int, str]]] = {}

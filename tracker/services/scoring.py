@@ -18,7 +18,7 @@ as the dashboard shows them on the morning of ``end + 1`` (``as_of``):
   the end of ``end`` (a task closed after ``end`` counts as open then);
   overdue when its fixed deadline is before ``as_of``.
 - ``overdue_task_days``: working days overdue summed over those tasks,
-  ``seq(as_of) - seq(due_date)`` on ``calendarday`` (as ``services/derived.py``),
+  ``seq(as_of) - seq(due_date)`` on ``calendarday`` (``tracker.rules.overdue``),
   so 国庆 and 调休 count as the calendar says.
 - ``returns``: close requests the office returned (退回) in the period.
 - ``late_reports``: reporting deadlines (ReportDue) falling in the period that
@@ -57,12 +57,12 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
-from tracker.models import (AppSetting, CalendarDay, CloseRequest, DeadlineKind, Department, ExtensionRequest,
+from tracker.models import (AppSetting, CalendarDay, CloseRequest, Department, ExtensionRequest,
                             ReportDue, RequestStatus, Role, ScoreSnapshot, Task)
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
-from tracker.sql import none_of, one_of
-from tracker.rules.overdue import RUNNING_VALUES
+from tracker.sql import none_of
+from tracker.rules.overdue import open_at, overdue_at, overdue_days_at
 from tracker.workflow import Status
 
 SETTING_KEY = "score_weights"
@@ -99,7 +99,6 @@ DEDUCTIONS = (
     ("extensions", "extension", "extension_cap"),
 )
 
-_RUNNING = list(RUNNING_VALUES)
 _NOT_OUT = [Status.DRAFT.value, Status.PENDING_APPROVAL.value]
 
 
@@ -218,26 +217,6 @@ def task_scope(as_of: date):
         none_of(Task.status, [*_NOT_OUT, Status.CANCELLED.value]),
         assigned < clock.start_of_local_day(as_of),
     )
-
-
-def open_at(as_of: date) -> sa.ColumnElement[bool]:
-    """Running at the start of ``as_of``: running now, or closed on or after it."""
-    return sa.or_(one_of(Task.status, _RUNNING),
-                  sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of))
-
-
-def overdue_at(as_of: date) -> sa.ColumnElement[bool]:
-    return sa.and_(open_at(as_of), Task.deadline_kind == DeadlineKind.DATE.value,
-                   Task.due_date.is_not(None), Task.due_date < as_of)
-
-
-def overdue_days_at(session: Session, as_of: date) -> sa.ColumnElement[int]:
-    """Working days past the due date on ``as_of`` (0 when not overdue)."""
-    as_of_seq = _seq(session, as_of)
-    if as_of_seq is None:
-        return sa.literal(0)
-    due_seq = select(CalendarDay.seq).where(CalendarDay.day == Task.due_date).scalar_subquery()
-    return sa.case((overdue_at(as_of), sa.func.coalesce(as_of_seq - due_seq, 0)), else_=0)
 
 
 def period_figures(session: Session, start: date | None, end: date,
