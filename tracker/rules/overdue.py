@@ -184,6 +184,22 @@ def milestone_missed(h: Horizon) -> sa.ColumnElement[bool]:
 
 
 @_cached
+def milestone_missed_in(h: Horizon) -> sa.ColumnElement[bool]:
+    """``milestone_missed(h)`` as ``task.id IN (…)``: PostgreSQL hashes the list once, where
+    the EXISTS form runs per task (the board counts 50,000 tasks at a time)."""
+    missed = select(Milestone.task_id).where(Milestone.done_on.is_(None), Milestone.due_date < h.today)
+    return Task.id.in_(missed)
+
+
+def light_counts(red, soon, missed) -> list:
+    """``count(*)`` per colour (red, yellow, green) from per-task flags, with ``light``'s
+    precedence: red first, then yellow (due soon or a milestone missed), then green."""
+    return [sa.func.count().filter(red),
+            sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, missed))),
+            sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(missed)))]
+
+
+@_cached
 def overdue_workdays(h: Horizon) -> sa.ColumnElement[int]:
     """Working days past the due date (0 when not overdue)."""
     if h.today_seq is None:

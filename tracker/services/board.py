@@ -29,7 +29,6 @@ from tracker.models import (
     Department,
     Leader,
     LeaderDepartment,
-    Milestone,
     Role,
     ScheduleItem,
     ScoreSnapshot,
@@ -41,7 +40,8 @@ from tracker.models import (
 )
 from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
-from tracker.rules.overdue import Horizon, Light, is_due_soon, is_overdue, is_running
+from tracker.rules.overdue import (Horizon, Light, is_due_soon, is_overdue, is_running, light_counts,
+                                   milestone_missed_in)
 from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in
@@ -388,15 +388,13 @@ def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -
     """Running tasks per group and light colour in one pass.
 
     The inner query computes each task's overdue / due-soon / milestone-missed flags
-    once (the derived.py clauses; the milestone test as an IN list PostgreSQL hashes
-    once); the outer one counts them per colour with the precedence of
-    ``derived.light`` (red, then yellow, then green), grouped by a plain column so
-    40 groups are hashed instead of 50,000 CASE values sorted.
+    once (``tracker.rules.overdue``); the outer one counts them per colour
+    (``light_counts``), grouped by a plain column so 40 groups are hashed instead of
+    50,000 CASE values sorted.
     """
     group_col, joins_where, joins = _grouping(grouping)
-    missed = select(Milestone.task_id).where(Milestone.done_on.is_(None), Milestone.due_date < h.today)
     stmt = select(group_col.label("g"), is_overdue(h).label("red"), is_due_soon(h).label("soon"),
-                  Task.id.in_(missed).label("mm")).select_from(Task)
+                  milestone_missed_in(h).label("mm")).select_from(Task)
     for target, onclause in joins:
         stmt = stmt.join(target, onclause)
     inner = stmt.where(visible_clause(actor), scope(actor), is_running(),
@@ -404,10 +402,7 @@ def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -
     # OFFSET 0 keeps the subquery a subquery: flattened, PostgreSQL would evaluate each
     # flag (and its EXISTS) once per colour that mentions it, twice as slow
     inner = inner.offset(0).subquery()
-    red, soon, mm = inner.c.red, inner.c.soon, inner.c.mm
-    counts = [sa.func.count().filter(red), sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, mm))),
-              sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(mm)))]
-    return select(inner.c.g, *counts).group_by(inner.c.g)
+    return select(inner.c.g, *light_counts(inner.c.red, inner.c.soon, inner.c.mm)).group_by(inner.c.g)
 
 
 @shared()
