@@ -33,7 +33,8 @@ from tracker.models import (
 )
 from tracker.services import derived
 from tracker.services.calendar import load_calendar
-from tracker.services.demo import DEMO_PASSWORD, _Planner, seed_demo
+from tracker.demo import DEMO_PASSWORD, seed_demo
+from tracker.demo.seed import Planner
 from tracker.services.organisation import authenticate
 from tracker.workflow import Status
 
@@ -244,7 +245,7 @@ def test_plan_is_repeatable(session):
     cal = load_calendar(session)
 
     def plan(seed):
-        p = _Planner(cal, clock.today(), seed)
+        p = Planner(cal, clock.today(), seed)
         p.plan_sources()
         p.plan_days()
         p.assign_statuses()
