@@ -242,10 +242,8 @@ def test_force_reuses_what_exists(session):
 
 
 def test_plan_is_repeatable(session):
-    cal = load_calendar(session)
-
     def plan(seed):
-        p = Planner(cal, clock.today(), seed)
+        p = Planner(session, clock.today(), seed)
         p.plan_sources()
         p.plan_days()
         p.assign_statuses()

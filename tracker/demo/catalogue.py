@@ -421,7 +421,7 @@ CPPCC_TOPICS = [
 ]
 
 DOCUMENT_ITEMS = [
-    # title, lead, assists, preset code, working days
+    # title, lead, assists, time-limit preset code, its working days (for the text)
     ("贯彻落实《市政府关于进一步优化营商环境的若干措施》", "发改委", ["政数局", "市场监管局"],
      "approval_normal", 14),
     ("办理区教体局关于学校改扩建工程追加预算的请示", "财政局", ["教体局"], "doc_normal", 5),

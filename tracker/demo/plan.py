@@ -13,10 +13,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from sqlmodel import Session
+
 from tracker.demo.catalogue import PLACES, SCHEDULING_TEMPLATES, TEMPLATES, Template
 from tracker.demo.organisation import DEPT_LEADER, EXEC, MAYOR, STREETS, TOWNS
 from tracker.demo.wording import GENERIC_PROBLEMS
 from tracker.models import DeadlineKind, FeedbackCycle, SourceKind, Urgency
+from tracker.services import derived
+from tracker.services.calendar import due_from_preset, load_calendar
 from tracker.workflow import Status
 
 HISTORY_DAYS = 91  # sources reach this many calendar days back from today
@@ -82,7 +86,7 @@ class Item:
     problems: tuple[str, ...]
     urgency: Urgency
     feedback: FeedbackCycle
-    preset: tuple[str, int, str] | None = None  # code, working days (0: 24 hours), phrase
+    preset: tuple[str, str] | None = None  # time-limit preset code, the phrase a text gives
     status: Status = Status.DRAFT
     scenario: str = ""
     deadline_kind: DeadlineKind = DeadlineKind.DATE
@@ -120,13 +124,15 @@ class PlannerBase:
     The calendar helpers, the drawing of items, their days, statuses and deadlines;
     ``SourcePlanning`` adds the sources and ``TaskStories`` each task's story."""
 
-    def __init__(self, cal, today: date, seed: int):
-        self.cal = cal
+    def __init__(self, session: Session, today: date, seed: int):
+        # Reads the calendar, the due-soon horizon and the time-limit presets; writes nothing.
+        self.session = session
+        self.cal = cal = load_calendar(session)
         self.rng = random.Random(seed)
         self.today = today
         self.last = today if cal.is_workday(today) else cal.add_workdays(today, -1).value
         self.first_due = today if cal.is_workday(today) else cal.add_workdays(today, 1).value
-        self.soon_until = cal.add_workdays(today, 3).value
+        self.soon_until = derived.Horizon.build(session, today=today).soon_until
         start = today - timedelta(days=HISTORY_DAYS + 60)
         self.workdays = [start + timedelta(days=i) for i in range(HISTORY_DAYS + 60 + 500)
                          if cal.is_workday(start + timedelta(days=i))]
@@ -308,9 +314,8 @@ class PlannerBase:
     # -- deadlines --------------------------------------------------------------
 
     def natural_due(self, it: Item, a: date) -> date:
-        """The deadline the item's time-limit preset gives (24 hours: the next day)."""
-        days = it.preset[1]
-        return a + timedelta(days=1) if days == 0 else self.wd(a, days)
+        """The deadline the item's time-limit preset gives when assigned on ``a``."""
+        return due_from_preset(self.session, it.preset[0], a)[0].value
 
     def pick_due(self, it: Item, a: date, lo: date, hi: date) -> date:
         lo = max(lo, a)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
+from tracker.jobs import REPORT_DUES_AHEAD
 from tracker.models import ScheduleItem, User
 from tracker.services import bulletins, notify, recurring, reminders, schedule, scoring
 from tracker.services.actors import Actor
@@ -37,6 +38,6 @@ def this_week(session: Session, today: date) -> None:
         schedule.update_items(session, Actor.of(office), week.id,
                               {item_id: {"on_agenda": True} for item_id in blocked})
     if load_calendar(session).is_workday(today):
-        recurring.ensure_report_dues(session, today + timedelta(weeks=3))
+        recurring.ensure_report_dues(session, today + REPORT_DUES_AHEAD)
         reminders.run_rules(session, today)
         notify.build_digests(session, today)

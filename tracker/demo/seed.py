@@ -18,7 +18,6 @@ from tracker.demo.tasks import Runner
 from tracker.errors import DomainError
 from tracker.models import Task
 from tracker.services import derived
-from tracker.services.calendar import load_calendar
 from tracker.services.motions import STAGE_LABELS
 
 DEFAULT_SEED = 20261123
@@ -39,8 +38,7 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
         raise DomainError(f"数据库中已有 {existing} 件督办事项，为免与真实数据混在一起，未写入演示数据。"
                           "如确需写入，请加 --force。")
     today = clock.today()
-    cal = load_calendar(session)
-    plan = Planner(cal, today, seed)
+    plan = Planner(session, today, seed)
     plan.plan_sources()
     plan.plan_days()
     plan.assign_statuses()

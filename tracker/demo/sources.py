@@ -193,7 +193,7 @@ class SourcePlanning:
                                f"据舆情监测，网络平台出现“{issue_text}”相关信息，阅读量较大。请责任单位立即核实，"
                                "5小时内发布权威信息，24小时内回应群众关切：")
             self._simple(src, f"处置“{issue_text}”网络舆情", row[1], row[2], fixed=v,
-                         urgency=Urgency.EXTRA_URGENT, preset=("opinion_press", 0, "24小时内"),
+                         urgency=Urgency.EXTRA_URGENT, preset=("opinion_press", "24小时内"),
                          requirement="立即核实情况，及时发布权威信息，回应群众关切，同步解决群众反映的实际问题。")
 
         for j, row in enumerate(rng.sample(DOCUMENT_ITEMS, 5)):
@@ -202,7 +202,7 @@ class SourcePlanning:
             src = self._source(SourceKind.DOCUMENT, title.removeprefix("办理").removeprefix("落实"),
                                f"青政办文〔{year}〕{rng.randint(100, 400)}号", day, None, {},
                                f"{title}。请按规定时限办理：")
-            self._simple(src, title, lead, assists, preset=(code, days, f"{days}个工作日内"))
+            self._simple(src, title, lead, assists, preset=(code, f"{days}个工作日内"))
 
         for j, row in enumerate(rng.sample(LETTER_ITEMS, 3)):
             title, lead, assists, code, days = row
@@ -211,7 +211,7 @@ class SourcePlanning:
             src = self._source(SourceKind.LETTER, "工作提示函" if "提示函" in title else "工作沟通函",
                                f"青督函〔{year}〕{rng.randint(10, 60)}号", day, None, {},
                                "请收函单位按要求办理，并于规定时限内书面回复：")
-            self._simple(src, title, lead, assists, fixed=v, preset=(code, days, f"{days}个工作日内"))
+            self._simple(src, title, lead, assists, fixed=v, preset=(code, f"{days}个工作日内"))
 
         # Leaders' instructions make up the rest.
         issue = rng.randint(40, 90)

@@ -26,7 +26,7 @@ class TaskStories:
         elif it.deadline_kind == DeadlineKind.RECURRING:
             it.deadline_text = "每月25日前报送进展"
         elif it.preset_used:
-            it.deadline_text = it.preset[2]
+            it.deadline_text = it.preset[1]
         else:
             d = it.due0
             nxt = d + timedelta(days=1)
