@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker import clock
+from tracker.config import Settings
 from tracker.errors import DomainError
 from tracker.models import (
     AuditEvent,
@@ -243,7 +244,7 @@ def test_force_reuses_what_exists(session):
 
 def test_plan_is_repeatable(session):
     def plan(seed):
-        p = Planner(session, clock.today(), seed)
+        p = Planner(session, clock.today(), seed, soon_workdays=Settings().due_soon_workdays)
         p.plan_sources()
         p.plan_days()
         p.assign_statuses()

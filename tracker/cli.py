@@ -101,7 +101,7 @@ def register_cli(app: Flask) -> None:
 
         try:
             with db.session_scope() as session:
-                summary = run(session, force=force)
+                summary = run(session, force=force, settings=app.config["TRACKER"])
         except DomainError as exc:
             click.echo(f"错误：{exc.message}", err=True)
             sys.exit(1)

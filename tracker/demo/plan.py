@@ -124,7 +124,7 @@ class PlannerBase:
     The calendar helpers, the drawing of items, their days, statuses and deadlines;
     ``SourcePlanning`` adds the sources and ``TaskStories`` each task's story."""
 
-    def __init__(self, session: Session, today: date, seed: int):
+    def __init__(self, session: Session, today: date, seed: int, *, soon_workdays: int):
         # Reads the calendar, the due-soon horizon and the time-limit presets; writes nothing.
         self.session = session
         self.cal = cal = load_calendar(session)
@@ -132,7 +132,7 @@ class PlannerBase:
         self.today = today
         self.last = today if cal.is_workday(today) else cal.add_workdays(today, -1).value
         self.first_due = today if cal.is_workday(today) else cal.add_workdays(today, 1).value
-        self.soon_until = derived.Horizon.build(session, today=today).soon_until
+        self.soon_until = derived.Horizon.build(session, soon_workdays, today=today).soon_until
         start = today - timedelta(days=HISTORY_DAYS + 60)
         self.workdays = [start + timedelta(days=i) for i in range(HISTORY_DAYS + 60 + 500)
                          if cal.is_workday(start + timedelta(days=i))]

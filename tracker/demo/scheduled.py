@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
+from tracker.config import Settings
 from tracker.jobs import REPORT_DUES_AHEAD
 from tracker.models import ScheduleItem, User
 from tracker.services import bulletins, notify, recurring, reminders, schedule, scoring
@@ -26,7 +27,7 @@ def score_history(session: Session, today: date) -> None:
     bulletins.generate_bulletin(session, "month")
 
 
-def this_week(session: Session, today: date) -> None:
+def this_week(session: Session, today: date, *, settings: Settings | None = None) -> None:
     """This week's 每周调度 with eight blocked items on the agenda, and the day's reminders,
     escalations and digests, as the scheduler would have left them this morning."""
     week = schedule.generate_week(session, today)
@@ -40,4 +41,4 @@ def this_week(session: Session, today: date) -> None:
     if load_calendar(session).is_workday(today):
         recurring.ensure_report_dues(session, today + REPORT_DUES_AHEAD)
         reminders.run_rules(session, today)
-        notify.build_digests(session, today)
+        notify.build_digests(session, today, settings=settings)
