@@ -1,6 +1,8 @@
 """The demo district: built through the services, every state of the loop, repeatable."""
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -32,11 +34,11 @@ from tracker.models import (
     TaskAssist,
     User,
 )
-from tracker.services import derived
-from tracker.services.calendar import load_calendar
 from tracker.demo import DEMO_PASSWORD, seed_demo
 from tracker.demo.seed import Planner
-from tracker.services.organisation import authenticate
+from tracker.services import derived
+from tracker.services.calendar import load_calendar
+from tracker.services.organisation import DEMO_PASSWORDS, authenticate
 from tracker.workflow import Status
 
 # At least this many tasks in each status (the plan makes 300 in all).
@@ -254,3 +256,24 @@ def test_plan_is_repeatable(session):
 
     assert plan(7) == plan(7)
     assert plan(7) != plan(8)
+
+
+def test_the_demo_password_is_one_the_login_knows_as_published():
+    # Outside demo mode the login forces a change of exactly these passwords.
+    assert DEMO_PASSWORD in DEMO_PASSWORDS
+
+
+def test_only_the_command_line_imports_the_demo():
+    # The demo stands on the services; nothing the office runs depends on it.
+    root = Path(__file__).resolve().parent.parent
+    importers = set()
+    for package in ("tracker", "dashboard", "importers"):
+        for path in (root / package).rglob("*.py"):
+            if (root / "tracker" / "demo") in path.parents:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "tracker.demo" or n.startswith("tracker.demo.") for n in names):
+                    importers.add(str(path.relative_to(root)))
+    assert importers == {"tracker/cli.py"}
