@@ -291,7 +291,7 @@ class PlannerBase:
             it.status = status
         closed = [it for it in self.items if it.status == Status.CLOSED and not it.preset]
         for it in self.items:
-            if it.preset and it.status != Status.CLOSED and self.natural_due(it, it.create_day) < self.today:
+            if it.preset and it.status != Status.CLOSED and self.natural_due(it) < self.today:
                 swap = min(closed, key=lambda x: abs((x.create_day - it.create_day).days))
                 closed.remove(swap)
                 swap.status, it.status = it.status, Status.CLOSED
@@ -313,15 +313,16 @@ class PlannerBase:
 
     # -- deadlines --------------------------------------------------------------
 
-    def natural_due(self, it: Item, a: date) -> date:
-        """The deadline the item's time-limit preset gives when assigned on ``a``."""
-        return due_from_preset(self.session, it.preset[0], a)[0].value
+    def natural_due(self, it: Item) -> date:
+        """The deadline the item's time-limit preset gives, as the task service sets it:
+        counted from the source's date (the replay lets the service compute it)."""
+        return due_from_preset(self.session, it.preset[0], it.source.day)[0].value
 
     def pick_due(self, it: Item, a: date, lo: date, hi: date) -> date:
         lo = max(lo, a)
         hi = max(hi, lo)
         if it.preset:
-            natural = self.natural_due(it, a)
+            natural = self.natural_due(it)
             if lo <= natural <= hi:
                 it.preset_used = True
                 return natural

@@ -392,8 +392,8 @@ class TaskStories:
         sc = it.scenario
         c = it.create_day
         age = self.wdb(c, last)
-        if it.preset and self.natural_due(it, c) <= last:
-            due = self.natural_due(it, c)
+        if it.preset and c <= self.natural_due(it) <= last:
+            due = self.natural_due(it)
             it.preset_used = True
             a = self._out(it, due, approval=False)
             k = self._ack(it, a, latest=due)

@@ -86,7 +86,7 @@ class Runner:
             "leader_ids": [self.org.leaders[k] for k in it.leaders],
             "urgency": it.urgency,
             "deadline_kind": it.deadline_kind,
-            "due_date": it.due0,
+            "due_date": None if it.preset_used else it.due0,  # a preset's: the service sets it
             "deadline_text": it.deadline_text,
             "recurrence": it.recurrence,
             "time_limit_preset": it.preset[0] if it.preset else "",
@@ -95,6 +95,7 @@ class Runner:
             "milestones": [{"title": t, "due_date": d} for t, d in it.milestones],
         }
         task = tasks.create_draft(self.session, self.office(it), data)
+        assert task.due_date == it.due0, (it.title, task.due_date, it.due0)  # the story was planned on it
         it.task_id = task.id
         if it.milestones:
             it.milestone_ids = list(self.session.exec(
