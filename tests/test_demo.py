@@ -11,6 +11,8 @@ from sqlmodel import select
 from tests import factories as f
 from tracker import clock
 from tracker.config import Settings
+from tracker.demo import DEMO_PASSWORD, seed_demo
+from tracker.demo.seed import Planner
 from tracker.errors import DomainError
 from tracker.models import (
     AuditEvent,
@@ -34,8 +36,6 @@ from tracker.models import (
     TaskAssist,
     User,
 )
-from tracker.demo import DEMO_PASSWORD, seed_demo
-from tracker.demo.seed import Planner
 from tracker.services import derived
 from tracker.services.calendar import load_calendar
 from tracker.services.organisation import DEMO_PASSWORDS, authenticate

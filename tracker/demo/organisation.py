@@ -119,6 +119,8 @@ def label(key: str) -> str:
 
 @dataclass
 class Org:
+    """What the rest of the demo acts through: ids by key, and the actors."""
+
     departments: dict[str, int]
     leaders: dict[str, int]
     users: dict[str, User]

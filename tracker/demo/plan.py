@@ -66,7 +66,7 @@ class SourcePlan:
     leader: str | None  # chair or issuer
     meta: dict  # what the texts need: issuer, level...
     intro: str
-    items: list["Item"] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
     body: str = ""
     attendees: str = ""  # meetings: who attended
     document: str = ""  # instructions: the document the leader wrote on

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker import clock
+from tracker.config import Settings
 from tracker.demo.motions import seed_motions
 from tracker.demo.organisation import DEMO_PASSWORD, DEPARTMENTS, DISTRICT, build_org
 from tracker.demo.plan import PlannerBase
@@ -15,7 +16,6 @@ from tracker.demo.scheduled import score_history, this_week
 from tracker.demo.sources import SourcePlanning
 from tracker.demo.stories import TaskStories
 from tracker.demo.tasks import Runner
-from tracker.config import Settings
 from tracker.errors import DomainError
 from tracker.models import Task
 from tracker.services import derived

@@ -221,7 +221,7 @@ class SourcePlanning:
             who = rng.choice(issuers)
             day = self.rand_day(past[0], past[-1])
             portfolio = {d for d, l in DEPT_LEADER.items() if l == who}
-            t, fixed = self._draw("_pool", (lambda t: t.lead[0] in portfolio) if who not in (None, MAYOR) else None)
+            t, fixed = self._draw("_pool", (lambda t, mine=portfolio: t.lead[0] in mine) if who not in (None, MAYOR) else None)
             if who is None:
                 issuer, itype = "市政府分管副市长", "市领导"
                 leader = MAYOR

@@ -82,7 +82,7 @@ class TaskStories:
               problems=0.25, assists=True, done: set | None = None) -> None:
         """Lead reports on ``n`` days in [lo, hi] rising to ``pct_to``; assisting parts too."""
         rng = self.rng
-        lo, hi = min(lo, hi), hi
+        lo = min(lo, hi)
         days = self.spread(lo, hi, n)
         if final and days and days[-1] != hi:
             days[-1] = hi
@@ -477,7 +477,7 @@ class TaskStories:
         k = self._ack(it, a)
         s = self.rand_day(self.wd(k, 1), last) if k < last else k
         if s > k:
-            self._work(it, k, self.wd(s, -1) if self.wd(s, -1) >= k else k, 1, rng.choice([10, 20, 30]))
+            self._work(it, k, max(self.wd(s, -1), k), 1, rng.choice([10, 20, 30]))
         it.add(s, "suspend")
 
     def _story_cancelled(self, it: Item) -> None:
