@@ -97,7 +97,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="数据库已有事项时仍然写入")
     def seed_demo(force: bool) -> None:
         """写入演示数据：约40个单位、6位领导、三个月的会议与批示、约300件事项。"""
-        from tracker.demo import seed_demo as run
+        from tracker.demo import seed_demo as run  # demo data loads only for this command
 
         try:
             with db.session_scope() as session:
