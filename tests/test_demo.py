@@ -1,6 +1,8 @@
 """The demo district: built through the services, every state of the loop, repeatable."""
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -8,6 +10,9 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker import clock
+from tracker.config import Settings
+from tracker.demo import DEMO_PASSWORD, seed_demo
+from tracker.demo.seed import Planner
 from tracker.errors import DomainError
 from tracker.models import (
     AuditEvent,
@@ -33,8 +38,7 @@ from tracker.models import (
 )
 from tracker.rules import overdue as derived
 from tracker.services.calendar import load_calendar
-from tracker.services.demo import DEMO_PASSWORD, _Planner, seed_demo
-from tracker.services.organisation import authenticate
+from tracker.services.organisation import DEMO_PASSWORDS, authenticate
 from tracker.workflow import Status
 
 # At least this many tasks in each status (the plan makes 300 in all).
@@ -241,10 +245,8 @@ def test_force_reuses_what_exists(session):
 
 
 def test_plan_is_repeatable(session):
-    cal = load_calendar(session)
-
     def plan(seed):
-        p = _Planner(cal, clock.today(), seed)
+        p = Planner(session, clock.today(), seed, soon_workdays=Settings().due_soon_workdays)
         p.plan_sources()
         p.plan_days()
         p.assign_statuses()
@@ -254,3 +256,24 @@ def test_plan_is_repeatable(session):
 
     assert plan(7) == plan(7)
     assert plan(7) != plan(8)
+
+
+def test_the_demo_password_is_one_the_login_knows_as_published():
+    # Outside demo mode the login forces a change of exactly these passwords.
+    assert DEMO_PASSWORD in DEMO_PASSWORDS
+
+
+def test_only_the_command_line_imports_the_demo():
+    # The demo stands on the services; nothing the office runs depends on it.
+    root = Path(__file__).resolve().parent.parent
+    importers = set()
+    for package in ("tracker", "dashboard", "importers"):
+        for path in (root / package).rglob("*.py"):
+            if (root / "tracker" / "demo") in path.parents:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "tracker.demo" or n.startswith("tracker.demo.") for n in names):
+                    importers.add(str(path.relative_to(root)))
+    assert importers == {"tracker/cli.py"}

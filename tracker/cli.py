@@ -97,11 +97,11 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="数据库已有事项时仍然写入")
     def seed_demo(force: bool) -> None:
         """写入演示数据：约40个单位、6位领导、三个月的会议与批示、约300件事项。"""
-        from tracker.services.demo import seed_demo as run
+        from tracker.demo import seed_demo as run  # demo data loads only for this command
 
         try:
             with db.session_scope() as session:
-                summary = run(session, force=force)
+                summary = run(session, force=force, settings=app.config["TRACKER"])
         except DomainError as exc:
             click.echo(f"错误：{exc.message}", err=True)
             sys.exit(1)

@@ -25,18 +25,21 @@ from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
-from sqlmodel import Session, select
+from flask import has_app_context
+from sqlmodel import Session
 from werkzeug.datastructures import FileStorage
 
 from tracker import clock
+from tracker.demo.organisation import Org
 from tracker.models import Motion, Task
 from tracker.services import motions
+from tracker.services.attachments import upload_dir
 from tracker.services.calendar import load_calendar
 
 NPC_SESSION = "区十七届人大三次会议"
 CPPCC_SESSION = "区政协十届三次会议"
 
-# number, title, category, lead, co-handling units (department keys of demo.DEPARTMENTS)
+# number, title, category, lead, co-handling units (department keys of tracker.demo.organisation.DEPARTMENTS)
 SUGGESTIONS = [
     (1, "关于加快青山大道沿线老旧小区改造的建议", "城建", "住建局", ["青山街道", "财政局"]),
     (2, "关于增设滨江新城公交线路的建议", "交通", "交通局", ["滨江街道"]),
@@ -145,16 +148,12 @@ def _topic(title: str) -> str:
     return title.removeprefix("关于").removesuffix("的建议").removesuffix("的提案")
 
 
-def seed_motions(session: Session, org, today: date, *, directory: Path | None = None) -> Counter:
+def seed_motions(session: Session, org: Org, today: date, *, directory: Path | None = None) -> Counter:
     """Write the two batches into ``session`` (not committed); returns motions by stage.
 
-    ``org`` is demo's ``_Org``. ``directory`` holds the answer letters: the app's upload
+    ``org`` is the demo's ``Org``. ``directory`` holds the answer letters: the app's upload
     folder by default, a fresh temporary folder when there is no app (benchmarks).
     """
-    from flask import has_app_context
-
-    from tracker.services.attachments import upload_dir
-
     if directory is None:
         directory = upload_dir() if has_app_context() else Path(tempfile.mkdtemp(prefix="demo-uploads-"))
     cal = load_calendar(session)
@@ -232,7 +231,7 @@ def seed_motions(session: Session, org, today: date, *, directory: Path | None =
         motions.keep_promise(session, lead_of(key), made[key].id, "承诺事项已落实，已向代表书面通报。")
 
     for (kind, number), (fate, category, feeling) in FATES.items():
-        title, lead, assists = rows[kind][number - 1][1], rows[kind][number - 1][3], rows[kind][number - 1][4]
+        title, assists = rows[kind][number - 1][1], rows[kind][number - 1][4]
         key, topic = (kind, number), _topic(title)
         skip = number % 5  # spreads the days a little, deterministically
 
