@@ -36,7 +36,7 @@ from tracker.models import (
     TaskAssist,
     User,
 )
-from tracker.rules import overdue as derived
+from tracker.rules import overdue
 from tracker.services.calendar import load_calendar
 from tracker.services.organisation import DEMO_PASSWORDS, authenticate
 from tracker.workflow import Status
@@ -145,12 +145,12 @@ def check_tasks(session, summary):
         assert by_status.get(status, 0) >= minimum, (status, by_status)
     assert f"督办事项 {total} 件" in summary
 
-    h = derived.Horizon.build(session)
-    assert count(session, Task, derived.is_overdue(h)) >= 20
-    assert count(session, Task, derived.is_due_soon(h)) >= 5
-    assert count(session, Task, derived.closed_late()) >= 10
+    h = overdue.Horizon.build(session)
+    assert count(session, Task, overdue.is_overdue(h)) >= 20
+    assert count(session, Task, overdue.is_due_soon(h)) >= 5
+    assert count(session, Task, overdue.closed_late()) >= 10
     assert count(session, Task, Task.status == Status.CLOSED, Task.closed_on <= Task.due_date) >= 30
-    assert count(session, Task, derived.is_running(), derived.milestone_missed(h)) >= 5
+    assert count(session, Task, overdue.is_running(), overdue.milestone_missed(h)) >= 5
     assert count(session, Milestone, Milestone.done_on.is_not(None)) >= 20
     assert count(session, Task, Task.due_date != Task.original_due_date) >= 10  # approved extensions
     assert count(session, ExtensionRequest, ExtensionRequest.status == "rejected") >= 3
@@ -218,8 +218,8 @@ def check_motions(session, summary):
     promises = [m for m, _t in rows if m.answer_category == "B" and m.promise_date]
     assert sorted(m.follow_up_done_on is None for m in promises) == [False, True]
     # a couple overdue on a step (an opinion not sent, a 面商 not recorded), red like any overdue task
-    h = derived.Horizon.build(session)
-    red = count(session, Task, Task.id.in_([t.id for _m, t in rows]), derived.is_overdue(h))
+    h = overdue.Horizon.build(session)
+    red = count(session, Task, Task.id.in_([t.id for _m, t in rows]), overdue.is_overdue(h))
     assert red == 2
     assert count(session, Reminder, Reminder.rule.like("motion:%")) >= 2
     # every motion's story is in the audit log: registered, and (but the drafts) assigned

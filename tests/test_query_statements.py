@@ -95,7 +95,7 @@ def test_names_for_in_one_statement_and_in_sort_order(session, d):
 
 
 def test_derived_expressions_are_built_once_per_horizon(session):
-    """Cached per Horizon (services/derived.py); another day gets its own, with its own dates."""
+    """Cached per Horizon (tracker/rules/overdue.py); another day gets its own, with its own dates."""
     from datetime import date
 
     from tracker.rules import overdue as derived

@@ -19,7 +19,7 @@ from tracker.demo.catalogue import PLACES, SCHEDULING_TEMPLATES, TEMPLATES, Temp
 from tracker.demo.organisation import DEPT_LEADER, EXEC, MAYOR, STREETS, TOWNS
 from tracker.demo.wording import GENERIC_PROBLEMS
 from tracker.models import DeadlineKind, FeedbackCycle, SourceKind, Urgency
-from tracker.services import derived
+from tracker.rules import overdue
 from tracker.services.calendar import due_from_preset, load_calendar
 from tracker.workflow import Status
 
@@ -132,7 +132,7 @@ class PlannerBase:
         self.today = today
         self.last = today if cal.is_workday(today) else cal.add_workdays(today, -1).value
         self.first_due = today if cal.is_workday(today) else cal.add_workdays(today, 1).value
-        self.soon_until = derived.Horizon.build(session, soon_workdays, today=today).soon_until
+        self.soon_until = overdue.Horizon.build(session, soon_workdays, today=today).soon_until
         start = today - timedelta(days=HISTORY_DAYS + 60)
         self.workdays = [start + timedelta(days=i) for i in range(HISTORY_DAYS + 60 + 500)
                          if cal.is_workday(start + timedelta(days=i))]

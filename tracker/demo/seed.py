@@ -18,7 +18,7 @@ from tracker.demo.stories import TaskStories
 from tracker.demo.tasks import Runner
 from tracker.errors import DomainError
 from tracker.models import Task
-from tracker.services import derived
+from tracker.rules import overdue as overdue_rule
 from tracker.services.motions import STAGE_LABELS
 from tracker.workflow import Status, status_label
 
@@ -63,11 +63,11 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
 
     ids = [it.task_id for it in plan.items]
     by_status = Tally(session.exec(select(Task.status).where(Task.id.in_(ids))).all())
-    horizon = derived.Horizon.build(session, soon_workdays)
+    horizon = overdue_rule.Horizon.build(session, soon_workdays)
     overdue = session.exec(select(sa.func.count()).select_from(Task).where(
-        Task.id.in_(ids), derived.is_overdue(horizon))).one()
+        Task.id.in_(ids), overdue_rule.is_overdue(horizon))).one()
     soon = session.exec(select(sa.func.count()).select_from(Task).where(
-        Task.id.in_(ids), derived.is_due_soon(horizon))).one()
+        Task.id.in_(ids), overdue_rule.is_due_soon(horizon))).one()
     statuses = "、".join(f"{status_label(status)}{by_status.get(status, 0)}" for status in Status)
     created = org.created
     reused = "" if not (len(DEPARTMENTS) - created["department"]) else "（已有单位、领导和用户沿用原数据）"

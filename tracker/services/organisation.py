@@ -26,7 +26,7 @@ from tracker.services import audit
 from tracker.services.actors import Actor
 
 MIN_PASSWORD_LENGTH = 8
-# The published demo password (tracker/services/demo.py): outside demo mode whoever logs in
+# The published demo password (tracker/demo/organisation.py): outside demo mode whoever logs in
 # with it must change it at once, and nobody may choose it again.
 DEMO_PASSWORDS = frozenset({"Demo@2026"})
 

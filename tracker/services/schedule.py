@@ -3,7 +3,7 @@
 "原则每周进行重点工作定期调度，聚焦影响工作推进的'节点''阻点''断点'" (004 §47): every ISO
 week gets one ``WeeklySchedule`` whose ``ScheduleItem`` rows sort the running tasks
 into six sections. The lists are computed in SQL with the derived-state
-expressions (``services/derived.py``) against the working-day calendar, so a
+expressions (``tracker/rules/overdue.py``) against the working-day calendar, so a
 district with 100,000 tasks is scheduled in seconds.
 
 Regenerating a week refreshes the lists and keeps what the office did with them:
