@@ -39,9 +39,13 @@ def create_app(
     app.extensions["tracker_engine"] = engine or db.make_engine(settings.resolved_database_url)
     app.teardown_appcontext(db.close_session)
 
-    from tracker.web import init_web
+    from tracker import api, http, web
 
-    init_web(app)
+    http.init_http(app)
+    web.init_web(app)
+    for blueprint in web.BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.bp)
 
     from dashboard import init_dashboard
 
