@@ -49,7 +49,7 @@ def login():
             error = "用户名或密码错误"
         else:
             access.clear_failures(db, username)
-            access.require_change_of_demo_password(db, user, password,  # H8
+            access.require_change_of_demo_password(db, user, password,
                                                    demo_mode=current_app.config["TRACKER"].demo)
             db.commit()
             session.clear()  # no session fixation: a fresh session on login
