@@ -1,9 +1,9 @@
-"""The Plotly Dash board (issue 6), mounted inside the Flask app at /dashboard/.
+"""The Plotly Dash board, mounted inside the Flask app at /dashboard/.
 
 ``init_dashboard(server)`` builds one Dash app on the Flask server (the
 okomarov/dash_on_flask shape) and registers itself under
 ``server.extensions["dash"]`` so the navigation offers it. Every path under
-/dashboard/ is behind the app-wide login guard (``tracker.web.auth``); on top of
+/dashboard/ is behind the app-wide login guard (``tracker.http.login``); on top of
 that this module
 
 - refuses the board to roles with no business on it (the administrator);
@@ -21,8 +21,23 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import dash
 from flask import Blueprint, Flask, abort, current_app, render_template, request, send_file
 from flask_login import current_user
+
+from dashboard.callbacks import register
+from dashboard.layout import layout
+from tracker import clock
+from tracker.db import get_session
+from tracker.http.login import current_actor
+from tracker.http.params import page_number
+from tracker.http.security import CSP, csrf
+from tracker.services import queries
+from tracker.services.board import BoardFilter, overdue_filter
+from tracker.rules.overdue import LIGHT_LABELS, Horizon
+from tracker.services.ledger import export_ledger
+from tracker.services.queries import TaskFilter
+from tracker.workflow import Party, status_label
 
 PREFIX = "/dashboard/"
 BOARD_ROLES = {"supervisor", "leader", "clerk"}
@@ -31,22 +46,12 @@ bp = Blueprint("board", __name__, url_prefix="/dashboard", template_folder="temp
 
 
 def _board_filter_args():
-    from tracker.services.board import BoardFilter
-
     return BoardFilter.from_args(request.args)
 
 
 @bp.get("/tasks")
 def tasks():
     """The list behind a leader's board numbers (the office and departments have their own lists)."""
-    from tracker.db import get_session
-    from tracker.services import queries
-    from tracker.rules.overdue import LIGHT_LABELS, Horizon
-    from tracker.services.queries import TaskFilter
-    from tracker.web.auth import current_actor
-    from tracker.web.params import page_number
-    from tracker.workflow import Party, status_label
-
     session = get_session()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     f = TaskFilter.from_args(request.args)
@@ -60,13 +65,6 @@ def tasks():
 @bp.get("/export.xlsx")
 def export():
     """The overdue grid's rows (same filters) as the standard ledger workbook (台账)."""
-    from tracker import clock
-    from tracker.db import get_session
-    from tracker.services.board import overdue_filter
-    from tracker.rules.overdue import Horizon
-    from tracker.services.ledger import export_ledger
-    from tracker.web.auth import current_actor
-
     session = get_session()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     out = io.BytesIO()
@@ -78,20 +76,12 @@ def export():
 
 
 def _csp(dash_app) -> str:
-    from tracker.web.security import CSP
-
     hashes = " ".join(dash_app.csp_hashes())
     return CSP.replace("script-src 'self'", f"script-src 'self' {hashes}")
 
 
 def init_dashboard(server: Flask):
     """Mount the board on ``server`` at /dashboard/ and return the Dash app."""
-    import dash
-
-    from dashboard.callbacks import register
-    from dashboard.layout import layout
-    from tracker.web.security import csrf
-
     app = dash.Dash(
         __name__,
         server=server,

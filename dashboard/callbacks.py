@@ -21,10 +21,11 @@ from dashboard.layout import overdue_grid
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
-from tracker.services import board
+from tracker.http.login import current_actor
+from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
+from tracker.services import board, tasks
 from tracker.services.board import BoardFilter, Figure, list_url
 from tracker.rules.overdue import Horizon
-from tracker.web.auth import current_actor
 
 FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
                    ("f-source_kind", "value", "source_kind"), ("f-leader", "value", "leader_id"),
@@ -194,8 +195,6 @@ def grid_version(filters) -> str:
 
 def filter_summary(filters) -> str:
     """The filters in words, printed above the cards (the projector shows what was filtered)."""
-    from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
-
     bf, session, parts = _bf(filters), _db(), []
     if bf.due_from or bf.due_to:
         parts.append(f"完成时限 {bf.due_from or '…'} 至 {bf.due_to or '…'}")
@@ -266,8 +265,6 @@ def remind_selected(n_clicks, selected_lists):
     """催办 the lead department of every selected task; one unit of work for the click."""
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    from tracker.services import tasks
-
     selected = [row for rows in (selected_lists or []) for row in (rows or [])]
     if not selected:
         return html.Span("请先勾选要催办的事项", className="text-warning")

@@ -13,6 +13,9 @@ from flask import has_request_context
 from flask_login import current_user
 
 from dashboard.figures import GRAPH_CONFIG
+from tracker.db import get_session
+from tracker.http.login import current_actor
+from tracker.services import board
 
 REFRESH_MS = 5 * 60 * 1000  # auto-refresh every five minutes
 
@@ -44,10 +47,6 @@ def _choices() -> dict[str, list[dict]]:
     empty = {"departments": [], "leaders": [], "source_kinds": [], "urgencies": []}
     if not has_request_context() or not current_user.is_authenticated:
         return empty
-    from tracker.db import get_session
-    from tracker.services import board
-    from tracker.web.auth import current_actor
-
     raw = board.choices(get_session(), current_actor())
     return {key: [{"label": label, "value": str(value)} for value, label in rows] for key, rows in raw.items()}
 

@@ -2,10 +2,15 @@
 
 No browser is ever downloaded: Playwright drives /usr/bin/chromium. Screenshots
 go to test-artifacts/screenshots/ for people to look at after a CI run.
+
+Playwright is imported when a browser test runs, never when a module is collected: the rest of the
+suite runs where Playwright is not installed. Browser tests wait on conditions (``expect()``,
+``wait_for_url``, ``wait_for_function``), never on the clock.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -21,14 +26,28 @@ CHROMIUM_ARGS = [
 ]
 
 
-def require_chromium() -> None:
+def _missing(message: str) -> None:
     """In CI a missing browser is a failure; on a developer's machine a loud skip."""
-    if Path(CHROMIUM).exists():
-        return
-    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+
+
+def require_playwright() -> None:
+    if importlib.util.find_spec("playwright") is None:
+        _missing("Playwright is not installed (pip install playwright; no browser download needed)")
+
+
+def expect(actual, message: str | None = None):
+    """Playwright's ``expect()``, imported on first use."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(actual, message)
 
 
 class LiveServer:
@@ -56,6 +75,7 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def _browser():
+    require_playwright()
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
 

@@ -139,12 +139,12 @@ def test_bearer_token_wins_over_a_stray_session_cookie(app, office, session):
 
 
 def test_a_page_reads_its_user_as_a_read_only_record_and_a_change_goes_through_the_entity(app, client, office, session):
-    """tracker/web/auth.py loads the page's user without the ORM (a ``UserRecord``); writing to it
+    """tracker/http/login.py loads the page's user without the ORM (a ``UserRecord``); writing to it
     fails loudly instead of being lost, and ``current_row`` gives the session's ``User`` entity."""
     from flask import g
     from flask_login import current_user
 
-    from tracker.web.auth import UserRecord, current_row
+    from tracker.http.login import UserRecord, current_row
 
     seen = {}
 

@@ -183,7 +183,7 @@ def test_two_databases_in_one_process_never_share_a_calendar(db, tmp_path, bump)
 
 
 def test_a_page_reads_the_version_with_its_user(app, session, db, restore_calendar):
-    """The web request loads its user with the calendar's version (tracker/web/auth.py): the inbox
+    """The web request loads its user with the calendar's version (tracker/http/login.py): the inbox
     reads no version of its own, and a holiday entered in between still reaches the next page."""
     from tests import factories as f
     from tests.webutil import login

@@ -22,11 +22,11 @@ from sqlmodel import select
 from dashboard import callbacks
 from tests import factories as f
 from tests.webutil import login
+from tracker.http.login import LoginUser
 from tracker.models import (AuditEvent, Bulletin, ProgressReport, Reminder, ScheduleItem, ScoreSnapshot, SourceKind,
                             User, WeeklySchedule)
 from tracker.services import tasks
 from tracker.services.board import BoardFilter
-from tracker.web.auth import LoginUser
 
 TODAY = date(2026, 11, 23)  # Monday (conftest freezes it)
 OPEN = ("assigned", "acknowledged", "in_progress", "pending_review")

@@ -31,10 +31,19 @@ def _open(browser, server, username: str, path: str = "/dashboard/", **context_k
     return context, page, problems
 
 
-def _grid_titles(page) -> list[str]:
-    page.wait_for_selector(".ag-center-cols-container .ag-row [col-id=title]")
-    page.wait_for_timeout(300)
-    return sorted(page.locator(".ag-center-cols-container .ag-row [col-id=title]").all_inner_texts())
+GRID_TITLES = ".ag-center-cols-container .ag-row [col-id=title]"
+
+
+def _expect_grid_titles(page, titles: list[str]) -> None:
+    """The grid shows exactly these titles, in any order. Its infinite model fills the rows after
+    they appear, so wait for the set rather than read the first rows drawn."""
+    want = sorted(titles)
+    try:
+        page.wait_for_function("""([selector, want]) => JSON.stringify(
+            [...document.querySelectorAll(selector)].map(e => e.innerText).sort()) === JSON.stringify(want)""",
+                               arg=[GRID_TITLES, want])
+    finally:  # on a timeout, say what the grid showed instead
+        assert sorted(page.locator(GRID_TITLES).all_inner_texts()) == want
 
 
 def _wait_card(page, key: str, value: str):
@@ -52,7 +61,7 @@ def test_leader_and_department_boards(live_server, browser_context, session, dis
         ctx, page, problems = _open(browser, live_server, username(district.leader))
         contexts.append(ctx)
         _wait_card(page, "overdue", "2")
-        assert _grid_titles(page) == ["逾期乙", "逾期甲"]
+        _expect_grid_titles(page, ["逾期乙", "逾期甲"])
         assert "逾期丙" not in page.content()
         page.wait_for_selector("#g-department .bars")
         shot(page, "dashboard-01-leader")
@@ -66,7 +75,7 @@ def test_leader_and_department_boards(live_server, browser_context, session, dis
         ctx, page, problems = _open(browser, live_server, username(district.other_clerk))
         contexts.append(ctx)
         _wait_card(page, "overdue", "1")
-        assert _grid_titles(page) == ["逾期丙（教育局）"]
+        _expect_grid_titles(page, ["逾期丙（教育局）"])
         shot(page, "dashboard-03-department")
         page.click("#card-overdue-value")
         page.wait_for_url("**/dept/tasks?overdue=1")
@@ -79,7 +88,7 @@ def test_leader_and_department_boards(live_server, browser_context, session, dis
         ctx, page, problems = _open(browser, live_server, username(district.office), "/dashboard/?urgency=urgent")
         contexts.append(ctx)
         _wait_card(page, "overdue", "1")
-        assert _grid_titles(page) == ["逾期甲"]
+        _expect_grid_titles(page, ["逾期甲"])
         assert "急件" in page.inner_text("#f-urgency")
         assert "紧急程度：急件" in page.inner_text("#filter-summary")
         shot(page, "dashboard-05-office-filtered")

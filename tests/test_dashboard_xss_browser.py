@@ -76,6 +76,15 @@ def _wait_cell(page, column: str, text: str) -> None:
                            arg=[column, text])
 
 
+def _settle(page) -> None:
+    """Give a payload every chance to run before looking for its marks: the board's callbacks have
+    all answered (no request for half a second, no component loading) and every image has loaded
+    or failed (an ``onerror`` handler runs on the failure)."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("""() => !document.querySelector('[data-dash-is-loading="true"]')
+        && [...document.images].every(i => i.complete)""")
+
+
 def _javascript_links(page) -> list[str]:
     return page.evaluate("""() => [...document.querySelectorAll('a[href], [*|href]')]
         .map(a => a.getAttribute('href') || a.getAttribute('xlink:href') || '')
@@ -99,7 +108,7 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
         page.wait_for_selector("#g-department .ytick text")
         page.wait_for_selector("#ranking table")
         page.wait_for_selector("#schedule table")
-        page.wait_for_timeout(1500)  # images that would fail, late callbacks
+        _settle(page)
         shot(page, "dashboard-xss-leader")
 
         # nothing ran
@@ -129,9 +138,8 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
         assert page.locator("#g-department a, #g-leader a").count() == 0
 
         # the watchers work: the same payload put in as HTML does run
-        page.evaluate("(h) => document.body.insertAdjacentHTML('beforeend', h)", TITLE)
-        page.wait_for_function("window.__xss.length > 0")
-        page.wait_for_timeout(300)
+        with page.expect_event("dialog"):  # the image fails to load, its handler flags and alerts
+            page.evaluate("(h) => document.body.insertAdjacentHTML('beforeend', h)", TITLE)
         assert "题" in page.evaluate("window.__xss") and dialogs == ["1"]
         dialogs.clear()
 

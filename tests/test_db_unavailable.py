@@ -66,7 +66,7 @@ def test_postgresql_errors_are_unavailable_even_when_the_server_answers_again(ap
     # when a fresh connection decided). A bad statement there is a ProgrammingError, never handled here.
     import psycopg
 
-    from tracker.web.errors import _busy_or_gone
+    from tracker.http.errors import _busy_or_gone
 
     with app.app_context():
         for orig in (psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
@@ -78,7 +78,7 @@ def test_postgresql_errors_are_unavailable_even_when_the_server_answers_again(ap
 def test_a_bad_sqlite_statement_is_a_bug_and_a_locked_database_is_not(app, session):
     import sqlite3
 
-    from tracker.web.errors import _busy_or_gone
+    from tracker.http.errors import _busy_or_gone
 
     with app.app_context():
         missing = sa.exc.OperationalError("SELECT * FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere"))

@@ -18,8 +18,8 @@ import pytest
 
 from tests import factories as f
 from tests.webutil import login
+from tracker.http import requestlog
 from tracker.models import Role
-from tracker.web import requestlog
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -128,14 +128,14 @@ def test_behind_nginx_the_client_address_is_the_forwarded_one(db, tmp_path):
     def _probe():
         return f"{request.remote_addr} {request.scheme}"
 
-    from tracker.web import auth
+    from tracker.http import login as guard
 
-    auth.PUBLIC_ENDPOINTS.add("_probe")
+    guard.PUBLIC_ENDPOINTS.add("_probe")
     try:
         resp = app.test_client().get("/_addr_probe", headers={"X-Forwarded-For": "10.1.2.3",
                                                               "X-Forwarded-Proto": "https"})
     finally:
-        auth.PUBLIC_ENDPOINTS.discard("_probe")
+        guard.PUBLIC_ENDPOINTS.discard("_probe")
     assert resp.get_data(as_text=True) == "10.1.2.3 https"
 
 

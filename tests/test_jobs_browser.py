@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect
 
 from tests import factories as f
-from tests.browser import shot
+from tests.browser import expect, shot
 from tracker import clock, jobs
 from tracker.models import JobRun, Role
 from tracker.services import reminder_rules

@@ -12,10 +12,9 @@ every step land in test-artifacts/screenshots/.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from sqlmodel import select
 
-from tests.browser import shot
+from tests.browser import expect, shot
 from tests.fixtures.helpers import load_district
 from tests.fixtures.make_motion_fixtures import SUGGESTIONS
 from tracker.models import AuditEvent, Motion, MotionStep, Role, Task

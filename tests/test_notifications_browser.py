@@ -4,11 +4,10 @@ the task, "全部标为已读" clears the badge; the office's delivery log shows
 from datetime import date
 
 import pytest
-from playwright.sync_api import expect
 from sqlmodel import select
 
 from tests import factories as f
-from tests.browser import shot
+from tests.browser import expect, shot
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, NotificationChannel, User
 from tracker.services import notify

@@ -73,10 +73,10 @@ def test_a_wrong_token_is_refused_too(client, office):
 
 
 def test_a_session_keeps_one_signed_token_and_another_session_gets_its_own(app, client, office, monkeypatch):
-    """tracker/web/security.py signs a session's token once per process: the pages of one session
+    """tracker/http/security.py signs a session's token once per process: the pages of one session
     carry the same token, signed once, it is accepted, and another session's token is neither the
     same nor accepted in the first one's place."""
-    from tracker.web import security
+    from tracker.http import security
 
     signed = []
     monkeypatch.setattr(security, "generate_csrf", lambda: signed.append(1) or generate_csrf())

@@ -34,26 +34,24 @@ def create_app(
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     clock.set_today(settings.today)
 
-    from tracker import db
+    # The layers are imported here rather than at the top: importing any tracker module runs this
+    # package first, and what needs only the models (migrations, scripts, the importers) should not
+    # load the pages, the API and Dash with them.
+    from sqlmodel import SQLModel
+
+    from dashboard import init_dashboard
+    from tracker import api, db, http, web
+    from tracker.cli import register_cli
+    from tracker.shared_sql import prime_tables
 
     app.extensions["tracker_engine"] = engine or db.make_engine(settings.resolved_database_url)
     app.teardown_appcontext(db.close_session)
-
-    from tracker.web import init_web
-
-    init_web(app)
-
-    from dashboard import init_dashboard
-
+    http.init_http(app)
+    web.init_web(app)
+    for blueprint in web.BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.bp)
     init_dashboard(app)
-
-    from tracker.cli import register_cli
-
     register_cli(app)
-
-    from sqlmodel import SQLModel
-
-    from tracker.shared_sql import prime_tables
-
     prime_tables(SQLModel.metadata)  # before any request thread shares them (tracker/shared_sql.py)
     return app

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from tracker import db, migrate
+from tracker.cli_args import parse_date
+from tracker.cli_bulletin import register_bulletin_cli
+from tracker.cli_jobs import register_jobs_cli
+from tracker.cli_ledger import register_ledger_cli
+from tracker.cli_motions import register_motions_cli
+from tracker.cli_ops import register_ops_cli
+from tracker.cli_schedule import register_schedule_cli
 from tracker.errors import DomainError
 from tracker.services.actors import SYSTEM
-
-
-def _date(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{what}不是有效日期（应为 YYYY-MM-DD）：{value}") from None
+from tracker.services.calendar import load_calendar, seed_holidays, seed_presets
 
 
 def _warn_provisional(years) -> None:
@@ -39,10 +39,8 @@ workdays = AppGroup("workdays", help="工作日计算（按国务院节假日安
 @click.argument("n", type=int)
 def workdays_add(start: str, n: int) -> None:
     """START 之后第 N 个工作日。"""
-    from tracker.services.calendar import load_calendar
-
     with db.session_scope() as session:
-        result = load_calendar(session).add_workdays(_date(start, "起始日期"), n)
+        result = load_calendar(session).add_workdays(parse_date(start, "起始日期"), n)
     click.echo(result.value.isoformat())
     _warn_provisional(result.provisional_years)
 
@@ -52,40 +50,24 @@ def workdays_add(start: str, n: int) -> None:
 @click.argument("b")
 def workdays_between(a: str, b: str) -> None:
     """A（不含）至 B（含）之间的工作日数。"""
-    from tracker.services.calendar import load_calendar
-
     with db.session_scope() as session:
-        result = load_calendar(session).workdays_between(_date(a, "起始日期"), _date(b, "结束日期"))
+        result = load_calendar(session).workdays_between(parse_date(a, "起始日期"), parse_date(b, "结束日期"))
     click.echo(str(result.value))
     _warn_provisional(result.provisional_years)
 
 
 def register_cli(app: Flask) -> None:
-    from tracker.cli_ledger import register_ledger_cli
-
     app.cli.add_command(workdays)
     register_ledger_cli(app)
-    from tracker.cli_jobs import register_jobs_cli  # H3: scheduler, reminders run, run-all
-
-    register_jobs_cli(app)
-    from tracker.cli_schedule import register_schedule_cli
-
+    register_jobs_cli(app)  # scheduler, reminders run, run-all
     register_schedule_cli(app)
-    from tracker.cli_bulletin import register_bulletin_cli
-
     register_bulletin_cli(app)
-    from tracker.cli_ops import register_ops_cli  # H8: check, backup, restore
-
-    register_ops_cli(app)
-    from tracker.cli_motions import register_motions_cli  # H7: 人大建议/政协提案
-
-    register_motions_cli(app)
+    register_ops_cli(app)  # check, backup, restore
+    register_motions_cli(app)  # 人大建议/政协提案
 
     @app.cli.command("init-db")
     def init_db() -> None:
         """建立或升级数据库结构，并写入节假日和办理时限预设。"""
-        from tracker.services.calendar import seed_holidays, seed_presets
-
         engine = db.engine()
         migrate.upgrade(engine)
         with db.session_scope() as session:

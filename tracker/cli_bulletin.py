@@ -14,8 +14,10 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from tracker import db
+from importers.bulletin_export import write_bulletin
+from tracker import clock, db
 from tracker.errors import DomainError
+from tracker.services import bulletins, scoring
 
 
 @click.command("bulletin")
@@ -28,8 +30,6 @@ from tracker.errors import DomainError
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="另存为 Excel 文件（.xlsx）")
 def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | None) -> None:
     """生成（或读取已生成的）周/月督办通报；默认上一个完整周。生成后数字固定不变。"""
-    from tracker.services import bulletins
-
     if week is not None and month is not None:
         raise click.UsageError("--week 与 --month 只能选一个")
     kind, period = ("month", month) if month is not None else ("week", week)
@@ -44,8 +44,6 @@ def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | N
         click.echo(f"错误：{exc.message}", err=True)
         sys.exit(1)
     if out:
-        from importers.bulletin_export import write_bulletin
-
         write_bulletin(out, data)
         click.echo(f"已导出：{out}", err=True)
     if fmt == "json":
@@ -61,9 +59,6 @@ def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | N
 def score_snapshot_command(day: str | None, since: str | None) -> None:
     """写入当日各单位考核快照（可重复执行，同日只保留一份）。"""
     from datetime import date
-
-    from tracker import clock
-    from tracker.services import scoring
 
     def parse(value: str, hint: str) -> date:
         try:

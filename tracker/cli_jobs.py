@@ -12,6 +12,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from tracker import clock, db
+from tracker.jobs import JOB_LABELS, JOBS, build_scheduler, run_job
+from tracker.services.reminders import run_rules
 
 
 def _day(value: str | None) -> date:
@@ -24,8 +26,6 @@ def _day(value: str | None) -> date:
 
 
 def _print_run(run) -> None:
-    from tracker.jobs import JOB_LABELS
-
     label = JOB_LABELS.get(run.job, run.job)
     status = {"ok": "完成", "skipped": "跳过", "failed": "失败"}.get(run.status, run.status)
     click.echo(f"{label}（{run.job}，{run.for_day}）：{status}")
@@ -46,8 +46,6 @@ def reminders_run(day_text: str | None, dry_run: bool, as_json: bool) -> None:
     """按规则生成当天的催办、督办，会签逾期按无异议办结。"""
     day = _day(day_text)
     if dry_run:
-        from tracker.services.reminders import run_rules
-
         with db.session_scope() as session:
             with clock.frozen(day):
                 counts = run_rules(session, day, dry_run=True)
@@ -55,8 +53,6 @@ def reminders_run(day_text: str | None, dry_run: bool, as_json: bool) -> None:
         click.echo(json.dumps(counts, ensure_ascii=False) if as_json else
                    "（试运行，未写入）\n" + "\n".join(f"  {k} = {v}" for k, v in sorted(counts.items())))
         return
-    from tracker.jobs import run_job
-
     run = run_job(db.engine(), "reminders", day)
     if as_json:
         click.echo(json.dumps({"status": run.status, **(run.counts or {})}, ensure_ascii=False))
@@ -73,8 +69,6 @@ def register_jobs_cli(app: Flask) -> None:
     @click.option("--date", "day_text", default=None, help="与 --once 一起使用：按哪一天执行")
     def scheduler(once: str | None, day_text: str | None) -> None:
         """启动定时任务进程（整个系统只运行一个；网页进程从不启动定时任务）。"""
-        from tracker.jobs import JOBS, build_scheduler, run_job
-
         if once:
             if once not in JOBS:
                 raise click.BadParameter(f"未知任务：{once}（可选：{'、'.join(JOBS)}）")
@@ -93,8 +87,6 @@ def register_jobs_cli(app: Flask) -> None:
     @click.option("--port", default=8000, type=int)
     def run_all(host: str, port: int) -> None:
         """演示用：在一个进程里同时运行网页和定时任务（仅限 SQLite 演示，生产环境请分开运行）。"""
-        from tracker.jobs import build_scheduler
-
         app_ = current_app._get_current_object()
         sched = build_scheduler(app_, background=True)
         sched.start()

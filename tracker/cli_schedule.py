@@ -11,7 +11,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from tracker import clock, db
+from tracker.cli_args import parse_date
 from tracker.errors import DomainError
+from tracker.services import schedule as svc
 
 schedule = AppGroup("schedule", help="每周重点工作调度：生成或刷新本周调度清单。")
 
@@ -21,10 +23,7 @@ schedule = AppGroup("schedule", help="每周重点工作调度：生成或刷新
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def week(day_text: str | None, fmt: str) -> None:
     """生成（或刷新）一周的调度清单并输出；已安排的议程和会议决定保持不变。"""
-    from tracker.cli import _date
-    from tracker.services import schedule as svc
-
-    day = _date(day_text, "日期") if day_text else clock.today()
+    day = parse_date(day_text, "日期") if day_text else clock.today()
     try:
         with db.session_scope() as session:
             result = svc.generate_week(session, day)

@@ -34,7 +34,7 @@ max_requests_jitter = 1000
 # Never open the database before forking (PITFALLS: SQLite locks, shared PostgreSQL sockets).
 preload_app = False
 
-# The app writes one JSON line per request to stdout (tracker/web/requestlog.py);
+# The app writes one JSON line per request to stdout (tracker/http/requestlog.py);
 # gunicorn's own access log would duplicate it. Errors go to stderr -> journald.
 accesslog = None
 errorlog = "-"

@@ -15,8 +15,8 @@ from flask import g, render_template, url_for
 from flask_wtf.csrf import generate_csrf
 from pydantic.json_schema import models_json_schema
 
-from tracker.api import bp
 from tracker.api import schemas as s
+from tracker.api.blueprint import bp
 from tracker.api.core import MAX_ID, OPERATIONS, Operation, operation
 
 SWAGGER_UI = "vendor/swagger-ui-5.35.0"

@@ -11,12 +11,13 @@ from flask import g
 from flask_wtf.csrf import generate_csrf
 from sqlmodel import select
 
-from tracker.api import bp
 from tracker.api import schemas as s
+from tracker.api.blueprint import bp
 from tracker.api.core import body, operation, query, reply
 from tracker.api.present import ROLE_PARTY, local
 from tracker.db import get_session
 from tracker.errors import NotFound
+from tracker.http.login import current_actor, current_row
 from tracker.models import (
     DEPARTMENT_KIND_LABELS,
     ROLE_LABELS,
@@ -32,7 +33,6 @@ from tracker.models import (
 from tracker.services import sources as source_svc
 from tracker.services.actors import Actor, visible_clause
 from tracker.services.queries import normalise_text
-from tracker.web.auth import current_actor, current_row
 from tracker.workflow import Party, status_label
 
 TAG_SOURCES = "任务来源"

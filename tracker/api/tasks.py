@@ -9,12 +9,13 @@ from flask import current_app
 from sqlmodel import select
 from werkzeug.datastructures import MultiDict
 
-from tracker.api import bp
 from tracker.api import schemas as s
+from tracker.api.blueprint import bp
 from tracker.api.core import body, operation, parse, query, reply, validation_failed
 from tracker.api.present import draft_values, horizon, local, task_detail, task_page, visible_task
 from tracker.db import get_session
 from tracker.errors import Conflict, NotFound
+from tracker.http.login import current_actor
 from tracker.models import (
     ChangeKind,
     ChangeRequest,
@@ -27,7 +28,6 @@ from tracker.models import (
 from tracker.services import queries
 from tracker.services import tasks as svc
 from tracker.services.actors import own_part_only, parties
-from tracker.web.auth import current_actor
 from tracker.workflow import Action, check
 
 TAG = "督办事项"

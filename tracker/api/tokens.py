@@ -9,15 +9,15 @@ from __future__ import annotations
 from flask import g
 from sqlmodel import select
 
-from tracker.api import bp
 from tracker.api import schemas as s
+from tracker.api.blueprint import bp
 from tracker.api.core import body, operation, reply
 from tracker.api.present import local
 from tracker.db import get_session
 from tracker.errors import NotFound, NotPermitted
+from tracker.http.login import current_actor, current_row
 from tracker.models import ApiToken
 from tracker.services import access
-from tracker.web.auth import current_actor, current_row
 
 TAG = "访问令牌"
 

@@ -1404,7 +1404,7 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
 @shared(16)
 def _export_rows_select(horizon, pg: bool) -> sa.Select:
     """The ledger's columns for a chunk of ids (parameter ``ids``), built once per day."""
-    from tracker.services.derived import light
+    from tracker.rules.overdue import light
 
     return select(Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
                   Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,

@@ -6,54 +6,47 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
 from tracker.models import ROLE_LABELS, Role
-from tracker.web.auth import init_auth
-from tracker.web.errors import register_error_handlers
-from tracker.web.home import bp as home_bp
+from tracker.web import (
+    admin,
+    auth,
+    bulletins,
+    department,
+    home,
+    imports,
+    jobs,
+    leader,
+    motions,
+    notifications,
+    office,
+    schedule,
+    tasks,
+)
 from tracker.web.nav import fixed_url, id_url, nav_items
-from tracker.web.security import init_security
 from tracker.web.widgets import select_options
 from tracker.rules.overdue import light_label
 
+# Every page blueprint, in the order the app factory registers them.
+BLUEPRINTS = (auth.bp, home.bp, office.bp, tasks.bp, department.bp, leader.bp, admin.bp, imports.bp,
+              notifications.bp, schedule.bp, bulletins.bp, jobs.bp, motions.bp)
+
 
 def init_web(app: Flask) -> None:
-    app.json.ensure_ascii = False
+    """What the page templates share: compiled templates kept on disk, the navigation, the
+    logged-in user (``me``). The blueprints are registered by the app factory."""
     _keep_compiled_templates(app)
-    register_error_handlers(app)
-    from tracker.web.requestlog import init_request_log  # H8: JSON request log on stdout
-
-    init_request_log(app)
-    init_security(app)
-    init_auth(app)
-    app.register_blueprint(home_bp)
-    from tracker.api import bp as api_bp
-    from tracker.web import admin, department, leader, office, tasks
-
-    for module in (office, tasks, department, leader, admin):
-        app.register_blueprint(module.bp)
-    app.register_blueprint(api_bp)
-    from tracker.web import imports as imports_web  # H1: the ledger web importer
-
-    app.register_blueprint(imports_web.bp)
-    from tracker.web.notifications import init_notifications  # H2: inbox, deliveries, group robots
-
-    init_notifications(app)
-    from tracker.web import schedule as schedule_web  # H4: weekly schedule, agenda, cascade
-
-    app.register_blueprint(schedule_web.bp)
-    from tracker.web import bulletins as bulletins_web  # H5: bulletins (通报) and scoring weights
-
-    app.register_blueprint(bulletins_web.bp)
-    from tracker.web import jobs as jobs_web  # H3: job runs and reminder rules
-
-    app.register_blueprint(jobs_web.bp)
-    from tracker.web import motions as motions_web  # H7: 人大建议/政协提案
-
-    app.register_blueprint(motions_web.bp)
     app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, select_options=select_options,
-                                 role_label=lambda r: ROLE_LABELS[Role(r)], light_label=light_label)
+                                 role_label=lambda r: ROLE_LABELS[Role(r)], unread_badge=notifications.unread_badge,
+                                 light_label=light_label)
+
+    @app.context_processor
+    def _inject_user():
+        if current_user.is_authenticated:
+            return {"me": current_user.row}
+        return {"me": None}
 
 
 def _keep_compiled_templates(app: Flask) -> None:

@@ -21,6 +21,8 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, NotFound, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import to_int
 from tracker.models import (
     DEPARTMENT_KIND_LABELS,
     ROLE_LABELS,
@@ -39,8 +41,6 @@ from tracker.models import (
 )
 from tracker.services import access, calendar, organisation
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
-from tracker.web.params import to_int
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -21,10 +21,10 @@ from flask_login import current_user
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
+from tracker.http.login import current_actor
 from tracker.models import Role
 from tracker.services import bulletins, scoring
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 

@@ -14,6 +14,8 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.db import get_session, is_postgres
+from tracker.http.login import current_actor
+from tracker.http.params import page_number
 from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, FeedbackCycle, ProgressReport, RequestStatus, Role, Task
 from tracker.services import queries
 from tracker.services.actors import Actor, visible_clause, visible_template
@@ -22,9 +24,7 @@ from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
 from tracker.web.nav import id_url
-from tracker.web.params import page_number
 from tracker.workflow import OPEN, WORKING, Party, Status, status_label
 
 bp = Blueprint("department", __name__, url_prefix="/dept")

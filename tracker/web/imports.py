@@ -14,14 +14,14 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 from sqlmodel import select
 
+from importers.mapping import FIELD_LABELS_BY_KIND
 from tracker import db
 from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import page_number
 from tracker.models import DEPARTMENT_KIND_LABELS, Role, Source, Task
 from tracker.services import imports as svc
-from importers.mapping import FIELD_LABELS_BY_KIND
-from tracker.web.auth import current_actor
-from tracker.web.params import page_number
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

@@ -10,11 +10,11 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
+from tracker.http.login import current_actor
 from tracker.jobs import JOB_LABELS, JOBS, SCHEDULED, last_runs, reap_lost, recent_runs
 from tracker.models import Role, TimeLimitPreset
 from tracker.services import reminder_rules
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
 
 bp = Blueprint("jobs", __name__, url_prefix="/office")
 

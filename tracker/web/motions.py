@@ -17,11 +17,11 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role, Task
 from tracker.services import attachments, motions, tasks
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
-from tracker.web.params import to_int
 from tracker.workflow import Party
 
 bp = Blueprint("motions", __name__, url_prefix="/motions")

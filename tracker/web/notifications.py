@@ -4,19 +4,19 @@ admin pages and the administrator's e-mail field. Thin views over ``services/not
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
+from tracker.http.login import current_actor
+from tracker.http.params import page_number, to_int
 from tracker.models import Department, NotificationChannel, Role
 from tracker.services import notify
 from tracker.services.channels import FLAVOURS
 from tracker.web.access import roles_required
-from tracker.web.auth import current_actor
-from tracker.web.params import page_number, to_int
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 20
@@ -224,8 +224,3 @@ def unread_badge() -> int:
         return notify.unread_count(get_session(), current_user.row.id)
     except sa.exc.SQLAlchemyError:  # the error page of a failed transaction must still render
         return 0
-
-
-def init_notifications(app: Flask) -> None:
-    app.register_blueprint(bp)
-    app.jinja_env.globals.update(unread_badge=unread_badge)

@@ -22,6 +22,8 @@ from werkzeug.datastructures import MultiDict
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import to_int
 from tracker.models import (
     FEEDBACK_CYCLE_LABELS,
     MEETING_KINDS,
@@ -50,9 +52,7 @@ from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.shared_sql import shared
-from tracker.web.auth import current_actor
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
-from tracker.web.params import to_int
 from tracker.workflow import STATUS_LABELS, Action, Party, Status, check, status_label
 
 bp = Blueprint("office", __name__, url_prefix="/office")

@@ -20,10 +20,10 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role
 from tracker.services import cascade, schedule as svc
-from tracker.web.auth import current_actor
-from tracker.web.params import to_int
 from tracker.workflow import status_label
 
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")

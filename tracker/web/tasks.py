@@ -20,6 +20,8 @@ from werkzeug.exceptions import HTTPException
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
+from tracker.http.login import current_actor
+from tracker.http.params import to_int
 from tracker.models import (
     FEEDBACK_CYCLE_LABELS,
     SOURCE_KIND_LABELS,
@@ -38,8 +40,6 @@ from tracker.services import attachments, cascade, taskpage, tasks as svc
 from tracker.services.actors import Actor, own_part_only, parties
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
-from tracker.web.auth import current_actor
-from tracker.web.params import to_int
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")

@@ -7,6 +7,7 @@ from flask import Flask, current_app, g, jsonify, make_response, render_template
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from tracker import db
 from tracker.errors import DomainError
 
 HTTP_MESSAGES = {
@@ -59,8 +60,6 @@ def _busy_or_gone(exc: Exception) -> bool:
         return True
     if any(text in str(exc) for text in _SQLITE_UNAVAILABLE):
         return True
-    from tracker import db
-
     try:
         with db.engine().connect() as conn:
             conn.execute(sa.text("SELECT 1"))

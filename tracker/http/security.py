@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
-from tracker.web.errors import error_response
+from tracker.http.errors import error_response
 
 csrf = CSRFProtect()
 
