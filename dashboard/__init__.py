@@ -64,7 +64,7 @@ def export():
     from tracker.db import get_session
     from tracker.services.board import overdue_filter
     from tracker.services.derived import Horizon
-    from tracker.services.ledger import export_ledger
+    from tracker.services.ledger_export import export_ledger
     from tracker.web.auth import current_actor
 
     session = get_session()

@@ -43,6 +43,7 @@ from tracker.models import (
     Urgency,
     User,
 )
+from tracker.rules.names import normalise_name
 from tracker.services import organisation, sources, tasks
 from tracker.services.actors import SYSTEM, Actor
 from tracker.services.calendar import load_calendar
@@ -1767,7 +1768,7 @@ def _free_aliases(session: Session, aliases: list[str]) -> list[str]:
     """Aliases no other department uses yet (a database may already hold real ones)."""
     out = []
     for alias in aliases:
-        key = organisation.normalise_name(alias)
+        key = normalise_name(alias)
         taken = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
         named = session.exec(select(Department).where(Department.name == key)).first()
         if not taken and not named:
@@ -1786,7 +1787,7 @@ def _build_org(session: Session) -> _Org:
 
     departments: dict[str, int] = {}
     for order, (key, name, aliases, kind, _leader) in enumerate(DEPARTMENTS, start=1):
-        dep = session.exec(select(Department).where(Department.name == organisation.normalise_name(name))).first()
+        dep = session.exec(select(Department).where(Department.name == normalise_name(name))).first()
         if dep is None:
             dep = organisation.create_department(session, admin, name, kind=kind, short_name=_label(key),
                                                  aliases=_free_aliases(session, aliases), sort_order=order * 10)
