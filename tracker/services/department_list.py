@@ -25,7 +25,7 @@ from tracker.models import (
 from tracker.rules.names import normalise_name, split_leader, split_list
 from tracker.services import audit, organisation
 from tracker.services.actors import Actor
-from tracker.services.import_report import ImportReport, Issue, SheetResult, scan_sheets
+from tracker.services.import_report import ImportReport, Issue, PlacedIssues, SheetResult, scan_sheets
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
 _KIND_WORDS = {
@@ -55,7 +55,7 @@ def infer_department_kind(name: str) -> DepartmentKind:
 
 
 @dataclass
-class DepartmentRow:
+class DepartmentRow(PlacedIssues):
     sheet: str
     row: int
     name: str = ""
@@ -73,12 +73,6 @@ class DepartmentRow:
     warnings: list[Issue] = field(default_factory=list)
     _columns: dict = field(default_factory=dict)
     _leader_titles: dict = field(default_factory=dict)
-
-    def error(self, message: str, name: str = "") -> None:
-        self.errors.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
-
-    def warn(self, message: str, name: str = "") -> None:
-        self.warnings.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
 
     def to_dict(self) -> dict:
         return {

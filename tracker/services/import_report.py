@@ -50,6 +50,18 @@ class Issue:
 
 
 
+class PlacedIssues:
+    """A report row's ``error``/``warn``: the issue placed at the row's sheet, row and the
+    field's column letter (``sheet``, ``row``, ``errors``, ``warnings`` and ``_columns`` are
+    the row's own fields)."""
+
+    def error(self, message: str, name: str = "") -> None:
+        self.errors.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
+
+    def warn(self, message: str, name: str = "") -> None:
+        self.warnings.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
+
+
 @dataclass
 class SheetResult:
     name: str

@@ -52,7 +52,7 @@ from tracker.rules.names import normalise_name
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import DeadlineError, DeadlineParse, parse_deadline
-from tracker.services.import_report import ImportReport, Issue, SheetResult, chunks, scan_sheets
+from tracker.services.import_report import ImportReport, Issue, PlacedIssues, SheetResult, chunks, scan_sheets
 from tracker.services.ledger_commit import commit_ledger, progress_known, text_key
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
@@ -68,7 +68,7 @@ class Named:
 
 
 @dataclass
-class RowResult:
+class RowResult(PlacedIssues):
     """One detected task: what it would become, and what stands in its way."""
 
     sheet: str
@@ -100,12 +100,6 @@ class RowResult:
     warnings: list[Issue] = field(default_factory=list)
     _source_key: Any = None
     _columns: dict = field(default_factory=dict)
-
-    def error(self, message: str, name: str = "") -> None:
-        self.errors.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
-
-    def warn(self, message: str, name: str = "") -> None:
-        self.warnings.append(Issue(message, self.sheet, self.row, self._columns.get(name, ""), name))
 
     def to_dict(self) -> dict:
         return {

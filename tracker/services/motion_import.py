@@ -301,7 +301,8 @@ def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentRes
         category=item.category, is_key=item.is_key, supervising_leader_id=leader_id, due_date=due, row=data.row)
 
 
-def _read_units(item: MotionRow, data, depts: DepartmentResolver, names: dict[int, str]) -> tuple[int | None, list[int]]:
+def _read_units(item: MotionRow, data, depts: DepartmentResolver,
+               names: dict[int, str]) -> tuple[int | None, list[int]]:
     """主办 and 协办 units, read as a ledger reads 牵头 and 配合: one lead; a second unit
     written in the 主办单位 cell assists (with a warning), as in a ledger."""
     lead_name = data.text("lead")
