@@ -48,8 +48,8 @@ from tracker import clock
 from tracker.errors import Conflict, DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.models import ImportJob, Role, User
 from tracker.services import department_list, ledger_commit, ledger_import, motion_import, motions
-from tracker.services.import_report import ImportReport, Issue, scan_sheets
 from tracker.services.actors import Actor
+from tracker.services.import_report import ImportReport, Issue, scan_sheets
 from tracker.services.mappings import MappingTable
 
 log = logging.getLogger(__name__)
