@@ -3,14 +3,15 @@
 An import is two steps in one transaction, as django-import-export does it:
 ``plan_ledger`` reads every row, resolves departments, leaders, sources and
 deadlines, finds duplicates, and returns a report without writing anything;
-``commit_ledger`` then writes all rows or none (it refuses a report with any
-error, and any failure while writing propagates so the caller rolls back).
-The caller commits once.
+``ledger_commit.commit_ledger`` then writes all rows or none (it refuses a report
+with any error, and any failure while writing propagates so the caller rolls
+back). The caller commits once. Cells are read by ``importers.cells`` and names
+by ``resolve`` (on ``tracker.rules.names``), as every other import reads them.
 
 Identity of a row: the same source (by title, and by date where the ledger
 gives one) and the same title or requirement as an existing task. Such a row is
 never imported twice; if its progress text is new, the text is recorded as a
-progress report authored by the office (``record_imported_progress``), and the
+progress report authored by the office (``ledger_commit``), and the
 task's status is left alone.
 
 Relative and year-less deadlines are read against the row's source date: a

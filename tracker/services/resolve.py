@@ -1,8 +1,10 @@
 """Turning department and leader names as people write them into ids.
 
-Minutes and ledgers write "县交通局（牵头）、县财政局和城关镇配合", "各镇（街道）" or
-"常务副区长吴海涛". The resolvers read the organisation once, then resolve any
-number of cells without further queries. They never create a department or a
+Minutes, ledgers, 建议/提案 lists, the department list and the command line write
+"县交通局（牵头）、县财政局和城关镇配合", "各镇（街道）" or "常务副区长吴海涛"; they all
+resolve through here, on the pure reading of names in ``tracker.rules.names``.
+The resolvers read the organisation once, then resolve any number of cells
+without further queries. They never create a department or a
 leader and never drop a name: what they cannot resolve comes back in
 ``unknown`` or as a Chinese warning for the user to settle.
 """
