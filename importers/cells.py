@@ -8,6 +8,8 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
 # Characters XML 1.0 (and so Excel) cannot hold; openpyxl raises on them.
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Spaces people paste from Word and web pages; zero-width ones vanish.
@@ -93,8 +95,6 @@ def excel_serial(value: float, *, date1904: bool = False) -> date | None:
     """
     if isinstance(value, bool) or not EXCEL_SERIAL_RANGE[0] <= value <= EXCEL_SERIAL_RANGE[1]:
         return None
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
     result = from_excel(value, epoch=CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900)
     return result.date() if isinstance(result, datetime) else result
 
