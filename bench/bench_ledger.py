@@ -203,7 +203,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         extra = {"data_rows": len(scan.table.rows)}
     elif name in ("dry-run", "import"):
         from tracker.services.actors import SYSTEM
-        from tracker.services.ledger import import_ledger
+        from tracker.services.ledger_import import import_ledger
 
         with _session(args.database_url) as s:
             report = import_ledger(s, SYSTEM, path, dry_run=name == "dry-run")
@@ -213,7 +213,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     elif name == "export":
         from tracker.services.actors import SYSTEM
         from tracker.rules.overdue import Horizon
-        from tracker.services.ledger import export_ledger
+        from tracker.services.ledger_export import export_ledger
         from tracker.services.queries import TaskFilter
 
         with _session(args.database_url) as s:
@@ -261,7 +261,7 @@ def _warm_imports(name: str) -> None:
         import importers.export  # noqa: F401
         import importers.layout  # noqa: F401
         import tracker.rules.overdue  # noqa: F401
-        import tracker.services.ledger  # noqa: F401
+        import tracker.services.ledger_import  # noqa: F401
         import tracker.services.queries  # noqa: F401
 
 
@@ -280,7 +280,7 @@ def measure(name: str, args: argparse.Namespace, **kw) -> dict:
 
 
 def baseline_mb() -> float:
-    code = ("import tracker.services.ledger, sqlalchemy, openpyxl, bench.bench_ledger as b;"
+    code = ("import tracker.services.ledger_import, sqlalchemy, openpyxl, bench.bench_ledger as b;"
             "print(b.peak_rss_mb())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     return float(out.stdout.strip() or 0)

@@ -35,7 +35,7 @@ from tracker.http.security import CSP, csrf
 from tracker.services import queries
 from tracker.services.board import BoardFilter, overdue_filter
 from tracker.rules.overdue import LIGHT_LABELS, Horizon
-from tracker.services.ledger import export_ledger
+from tracker.services.ledger_export import export_ledger
 from tracker.services.queries import TaskFilter
 from tracker.workflow import Party, status_label
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from importers.cells import as_text, header_key
+from importers.cells import as_text, find_date, header_key
 from importers.mapping import Column, ColumnMapping, MappingStore, column_letter, match_header, signature
 from importers.workbook import RawSheet
 
@@ -27,7 +27,6 @@ _HEADING = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[(（]
 _CN_NUMERAL = re.compile(r"^[一二三四五六七八九十]+[、.．]?$")
 _NOTE = re.compile(r"^(?:备\s*注|注|说\s*明|填表说明|填报说明|填报人|填报单位|制表人?|审核人?|联系人|联系电话|"
                    r"签发人?|报送单位|附件|注意事项)\s*[:：\d、.．(（]")
-_DATE_IN_TEXT = re.compile(r"(?P<y>(?:19|20)\d{2})\s*[年.\-/]\s*(?P<m>\d{1,2})\s*[月.\-/]\s*(?P<d>\d{1,2})\s*日?")
 _AS_OF = re.compile(r"(?:截至|截止|截止到|更新至|统计至|更新日期|填报日期|报送日期|日期)[:：\s]*$")
 
 
@@ -193,11 +192,9 @@ def _ledger_date(texts: list[str], cells: list[Any]) -> date | None:
         if isinstance(v, date):
             return v
     for text in texts:
-        for m in _DATE_IN_TEXT.finditer(text):
-            try:
-                return date(int(m["y"]), int(m["m"]), int(m["d"]))
-            except ValueError:
-                continue
+        found = find_date(text)
+        if found is not None:
+            return found
     return None
 
 

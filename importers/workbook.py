@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,7 @@ class Workbook:
     sheets: list[RawSheet]
     reader: str
     encoding: str = ""
+    date1904: bool = False  # serials count from 1904-01-01: read them with ``cells.cell_date(date1904=...)``
 
 
 def read_workbook(path: str | Path, *, filename: str | None = None, limits: Limits | None = None,
@@ -75,10 +78,27 @@ def read_workbook(path: str | Path, *, filename: str | None = None, limits: Limi
         kind = "xls"
     else:
         check_zip(path, limits)
+    date1904 = kind == "xlsx" and _xlsx_date1904(path)
     if engine == "openpyxl" and kind == "xlsx":
         sheets = read_xlsx_openpyxl(path, limits, progress)
-        return Workbook(filename, kind, sheets, "openpyxl")
-    return Workbook(filename, kind, _read_calamine(path, limits, progress), "calamine")
+        return Workbook(filename, kind, sheets, "openpyxl", date1904=date1904)
+    return Workbook(filename, kind, _read_calamine(path, limits, progress), "calamine", date1904=date1904)
+
+
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
+
+
+def _xlsx_date1904(path: Path) -> bool:
+    """Does the workbook use the 1904 date system? Date cells come back as dates either
+    way; a serial typed into a General cell does not, and its epoch is only written here
+    (``<workbookPr date1904="1"/>`` in xl/workbook.xml). The zip was checked already."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            with zf.open("xl/workbook.xml") as fh:
+                head = fh.read(64 * 1024)  # workbookPr comes before the sheet list
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+    return bool(_DATE1904.search(head))
 
 
 def _check_shape(name: str, height: int, width: int, limits: Limits) -> None:

@@ -703,7 +703,7 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
     import io
     from types import SimpleNamespace
 
-    from tracker.services import attachments, ledger
+    from tracker.services import attachments, ledger_commit
 
     t = f.task_in(session, d, "acknowledged")
     session.commit()
@@ -717,7 +717,7 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
     own_file = attachments.store(session, d.assist_clerk, t.id, own_report["id"],
                                  SimpleNamespace(filename="协办材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
                                  directory=tmp_path)
-    imported = ledger.record_imported_progress(session, d.office, t.id, "台账导入：牵头单位三季度进展")
+    imported = ledger_commit.record_imported_progress(session, d.office, t.id, "台账导入：牵头单位三季度进展")
     session.commit()
     assert set(report_of) == {lead_report["id"], own_report["id"]} and imported is not None
 

@@ -49,6 +49,28 @@ def test_create_user_binds_department_by_alias(app, session):
     assert again.exit_code == 1 and "未找到单位" in again.output
 
 
+def test_create_user_reads_names_like_every_import(app, session):
+    """--department and --leader go through the one resolver: 县/区 spellings of a short
+    name, and a leader written with the title (tracker.rules.names)."""
+    from tests import factories as f
+
+    dept = f.department(session, "区交通运输局", aliases=["交通局"])
+    boss = f.leader(session, "吴海涛", title="常务副区长")
+    session.commit()
+    runner = app.test_cli_runner()
+    clerk = runner.invoke(args=["create-user", "jtj", "--role", "clerk", "--department", "县交通局",
+                                "--password", "secret-pass-1"])
+    assert clerk.exit_code == 0, clerk.output
+    lead = runner.invoke(args=["create-user", "wht", "--role", "leader", "--leader", "常务副区长吴海涛",
+                               "--password", "secret-pass-1"])
+    assert lead.exit_code == 0, lead.output
+    users = {u.username: u for u in session.exec(select(User).where(User.username.in_(["jtj", "wht"])))}
+    assert users["jtj"].department_id == dept.id and users["wht"].leader_id == boss.id
+    nobody = runner.invoke(args=["create-user", "x", "--role", "leader", "--leader", "不存在",
+                                 "--password", "secret-pass-1"])
+    assert nobody.exit_code == 1 and "未找到领导" in nobody.output
+
+
 def test_check_migrations_reports_up_to_date(app):
     result = app.test_cli_runner().invoke(args=["check-migrations"])
     assert result.exit_code == 0 and "最新版本" in result.output

@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import select
 
 from importers.export import LEDGER_COLUMNS, LedgerRow, write_ledger
-from tests.fixtures.helpers import FIXTURES, counts, load_district
+from tests.fixtures.helpers import FIXTURES, SAMPLES, counts, load_district
 from tracker import clock
 from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
-from tracker.services import ledger, organisation, tasks
+from tracker.services import import_report, ledger_commit, ledger_export, ledger_import, organisation, tasks
 from tracker.services.actors import Actor
 from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
@@ -30,8 +30,8 @@ def org(session):
 
 def _import(org, *names):
     for name in names:
-        report = ledger.import_ledger(org.session, org.office, FIXTURES / name, dry_run=False)
-        assert report.committed, ledger.format_report(report, dry_run=False)
+        report = ledger_import.import_ledger(org.session, org.office, FIXTURES / name, dry_run=False)
+        assert report.committed, import_report.format_report(report, dry_run=False)
     org.session.commit()
 
 
@@ -40,7 +40,7 @@ def _task(session, title) -> Task:
 
 
 def _export(org, path, f=None, actor=None, **kw) -> int:
-    n = ledger.export_ledger(org.session, actor or org.office, path, f or TaskFilter(), Horizon.build(org.session), **kw)
+    n = ledger_export.export_ledger(org.session, actor or org.office, path, f or TaskFilter(), Horizon.build(org.session), **kw)
     return n
 
 
@@ -58,7 +58,7 @@ def busy(org):
     tasks.assign(s, org.office, _task(s, "请立即组织排查河口镇防汛设施隐患并整改").id)  # due 11-24: yellow
     tasks.assign(s, org.office, _task(s, "加快老旧小区改造").id)  # due 12-31: green
     road = _task(s, "推进城东片区道路建设").id
-    ledger.record_imported_progress(s, org.office, road, "滨河路已完成50%")
+    ledger_commit.record_imported_progress(s, org.office, road, "滨河路已完成50%")
     s.commit()
     return org
 
@@ -235,9 +235,9 @@ def test_export_then_import_changes_nothing(busy, tmp_path):
     path = tmp_path / "ledger.xlsx"
     assert _export(busy, path) == 10 + 3 + 3 + 2
     before = counts(busy.session)
-    report = ledger.import_ledger(busy.session, busy.office, path, dry_run=False)
+    report = ledger_import.import_ledger(busy.session, busy.office, path, dry_run=False)
     busy.session.commit()
-    assert report.error_count == 0, ledger.format_report(report, dry_run=False)
+    assert report.error_count == 0, import_report.format_report(report, dry_run=False)
     assert report.to_dict()["sheets"][0]["mapping"]["header_rows"] == [2, 3]
     assert [r.action for r in report.rows] == ["unchanged"] * 18
     for row in report.rows:
@@ -269,7 +269,7 @@ def test_a_ledger_survives_export_and_import_into_an_empty_system(org, tmp_path)
     for model in (AuditEvent, ProgressReport, TaskAssist, TaskLeader, Task, Source):
         org.session.execute(sa.delete(model))
     org.session.commit()
-    report = ledger.import_ledger(org.session, org.office, path, dry_run=False)
+    report = ledger_import.import_ledger(org.session, org.office, path, dry_run=False)
     org.session.commit()
     assert report.committed and report.counts()["create"] == len(first)
     assert _snapshot(org.session) == first
@@ -284,7 +284,7 @@ def test_import_template_with_drop_downs(org, tmp_path):
         organisation.create_department(s, org.office, f"区第{i}个测试工作委员会办公室")
     s.commit()
     path = tmp_path / "template.xlsx"
-    ledger.write_import_template(s, path)
+    ledger_export.write_import_template(s, path)
     wb = openpyxl.load_workbook(path)
     ws = wb["督办台账"]
     assert wb["_lists"].sheet_state == "hidden" and wb.active.title == "督办台账"
@@ -304,9 +304,9 @@ def test_import_template_with_drop_downs(org, tmp_path):
     ws["A4"], ws["B4"], ws["C4"], ws["E4"] = 1, "区政府第30次常务会议", date(2026, 11, 20), "用模板登记的事项"
     ws["G4"], ws["H4"], ws["I4"], ws["J4"], ws["K4"] = "区财政局", "区教育局、城关街道", "吴海涛", "10个工作日内", "急件"
     wb.save(path)
-    report = ledger.import_ledger(s, org.office, path, dry_run=False)
+    report = ledger_import.import_ledger(s, org.office, path, dry_run=False)
     s.commit()
-    assert report.committed, ledger.format_report(report, dry_run=False)
+    assert report.committed, import_report.format_report(report, dry_run=False)
     sheets = {x.name: x for x in report.sheets}
     assert "隐藏" in sheets["_lists"].reason and not sheets["填表说明"].detected
     row = report.rows[0]
@@ -316,7 +316,7 @@ def test_import_template_with_drop_downs(org, tmp_path):
 
 def test_template_without_organisation_still_opens(session, tmp_path):
     path = tmp_path / "empty.xlsx"
-    ledger.write_import_template(session, path)
+    ledger_export.write_import_template(session, path)
     ws = openpyxl.load_workbook(path)["督办台账"]
     assert len(ws.data_validations.dataValidation) == 1  # urgency only
     assert len(LEDGER_COLUMNS) == 13
@@ -385,7 +385,7 @@ def test_cli_import_json_report_and_exit_status(cli, org, tmp_path):
     assert bad_date.exit_code != 0 and "不是有效日期" in bad_date.output
 
 
-SAMPLE_LEDGER = FIXTURES.parents[2] / "shared" / "samples" / "meeting_ledger.xlsx"
+SAMPLE_LEDGER = SAMPLES / "meeting_ledger.xlsx"
 
 
 def test_cli_progress_on_stderr_for_large_files(cli, org, tmp_path):
@@ -436,15 +436,15 @@ def test_sections_are_exported_as_section_rows_and_read_back_as_categories(org, 
     """A task's category (the ledger's section) is written as the section row above its
     tasks, as the office's own ledgers have it; importing the export changes nothing."""
     s = org.session
-    first = ledger.import_ledger(s, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    first = ledger_import.import_ledger(s, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     s.commit()
     assert first.counts()["create"] == 5
     out = tmp_path / "export.xlsx"
-    assert ledger.export_ledger(s, org.office, out, TaskFilter(), Horizon.build(s)) == 5
+    assert ledger_export.export_ledger(s, org.office, out, TaskFilter(), Horizon.build(s)) == 5
     ws = openpyxl.load_workbook(out).active
     column_a = [ws.cell(r, 1).value for r in range(4, ws.max_row + 1)]
     assert column_a == ["一、扎实推进项目建设", 1, 2, 3, "二、持续改善民生", 4, 5]
     assert "A4:M4" in {str(m) for m in ws.merged_cells.ranges}
-    again = ledger.import_ledger(s, org.office, out, dry_run=True)
+    again = ledger_import.import_ledger(s, org.office, out, dry_run=True)
     assert again.error_count == 0 and again.counts()["unchanged"] == 5
     assert {r.title: r.category for r in again.rows} == {t.title: t.category for t in s.exec(select(Task))}

@@ -1,5 +1,5 @@
 """The export's deadline-phrase answers are kept across exports per calendar
-(services/ledger.py ``_PhraseCheck``): an edited calendar must give fresh answers."""
+(services/ledger_export.py ``_PhraseCheck``): an edited calendar must give fresh answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 
 from tests import factories as f
 from tracker.services import calendar as cal_svc
-from tracker.services.ledger import _PhraseCheck
+from tracker.services.ledger_export import _PhraseCheck
 
 
 def test_a_calendar_edit_is_not_answered_from_the_kept_phrases(session, restore_calendar):

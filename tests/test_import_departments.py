@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from tests.fixtures.helpers import FIXTURES, counts, load_district
 from tracker.models import AuditEvent, Department, DepartmentAlias, Leader
-from tracker.services import ledger, organisation
+from tracker.services import department_list, organisation
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
 
@@ -56,7 +56,7 @@ def test_district_list_field_by_field(session):
 def test_a_list_imported_again_changes_nothing_and_a_grown_list_only_adds(session, tmp_path):
     org = load_district(session)
     before = counts(session)
-    again = ledger.import_departments(session, org.office, FIXTURES / "departments_district.xlsx", dry_run=False)
+    again = department_list.import_departments(session, org.office, FIXTURES / "departments_district.xlsx", dry_run=False)
     session.commit()
     assert again.counts()["unchanged"] == 13 and counts(session) == before
 
@@ -64,7 +64,7 @@ def test_a_list_imported_again_changes_nothing_and_a_grown_list_only_adds(sessio
                              ["区财政局", "财政局、区财政", "组成部门", "吴海涛"],
                              ["区教育局", "教育局", "组成部门", "李明"],
                              ["区人力资源和社会保障局", "区人社局", "", "钱伟（副区长）"]])
-    report = ledger.import_departments(session, org.office, grown, dry_run=False)
+    report = department_list.import_departments(session, org.office, grown, dry_run=False)
     session.commit()
     actions = {r.name: r.action for r in report.rows}
     assert actions == {"区财政局": "update", "区教育局": "update", "区人力资源和社会保障局": "create"}
@@ -89,7 +89,7 @@ def test_department_list_errors_write_nothing(session, tmp_path):
                            ["区医保局", "医保", "组成部门", ""],
                            ["区档案馆", "医保", "事业单位", ""],
                            [None, "没有全称", "组成部门", ""]])
-    report = ledger.import_departments(session, org.office, bad, dry_run=False)
+    report = department_list.import_departments(session, org.office, bad, dry_run=False)
     session.commit()
     assert not report.committed and counts(session) == before
     errors = {r.row: [(e.column, e.message) for e in r.errors] for r in report.rows}

@@ -19,7 +19,7 @@ from tracker.models import (
     Source,
     Task,
 )
-from tracker.services import ledger, organisation, tasks
+from tracker.services import department_list, import_report, ledger_commit, ledger_import, organisation, resolve, tasks
 from tracker.services.actors import Actor
 
 D = date
@@ -54,7 +54,7 @@ def _check(row: dict, expected: dict) -> None:
 
 def test_sample_department_list_imports_every_department_leader_and_alias(session):
     office = office_actor(session)
-    report = ledger.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
+    report = department_list.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
     session.commit()
     assert report.committed and report.error_count == 0
     assert report.counts()["create"] == 10
@@ -63,7 +63,7 @@ def test_sample_department_list_imports_every_department_leader_and_alias(sessio
                          "县公安局", "县政府办公室", "城关镇人民政府", "柳河乡人民政府"}
     assert deps["城关镇人民政府"].kind == "town" and deps["县财政局"].kind == "component"
     assert deps["县交通运输局"].short_name == "县交通局"
-    resolver = ledger.DepartmentResolver.load(session)
+    resolver = resolve.DepartmentResolver.load(session)
     for alias, name in (("县发改委", "县发展和改革委员会"), ("交通局", "县交通运输局"), ("县教体局", "县教育体育局"),
                         ("柳河乡", "柳河乡人民政府"), ("县政府办", "县政府办公室")):
         assert resolver.lookup(alias) == deps[name].id, alias
@@ -78,7 +78,7 @@ def test_sample_department_list_imports_every_department_leader_and_alias(sessio
     assert len(events) == 1
 
     before = counts(session)
-    again = ledger.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
+    again = department_list.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
     session.commit()
     assert again.counts()["unchanged"] == 10 and not again.committed
     assert counts(session) == before
@@ -86,17 +86,17 @@ def test_sample_department_list_imports_every_department_leader_and_alias(sessio
 
 def test_sample_meeting_ledger_resolves_every_department_leader_and_deadline(session):
     office = office_actor(session)
-    ledger.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
+    department_list.import_departments(session, office, SAMPLES / "departments.xlsx", dry_run=False)
     session.commit()
 
     # Without a date a relative deadline cannot be read, and the meetings have no date: refused.
-    undated = ledger.import_ledger(session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False)
+    undated = ledger_import.import_ledger(session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False)
     assert not undated.committed and undated.error_count > 0
     assert session.scalar(select(Task.id)) is None
     fifteen = _rows(undated)[("台账", 5)]
     assert any("需要起算日期" in e["message"] and e["column"] == "G" for e in fifteen["errors"])
 
-    report = ledger.import_ledger(session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False,
+    report = ledger_import.import_ledger(session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False,
                                   base_date=D(2026, 11, 16))
     session.commit()
     assert report.committed and report.error_count == 0
@@ -215,8 +215,8 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_ledger_rows_field_by_field(org, name):
     before = counts(org.session)
-    report = ledger.import_ledger(org.session, org.office, FIXTURES / name, dry_run=True)
-    assert report.error_count == 0, ledger.format_report(report, dry_run=True)
+    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / name, dry_run=True)
+    assert report.error_count == 0, import_report.format_report(report, dry_run=True)
     rows = _rows(report)
     assert set(rows) == set(EXPECTED[name]), sorted(rows)
     for key, expected in EXPECTED[name].items():
@@ -226,7 +226,7 @@ def test_fixture_ledger_rows_field_by_field(org, name):
 
 
 def test_fixture_sheets_sections_notes_and_skipped_sheets(org):
-    report = ledger.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx").to_dict()
+    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx").to_dict()
     sheet = report["sheets"][0]
     assert sheet["mapping"]["header_rows"] == [3, 4]
     assert sheet["ledger_date"] == "2026-11-20" and sheet["title"] == "2026年区政府重点工作任务分解督办台账"
@@ -237,22 +237,22 @@ def test_fixture_sheets_sections_notes_and_skipped_sheets(org):
     assert by_column["E"]["header"] == "责任单位/牵头单位" and by_column["E"]["field"] == "lead"
     assert by_column["F"]["field"] == "assist" and by_column["D"]["field"] == "requirement"
 
-    multi = ledger.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx").to_dict()
+    multi = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx").to_dict()
     sheets = {s["name"]: s for s in multi["sheets"]}
     assert sheets["常务会议"]["detected"] and sheets["领导批示"]["detected"]
     assert not sheets["说明"]["detected"] and "表头" in sheets["说明"]["reason"]
     assert not sheets["参考"]["detected"] and "隐藏" in sheets["参考"]["reason"]
     assert not any(r["title"] == "隐藏表中的事项不应导入" for r in multi["rows"])
 
-    only = ledger.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="领导批示")
+    only = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="领导批示")
     assert {r.sheet for r in only.rows} == {"领导批示"}
-    missing = ledger.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="没有这个表")
+    missing = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="没有这个表")
     assert missing.error_count == 1 and "常务会议" in missing.errors[0].message
 
 
 def test_fixture_ledgers_commit_what_the_report_said(org):
     session = org.session
-    report = ledger.import_ledger(session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False)
+    report = ledger_import.import_ledger(session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False)
     session.commit()
     assert report.committed
     by_title = {t.title: t for t in session.exec(select(Task))}
@@ -284,7 +284,7 @@ def test_fixture_ledgers_commit_what_the_report_said(org):
 
 
 def test_categories_are_kept_in_the_report_and_the_import_record(org):
-    report = ledger.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     org.session.commit()
     summary = org.session.exec(select(AuditEvent).where(AuditEvent.action == "ledger_import")).one()
     codes = {r.title: r.task_code for r in report.rows}
@@ -299,7 +299,7 @@ def test_categories_are_kept_in_the_report_and_the_import_record(org):
 
 def test_row_errors_are_placed_by_sheet_row_and_column_and_nothing_is_written(org):
     before = counts(org.session)
-    report = ledger.import_ledger(org.session, org.office, FIXTURES / "errors.xlsx", dry_run=False)
+    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / "errors.xlsx", dry_run=False)
     org.session.commit()
     assert not report.committed
     assert counts(org.session) == before
@@ -328,7 +328,7 @@ def test_row_errors_are_placed_by_sheet_row_and_column_and_nothing_is_written(or
     assert {w["column"] for w in clean["warnings"]} == {"E", "F"}
     assert report.error_count == 5
     with pytest.raises(ValidationFailed, match="5 处错误"):
-        ledger.commit_ledger(org.session, org.office, report)
+        ledger_commit.commit_ledger(org.session, org.office, report)
 
 
 def test_a_failure_while_writing_leaves_nothing_behind(org, monkeypatch):
@@ -345,7 +345,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(org, monkeypatch):
 
     monkeypatch.setattr(tasks, "assign", flaky)
     with pytest.raises(ValidationFailed, match="模拟"):
-        ledger.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False, assign=True)
+        ledger_import.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False, assign=True)
     org.session.rollback()
     assert len(calls) == 3
     assert counts(org.session) == before
@@ -353,7 +353,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(org, monkeypatch):
 
 def test_unknown_leader_and_department_never_created(org):
     before = counts(org.session)
-    ledger.import_ledger(org.session, org.office, FIXTURES / "errors.xlsx", dry_run=False)
+    ledger_import.import_ledger(org.session, org.office, FIXTURES / "errors.xlsx", dry_run=False)
     org.session.commit()
     assert counts(org.session)["Leader"] == before["Leader"]
     assert org.session.exec(select(Leader).where(Leader.name == "张三丰")).first() is None
@@ -363,11 +363,11 @@ def test_unknown_leader_and_department_never_created(org):
 
 
 def test_reimporting_the_same_file_changes_nothing(org):
-    first = ledger.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    first = ledger_import.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     org.session.commit()
     assert first.counts()["create"] == 5
     before = counts(org.session)
-    again = ledger.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    again = ledger_import.import_ledger(org.session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     org.session.commit()
     assert again.counts()["unchanged"] == 5 and again.counts()["create"] == 0
     assert not again.committed
@@ -379,7 +379,7 @@ def test_reimporting_the_same_file_changes_nothing(org):
 
 def test_an_updated_ledger_adds_progress_and_keeps_history(org):
     session = org.session
-    v1 = ledger.import_ledger(session, org.office, FIXTURES / "progress_v1.xlsx", dry_run=False)
+    v1 = ledger_import.import_ledger(session, org.office, FIXTURES / "progress_v1.xlsx", dry_run=False)
     session.commit()
     assert v1.counts()["create"] == 3
     task_id = {r.title: r.task_id for r in v1.rows}
@@ -387,7 +387,7 @@ def test_an_updated_ledger_adds_progress_and_keeps_history(org):
     session.commit()
     statuses = {t.id: t.status for t in session.exec(select(Task))}
 
-    v2 = ledger.import_ledger(session, org.office, FIXTURES / "progress_v2.xlsx", dry_run=False)
+    v2 = ledger_import.import_ledger(session, org.office, FIXTURES / "progress_v2.xlsx", dry_run=False)
     session.commit()
     actions = {r.title: r.action for r in v2.rows}
     assert actions == {"推进城市更新试点": "update", "优化营商环境专项行动": "unchanged",
@@ -406,7 +406,7 @@ def test_an_updated_ledger_adds_progress_and_keeps_history(org):
 
     before = counts(session)
     for name in ("progress_v2.xlsx", "progress_v1.xlsx"):  # an older ledger again: nothing new either
-        again = ledger.import_ledger(session, org.office, FIXTURES / name, dry_run=False)
+        again = ledger_import.import_ledger(session, org.office, FIXTURES / name, dry_run=False)
         session.commit()
         assert again.counts()["create"] == again.counts()["update"] == 0
     assert counts(session) == before
@@ -422,7 +422,7 @@ def test_a_row_repeated_in_the_file_is_imported_once(org, tmp_path):
     ws.append([2, "区政府第20次常务会议", D(2026, 11, 18), "推进垃圾分类。", "城关街道", "2026年12月31日"])
     ws.append([3, "区政府第20次常务会议", D(2026, 11, 18), "推进 垃圾分类", "东城街道", "2026年12月31日"])
     wb.save(tmp_path / "dup.xlsx")
-    report = ledger.import_ledger(org.session, org.office, tmp_path / "dup.xlsx", dry_run=False)
+    report = ledger_import.import_ledger(org.session, org.office, tmp_path / "dup.xlsx", dry_run=False)
     org.session.commit()
     assert [r.action for r in report.rows] == ["create", "duplicate", "duplicate"]
     assert "与第2行" in report.rows[1].warnings[0].message
@@ -442,9 +442,9 @@ def test_differences_from_a_registered_task_are_reported_not_applied(org, tmp_pa
         wb.save(path)
         return path
 
-    ledger.import_ledger(org.session, org.office, ledger_file("城关街道", "2026年12月31日"), dry_run=False)
+    ledger_import.import_ledger(org.session, org.office, ledger_file("城关街道", "2026年12月31日"), dry_run=False)
     org.session.commit()
-    report = ledger.import_ledger(org.session, org.office, ledger_file("东城街道", "2027年1月31日"), dry_run=False)
+    report = ledger_import.import_ledger(org.session, org.office, ledger_file("东城街道", "2027年1月31日"), dry_run=False)
     org.session.commit()
     row = report.rows[0]
     assert row.action == "unchanged"
@@ -463,25 +463,25 @@ def test_record_imported_progress_is_the_offices_and_idempotent(session):
     d = f.district(session)
     task = f.task_in(session, d, "acknowledged")
     session.commit()
-    first = ledger.record_imported_progress(session, d.office, task.id, "已完成选址")
+    first = ledger_commit.record_imported_progress(session, d.office, task.id, "已完成选址")
     session.commit()
     assert first.department_id == d.lead_id and first.author_id == d.office.user_id
     assert session.get(Task, task.id).status == "acknowledged"
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "import_progress")).one()
     assert event.task_id == task.id and event.entity_id == first.id and event.after["text"] == "已完成选址"
-    assert ledger.record_imported_progress(session, d.office, task.id, " 已完成选址。") is None
+    assert ledger_commit.record_imported_progress(session, d.office, task.id, " 已完成选址。") is None
     assert len(session.exec(select(ProgressReport).where(ProgressReport.task_id == task.id)).all()) == 1
     with pytest.raises(NotPermitted):
-        ledger.record_imported_progress(session, d.lead_clerk, task.id, "部门自己导入")
+        ledger_commit.record_imported_progress(session, d.lead_clerk, task.id, "部门自己导入")
     with pytest.raises(ValidationFailed):
-        ledger.record_imported_progress(session, d.office, task.id, "  ")
+        ledger_commit.record_imported_progress(session, d.office, task.id, "  ")
 
 
 def test_bulk_written_task_equals_one_from_create_draft(org):
     """The import writes tasks through tasks.create_drafts; one made on the form
     (tasks.create_draft) must be the same row with the same audit event."""
     session = org.session
-    report = ledger.import_ledger(session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
+    report = ledger_import.import_ledger(session, org.office, FIXTURES / "key_work_two_row.xlsx", dry_run=False)
     session.commit()
     row = next(r for r in report.rows if r.title == "推进城东片区道路建设")
     imported = session.get(Task, row.task_id)
@@ -527,7 +527,7 @@ def test_relative_deadlines_resolve_against_the_rows_source_date_first(org, tmp_
     path = _one_row_ledger(tmp_path, ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
                            ["区政府第22次常务会议", D(2026, 11, 2), "事项", "区财政局", "10个工作日内"],
                            title="督办台账（截至2026年11月20日）")
-    row = ledger.import_ledger(org.session, org.office, path, base_date=D(2026, 11, 23)).rows[0]
+    row = ledger_import.import_ledger(org.session, org.office, path, base_date=D(2026, 11, 23)).rows[0]
     assert row.source_date == D(2026, 11, 2) and row.due_date == D(2026, 11, 16)
 
 
@@ -535,41 +535,41 @@ def test_without_a_source_date_the_ledgers_own_date_is_used(org, tmp_path):
     path = _one_row_ledger(tmp_path, ["任务来源", "督办事项", "牵头单位", "完成时限"],
                            ["区政府第23次常务会议", "事项", "区财政局", "12月15日前"],
                            title="督办台账（截至2027年11月20日）")
-    row = ledger.import_ledger(org.session, org.office, path, base_date=D(2026, 1, 5)).rows[0]
+    row = ledger_import.import_ledger(org.session, org.office, path, base_date=D(2026, 1, 5)).rows[0]
     assert row.source_date == D(2027, 11, 20) and row.due_date == D(2027, 12, 15)
 
 
 def test_base_date_is_the_last_resort_and_today_is_never_used(org, tmp_path):
     path = _one_row_ledger(tmp_path, ["任务来源", "督办事项", "牵头单位", "完成时限"],
                            ["区政府第24次常务会议", "事项", "区财政局", "1月10日前"])
-    report = ledger.import_ledger(org.session, org.office, path)
+    report = ledger_import.import_ledger(org.session, org.office, path)
     errors = report.rows[0].errors
     assert {e.column for e in errors} == {"A", "D"}
     assert report.rows[0].due_date is None  # not 2027-01-10 "from today"
-    row = ledger.import_ledger(org.session, org.office, path, base_date=D(2025, 12, 1)).rows[0]
+    row = ledger_import.import_ledger(org.session, org.office, path, base_date=D(2025, 12, 1)).rows[0]
     assert row.errors == [] and row.due_date == D(2026, 1, 10) and row.source_date == D(2025, 12, 1)
     absolute = _one_row_ledger(tmp_path, ["督办事项", "牵头单位", "完成时限"], ["事项", "区财政局", "2026年12月31日"])
-    plain = ledger.import_ledger(org.session, org.office, absolute).rows[0]
+    plain = ledger_import.import_ledger(org.session, org.office, absolute).rows[0]
     assert plain.errors == [] and plain.due_date == D(2026, 12, 31) and plain.source == ""
 
 
 def test_an_excel_date_serial_in_the_deadline_column_is_read_with_a_warning(org, tmp_path):
     path = _one_row_ledger(tmp_path, ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
                            ["区政府第25次常务会议", D(2026, 11, 2), "事项", "区财政局", 46387])
-    row = ledger.import_ledger(org.session, org.office, path).rows[0]
+    row = ledger_import.import_ledger(org.session, org.office, path).rows[0]
     assert row.due_date == D(2026, 12, 31) and row.deadline_text == "2026-12-31"
     assert any("日期序号" in w.message for w in row.warnings)
 
 
 def test_assign_sends_the_tasks_out_or_refuses_the_whole_file(org):
-    report = ledger.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False,
+    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False,
                                   assign=True)
     org.session.commit()
     assert report.committed
     assert {t.status for t in org.session.exec(select(Task))} == {"assigned"}
     assert all(t.assigned_at is not None for t in org.session.exec(select(Task)))
     before = counts(org.session)
-    late = ledger.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False,
+    late = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False,
                                 assign=True)
     org.session.commit()
     assert not late.committed and counts(org.session) == before
@@ -580,6 +580,6 @@ def test_assign_sends_the_tasks_out_or_refuses_the_whole_file(org):
 def test_only_the_office_imports(org):
     clerk = Actor.of(organisation.create_user(org.session, org.office, "clerk9", "联络员", "password123", Role.CLERK,
                                               department_id=org.dept("区财政局")))
-    report = ledger.plan_ledger(org.session, ledger.load_ledger(FIXTURES / "legacy.xls"))
+    report = ledger_import.plan_ledger(org.session, ledger_import.load_ledger(FIXTURES / "legacy.xls"))
     with pytest.raises(NotPermitted):
-        ledger.commit_ledger(org.session, clerk, report)
+        ledger_commit.commit_ledger(org.session, clerk, report)

@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from importers import Limits, WorkbookError, read_workbook
 from tests.fixtures.helpers import FIXTURES, counts, load_district
-from tracker.services import ledger
+from tracker.services import actors, import_report, ledger_import
 
 
 def _error(path, **limits) -> str:
@@ -55,7 +55,7 @@ def test_zip_bomb_is_refused_before_parsing(tmp_path):
     assert bomb.stat().st_size < 200_000
     assert "压缩炸弹" in _error(bomb)
     assert "解压后过大" in _error(FIXTURES / "key_work_two_row.xlsx", max_uncompressed_bytes=10_000)
-    report = ledger.ImportReport("x")
+    report = import_report.ImportReport("x")
     assert not report.ok
 
 
@@ -81,7 +81,7 @@ def test_not_a_workbook_corrupt_and_encrypted_files(tmp_path):
 def test_a_bad_file_is_a_report_with_a_chinese_error_not_an_exception(session, tmp_path):
     path = tmp_path / "truncated.xlsx"
     path.write_bytes((FIXTURES / "legacy.xls").read_bytes()[:700])
-    report = ledger.import_ledger(session, ledger.Actor(None, "系统", "supervisor"), FIXTURES / "encrypted.xlsx",
+    report = ledger_import.import_ledger(session, actors.Actor(None, "系统", "supervisor"), FIXTURES / "encrypted.xlsx",
                                   dry_run=False)
     assert not report.ok and "密码" in report.errors[0].message and report.to_dict()["rows"] == []
 
@@ -224,17 +224,17 @@ def test_random_workbooks_never_crash_and_never_half_import(district_once, grid,
         path = Path(tmp) / "random.xlsx"
         _write(grid, merges, path)
         before = counts(org.session)
-        report = ledger.import_ledger(org.session, org.office, path, dry_run=False,
+        report = ledger_import.import_ledger(org.session, org.office, path, dry_run=False,
                                       base_date=date(2026, 11, 1) if base else None)
         after = counts(org.session)
-        ledger.format_report(report, dry_run=False)
+        import_report.format_report(report, dry_run=False)
         report.to_dict()
         event("committed" if report.committed else ("row errors" if report.rows else "no rows"))
         if report.committed:
             assert report.error_count == 0
             assert after["Task"] - before["Task"] == report.counts()["create"]
         else:
-            assert after == before, ledger.format_report(report, dry_run=False)
+            assert after == before, import_report.format_report(report, dry_run=False)
         org.session.rollback()
 
 
@@ -249,7 +249,7 @@ def test_damaged_files_give_a_report_not_an_exception(district_once, cuts, name)
         path = Path(tmp) / name
         path.write_bytes(bytes(data))
         before = counts(district_once.session)
-        report = ledger.import_ledger(district_once.session, district_once.office, path, dry_run=False)
+        report = ledger_import.import_ledger(district_once.session, district_once.office, path, dry_run=False)
         if not report.committed:
             assert counts(district_once.session) == before
         district_once.session.rollback()

@@ -1,7 +1,6 @@
 """Department and leader names as people write them, resolved to ids."""
 
 from datetime import date
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -9,12 +8,12 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from tests import factories as f
+from tests.fixtures.helpers import SAMPLES
 from tracker.models import Department, DepartmentKind, Leader
 from tracker.services.calendar import load_calendar
 from tracker.services.deadlines import parse_deadline
 from tracker.services.resolve import DepartmentResolver, LeaderResolver
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
 K = DepartmentKind
 
 

@@ -346,7 +346,7 @@ def test_a_ledger_with_errors_cannot_be_confirmed_and_writes_nothing(office, org
 
 
 def test_a_failure_while_writing_leaves_nothing(office, org, session, db, monkeypatch):
-    from tracker.services import ledger
+    from tracker.services import ledger_commit
 
     before = counts(session)
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
@@ -356,7 +356,7 @@ def test_a_failure_while_writing_leaves_nothing(office, org, session, db, monkey
     def broken(*args, **kwargs):  # after the sources and the five tasks were inserted
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ledger, "_record_progress_bulk", broken)
+    monkeypatch.setattr(ledger_commit, "_record_progress_bulk", broken)
     job, page = confirm(office, db, job_id)
     assert job.status == "failed" and "未导入任何内容" in job.error
     assert "未导入任何内容" in page

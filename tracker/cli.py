@@ -98,28 +98,20 @@ def register_cli(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     def create_user(username, display_name, role, department, leader, password) -> None:
         """创建用户。"""
-        from sqlmodel import select
-
-        from tracker.models import Department, DepartmentAlias, Leader
-        from tracker.services.organisation import create_user as make, normalise_name
+        from tracker.services.organisation import create_user as make
+        from tracker.services.resolve import one_department, one_leader
 
         try:
             with db.session_scope() as session:
                 dep_id = leader_id = None
                 if department:
-                    key = normalise_name(department)
-                    dep = session.exec(select(Department).where(Department.name == key)).first()
-                    if dep is None:
-                        alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
-                        dep = alias and session.get(Department, alias.department_id)
-                    if not dep:
+                    dep_id = one_department(session, department)
+                    if dep_id is None:
                         raise DomainError(f"未找到单位：{department}")
-                    dep_id = dep.id
                 if leader:
-                    found = session.exec(select(Leader).where(Leader.name == normalise_name(leader))).first()
-                    if found is None:
+                    leader_id = one_leader(session, leader)
+                    if leader_id is None:
                         raise DomainError(f"未找到领导：{leader}")
-                    leader_id = found.id
                 user = make(session, SYSTEM, username, display_name or username, password, role,
                             department_id=dep_id, leader_id=leader_id)
                 click.echo(f"已创建用户 {user.username}（{role}）")

@@ -70,7 +70,7 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, dict[int, str | None]] | Non
 
 
 def _emit(report, fmt: str, dry_run: bool) -> None:
-    from tracker.services.ledger import format_report
+    from tracker.services.import_report import format_report
 
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
@@ -89,7 +89,7 @@ def _emit(report, fmt: str, dry_run: bool) -> None:
 @click.option("--remember", is_flag=True, help="记住本次的列对应关系，下次遇到相同表头时自动使用")
 def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, remember) -> None:
     """导入督办台账（.xlsx / .xls / .csv）：先校验全部行，全部无误才一次性写入。"""
-    from tracker.services.ledger import import_ledger
+    from tracker.services.ledger_import import import_ledger
     from tracker.services.mappings import MappingTable
 
     base = _date_option(base_date)
@@ -138,7 +138,7 @@ def export_command(out, status, light, overdue, due_soon, department, lead_depar
                    source_kind, urgency, due_from, due_to, text, title, sort) -> None:
     """按筛选条件导出标准督办台账（.xlsx）。"""
     from tracker.rules.overdue import Horizon
-    from tracker.services.ledger import export_ledger
+    from tracker.services.ledger_export import export_ledger
     from tracker.services.queries import TaskFilter
 
     settings = current_app.config["TRACKER"]
@@ -164,7 +164,7 @@ def export_command(out, status, light, overdue, due_soon, department, lead_depar
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 def template_command(out) -> None:
     """生成空白导入模板（含单位、领导、紧急程度下拉列表）。"""
-    from tracker.services.ledger import write_import_template
+    from tracker.services.ledger_export import write_import_template
 
     with db.session_scope() as session:
         write_import_template(session, out)
@@ -179,7 +179,7 @@ def template_command(out) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def departments_import(file, sheet, dry_run, fmt) -> None:
     """导入单位名录（单位全称、简称/别名、单位类型、分管领导）。"""
-    from tracker.services.ledger import import_departments
+    from tracker.services.department_list import import_departments
 
     try:
         with db.session_scope() as session:
@@ -196,9 +196,9 @@ def departments_import(file, sheet, dry_run, fmt) -> None:
 def _department_id(session, name: str | None) -> int | None:
     if not name:
         return None
-    from tracker.services.resolve import DepartmentResolver
+    from tracker.services.resolve import one_department
 
-    found = DepartmentResolver.load(session).lookup(name)
+    found = one_department(session, name)
     if found is None:
         raise click.BadParameter(f"未找到单位：{name}")
     return found
@@ -207,12 +207,12 @@ def _department_id(session, name: str | None) -> int | None:
 def _leader_id(session, name: str | None) -> int | None:
     if not name:
         return None
-    from tracker.services.resolve import LeaderResolver
+    from tracker.services.resolve import one_leader
 
-    res = LeaderResolver.load(session).resolve_list(name)
-    if len(res.ids) != 1:
+    found = one_leader(session, name)
+    if found is None:
         raise click.BadParameter(f"未找到领导：{name}")
-    return res.ids[0]
+    return found
 
 
 def register_ledger_cli(app: Flask) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from tracker.models import Department, DepartmentAlias, DepartmentKind, Leader, Role, User
+from tracker.rules.names import normalise_name
 from tracker.services import organisation
 from tracker.services.actors import SYSTEM, Actor
 
@@ -135,7 +136,7 @@ def _free_aliases(session: Session, aliases: list[str]) -> list[str]:
     """Aliases no other department uses yet (a database may already hold real ones)."""
     out = []
     for alias in aliases:
-        key = organisation.normalise_name(alias)
+        key = normalise_name(alias)
         taken = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
         named = session.exec(select(Department).where(Department.name == key)).first()
         if not taken and not named:
@@ -154,7 +155,7 @@ def build_org(session: Session) -> Org:
 
     departments: dict[str, int] = {}
     for order, (key, name, aliases, kind, _leader) in enumerate(DEPARTMENTS, start=1):
-        dep = session.exec(select(Department).where(Department.name == organisation.normalise_name(name))).first()
+        dep = session.exec(select(Department).where(Department.name == normalise_name(name))).first()
         if dep is None:
             dep = organisation.create_department(session, admin, name, kind=kind, short_name=label(key),
                                                  aliases=_free_aliases(session, aliases), sort_order=order * 10)

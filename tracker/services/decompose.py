@@ -21,6 +21,7 @@ from sqlmodel import Session
 from tracker.calendar import WorkCalendar
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import FeedbackCycle, Source, Task, Urgency
+from tracker.rules.names import split_list
 from tracker.services import tasks
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
@@ -593,7 +594,7 @@ def _resolve_departments(r: Resolvers, row: DraftRow) -> None:
 
 def _resolve_leaders(r: Resolvers, row: DraftRow) -> None:
     ids, unknown, matched = [], [], []
-    for name in [n for n in re.split(r"[、，,；;/／\s]+", row.leaders) if n]:
+    for name in split_list(row.leaders, spaces=True):
         res = r.leaders.resolve_list(name)
         if res.unknown and len(name) == 3:  # 要求李明副区长 read as 求李明: try the shorter name
             shorter = r.leaders.resolve_list(name[1:])

@@ -47,8 +47,9 @@ from importers.mapping import (
 from tracker import clock
 from tracker.errors import Conflict, DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.models import ImportJob, Role, User
-from tracker.services import ledger, motion_import, motions
+from tracker.services import department_list, ledger_commit, ledger_import, motion_import, motions
 from tracker.services.actors import Actor
+from tracker.services.import_report import ImportReport, Issue, scan_sheets
 from tracker.services.mappings import MappingTable
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def scan_workbook(session: Session, workbook, kind: str) -> dict:
     if kind == "motions":
         scans = motion_import.scan_sheets(workbook, store=store)
     else:
-        scans, _issues = ledger.scan_sheets(workbook, fields=FIELDS[kind], required=REQUIRED[kind], store=store)
+        scans, _issues = scan_sheets(workbook, fields=FIELDS[kind], required=REQUIRED[kind], store=store)
     by_name = {s.name: s for s in workbook.sheets}
     sheets = []
     for sc in scans:
@@ -509,14 +510,14 @@ def run_job(engine: sa.Engine, job_id: int, token: str, folder: Path) -> None:
 
 
 def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filename: str, options: Options,
-                   progress) -> ledger.ImportReport | motion_import.MotionImport:
+                   progress) -> ImportReport | motion_import.MotionImport:
     try:
         workbook = read_workbook(path, filename=filename, limits=LIMITS)
     except WorkbookError as exc:
         if kind == "motions":
             return motion_import.MotionImport(filename, file_errors=[exc.message])
-        report = ledger.ImportReport(filename, what="departments" if kind == "departments" else "ledger")
-        report.errors.append(ledger.Issue(exc.message))
+        report = ImportReport(filename, what="departments" if kind == "departments" else "ledger")
+        report.errors.append(Issue(exc.message))
         return report
     store = MappingTable(session, kind)
     if kind == "motions":
@@ -526,16 +527,16 @@ def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filena
         progress(len(report.rows), len(report.rows))
         return report
     if kind == "departments":
-        report = ledger.plan_departments(session, workbook, sheet=options.sheet or None, store=store,
+        report = department_list.plan_departments(session, workbook, sheet=options.sheet or None, store=store,
                                          overrides=options.overrides)
         progress(len(report.rows), len(report.rows))
         return report
-    return ledger.plan_ledger(session, workbook, base_date=options.base_date, sheet=options.sheet or None,
+    return ledger_import.plan_ledger(session, workbook, base_date=options.base_date, sheet=options.sheet or None,
                               assign=options.assign, store=store, overrides=options.overrides,
                               progress=progress)
 
 
-def report_json(report: ledger.ImportReport | motion_import.MotionImport, stage: str) -> dict:
+def report_json(report: ImportReport | motion_import.MotionImport, stage: str) -> dict:
     out = report.to_dict()
     out["stage"] = stage
     return out
@@ -560,11 +561,11 @@ def _commit(engine, job_id, token, actor, kind, path, filename, options, progres
                  error="预检后数据发生了变化，导入已取消，未写入任何内容：请查看新的预检结果")
             return
         if kind == "departments":
-            ledger.commit_departments(s, actor, report)
+            department_list.commit_departments(s, actor, report)
         elif kind == "motions":
             motion_import.commit_list(s, actor, report, assign=options.assign)
         else:
-            ledger.commit_ledger(s, actor, report, assign=options.assign)
+            ledger_commit.commit_ledger(s, actor, report, assign=options.assign)
         job = s.get(ImportJob, job_id, with_for_update=True)
         if job is None or (job.options or {}).get("run") != token or job.status != "committing":
             s.rollback()  # the job was given up (stale) or restarted meanwhile: write nothing

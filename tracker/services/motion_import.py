@@ -4,7 +4,9 @@ The table is found by the ledger importer's layout detection (title rows, merged
 cells, notes below) with the motion list's own header synonyms
 (``importers.mapping.MOTION_FIELDS``), a remembered or corrected column mapping
 included, so that the CLI and the web importer's "motions" jobs read a list the
-same way. Units resolve through the same ``DepartmentResolver`` as ledgers. Every
+same way. Units resolve through the same ``DepartmentResolver`` as ledgers ("县交通局和
+县财政局" is two departments in both), and 办理时限 cells are read by the same cell reader
+(a date cell, an Excel serial, or a date in text). Every
 row is checked first and nothing is written unless all are clean
 (``motions.register`` runs in the caller's transaction, which commits once).
 """
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from importers import Limits, Workbook, read_workbook
-from importers.cells import as_text, header_key
+from importers.cells import as_text, cell_date, header_key
 from importers.layout import SheetScan, Table, detect
 from importers.mapping import MOTION_FIELDS, MappingStore
 from sqlmodel import Session, select
@@ -35,8 +37,6 @@ __all__ = ["MOTION_FIELDS", "REQUIRED", "MotionImport", "MotionRow", "import_lis
 REQUIRED = frozenset({"number", "title", "lead"})
 _SESSION = re.compile(r"([区县市]?[^\s，,]{0,6}届[^\s，,]{0,8}?次会议)")
 _NUMBER = re.compile(r"(\d+)")
-_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})")
-_SPLIT = re.compile(r"[、，,；;/\s]+")
 _KEY_WORDS = ("是", "重点", "√", "Y", "y", "1")
 # The headers that only a motion list has: its number or title names 建议/提案 (or 案号/案由).
 _MOTION_WORDS = ("建议", "提案")
@@ -74,6 +74,9 @@ class MotionRow:
 
     def error(self, message: str, name: str = "") -> None:
         self.errors.append({"message": message, "column": self.columns.get(name) or None, "field": name or None})
+
+    def warn(self, message: str, name: str = "") -> None:
+        self.warnings.append({"message": message, "column": self.columns.get(name) or None, "field": name or None})
 
     def has_error(self, name: str) -> bool:
         return any(e["field"] == name for e in self.errors)
@@ -149,22 +152,6 @@ class MotionImport:
                 "sessions": [{"kind": k, "session": s} for k, s in self.sessions()],
                 "errors": [{"message": m} for m in self.file_errors], "sheets": self.sheets,
                 "rows": [i.to_dict() for i in self.items]}
-
-
-def _date(value) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    m = _DATE.search(as_text(value))
-    if not m:
-        raise ValueError(as_text(value))
-    try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise ValueError(as_text(value)) from None
 
 
 def guess_kind(table: Table) -> str:
@@ -260,7 +247,8 @@ def read_list(session: Session, source: str | Path | Workbook, *, kind: str = ""
             report.file_errors.append(f"工作表“{t.sheet}”：未能从清单标题识别届次，请填写届次"
                                       "（如“区十七届人大三次会议”“区政协十届三次会议”）")
         for data in t.rows:
-            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names)
+            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names,
+                                         date1904=workbook.date1904)
             report.items.append(item)
             inputs.append(data_input)
     _batch_checks(session, report, inputs)
@@ -288,7 +276,7 @@ def commit_list(session: Session, actor: Actor, report: MotionImport, *, assign:
 
 
 def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentResolver, leaders: LeaderResolver,
-              names: dict[int, str], leader_names: dict[int, str]):
+              names: dict[int, str], leader_names: dict[int, str], *, date1904: bool = False):
     num = _NUMBER.search(data.text("number"))
     item = MotionRow(t.sheet, data.row, kind, int(num[1]) if num else None,
                      data.text("session") or session_name, data.text("title"), data.text("proposer"),
@@ -296,27 +284,9 @@ def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentRes
                      columns={name: col.letter for name, col in t.mapping.field_columns().items()})
     if not num:
         item.error(f"编号“{data.text('number')}”应含数字", "number")
-    lead_name = data.text("lead")
-    lead_id = depts.lookup(lead_name) if lead_name else None
-    if lead_name and lead_id is None:
-        item.error(f"主办单位“{lead_name}”不在单位名录中", "lead")
-    item.lead = names.get(lead_id, lead_name) if lead_id else lead_name
-    assist: list[int] = []
-    for name in [n for n in _SPLIT.split(data.text("assist")) if n]:
-        dep = depts.lookup(name)
-        if dep is None:
-            item.error(f"协办单位“{name}”不在单位名录中", "assist")
-        elif dep != lead_id and dep not in assist:
-            assist.append(dep)
-    item.assisting = [names.get(d, "") for d in assist]
+    lead_id, assist = _read_units(item, data, depts, names)
     item.deadline_text = data.text("deadline")
-    try:
-        due = _date(data.values.get("deadline"))
-    except ValueError as exc:
-        item.error(f"办理时限“{exc}”不是日期（应写明年月日，如“2026年5月29日前”；不填则按默认答复时限）",
-                   "deadline")
-        due = None
-    item.due_date = due
+    item.due_date = due = _read_due(item, data.values.get("deadline"), date1904)
     leader_id = None
     if data.text("leader"):
         res = leaders.resolve_list(data.text("leader"))
@@ -329,6 +299,51 @@ def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentRes
         proposer=item.proposer, lead_department_id=lead_id, assisting_department_ids=assist,
         body=data.text("body"), co_signers=data.text("co_signers"), contact=data.text("contact"),
         category=item.category, is_key=item.is_key, supervising_leader_id=leader_id, due_date=due, row=data.row)
+
+
+def _read_units(item: MotionRow, data, depts: DepartmentResolver,
+               names: dict[int, str]) -> tuple[int | None, list[int]]:
+    """主办 and 协办 units, read as a ledger reads 牵头 and 配合: one lead; a second unit
+    written in the 主办单位 cell assists (with a warning), as in a ledger."""
+    lead_name = data.text("lead")
+    lead_id, assist = None, []
+    if lead_name:
+        res = depts.resolve_list(lead_name, first_is_lead=True)
+        for name in res.unknown:
+            item.error(f"主办单位“{name}”不在单位名录中", "lead")
+        for w in res.warnings:
+            item.warn(w, "lead")
+        lead_id = res.lead_id
+        if lead_id is None and not res.unknown:
+            item.error("未能确定主办单位" + ("：" + res.warnings[0] if res.warnings else ""), "lead")
+        if lead_id is not None and res.assisting_ids:
+            extra = "、".join(names.get(i, "") for i in res.assisting_ids)
+            item.warn(f"主办单位列填写了多个单位，以“{names.get(lead_id, '')}”为主办单位，{extra}作为协办单位", "lead")
+        assist.extend(res.assisting_ids)
+    item.lead = names.get(lead_id, lead_name) if lead_id else lead_name
+    if data.text("assist"):
+        res = depts.resolve_list(data.text("assist"))
+        for name in res.unknown:
+            item.error(f"协办单位“{name}”不在单位名录中", "assist")
+        for w in res.warnings:
+            item.warn(w, "assist")
+        assist.extend(res.ids)
+    assist = [d for d in dict.fromkeys(assist) if d != lead_id]
+    item.assisting = [names.get(d, "") for d in assist]
+    return lead_id, assist
+
+
+def _read_due(item: MotionRow, value: Any, date1904: bool) -> date | None:
+    """办理时限: a date cell, an Excel serial (a number in a General cell), or a date in text."""
+    if value is None or value == "":
+        return None
+    due = cell_date(value, date1904=date1904)
+    if due is None:
+        item.error(f"办理时限“{as_text(value)}”不是日期（应写明年月日，如“2026年5月29日前”；不填则按默认答复时限）",
+                   "deadline")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        item.warn(f"办理时限“{as_text(value)}”按 Excel 日期序号读作 {due.isoformat()}", "deadline")
+    return due
 
 
 def _batch_checks(session: Session, report: MotionImport, inputs: list[motions.MotionInput]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import sqlalchemy as sa
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -21,6 +19,7 @@ from tracker.models import (
     TaskLeader,
     User,
 )
+from tracker.rules.names import normalise_name
 from tracker.rules import ladder
 from tracker.services import audit
 from tracker.services.actors import Actor
@@ -46,11 +45,6 @@ def password_problem(password: str, *, allow_demo: bool = False) -> str | None:
     return None
 # scrypt by default; the test suite swaps in a cheap method to stay fast.
 PASSWORD_METHOD = "scrypt"
-
-
-def normalise_name(text: str) -> str:
-    """NFKC (full-width to half-width) and no inner spaces: how names are compared."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
 
 
 def create_department(session: Session, actor: Actor, name: str, *, kind: str = DepartmentKind.COMPONENT,

@@ -1,8 +1,10 @@
 """Turning department and leader names as people write them into ids.
 
-Minutes and ledgers write "县交通局（牵头）、县财政局和城关镇配合", "各镇（街道）" or
-"常务副区长吴海涛". The resolvers read the organisation once, then resolve any
-number of cells without further queries. They never create a department or a
+Minutes, ledgers, 建议/提案 lists, the department list and the command line write
+"县交通局（牵头）、县财政局和城关镇配合", "各镇（街道）" or "常务副区长吴海涛"; they all
+resolve through here, on the pure reading of names in ``tracker.rules.names``.
+The resolvers read the organisation once, then resolve any number of cells
+without further queries. They never create a department or a
 leader and never drop a name: what they cannot resolve comes back in
 ``unknown`` or as a Chinese warning for the user to settle.
 """
@@ -10,80 +12,43 @@ leader and never drop a name: what they cannot resolve comes back in
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from tracker.models import Department, DepartmentAlias, DepartmentKind, Leader
-from tracker.services.organisation import normalise_name
+from tracker.models import Department, DepartmentAlias, Leader
+from tracker.rules.names import (
+    ASSIST,
+    CONJUNCTION,
+    HONORIFIC,
+    LEAD,
+    MAJOR_SEPARATORS,
+    MINOR_SEPARATORS,
+    PREFIX_LABEL,
+    ROLE_OF,
+    SPACES,
+    group_kinds,
+    is_leader_title,
+    is_vague,
+    name_variants,
+    nfkc,
+    normalise_name,
+    same_office,
+    segment,
+    split_list,
+    split_outside_brackets,
+    strip_markers,
+    title_key,
+)
 
 __all__ = [
     "DepartmentResolution",
     "DepartmentResolver",
     "LeaderResolution",
     "LeaderResolver",
+    "one_department",
+    "one_leader",
 ]
-
-# Administrative prefixes a name may be written with or without (发改委 / 区发改委).
-PREFIXES = ("区", "县", "市")
-MAX_NAME = 60
-
-_MAJOR_SEPARATORS = set("，,；;\n\r")
-_MINOR_SEPARATORS = set("、/／")
-# Places a run of text may be cut between two names, if the names then resolve.
-_CUT = re.compile(r"以及|和|及|与|\s+")
-_CONJUNCTION = re.compile(r"以及|和|及|与")
-_OPEN, _CLOSE = "(", ")"
-
-LEAD, ASSIST = "lead", "assist"
-_LEAD_WORDS = ("牵头单位", "牵头部门", "主办单位", "主办部门", "牵头", "主办", "负责")
-_ASSIST_WORDS = ("配合单位", "配合部门", "协办单位", "协办部门", "配合", "协办", "协助", "参与")
-_ROLE_OF = {w: LEAD for w in _LEAD_WORDS} | {w: ASSIST for w in _ASSIST_WORDS}
-_MARKER_ALT = "|".join(sorted(_ROLE_OF, key=len, reverse=True))
-_BRACKET_MARKER = re.compile(rf"\((?P<w>{_MARKER_ALT})\)")
-_PREFIX_LABEL = re.compile(rf"^(?P<w>{_MARKER_ALT}|责任单位|承办单位|责任部门):")
-_SUFFIX_MARKER = re.compile(rf"(?P<w>{_MARKER_ALT})$")
-_ETC = re.compile(r"等(?:相关|有关)?(?:单位|部门)?$")
-
-_ALL = r"(?:全[区县市])?"
-_GROUPS: list[tuple[re.Pattern, tuple[str, ...]]] = [
-    (re.compile(_ALL + r"各(?:乡?镇\(街道?\)|乡?镇街道?|街镇|街道\(乡?镇\))"),
-     (DepartmentKind.STREET.value, DepartmentKind.TOWN.value)),
-    (re.compile(_ALL + r"各街道(?:办事处|办)?"), (DepartmentKind.STREET.value,)),
-    (re.compile(_ALL + r"各(?:乡镇|镇)(?:人民政府|政府)?"), (DepartmentKind.TOWN.value,)),
-    (re.compile(r"[区县市]直各?(?:部门|单位)|[区县市]政府各(?:部门|单位)?"),
-     (DepartmentKind.COMPONENT.value, DepartmentKind.INSTITUTION.value)),
-]
-# Words that point at departments without naming them: the user must choose.
-_VAGUE_START = re.compile(_ALL + r"(?:[区县市](?:直|政府|级)?)?各?(?:相关|有关|其他|其它|涉及|所在)")
-_VAGUE_WHOLE = re.compile(_ALL + r"各(?:部门|单位|有关方面|级)")
-
-
-def _nfkc(text: str) -> str:
-    s = unicodedata.normalize("NFKC", text or "")
-    return s.translate(str.maketrans("【】〔〕[]", "()()()"))
-
-
-def _split(text: str, separators: set[str]) -> list[str]:
-    """Split on separators outside brackets: "区财政局(牵头,负责资金)" stays whole."""
-    parts, buf, depth = [], [], 0
-    for ch in text:
-        if ch == _OPEN:
-            depth += 1
-        elif ch == _CLOSE:
-            depth = max(0, depth - 1)
-        if ch in separators and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    parts.append("".join(buf))
-    return [p for p in (q.strip() for q in parts) if p]
-
-
-def _outside_brackets(text: str, start: int) -> bool:
-    return text[:start].count(_OPEN) <= text[:start].count(_CLOSE)
 
 
 # --- departments -------------------------------------------------------------------
@@ -134,10 +99,15 @@ class _Entry:
 class DepartmentResolver:
     """Resolves department lists against the departments read once by ``load``."""
 
-    def __init__(self, departments: list[_Dept], names: dict[str, set[int]], inactive: dict[str, set[int]]):
+    def __init__(self, departments: list[_Dept], names: dict[str, set[int]], inactive: dict[str, set[int]],
+                 registered: list[Department] = (), aliases: list[DepartmentAlias] = ()):
         self._depts = {d.id: d for d in departments}
         self._index = names
         self._inactive = inactive
+        # Exact registrations, active or not: what a department list is checked against.
+        self._registered = {d.id: d for d in registered}
+        self._by_full_name = {d.name: d for d in registered}
+        self._alias_owner = {a.alias: a.department_id for a in aliases}
 
     @classmethod
     def load(cls, session: Session) -> DepartmentResolver:
@@ -161,31 +131,36 @@ class DepartmentResolver:
                 target = active if owner.active else inactive
                 target.setdefault(normalise_name(a.alias), set()).add(a.department_id)
         depts.sort(key=lambda d: (d.sort_order, d.id))
-        return cls(depts, active, inactive)
+        return cls(depts, active, inactive, rows, aliases)
+
+    # -- exact registrations (the department list) --
+
+    def by_full_name(self, name: str) -> Department | None:
+        """The department registered under exactly this full name, active or not.
+
+        No tolerated spellings here: a list that registers departments must not take
+        a new 县交通局 for the registered 区交通局.
+        """
+        return self._by_full_name.get(normalise_name(name))
+
+    def by_alias(self, name: str) -> Department | None:
+        """The department that has exactly this alias (简称), active or not."""
+        owner = self._alias_owner.get(normalise_name(name))
+        return self._registered.get(owner) if owner is not None else None
+
+    def aliases_of(self, dept_id: int) -> set[str]:
+        """The names a department is known by besides its full name (aliases, short name)."""
+        found = {alias for alias, owner in self._alias_owner.items() if owner == dept_id}
+        dept = self._registered.get(dept_id)
+        return found | ({dept.short_name} if dept is not None else set())
 
     # -- single names --
-
-    @staticmethod
-    def _variants(key: str) -> list[str]:
-        """Spellings tolerated when the exact one is unknown: 发改委 → 区发改委,
-        城关街道 → 城关街道办事处, 城关镇人民政府 → 城关镇."""
-        out = [p + key for p in PREFIXES if not key.startswith(p)]  # 市场监管局 → 区市场监管局
-        if key[:1] in PREFIXES and len(key) > 2:
-            out.append(key[1:])
-        if key.endswith("街道"):
-            out.append(key + "办事处")
-        if key.endswith(("镇", "乡")):
-            out.append(key + "人民政府")
-        for suffix in ("办事处", "人民政府"):
-            if key.endswith(suffix) and len(key) > len(suffix) + 1:
-                out.append(key[: -len(suffix)])
-        return out
 
     def _lookup(self, key: str, index: dict[str, set[int]]) -> set[int]:
         if key in index:
             return set(index[key])
         found: set[int] = set()
-        for variant in self._variants(key):
+        for variant in name_variants(key):
             found |= index.get(variant, set())
         return found
 
@@ -194,20 +169,14 @@ class DepartmentResolver:
         ids = self._lookup(normalise_name(name), self._index)
         return next(iter(ids)) if len(ids) == 1 else None
 
-    def _group(self, key: str) -> tuple[str, ...] | None:
-        for pattern, kinds in _GROUPS:
-            if pattern.fullmatch(key):
-                return kinds
-        return None
-
     def _classify(self, text: str) -> list[_Entry]:
         """What one name (no separators, no markers) refers to."""
         key = normalise_name(text)
-        kinds = self._group(key)
+        kinds = group_kinds(key)
         if kinds is not None:
             ids = [d.id for d in self._depts.values() if d.kind in kinds]
             return [_Entry(text, "group" if ids else "empty_group", ids)]
-        if _VAGUE_START.match(key) or _VAGUE_WHOLE.fullmatch(key):
+        if is_vague(key):
             return [_Entry(text, "vague")]
         ids = self._lookup(key, self._index)
         if len(ids) == 1:
@@ -228,7 +197,7 @@ class DepartmentResolver:
 
     def _read_segment(self, text: str) -> list[_Entry]:
         """One name with its markers: "区财政局(牵头)", "由区财政局牵头", "牵头"."""
-        core, role, from_suffix, etc = self._strip_markers(text)
+        core, role, from_suffix, etc = strip_markers(text)
         if not core:
             return [_Entry(text, "marker", role=role)] if role else [_Entry(text, "unknown")]
         entries = self._classify(core)
@@ -237,33 +206,8 @@ class DepartmentResolver:
         return entries
 
     def _segment(self, text: str) -> list[_Entry]:
-        """Cut at 和/及/与 or spaces only where that separates names: 区住房和城乡建设局
-        and "区 发改委" stay whole, "区财政局和区教育局" is two.
-
-        Among all ways to cut, the one recognising the most names wins; ties go to
-        fewer unknown pieces, then to fewer pieces.
-        """
-        cuts = [m for m in _CUT.finditer(text) if _outside_brackets(text, m.start())]
-        starts = [0] + [m.end() for m in cuts]
-        ends = [m.start() for m in cuts] + [len(text)]
-        best: list[tuple[tuple[int, int, int], list[_Entry]] | None] = [None] * (len(cuts) + 2)
-        best[0] = ((0, 0, 0), [])
-        for j in range(len(cuts) + 1):
-            for i in range(j + 1):
-                if best[i] is None:
-                    continue
-                piece = text[starts[i]:ends[j]].strip()
-                if not piece:
-                    continue
-                # No name is this long: don't look up every run of a pasted paragraph.
-                entries = self._read_segment(piece) if len(piece) <= MAX_NAME else [_Entry(piece, "unknown")]
-                known = sum(e.known for e in entries)
-                gain = (known, -(len(entries) - known), -len(entries))
-                score = tuple(a + b for a, b in zip(best[i][0], gain, strict=True))
-                if best[j + 1] is None or score > best[j + 1][0]:
-                    best[j + 1] = (score, best[i][1] + entries)
-        result = best[len(cuts) + 1]
-        return result[1] if result else [_Entry(text, "unknown")]
+        """Names run together with 和/及/与 or spaces, cut where the cut finds names."""
+        return segment(text, self._read_segment, lambda e: e.known, lambda piece: _Entry(piece, "unknown"))
 
     # -- lists --
 
@@ -275,7 +219,7 @@ class DepartmentResolver:
         """
         out = DepartmentResolution()
         entries: list[_Entry] = []
-        for clause in _split(_nfkc(text), _MAJOR_SEPARATORS):
+        for clause in split_outside_brackets(nfkc(text), MAJOR_SEPARATORS):
             entries.extend(self._read_clause(clause))
         self._assign(entries, out, first_is_lead)
         return out
@@ -284,11 +228,11 @@ class DepartmentResolver:
         """A marker at the end of a clause covers the whole clause ("区教育局、区民政局配合");
         one on a single name covers that name ("区财政局牵头、区教育局")."""
         clause_role = None
-        label = _PREFIX_LABEL.match(normalise_name(clause))
+        label = PREFIX_LABEL.match(normalise_name(clause))
         if label:
-            clause_role = _ROLE_OF.get(label["w"])
+            clause_role = ROLE_OF.get(label["w"])
             clause = clause[clause.find(":") + 1:]
-        segments = [e for piece in _split(clause, _MINOR_SEPARATORS) for e in self._segment(piece)]
+        segments = [e for piece in split_outside_brackets(clause, MINOR_SEPARATORS) for e in self._segment(piece)]
         names: list[_Entry] = []
         for k, e in enumerate(segments):
             is_last = k == len(segments) - 1
@@ -306,32 +250,6 @@ class DepartmentResolver:
                 if e.role is None:
                     e.role = clause_role
         return names
-
-    @staticmethod
-    def _strip_markers(piece: str) -> tuple[str, str | None, bool, bool]:
-        """(name, role, role came from a trailing word, ended with 等)."""
-        s = normalise_name(piece)
-        role, from_suffix, etc = None, False, False
-        s = s.removeprefix("由")
-        label = _PREFIX_LABEL.match(s)  # "配合单位:区教育局" after a space
-        if label:
-            role, s = _ROLE_OF.get(label["w"]), s[label.end():]
-        m = _BRACKET_MARKER.search(s)
-        while m:
-            role = _ROLE_OF[m["w"]]
-            s = s[: m.start()] + s[m.end():]
-            m = _BRACKET_MARKER.search(s)
-        while True:
-            if _ETC.search(s):
-                s, etc = _ETC.sub("", s), True
-                continue
-            m = _SUFFIX_MARKER.search(s)
-            if m:
-                role, from_suffix = _ROLE_OF[m["w"]], True
-                s = s[: m.start()]
-                continue
-            break
-        return s, role, from_suffix, etc
 
     def _name(self, dept_id: int) -> str:
         return self._depts[dept_id].name
@@ -386,14 +304,6 @@ class DepartmentResolver:
 
 # --- leaders -----------------------------------------------------------------------
 
-_TITLE_RE = re.compile(
-    r"(?:[区县市](?:委|政府)?)?(?:党组)?(?:常务)?副?"
-    r"(?:区长|县长|市长|书记|主任|秘书长|常委|党组成员|成员|调研员|巡视员|区长助理|县长助理|市长助理)"
-    r"|(?:[区县市]政府)?办公室(?:副)?主任"
-)
-_HONORIFIC = re.compile(r"(?:同志|领导)$")
-
-
 @dataclass
 class LeaderResolution:
     ids: list[int] = field(default_factory=list)
@@ -414,16 +324,6 @@ class _Lead:
     active: bool
 
 
-def _title_key(title: str) -> str:
-    """区政府副区长 and 副区长 are the same office."""
-    return re.sub(r"^[区县市]政府", "", normalise_name(title))
-
-
-def _same_office(written: str, registered: str) -> bool:
-    """A 常务副区长 written as 副区长 is no contradiction; 区长 for a 副区长 is."""
-    return _title_key(written).replace("常务", "") == _title_key(registered).replace("常务", "")
-
-
 class LeaderResolver:
     """Resolves leader names, with or without titles, against leaders read once."""
 
@@ -432,7 +332,7 @@ class LeaderResolver:
         self._by_name: dict[str, list[_Lead]] = {}
         for ld in leaders:
             self._by_name.setdefault(ld.name, []).append(ld)
-        self._titles = {_title_key(ld.title) for ld in leaders if ld.title}
+        self._titles = {title_key(ld.title) for ld in leaders if ld.title}
         # Longest first, so that 李明华 is not read as 李明 plus "华".
         self._names = sorted(self._by_name, key=len, reverse=True)
 
@@ -441,15 +341,19 @@ class LeaderResolver:
         rows = session.exec(select(Leader).order_by(Leader.sort_order, Leader.id)).all()
         return cls([_Lead(ld.id, normalise_name(ld.name), ld.title or "", ld.active) for ld in rows])
 
+    def active_named(self, name: str) -> list[int]:
+        """Ids of the serving leaders with exactly this name (several when namesakes serve)."""
+        return [ld.id for ld in self._by_name.get(normalise_name(name), []) if ld.active]
+
     def _is_title(self, text: str) -> bool:
-        key = _title_key(text)
-        return bool(key) and (key in self._titles or bool(_TITLE_RE.fullmatch(key)))
+        key = title_key(text)
+        return bool(key) and (key in self._titles or is_leader_title(key))
 
     def _split_name(self, text: str) -> tuple[str, str] | None:
         """(name, title) for "常务副区长吴海涛", "吴海涛(副区长)", "吴海涛副区长"."""
         m = re.fullmatch(r"(?P<outer>[^()]+)\((?P<inner>[^()]*)\)", text)
         outer, bracket = (m["outer"], m["inner"]) if m else (text, "")
-        outer = _HONORIFIC.sub("", outer)
+        outer = HONORIFIC.sub("", outer)
         if outer in self._by_name:
             return outer, bracket
         for name in self._names:
@@ -463,8 +367,8 @@ class LeaderResolver:
         """Resolve "吴海涛（副区长）、区长 孙志强"; a title alone resolves when one
         active leader holds it."""
         out = LeaderResolution()
-        for chunk in _split(_nfkc(text), _MAJOR_SEPARATORS | set("、/／")):
-            for token in self._pair_titles(_split(chunk, {" ", "\t", "\u3000"})):
+        for chunk in split_list(text):
+            for token in self._pair_titles(split_outside_brackets(chunk, SPACES)):
                 self._resolve_token(token, out)
         out.ids = list(dict.fromkeys(out.ids))
         out.unknown = list(dict.fromkeys(out.unknown))
@@ -487,7 +391,7 @@ class LeaderResolver:
     def _resolve_token(self, token: str, out: LeaderResolution) -> None:
         found = self._one(token, out)
         if found is None:
-            parts = [p for p in _CONJUNCTION.split(token) if p]
+            parts = [p for p in CONJUNCTION.split(token) if p]
             if len(parts) > 1:
                 trial = LeaderResolution()
                 if all(self._one(p, trial) is not None for p in parts):
@@ -507,16 +411,16 @@ class LeaderResolver:
                 out.warnings.append(f"“{token}”已不在任，请改选")
                 return None
             if len(candidates) > 1 and title:
-                narrowed = [ld for ld in candidates if _title_key(ld.title) == _title_key(title)]
+                narrowed = [ld for ld in candidates if title_key(ld.title) == title_key(title)]
                 candidates = narrowed or candidates
             if len(candidates) > 1:
                 out.warnings.append(f"“{token}”有{len(candidates)}位同名领导，请选择")
                 return None
             leader = candidates[0]
-            if title and not _same_office(title, leader.title):
+            if title and not same_office(title, leader.title):
                 out.warnings.append(f"“{token}”的职务与登记的“{leader.title or '（未登记）'}”不一致，请核对")
         elif self._is_title(token):
-            holders = [ld for ld in self._leaders if ld.active and _title_key(ld.title) == _title_key(token)]
+            holders = [ld for ld in self._leaders if ld.active and title_key(ld.title) == title_key(token)]
             if len(holders) != 1:
                 if holders:
                     names = "、".join(ld.name for ld in holders)
@@ -528,3 +432,18 @@ class LeaderResolver:
         out.ids.append(leader.id)
         out.matched.append((token, leader.id))
         return leader.id
+
+
+# --- one name, for a command line --------------------------------------------------
+
+
+def one_department(session: Session, name: str) -> int | None:
+    """The one active department ``name`` means (full name, short name, alias or a
+    tolerated spelling such as 县交通局 for 交通局), or None."""
+    return DepartmentResolver.load(session).lookup(name)
+
+
+def one_leader(session: Session, name: str) -> int | None:
+    """The one serving leader ``name`` means ("吴海涛", "常务副区长吴海涛"), or None."""
+    res = LeaderResolver.load(session).resolve_list(name)
+    return res.ids[0] if len(res.ids) == 1 else None

@@ -10,7 +10,6 @@ after a rollback, so nothing is half-saved.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import date
 
@@ -39,13 +38,13 @@ from tracker.models import (
     TimeLimitPreset,
     User,
 )
+from tracker.rules.names import split_list
 from tracker.services import access, calendar, organisation
 from tracker.web.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 WEEKDAYS = "一二三四五六日"
-_SPLIT = re.compile(r"[,，、;；\n\r]+")
 
 
 @bp.before_request
@@ -167,7 +166,7 @@ def department_new():
         try:
             dep = organisation.register_department(
                 get_session(), current_actor(), form.get("name", ""), kind=form.get("kind", ""),
-                short_name=form.get("short_name", ""), aliases=_SPLIT.split(form.get("aliases", "")),
+                short_name=form.get("short_name", ""), aliases=split_list(form.get("aliases", "")),
                 sort_order=_int(form.get("sort_order"), "sort_order"))
         except (ValidationFailed, Conflict) as exc:
             errors = _errors(exc, "name")

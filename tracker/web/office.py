@@ -342,7 +342,7 @@ def bulk():
 def export_tasks():
     """The filtered list as the standard ledger workbook (台账), grouped by source
     unless the list was sorted otherwise."""
-    from tracker.services.ledger import export_ledger  # openpyxl loads only when someone exports
+    from tracker.services.ledger_export import export_ledger  # openpyxl loads only when someone exports
 
     s = get_session()
     flt = TaskFilter.from_args(request.args)
