@@ -20,6 +20,7 @@ from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START, DayResult, WorkCalendar, package_exceptions
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AppSetting, CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
+from tracker.rules.time_limits import due_after
 from tracker.services import audit
 from tracker.services.actors import Actor
 from tracker.shared_sql import prime
@@ -236,12 +237,7 @@ def due_from_preset(session: Session, code: str, start: date) -> tuple[DayResult
     preset = session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == code)).first()
     if preset is None or not preset.active:
         raise ValidationFailed(f"未找到办理时限预设：{code}", fields={"time_limit_preset": "无此预设"})
-    if preset.unit == "workdays":
-        return load_calendar(session).add_workdays(start, preset.amount), preset
-    if preset.unit == "days":
-        return DayResult(start + timedelta(days=preset.amount)), preset
-    # hours: a deadline is a date, so it falls on the day the hours run out
-    return DayResult(start + timedelta(days=preset.amount // 24)), preset
+    return due_after(load_calendar(session), start, preset.amount, preset.unit), preset
 
 
 # --- the admin pages: the holiday table and the presets, edited by the office -------
