@@ -5,11 +5,10 @@ phrases"), so every phrase is matched against explicit rules and anything
 unmatched or ambiguous raises ``DeadlineError`` for a person to decide: a wrong
 due date is worse than no due date. Relative and year-less phrases resolve
 against ``base`` (the meeting or instruction date), never against today, and
-working-day spans count on the office's holiday calendar.
+counted spans ("10个工作日内", "3个月内") are ``rules.time_limits.due_after``.
 
-Recurrence rules are compact strings stored in ``Task.recurrence``:
-``weekly:1``..``weekly:7`` (Monday=1), ``monthly:1``..``monthly:31`` or
-``monthly:end``, ``quarterly:end``, ``halfyearly:end`` and ``yearly:MM-DD``.
+Recurring phrases ("每月25日前报送") become the recurrence rules of
+``rules/recurrence.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +21,23 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from tracker.calendar import WorkCalendar
-from tracker.rules.periods import add_months, month_end, quarter_end, quarter_number, week_of
-from tracker.rules.time_limits import DAYS, MONTHS, WEEKS, WORKDAYS, calendar_end, due_after
 from tracker.models import DeadlineKind, FeedbackCycle
+from tracker.rules.periods import (
+    add_months,
+    month_end,
+    quarter_end,
+    quarter_number,
+    week_of,
+)
+from tracker.rules.recurrence import WEEKDAY_NAMES, describe_recurrence, next_occurrence
+from tracker.rules.time_limits import (
+    DAYS,
+    MONTHS,
+    WEEKS,
+    WORKDAYS,
+    calendar_end,
+    due_after,
+)
 
 __all__ = [
     "DeadlineError",
@@ -104,7 +117,6 @@ def cn_number(text: str) -> int:
 
 _WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7,
              "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
-_WEEKDAY_NAMES = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五", 6: "六", 7: "日"}
 
 
 # --- the parse context -------------------------------------------------------------
@@ -577,7 +589,7 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
     part = _read(normal, _Ctx(base, calendar, immediate_workdays, normal))
 
     if weekday is not None and part.kind == "date" and part.due.isoweekday() != weekday:
-        actual = _WEEKDAY_NAMES[part.due.isoweekday()]
+        actual = WEEKDAY_NAMES[part.due.isoweekday()]
         raise DeadlineError(f"日期与星期不符：“{raw.strip()}”（{part.due.isoformat()}是星期{actual}）", raw)
     notes = list(part.notes)
     if part.provisional_years:
@@ -585,55 +597,6 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
         notes.append(f"{years}年节假日安排尚未录入，暂按周一至周五推算")
     return DeadlineParse(part.kind, part.due, part.recurrence, part.feedback,
                          bool(part.provisional_years), raw, "；".join(notes))
-
-
-def next_occurrence(rule: str, after: date) -> date:
-    """The first due day of a recurrence strictly after ``after`` (a meeting on the
-    25th does not owe its "每月25日前" report the same day)."""
-    name, _, arg = rule.partition(":")
-    if name == "weekly" and arg in "1234567" and len(arg) == 1:
-        weekday = int(arg)
-        ahead = (weekday - after.isoweekday()) % 7 or 7
-        return after + timedelta(days=ahead)
-    if name == "monthly" and (arg == "end" or arg.isdigit() and 1 <= int(arg) <= 31):
-        for shift in (0, 1):
-            first = add_months(after.replace(day=1), shift)
-            last = month_end(first.year, first.month)
-            due = last if arg == "end" else first.replace(day=min(int(arg), last.day))
-            if due > after:
-                return due
-    if name == "quarterly" and arg == "end":
-        q = quarter_number(after)
-        due = quarter_end(after.year, q)
-        return due if due > after else quarter_end(after.year + q // 4, q % 4 + 1)
-    if name == "halfyearly" and arg == "end":
-        for due in (date(after.year, 6, 30), date(after.year, 12, 31), date(after.year + 1, 6, 30)):
-            if due > after:
-                return due
-    if name == "yearly" and re.fullmatch(r"\d{2}-\d{2}", arg):
-        month, day = (int(x) for x in arg.split("-"))
-        date(2000, month, day)  # refuses 13-01 or 02-30
-        for year in (after.year, after.year + 1):
-            due = date(year, month, min(day, month_end(year, month).day))
-            if due > after:
-                return due
-    raise ValueError(f"unknown recurrence rule: {rule!r}")
-
-
-def describe_recurrence(rule: str) -> str:
-    """A recurrence rule in Chinese: monthly:25 → 每月25日前."""
-    next_occurrence(rule, date(2000, 1, 1))  # refuses a malformed rule
-    name, _, arg = rule.partition(":")
-    if name == "weekly":
-        return f"每周{_WEEKDAY_NAMES[int(arg)]}前"
-    if name == "monthly":
-        return "每月底前" if arg == "end" else f"每月{int(arg)}日前"
-    if name == "quarterly":
-        return "每季度末"
-    if name == "halfyearly":
-        return "每半年末"
-    month, day = (int(x) for x in arg.split("-"))
-    return f"每年{month}月{day}日前"
 
 
 def format_deadline(parse: DeadlineParse) -> str:

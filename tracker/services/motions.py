@@ -30,7 +30,7 @@ which also decides what happens when a limit ends on a holiday.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,9 +55,9 @@ from tracker.models import (
     Task,
     TaskAssist,
 )
+from tracker.rules.time_limits import due_after
 from tracker.services import audit, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
-from tracker.rules.time_limits import due_after
 from tracker.services.calendar import load_calendar
 from tracker.workflow import Party, Status
 
