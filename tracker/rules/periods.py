@@ -3,13 +3,14 @@
 A week runs Monday to Sunday, as the office's weekly 调度 and 通报 do (004 §30, §47:
 "原则每周进行重点工作定期调度"); quarters are the calendar's (季度工作要点, 004 §30).
 Labels name the dates people read ("2026年11月23日—11月29日"), never an ISO week
-number: nobody in an office says "第48周". Machine keys such as ``2026-W48`` in a URL
-are not labels and are read and written by their own modules.
+number: nobody in an office says "第48周". The ISO key ``2026-W48`` (``week_key``)
+names a week in URLs and stored rows only.
 """
 
 from __future__ import annotations
 
 import calendar as _pycal
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -28,6 +29,9 @@ class Period:
 
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def __iter__(self):  # ``first, last = week_of(day)``
+        return iter((self.start, self.end))
 
 
 def month_end(year: int, month: int) -> date:
@@ -58,6 +62,27 @@ def week_of(day: date) -> Period:
     return Period(monday, monday + timedelta(days=6))
 
 
+def week_key(day: date) -> str:
+    """The machine key of the week of ``day`` (``2026-W48``, ISO numbering): for URLs and
+    stored periods, never shown as a label."""
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+_WEEK_KEY = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def week_of_key(text: str) -> Period | None:
+    """The week a ``week_key`` names (``2026-W48``, ``2026W48``), or None if it names none."""
+    m = _WEEK_KEY.match(text or "")
+    if not m:
+        return None
+    try:
+        return week_of(date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
+    except ValueError:
+        return None
+
+
 def month_of(day: date) -> Period:
     return Period(day.replace(day=1), month_end(day.year, day.month))
 
@@ -69,6 +94,11 @@ def quarter_of(day: date) -> Period:
 
 def year_of(day: date) -> Period:
     return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+
+
+def weekday_name(day: date) -> str:
+    """周一 … 周日."""
+    return "周" + "一二三四五六日"[day.weekday()]
 
 
 def span_label(start: date, end: date) -> str:

@@ -20,6 +20,7 @@ from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START, DayResult, WorkCalendar, package_exceptions
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AppSetting, CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
+from tracker.rules.periods import weekday_name
 from tracker.rules.time_limits import due_after
 from tracker.services import audit
 from tracker.services.actors import Actor
@@ -297,10 +298,6 @@ def parse_day(text: str, field: str = "day") -> date:
     return day
 
 
-def _weekday_name(day: date) -> str:
-    return "周" + "一二三四五六日"[day.weekday()]
-
-
 def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
     """Read a pasted arrangement, one day (or a range with 至/~) per line.
 
@@ -346,7 +343,7 @@ def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
             if start == end:
                 if is_workday == (start.weekday() < 5):
                     usual = "工作日" if is_workday else "休息日"
-                    err = f"{start.isoformat()} 是{_weekday_name(start)}，本来就是{usual}，无需登记"
+                    err = f"{start.isoformat()} 是{weekday_name(start)}，本来就是{usual}，无需登记"
             else:
                 days = [d for d in days if is_workday != (d.weekday() < 5)]
                 if not days:

@@ -43,6 +43,7 @@ from tracker.models import (
     Urgency,
     User,
 )
+from tracker.rules.periods import week_label
 from tracker.services import organisation, sources, tasks
 from tracker.services.actors import SYSTEM, Actor
 from tracker.services.calendar import load_calendar
@@ -994,7 +995,7 @@ class _Planner:
                 continue
             seen_weeks.add(week)
             issue += 1
-            src = self._source(SourceKind.SCHEDULING_MEETING, f"{week[0]}年第{week[1]}周重点工作调度推进会议",
+            src = self._source(SourceKind.SCHEDULING_MEETING, f"重点工作调度推进会议（{week_label(day)}）",
                                f"调度〔{year}〕第{issue}期", day, EXEC, {"chair": exec_name},
                                f"{_cn_date(day)}，常务副区长{exec_name}主持召开重点工作调度推进会议，听取近期"
                                "重点工作推进情况汇报，聚焦影响工作推进的“节点”“阻点”“断点”问题逐项研究调度。"
