@@ -52,14 +52,16 @@ _PREFETCHED = "tracker_calendar_version"
 
 def remember_version(session: Session, day: date, values) -> None:
     """The ``VERSION_COLUMNS`` (parameter ``day``) as another statement of this transaction read
-    them: the web request's user is loaded with them, which saves every page a statement. The
-    next ``calendar_and_seq`` for ``day`` takes them instead of reading its own."""
+    them: the web request's user is loaded with them, which saves every page a statement. Every
+    ``calendar_and_seq`` for ``day`` in this session takes them instead of reading its own (a page
+    may ask for the calendar more than once), until the session changes the calendar itself."""
     session.info[_PREFETCHED] = (day, tuple(values))
 
 
-def _version(session: Session, day: date) -> tuple[tuple | None, int | None]:
-    """(cache key or None, calendarday.seq of ``day``) in one statement, or none if prefetched."""
-    prefetched = session.info.pop(_PREFETCHED, None)
+def _version(session: Session, day: date, *, fresh: bool = False) -> tuple[tuple | None, int | None]:
+    """(cache key or None, calendarday.seq of ``day``) in one statement, or none if prefetched
+    (unless ``fresh``)."""
+    prefetched = None if fresh else session.info.get(_PREFETCHED)
     if prefetched is not None and prefetched[0] == day:
         value, holidays, years, seq = prefetched[1]
     else:
@@ -88,7 +90,7 @@ def calendar_and_seq(session: Session, day: date) -> tuple[WorkCalendar, int | N
     cal = _cache.get(key) if key else None
     if cal is None:
         cal = _read_calendar(session)
-        if key and _version(session, day)[0] == key:
+        if key and _version(session, day, fresh=True)[0] == key:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.clear()
             _cache[key] = cal

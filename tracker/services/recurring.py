@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker import clock
+from tracker.calendar import WorkCalendar
 from tracker.models import FeedbackCycle, ProgressReport, ReportDue, Task
 from tracker.rules.periodic_reports import CYCLES, current_period, report_periods, report_rule
 from tracker.rules.periods import Period
@@ -164,6 +166,19 @@ class PeriodsInForce:
     report_weekday: int
     periods: tuple[tuple[str, Period], ...]  # (rule, period), by rule
 
+    @classmethod
+    def compute(cls, cal: WorkCalendar, day: date, report_weekday: int,
+                recurrences: Iterable[str] = ()) -> "PeriodsInForce":
+        """The feedback cycles' periods and those of ``recurrences`` (malformed ones skipped)."""
+        rules = {report_rule("", cycle.value, report_weekday) for cycle in CYCLES} | set(recurrences)
+        periods = []
+        for rule in sorted(rules):
+            try:
+                periods.append((rule, current_period(cal, rule, day)))
+            except ValueError:  # a malformed rule typed into the database: nothing is due on it
+                continue
+        return cls(day, report_weekday, tuple(periods))
+
     def of(self, recurrence: str, feedback_cycle: str) -> Period | None:
         """The period in force for a task with this recurrence and feedback cycle."""
         rule = report_rule(recurrence, feedback_cycle, self.report_weekday)
@@ -173,18 +188,9 @@ class PeriodsInForce:
 def periods_in_force(session: Session, day: date) -> PeriodsInForce:
     """The periods of the feedback cycles and of every recurrence a running task has, on ``day``:
     the same periods ``ensure_report_dues`` writes (``rules/periodic_reports.py``)."""
-    weekday = load_rules(session)["report_weekday"]
-    cal = load_calendar(session)
-    rules = {report_rule("", cycle.value, weekday) for cycle in CYCLES}
-    rules.update(session.scalars(select(Task.recurrence).distinct()
-                                 .where(Task.recurrence != "", Task.status.in_(ACTIVE))))
-    periods = []
-    for rule in sorted(rules):
-        try:
-            periods.append((rule, current_period(cal, rule, day)))
-        except ValueError:  # a malformed rule typed into the database: nothing is due on it
-            continue
-    return PeriodsInForce(day, weekday, tuple(periods))
+    recurrences = session.scalars(select(Task.recurrence).distinct()
+                                  .where(Task.recurrence != "", one_of(Task.status, ACTIVE)))
+    return PeriodsInForce.compute(load_calendar(session), day, load_rules(session)["report_weekday"], recurrences)
 
 
 def report_due_clause(department, periods: PeriodsInForce) -> sa.ColumnElement[bool]:
