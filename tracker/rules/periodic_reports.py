@@ -89,5 +89,5 @@ def current_period(cal: WorkCalendar, rule: str, day: date) -> Period:
     its assignment day instead; the due date is the same.)"""
     for period in report_periods(cal, rule, day - _LOOK_BACK, None, day + _LOOK_BACK):
         if period.end >= day:
-            return Period(max(period.start, day - _LOOK_BACK), period.end)
+            return period
     raise ValueError(f"no reporting period found for {rule!r} around {day}")

@@ -15,15 +15,14 @@ calendar (``tracker.calendar.WorkCalendar``), in one of these units:
   days of handling (004 §57 "特急件1天办结"), i.e. days on which someone is at the
   desk; none of them expects a limit to run out while the offices are closed. This
   is also the general rule of Chinese law for 期间 (民法典 第二百零三条: "期间的最后
-  一日是法定休假日的，以法定休假日结束的次日为期间的最后一日"), which the 建议/提案
-  办理办法 follow for their "10日内"/"三个月内" limits. The shift is the same
-  for presets, phrases and motions: one rule.
+  一日是法定休假日的，以法定休假日结束的次日为期间的最后一日"). The shift is the
+  same for presets, phrases and 建议/提案 handling limits: one rule.
 - ``hours``: the public-opinion limits (002 §31, 004 §36: information within 5
   hours, a press conference within 24) run around the clock and are never moved;
   a deadline being a date, it is the day the hours run out.
 
 A named date ("6月底前", "三季度末") is not a counted limit and is not moved;
-a periodic report's "每月25日前" moves *earlier* (``tracker.rules.reporting``).
+a periodic report's "每月25日前" moves *earlier* (``tracker.rules.periodic_reports``).
 
 Years whose holiday arrangement the office has not entered yet are counted as
 Monday–Friday; the result then names them in ``provisional_years`` so callers
