@@ -90,7 +90,7 @@ def test_weekly_bulletin_contents(session, sc):
         b = bulletins.generate_bulletin(session, "week", "2026-W42")
     d = b.data
     assert (b.period_start, b.period_end) == (date(2026, 10, 12), date(2026, 10, 18))
-    assert d["title"] == "督查督办工作周通报（2026年第42周，10月12日—10月18日）"
+    assert d["title"] == "督查督办工作周通报（2026年10月12日—10月18日）"
     # A2 closed late on 10-12, B1 on time on 10-15; A5 overdue 9 working days on Monday 10-19.
     assert d["summary"] == {
         "closed": 2, "closed_on_time": 1, "closed_late": 1, "open": 5, "overdue": 1, "overdue_task_days": 9,
@@ -179,9 +179,9 @@ def test_cli_generates_then_prints_the_frozen_bulletin(app, session, sc, tmp_pat
         text = runner.invoke(args=["bulletin", "--week", "2026-W42"])
         default = runner.invoke(args=["bulletin", "--week"])
         early = runner.invoke(args=["bulletin", "--month", "2026-11"])
-    assert text.exit_code == 0 and "督查督办工作周通报（2026年第42周" in text.stdout
+    assert text.exit_code == 0 and "督查督办工作周通报（2026年10月12日—10月18日）" in text.stdout
     assert "1. 区教育局 98.00 分" in text.stdout and "2. 区发展和改革委员会 52.50 分" in text.stdout
-    assert default.exit_code == 0 and "第44周" in default.stdout
+    assert default.exit_code == 0 and "2026年10月26日—11月1日" in default.stdout
     assert early.exit_code == 1 and "尚未结束" in early.stderr
     assert len(session.exec(select(Bulletin)).all()) == 3
     both = runner.invoke(args=["bulletin", "--week", "2026-W42", "--month", "2026-10"])

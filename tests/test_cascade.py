@@ -45,7 +45,7 @@ def test_suggestions_follow_the_working_day_calendar(session):
     # is the make-up Saturday 10-10.
     assert [r["due_date"] for r in weeks] == [date(2026, 10, 10), date(2026, 10, 16), date(2026, 10, 23),
                                              date(2026, 10, 30)]
-    assert "第41周工作安排（10月5日—10月11日）" in weeks[0]["title"]
+    assert "每周工作安排（10月5日—10月11日）" in weeks[0]["title"]
     assert [cascade.level_of(session, t) for t in (root, q4, october)] == ["annual", "quarter", "month"]
 
 

@@ -184,7 +184,10 @@ EXPECTED = {
                                      deadline_text="2026年12月15日前", progress="已现场调研"),
         ("suggestions_gbk", 4): dict(item_no="3", source="区政协提案", source_kind="cppcc_proposal",
                                      source_date=D(2026, 11, 3), title="关于优化公交线路的建议", lead="区交通运输局",
-                                     assisting=[], due_date=D(2027, 1, 2), deadline_text="60日内"),
+                                     # 60 days end on Saturday 2027-01-02: the next working day (rules/time_limits.py),
+                                     # on a calendar of weekends only until the office enters 2027
+                                     assisting=[], due_date=D(2027, 1, 4), deadline_text="60日内",
+                                     warnings=["完成时限为暂定结果：自2026-11-03起60个自然日；期满日2027-01-02为休息日，顺延至2027-01-04"]),
     },
     "checklist_utf8.csv": {
         ("checklist_utf8", 4): dict(item_no="1", source="督办事项清单", source_date=D(2026, 11, 20),

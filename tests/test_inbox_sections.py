@@ -16,7 +16,7 @@ from sqlmodel import select
 from tests import factories as f
 from tests.test_web_department import d, inbox_tasks  # noqa: F401 - fixtures
 from tracker.models import Task
-from tracker.services import queries
+from tracker.services import queries, recurring
 from tracker.services.actors import visible_clause
 from tracker.rules.overdue import Horizon
 from tracker.web import department
@@ -51,7 +51,8 @@ def test_sections_match_one_query_per_section(session, d, inbox_tasks, monkeypat
     actor = getattr(d, who)
     h = Horizon.build(session, 3)
     base = queries.task_rows_select(h)
-    conditions = [where for *_t, where in department.inbox_specs(actor.department_id, h)]
+    periods = recurring.periods_in_force(session, h.today)
+    conditions = [where for *_t, where in department.inbox_specs(actor.department_id, h, periods)]
     expected = per_section(session, actor, base, conditions, limit)
     got = [([r.Task.id for r in rows], total) for rows, total in department._sections(session, actor, base, conditions)]
     assert got == expected

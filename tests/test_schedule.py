@@ -279,7 +279,7 @@ def test_meeting_decisions_become_tasks_and_changes(session):
     src = session.exec(select(Source).where(Source.kind == SourceKind.SCHEDULING_MEETING)).one()
     assert session.scalar(select(sa.func.count()).select_from(Source)) == sources_before + 1
     assert (src.source_date, src.reference, src.leader_id) == (date(2026, 10, 9), "2026-W41", d.leader_id)
-    assert src.title == "重点工作调度推进会议（2026年第41周）"
+    assert src.title == "重点工作调度推进会议（2026年10月5日—10月11日）"
     session.refresh(i_item), session.refresh(j_item)
     new = session.get(Task, i_item.decision_task_id)
     assert (new.source_id, new.status, new.lead_department_id, new.due_date, new.item_no) == (

@@ -96,7 +96,7 @@ def test_office_generates_edits_the_agenda_and_records_the_meeting(app, session,
     html = client.get(f"/office/schedule/?week={WEEK}").get_data(as_text=True)
     assert "本周调度会议已于 2026-11-24 召开" in html and "区自然资源局牵头" in html
     weeks = client.get("/office/schedule/weeks").get_data(as_text=True)
-    assert "2026年第48周" in weeks and "2026-11-24" in weeks
+    assert "2026年11月23日—11月29日" in weeks and "2026-11-24" in weeks
 
 
 def test_bad_agenda_input_is_refused_with_the_message_and_nothing_saved(app, session, client):
@@ -143,7 +143,7 @@ def test_excel_export_read_back_cell_by_cell(app, session, client):
     wb = load_workbook(io.BytesIO(resp.data))
     assert wb.sheetnames == ["每周调度", "调度会议议程"]
     ws = wb["每周调度"]
-    assert ws["A1"].value == "每周重点工作调度清单 2026年第48周（11月23日—11月29日）"
+    assert ws["A1"].value == "每周重点工作调度清单 2026年11月23日—11月29日"
     assert [c.value for c in ws[2]] == ["类别", "序号", "事项编号", "督办事项", "牵头单位", "完成时限", "情况说明"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
     assert rows == [
@@ -217,7 +217,7 @@ def test_cli_text_and_json(app, session):
     result = runner.invoke(args=["schedule", "week", "--date", "2026-11-23"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.splitlines()[0] == "每周重点工作调度 2026年第48周（11月23日—11月29日）"
+    assert out.splitlines()[0] == "每周重点工作调度 2026年11月23日—11月29日"
     assert "【逾期事项】1 项" in out and f"{t['late'].code} 推进产业园基础设施建设" in out
     assert "【阻点断点（需协调事项）】2 项" in out and "[重要洽谈类]" in out
     result = runner.invoke(args=["schedule", "week", "--date", "2026-11-23", "--format", "json"])

@@ -14,8 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
 from tests import factories as f
+from tracker.calendar import WorkCalendar
 from tracker.models import Role, Task
-from tracker.services import board, queries, taskpage
+from tracker.services import board, queries, recurring, taskpage
 from tracker.services.actors import Actor, visible_clause, visible_template
 from tracker.rules.overdue import Horizon, derived_columns, is_running
 from tracker.sql import none_of, one_of
@@ -23,6 +24,7 @@ from tracker.web.department import _inbox_statements
 
 H = Horizon(date(2026, 11, 23), date(2026, 11, 26), 100)
 CLERK = Actor(1, "联络员", Role.CLERK, department_id=3)
+PERIODS = recurring.PeriodsInForce.compute(WorkCalendar.from_package(), H.today, 5, ["monthly:25"])
 
 
 def _post_compiled(stmt, dialect) -> set[str]:
@@ -36,7 +38,7 @@ def _post_compiled(stmt, dialect) -> set[str]:
     ("derived columns", lambda pg: select(*derived_columns(H))),
     ("task page row", lambda pg: taskpage.task_select(H)),
     ("list rows", lambda pg: queries.list_rows_select(H)),
-    ("inbox sections", lambda pg: _inbox_statements(H)[0]),
+    ("inbox sections", lambda pg: _inbox_statements(H, PERIODS)[0]),
     ("rows by ids", lambda pg: queries._list_rows_by_ids(H, pg)),
     ("board names", lambda pg: board._names_select(pg, Task.id, Task.title)),
 ])

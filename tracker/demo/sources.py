@@ -28,6 +28,7 @@ from tracker.demo.organisation import (
 from tracker.demo.plan import SourcePlan
 from tracker.demo.wording import PERSON_NAMES, cn_date, cn_number
 from tracker.models import MEETING_KINDS, DeadlineKind, FeedbackCycle, SourceKind, Urgency
+from tracker.rules.periods import week_label
 
 TARGET_TASKS = 300
 
@@ -100,7 +101,7 @@ class SourcePlanning:
                 continue
             seen_weeks.add(week)
             issue += 1
-            src = self._source(SourceKind.SCHEDULING_MEETING, f"{week[0]}年第{week[1]}周重点工作调度推进会议",
+            src = self._source(SourceKind.SCHEDULING_MEETING, f"重点工作调度推进会议（{week_label(day)}）",
                                f"调度〔{year}〕第{issue}期", day, EXEC, {"chair": exec_name},
                                f"{cn_date(day)}，常务副区长{exec_name}主持召开重点工作调度推进会议，听取近期"
                                "重点工作推进情况汇报，聚焦影响工作推进的“节点”“阻点”“断点”问题逐项研究调度。"

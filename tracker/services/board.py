@@ -38,6 +38,7 @@ from tracker.models import (
     TaskLeader,
     WeeklySchedule,
 )
+from tracker.rules.periods import week_of
 from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
 from tracker.rules.overdue import (Horizon, Light, is_due_soon, is_overdue, is_running, light_counts,
@@ -148,11 +149,6 @@ def count_many_select(actor: Actor, filters: list[TaskFilter], h: Horizon,
     return select(*columns).select_from(Task).where(visible_clause(actor), scope(actor), *narrow)
 
 
-def week_bounds(day: date) -> tuple[date, date]:
-    monday = day - timedelta(days=day.weekday())
-    return monday, monday + timedelta(days=6)
-
-
 # --- headline cards ---------------------------------------------------------------
 
 
@@ -201,7 +197,7 @@ def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
 def _cards_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
     """``count_many`` of the cards, built once per actor, board filter and day (all frozen):
     building nine filters' clauses cost more Python time than the query."""
-    monday, _sunday = week_bounds(h.today)
+    monday, _sunday = week_of(h.today)
     # every card counts open tasks or tasks closed since last Monday
     narrow = sa.or_(is_running(), sa.and_(Task.status == Status.CLOSED.value,
                                           Task.closed_on >= monday - timedelta(days=7)))
@@ -209,7 +205,7 @@ def _cards_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
 
 
 def _card_filters(actor: Actor, bf: BoardFilter, h: Horizon) -> dict[str, TaskFilter]:
-    monday, _sunday = week_bounds(h.today)
+    monday, _sunday = week_of(h.today)
     last_monday, last_sunday = monday - timedelta(days=7), monday - timedelta(days=1)
     closed = {"status": [Status.CLOSED.value]}
     this_week = {**closed, "closed_from": monday, "closed_to": h.today}
@@ -317,7 +313,7 @@ def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date
                     limit: int = 30, *, departments=_READ) -> HeatMap:
     """Overdue task-days per lead department and week: the sum over the week's snapshot
     days of the department's overdue tasks, grouped in SQL."""
-    monday, _ = week_bounds(today)
+    monday, _ = week_of(today)
     mondays = [monday - timedelta(days=7 * (weeks - 1 - i)) for i in range(weeks)]
     if departments is _READ:
         departments = snapshot_departments(session, actor, bf)
@@ -562,7 +558,7 @@ def _blocked_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
 
 def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 30) -> Schedule:
     """Open tasks due this week, and the week's blocked items for the 调度会 agenda (004 §30, §47)."""
-    monday, sunday = week_bounds(h.today)
+    monday, sunday = week_of(h.today)
     f = bf.task_filter(status=OPEN_STATUSES, due_from=max(monday, bf.due_from or monday),
                        due_to=min(sunday, bf.due_to or sunday))
     page = queries.list_task_rows(session, actor, f, h, sort="due", per_page=limit)

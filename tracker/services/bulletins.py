@@ -12,13 +12,13 @@ frozen early and a finished one never needs recomputing. The scheduler's
 weekly job generates last week's bulletin on Monday; the office may generate
 any past week or month by hand (页面 通报 → 生成, or the CLI).
 
-Periods: ``week`` is an ISO week (``2026-W48``, Monday to Sunday), ``month``
-a calendar month (``2026-11``); without one, the last complete period.
+Periods: ``week`` is a week keyed by its ISO number (``2026-W48``, Monday to Sunday,
+titled by its dates), ``month`` a calendar month (``2026-11``); without one, the last
+complete period (``rules/periods.py``).
 """
 
 from __future__ import annotations
 
-import calendar as pycalendar
 import re
 from datetime import date, timedelta
 
@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import Bulletin, Department, Leader, Role, Task, TaskLeader, User
+from tracker.rules import periods
 from tracker.rules.overdue import overdue_at, overdue_days_at
 from tracker.services import audit, scoring
 from tracker.services.actors import SYSTEM, Actor
@@ -35,7 +36,6 @@ from tracker.workflow import Status, status_label
 
 KINDS = {"week": "周", "month": "月"}
 TOP_RETURNS = 5
-_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 # The order statuses are listed in.
 STATUS_ORDER = [Status.ASSIGNED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.PENDING_REVIEW,
@@ -56,37 +56,29 @@ def parse_period(kind: str, period: str) -> tuple[str, date, date]:
     _check_kind(kind)
     text = (period or "").strip().upper()
     if kind == "week":
-        m = _WEEK.match(text)
-        if m:
-            try:
-                start = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            except ValueError:
-                start = None
-            if start is not None:
-                return f"{int(m[1])}-W{int(m[2]):02d}", start, start + timedelta(days=6)
-        raise ValidationFailed(f"周次格式应为“2026-W48”（ISO周），收到“{period}”", fields={"period": "周次无效"})
+        week = periods.week_of_key(text)
+        if week is None:
+            raise ValidationFailed(f"周次格式应为“2026-W48”（ISO周），收到“{period}”", fields={"period": "周次无效"})
+        return periods.week_key(week.start), week.start, week.end
     m = _MONTH.match(text)
     if m and 1 <= int(m[2]) <= 12:
-        y, mo = int(m[1]), int(m[2])
-        return f"{y}-{mo:02d}", date(y, mo, 1), date(y, mo, pycalendar.monthrange(y, mo)[1])
+        month = periods.month_of(date(int(m[1]), int(m[2]), 1))
+        return f"{month.start.year}-{month.start.month:02d}", month.start, month.end
     raise ValidationFailed(f"月份格式应为“2026-11”，收到“{period}”", fields={"period": "月份无效"})
 
 
 def last_complete_period(kind: str, today: date | None = None) -> str:
     today = today or clock.today()
     if _check_kind(kind) == "week":
-        iso = (today - timedelta(days=7)).isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    last = today.replace(day=1) - timedelta(days=1)
+        return periods.week_key(today - timedelta(days=7))
+    last = periods.add_months(today, -1)
     return f"{last.year}-{last.month:02d}"
 
 
 def title_of(kind: str, period: str, start: date, end: date) -> str:
     if kind == "week":
-        week = int(period.split("-W")[1])
-        return (f"督查督办工作周通报（{start.year}年第{week}周，"
-                f"{start.month}月{start.day}日—{end.month}月{end.day}日）")
-    return f"督查督办工作月通报（{start.year}年{start.month}月）"
+        return f"督查督办工作周通报（{periods.week_label(start)}）"
+    return f"督查督办工作月通报（{periods.month_label(start)}）"
 
 
 # --- the frozen bulletin ------------------------------------------------------------------

@@ -20,6 +20,8 @@ from tracker import clock
 from tracker.calendar import TABLE_END, TABLE_START, DayResult, WorkCalendar, package_exceptions
 from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AppSetting, CalendarDay, CalendarYear, Holiday, TimeLimitPreset, Urgency
+from tracker.rules.periods import weekday_name
+from tracker.rules.time_limits import due_after
 from tracker.services import audit
 from tracker.services.actors import Actor
 from tracker.shared_sql import prime
@@ -50,14 +52,16 @@ _PREFETCHED = "tracker_calendar_version"
 
 def remember_version(session: Session, day: date, values) -> None:
     """The ``VERSION_COLUMNS`` (parameter ``day``) as another statement of this transaction read
-    them: the web request's user is loaded with them, which saves every page a statement. The
-    next ``calendar_and_seq`` for ``day`` takes them instead of reading its own."""
+    them: the web request's user is loaded with them, which saves every page a statement. Every
+    ``calendar_and_seq`` for ``day`` in this session takes them instead of reading its own (a page
+    may ask for the calendar more than once), until the session changes the calendar itself."""
     session.info[_PREFETCHED] = (day, tuple(values))
 
 
-def _version(session: Session, day: date) -> tuple[tuple | None, int | None]:
-    """(cache key or None, calendarday.seq of ``day``) in one statement, or none if prefetched."""
-    prefetched = session.info.pop(_PREFETCHED, None)
+def _version(session: Session, day: date, *, fresh: bool = False) -> tuple[tuple | None, int | None]:
+    """(cache key or None, calendarday.seq of ``day``) in one statement, or none if prefetched
+    (unless ``fresh``)."""
+    prefetched = None if fresh else session.info.get(_PREFETCHED)
     if prefetched is not None and prefetched[0] == day:
         value, holidays, years, seq = prefetched[1]
     else:
@@ -86,7 +90,7 @@ def calendar_and_seq(session: Session, day: date) -> tuple[WorkCalendar, int | N
     cal = _cache.get(key) if key else None
     if cal is None:
         cal = _read_calendar(session)
-        if key and _version(session, day)[0] == key:
+        if key and _version(session, day, fresh=True)[0] == key:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.clear()
             _cache[key] = cal
@@ -236,12 +240,7 @@ def due_from_preset(session: Session, code: str, start: date) -> tuple[DayResult
     preset = session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == code)).first()
     if preset is None or not preset.active:
         raise ValidationFailed(f"未找到办理时限预设：{code}", fields={"time_limit_preset": "无此预设"})
-    if preset.unit == "workdays":
-        return load_calendar(session).add_workdays(start, preset.amount), preset
-    if preset.unit == "days":
-        return DayResult(start + timedelta(days=preset.amount)), preset
-    # hours: a deadline is a date, so it falls on the day the hours run out
-    return DayResult(start + timedelta(days=preset.amount // 24)), preset
+    return due_after(load_calendar(session), start, preset.amount, preset.unit), preset
 
 
 # --- the admin pages: the holiday table and the presets, edited by the office -------
@@ -301,10 +300,6 @@ def parse_day(text: str, field: str = "day") -> date:
     return day
 
 
-def _weekday_name(day: date) -> str:
-    return "周" + "一二三四五六日"[day.weekday()]
-
-
 def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
     """Read a pasted arrangement, one day (or a range with 至/~) per line.
 
@@ -350,7 +345,7 @@ def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
             if start == end:
                 if is_workday == (start.weekday() < 5):
                     usual = "工作日" if is_workday else "休息日"
-                    err = f"{start.isoformat()} 是{_weekday_name(start)}，本来就是{usual}，无需登记"
+                    err = f"{start.isoformat()} 是{weekday_name(start)}，本来就是{usual}，无需登记"
             else:
                 days = [d for d in days if is_workday != (d.weekday() < 5)]
                 if not days:

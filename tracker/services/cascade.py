@@ -6,7 +6,7 @@ loop). Depth decides the level: the annual task (from a 年度重点工作 sourc
 level 0; its children are quarterly points, their children monthly plans, and
 theirs weekly arrangements, which are not split further.
 
-Suggested deadlines are the last working day of the quarter, month or ISO week
+Suggested deadlines are the last working day of the quarter, month or week
 (on the calendar with 调休), never after the parent's own deadline.
 
 Rolled-up progress (shown on the task page): the mean over the non-cancelled
@@ -17,7 +17,6 @@ report (0 without one). ``closed``/``total`` is shown beside it.
 
 from __future__ import annotations
 
-import calendar as pycal
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -27,6 +26,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import FeedbackCycle, ProgressReport, Source, SourceKind, Task
+from tracker.rules.periods import QUARTER_NAMES, month_of, quarter_of, span_label, week_of
 from tracker.services import tasks as task_svc
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
@@ -36,7 +36,6 @@ LEVELS = ("annual", "quarter", "month", "week")
 LEVEL_LABELS = {"annual": "年度重点工作", "quarter": "季度工作要点", "month": "月度工作计划", "week": "每周工作安排"}
 # Children report more often the shorter their span.
 CHILD_FEEDBACK = {"quarter": FeedbackCycle.MONTHLY, "month": FeedbackCycle.WEEKLY, "week": FeedbackCycle.ONCE}
-QUARTER_NAMES = ("一", "二", "三", "四")
 MAX_CHILDREN = 60
 
 
@@ -105,25 +104,21 @@ def suggest_children(session: Session, task: Task) -> list[dict]:
     until = task.due_date or date(today.year, 12, 31)
     periods: list[tuple[str, date, date]] = []  # (name, first day, last day)
     if child == "quarter":
-        year = until.year
         for q in range(4):
-            first = date(year, 3 * q + 1, 1)
-            last = date(year, 3 * q + 3, pycal.monthrange(year, 3 * q + 3)[1])
+            first, last = quarter_of(date(until.year, 3 * q + 1, 1))
             periods.append((f"第{QUARTER_NAMES[q]}季度工作要点", first, last))
     elif child == "month":
-        first = date(until.year, ((until.month - 1) // 3) * 3 + 1, 1)
-        for m in range(first.month, first.month + 3):
-            periods.append((f"{m}月工作计划", date(until.year, m, 1),
-                            date(until.year, m, pycal.monthrange(until.year, m)[1])))
-    else:  # week: the ISO weeks of the parent's month
-        month_first = until.replace(day=1)
-        month_last = date(until.year, until.month, pycal.monthrange(until.year, until.month)[1])
-        monday = month_first - timedelta(days=month_first.weekday())
-        while monday <= month_last:
-            first, last = max(monday, month_first), min(monday + timedelta(days=6), month_last)
-            periods.append((f"第{monday.isocalendar()[1]}周工作安排（{first.month}月{first.day}日—{last.month}月{last.day}日）",
-                            first, last))
-            monday += timedelta(days=7)
+        quarter = quarter_of(until)
+        for m in range(quarter.start.month, quarter.start.month + 3):
+            first, last = month_of(date(until.year, m, 1))
+            periods.append((f"{m}月工作计划", first, last))
+    else:  # week: the weeks of the parent's month, cut at the month's ends
+        month = month_of(until)
+        week = week_of(month.start)
+        while week.start <= month.end:
+            first, last = max(week.start, month.start), min(week.end, month.end)
+            periods.append((f"每周工作安排（{span_label(first, last)}）", first, last))
+            week = week_of(week.end + timedelta(days=1))
     out = []
     for name, first, last in periods:
         last_workday = _last_workday(cal, first, last)

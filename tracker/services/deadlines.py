@@ -5,16 +5,14 @@ phrases"), so every phrase is matched against explicit rules and anything
 unmatched or ambiguous raises ``DeadlineError`` for a person to decide: a wrong
 due date is worse than no due date. Relative and year-less phrases resolve
 against ``base`` (the meeting or instruction date), never against today, and
-working-day spans count on the office's holiday calendar.
+counted spans ("10个工作日内", "3个月内") are ``rules.time_limits.due_after``.
 
-Recurrence rules are compact strings stored in ``Task.recurrence``:
-``weekly:1``..``weekly:7`` (Monday=1), ``monthly:1``..``monthly:31`` or
-``monthly:end``, ``quarterly:end``, ``halfyearly:end`` and ``yearly:MM-DD``.
+Recurring phrases ("每月25日前报送") become the recurrence rules of
+``rules/recurrence.py``.
 """
 
 from __future__ import annotations
 
-import calendar as _pycal
 import re
 import unicodedata
 from collections.abc import Callable
@@ -24,6 +22,22 @@ from typing import Literal
 
 from tracker.calendar import WorkCalendar
 from tracker.models import DeadlineKind, FeedbackCycle
+from tracker.rules.periods import (
+    add_months,
+    month_end,
+    quarter_end,
+    quarter_number,
+    week_of,
+)
+from tracker.rules.recurrence import WEEKDAY_NAMES, describe_recurrence, next_occurrence
+from tracker.rules.time_limits import (
+    DAYS,
+    MONTHS,
+    WEEKS,
+    WORKDAYS,
+    calendar_end,
+    due_after,
+)
 
 __all__ = [
     "DeadlineError",
@@ -101,28 +115,8 @@ def cn_number(text: str) -> int:
     return _CN_DIGITS[text]
 
 
-# --- small date helpers ----------------------------------------------------------
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, _pycal.monthrange(year, month)[1])
-
-
-def _add_months(day: date, months: int) -> date:
-    """Same day N months later, clamped to the month's last day (01-31 + 1 → 02-28)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, _pycal.monthrange(year, month)[1]))
-
-
-def _quarter_end(year: int, quarter: int) -> date:
-    return _month_end(year, quarter * 3)
-
-
 _WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7,
              "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
-_WEEKDAY_NAMES = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五", 6: "六", 7: "日"}
 
 
 # --- the parse context -------------------------------------------------------------
@@ -168,7 +162,7 @@ def _make_date(ctx: _Ctx, year: int, month: int, day: int | None) -> date:
     if not 1 <= month <= 12:
         raise DeadlineError(f"月份不存在：“{ctx.phrase}”", ctx.phrase)
     if day is None:
-        return _month_end(year, month)
+        return month_end(year, month)
     try:
         return date(year, month, day)
     except ValueError:
@@ -257,13 +251,13 @@ def _ten_days(m, ctx):
 @_rule(_OPT_YEAR + r"(?P<h>上半年|下半年)(?:末|底|内|以内|之内)?" + _BEFORE)
 def _half(m, ctx):
     month = 6 if m["h"] == "上半年" else 12
-    return _dated(ctx, _year_of(ctx, m), lambda y: _month_end(y, month))
+    return _dated(ctx, _year_of(ctx, m), lambda y: month_end(y, month))
 
 
 @_rule(_OPT_YEAR + r"第?(?P<q>[一二三四1-4])季度?(?:末|底|内|以内|之内)?" + _BEFORE)
 def _quarter(m, ctx):
     q = _num(ctx, m["q"])
-    return _dated(ctx, _year_of(ctx, m), lambda y: _quarter_end(y, q))
+    return _dated(ctx, _year_of(ctx, m), lambda y: quarter_end(y, q))
 
 
 @_rule(_YEAR + r"(?P<mark>年?底|年?末|年?内|以内|之内)?" + _BEFORE)
@@ -281,13 +275,13 @@ def _year_end(m, ctx):
 @_rule(r"(?P<rel>本|当|下个?)?月(?:底|末|内)" + _BEFORE)
 def _relative_month_end(m, ctx):
     shift = 1 if (m["rel"] or "").startswith("下") else 0
-    first = _add_months(ctx.base.replace(day=1), shift)
-    return _Part("date", _month_end(first.year, first.month))
+    first = add_months(ctx.base.replace(day=1), shift)
+    return _Part("date", month_end(first.year, first.month))
 
 
 @_rule(rf"(?P<rel>本|下个?)月(?P<d>{NUM})[日号]" + _BEFORE)
 def _relative_month_day(m, ctx):
-    first = _add_months(ctx.base.replace(day=1), 1 if m["rel"].startswith("下") else 0)
+    first = add_months(ctx.base.replace(day=1), 1 if m["rel"].startswith("下") else 0)
     due = _make_date(ctx, first.year, first.month, _num(ctx, m["d"]))
     if due < ctx.base:
         raise DeadlineError(f"时限早于起算日期{ctx.base.isoformat()}：“{ctx.phrase}”", ctx.phrase)
@@ -296,7 +290,7 @@ def _relative_month_day(m, ctx):
 
 @_rule(r"(?P<rel>本|下个?)(?:周|星期)(?P<w>[一二三四五六日天1-7])" + _BEFORE)
 def _relative_weekday(m, ctx):
-    monday = ctx.base - timedelta(days=ctx.base.weekday())
+    monday = week_of(ctx.base).start
     if m["rel"].startswith("下"):
         monday += timedelta(days=7)
     due = monday + timedelta(days=_WEEKDAYS[m["w"]] - 1)
@@ -307,7 +301,7 @@ def _relative_weekday(m, ctx):
 
 @_rule(r"(?P<rel>本|下个?)(?:周|星期)内")
 def _relative_week(m, ctx):
-    monday = ctx.base - timedelta(days=ctx.base.weekday())
+    monday = week_of(ctx.base).start
     if m["rel"].startswith("下"):
         monday += timedelta(days=7)
     return _with_note(_Part("date", monday + timedelta(days=4)), "按该周周五计")
@@ -315,14 +309,24 @@ def _relative_week(m, ctx):
 
 @_rule(r"(?P<rel>本|下个?)?季度?(?:末|底|内)" + _BEFORE)
 def _relative_quarter(m, ctx):
-    q = (ctx.base.month - 1) // 3 + 1 + (1 if (m["rel"] or "").startswith("下") else 0)
+    q = quarter_number(ctx.base) + (1 if (m["rel"] or "").startswith("下") else 0)
     year = ctx.base.year + (q - 1) // 4
-    return _Part("date", _quarter_end(year, (q - 1) % 4 + 1))
+    return _Part("date", quarter_end(year, (q - 1) % 4 + 1))
 
 
 @_rule(r"(?:当天|当日)(?:内)?")
 def _same_day(m, ctx):
     return _Part("date", ctx.base)
+
+
+def _counted(ctx: _Ctx, n: int, unit: str, note: str = "") -> _Part:
+    """A calendar-counted limit; one ending on a day off runs to the next working day."""
+    result = due_after(ctx.calendar, ctx.base, n, unit)
+    nominal = calendar_end(ctx.base, n, unit)
+    notes = (note,) if note else ()
+    if result.value != nominal:
+        notes += (f"期满日{nominal.isoformat()}为休息日，顺延至{result.value.isoformat()}",)
+    return _Part("date", result.value, provisional_years=result.provisional_years, notes=notes)
 
 
 def _span_check(ctx: _Ctx, n: int, days: int) -> None:
@@ -334,7 +338,7 @@ def _span_check(ctx: _Ctx, n: int, days: int) -> None:
 def _workdays(m, ctx):
     n = _num(ctx, m["n"])
     _span_check(ctx, n, n)
-    result = ctx.calendar.add_workdays(ctx.base, n)
+    result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
     return _Part("date", result.value, provisional_years=result.provisional_years,
                  notes=(f"自{ctx.base.isoformat()}起{n}个工作日（已扣除节假日）",))
 
@@ -343,14 +347,14 @@ def _workdays(m, ctx):
 def _calendar_days(m, ctx):
     n = _num(ctx, m["n"])
     _span_check(ctx, n, n)
-    return _Part("date", ctx.base + timedelta(days=n), notes=(f"自{ctx.base.isoformat()}起{n}个自然日",))
+    return _counted(ctx, n, DAYS, f"自{ctx.base.isoformat()}起{n}个自然日")
 
 
 @_rule(rf"(?P<n>{NUM})(?:个)?(?:周|星期|礼拜)" + _WITHIN)
 def _weeks(m, ctx):
     n = _num(ctx, m["n"])
     _span_check(ctx, n, 7 * n)
-    return _Part("date", ctx.base + timedelta(days=7 * n))
+    return _counted(ctx, n, WEEKS)
 
 
 @_rule(rf"(?P<n>{NUM}|半)(?P<unit>个月|年)" + _WITHIN)
@@ -363,7 +367,7 @@ def _months(m, ctx):
         n = _num(ctx, m["n"])
         months = n * 12 if m["unit"] == "年" else n
         _span_check(ctx, n, months * 30)
-    return _Part("date", _add_months(ctx.base, months))
+    return _counted(ctx, months, MONTHS)
 
 
 def _recurring(rule: str, feedback: FeedbackCycle, ctx: _Ctx, *notes: str) -> _Part:
@@ -435,7 +439,7 @@ def _ongoing(m, ctx):
 @_rule(r"(?:即时|立即|马上|立刻|即刻|立行立改|即知即改)(?:办|改|处理|执行|整改|落实)?")
 def _immediate(m, ctx):
     n = ctx.immediate_workdays
-    result = ctx.calendar.add_workdays(ctx.base, n)
+    result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
     return _Part("immediate", result.value, provisional_years=result.provisional_years,
                  notes=(f"立即办理，按{n}个工作日计",))
 
@@ -585,7 +589,7 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
     part = _read(normal, _Ctx(base, calendar, immediate_workdays, normal))
 
     if weekday is not None and part.kind == "date" and part.due.isoweekday() != weekday:
-        actual = _WEEKDAY_NAMES[part.due.isoweekday()]
+        actual = WEEKDAY_NAMES[part.due.isoweekday()]
         raise DeadlineError(f"日期与星期不符：“{raw.strip()}”（{part.due.isoformat()}是星期{actual}）", raw)
     notes = list(part.notes)
     if part.provisional_years:
@@ -593,55 +597,6 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
         notes.append(f"{years}年节假日安排尚未录入，暂按周一至周五推算")
     return DeadlineParse(part.kind, part.due, part.recurrence, part.feedback,
                          bool(part.provisional_years), raw, "；".join(notes))
-
-
-def next_occurrence(rule: str, after: date) -> date:
-    """The first due day of a recurrence strictly after ``after`` (a meeting on the
-    25th does not owe its "每月25日前" report the same day)."""
-    name, _, arg = rule.partition(":")
-    if name == "weekly" and arg in "1234567" and len(arg) == 1:
-        weekday = int(arg)
-        ahead = (weekday - after.isoweekday()) % 7 or 7
-        return after + timedelta(days=ahead)
-    if name == "monthly" and (arg == "end" or arg.isdigit() and 1 <= int(arg) <= 31):
-        for shift in (0, 1):
-            first = _add_months(after.replace(day=1), shift)
-            last = _month_end(first.year, first.month)
-            due = last if arg == "end" else first.replace(day=min(int(arg), last.day))
-            if due > after:
-                return due
-    if name == "quarterly" and arg == "end":
-        q = (after.month - 1) // 3 + 1
-        due = _quarter_end(after.year, q)
-        return due if due > after else _quarter_end(after.year + q // 4, q % 4 + 1)
-    if name == "halfyearly" and arg == "end":
-        for due in (date(after.year, 6, 30), date(after.year, 12, 31), date(after.year + 1, 6, 30)):
-            if due > after:
-                return due
-    if name == "yearly" and re.fullmatch(r"\d{2}-\d{2}", arg):
-        month, day = (int(x) for x in arg.split("-"))
-        date(2000, month, day)  # refuses 13-01 or 02-30
-        for year in (after.year, after.year + 1):
-            due = date(year, month, min(day, _pycal.monthrange(year, month)[1]))
-            if due > after:
-                return due
-    raise ValueError(f"unknown recurrence rule: {rule!r}")
-
-
-def describe_recurrence(rule: str) -> str:
-    """A recurrence rule in Chinese: monthly:25 → 每月25日前."""
-    next_occurrence(rule, date(2000, 1, 1))  # refuses a malformed rule
-    name, _, arg = rule.partition(":")
-    if name == "weekly":
-        return f"每周{_WEEKDAY_NAMES[int(arg)]}前"
-    if name == "monthly":
-        return "每月底前" if arg == "end" else f"每月{int(arg)}日前"
-    if name == "quarterly":
-        return "每季度末"
-    if name == "halfyearly":
-        return "每半年末"
-    month, day = (int(x) for x in arg.split("-"))
-    return f"每年{month}月{day}日前"
 
 
 def format_deadline(parse: DeadlineParse) -> str:

@@ -23,16 +23,14 @@ and the office's review ``tasks.review_close``; a 不满意 re-opens through
 Time limits (``DEFAULT_LIMITS``, stored over by AppSetting "motion_limits"): the
 办理办法 of most districts count "10日内", "一个月内" and "三个月内" in calendar days
 and months from assignment (交办之日起), not working days; a limit may be set to
-working days instead. A calendar-counted deadline that falls on a non-working day
-moves to the next working day (the usual rule for time limits that end on a
-holiday); working-day limits use the calendar service as any task does.
+working days instead. Either way the date comes from ``rules.time_limits.due_after``,
+which also decides what happens when a limit ends on a holiday.
 """
 
 from __future__ import annotations
 
-import calendar as _cal
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,6 +55,7 @@ from tracker.models import (
     Task,
     TaskAssist,
 )
+from tracker.rules.time_limits import due_after
 from tracker.services import audit, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
@@ -133,21 +132,9 @@ def save_limits(session: Session, actor: Actor, data: dict[str, Any]) -> dict[st
     return limits
 
 
-def add_months(day: date, months: int) -> date:
-    """Same day of the month N months later; the 31st of a shorter month is its last day."""
-    m = day.month - 1 + months
-    year, month = day.year + m // 12, m % 12 + 1
-    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
-
-
 def limit_due(session: Session, start: date, limit: list) -> date:
-    """The deadline of a limit counted from ``start`` (see the module docstring)."""
-    amount, unit = int(limit[0]), limit[1]
-    cal = load_calendar(session)
-    if unit == "workdays":
-        return cal.add_workdays(start, amount).value
-    end = start + timedelta(days=amount) if unit == "days" else add_months(start, amount)
-    return cal.next_workday(end)
+    """The deadline of a stored limit ([amount, unit]) counted from ``start``."""
+    return due_after(load_calendar(session), start, int(limit[0]), limit[1]).value
 
 
 def limit_text(limit: list) -> str:

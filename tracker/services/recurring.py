@@ -1,25 +1,20 @@
-"""Reporting deadlines of recurring and ongoing tasks (每周 / 每月25日前报送 / 每季度末 / 长期坚持).
+"""The ``ReportDue`` rows of recurring and ongoing tasks, written ahead and met by reports.
 
-A task's reporting rule is ``Task.recurrence`` when it has one (see
-``deadlines.py`` for the format: ``weekly:5``, ``monthly:25``, ``quarterly:end``),
-otherwise its feedback cycle: 每周 → the rules' report weekday (Friday by
-default), 每月 → month end, 每季度 → quarter end; 一次性 tasks owe no periodic
-report. ``ensure_report_dues`` writes the ``ReportDue`` rows ahead, idempotently
-(unique task × due date). The first progress report of the lead department on
-or after a period's start meets it (``note_report`` at once, ``check_reports``
-as the nightly safety net); a report after the due date meets it late, which
-ends the "overdue" but stays visible in ``met_on > due_date`` for scoring.
-
-A due date on a non-working day moves to the previous working day: "每月25日前
-报送" means the report must be on the office's desk by the 25th, and nobody is
-there to receive it on a Sunday or during the National Day holiday, so the last
-working day before it is the real deadline (moving it later would reward the
-holiday with extra time the rule does not give).
+When a report is due (the rule, its periods, the holiday shift) is
+``rules/periodic_reports.py``; this module stores those periods. ``ensure_report_dues``
+writes the ``ReportDue`` rows ahead, idempotently (unique task × due date). The first
+progress report of the lead department on or after a period's start meets it
+(``note_report`` at once, ``check_reports`` as the nightly safety net); a report after
+the due date meets it late, which ends the "overdue" but stays visible in
+``met_on > due_date`` for scoring. ``periods_in_force`` and
+``report_due_clause`` are the same periods for a department's inbox.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -28,53 +23,15 @@ from tracker import clock
 from tracker.calendar import WorkCalendar
 from tracker.models import FeedbackCycle, ProgressReport, ReportDue, Task
 from tracker.rules.overdue import RUNNING_VALUES
+from tracker.rules.periodic_reports import CYCLES, current_period, report_periods, report_rule
+from tracker.rules.periods import Period
 from tracker.services.calendar import load_calendar
-from tracker.services.deadlines import next_occurrence
 from tracker.services.reminder_rules import load_rules
 from tracker.shared_sql import shared
+from tracker.sql import one_of
+from tracker.workflow import WORKING
 
 # Tasks whose deadlines run: only these owe reports (a suspended task does not).
-
-
-def report_rule(task_recurrence: str, feedback_cycle: str, report_weekday: int = 5) -> str | None:
-    """The recurrence a task reports on, or None for a one-off task."""
-    if task_recurrence:
-        return task_recurrence
-    if feedback_cycle == FeedbackCycle.WEEKLY:
-        return f"weekly:{report_weekday}"
-    if feedback_cycle == FeedbackCycle.MONTHLY:
-        return "monthly:end"
-    if feedback_cycle == FeedbackCycle.QUARTERLY:
-        return "quarterly:end"
-    return None
-
-
-def previous_workday(cal: WorkCalendar, day: date) -> date:
-    while not cal.is_workday(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def _dues(cal: WorkCalendar, rule: str, start: date, last_due: date | None, until: date):
-    """(period_start, due_date) pairs after ``last_due`` up to ``until``.
-
-    Iterates on the nominal dates (the 25th), not the moved ones, so that a due
-    moved back before its nominal date is never generated twice.
-    """
-    anchor = last_due or start
-    prev_due = last_due
-    while True:
-        nominal = next_occurrence(rule, anchor)
-        if nominal > until:
-            return
-        due = previous_workday(cal, nominal)
-        anchor = nominal
-        if prev_due is not None and due <= prev_due:
-            continue  # already generated (or swallowed by a holiday)
-        period_start = prev_due + timedelta(days=1) if prev_due else start
-        if due >= period_start:
-            yield period_start, due
-            prev_due = due
 
 
 def ensure_report_dues(session: Session, until: date, *, report_weekday: int | None = None) -> int:
@@ -102,8 +59,8 @@ def ensure_report_dues(session: Session, until: date, *, report_weekday: int | N
             continue
         start = clock.local_date(assigned_at)
         try:
-            for period_start, due in _dues(cal, rule, start, last_due, until):
-                new.append({"task_id": task_id, "period_start": period_start, "due_date": due})
+            for period in report_periods(cal, rule, start, last_due, until):
+                new.append({"task_id": task_id, "period_start": period.start, "due_date": period.end})
         except ValueError:  # a malformed rule typed into the database: nothing to generate
             continue
     return _insert_ignoring_duplicates(session, new)
@@ -196,3 +153,63 @@ def check_reports(session: Session, day: date) -> dict[str, int]:
 
 def dues_of(session: Session, task_id: int) -> list[ReportDue]:
     return list(session.exec(select(ReportDue).where(ReportDue.task_id == task_id).order_by(ReportDue.due_date)))
+
+
+# --- the period in force, for a department's inbox -------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodsInForce:
+    """The reporting period in force on ``day`` for every rule a running task reports on."""
+
+    day: date
+    report_weekday: int
+    periods: tuple[tuple[str, Period], ...]  # (rule, period), by rule
+
+    @classmethod
+    def compute(cls, cal: WorkCalendar, day: date, report_weekday: int,
+                recurrences: Iterable[str] = ()) -> "PeriodsInForce":
+        """The feedback cycles' periods and those of ``recurrences`` (malformed ones skipped)."""
+        rules = {report_rule("", cycle.value, report_weekday) for cycle in CYCLES} | set(recurrences)
+        periods = []
+        for rule in sorted(rules):
+            try:
+                periods.append((rule, current_period(cal, rule, day)))
+            except ValueError:  # a malformed rule typed into the database: nothing is due on it
+                continue
+        return cls(day, report_weekday, tuple(periods))
+
+    def of(self, recurrence: str, feedback_cycle: str) -> Period | None:
+        """The period in force for a task with this recurrence and feedback cycle."""
+        rule = report_rule(recurrence, feedback_cycle, self.report_weekday)
+        return dict(self.periods).get(rule) if rule else None
+
+
+def periods_in_force(session: Session, day: date) -> PeriodsInForce:
+    """The periods of the feedback cycles and of every recurrence a running task has, on ``day``:
+    the same periods ``ensure_report_dues`` writes (``rules/periodic_reports.py``)."""
+    recurrences = session.scalars(select(Task.recurrence).distinct()
+                                  .where(Task.recurrence != "", one_of(Task.status, RUNNING_VALUES)))
+    return PeriodsInForce.compute(load_calendar(session), day, load_rules(session)["report_weekday"], recurrences)
+
+
+def report_due_clause(department, periods: PeriodsInForce) -> sa.ColumnElement[bool]:
+    """A running task on which ``department`` (an id or a bound parameter) has made no progress
+    report since the reporting period in force began."""
+    by_cycle = {report_rule("", cycle.value, periods.report_weekday): cycle.value for cycle in CYCLES}
+
+    def none_since(day: date) -> sa.ColumnElement[bool]:
+        return ~sa.exists().where(
+            ProgressReport.task_id == Task.id,
+            ProgressReport.department_id == department,
+            ProgressReport.created_at >= clock.start_of_local_day(day),
+        )
+
+    due = []
+    for rule, period in periods.periods:
+        follows = Task.recurrence == rule
+        if rule in by_cycle:
+            follows = sa.or_(follows, sa.and_(Task.recurrence == "", Task.feedback_cycle == by_cycle[rule]))
+        due.append(sa.and_(follows, none_since(period.start)))
+    return sa.and_(one_of(Task.status, [s.value for s in WORKING]), sa.or_(sa.false(), *due))
+

@@ -30,7 +30,6 @@ Section rules (``day`` is the as-of date, normally the Monday the job runs):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
@@ -57,6 +56,7 @@ from tracker.models import (
     TaskLeader,
     WeeklySchedule,
 )
+from tracker.rules import periods
 from tracker.services import audit, sources as source_svc, tasks as task_svc
 from tracker.services.actors import SYSTEM, Actor, visible_clause
 from tracker.services.calendar import load_calendar
@@ -108,24 +108,20 @@ class Week:
 
     @classmethod
     def of(cls, day: date) -> "Week":
-        y, w, _ = day.isocalendar()
-        start = day - timedelta(days=day.weekday())
-        return cls(y, w, start, start + timedelta(days=6))
+        start, end = periods.week_of(day)
+        iso = start.isocalendar()
+        return cls(iso.year, iso.week, start, end)
 
     @property
     def key(self) -> str:
-        return f"{self.iso_year}-W{self.iso_week:02d}"
+        return periods.week_key(self.start)
 
     @property
     def label(self) -> str:
-        return (f"{self.iso_year}年第{self.iso_week}周（{self.start.month}月{self.start.day}日—"
-                f"{self.end.month}月{self.end.day}日）")
+        return periods.week_label(self.start)
 
     def shift(self, weeks: int) -> "Week":
         return Week.of(self.start + timedelta(days=7 * weeks))
-
-
-_WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
 def parse_week(text: str | None, default: date | None = None) -> Week:
@@ -133,11 +129,9 @@ def parse_week(text: str | None, default: date | None = None) -> Week:
     text = (text or "").strip()
     if not text:
         return Week.of(default or clock.today())
-    m = _WEEK_RE.match(text)
+    keyed = periods.week_of_key(text)
     try:
-        if m:
-            return Week.of(date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
-        return Week.of(date.fromisoformat(text))
+        return Week.of(keyed.start if keyed else date.fromisoformat(text))
     except ValueError:
         raise ValidationFailed(f"周次或日期无效：{text}（应为 2026-W40 或 2026-09-30）",
                                fields={"week": "周次无效"}) from None
@@ -659,7 +653,7 @@ def record_meeting(session: Session, actor: Actor, schedule_id: int, meeting_dat
     body = "\n".join(f"{agenda[d.item_id].agenda_order}. {d.text}"
                      for d in sorted(decisions, key=lambda d: agenda[d.item_id].agenda_order))
     source = source_svc.create_source(session, actor, {
-        "kind": SourceKind.SCHEDULING_MEETING, "title": f"重点工作调度推进会议（{week.iso_year}年第{week.iso_week}周）",
+        "kind": SourceKind.SCHEDULING_MEETING, "title": f"重点工作调度推进会议（{week.label}）",
         "reference": week.key, "source_date": meeting_date, "leader_id": chair_leader_id,
         "body": body, "attendees": attendees})
     for d in sorted(decisions, key=lambda d: agenda[d.item_id].agenda_order):

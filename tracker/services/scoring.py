@@ -59,6 +59,7 @@ from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import (AppSetting, CalendarDay, CloseRequest, Department, ExtensionRequest,
                             ReportDue, RequestStatus, Role, ScoreSnapshot, Task)
+from tracker.rules.periods import week_key, week_of
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
 from tracker.sql import none_of
@@ -356,27 +357,25 @@ def backfill_snapshots(session: Session, start: date, end: date, *, actor: Actor
 
 def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | None = None,
                  today: date | None = None) -> list[dict]:
-    """Open, overdue and closed per ISO week over the last ``weeks`` weeks (this one last),
+    """Open, overdue and closed per week over the last ``weeks`` weeks (this one last),
     from the snapshots: open/overdue from the week's latest snapshot, closed as the
     growth of the running count since the latest snapshot before the week (looked
     for up to a week back). A week without a snapshot has None figures; closed is
     None too when there is no earlier snapshot to compare with."""
     today = today or clock.today()
-    this_monday = today - timedelta(days=today.weekday())
+    this_monday, this_sunday = week_of(today)
     first_monday = this_monday - timedelta(weeks=weeks - 1)
     q = (select(ScoreSnapshot.day, sa.func.sum(ScoreSnapshot.open_count), sa.func.sum(ScoreSnapshot.overdue_count),
                 sa.func.sum(ScoreSnapshot.closed_count))
-         .where(ScoreSnapshot.day >= first_monday - timedelta(days=7), ScoreSnapshot.day <= this_monday + timedelta(days=6))
+         .where(ScoreSnapshot.day >= first_monday - timedelta(days=7), ScoreSnapshot.day <= this_sunday)
          .group_by(ScoreSnapshot.day).order_by(ScoreSnapshot.day))
     if department_ids is not None:
         q = q.where(ScoreSnapshot.department_id.in_(department_ids))
     days = [(d, int(o or 0), int(v or 0), int(c or 0)) for d, o, v, c in session.execute(q).all()]
     out = []
     for i in range(weeks):
-        monday = first_monday + timedelta(weeks=i)
-        sunday = monday + timedelta(days=6)
-        iso = monday.isocalendar()
-        entry = {"week": f"{iso.year}-W{iso.week:02d}", "week_start": monday, "day": None,
+        monday, sunday = week_of(first_monday + timedelta(weeks=i))
+        entry = {"week": week_key(monday), "week_start": monday, "day": None,
                  "open": None, "overdue": None, "closed": None}
         in_week = [d for d in days if monday <= d[0] <= sunday]
         if in_week:

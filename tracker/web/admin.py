@@ -39,12 +39,12 @@ from tracker.models import (
     User,
 )
 from tracker.rules.names import split_list
+from tracker.rules.periods import weekday_name
 from tracker.services import access, calendar, organisation
 from tracker.web.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-WEEKDAYS = "一二三四五六日"
 
 
 @bp.before_request
@@ -63,7 +63,7 @@ def _admin_globals():
         "urgency_labels": {k.value: v for k, v in URGENCY_LABELS.items()},
         "unit_labels": calendar.PRESET_UNIT_LABELS,
         "origin_labels": calendar.ORIGIN_LABELS,
-        "weekday": lambda d: "周" + WEEKDAYS[d.weekday()],
+        "weekday": weekday_name,
         "department_options": lambda deps: [(d.id, d.name + ("" if d.active else "（已停用）")) for d in deps],
         "leader_options": lambda leaders: [
             (x.id, x.name + (f"（{x.title}）" if x.title else "") + ("" if x.active else "（已停用）"))

@@ -6,18 +6,17 @@ so a clerk never sees another department's task, nor a draft.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, url_for
 from sqlmodel import Session, select
 
-from tracker import clock
 from tracker.db import get_session, is_postgres
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
-from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, FeedbackCycle, ProgressReport, RequestStatus, Role, Task
-from tracker.services import queries
+from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, RequestStatus, Role, Task
+from tracker.services import queries, recurring
 from tracker.services.actors import Actor, visible_clause, visible_template
 from tracker.rules.overdue import LIGHT_LABELS, Horizon
 from tracker.services.queries import TaskFilter
@@ -76,15 +75,15 @@ def _deal(session: Session, flags: sa.Select, fetch, n: int, params: dict | None
 
 
 @shared(8)
-def _inbox_statements(h: Horizon) -> tuple[sa.Select, int]:
+def _inbox_statements(h: Horizon, periods: recurring.PeriodsInForce) -> tuple[sa.Select, int]:
     """The inbox's flags statement for a day, built once per worker for every clerk, the
     department bound at execution (``v_department_id``, as ``visible_template``). Building
     the section conditions costs more Python time than running them: built per clerk, it
     was 1.5 ms, and 0.8 ms more for its first execution, for each of 200 clerks in each
-    worker, most of it in the first seconds after a start (issue 8). A Horizon is a frozen
+    worker, most of it in the first seconds after a start. A Horizon is a frozen
     dataclass, a Select is immutable."""
     department = sa.bindparam("v_department_id", type_=sa.Integer)
-    conditions = [where for *_t, where in inbox_specs(department, h)]
+    conditions = [where for *_t, where in inbox_specs(department, h, periods)]
     return _flags_select(visible_template("clerk"), conditions), len(conditions)
 
 
@@ -95,28 +94,6 @@ def returned_clause() -> sa.ColumnElement[bool]:
         .order_by(CloseRequest.id.desc()).limit(1).correlate(Task).scalar_subquery()
     )
     return sa.and_(Task.status == Status.IN_PROGRESS.value, latest_status == RequestStatus.REJECTED.value)
-
-
-def report_due_clause(department_id: int, today: date) -> sa.ColumnElement[bool]:
-    """A periodic report of this department is due: weekly with none since Monday,
-    monthly with none this month, quarterly with none this quarter."""
-    starts = {
-        FeedbackCycle.WEEKLY: today - timedelta(days=today.weekday()),
-        FeedbackCycle.MONTHLY: today.replace(day=1),
-        FeedbackCycle.QUARTERLY: today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1),
-    }
-
-    def none_since(day) -> sa.ColumnElement[bool]:
-        return ~sa.exists().where(
-            ProgressReport.task_id == Task.id,
-            ProgressReport.department_id == department_id,
-            ProgressReport.created_at >= clock.start_of_local_day(day),
-        )
-
-    return sa.and_(
-        one_of(Task.status, _working),
-        sa.or_(*[sa.and_(Task.feedback_cycle == cycle.value, none_since(day)) for cycle, day in starts.items()]),
-    )
 
 
 def _return_notes(session: Session, task_ids: list[int]) -> dict[int, str]:
@@ -141,14 +118,14 @@ SECTIONS = [  # (key, title, hint), most urgent first; a task shows in the first
 ]
 
 
-def inbox_specs(dep: int | None, h: Horizon) -> list[tuple[str, str, str, list]]:
+def inbox_specs(dep, h: Horizon, periods: recurring.PeriodsInForce) -> list[tuple[str, str, str, list]]:
     """The inbox sections with their conditions: (key, title, hint, conditions), as SECTIONS."""
     lead = Task.lead_department_id == dep
     conditions = [
         [Task.status == Status.ASSIGNED.value, lead],
         [lead, returned_clause()],
         [*queries.filter_clauses(TaskFilter(overdue=True), h)],
-        [report_due_clause(dep, h.today)] if dep is not None else [sa.false()],
+        [recurring.report_due_clause(dep, periods)] if dep is not None else [sa.false()],
         [one_of(Task.status, _open), Task.lead_department_id != dep],
     ]
     return [(*section, where) for section, where in zip(SECTIONS, conditions)]
@@ -161,7 +138,8 @@ def inbox():
     actor = current_actor()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     dep = actor.department_id
-    flags, n = _inbox_statements(h)
+    periods = recurring.periods_in_force(session, h.today)
+    flags, n = _inbox_statements(h, periods)
     found = _deal(session, flags, lambda ids: queries.list_rows_by_ids(session, h, ids), n,
                   {"v_department_id": dep})
     sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
@@ -174,7 +152,7 @@ def inbox():
         urls=urls,
         return_notes=_return_notes(session, returned_ids), my_department=dep,
         status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
-        cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT,
+        cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT, report_periods=periods,
     )
 
 
