@@ -50,8 +50,19 @@ def build(url: str, n: int) -> dict:
 
     from tracker import migrate
     from tracker.db import make_engine
-    from tracker.models import (Bulletin, Milestone, ProgressReport, Role, ScheduleItem,
-                                ScoreSnapshot, Source, Task, TaskAssist, TaskLeader, WeeklySchedule)
+    from tracker.models import (
+        Bulletin,
+        Milestone,
+        ProgressReport,
+        Role,
+        ScheduleItem,
+        ScoreSnapshot,
+        Source,
+        Task,
+        TaskAssist,
+        TaskLeader,
+        WeeklySchedule,
+    )
     from tracker.services import organisation
     from tracker.services.actors import SYSTEM
     from tracker.services.calendar import seed_holidays, seed_presets
@@ -233,23 +244,23 @@ def measure(app, role: str, requests: int, data: dict) -> list[tuple[str, float,
     out = []
     for name, body in initial.items():
         post(body)  # warm
-        times = [timed(lambda: post(body)) for _ in range(requests)]
+        times = [timed(lambda body=body: post(body)) for _ in range(requests)]
         out.append((f"{name}", pct(times, 0.5), pct(times, 0.95)))
     for name, body in changed.items():
-        times = [timed(lambda: post(body)) for _ in range(requests)]
+        times = [timed(lambda body=body: post(body)) for _ in range(requests)]
         out.append((f"{name} (filtered)", pct(times, 0.5), pct(times, 0.95)))
 
     def first_load():
         total = 0.0
         for path in ("/dashboard/", "/dashboard/_dash-layout", "/dashboard/_dash-dependencies"):
-            total += timed(lambda: client.get(path))
+            total += timed(lambda path=path: client.get(path))
         for name in ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
                      "trend_heatmap", "schedule", "ranking", "grid_replace", "grid_rows"):
-            total += timed(lambda: post(initial[name]))
+            total += timed(lambda name=name: post(initial[name]))
         return total
 
     def filter_change():
-        return sum(timed(lambda: post(changed[name])) for name in
+        return sum(timed(lambda name=name: post(changed[name])) for name in
                    ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
                     "trend_heatmap", "schedule", "grid_replace", "grid_rows"))
 

@@ -211,8 +211,8 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
                 s.commit()
             extra = report.counts()
     elif name == "export":
-        from tracker.services.actors import SYSTEM
         from tracker.rules.overdue import Horizon
+        from tracker.services.actors import SYSTEM
         from tracker.services.ledger_export import export_ledger
         from tracker.services.queries import TaskFilter
 

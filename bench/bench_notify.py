@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.seedlib import chunks, recreate_database, seed_organisation  # noqa: E402
+from bench.seedlib import recreate_database, seed_organisation  # noqa: E402
 
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_S = 60.0
@@ -60,8 +60,7 @@ def seed(engine, n_tasks: int, n_deps: int, robot_url: str) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (NotificationChannel, Source, Task, TaskLeader,
-                                User)
+    from tracker.models import NotificationChannel, Source, Task, TaskLeader, User
     from tracker.services.calendar import seed_holidays
 
     rnd = random.Random(52)

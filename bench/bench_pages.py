@@ -114,8 +114,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import sqlalchemy as sa
-
     from run import PASSWORD, TODAY
+
     from tracker import clock, create_app
     from tracker.config import Settings
     from tracker.db import make_engine

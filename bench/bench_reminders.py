@@ -45,8 +45,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (Milestone, ProgressReport, Source, Task,
-                                TaskLeader, User)
+    from tracker.models import Milestone, ProgressReport, Source, Task, TaskLeader, User
     from tracker.services.calendar import seed_holidays, seed_presets
 
     rnd = random.Random(53)

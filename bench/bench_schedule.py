@@ -38,8 +38,7 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from tracker.models import (Milestone, ProgressReport, ReportDue, Source,
-                                Task, TaskLeader)
+    from tracker.models import Milestone, ProgressReport, ReportDue, Source, Task, TaskLeader
     from tracker.services.calendar import seed_holidays
 
     rnd = random.Random(48)

@@ -32,9 +32,9 @@ from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.http.security import CSP, csrf
+from tracker.rules.overdue import LIGHT_LABELS, Horizon
 from tracker.services import queries
 from tracker.services.board import BoardFilter, overdue_filter
-from tracker.rules.overdue import LIGHT_LABELS, Horizon
 from tracker.services.ledger_export import export_ledger
 from tracker.services.queries import TaskFilter
 from tracker.workflow import Party, status_label

@@ -23,9 +23,9 @@ from tracker.db import get_session
 from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
+from tracker.rules.overdue import Horizon
 from tracker.services import board, tasks
 from tracker.services.board import BoardFilter, Figure, list_url
-from tracker.rules.overdue import Horizon
 
 FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
                    ("f-source_kind", "value", "source_kind"), ("f-leader", "value", "leader_id"),

@@ -17,8 +17,18 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from importers.cells import safe_text
-from importers.export import (_BORDER, _CENTER, _HEADER_FILL, _HEADER_FONT, _TITLE_FONT, PAPER_A4, _Cells,
-                              _LedgerSheet, _styled, _text_cell)
+from importers.export import (
+    _BORDER,
+    _CENTER,
+    _HEADER_FILL,
+    _HEADER_FONT,
+    _TITLE_FONT,
+    PAPER_A4,
+    _Cells,
+    _LedgerSheet,
+    _styled,
+    _text_cell,
+)
 
 HEADER_ROW = 2
 FIRST_ROW = 3

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from tracker import clock
-from tracker.models import Role, SourceKind, Source
+from tracker.models import Role, Source, SourceKind
 from tracker.services import organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
 
@@ -196,8 +196,18 @@ def task_state(session: Session, task) -> dict:
     import sqlalchemy as sa
     from sqlmodel import select
 
-    from tracker.models import (AuditEvent, ChangeRequest, CloseRequest, Escalation, ExtensionRequest,
-                                ProgressReport, Reminder, Task, TaskAssist, TaskLeader)
+    from tracker.models import (
+        AuditEvent,
+        ChangeRequest,
+        CloseRequest,
+        Escalation,
+        ExtensionRequest,
+        ProgressReport,
+        Reminder,
+        Task,
+        TaskAssist,
+        TaskLeader,
+    )
 
     state = {c.name: getattr(task, c.name) for c in Task.__table__.columns}
     tag = lambda name: sa.literal(name, sa.String)  # noqa: E731

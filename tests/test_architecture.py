@@ -196,11 +196,13 @@ def test_no_import_cycles():
 
 
 def test_imports_point_down():
-    wrong = sorted({
-        f"{imp.path}:{imp.line} {imp.source} -> {imp.target}"
-        for imp in import_graph()
-        if _layer(imp.target) in FORBIDDEN.get(_layer(imp.source), ())
-    })
+    wrong = sorted(
+        {
+            f"{imp.path}:{imp.line} {imp.source} -> {imp.target}"
+            for imp in import_graph()
+            if _layer(imp.target) in FORBIDDEN.get(_layer(imp.source), ())
+        }
+    )
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from tests import factories as f
@@ -150,7 +151,7 @@ def test_a_failing_commit_removes_the_files(engine, d, task, folder):
     with Session(engine, expire_on_commit=False) as s:
         row = attachments.store(s, d.lead_clerk, task.id, None, up("a.pdf", GOOD["a.pdf"]), directory=folder)
         row.task_id = 987654  # no such task: a foreign key violation at commit
-        with pytest.raises(Exception):
+        with pytest.raises(sa.exc.IntegrityError):
             s.commit()
     assert files_in(folder) == []
 

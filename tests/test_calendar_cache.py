@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tracker.models import AppSetting, CalendarYear
+from tracker.rules.overdue import Horizon
 from tracker.services import calendar as cal_service
 from tracker.services.actors import SYSTEM
-from tracker.rules.overdue import Horizon
 
 ROOT = Path(__file__).resolve().parents[1]
 TUESDAY = date(2026, 11, 24)  # the day after the frozen "today" (Monday 2026-11-23)

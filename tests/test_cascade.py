@@ -11,7 +11,8 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, SourceKind, Task
-from tracker.services import cascade, tasks as task_svc
+from tracker.services import cascade
+from tracker.services import tasks as task_svc
 
 DAY = date(2026, 9, 21)
 

@@ -13,6 +13,7 @@ import re
 from contextlib import contextmanager
 from datetime import date, timedelta
 
+import dash
 import pytest
 import sqlalchemy as sa
 from flask_login import login_user
@@ -23,8 +24,17 @@ from dashboard import callbacks
 from tests import factories as f
 from tests.webutil import login
 from tracker.http.login import LoginUser
-from tracker.models import (AuditEvent, Bulletin, ProgressReport, Reminder, ScheduleItem, ScoreSnapshot, SourceKind,
-                            User, WeeklySchedule)
+from tracker.models import (
+    AuditEvent,
+    Bulletin,
+    ProgressReport,
+    Reminder,
+    ScheduleItem,
+    ScoreSnapshot,
+    SourceKind,
+    User,
+    WeeklySchedule,
+)
 from tracker.services import tasks
 from tracker.services.board import BoardFilter
 
@@ -414,5 +424,5 @@ def test_navigation_targets(app):
     with mock.patch.object(callbacks, "_trigger", return_value={"type": "overdue-grid", "v": "a"}):
         assert callbacks.navigate(None, None, None, None, [{"colId": "title", "rowId": "42"}]) == "/tasks/42"
     with mock.patch.object(callbacks, "_trigger", return_value="g-leader"):
-        with pytest.raises(Exception):
+        with pytest.raises(dash.exceptions.PreventUpdate):
             callbacks.navigate(None, {"points": [{"customdata": "//evil.example"}]}, None, None, [])

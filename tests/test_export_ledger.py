@@ -15,9 +15,9 @@ from importers.export import LEDGER_COLUMNS, LedgerRow, write_ledger
 from tests.fixtures.helpers import FIXTURES, SAMPLES, counts, load_district
 from tracker import clock
 from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
+from tracker.rules.overdue import Horizon
 from tracker.services import import_report, ledger_commit, ledger_export, ledger_import, organisation, tasks
 from tracker.services.actors import Actor
-from tracker.rules.overdue import Horizon
 from tracker.services.queries import TaskFilter
 
 TODAY = date(2026, 11, 23)

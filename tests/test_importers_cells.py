@@ -20,19 +20,22 @@ from tracker.services import ledger_import, motion_import
 SERIAL_1900, SERIAL_1904, DAY = 46387, 44925, date(2026, 12, 31)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (datetime(2026, 12, 31, 0, 0), DAY),
-    (DAY, DAY),
-    (SERIAL_1900, DAY),
-    (float(SERIAL_1900), DAY),
-    ("2026年12月31日前", DAY),
-    ("２０２６－１２－３１", DAY),
-    ("2026.12.31", DAY),
-    ("12月底前", None),
-    (17, None),  # an item number, not a date
-    (True, None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 12, 31, 0, 0), DAY),
+        (DAY, DAY),
+        (SERIAL_1900, DAY),
+        (float(SERIAL_1900), DAY),
+        ("2026年12月31日前", DAY),
+        ("２０２６－１２－３１", DAY),
+        ("2026.12.31", DAY),
+        ("12月底前", None),
+        (17, None),  # an item number, not a date
+        (True, None),
+        (None, None),
+    ],
+)
 def test_cell_date(value, expected):
     assert cell_date(value) == expected
 
@@ -58,18 +61,28 @@ def _book(tmp_path, name: str, rows: list[list], *, date1904: bool = False):
 
 
 def _ledger(tmp_path, deadline, *, date1904: bool = False):
-    return _book(tmp_path, "ledger.xlsx", [
-        ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
-        ["区政府第12次常务会议", "2026年11月5日", "研究制定城区停车管理办法", "区交通运输局", deadline],
-    ], date1904=date1904)
+    return _book(
+        tmp_path,
+        "ledger.xlsx",
+        [
+            ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
+            ["区政府第12次常务会议", "2026年11月5日", "研究制定城区停车管理办法", "区交通运输局", deadline],
+        ],
+        date1904=date1904,
+    )
 
 
 def _motion_list(tmp_path, deadline, *, date1904: bool = False):
-    return _book(tmp_path, "motions.xlsx", [
-        ["区十七届人大三次会议代表建议交办清单"],
-        ["建议编号", "建议题目", "领衔代表", "主办单位", "协办单位", "办理时限"],
-        [1, "关于改善城区停车的建议", "王芳", "区交通运输局", "", deadline],
-    ], date1904=date1904)
+    return _book(
+        tmp_path,
+        "motions.xlsx",
+        [
+            ["区十七届人大三次会议代表建议交办清单"],
+            ["建议编号", "建议题目", "领衔代表", "主办单位", "协办单位", "办理时限"],
+            [1, "关于改善城区停车的建议", "王芳", "区交通运输局", "", deadline],
+        ],
+        date1904=date1904,
+    )
 
 
 @pytest.fixture
@@ -83,10 +96,10 @@ def test_a_workbook_says_whether_it_counts_from_1904(tmp_path):
 
 
 @pytest.mark.parametrize(("serial", "date1904"), [(SERIAL_1900, False), (SERIAL_1904, True)])
-def test_an_excel_serial_reads_the_same_date_in_a_ledger_and_a_motion_list(org, session, tmp_path,
-                                                                             serial, date1904):
-    ledger = ledger_import.import_ledger(session, org.office, _ledger(tmp_path, serial, date1904=date1904),
-                                         dry_run=False)
+def test_an_excel_serial_reads_the_same_date_in_a_ledger_and_a_motion_list(org, session, tmp_path, serial, date1904):
+    ledger = ledger_import.import_ledger(
+        session, org.office, _ledger(tmp_path, serial, date1904=date1904), dry_run=False
+    )
     assert ledger.committed, [e.message for r in ledger.rows for e in r.errors]
     motions = motion_import.import_list(session, org.office, _motion_list(tmp_path, serial, date1904=date1904))
     assert motions.committed, motions.errors

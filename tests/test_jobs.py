@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
+from werkzeug.security import generate_password_hash
 
 from tests import factories as f
 from tests.webutil import login, post
 from tracker import clock, jobs
-from werkzeug.security import generate_password_hash
-
 from tracker.models import AuditEvent, Escalation, JobRun, Notification, Reminder, Task, User
 from tracker.services import reminder_rules, reminders, tasks
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests import factories as f
 from tracker.models import Department, Milestone, ReportDue
-from tracker.services import queries
 from tracker.rules.overdue import Horizon
+from tracker.services import queries
 from tracker.services.queries import TaskFilter
 
 TODAY = date(2026, 11, 20)

@@ -16,14 +16,14 @@ from openpyxl import load_workbook
 from sqlmodel import select
 from werkzeug.datastructures import FileStorage
 
+from tests.fixtures.helpers import load_district
+from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Reminder, Role, Source, Task
 from tracker.rules import overdue as derived
 from tracker.services import motion_import, motions, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
-from tests.fixtures.helpers import load_district
-from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 
 ASSIGNED = date(2026, 3, 6)
 

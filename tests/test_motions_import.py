@@ -22,7 +22,8 @@ from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, ImportJob, LedgerMapping, Motion, MotionStep, Task
-from tracker.services import imports as svc, motion_import, motions
+from tracker.services import imports as svc
+from tracker.services import motion_import, motions
 
 SESSION = "区十七届人大三次会议"
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from tests import factories as f
 from tracker import clock
 from tracker.config import Settings
-from tracker.models import Delivery, Escalation, Notification, NotificationChannel, ReportDue, Reminder, Role, User
+from tracker.models import Delivery, Escalation, Notification, NotificationChannel, Reminder, ReportDue, Role, User
 from tracker.services import notify
 
 SETTINGS = Settings(env="testing", base_url="http://127.0.0.1:8000", smtp_host="127.0.0.1", smtp_port=2525)

@@ -31,7 +31,8 @@ from werkzeug.datastructures import FileStorage
 from tests import factories as f
 from tests.webutil import login
 from tracker.models import ChangeRequest, DepartmentAlias, ExtensionRequest, SavedView, TimeLimitPreset, User
-from tracker.services import access, attachments, tasks as task_svc
+from tracker.services import access, attachments
+from tracker.services import tasks as task_svc
 
 ROLES = ("anonymous", "supervisor", "clerk", "other_clerk", "leader", "admin")
 SKIPPED = {"static"}

@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from tests import factories as f
-from tracker.services import queries, tasks
 from tracker.rules.overdue import Horizon
+from tracker.services import queries, tasks
 from tracker.services.queries import TaskFilter
 
 

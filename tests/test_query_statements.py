@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import Department, Leader
-from tracker.services import queries
 from tracker.rules.overdue import Horizon
+from tracker.services import queries
 from tracker.services.queries import TaskFilter
 
 

@@ -8,7 +8,8 @@ from datetime import date
 
 import openpyxl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from tests.fixtures.helpers import load_district
@@ -38,13 +39,16 @@ def test_variants_tolerate_prefixes_and_suffixes():
     assert "城关镇" in names.name_variants("城关镇人民政府")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("区财政局(牵头)", ("区财政局", names.LEAD)),
-    ("由区财政局牵头", ("区财政局", names.LEAD)),
-    ("区教育局配合", ("区教育局", names.ASSIST)),
-    ("配合单位:区教育局", ("区教育局", names.ASSIST)),
-    ("区财政局", ("区财政局", None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("区财政局(牵头)", ("区财政局", names.LEAD)),
+        ("由区财政局牵头", ("区财政局", names.LEAD)),
+        ("区教育局配合", ("区教育局", names.ASSIST)),
+        ("配合单位:区教育局", ("区教育局", names.ASSIST)),
+        ("区财政局", ("区财政局", None)),
+    ],
+)
 def test_strip_markers_reads_the_role_words(text, expected):
     name, role, _suffix, _etc = names.strip_markers(text)
     assert (name, role) == expected
@@ -64,8 +68,18 @@ def test_split_leader_reads_name_and_title():
     assert not names.same_office("区长", "副区长")
 
 
-KNOWN = ["区财政局", "区教育局", "县交通局", "县财政局", "区住房和城乡建设局", "城关镇", "河口镇人民政府",
-         "区发改委", "区卫生健康委员会", "东城街道办事处"]
+KNOWN = [
+    "区财政局",
+    "区教育局",
+    "县交通局",
+    "县财政局",
+    "区住房和城乡建设局",
+    "城关镇",
+    "河口镇人民政府",
+    "区发改委",
+    "区卫生健康委员会",
+    "东城街道办事处",
+]
 SEPARATORS = ["、", "，", ",", "；", ";", "/", "和", "及", "与", "以及", " ", "\n"]
 
 
@@ -76,8 +90,9 @@ def _split_back(text: str) -> list[str]:
     out: list[str] = []
     for clause in names.split_outside_brackets(names.nfkc(text), names.MAJOR_SEPARATORS):
         for piece in names.split_outside_brackets(clause, names.MINOR_SEPARATORS):
-            out.extend(names.segment(piece, lambda p: [names.normalise_name(p)], lambda n: n in known,
-                                     names.normalise_name))
+            out.extend(
+                names.segment(piece, lambda p: [names.normalise_name(p)], lambda n: n in known, names.normalise_name)
+            )
     return out
 
 
@@ -125,21 +140,28 @@ def _motion_list(tmp_path, lead: str, assist: str, deadline) -> object:
 def _departments(session, task_id: int) -> tuple[str, set[str]]:
     task = session.get(Task, task_id)
     lead = session.get(Department, task.lead_department_id).name
-    assisting = {session.get(Department, a.department_id).name
-                 for a in session.exec(select(TaskAssist).where(TaskAssist.task_id == task_id))}
+    assisting = {
+        session.get(Department, a.department_id).name
+        for a in session.exec(select(TaskAssist).where(TaskAssist.task_id == task_id))
+    }
     return lead, assisting
 
 
-@pytest.mark.parametrize(("lead", "assist", "expected"), [
-    # two units in the lead cell: the first leads, the second assists (with a warning)
-    ("县交通局和县财政局", "", ("区交通运输局", {"区财政局"})),
-    # two units in the assisting cell: both assist
-    ("区教育局", "县交通局和县财政局", ("区教育局", {"区交通运输局", "区财政局"})),
-])
-def test_the_same_cell_gives_the_same_departments_in_a_ledger_and_a_motion_list(org, session, tmp_path,
-                                                                                  lead, assist, expected):
-    ledger = ledger_import.import_ledger(session, org.office, _ledger(tmp_path, lead, assist, "2026年12月31日"),
-                                         dry_run=False)
+@pytest.mark.parametrize(
+    ("lead", "assist", "expected"),
+    [
+        # two units in the lead cell: the first leads, the second assists (with a warning)
+        ("县交通局和县财政局", "", ("区交通运输局", {"区财政局"})),
+        # two units in the assisting cell: both assist
+        ("区教育局", "县交通局和县财政局", ("区教育局", {"区交通运输局", "区财政局"})),
+    ],
+)
+def test_the_same_cell_gives_the_same_departments_in_a_ledger_and_a_motion_list(
+    org, session, tmp_path, lead, assist, expected
+):
+    ledger = ledger_import.import_ledger(
+        session, org.office, _ledger(tmp_path, lead, assist, "2026年12月31日"), dry_run=False
+    )
     assert ledger.committed, [e.message for r in ledger.rows for e in r.errors]
     motions = motion_import.import_list(session, org.office, _motion_list(tmp_path, lead, assist, "2026年12月31日"))
     assert motions.committed, motions.errors
@@ -149,9 +171,13 @@ def test_the_same_cell_gives_the_same_departments_in_a_ledger_and_a_motion_list(
 
 
 def test_an_unknown_unit_is_reported_the_same_way_by_both(org, session, tmp_path):
-    ledger = ledger_import.import_ledger(session, org.office, _ledger(tmp_path, "县交通局和不存在局", "", "2026年12月31日"))
+    ledger = ledger_import.import_ledger(
+        session, org.office, _ledger(tmp_path, "县交通局和不存在局", "", "2026年12月31日")
+    )
     assert [e.message for e in ledger.rows[0].errors] == ["未找到单位“不存在局”（请先在单位名录中登记该单位或其简称）"]
-    report, _inputs = motion_import.read_list(session, _motion_list(tmp_path, "县交通局和不存在局", "", "2026年12月31日"))
+    report, _inputs = motion_import.read_list(
+        session, _motion_list(tmp_path, "县交通局和不存在局", "", "2026年12月31日")
+    )
     assert [e["message"] for e in report.items[0].errors] == ["主办单位“不存在局”不在单位名录中"]
     assert report.items[0].lead == "区交通运输局"
 

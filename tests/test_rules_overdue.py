@@ -1,15 +1,34 @@
 """Derived state is computed in SQL from the deadline and today, never stored."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from tests import factories as f
-from tracker.models import Milestone, Task
+from tracker.models import Milestone, Motion, MotionStep, ReportDue, Task
+from tracker.rules.overdue import (
+    RUNNING_VALUES,
+    Horizon,
+    Light,
+    count_by_light,
+    deadline_state,
+    derived_columns,
+    is_due_soon,
+    is_overdue,
+    light,
+    light_filter,
+    overdue_at,
+    overdue_days_at,
+    overdue_workdays,
+    state_of,
+)
 from tracker.services import tasks
-from tracker.rules.overdue import Horizon, Light, count_by_light, derived_columns, light_filter
+from tracker.services.calendar import load_calendar
+from tracker.workflow import Status
 
 
 @pytest.fixture
@@ -51,8 +70,13 @@ def test_due_soon_window_is_in_working_days(session, d):
 
 
 def test_missed_milestone_turns_yellow(session, d):
-    task = f.task_in(session, d, "in_progress", due_date=date(2027, 3, 31),
-                     milestones=[{"title": "完成方案", "due_date": "2026-12-15"}])
+    task = f.task_in(
+        session,
+        d,
+        "in_progress",
+        due_date=date(2027, 3, 31),
+        milestones=[{"title": "完成方案", "due_date": "2026-12-15"}],
+    )
     session.commit()
     assert _row(session, task.id, Horizon.build(session)).light == Light.GREEN
     assert _row(session, task.id, Horizon.build(session, today=date(2026, 12, 16))).light == Light.YELLOW
@@ -95,36 +119,28 @@ def test_light_filters_partition_the_tasks(session, d):
         f.task_in(session, d, "closed", due_date=date(2026, 12, 24))  # none
     session.commit()
     h = Horizon.build(session)
-    counts = {light: session.scalar(select(sa.func.count()).select_from(Task).where(light_filter(h, light)))
-              for light in Light}
+    counts = {
+        light: session.scalar(select(sa.func.count()).select_from(Task).where(light_filter(h, light)))
+        for light in Light
+    }
     assert counts == {Light.RED: 1, Light.YELLOW: 1, Light.GREEN: 1, Light.NONE: 1}
     assert count_by_light(session, h) == {"red": 1, "yellow": 1, "green": 1, "none": 1}
 
 
 # --- one definition: SQL and Python agree, and every page says the same --------------
 
-from datetime import timedelta  # noqa: E402
-
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
-from tracker.models import Motion, MotionStep, ReportDue  # noqa: E402
-from tracker.rules.overdue import (  # noqa: E402
-    RUNNING_VALUES, deadline_state, is_due_soon, is_overdue, light, overdue_at, overdue_days_at,
-    overdue_workdays, state_of,
-)
-from tracker.services.calendar import load_calendar  # noqa: E402
-from tracker.workflow import Status  # noqa: E402
-
 DAY0 = date(2026, 11, 23)
 _dates = st.integers(-45, 45).map(lambda n: DAY0 + timedelta(days=n))
-_spec = st.fixed_dictionaries({
-    "status": st.sampled_from([s.value for s in Status]),
-    "kind": st.sampled_from(["date", "recurring", "ongoing"]),
-    "due": st.none() | _dates,
-    "reports": st.lists(_dates, max_size=3, unique=True),
-    "steps": st.lists(_dates, max_size=2),
-    "milestones": st.lists(_dates, max_size=2),
-})
+_spec = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from([s.value for s in Status]),
+        "kind": st.sampled_from(["date", "recurring", "ongoing"]),
+        "due": st.none() | _dates,
+        "reports": st.lists(_dates, max_size=3, unique=True),
+        "steps": st.lists(_dates, max_size=2),
+        "milestones": st.lists(_dates, max_size=2),
+    }
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -135,33 +151,68 @@ def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
     try:
         ids = []
         for i, sp in enumerate(specs):
-            task = Task(code=f"P{i}", title=f"T{i}", status=sp["status"], deadline_kind=sp["kind"],
-                        due_date=sp["due"], lead_department_id=d.lead_id)
+            task = Task(
+                code=f"P{i}",
+                title=f"T{i}",
+                status=sp["status"],
+                deadline_kind=sp["kind"],
+                due_date=sp["due"],
+                lead_department_id=d.lead_id,
+            )
             session.add(task)
             session.flush()
             ids.append(task.id)
-            for j, due in enumerate(sp["reports"]):
+            for due in sp["reports"]:
                 session.add(ReportDue(task_id=task.id, period_start=due - timedelta(days=6), due_date=due))
             for j, due in enumerate(sp["milestones"]):
                 session.add(Milestone(task_id=task.id, title=f"m{j}", due_date=due))
             if sp["steps"]:
-                motion = Motion(kind="suggestion", number=i + 1, session_name="届次", title="建议",
-                                proposer="代表", source_id=d.source_id, task_id=task.id)
+                motion = Motion(
+                    kind="suggestion",
+                    number=i + 1,
+                    session_name="届次",
+                    title="建议",
+                    proposer="代表",
+                    source_id=d.source_id,
+                    task_id=task.id,
+                )
                 session.add(motion)
                 session.flush()
                 for due in sp["steps"]:
-                    session.add(MotionStep(motion_id=motion.id, task_id=task.id, kind="opinion",
-                                           department_id=d.assist_id, due_date=due))
+                    session.add(
+                        MotionStep(
+                            motion_id=motion.id,
+                            task_id=task.id,
+                            kind="opinion",
+                            department_id=d.assist_id,
+                            due_date=due,
+                        )
+                    )
         session.flush()
         h = Horizon.build(session, soon_workdays=soon, today=today)
         cal = load_calendar(session)
-        rows = {r[0]: r[1:] for r in session.execute(
-            select(Task.id, is_overdue(h), is_due_soon(h), light(h), overdue_workdays(h)).where(Task.id.in_(ids)))}
-        scored = {r[0]: (bool(r[1]), r[2]) for r in session.execute(
-            select(Task.id, overdue_at(today), overdue_days_at(session, today)).where(Task.id.in_(ids)))}
+        rows = {
+            r[0]: r[1:]
+            for r in session.execute(
+                select(Task.id, is_overdue(h), is_due_soon(h), light(h), overdue_workdays(h)).where(Task.id.in_(ids))
+            )
+        }
+        scored = {
+            r[0]: (bool(r[1]), r[2])
+            for r in session.execute(
+                select(Task.id, overdue_at(today), overdue_days_at(session, today)).where(Task.id.in_(ids))
+            )
+        }
         for task_id, sp in zip(ids, specs):
-            twin = state_of(h, sp["status"], sp["kind"], sp["due"], reports_unmet=sp["reports"],
-                            steps_undone=sp["steps"], milestones_undone=sp["milestones"])
+            twin = state_of(
+                h,
+                sp["status"],
+                sp["kind"],
+                sp["due"],
+                reports_unmet=sp["reports"],
+                steps_undone=sp["steps"],
+                milestones_undone=sp["milestones"],
+            )
             overdue, due_soon, light_, days = rows[task_id]
             assert (bool(overdue), bool(due_soon), light_) == (twin.overdue, twin.due_soon, twin.light), sp
             state = deadline_state(session, h, task_id)
@@ -178,8 +229,13 @@ def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
 def test_due_soon_never_beyond_the_threshold(session, d):
     """A task due in 17 working days with a missed milestone is yellow, but not 临期:
     its badge says 节点滞后 on the department's pages, the office's list and the API."""
-    task = f.task_in(session, d, "in_progress", due_date=date(2026, 12, 16),  # 17 working days ahead
-                     milestones=[{"title": "完成方案", "due_date": "2026-11-30"}])
+    task = f.task_in(
+        session,
+        d,
+        "in_progress",
+        due_date=date(2026, 12, 16),  # 17 working days ahead
+        milestones=[{"title": "完成方案", "due_date": "2026-11-30"}],
+    )
     session.commit()
     h = Horizon.build(session, soon_workdays=3, today=date(2026, 12, 1))
     assert load_calendar(session).workdays_between(h.today, task.due_date).value == 11

@@ -47,19 +47,23 @@ def _assigned(session, d, **kw):
     return t
 
 
-@pytest.mark.parametrize("recurrence,cycle,due", [
-    ("monthly:29", "monthly", date(2026, 11, 27)),  # 11-29 is a Sunday: Friday 11-27
-    ("", "weekly", date(2026, 11, 27)),  # the office's report weekday, Friday
-    ("", "monthly", date(2026, 11, 30)),
-    ("", "quarterly", date(2026, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "recurrence,cycle,due",
+    [
+        ("monthly:29", "monthly", date(2026, 11, 27)),  # 11-29 is a Sunday: Friday 11-27
+        ("", "weekly", date(2026, 11, 27)),  # the office's report weekday, Friday
+        ("", "monthly", date(2026, 11, 30)),
+        ("", "quarterly", date(2026, 12, 31)),
+    ],
+)
 def test_the_inbox_and_the_recurring_job_agree_on_the_due_date(app, session, recurrence, cycle, due):
     d = f.district(session)
     t = _assigned(session, d, recurrence=recurrence, feedback_cycle=cycle, title="按期报送事项")
     recurring.ensure_report_dues(session, TODAY + timedelta(days=60))
     session.commit()
-    in_force = session.exec(select(ReportDue).where(ReportDue.task_id == t.id, ReportDue.period_start <= TODAY,
-                                                    ReportDue.due_date >= TODAY)).one()
+    in_force = session.exec(
+        select(ReportDue).where(ReportDue.task_id == t.id, ReportDue.period_start <= TODAY, ReportDue.due_date >= TODAY)
+    ).one()
     assert in_force.due_date == due
     tasks.acknowledge(session, d.lead_clerk, t.id)
     with clock.frozen(in_force.period_start - timedelta(days=1)):  # the last day of the previous period
@@ -90,8 +94,21 @@ def test_only_a_report_in_the_period_in_force_clears_the_inbox(app, session):
 
 # --- properties -------------------------------------------------------------------------------
 
-rules = st.sampled_from(["weekly:1", "weekly:5", "weekly:7", "monthly:1", "monthly:25", "monthly:31",
-                         "monthly:end", "quarterly:end", "halfyearly:end", "yearly:12-31", "yearly:02-29"])
+rules = st.sampled_from(
+    [
+        "weekly:1",
+        "weekly:5",
+        "weekly:7",
+        "monthly:1",
+        "monthly:25",
+        "monthly:31",
+        "monthly:end",
+        "quarterly:end",
+        "halfyearly:end",
+        "yearly:12-31",
+        "yearly:02-29",
+    ]
+)
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31))
 
 

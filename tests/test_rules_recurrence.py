@@ -41,7 +41,15 @@ def test_unknown_rules_are_errors(rule):
         describe_recurrence(rule)
 
 
-@pytest.mark.parametrize("rule,words", [("weekly:5", "每周五前"), ("monthly:25", "每月25日前"), ("monthly:end", "每月底前"),
-                                        ("quarterly:end", "每季度末"), ("yearly:06-30", "每年6月30日前")])
+@pytest.mark.parametrize(
+    "rule,words",
+    [
+        ("weekly:5", "每周五前"),
+        ("monthly:25", "每月25日前"),
+        ("monthly:end", "每月底前"),
+        ("quarterly:end", "每季度末"),
+        ("yearly:06-30", "每年6月30日前"),
+    ],
+)
 def test_describe_recurrence(rule, words):
     assert describe_recurrence(rule) == words

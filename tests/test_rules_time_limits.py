@@ -53,7 +53,7 @@ def test_bad_units_and_negative_amounts_are_refused():
 
 
 def test_preset_phrase_and_motion_limit_agree_on_a_holiday(session):
-    """"N calendar days" ending in the National Day holiday: one date whichever way it is set."""
+    """ "N calendar days" ending in the National Day holiday: one date whichever way it is set."""
     d = f.district(session)
     preset = cal_service.create_preset(session, d.office, name="七日内回复（7天）", amount=7, unit="days")
     source = session.get(Source, d.source_id)  # a preset counts from the source's date

@@ -15,8 +15,8 @@ from datetime import date
 import pytest
 from sqlalchemy.dialects import postgresql
 
-from tracker.services import taskpage
 from tracker.rules.overdue import Horizon
+from tracker.services import taskpage
 
 BASE_TABLE = re.compile(r"\b(closerequest|changerequest|extensionrequest)\.")
 
@@ -39,7 +39,7 @@ def test_the_task_page_statement_built_by_many_threads_at_once_keeps_its_aliases
         threads, out = 8, []
         barrier = threading.Barrier(threads)
 
-        def build():
+        def build(barrier=barrier, out=out):
             barrier.wait()
             out.append(str(taskpage.task_select(h).compile(dialect=postgresql.dialect())))
 

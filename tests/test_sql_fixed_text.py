@@ -16,9 +16,9 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.calendar import WorkCalendar
 from tracker.models import Role, Task
+from tracker.rules.overdue import Horizon, derived_columns, is_running
 from tracker.services import board, queries, recurring, taskpage
 from tracker.services.actors import Actor, visible_clause, visible_template
-from tracker.rules.overdue import Horizon, derived_columns, is_running
 from tracker.sql import none_of, one_of
 from tracker.web.department import _inbox_statements
 

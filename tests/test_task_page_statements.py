@@ -9,8 +9,8 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
-from tracker.services import taskpage, tasks
 from tracker.rules.overdue import Horizon
+from tracker.services import taskpage, tasks
 
 
 @pytest.fixture

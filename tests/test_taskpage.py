@@ -11,8 +11,17 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker import clock
-from tracker.models import (Attachment, Department, ExtensionRequest, Leader, Milestone, ProgressReport,
-                            TaskAssist, TaskLeader, User)
+from tracker.models import (
+    Attachment,
+    Department,
+    ExtensionRequest,
+    Leader,
+    Milestone,
+    ProgressReport,
+    TaskAssist,
+    TaskLeader,
+    User,
+)
 from tracker.services import attachments, taskpage, tasks
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -164,7 +164,7 @@ def test_admin_sets_a_users_email(client, session, d):
     assert event.after == {"email": "fgw@duban.local"}
 
 
-def test_a_test_message_shows_whether_the_robot_works(client, session, d, robot):
+def test_a_test_message_shows_whether_the_robot_works(client, session, d, robot):  # noqa: F811
     srv, url = robot((200, {"errcode": 0, "errmsg": "ok"}), (200, {"errcode": 310000, "errmsg": "keywords not in content"}))
     ch = NotificationChannel(name="发改委钉钉群", flavour="dingtalk", url=url, department_id=d.lead_id)
     session.add(ch)

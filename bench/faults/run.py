@@ -436,9 +436,9 @@ STALE_S = 15.0  # the bench's imports.STALE_AFTER (5 minutes in production)
 
 def _office(url: str) -> None:
     """The office account that uploads (the cheap test hash, see bench/load/run.py)."""
+    from run import PASSWORD  # bench/load/run.py
     from sqlmodel import Session
 
-    from run import PASSWORD  # bench/load/run.py
     from tracker.db import make_engine
     from tracker.models import Role
     from tracker.services import organisation
@@ -477,7 +477,6 @@ class _Office:
 
     def __init__(self, base: str):
         import requests
-
         from run import PASSWORD
 
         self.base, self.s = base, requests.Session()

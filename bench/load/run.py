@@ -325,7 +325,7 @@ def in_read_mix(name: str) -> bool:
 def table(records: list, seconds: float) -> tuple[list[str], dict]:
     """One row per request type, then the read mix and everything; returns the lines and the read-mix figures."""
     by: dict[str, list] = defaultdict(list)
-    for name, ms, ok, status, _t in records:
+    for name, ms, ok, _status, _t in records:
         by[name].append((ms, ok))
     by["READ MIX (all but report POSTs)"] = [(ms, ok) for name, ms, ok, _s, _t in records if in_read_mix(name)]
     by["ALL"] = [(ms, ok) for _n, ms, ok, _s, _t in records]

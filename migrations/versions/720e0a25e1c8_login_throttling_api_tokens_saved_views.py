@@ -6,11 +6,11 @@ Create Date: 2026-11-23 00:58:06.189513
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import tracker.models
+from alembic import op
 
+import tracker.models
 
 revision: str = '720e0a25e1c8'
 down_revision: Union[str, None] = 'c456508ec250'

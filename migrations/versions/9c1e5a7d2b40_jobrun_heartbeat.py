@@ -6,10 +6,10 @@ Create Date: 2026-11-26 14:50:00.000000
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-import tracker.models
+from alembic import op
 
+import tracker.models
 
 revision: str = '9c1e5a7d2b40'
 down_revision: Union[str, None] = 'f3ffe90a4080'

@@ -6,11 +6,11 @@ Create Date: 2026-11-26 10:31:34.767708
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import tracker.models
+from alembic import op
 
+import tracker.models
 
 revision: str = 'b476965f7a12'
 down_revision: Union[str, None] = '720e0a25e1c8'

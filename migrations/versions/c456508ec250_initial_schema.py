@@ -1,16 +1,16 @@
 """initial schema
 
 Revision ID: c456508ec250
-Revises: 
+Revises:
 Create Date: 2026-11-23 00:53:38.281803
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import tracker.models
+from alembic import op
 
+import tracker.models
 
 revision: str = 'c456508ec250'
 down_revision: Union[str, None] = None

@@ -6,11 +6,11 @@ Create Date: 2026-11-26 11:38:34.241377
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import tracker.models
+from alembic import op
 
+import tracker.models
 
 revision: str = 'f3ffe90a4080'
 down_revision: Union[str, None] = 'b476965f7a12'

@@ -28,9 +28,9 @@ from tracker.models import (
     TaskLeader,
     Urgency,
 )
+from tracker.rules.overdue import Horizon, light_label
 from tracker.services import queries
 from tracker.services.actors import Actor, own_part_only, parties
-from tracker.rules.overdue import Horizon, light_label
 from tracker.services.sources import kind_label
 from tracker.services.tasks import assisting_ids, leader_ids
 from tracker.workflow import TRANSITIONS, Action, Party, allowed, status_label

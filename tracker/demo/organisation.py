@@ -169,7 +169,7 @@ def build_org(session: Session) -> Org:
     for order, (key, name, title) in enumerate(LEADERS, start=1):
         leader = session.exec(select(Leader).where(Leader.name == name, Leader.title == title)).first()
         if leader is None:
-            portfolio = [departments[d] for d, l in DEPT_LEADER.items() if l == key]
+            portfolio = [departments[d] for d, boss in DEPT_LEADER.items() if boss == key]
             leader = organisation.create_leader(session, admin, name, title, department_ids=portfolio,
                                                 sort_order=order * 10)
             created["leader"] += 1

@@ -185,7 +185,7 @@ class SourcePlanning:
             self._simple(src, row[0], row[1], row[2], urgency=Urgency.URGENT,
                          requirement="立行立改，举一反三，3日内报送整改情况和佐证照片。")
 
-        for j, row in enumerate(rng.sample(OPINION_ISSUES, 3)):
+        for row in rng.sample(OPINION_ISSUES, 3):
             v = self._values()
             issue_text = row[0].format(**v)
             day = self.rand_day(past[0], past[-1])
@@ -197,7 +197,7 @@ class SourcePlanning:
                          urgency=Urgency.EXTRA_URGENT, preset=("opinion_press", "24小时内"),
                          requirement="立即核实情况，及时发布权威信息，回应群众关切，同步解决群众反映的实际问题。")
 
-        for j, row in enumerate(rng.sample(DOCUMENT_ITEMS, 5)):
+        for row in rng.sample(DOCUMENT_ITEMS, 5):
             title, lead, assists, code, days = row
             day = self.rand_day(past[0], past[-1])
             src = self._source(SourceKind.DOCUMENT, title.removeprefix("办理").removeprefix("落实"),
@@ -205,7 +205,7 @@ class SourcePlanning:
                                f"{title}。请按规定时限办理：")
             self._simple(src, title, lead, assists, preset=(code, f"{days}个工作日内"))
 
-        for j, row in enumerate(rng.sample(LETTER_ITEMS, 3)):
+        for row in rng.sample(LETTER_ITEMS, 3):
             title, lead, assists, code, days = row
             v = self._values()
             day = self.rand_day(past[0], past[-1])
@@ -221,7 +221,7 @@ class SourcePlanning:
             issue += 1
             who = rng.choice(issuers)
             day = self.rand_day(past[0], past[-1])
-            portfolio = {d for d, l in DEPT_LEADER.items() if l == who}
+            portfolio = {d for d, boss in DEPT_LEADER.items() if boss == who}
             t, fixed = self._draw("_pool", (lambda t, mine=portfolio: t.lead[0] in mine) if who not in (None, MAYOR) else None)
             if who is None:
                 issuer, itype = "市政府分管副市长", "市领导"

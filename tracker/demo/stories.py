@@ -160,8 +160,8 @@ class TaskStories:
         if it.scenario == "reassigned" and age >= 2:
             a = self._out(it, None, approval=False)
             it.due0 = self.due_future(it, a)
-            options = [d for d in it.assists] or [d for d, l in DEPT_LEADER.items()
-                                                   if l == DEPT_LEADER[it.lead] and d != it.lead]
+            options = [d for d in it.assists] or [d for d, boss in DEPT_LEADER.items()
+                                                   if boss == DEPT_LEADER[it.lead] and d != it.lead]
             new = rng.choice(options)
             it.add(self.wd(a, 1), "reassign_request", new=new)
             it.add(self.cap(self.wd(a, 2)), "reassign_decide", new=new)

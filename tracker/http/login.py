@@ -90,8 +90,9 @@ def _user_select() -> sa.Select:
     statement: every page needs the first two and nearly every page the third (``Horizon.build``).
     Built once: building it and its cache key on every request cost a few percent of a worker's CPU."""
     user = User.__table__
-    return (sa.select(*user.c, notify.unread_count_of(user.c.id), *calendar.VERSION_COLUMNS)
-            .where(user.c.id == sa.bindparam("user_id")))
+    return sa.select(*user.c, notify.unread_count_of(user.c.id), *calendar.VERSION_COLUMNS).where(
+        user.c.id == sa.bindparam("user_id")
+    )
 
 
 @login_manager.user_loader

@@ -26,9 +26,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
-                "msg": record.getMessage()}
+        data = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+            "msg": record.getMessage(),
+        }
         data.update(getattr(record, "fields", {}))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
@@ -41,8 +45,10 @@ class TextFormatter(logging.Formatter):
         if f is None:  # not a request line: a warning or an error of the app
             line = f"{record.levelname} {record.name} {record.getMessage()}"
         else:
-            line = (f"{record.levelname} {f.get('request_id', '-')} {f.get('user', '-')} {f.get('method', '')} "
-                    f"{f.get('path', '')} {f.get('status', '')} {f.get('duration_ms', '')}ms {record.getMessage()}")
+            line = (
+                f"{record.levelname} {f.get('request_id', '-')} {f.get('user', '-')} {f.get('method', '')} "
+                f"{f.get('path', '')} {f.get('status', '')} {f.get('duration_ms', '')}ms {record.getMessage()}"
+            )
         return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
 
 
@@ -103,8 +109,20 @@ def init_request_log(app: Flask) -> None:
         except Exception:  # a failed transaction must not cost the log line
             user = None
         level = logging.ERROR if resp.status_code >= 500 else logging.INFO
-        logger.log(level, "request", extra={"fields": {
-            "request_id": rid, "user": user, "method": request.method, "path": request.path,
-            "status": resp.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "cpu_ms": round((time.thread_time() - g.request_cpu) * 1000, 1), "ip": request.remote_addr}})
+        logger.log(
+            level,
+            "request",
+            extra={
+                "fields": {
+                    "request_id": rid,
+                    "user": user,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": resp.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "cpu_ms": round((time.thread_time() - g.request_cpu) * 1000, 1),
+                    "ip": request.remote_addr,
+                }
+            },
+        )
         return resp

@@ -69,8 +69,9 @@ def reached_level(days_over: int, thresholds: Iterable[int] = DEFAULT_THRESHOLDS
     return max((lvl for lvl, t in zip(LEVELS, thresholds) if days_over >= t), default=0)
 
 
-def recipients(level: int, *, clerks: list[int], heads: list[int], leaders: list[int],
-               in_charge: list[int]) -> list[int]:
+def recipients(
+    level: int, *, clerks: list[int], heads: list[int], leaders: list[int], in_charge: list[int]
+) -> list[int]:
     """The user ids a notice of ``level`` reaches, highest rung first (module docstring).
 
     ``clerks`` and ``heads``: the lead department's active clerk accounts without and
@@ -85,8 +86,13 @@ def recipients(level: int, *, clerks: list[int], heads: list[int], leaders: list
     return out
 
 
-def recipients_by_escalation(escalations: Iterable[Mapping], *, staff: Mapping[int, Mapping[str, list[int]]],
-                             leaders: Mapping[int, list[int]], in_charge: Mapping[int, list[int]]) -> dict[int, list[int]]:
+def recipients_by_escalation(
+    escalations: Iterable[Mapping],
+    *,
+    staff: Mapping[int, Mapping[str, list[int]]],
+    leaders: Mapping[int, list[int]],
+    in_charge: Mapping[int, list[int]],
+) -> dict[int, list[int]]:
     """Escalation id → user ids on its rung, for escalations given as mappings with ``id``,
     ``level``, ``task_id`` and ``department_id``; ``staff`` maps a department to its
     ``clerks`` and ``heads``, ``leaders`` a task to its leaders' accounts, ``in_charge`` a
@@ -94,8 +100,11 @@ def recipients_by_escalation(escalations: Iterable[Mapping], *, staff: Mapping[i
     out: dict[int, list[int]] = {}
     for e in escalations:
         people = staff.get(e["department_id"], {})
-        out[e["id"]] = recipients(e["level"], clerks=list(people.get("clerks", [])),
-                                  heads=list(people.get("heads", [])),
-                                  leaders=list(leaders.get(e["task_id"], [])),
-                                  in_charge=list(in_charge.get(e["department_id"], [])))
+        out[e["id"]] = recipients(
+            e["level"],
+            clerks=list(people.get("clerks", [])),
+            heads=list(people.get("heads", [])),
+            leaders=list(leaders.get(e["task_id"], [])),
+            in_charge=list(in_charge.get(e["department_id"], [])),
+        )
     return out

@@ -148,11 +148,11 @@ def strip_markers(piece: str) -> tuple[str, str | None, bool, bool]:
     s = s.removeprefix("由")
     label = PREFIX_LABEL.match(s)
     if label:
-        role, s = ROLE_OF.get(label["w"]), s[label.end():]
+        role, s = ROLE_OF.get(label["w"]), s[label.end() :]
     m = _BRACKET_MARKER.search(s)
     while m:
         role = ROLE_OF[m["w"]]
-        s = s[: m.start()] + s[m.end():]
+        s = s[: m.start()] + s[m.end() :]
         m = _BRACKET_MARKER.search(s)
     while True:
         if _ETC.search(s):
@@ -191,7 +191,7 @@ def group_kinds(key: str) -> tuple[str, ...] | None:
 
 
 def is_vague(key: str) -> bool:
-    """"相关部门", "各单位": departments meant but not named."""
+    """ "相关部门", "各单位": departments meant but not named."""
     return bool(_VAGUE_START.match(key) or _VAGUE_WHOLE.fullmatch(key))
 
 
@@ -200,8 +200,9 @@ def is_vague(key: str) -> bool:
 T = TypeVar("T")
 
 
-def segment(text: str, read: Callable[[str], Sequence[T]], known: Callable[[T], bool],
-            unknown: Callable[[str], T]) -> list[T]:
+def segment(
+    text: str, read: Callable[[str], Sequence[T]], known: Callable[[T], bool], unknown: Callable[[str], T]
+) -> list[T]:
     """Cut at 和/及/与 or spaces only where that separates names: 区住房和城乡建设局
     and "区 发改委" stay whole, "区财政局和区教育局" is two.
 
@@ -221,7 +222,7 @@ def segment(text: str, read: Callable[[str], Sequence[T]], known: Callable[[T], 
         for i in range(j + 1):
             if best[i] is None:
                 continue
-            piece = text[starts[i]:ends[j]].strip()
+            piece = text[starts[i] : ends[j]].strip()
             if not piece:
                 continue
             entries = list(read(piece)) if len(piece) <= MAX_NAME else [unknown(piece)]
@@ -261,7 +262,7 @@ def is_leader_title(text: str) -> bool:
 
 
 def split_leader(text: str) -> tuple[str, str]:
-    """"高志远（副县长）" → ("高志远", "副县长"); a name alone has no title."""
+    """ "高志远（副县长）" → ("高志远", "副县长"); a name alone has no title."""
     m = _LEADER_CELL.match(text.strip())
     if m:
         return normalise_name(m["name"]), m["title"].strip()

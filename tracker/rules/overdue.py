@@ -29,8 +29,8 @@ on these expressions inside the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -109,17 +109,13 @@ def is_running() -> sa.ColumnElement[bool]:
 @_cached
 def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
     """A periodic report (ReportDue, services/recurring.py) past its date and still missing."""
-    return sa.exists().where(
-        ReportDue.task_id == Task.id, ReportDue.met_on.is_(None), ReportDue.due_date < h.today
-    )
+    return sa.exists().where(ReportDue.task_id == Task.id, ReportDue.met_on.is_(None), ReportDue.due_date < h.today)
 
 
 @_cached
 def step_missed(h: Horizon) -> sa.ColumnElement[bool]:
     """A motion's handling step (协办意见, 面商, services/motions.py) past its date and not done."""
-    return sa.exists().where(
-        MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today
-    )
+    return sa.exists().where(MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today)
 
 
 @_cached
@@ -159,8 +155,12 @@ def _deadline(h: Horizon) -> sa.ColumnElement:
         .scalar_subquery()
     )
     return sa.case(
-        (sa.and_(Task.deadline_kind == DeadlineKind.DATE.value,
-                 sa.or_(Task.due_date.is_(None), Task.due_date >= h.today)), first_step),
+        (
+            sa.and_(
+                Task.deadline_kind == DeadlineKind.DATE.value, sa.or_(Task.due_date.is_(None), Task.due_date >= h.today)
+            ),
+            first_step,
+        ),
         (Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date),
         else_=sa.func.coalesce(first_missed, first_step),
     )
@@ -178,9 +178,7 @@ def is_due_soon(h: Horizon) -> sa.ColumnElement[bool]:
 
 @_cached
 def milestone_missed(h: Horizon) -> sa.ColumnElement[bool]:
-    return sa.exists().where(
-        Milestone.task_id == Task.id, Milestone.done_on.is_(None), Milestone.due_date < h.today
-    )
+    return sa.exists().where(Milestone.task_id == Task.id, Milestone.done_on.is_(None), Milestone.due_date < h.today)
 
 
 @_cached
@@ -194,9 +192,11 @@ def milestone_missed_in(h: Horizon) -> sa.ColumnElement[bool]:
 def light_counts(red, soon, missed) -> list:
     """``count(*)`` per colour (red, yellow, green) from per-task flags, with ``light``'s
     precedence: red first, then yellow (due soon or a milestone missed), then green."""
-    return [sa.func.count().filter(red),
-            sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, missed))),
-            sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(missed)))]
+    return [
+        sa.func.count().filter(red),
+        sa.func.count().filter(sa.and_(sa.not_(red), sa.or_(soon, missed))),
+        sa.func.count().filter(sa.and_(sa.not_(red), sa.not_(soon), sa.not_(missed))),
+    ]
 
 
 @_cached
@@ -294,16 +294,16 @@ def count_by_light(session: Session, h: Horizon, *where: sa.ColumnElement[bool])
 
 def open_at(as_of: date) -> sa.ColumnElement[bool]:
     """Running at the start of ``as_of``: running now, or closed on or after it."""
-    return sa.or_(one_of(Task.status, _running),
-                  sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of))
+    return sa.or_(one_of(Task.status, _running), sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of))
 
 
 def overdue_at(as_of: date) -> sa.ColumnElement[bool]:
     """Overdue at the start of ``as_of``, for scoring a past period (003 §37): a fixed due
     date only. A recurring task's missed report is scored apart, as a late report
     (``scoring.period_figures``), so counting it here too would charge it twice."""
-    return sa.and_(open_at(as_of), Task.deadline_kind == DeadlineKind.DATE.value,
-                   Task.due_date.is_not(None), Task.due_date < as_of)
+    return sa.and_(
+        open_at(as_of), Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date.is_not(None), Task.due_date < as_of
+    )
 
 
 def overdue_days_at(session: Session, as_of: date) -> sa.ColumnElement[int]:
@@ -313,7 +313,6 @@ def overdue_days_at(session: Session, as_of: date) -> sa.ColumnElement[int]:
         return sa.literal(0)
     due_seq = select(CalendarDay.seq).where(CalendarDay.day == Task.due_date).scalar_subquery()
     return sa.case((overdue_at(as_of), sa.func.coalesce(as_of_seq - due_seq, 0)), else_=0)
-
 
 
 @dataclass(frozen=True)
@@ -348,9 +347,16 @@ class TwinState:
     light: str
 
 
-def state_of(h: Horizon, status: str, deadline_kind: str, due_date: date | None, *,
-             reports_unmet: Iterable[date] = (), steps_undone: Iterable[date] = (),
-             milestones_undone: Iterable[date] = ()) -> TwinState:
+def state_of(
+    h: Horizon,
+    status: str,
+    deadline_kind: str,
+    due_date: date | None,
+    *,
+    reports_unmet: Iterable[date] = (),
+    steps_undone: Iterable[date] = (),
+    milestones_undone: Iterable[date] = (),
+) -> TwinState:
     """The rules of this module in Python, from a task's own dates: the twin of
     ``is_overdue``, ``_deadline``, ``is_due_soon`` and ``light`` (held to them by
     tests/test_rules_overdue.py). ``*_unmet``/``*_undone``: due dates of the periodic
@@ -373,5 +379,6 @@ def state_of(h: Horizon, status: str, deadline_kind: str, due_date: date | None,
         deadline = (missed_reports or missed_steps or [None])[0]
     soon = due_soon_of(h, status, due_date)
     missed_milestone = any(d < h.today for d in milestones_undone)
-    return TwinState(overdue, deadline if overdue else None, soon,
-                     light_of(h, status, due_date, overdue, missed_milestone))
+    return TwinState(
+        overdue, deadline if overdue else None, soon, light_of(h, status, due_date, overdue, missed_milestone)
+    )

@@ -37,8 +37,7 @@ CYCLES = (FeedbackCycle.WEEKLY, FeedbackCycle.MONTHLY, FeedbackCycle.QUARTERLY)
 _LOOK_BACK = timedelta(days=400)
 
 
-def report_rule(task_recurrence: str, feedback_cycle: str,
-                report_weekday: int = DEFAULT_REPORT_WEEKDAY) -> str | None:
+def report_rule(task_recurrence: str, feedback_cycle: str, report_weekday: int = DEFAULT_REPORT_WEEKDAY) -> str | None:
     """The recurrence a task reports on, or None for a one-off task."""
     if task_recurrence:
         return task_recurrence
@@ -58,8 +57,7 @@ def on_or_before_workday(cal: WorkCalendar, day: date) -> date:
     return day
 
 
-def report_periods(cal: WorkCalendar, rule: str, start: date, last_due: date | None,
-                   until: date) -> Iterator[Period]:
+def report_periods(cal: WorkCalendar, rule: str, start: date, last_due: date | None, until: date) -> Iterator[Period]:
     """The reporting periods after ``last_due`` (from ``start`` when None) whose nominal due
     date is on or before ``until``; ``Period.end`` is the due date. Raises ``ValueError`` for
     a malformed rule.

@@ -38,11 +38,10 @@ from tracker.models import (
     TaskLeader,
     WeeklySchedule,
 )
+from tracker.rules.overdue import Horizon, Light, is_due_soon, is_overdue, is_running, light_counts, milestone_missed_in
 from tracker.rules.periods import week_of
 from tracker.services import queries
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
-from tracker.rules.overdue import (Horizon, Light, is_due_soon, is_overdue, is_running, light_counts,
-                                   milestone_missed_in)
 from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in

@@ -20,7 +20,8 @@ from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, DeadlineKind, ProgressReport, SourceKind, Urgency
 from tracker.rules.names import normalise_name
-from tracker.services import audit, sources as source_service, tasks
+from tracker.services import audit, tasks
+from tracker.services import sources as source_service
 from tracker.services.actors import Actor
 from tracker.services.import_report import ImportReport, Issue, chunks
 

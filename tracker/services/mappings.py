@@ -9,9 +9,9 @@ they were made for so that a person can read the table.
 
 from __future__ import annotations
 
-from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, MOTION_FIELDS, ColumnMapping
 from sqlmodel import Session, select
 
+from importers.mapping import DEPARTMENT_FIELDS, LEDGER_FIELDS, MOTION_FIELDS, ColumnMapping
 from tracker import clock
 from tracker.models import LedgerMapping
 from tracker.services import audit

@@ -19,12 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from importers import Limits, Workbook, read_workbook
 from importers.cells import as_text, cell_date, header_key
 from importers.layout import SheetScan, Table, detect
 from importers.mapping import MOTION_FIELDS, MappingStore
-from sqlmodel import Session, select
-
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import Department, Leader

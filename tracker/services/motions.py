@@ -55,12 +55,12 @@ from tracker.models import (
     Task,
     TaskAssist,
 )
+from tracker.rules.overdue import CHASED_VALUES
 from tracker.rules.time_limits import due_after
 from tracker.services import audit, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
 from tracker.services.reminder_rules import load_rules
-from tracker.rules.overdue import CHASED_VALUES
 from tracker.workflow import Party, Status
 
 KIND_LABELS = {"suggestion": "建议", "proposal": "提案"}

@@ -43,18 +43,18 @@ from tracker.models import (
     ExtensionRequest,
     Notification,
     NotificationChannel,
-    ReportDue,
     Reminder,
+    ReportDue,
     RequestStatus,
     Role,
     Task,
     TaskAssist,
     User,
 )
+from tracker.rules.overdue import Horizon, is_due_soon, is_overdue, is_running
 from tracker.services import audit
 from tracker.services.actors import UNPUBLISHED, Actor, visible_clause
 from tracker.services.calendar import load_calendar
-from tracker.services.organisation import ladder_recipients
 from tracker.services.channels import (
     FLAVOURS,
     DeliveryFailed,
@@ -63,7 +63,7 @@ from tracker.services.channels import (
     smtp_configured,
     webhook_payload,
 )
-from tracker.rules.overdue import Horizon, is_due_soon, is_overdue, is_running
+from tracker.services.organisation import ladder_recipients
 from tracker.workflow import Status
 
 SECTION_LIMIT = 30  # items listed per section; the rest is a count and a link to the full list

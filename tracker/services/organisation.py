@@ -19,8 +19,8 @@ from tracker.models import (
     TaskLeader,
     User,
 )
-from tracker.rules.names import normalise_name
 from tracker.rules import ladder
+from tracker.rules.names import normalise_name
 from tracker.services import audit
 from tracker.services.actors import Actor
 

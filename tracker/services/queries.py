@@ -7,9 +7,9 @@ applied here, in SQL, never left to the caller.
 
 from __future__ import annotations
 
-
 import unicodedata
-from dataclasses import dataclass, field, fields as dc_fields
+from dataclasses import dataclass, field
+from dataclasses import fields as dc_fields
 from datetime import date
 from typing import Any
 
@@ -29,10 +29,21 @@ from tracker.models import (
     TaskAssist,
     TaskLeader,
 )
+from tracker.rules.overdue import (
+    Horizon,
+    Light,
+    closed_late,
+    deadline_seq,
+    derived_columns,
+    due_soon_of,
+    is_due_soon,
+    is_overdue,
+    light_filter,
+    light_of,
+    milestone_missed,
+    overdue_workdays_of,
+)
 from tracker.services.actors import Actor, visible_clause, visible_params, visible_template
-from tracker.rules.overdue import (Horizon, Light, closed_late, deadline_seq, derived_columns, due_soon_of,
-                                      is_due_soon, is_overdue, light_filter, light_of, milestone_missed,
-                                      overdue_workdays_of)
 from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of
 from tracker.workflow import Status

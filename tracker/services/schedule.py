@@ -57,10 +57,12 @@ from tracker.models import (
     WeeklySchedule,
 )
 from tracker.rules import periods
-from tracker.services import audit, sources as source_svc, tasks as task_svc
+from tracker.rules.overdue import Horizon, is_overdue, is_running, overdue_workdays
+from tracker.services import audit
+from tracker.services import sources as source_svc
+from tracker.services import tasks as task_svc
 from tracker.services.actors import SYSTEM, Actor, visible_clause
 from tracker.services.calendar import load_calendar
-from tracker.rules.overdue import Horizon, is_overdue, is_running, overdue_workdays
 
 SECTIONS = ("overdue", "due_this_week", "due_next_week", "milestone", "report_missing", "blocked")
 SECTION_LABELS = {

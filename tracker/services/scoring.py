@@ -57,13 +57,23 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
-from tracker.models import (AppSetting, CalendarDay, CloseRequest, Department, ExtensionRequest,
-                            ReportDue, RequestStatus, Role, ScoreSnapshot, Task)
+from tracker.models import (
+    AppSetting,
+    CalendarDay,
+    CloseRequest,
+    Department,
+    ExtensionRequest,
+    ReportDue,
+    RequestStatus,
+    Role,
+    ScoreSnapshot,
+    Task,
+)
+from tracker.rules.overdue import open_at, overdue_at, overdue_days_at
 from tracker.rules.periods import week_key, week_of
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor
 from tracker.sql import none_of
-from tracker.rules.overdue import open_at, overdue_at, overdue_days_at
 from tracker.workflow import Status
 
 SETTING_KEY = "score_weights"

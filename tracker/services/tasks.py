@@ -41,9 +41,8 @@ from tracker.models import (
     Urgency,
 )
 from tracker.rules import ladder
-from tracker.services import audit
+from tracker.services import audit, recurring
 from tracker.services.actors import Actor, parties
-from tracker.services import recurring
 from tracker.services.calendar import due_from_preset, load_calendar
 from tracker.services.validation import validate
 from tracker.workflow import FINAL, Action, Party, Status, check

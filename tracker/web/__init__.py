@@ -10,6 +10,7 @@ from flask_login import current_user
 from jinja2 import FileSystemBytecodeCache
 
 from tracker.models import ROLE_LABELS, Role
+from tracker.rules.overdue import light_label
 from tracker.web import (
     admin,
     auth,
@@ -27,7 +28,6 @@ from tracker.web import (
 )
 from tracker.web.nav import fixed_url, id_url, nav_items
 from tracker.web.widgets import select_options
-from tracker.rules.overdue import light_label
 
 # Every page blueprint, in the order the app factory registers them.
 BLUEPRINTS = (auth.bp, home.bp, office.bp, tasks.bp, department.bp, leader.bp, admin.bp, imports.bp,

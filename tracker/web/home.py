@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, ur
 from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.models import Role, Task
-from tracker.services.actors import visible_clause
 from tracker.rules.overdue import Horizon, is_due_soon, is_overdue, is_running
+from tracker.services.actors import visible_clause
 
 bp = Blueprint("home", __name__)
 

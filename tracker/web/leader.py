@@ -11,8 +11,8 @@ from flask import Blueprint, current_app, render_template
 from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.models import Role
-from tracker.services import queries
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light
+from tracker.services import queries
 from tracker.services.queries import TaskFilter
 from tracker.web.access import roles_required
 from tracker.workflow import Party, Status, status_label

@@ -46,10 +46,12 @@ from tracker.models import (
     TimeLimitPreset,
     Urgency,
 )
-from tracker.services import decompose, queries, sources as source_svc, tasks as task_svc
-from tracker.services.deadlines import describe_recurrence
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
+from tracker.services import decompose, queries
+from tracker.services import sources as source_svc
+from tracker.services import tasks as task_svc
+from tracker.services.deadlines import describe_recurrence
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.shared_sql import shared
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
@@ -198,7 +200,7 @@ def _rows_from_form(form) -> list[decompose.DraftRow]:
 def _render_decompose(src: Source, text: str, rows, status: int = 200, message: str = ""):
     return render_template("office/decompose.html", src=src, text=text, rows=rows, message=message,
                            department_names=[d.name for d in _departments()],
-                           leader_names=[l.name for l in _leaders()], urgencies=list(Urgency),
+                           leader_names=[ldr.name for ldr in _leaders()], urgencies=list(Urgency),
                            describe_recurrence=describe_recurrence), status
 
 
@@ -290,7 +292,7 @@ def tasks():
         query=urlencode(args, doseq=True), assist=assist, leaders_of=leaders, views=views,
         departments=conn.execute(_choices_select(Department)).all(), leaders=conn.execute(_choices_select(Leader)).all(),
         sources=[(i, f"{day.isoformat()} {title}") for i, title, day in conn.execute(_sources_select())],
-        statuses=STATUS_LABELS["office"], lights=[l for l in Light], sorts=SORT_LABELS,
+        statuses=STATUS_LABELS["office"], lights=list(Light), sorts=SORT_LABELS,
         per_page_choices=PER_PAGE_CHOICES, urls=_row_urls(),
         page_url=lambda n: url_for(".tasks", **{**args, "page": n}),
         sort_url=lambda key: url_for(".tasks", **{**args, "sort": key}),

@@ -23,7 +23,8 @@ from tracker.errors import DomainError, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role
-from tracker.services import cascade, schedule as svc
+from tracker.services import cascade
+from tracker.services import schedule as svc
 from tracker.workflow import status_label
 
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")

@@ -36,10 +36,11 @@ from tracker.models import (
     RequestStatus,
     Task,
 )
-from tracker.services import attachments, cascade, taskpage, tasks as svc
-from tracker.services.actors import Actor, own_part_only, parties
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
+from tracker.services import attachments, cascade, taskpage
+from tracker.services import tasks as svc
+from tracker.services.actors import Actor, own_part_only, parties
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
