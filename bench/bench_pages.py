@@ -1,4 +1,4 @@
-"""Python CPU and SQL statements per request of the read mix (issue 8), in-process.
+"""Python CPU and SQL statements per request of the read mix, in-process.
 
     .venv/bin/python bench/bench_pages.py [--db postgresql|sqlite] [--requests 30] [--reuse]
         [--only clerk:inbox,office:list overdue] [--profile "clerk:task page"] [--profile-out FILE]

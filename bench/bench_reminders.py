@@ -12,7 +12,7 @@ their reply limit, and progress reports. Then it times, on Monday 2026-11-23:
 
 * ``ensure_report_dues`` (three weeks ahead) and ``check_reports``;
 * ``run_rules`` as a dry run, the first real run of the previous working day (the
-  catch-up: every long-overdue deadline gets its first 督办 notice, with H2's
+  catch-up: every long-overdue deadline gets its first 督办 notice, with the
   immediate notifications when they are installed), the day's real run, and the
   same day again (the idempotent path: adds nothing).
 

@@ -29,7 +29,7 @@ class Settings:
     due_soon_workdays: int = 3  # yellow light window
     reassign_window_workdays: int = 2  # a department may ask for 改派 within this many days
     demo: bool = False
-    # Notifications (H2): links in digests are absolute; e-mail goes out only when smtp_host is set.
+    # Notifications: links in digests are absolute; e-mail goes out only when smtp_host is set.
     base_url: str = "http://127.0.0.1:8000"
     smtp_host: str = ""
     smtp_port: int = 25
@@ -39,8 +39,8 @@ class Settings:
     smtp_tls: str = "none"  # none | starttls | ssl
     smtp_timeout: int = 10  # seconds, also for webhook posts
     webhook_timeout: int = 10
-    log_format: str = "json"  # H8: one line per request on stdout: json | text | off
-    trusted_proxies: int = 0  # H8: reverse proxies in front (nginx: 1); their X-Forwarded-For/-Proto are believed
+    log_format: str = "json"  # one line per request on stdout: json | text | off
+    trusted_proxies: int = 0  # reverse proxies in front (nginx: 1); their X-Forwarded-For/-Proto are believed
 
     @property
     def resolved_database_url(self) -> str:

@@ -57,8 +57,8 @@ def _postgres_engine(url: str, **kw) -> sa.Engine:
     (three of the six round trips of an inbox page). At READ COMMITTED, PostgreSQL's default, every
     statement sees a fresh snapshot anyway, so a transaction around reads bought no consistency; what
     needs one (writes, SELECT … FOR UPDATE, advisory xact locks, SAVEPOINT) still gets it, begun just
-    before that statement and ended by the session's commit or rollback. Under the load test's
-    saturated two cores each round trip waits for both processes to be scheduled (issue 8)."""
+    before that statement and ended by the session's commit or rollback. On saturated cores each
+    round trip waits for both processes (web worker and PostgreSQL) to be scheduled."""
     _cache_long_statements()
     # JIT compiles the large, cheap list and count queries for longer than they run
     # (0.8 s of compiling for a 0.1 s board query at 100k tasks): off for the whole app.
@@ -107,7 +107,7 @@ def _cache_long_statements() -> None:
     """Let psycopg keep its conversion (``%(name)s`` -> ``$n``) of statements up to 16 KB.
 
     It caches only those under 4 KB; the task row with its derived state is ~5 KB, and converting
-    it again cost 0.28 ms of every task page (3 % of the workers' CPU under load, py-spy). A
+    it on every execution costs 0.28 ms of every task page (3 % of the workers' CPU under load). A
     private constant: if a psycopg release drops it, nothing breaks, the cache is just smaller."""
     from psycopg import _queries
 

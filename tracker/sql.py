@@ -2,8 +2,8 @@
 
 SQLAlchemy turns ``column.in_(list)`` into an "expanding" parameter: the compiled statement is
 cached, but its text is rewritten on every execution to fit the list (a regular expression over
-the whole statement; the task row is 5 KB). The status filters and id lists below were rewritten
-on every page: 3-5 % of the inbox's CPU (cProfile, issue 8).
+the whole statement; the task row is 5 KB). Rewriting the status filters and id lists below on
+every page would cost 3-5 % of the inbox's CPU.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ scrypt would make 280 logins a benchmark of their own.
 the table then also counts the failed requests by status and whether each carried
 the Chinese 503 message, and the requests after the restart show the recovery.
 
-Target (issue 8), PostgreSQL on this 2-core machine: 200 requests/s of the read mix
+Target, PostgreSQL on this 2-core machine: 200 requests/s of the read mix
 at p95 under 300 ms, zero errors, zero lost or doubled writes.
 """
 
@@ -198,8 +198,8 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: i
 def wait_workers_ready(log: Path, workers: int, seconds: float = 120) -> bool:
     """Whether every worker has built the app (its "ready" line from the shipped config's
     ``post_worker_init``). /healthz answers as soon as one has: users connecting earlier all land
-    on that worker and their keep-alive connections stay there, so one worker served 155 of the
-    280 users at 66 % of a core while the two others idled at a third (issue 8)."""
+    on that worker and their keep-alive connections stay there: one worker would serve 155 of the
+    280 users at 66 % of a core while the two others idle at a third."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if len(re.findall(r"worker \d+ ready", log.read_text(errors="replace"))) >= workers:
@@ -318,7 +318,7 @@ def is_report_post(name: str) -> bool:
 
 
 def in_read_mix(name: str) -> bool:
-    """The issue's read mix: every request but the report POSTs and the logins."""
+    """The read mix: every request but the report POSTs and the logins."""
     return not is_report_post(name) and not name.startswith("login")
 
 

@@ -54,8 +54,8 @@ def require_change_of_demo_password(session: Session, user: User, password: str,
 
 def clear_failures(session: Session, username: str) -> None:
     """A successful login forgets the user's failures. Most users have none, and then nothing is
-    written: a login is no write transaction, no commit to wait for (280 at once at the start of
-    the load test, issue 8)."""
+    written: a login is no write transaction, no commit to wait for, when a few hundred users log
+    in at once as the working day starts."""
     if session.scalar(select(LoginFailure.id).where(LoginFailure.username == username).limit(1)) is None:
         return
     session.exec(sa.delete(LoginFailure).where(LoginFailure.username == username))

@@ -99,8 +99,8 @@ def _visible(role: Role, department_id, leader_id) -> sa.ColumnElement[bool]:
         return sa.true()
     if role == Role.CLERK and department_id is not None:
         # Its tasks by their two indexes (lead, assisting). As "lead = d OR EXISTS (assisting d)"
-        # PostgreSQL tested the OR on every task of the district that another condition let
-        # through: the inbox's statement read all open tasks for one department's ten (issue 8).
+        # PostgreSQL tests the OR on every task of the district that another condition lets
+        # through: the inbox's statement would read all open tasks to find one department's ten.
         own = Task.__table__.alias("own_task")
         theirs = sa.union_all(
             sa.select(own.c.id).where(own.c.lead_department_id == department_id),

@@ -158,7 +158,7 @@ def store(session: Session, actor: Actor, task_id: int, report_id: int | None, f
     pending = _forget_on_commit(session)
     size = 0
     head = b""
-    try:  # H8: a full disk or a read-only folder is the operator's problem, told in Chinese, never a 500
+    try:  # a full disk or a read-only folder is the operator's problem, told in Chinese, never a 500
         directory.mkdir(parents=True, exist_ok=True)
         # Exclusive create: a random name never overwrites anything.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)

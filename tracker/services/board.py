@@ -1,4 +1,4 @@
-"""The dashboard's figures (issue 6), all computed in SQL under the actor's visibility.
+"""The dashboard's figures, all computed in SQL under the actor's visibility.
 
 Every number the board shows is the count of a ``TaskFilter`` and comes with
 that filter, so the board links each number to the task list built by the same
@@ -291,7 +291,7 @@ _READ = object()  # "read snapshot_departments": a caller that has them passes t
 
 def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26, *,
                  departments=_READ) -> list[TrendWeek]:
-    """Open, overdue and closed per week from the snapshots (H5's ``scoring.weekly_trend``),
+    """Open, overdue and closed per week from the snapshots (``scoring.weekly_trend``),
     over the departments the actor may read (``departments``: ``snapshot_departments`` already read)."""
     from tracker.services import scoring
 

@@ -28,8 +28,8 @@ from tracker.shared_sql import prime
 
 # --- the calendar, cached per process behind a version read from the database ----
 #
-# Every page builds a Horizon, which used to read the whole holiday table. Each
-# web worker now keeps the calendar it built, keyed by a version it reads in one
+# Every page builds a Horizon; rather than read the whole holiday table each time,
+# each web worker keeps the calendar it built, keyed by a version it reads in one
 # small statement per request: a random token that every change of the holiday
 # tables writes (``_bump_version``, in the same transaction as the change), plus
 # the row counts of both tables as a guard against rows written around the

@@ -14,8 +14,8 @@ together or not at all. Starting the commit is one conditional UPDATE
 (``planned -> committing``), so a second click cannot import twice; a job whose
 thread died is seen as stale after ``STALE_AFTER`` and may be started again.
 
-Kinds: "ledger" (tasks), "departments" (单位名录) and "motions" (建议提案交办清单,
-issue 7: ``motion_import`` reads and checks the list, ``motions.register`` writes
+Kinds: "ledger" (tasks), "departments" (单位名录) and "motions" (建议提案交办清单:
+``motion_import`` reads and checks the list, ``motions.register`` writes
 it, assigned at once or left as drafts). A motion list uploaded as a ledger is
 opened as a motions job, so that it never becomes plain tasks.
 """

@@ -80,8 +80,8 @@ CONSULT_FORMS = ("当面", "电话", "座谈", "视察", "书面", "网络")
 
 LIMITS_KEY = "motion_limits"
 # amount, unit (days | months | workdays), counted from assignment (second: from the 不满意).
-# reassign 10 days, opinion one month, answer three months: the common 办理办法 defaults
-# (the issue); consult two months: our default so the 面商 comes a month before the answer.
+# reassign 10 days, opinion one month, answer three months: the common 办理办法 defaults;
+# consult two months: our default so the 面商 comes a month before the answer.
 DEFAULT_LIMITS: dict[str, list] = {
     "reassign": [10, "days"],
     "opinion": [1, "months"],

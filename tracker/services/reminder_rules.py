@@ -21,8 +21,8 @@ from tracker.services.validation import validate
 
 SETTING_KEY = "reminder_rules"
 
-# The defaults, from the issue and the work rules:
-# - before_due 3 and 1 working days, on the day, and daily after: the issue's defaults;
+# The defaults, from the office's requirements and the work rules:
+# - before_due 3 and 1 working days, on the day, and daily after: what the office asked for;
 # - ack_workdays 1: "签收" is expected the next working day;
 # - report_weekday 5: weekly progress reports are due on Friday (每周五前报送);
 # - ladder: tracker.rules.ladder.DEFAULT_THRESHOLDS;

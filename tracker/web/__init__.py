@@ -80,7 +80,7 @@ def warm_up(app: Flask) -> None:
 
 def warm_templates(app: Flask) -> int:
     """Load every page template before the worker takes requests (gunicorn ``post_worker_init``):
-    the users arriving first after a restart no longer wait for the compiling. Returns how many."""
+    the users arriving first after a restart do not wait for the compiling. Returns how many."""
     names = [name for name in app.jinja_env.list_templates() if name.endswith(".html")]
     for name in names:
         app.jinja_env.get_template(name)

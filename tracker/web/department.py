@@ -79,7 +79,7 @@ def _inbox_statements(h: Horizon, periods: recurring.PeriodsInForce) -> tuple[sa
     """The inbox's flags statement for a day, built once per worker for every clerk, the
     department bound at execution (``v_department_id``, as ``visible_template``). Building
     the section conditions costs more Python time than running them: built per clerk, it
-    was 1.5 ms, and 0.8 ms more for its first execution, for each of 200 clerks in each
+    would cost 1.5 ms, and 0.8 ms more for its first execution, for each of 200 clerks in each
     worker, most of it in the first seconds after a start. A Horizon is a frozen
     dataclass, a Select is immutable."""
     department = sa.bindparam("v_department_id", type_=sa.Integer)

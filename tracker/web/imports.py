@@ -1,4 +1,4 @@
-"""The web importer (issue 4): upload a ledger (台账), a 建议/提案 交办清单 (issue 7) or a
+"""The web importer: upload a ledger (台账), a 建议/提案 交办清单 or a
 department list (单位名录), correct the recognised columns, watch the dry run, confirm,
 see what was created.
 

@@ -311,7 +311,7 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
                               names_known={**dict(departments), task.lead_department_id: row.lead_name,
                                            **dict(assisting)})
     # A task reported on weekly for years has hundreds of entries: the newest TIMELINE_SHOWN, and a
-    # link to the rest (the page of a task with 420 reports was 343 KB).
+    # link to the rest (with all of them, the page of a task with 420 reports weighs 343 KB).
     hidden = 0 if request.args.get("history") == "all" else max(0, len(timeline) - TIMELINE_SHOWN)
     return {
         "task": task,
