@@ -13,7 +13,7 @@ from tests import factories as f
 from tracker import clock
 from tracker.config import Settings
 from tracker.models import Delivery, Escalation, Notification, NotificationChannel, ReportDue, Reminder, Role, User
-from tracker.services import notify
+from tracker.services import digest, notify
 
 SETTINGS = Settings(env="testing", base_url="http://127.0.0.1:8000", smtp_host="127.0.0.1", smtp_port=2525)
 MONDAY = date(2026, 11, 23)
@@ -47,7 +47,7 @@ def _busy_district(session, d):
 
 def test_clerk_digest_lists_what_is_waiting_with_absolute_links(session, d):
     late, fresh, soon = _busy_district(session, d)
-    counts = notify.build_digests(session, MONDAY, settings=SETTINGS)
+    counts = digest.build_digests(session, MONDAY, settings=SETTINGS)
     session.commit()
     (note,) = _digests(session, d.lead_clerk.user_id)
     assert note.key == f"digest:{d.lead_clerk.user_id}:2026-11-23"
@@ -72,7 +72,7 @@ def test_leader_and_office_digests(session, d):
     f.task_in(session, d, "pending_review")
     f.open_request(session, d, soon, "extension")
     session.commit()
-    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    digest.build_digests(session, MONDAY, settings=SETTINGS)
     (lead,) = _digests(session, d.leader.user_id)
     assert [i["task_id"] for i in _section(lead, "approval")["items"]] == [waiting.id]
     assert [i["task_id"] for i in _section(lead, "overdue")["items"]] == [late.id]
@@ -101,7 +101,7 @@ def test_reminders_report_dues_and_escalations_reach_clerk_head_and_leader(sessi
         session.add(Escalation(task_id=late.id, department_id=d.lead_id, level=2, notice_no="督〔2026〕5号",
                                reason="旧的督办", created_at=clock.now()))
     session.commit()
-    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    digest.build_digests(session, MONDAY, settings=SETTINGS)
     (clerk,) = _digests(session, d.lead_clerk.user_id)
     assert [i["note"] for i in _section(clerk, "reminders")["items"]] == ["该事项已逾期3个工作日，请立即办理"]
     assert _section(clerk, "report_due")["items"][0]["task_id"] == soon.id
@@ -123,9 +123,9 @@ def test_twice_gives_one_digest_per_user_and_one_set_of_deliveries(session, d):
                                     department_id=d.lead_id))
     second_clerk = f.user(session, Role.CLERK, department_id=d.lead_id)
     session.commit()
-    first = notify.build_digests(session, MONDAY, settings=SETTINGS)
+    first = digest.build_digests(session, MONDAY, settings=SETTINGS)
     session.commit()
-    again = notify.build_digests(session, MONDAY, settings=SETTINGS)
+    again = digest.build_digests(session, MONDAY, settings=SETTINGS)
     session.commit()
     assert first["created"] > 0 and again["created"] == 0 and again["existing"] == first["created"]
     per_user = session.execute(select(Notification.user_id, sa.func.count()).group_by(Notification.user_id)).all()
@@ -143,7 +143,7 @@ def test_no_email_deliveries_without_smtp(session, d):
     _busy_district(session, d)
     session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
     session.commit()
-    counts = notify.build_digests(session, MONDAY, settings=Settings(env="testing"))
+    counts = digest.build_digests(session, MONDAY, settings=Settings(env="testing"))
     assert counts["emails"] == 0 and session.scalar(select(sa.func.count()).select_from(Delivery)) == 0
 
 
@@ -154,10 +154,10 @@ def test_nothing_on_a_holiday_saturday_but_a_digest_on_the_make_up_saturday(sess
     # 2026-10-03 is a Saturday inside the National Day holiday; 2026-10-10 a 调休 working Saturday
     for day in (date(2026, 10, 3), date(2026, 10, 4), date(2026, 11, 28)):
         with f.on(day):
-            assert notify.build_digests(session, day, settings=SETTINGS)["skipped"] == 1
+            assert digest.build_digests(session, day, settings=SETTINGS)["skipped"] == 1
     assert session.scalar(select(sa.func.count()).select_from(Notification)) == 0
     with f.on(date(2026, 10, 10)):
-        counts = notify.build_digests(session, date(2026, 10, 10), settings=SETTINGS)
+        counts = digest.build_digests(session, date(2026, 10, 10), settings=SETTINGS)
     session.commit()
     assert counts["skipped"] == 0 and counts["created"] >= 2
     (note,) = _digests(session, d.lead_clerk.user_id, date(2026, 10, 10))
@@ -178,7 +178,7 @@ def test_concurrent_runs_create_each_digest_once(db, session, d):
             with Session(db, expire_on_commit=False) as s:
                 with clock.frozen(MONDAY):
                     barrier.wait(timeout=10)
-                    results.append(notify.build_digests(s, MONDAY, settings=SETTINGS))
+                    results.append(digest.build_digests(s, MONDAY, settings=SETTINGS))
                     s.commit()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -240,7 +240,7 @@ def test_level_three_escalation_of_a_task_naming_no_leader_goes_to_the_leader_in
         session.add(Escalation(task_id=named.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕12号",
                                reason="逾期未办结", created_at=clock.now()))
     session.commit()
-    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    digest.build_digests(session, MONDAY, settings=SETTINGS)
     (wu,) = _digests(session, d.leader.user_id)  # 吴海涛 is in charge of the lead department
     assert [i["task_id"] for i in _section(wu, "escalations")["items"]] == [late.id]
     (li,) = _digests(session, d.other_leader.user_id)  # 李明 is named on the other task
@@ -273,7 +273,7 @@ def test_digest_shows_each_escalation_to_exactly_the_people_its_notice_reached(s
     session.commit()
     reached = organisation.ladder_recipients(session, [
         {"id": e.id, "level": e.level, "task_id": e.task_id, "department_id": e.department_id} for e in escs])
-    notify.build_digests(session, MONDAY, settings=SETTINGS)
+    digest.build_digests(session, MONDAY, settings=SETTINGS)
     session.commit()
     shown: dict[int, set[int]] = {}
     for note in _digests(session):
