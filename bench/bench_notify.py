@@ -133,7 +133,7 @@ def main() -> None:
     from tracker.config import Settings
     from tracker.db import make_engine
     from tracker.models import Delivery
-    from tracker.services import notify
+    from tracker.services import delivery_queue, digest
 
     robot = ThreadingHTTPServer(("127.0.0.1", 0), _Robot)
     robot.bodies, robot.lock = [], threading.Lock()
@@ -150,14 +150,14 @@ def main() -> None:
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     with Session(engine) as s:
         t0 = time.perf_counter()
-        first = notify.build_digests(s, TODAY, settings=settings)
+        first = digest.build_digests(s, TODAY, settings=settings)
         s.commit()
         out["digest_s"] = round(time.perf_counter() - t0, 2)
     out["digest_statements"] = len(statements)
     out["digest_counts"] = first
     with Session(engine) as s:
         t0 = time.perf_counter()
-        again = notify.build_digests(s, TODAY, settings=settings)
+        again = digest.build_digests(s, TODAY, settings=settings)
         s.commit()
         out["digest_again_s"] = round(time.perf_counter() - t0, 2)
     out["digest_again_counts"] = again
@@ -172,7 +172,7 @@ def main() -> None:
 
     def work():
         with Session(engine) as s:
-            results.append(notify.deliver_pending(s, settings=settings))
+            results.append(delivery_queue.deliver_pending(s, settings=settings))
 
     t0 = time.perf_counter()
     workers = [threading.Thread(target=work) for _ in range(2)]

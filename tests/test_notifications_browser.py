@@ -10,7 +10,7 @@ from tests import factories as f
 from tests.browser import expect, shot
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, NotificationChannel, User
-from tracker.services import notify
+from tracker.services import digest, notify
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_inbox_badge_and_links_in_chromium(live_server, browser_context, session
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="老旧小区改造", due_date=date(2026, 11, 18))
     session.commit()
-    notify.build_digests(session, date(2026, 11, 23), settings=Settings(env="testing", base_url=live_server.url))
+    digest.build_digests(session, date(2026, 11, 23), settings=Settings(env="testing", base_url=live_server.url))
     session.commit()
     page = browser_context.new_page()
     _login(page, live_server.url, session.get(User, d.lead_clerk.user_id).username)

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests import factories as f
-from tests.test_notify_delivery import robot  # noqa: F401 - the recording HTTP server
+from tests.test_delivery_queue import robot  # noqa: F401 - the recording HTTP server
 from tests.webutil import login, post
 from tracker.config import Settings
 from tracker.models import AuditEvent, Delivery, Notification, NotificationChannel, User
-from tracker.services import notify
+from tracker.services import digest, notify
 
 MONDAY = date(2026, 11, 23)
 
@@ -31,7 +31,7 @@ def _digest_for_lead_clerk(session, d):
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="老旧小区改造", due_date=date(2026, 11, 18))
     session.commit()
-    notify.build_digests(session, MONDAY, settings=Settings(env="testing", base_url="http://127.0.0.1:8000"))
+    digest.build_digests(session, MONDAY, settings=Settings(env="testing", base_url="http://127.0.0.1:8000"))
     session.commit()
     return late
 
@@ -47,12 +47,12 @@ def test_inbox_lists_newest_first_with_links_and_marks_read(client, session, d):
     assert f'href="http://127.0.0.1:8000/tasks/{late.id}"' in html and "老旧小区改造" in html
     assert f'href="/tasks/{late.id}">查看事项' in html
     assert 'id="nav-unread" aria-label="未读消息">2</span>' in html
-    digest = session.exec(select(Notification).where(Notification.kind == "digest",
-                                                     Notification.user_id == d.lead_clerk.user_id)).one()
-    resp = post(client, f"/notifications/{digest.id}/read", token_from="/notifications/")
+    note = session.exec(select(Notification).where(Notification.kind == "digest",
+                                                   Notification.user_id == d.lead_clerk.user_id)).one()
+    resp = post(client, f"/notifications/{note.id}/read", token_from="/notifications/")
     assert resp.status_code == 302
-    session.refresh(digest)
-    assert digest.read_at is not None
+    session.refresh(note)
+    assert note.read_at is not None
     assert 'id="nav-unread" aria-label="未读消息">1</span>' in client.get("/notifications/").get_data(as_text=True)
     resp = post(client, "/notifications/read-all", token_from="/notifications/")
     assert resp.status_code == 302
@@ -62,12 +62,12 @@ def test_inbox_lists_newest_first_with_links_and_marks_read(client, session, d):
 
 def test_nobody_marks_another_users_message(client, session, d):
     _digest_for_lead_clerk(session, d)
-    digest = session.exec(select(Notification).where(Notification.user_id == d.lead_clerk.user_id)).first()
+    note = session.exec(select(Notification).where(Notification.user_id == d.lead_clerk.user_id)).first()
     login(client, _name(session, d.assist_clerk))
-    resp = post(client, f"/notifications/{digest.id}/read", token_from="/notifications/")
+    resp = post(client, f"/notifications/{note.id}/read", token_from="/notifications/")
     assert resp.status_code == 404
-    session.refresh(digest)
-    assert digest.read_at is None
+    session.refresh(note)
+    assert note.read_at is None
     # mark-all only touches one's own messages
     post(client, "/notifications/read-all", token_from="/notifications/")
     assert notify.unread_count(session, d.lead_clerk.user_id) == 1

@@ -101,15 +101,15 @@ def _daily(session: Session, day: date) -> dict:
     then the deliveries (which commit one by one, so they come after the rest is saved)."""
     _workday(session, day)
     counts = _reminders(session, day)
-    build_digests = _service("notify", "build_digests")
+    build_digests = _service("digest", "build_digests")
     counts.update(_flat("digests", build_digests(session, day)))
     session.commit()
-    counts.update(_flat("deliveries", _service("notify", "deliver_pending")(session)))
+    counts.update(_flat("deliveries", _service("delivery_queue", "deliver_pending")(session)))
     return counts
 
 
 def _deliver(session: Session, day: date) -> dict:
-    return _flat("deliveries", _service("notify", "deliver_pending")(session))
+    return _flat("deliveries", _service("delivery_queue", "deliver_pending")(session))
 
 
 def _schedule(session: Session, day: date) -> dict:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from tracker.config import Settings
 from tracker.jobs import REPORT_DUES_AHEAD
 from tracker.models import ScheduleItem, User
-from tracker.services import bulletins, notify, recurring, reminders, schedule, scoring
+from tracker.services import bulletins, digest, recurring, reminders, schedule, scoring
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
 
@@ -41,4 +41,4 @@ def this_week(session: Session, today: date, *, settings: Settings | None = None
     if load_calendar(session).is_workday(today):
         recurring.ensure_report_dues(session, today + REPORT_DUES_AHEAD)
         reminders.run_rules(session, today)
-        notify.build_digests(session, today, settings=settings)
+        digest.build_digests(session, today, settings=settings)

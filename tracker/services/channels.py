@@ -1,9 +1,9 @@
 """Delivery transports: e-mail over SMTP and group-robot webhooks (企业微信 / 钉钉).
 
-Only the wire formats and the sending live here; which message goes where, and
-the retry schedule, are decided in ``notify.py``. Every failure is raised as
-``DeliveryFailed`` with a short Chinese reason that the office sees on the
-deliveries page, so nothing here decides whether to retry.
+Only the wire formats and the sending live here; which message goes where is
+decided in ``notify.py`` and ``digest.py``, the retry schedule in ``delivery_queue.py``.
+Every failure is raised as ``DeliveryFailed`` with a short Chinese reason that the
+office sees on the deliveries page, so nothing here decides whether to retry.
 """
 
 from __future__ import annotations

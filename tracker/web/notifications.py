@@ -1,5 +1,6 @@
 """Notification pages: every user's inbox (消息), the office's delivery log, the group-robot
-admin pages and the administrator's e-mail field. Thin views over ``services/notify.py``."""
+admin pages and the administrator's e-mail field. Thin views over ``services/notify.py`` (the
+inbox), ``delivery_queue.py`` (the log) and ``notify_settings.py`` (robots and addresses)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.http.params import page_number, to_int
 from tracker.models import Department, NotificationChannel, Role
-from tracker.services import notify
+from tracker.services import delivery_queue, notify, notify_settings
 from tracker.services.channels import FLAVOURS
 from tracker.web.access import roles_required
 
@@ -76,8 +77,8 @@ def mark_all_read():
 def deliveries():
     session = get_session()
     channels = {str(c.id): c.name for c in session.exec(select(NotificationChannel)).all()}
-    return render_template("notifications/deliveries.html", rows=notify.deliveries(session),
-                           counts=notify.delivery_counts(session), channels=channels)
+    return render_template("notifications/deliveries.html", rows=delivery_queue.deliveries(session),
+                           counts=delivery_queue.delivery_counts(session), channels=channels)
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
@@ -85,7 +86,7 @@ def deliveries():
 def retry(delivery_id: int):
     session = get_session()
     try:
-        notify.retry_delivery(session, current_actor(), delivery_id)
+        delivery_queue.retry_delivery(session, current_actor(), delivery_id)
     except DomainError as exc:
         session.rollback()
         if exc.http_status == 404:
@@ -130,9 +131,9 @@ def _channel_form(channel: NotificationChannel | None):
                     department_id=_dep_id(form.get("department_id")))
         try:
             if channel is None:
-                channel = notify.create_channel(session, current_actor(), **data)
+                channel = notify_settings.create_channel(session, current_actor(), **data)
             else:
-                notify.update_channel(session, current_actor(), channel.id, **data)
+                notify_settings.update_channel(session, current_actor(), channel.id, **data)
         except DomainError as exc:
             session.rollback()
             errors = exc.fields or {"name": exc.message}
@@ -166,7 +167,7 @@ def channel_active(channel_id: int):
     session = get_session()
     active = request.form.get("active") == "1"
     try:
-        ch = notify.set_channel_active(session, current_actor(), channel_id, active)
+        ch = notify_settings.set_channel_active(session, current_actor(), channel_id, active)
     except DomainError as exc:
         abort(exc.http_status)
     session.commit()
@@ -179,7 +180,7 @@ def channel_active(channel_id: int):
 def channel_test(channel_id: int):
     session = get_session()
     try:
-        notify.send_test_message(session, current_actor(), channel_id)
+        notify_settings.send_test_message(session, current_actor(), channel_id)
     except DomainError as exc:
         session.rollback()
         if exc.http_status == 404:
@@ -199,7 +200,7 @@ def channel_test(channel_id: int):
 def user_email(user_id: int):
     session = get_session()
     try:
-        user = notify.set_user_email(session, current_actor(), user_id, request.form.get("email", ""))
+        user = notify_settings.set_user_email(session, current_actor(), user_id, request.form.get("email", ""))
     except DomainError as exc:
         session.rollback()
         if exc.http_status == 404:

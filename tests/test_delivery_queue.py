@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from tests import factories as f
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, NotificationChannel, User
-from tracker.services import notify
+from tracker.services import delivery_queue, digest, notify
 
 MONDAY = date(2026, 11, 23)
 
@@ -102,9 +102,9 @@ def test_digest_email_reaches_a_real_smtp_server_in_chinese(session, d, smtp):
     session.commit()
     settings = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port, smtp_from="督查督办平台 <duban@duban.local>",
                         base_url="http://127.0.0.1:8000")
-    notify.build_digests(session, MONDAY, settings=settings)
+    digest.build_digests(session, MONDAY, settings=settings)
     session.commit()
-    assert notify.deliver_pending(session, settings=settings) == {"sent": 1, "failed": 0, "dead": 0}
+    assert delivery_queue.deliver_pending(session, settings=settings) == {"sent": 1, "failed": 0, "dead": 0}
     (mail_from, rcpts, content), = handler.messages
     assert mail_from == "duban@duban.local" and rcpts == ["fgw@duban.local"]
     msg = email.message_from_bytes(content, policy=email.policy.default)
@@ -124,9 +124,9 @@ def test_both_robot_flavours_get_the_json_they_accept(session, d, robot):
     session.add(NotificationChannel(name="督查室钉钉群", flavour="dingtalk", url=ding_url, department_id=None))
     session.commit()
     settings = Settings(env="testing", base_url="http://127.0.0.1:8000")
-    notify.build_digests(session, MONDAY, settings=settings)
+    digest.build_digests(session, MONDAY, settings=settings)
     session.commit()
-    assert notify.deliver_pending(session, settings=settings)["sent"] == 2
+    assert delivery_queue.deliver_pending(session, settings=settings)["sent"] == 2
     (w,) = wecom.requests
     assert w["content_type"] == "application/json; charset=utf-8" and w["path"].endswith("key=test")
     assert w["json"]["msgtype"] == "markdown" and set(w["json"]["markdown"]) == {"content"}
@@ -144,23 +144,23 @@ def test_failing_twice_backs_off_then_is_sent(session, d, robot):
     session.add(NotificationChannel(name="发改委群", flavour="wecom", url=url, department_id=d.lead_id))
     session.commit()
     settings = Settings(env="testing")
-    notify.build_digests(session, MONDAY, settings=settings)
+    digest.build_digests(session, MONDAY, settings=settings)
     session.commit()
     t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
-    assert notify.deliver_pending(session, t0, settings=settings)["failed"] == 1
+    assert delivery_queue.deliver_pending(session, t0, settings=settings)["failed"] == 1
     row = session.exec(select(Delivery)).one()
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, t0 + timedelta(minutes=1))
     assert row.last_error == "Webhook 返回 HTTP 500"
     # not yet due 30 seconds later: nothing is sent
-    assert notify.deliver_pending(session, t0 + timedelta(seconds=30), settings=settings) == \
+    assert delivery_queue.deliver_pending(session, t0 + timedelta(seconds=30), settings=settings) == \
         {"sent": 0, "failed": 0, "dead": 0}
     t1 = t0 + timedelta(minutes=1)
-    assert notify.deliver_pending(session, t1, settings=settings)["failed"] == 1
+    assert delivery_queue.deliver_pending(session, t1, settings=settings)["failed"] == 1
     session.refresh(row)
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 2, t1 + timedelta(minutes=5))
     assert "errcode=93000" in row.last_error
     t2 = t1 + timedelta(minutes=5)
-    assert notify.deliver_pending(session, t2, settings=settings)["sent"] == 1
+    assert delivery_queue.deliver_pending(session, t2, settings=settings)["sent"] == 1
     session.refresh(row)
     assert (row.status, row.attempts, row.last_error) == ("sent", 3, "") and len(srv.requests) == 3
 
@@ -171,13 +171,13 @@ def test_always_failing_ends_dead_after_the_whole_schedule(session, d, client, r
     session.add(NotificationChannel(name="发改委群", flavour="dingtalk", url=url, department_id=d.lead_id))
     session.commit()
     settings = Settings(env="testing")
-    notify.build_digests(session, MONDAY, settings=settings)
+    digest.build_digests(session, MONDAY, settings=settings)
     session.commit()
     now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
     gaps = []
     row = session.exec(select(Delivery)).one()
-    for _ in range(notify.MAX_ATTEMPTS):
-        notify.deliver_pending(session, now, settings=settings)
+    for _ in range(delivery_queue.MAX_ATTEMPTS):
+        delivery_queue.deliver_pending(session, now, settings=settings)
         session.refresh(row)
         if row.next_attempt_at:
             gaps.append(row.next_attempt_at - now)
@@ -185,7 +185,7 @@ def test_always_failing_ends_dead_after_the_whole_schedule(session, d, client, r
     assert gaps == [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
                     timedelta(hours=6)]
     assert (row.status, row.attempts, row.next_attempt_at) == ("dead", 6, None) and len(srv.requests) == 6
-    assert notify.deliver_pending(session, now + timedelta(days=1), settings=settings)["dead"] == 0
+    assert delivery_queue.deliver_pending(session, now + timedelta(days=1), settings=settings)["dead"] == 0
     # the office sees it, with the error, and the next digest counts it
     from tests.webutil import login
 
@@ -201,8 +201,8 @@ def test_unreachable_smtp_server_fails_with_a_reason(session, d):
     note = notify.notify_user(session, d.lead_clerk.user_id, "system", "测试", "正文",
                               settings=Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1, smtp_timeout=2))
     session.commit()
-    counts = notify.deliver_pending(session, settings=Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1,
-                                                               smtp_timeout=2))
+    counts = delivery_queue.deliver_pending(session, settings=Settings(env="testing", smtp_host="127.0.0.1",
+                                                                       smtp_port=1, smtp_timeout=2))
     row = session.exec(select(Delivery).where(Delivery.notification_id == note.id)).one()
     assert counts["failed"] == 1 and row.status == "failed" and "无法连接 SMTP 服务器 127.0.0.1:1" in row.last_error
 
@@ -222,7 +222,7 @@ def test_two_workers_never_send_the_same_delivery(db, session, d, robot):
 
     def work():
         with Session(db, expire_on_commit=False) as s:
-            results.append(notify.deliver_pending(s, settings=Settings(env="testing")))
+            results.append(delivery_queue.deliver_pending(s, settings=Settings(env="testing")))
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
@@ -263,13 +263,13 @@ def test_smtp_login_is_used_when_configured(session, d):
         session.commit()
         # without the login the server refuses the mail: a failure with the server's reason
         anonymous = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port)
-        assert notify.deliver_pending(session, settings=anonymous)["failed"] == 1
+        assert delivery_queue.deliver_pending(session, settings=anonymous)["failed"] == 1
         row = session.exec(select(Delivery)).one()
         assert row.last_error.startswith("SMTP 发送失败：530") and handler.messages == []
         row.status, row.next_attempt_at = "pending", None
         session.add(row)
         session.commit()
-        assert notify.deliver_pending(session, settings=good)["sent"] == 1
+        assert delivery_queue.deliver_pending(session, settings=good)["sent"] == 1
     finally:
         controller.stop()
     assert logins == [("duban", True)]
@@ -291,7 +291,7 @@ def test_a_robot_that_never_answers_times_out_as_a_failure(session, d):
         note = notify.notify_user(session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing"))
         session.add(Delivery(notification_id=note.id, channel="webhook", target=str(ch.id)))
         session.commit()
-        counts = notify.deliver_pending(session, settings=Settings(env="testing", webhook_timeout=1))
+        counts = delivery_queue.deliver_pending(session, settings=Settings(env="testing", webhook_timeout=1))
     finally:
         listener.close()
     row = session.exec(select(Delivery)).one()
@@ -307,11 +307,12 @@ def test_a_send_interrupted_by_a_crash_is_taken_up_after_its_lease(session, d, r
     t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
     # a worker claimed it at t0 and died before recording the outcome
     row = Delivery(notification_id=note.id, channel="webhook", target=str(ch.id), status="sending", attempts=1,
-                   next_attempt_at=t0 + notify.LEASE)
+                   next_attempt_at=t0 + delivery_queue.LEASE)
     session.add(row)
     session.commit()
-    assert notify.deliver_pending(session, t0 + timedelta(minutes=5), settings=Settings(env="testing"))["sent"] == 0
+    testing = Settings(env="testing")
+    assert delivery_queue.deliver_pending(session, t0 + timedelta(minutes=5), settings=testing)["sent"] == 0
     assert srv.requests == []
-    assert notify.deliver_pending(session, t0 + notify.LEASE, settings=Settings(env="testing"))["sent"] == 1
+    assert delivery_queue.deliver_pending(session, t0 + delivery_queue.LEASE, settings=testing)["sent"] == 1
     session.refresh(row)
     assert (row.status, row.attempts, len(srv.requests)) == ("sent", 2, 1)
