@@ -32,7 +32,7 @@ OVERSIZED: set[str] = {
 # Imports of the project's own modules inside functions (counted as statements). A few have a
 # reason (a heavy or optional module loaded on first use); most hide an arrow that should be drawn
 # at the top of the module. The bound is today's count: it may only fall. Lower it when you move one.
-MAX_FUNCTION_IMPORTS = 51
+MAX_FUNCTION_IMPORTS = 49
 
 # The layers, top to bottom. A module may import its own layer and the layers below it.
 APP_FACTORY = "tracker"  # create_app: wires every layer together

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
+    AuditEvent,
     ChangeRequest,
     CloseRequest,
     Counter,
@@ -30,6 +31,7 @@ from tracker.models import (
     FeedbackCycle,
     Leader,
     Milestone,
+    Motion,
     ProgressReport,
     RequestStatus,
     Source,
@@ -330,7 +332,6 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
     """
     if not actor.is_office:
         raise NotPermitted("只有督查室可以登记督办事项")
-    from tracker.models import AuditEvent
 
     inputs = [d if isinstance(d, TaskInput) else _validate(TaskInput, d) for d in inputs]
     if not inputs:
@@ -473,8 +474,6 @@ def _refuse_motion(session: Session, task: Task, what: str) -> None:
     src = session.get(Source, task.source_id)  # cheap: the identity map holds a batch's one source
     if src is None or src.kind not in MOTION_KINDS:
         return
-    from tracker.models import Motion  # motions builds on tasks, not the other way round
-
     motion = session.exec(select(Motion).where(Motion.task_id == task.id)).first()
     if motion is not None:
         raise ValidationFailed(f"该事项是{'建议' if motion.kind == 'suggestion' else '提案'}第{motion.number}号"
