@@ -248,16 +248,16 @@ def decide_change(session: Session, actor: Actor, request_id: int, approve: bool
             _check_departments(session, [payload["lead_department_id"]], "lead_department_id")
             _set_lead(session, task, payload["lead_department_id"])
             task.acknowledged_at = None
-            # Fix: the old lead's 申请办结 lapsed with its lead; left pending, it outlived the
-            # move back to 已交办 and was the one a later review_close decided.
+            # The old lead's 申请办结 lapses with its lead: left pending, it would outlive the
+            # move back to 已交办 and be the one a later review_close decides.
             close_req = _pending(session, CloseRequest, task.id)
             if close_req is not None:
                 close_req.status = RequestStatus.WITHDRAWN
             if task.status != Status.SUSPENDED:
                 _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
             else:
-                # Fix: a suspended task kept its old status_before_suspend, so RESUME put it
-                # back to 已签收/办理中/待审核 under a lead department that never signed for it.
+                # Stays suspended, but RESUME must bring it back to 已交办: the old
+                # status_before_suspend (已签收/办理中/待审核) belongs to a lead that is gone.
                 task.status_before_suspend = Status.ASSIGNED
         if "requirement" in payload:
             task.requirement = payload["requirement"]
