@@ -24,7 +24,7 @@ from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
 from tracker.rules.overdue import Horizon
-from tracker.services import board, tasks
+from tracker.services import board, task_chasing
 from tracker.services.board import BoardFilter, Figure, list_url
 
 FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
@@ -276,7 +276,7 @@ def remind_selected(n_clicks, selected_lists):
             continue
         try:
             with session.begin_nested():
-                tasks.remind(session, actor, task_id, "督办看板催办")
+                task_chasing.remind(session, actor, task_id, "督办看板催办")
             done.append(row.get("code", str(task_id)))
         except DomainError as exc:
             refused.append(f"{row.get('code', task_id)}：{exc.message}")

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from tracker import clock
 from tracker.models import Role, Source, SourceKind
-from tracker.services import organisation, tasks
+from tracker.services import organisation, task_requests, tasks
 from tracker.services.actors import SYSTEM, Actor
 
 _seq = itertools.count(1)
@@ -141,11 +141,11 @@ def open_request(session: Session, d: District, task, kind: str):
     kind: "extension" (延期申请), "reassign" (改派申请) or "change" (a requirement change).
     """
     if kind == "extension":
-        return tasks.request_extension(session, d.lead_clerk, task.id, task.due_date + timedelta(days=14), "资金未到位")
+        return task_requests.request_extension(session, d.lead_clerk, task.id, task.due_date + timedelta(days=14), "资金未到位")
     if kind == "reassign":
-        return tasks.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责", d.other_id)
+        return task_requests.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责", d.other_id)
     if kind == "change":
-        return tasks.request_change(session, d.lead_clerk, task.id, "会议要求调整", requirement="按调整后的会议要求办理")
+        return task_requests.request_change(session, d.lead_clerk, task.id, "会议要求调整", requirement="按调整后的会议要求办理")
     raise ValueError(kind)
 
 
@@ -175,10 +175,10 @@ def task_in(session: Session, d: District, status: str, *, pending: tuple[str, .
         return tasks.suspend(session, d.office, task.id, "等待上级政策")
     if status == "cancelled":
         return tasks.cancel(session, d.office, task.id, "事项已由上级统筹")
-    tasks.request_close(session, d.lead_clerk, task.id, "已全部完成")
+    task_requests.request_close(session, d.lead_clerk, task.id, "已全部完成")
     if status == "pending_review":
         return task
-    tasks.review_close(session, d.office, task.id, approve=True)
+    task_requests.review_close(session, d.office, task.id, approve=True)
     assert status == "closed", status
     return task
 

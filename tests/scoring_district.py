@@ -30,7 +30,7 @@ from sqlmodel import Session
 from tests import factories as f
 from tracker import clock
 from tracker.models import ReportDue
-from tracker.services import tasks
+from tracker.services import task_requests, tasks
 
 
 @dataclass
@@ -73,24 +73,24 @@ def build(session: Session) -> Scenario:
         with clock.frozen(day):
             return fn(session, *args, **kw)
 
-    ext = on(date(2026, 9, 30), tasks.request_extension, A, t["A3"].id, date(2026, 10, 23), "等待省级批复")
-    on(date(2026, 10, 8), tasks.decide_extension, d.office, ext.id, True)
-    on(date(2026, 10, 9), tasks.request_close, A, t["A1"].id, "已完成")
-    on(date(2026, 10, 9), tasks.review_close, d.office, t["A1"].id, True)
-    on(date(2026, 10, 12), tasks.request_close, A, t["A2"].id, "已完成")
-    on(date(2026, 10, 12), tasks.review_close, d.office, t["A2"].id, True)
-    on(date(2026, 10, 13), tasks.request_close, B, t["B3"].id, "已完成")
-    on(date(2026, 10, 14), tasks.review_close, d.office, t["B3"].id, False, "佐证材料不全")
-    on(date(2026, 10, 14), tasks.request_close, A, t["A4"].id, "已完成")
-    on(date(2026, 10, 15), tasks.review_close, d.office, t["A4"].id, False, "未附验收意见")
-    on(date(2026, 10, 15), tasks.request_close, B, t["B1"].id, "已完成")
-    on(date(2026, 10, 15), tasks.review_close, d.office, t["B1"].id, True)
-    on(date(2026, 10, 20), tasks.request_close, A, t["A3"].id, "已完成")
-    on(date(2026, 10, 20), tasks.review_close, d.office, t["A3"].id, True)
-    on(date(2026, 10, 20), tasks.request_close, A, t["A4"].id, "已补充验收意见")
-    on(date(2026, 10, 21), tasks.review_close, d.office, t["A4"].id, True)
-    on(date(2026, 10, 21), tasks.request_close, B, t["B3"].id, "已补充材料")
-    on(date(2026, 10, 22), tasks.review_close, d.office, t["B3"].id, False, "仍缺少签字页")
+    ext = on(date(2026, 9, 30), task_requests.request_extension, A, t["A3"].id, date(2026, 10, 23), "等待省级批复")
+    on(date(2026, 10, 8), task_requests.decide_extension, d.office, ext.id, True)
+    on(date(2026, 10, 9), task_requests.request_close, A, t["A1"].id, "已完成")
+    on(date(2026, 10, 9), task_requests.review_close, d.office, t["A1"].id, True)
+    on(date(2026, 10, 12), task_requests.request_close, A, t["A2"].id, "已完成")
+    on(date(2026, 10, 12), task_requests.review_close, d.office, t["A2"].id, True)
+    on(date(2026, 10, 13), task_requests.request_close, B, t["B3"].id, "已完成")
+    on(date(2026, 10, 14), task_requests.review_close, d.office, t["B3"].id, False, "佐证材料不全")
+    on(date(2026, 10, 14), task_requests.request_close, A, t["A4"].id, "已完成")
+    on(date(2026, 10, 15), task_requests.review_close, d.office, t["A4"].id, False, "未附验收意见")
+    on(date(2026, 10, 15), task_requests.request_close, B, t["B1"].id, "已完成")
+    on(date(2026, 10, 15), task_requests.review_close, d.office, t["B1"].id, True)
+    on(date(2026, 10, 20), task_requests.request_close, A, t["A3"].id, "已完成")
+    on(date(2026, 10, 20), task_requests.review_close, d.office, t["A3"].id, True)
+    on(date(2026, 10, 20), task_requests.request_close, A, t["A4"].id, "已补充验收意见")
+    on(date(2026, 10, 21), task_requests.review_close, d.office, t["A4"].id, True)
+    on(date(2026, 10, 21), task_requests.request_close, B, t["B3"].id, "已补充材料")
+    on(date(2026, 10, 22), task_requests.review_close, d.office, t["B3"].id, False, "仍缺少签字页")
     session.add_all([
         ReportDue(task_id=t["A5"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 10), met_on=date(2026, 10, 9)),
         ReportDue(task_id=t["A5"].id, period_start=date(2026, 10, 11), due_date=date(2026, 10, 16), met_on=date(2026, 10, 19)),

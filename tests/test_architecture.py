@@ -24,14 +24,12 @@ MAX_LINES = 800
 KNOWN_CYCLES: list[frozenset[str]] = []
 
 # Product files over MAX_LINES that are being split by their owners.
-OVERSIZED: set[str] = {
-    "tracker/services/tasks.py",
-}
+OVERSIZED: set[str] = set()
 
 # Imports of the project's own modules inside functions (counted as statements). A few have a
 # reason (a heavy or optional module loaded on first use); most hide an arrow that should be drawn
 # at the top of the module. The bound is today's count: it may only fall. Lower it when you move one.
-MAX_FUNCTION_IMPORTS = 48
+MAX_FUNCTION_IMPORTS = 46
 
 # The layers, top to bottom. A module may import its own layer and the layers below it.
 APP_FACTORY = "tracker"  # create_app: wires every layer together

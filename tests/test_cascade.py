@@ -11,7 +11,7 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, SourceKind, Task
-from tracker.services import cascade
+from tracker.services import cascade, task_requests
 from tracker.services import tasks as task_svc
 
 DAY = date(2026, 9, 21)
@@ -78,8 +78,8 @@ def test_rollup_is_the_mean_of_the_children(session):
         for kid in (q3, q4):
             task_svc.acknowledge(session, d.lead_clerk, kid.id)
         task_svc.report_progress(session, d.lead_clerk, q3.id, {"text": "完成", "percent": 100})
-        task_svc.request_close(session, d.lead_clerk, q3.id, "已完成")
-        task_svc.review_close(session, d.office, q3.id, approve=True)
+        task_requests.request_close(session, d.lead_clerk, q3.id, "已完成")
+        task_requests.review_close(session, d.office, q3.id, approve=True)
         task_svc.report_progress(session, d.lead_clerk, q4.id, {"text": "推进中", "percent": 40})
         session.commit()
     r = cascade.rollup(session, root.id)

@@ -35,7 +35,7 @@ from tracker.models import (
     User,
     WeeklySchedule,
 )
-from tracker.services import tasks
+from tracker.services import task_requests
 from tracker.services.board import BoardFilter
 
 TODAY = date(2026, 11, 23)  # Monday (conftest freezes it)
@@ -60,7 +60,7 @@ def _walk(session, d, status: str, *, due: date, lead=None, leaders=None, assist
         task = f.task_in(session, d, "pending_review" if status == "closed" else status, **kw)
     if status == "closed":
         with f.on(closed_on):
-            tasks.review_close(session, d.office, task.id, approve=True)
+            task_requests.review_close(session, d.office, task.id, approve=True)
     return task
 
 

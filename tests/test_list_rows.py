@@ -47,9 +47,9 @@ def varied(session, d):
     session.add(ReportDue(task_id=rec.id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)))
     session.flush()
     with f.on(date(2026, 11, 10)):
-        from tracker.services import tasks
-        tasks.request_close(session, d.lead_clerk, late.id, "已完成")
-        tasks.review_close(session, d.office, late.id, approve=True)
+        from tracker.services import task_requests
+        task_requests.request_close(session, d.lead_clerk, late.id, "已完成")
+        task_requests.review_close(session, d.office, late.id, approve=True)
     session.commit()
 
 

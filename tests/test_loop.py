@@ -9,7 +9,7 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import Conflict, IllegalTransition, NotFound, NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, Task
-from tracker.services import tasks
+from tracker.services import task_chasing, task_requests, tasks
 
 
 @pytest.fixture
@@ -26,15 +26,15 @@ def test_full_loop_with_extension_and_return(session, d):
     assert task.status == "acknowledged"  # an assisting report does not move the task
     tasks.report_progress(session, d.lead_clerk, task.id, {"text": "完成一半", "percent": 50})
     assert task.status == "in_progress"
-    req = tasks.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 18), "资金未到位")
-    tasks.decide_extension(session, d.office, req.id, approve=True)
+    req = task_requests.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 18), "资金未到位")
+    task_requests.decide_extension(session, d.office, req.id, approve=True)
     assert (task.due_date, task.original_due_date) == (date(2026, 12, 18), date(2026, 12, 4))
-    tasks.request_close(session, d.lead_clerk, task.id, "已完成")
-    tasks.review_close(session, d.office, task.id, approve=False, note="缺少佐证材料")
+    task_requests.request_close(session, d.lead_clerk, task.id, "已完成")
+    task_requests.review_close(session, d.office, task.id, approve=False, note="缺少佐证材料")
     assert task.status == "in_progress"
     tasks.report_progress(session, d.lead_clerk, task.id, {"text": "补充材料", "percent": 100})
-    tasks.request_close(session, d.lead_clerk, task.id, "已完成并附佐证")
-    tasks.review_close(session, d.office, task.id, approve=True)
+    task_requests.request_close(session, d.lead_clerk, task.id, "已完成并附佐证")
+    task_requests.review_close(session, d.office, task.id, approve=True)
     session.commit()
     assert task.status == "closed" and task.closed_on == clock.today()
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == task.id).order_by(AuditEvent.id)).all()
@@ -46,7 +46,7 @@ def test_extension_only_before_the_deadline(session, d):
     task = f.task_in(session, d, "in_progress", due_date=date(2026, 11, 30))
     with f.on(date(2026, 12, 1)):
         with pytest.raises(ValidationFailed, match="时限届满前"):
-            tasks.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 20), "来不及")
+            task_requests.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 20), "来不及")
 
 
 def test_departments_cannot_touch_each_others_tasks(session, d):
@@ -56,13 +56,13 @@ def test_departments_cannot_touch_each_others_tasks(session, d):
     with pytest.raises(NotPermitted):
         tasks.acknowledge(session, d.assist_clerk, task.id)
     with pytest.raises(NotPermitted):
-        tasks.review_close(session, d.lead_clerk, task.id, approve=True)
+        task_requests.review_close(session, d.lead_clerk, task.id, approve=True)
 
 
 def test_illegal_transition_message_is_chinese(session, d):
     task = f.task_in(session, d, "draft")
     with pytest.raises(IllegalTransition, match="当前状态为“草稿”，不能执行“审核办结”"):
-        tasks.review_close(session, d.office, task.id, approve=True)
+        task_requests.review_close(session, d.office, task.id, approve=True)
 
 
 def test_leader_approval_gate(session, d):
@@ -80,19 +80,19 @@ def test_reassign_within_window_only(session, d):
     task = f.task_in(session, d, "assigned")
     with f.on(date(2026, 11, 26)):  # 3 working days later
         with pytest.raises(ValidationFailed, match="2 个工作日内"):
-            tasks.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责")
-    req = tasks.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责")
-    tasks.decide_reassign(session, d.office, req.id, approve=True, new_lead_department_id=d.other_id)
+            task_requests.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责")
+    req = task_requests.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责")
+    task_requests.decide_reassign(session, d.office, req.id, approve=True, new_lead_department_id=d.other_id)
     assert task.lead_department_id == d.other_id and task.status == "assigned"
     tasks.acknowledge(session, d.other_clerk, task.id)
 
 
 def test_change_of_lead_is_reviewed_by_someone_else(session, d):
     task = f.task_in(session, d, "in_progress")
-    req = tasks.request_change(session, d.office, task.id, "职责调整", lead_department_id=d.assist_id)
+    req = task_requests.request_change(session, d.office, task.id, "职责调整", lead_department_id=d.assist_id)
     with pytest.raises(NotPermitted):
-        tasks.decide_change(session, d.office, req.id, approve=True)
-    tasks.decide_change(session, d.office2, req.id, approve=True)
+        task_requests.decide_change(session, d.office, req.id, approve=True)
+    task_requests.decide_change(session, d.office2, req.id, approve=True)
     assert task.lead_department_id == d.assist_id
     assert tasks.assisting_ids(session, task.id) == []
 
@@ -112,17 +112,17 @@ def test_only_drafts_are_deleted_and_deletion_is_audited(session, d):
 
 def test_reminder_once_per_day(session, d):
     task = f.task_in(session, d, "assigned")
-    tasks.remind(session, d.leader, task.id, "请抓紧办理")
+    task_chasing.remind(session, d.leader, task.id, "请抓紧办理")
     with pytest.raises(Conflict):
-        tasks.remind(session, d.office, task.id)
+        task_chasing.remind(session, d.office, task.id)
     with f.on(date(2026, 11, 24)):
-        tasks.remind(session, d.office, task.id)
+        task_chasing.remind(session, d.office, task.id)
 
 
 def test_escalation_notices_are_numbered(session, d):
     task = f.task_in(session, d, "in_progress")
-    a = tasks.escalate(session, d.office, task.id, "逾期未办结")
-    b = tasks.escalate(session, d.office, task.id, "仍未办结", level=3)
+    a = task_chasing.escalate(session, d.office, task.id, "逾期未办结")
+    b = task_chasing.escalate(session, d.office, task.id, "仍未办结", level=3)
     assert (a.notice_no, b.notice_no) == ("督办〔2026〕1号", "督办〔2026〕2号")
 
 
@@ -153,6 +153,6 @@ def test_preset_sets_due_date_from_source_date(session, d):
 
 def test_reminder_only_to_the_task_departments(session, d):
     task = f.task_in(session, d, "assigned")
-    tasks.remind(session, d.office, task.id, department_id=d.assist_id)
+    task_chasing.remind(session, d.office, task.id, department_id=d.assist_id)
     with pytest.raises(ValidationFailed, match="牵头单位或协办单位"):
-        tasks.remind(session, d.office, task.id, department_id=d.other_id)
+        task_chasing.remind(session, d.office, task.id, department_id=d.other_id)

@@ -31,8 +31,7 @@ from werkzeug.datastructures import FileStorage
 from tests import factories as f
 from tests.webutil import login
 from tracker.models import ChangeRequest, DepartmentAlias, ExtensionRequest, SavedView, TimeLimitPreset, User
-from tracker.services import access, attachments
-from tracker.services import tasks as task_svc
+from tracker.services import access, attachments, task_chasing
 
 ROLES = ("anonymous", "supervisor", "clerk", "other_clerk", "leader", "admin")
 SKIPPED = {"static"}
@@ -332,7 +331,7 @@ def _seed(session, app, endpoint):
     with app.app_context():
         att = attachments.store(session, d.lead_clerk, t["main"].id, None,
                                 FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="批复.pdf"))
-    esc = task_svc.escalate(session, d.office, t["main"].id, "请抓紧办理", 2)
+    esc = task_chasing.escalate(session, d.office, t["main"].id, "请抓紧办理", 2)
     view = SavedView(user_id=d.office.user_id, name="我的视图", query="status=in_progress")
     session.add(view)
     from tracker.models import ImportJob  # H1: an upload of the office's, its file long gone

@@ -4,7 +4,7 @@ import pytest
 
 from tests import factories as f
 from tracker.rules.overdue import Horizon
-from tracker.services import queries, tasks
+from tracker.services import queries, task_chasing
 from tracker.services.queries import TaskFilter
 
 
@@ -58,6 +58,6 @@ def test_count_matches_list(session, d):
 
 def test_timeline_is_the_audit_log(session, d):
     task = f.task_in(session, d, "acknowledged")
-    tasks.remind(session, d.office, task.id, "请尽快")
+    task_chasing.remind(session, d.office, task.id, "请尽快")
     session.commit()
     assert [e.action for e in queries.timeline(session, task.id)] == ["create", "assign", "acknowledge", "remind"]

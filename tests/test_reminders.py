@@ -21,7 +21,7 @@ from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AppSetting, AuditEvent, Escalation, Reminder, Role, Task, User
 from tracker.rules import overdue as derived
-from tracker.services import organisation, recurring, reminder_rules, reminders, tasks
+from tracker.services import organisation, recurring, reminder_rules, reminders, task_chasing, task_requests, tasks
 from tracker.services.actors import SYSTEM
 
 START, END = date(2026, 9, 21), date(2026, 10, 16)
@@ -225,7 +225,7 @@ def test_a_late_first_sight_escalates_once_at_the_highest_rung(session, walk):
 def test_pending_extension_blocks_no_objection(session, walk):
     d, ids, *_ = walk
     with clock.frozen(date(2026, 9, 23)):
-        tasks.request_extension(session, d.lead_clerk, ids["C"], date(2026, 9, 30), "需征求多个科室意见")
+        task_requests.request_extension(session, d.lead_clerk, ids["C"], date(2026, 9, 30), "需征求多个科室意见")
         session.commit()
     with clock.frozen(date(2026, 9, 28)):
         counts = reminders.run_rules(session, date(2026, 9, 28))
@@ -237,9 +237,9 @@ def test_system_only_closes_an_unanswered_countersign(session, walk):
     d, ids, *_ = walk
     with clock.frozen(date(2026, 9, 24)):  # not yet past the deadline
         with pytest.raises(ValidationFailed, match="尚未届满"):
-            tasks.close_no_objection(session, SYSTEM, ids["C"])
+            task_chasing.close_no_objection(session, SYSTEM, ids["C"])
     with clock.frozen(date(2026, 9, 28)):
-        task = tasks.close_no_objection(session, SYSTEM, ids["C"])
+        task = task_chasing.close_no_objection(session, SYSTEM, ids["C"])
     assert task.status == "closed" and task.closed_on == date(2026, 9, 24)
     assert session.scalar(select(derived.closed_late()).where(Task.id == ids["C"])) is False
 

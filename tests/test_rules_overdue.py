@@ -26,7 +26,7 @@ from tracker.rules.overdue import (
     overdue_workdays,
     state_of,
 )
-from tracker.services import tasks
+from tracker.services import task_requests, tasks
 from tracker.services.calendar import load_calendar
 from tracker.workflow import Status
 
@@ -90,12 +90,12 @@ def test_missed_milestone_turns_yellow(session, d):
 def test_closed_late_versus_extended_in_time(session, d):
     late = f.task_in(session, d, "in_progress", due_date=date(2026, 11, 27))
     extended = f.task_in(session, d, "in_progress", due_date=date(2026, 11, 27))
-    req = tasks.request_extension(session, d.lead_clerk, extended.id, date(2026, 12, 11), "等待审批")
-    tasks.decide_extension(session, d.office, req.id, approve=True)
+    req = task_requests.request_extension(session, d.lead_clerk, extended.id, date(2026, 12, 11), "等待审批")
+    task_requests.decide_extension(session, d.office, req.id, approve=True)
     with f.on(date(2026, 12, 4)):
         for t in (late, extended):
-            tasks.request_close(session, d.lead_clerk, t.id, "完成")
-            tasks.review_close(session, d.office, t.id, approve=True)
+            task_requests.request_close(session, d.lead_clerk, t.id, "完成")
+            task_requests.review_close(session, d.office, t.id, approve=True)
     session.commit()
     h = Horizon.build(session, today=date(2026, 12, 4))
     assert _row(session, late.id, h).closed_late

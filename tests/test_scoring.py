@@ -11,7 +11,7 @@ from tests import scoring_district
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AppSetting, AuditEvent, ScoreSnapshot
-from tracker.services import scoring, tasks
+from tracker.services import scoring, task_requests
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_take_snapshot_is_idempotent(session, sc):
     session.commit()
     # Change a task, snapshot the same day again: same rows, new figures.
     with clock.frozen(date(2026, 11, 2)):
-        tasks.request_close(session, sc.d.lead_clerk, sc.t["A5"].id, "已完成")
+        task_requests.request_close(session, sc.d.lead_clerk, sc.t["A5"].id, "已完成")
     assert scoring.take_snapshot(session, date(2026, 10, 31)) == 3
     session.commit()
     rows = session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == date(2026, 10, 31))).all()

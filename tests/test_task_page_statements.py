@@ -10,7 +10,7 @@ from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
 from tracker.rules.overdue import Horizon
-from tracker.services import taskpage, tasks
+from tracker.services import task_requests, taskpage
 
 
 @pytest.fixture
@@ -43,13 +43,13 @@ def _open_requests(session, task_id):
 def test_open_requests_match_one_query_per_kind(session, d):
     busy = f.task_in(session, d, "in_progress", pending=("extension", "change"))
     for note in ("缺少佐证材料", "再补充"):  # two returns, then a third request still pending
-        tasks.request_close(session, d.lead_clerk, busy.id, "已全部完成")
-        tasks.review_close(session, d.office, busy.id, approve=False, note=note)
-    tasks.request_close(session, d.lead_clerk, busy.id, "已补充完成")
+        task_requests.request_close(session, d.lead_clerk, busy.id, "已全部完成")
+        task_requests.review_close(session, d.office, busy.id, approve=False, note=note)
+    task_requests.request_close(session, d.lead_clerk, busy.id, "已补充完成")
     quiet = f.task_in(session, d, "in_progress")
     returned = f.task_in(session, d, "in_progress")
-    tasks.request_close(session, d.lead_clerk, returned.id, "已全部完成")
-    tasks.review_close(session, d.office, returned.id, approve=False, note="退回")
+    task_requests.request_close(session, d.lead_clerk, returned.id, "已全部完成")
+    task_requests.review_close(session, d.office, returned.id, approve=False, note="退回")
     session.commit()
 
     got = _open_requests(session, busy.id)

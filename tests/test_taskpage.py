@@ -22,7 +22,7 @@ from tracker.models import (
     TaskLeader,
     User,
 )
-from tracker.services import attachments, taskpage, tasks
+from tracker.services import attachments, task_chasing, task_requests, taskpage, tasks
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -44,7 +44,7 @@ def test_reports_and_files_match_one_query_each(session, d, tmp_path):
                                                                   "problems": "征地", "next_steps": "验收"})
     rep.created_at = first.created_at  # the same instant: the newer id comes first
     attachments.store(session, d.lead_clerk, task.id, rep.id, Upload("方案.pdf", PDF), directory=tmp_path)
-    close = tasks.request_close(session, d.lead_clerk, task.id, "已全部完成")
+    close = task_requests.request_close(session, d.lead_clerk, task.id, "已全部完成")
     attachments.store(session, d.lead_clerk, task.id, None, Upload("验收.pdf", PDF * 2), directory=tmp_path,
                       close_request_id=close.id)
     session.commit()
@@ -90,8 +90,8 @@ def test_people_milestones_and_departments_match_one_query_each(session, d):
 def test_the_history_shows_each_requests_details_without_a_lookup_per_kind(app, session, d):
     task = f.task_in(session, d, "assigned", pending=("extension", "reassign"))
     ext = session.exec(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)).one()
-    tasks.remind(session, d.office, task.id, "请加快进度")
-    esc = tasks.escalate(session, d.office, task.id, "进度滞后", level=3)
+    task_chasing.remind(session, d.office, task.id, "请加快进度")
+    esc = task_chasing.escalate(session, d.office, task.id, "进度滞后", level=3)
     session.commit()
     names = dict(session.execute(select(Department.id, Department.name)).all())
     client = app.test_client()

@@ -10,7 +10,7 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, post
 from tracker.models import AuditEvent, Task, User
-from tracker.services import tasks
+from tracker.services import task_requests, tasks
 
 
 @pytest.fixture
@@ -44,11 +44,11 @@ def inbox_tasks(session, d):
     t = {}
     t["new"] = f.task_in(session, d, "assigned", title="新交办待签收")
     t["returned"] = f.task_in(session, d, "pending_review", title="被退回事项")
-    tasks.review_close(session, d.office, t["returned"].id, approve=False, note="缺少佐证材料")
+    task_requests.review_close(session, d.office, t["returned"].id, approve=False, note="缺少佐证材料")
     with f.on(date(2026, 11, 2)):
         t["overdue"] = f.task_in(session, d, "in_progress", title="逾期事项", due_date=date(2026, 11, 10))
         t["returned_late"] = f.task_in(session, d, "pending_review", title="退回且逾期", due_date=date(2026, 11, 10))
-        tasks.review_close(session, d.office, t["returned_late"].id, approve=False, note="再补充")
+        task_requests.review_close(session, d.office, t["returned_late"].id, approve=False, note="再补充")
         t["monthly_done"] = f.task_in(session, d, "in_progress", title="本月已反馈", feedback_cycle="monthly")
     with f.on(date(2026, 11, 16)):
         t["weekly_due"] = f.task_in(session, d, "in_progress", title="周报未报", feedback_cycle="weekly")

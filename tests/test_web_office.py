@@ -25,7 +25,7 @@ from tracker.models import (
     TaskLeader,
     User,
 )
-from tracker.services import organisation, tasks
+from tracker.services import organisation, task_chasing, task_requests
 from tracker.services.actors import SYSTEM
 
 # --- helpers -------------------------------------------------------------------
@@ -125,7 +125,7 @@ ROUTES = [
 
 def test_everyone_but_the_office_gets_403_on_every_office_route(app, session, d):
     task = f.task_in(session, d, "in_progress")
-    esc = tasks.escalate(session, d.office, task.id, "逾期未办")
+    esc = task_chasing.escalate(session, d.office, task.id, "逾期未办")
     session.commit()
     anonymous = app.test_client().get("/office/tasks")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
@@ -533,11 +533,11 @@ def pending(session, d):
     with f.on(date(2026, 11, 16)):
         closing = f.task_in(session, d, "pending_review", title="待审办结")
         ext_task = f.task_in(session, d, "in_progress", title="待审延期", due_date=date(2026, 12, 4))
-        ext = tasks.request_extension(session, d.lead_clerk, ext_task.id, date(2026, 12, 18), "资金未到位")
+        ext = task_requests.request_extension(session, d.lead_clerk, ext_task.id, date(2026, 12, 18), "资金未到位")
     re_task = f.task_in(session, d, "assigned", title="待审改派")
-    reassign = tasks.request_reassign(session, d.lead_clerk, re_task.id, "不属于我单位职责", d.other_id)
+    reassign = task_requests.request_reassign(session, d.lead_clerk, re_task.id, "不属于我单位职责", d.other_id)
     ch_task = f.task_in(session, d, "in_progress", title="待审变更")
-    change = tasks.request_change(session, d.lead_clerk, ch_task.id, "会议要求调整", requirement="按调整后的要求办理")
+    change = task_requests.request_change(session, d.lead_clerk, ch_task.id, "会议要求调整", requirement="按调整后的要求办理")
     session.commit()
     return {"close": closing, "ext": ext, "ext_task": ext_task, "reassign": reassign, "re_task": re_task,
             "change": change, "ch_task": ch_task}

@@ -25,7 +25,7 @@ from tracker.models import (
     Task,
     User,
 )
-from tracker.services import attachments, tasks
+from tracker.services import attachments, task_chasing, task_requests, tasks
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -132,8 +132,8 @@ def test_header_shows_extension_and_working_days_overdue(app, session, d):
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="逾期事项", due_date=date(2026, 11, 16))
         extended = f.task_in(session, d, "in_progress", title="延期事项", due_date=date(2026, 11, 20))
-        req = tasks.request_extension(session, d.lead_clerk, extended.id, date(2026, 12, 31), "资金未到位")
-        tasks.decide_extension(session, d.office, req.id, approve=True)
+        req = task_requests.request_extension(session, d.lead_clerk, extended.id, date(2026, 12, 31), "资金未到位")
+        task_requests.decide_extension(session, d.office, req.id, approve=True)
     session.commit()
     c = client_for(app, session, d.office)
     html = body(c.get(f"/tasks/{late.id}"))
@@ -150,10 +150,10 @@ def test_timeline_tells_the_whole_history_in_chinese(app, session, d):
     tasks.report_progress(session, d.assist_clerk, task.id, {"text": "协办部分：资金已拨付"})
     tasks.report_progress(session, d.lead_clerk, task.id, {"text": "牵头：完成招标", "percent": 60,
                                                           "problems": "征地未完成"})
-    tasks.remind(session, d.office, task.id, "请加快进度")
-    tasks.escalate(session, d.office, task.id, "进度滞后")
-    tasks.request_close(session, d.lead_clerk, task.id, "已完成全部工作")
-    tasks.review_close(session, d.office, task.id, approve=False, note="缺少验收材料")
+    task_chasing.remind(session, d.office, task.id, "请加快进度")
+    task_chasing.escalate(session, d.office, task.id, "进度滞后")
+    task_requests.request_close(session, d.lead_clerk, task.id, "已完成全部工作")
+    task_requests.review_close(session, d.office, task.id, approve=False, note="缺少验收材料")
     session.commit()
     html = body(client_for(app, session, d.office).get(f"/tasks/{task.id}"))
     timeline = html[html.index('id="timeline"'):]
@@ -458,7 +458,7 @@ def test_extension_request_and_decision(app, session, d):
     assert session.get(ExtensionRequest, req.id).status == RequestStatus.APPROVED
     assert last_event(session, task.id).action == "approve_extension"
     # the lead cannot decide its own request, even by forging the form
-    req2 = tasks.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 25), "再延一周")
+    req2 = task_requests.request_extension(session, d.lead_clerk, task.id, date(2026, 12, 25), "再延一周")
     session.commit()
     forged = act(lead, task.id, f"extension/{req2.id}/decide", {"decision": "approve"})
     assert forged.status_code == 403

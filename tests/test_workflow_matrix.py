@@ -30,7 +30,7 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import IllegalTransition, NotFound, NotPermitted
 from tracker.models import AuditEvent, ChangeKind, ChangeRequest, ExtensionRequest, RequestStatus, Task
-from tracker.services import tasks
+from tracker.services import task_chasing, task_requests, tasks
 from tracker.services.actors import Actor, parties
 from tracker.workflow import (
     STATUS_LABELS,
@@ -154,27 +154,27 @@ def _run(action: Action, session: Session, d: f.District, actor: Actor, task: Ta
         A.ACKNOWLEDGE: lambda: tasks.acknowledge(session, actor, tid),
         A.REPORT: lambda: tasks.report_progress(session, actor, tid, {"text": "已完成项目选址", "percent": 40}),
         A.REPORT_PART: lambda: tasks.report_progress(session, actor, tid, {"text": "资金已安排到位"}),
-        A.REQUEST_EXTENSION: lambda: tasks.request_extension(
+        A.REQUEST_EXTENSION: lambda: task_requests.request_extension(
             session, actor, tid, (task.due_date or clock.today()) + timedelta(days=10), "用地审批未完成"),
-        A.DECIDE_EXTENSION: lambda: tasks.decide_extension(session, actor, req.id, approve=True),
-        A.REQUEST_CLOSE: lambda: tasks.request_close(session, actor, tid, "已全部完成，附验收材料"),
-        A.APPROVE_CLOSE: lambda: tasks.review_close(session, actor, tid, approve=True),
-        A.RETURN: lambda: tasks.review_close(session, actor, tid, approve=False, note="缺少佐证材料"),
+        A.DECIDE_EXTENSION: lambda: task_requests.decide_extension(session, actor, req.id, approve=True),
+        A.REQUEST_CLOSE: lambda: task_requests.request_close(session, actor, tid, "已全部完成，附验收材料"),
+        A.APPROVE_CLOSE: lambda: task_requests.review_close(session, actor, tid, approve=True),
+        A.RETURN: lambda: task_requests.review_close(session, actor, tid, approve=False, note="缺少佐证材料"),
         A.SUSPEND: lambda: tasks.suspend(session, actor, tid, "等待上级政策"),
         A.RESUME: lambda: tasks.resume(session, actor, tid, "政策已明确"),
         A.CANCEL: lambda: tasks.cancel(session, actor, tid, "事项已由上级统筹"),
         A.REOPEN: lambda: tasks.reopen(session, actor, tid, "复查发现问题反弹"),
-        A.REQUEST_REASSIGN: lambda: tasks.request_reassign(session, actor, tid, "不属于我单位职责", d.other_id),
-        A.DECIDE_REASSIGN: lambda: tasks.decide_reassign(session, actor, req.id, approve=True,
+        A.REQUEST_REASSIGN: lambda: task_requests.request_reassign(session, actor, tid, "不属于我单位职责", d.other_id),
+        A.DECIDE_REASSIGN: lambda: task_requests.decide_reassign(session, actor, req.id, approve=True,
                                                          new_lead_department_id=d.other_id),
-        A.REQUEST_CHANGE: lambda: tasks.request_change(session, actor, tid, "会议要求调整",
+        A.REQUEST_CHANGE: lambda: task_requests.request_change(session, actor, tid, "会议要求调整",
                                                        requirement="按第13次常务会议要求调整"),
-        A.DECIDE_CHANGE: lambda: tasks.decide_change(session, actor, req.id, approve=True),
-        A.REMIND: lambda: tasks.remind(session, actor, tid, "请抓紧办理"),
-        A.ESCALATE: lambda: tasks.escalate(session, actor, tid, "逾期未办结"),
+        A.DECIDE_CHANGE: lambda: task_requests.decide_change(session, actor, req.id, approve=True),
+        A.REMIND: lambda: task_chasing.remind(session, actor, tid, "请抓紧办理"),
+        A.ESCALATE: lambda: task_chasing.escalate(session, actor, tid, "逾期未办结"),
         # Only the system may (Party.SYSTEM): every person here is refused; the system's
         # own step is tested in tests/test_reminders.py.
-        A.CLOSE_NO_OBJECTION: lambda: tasks.close_no_objection(session, actor, tid),
+        A.CLOSE_NO_OBJECTION: lambda: task_chasing.close_no_objection(session, actor, tid),
     }
     assert set(calls) == set(Action)
     return calls[action]()
@@ -296,7 +296,7 @@ def test_refused_reassign_keeps_status(session):
     d = f.district(session)
     task = f.task_in(session, d, "acknowledged", pending=("reassign",))
     req = _latest_request(session, task, "reassign")
-    tasks.decide_reassign(session, d.office, req.id, approve=False, note="职责清单明确由你单位牵头")
+    task_requests.decide_reassign(session, d.office, req.id, approve=False, note="职责清单明确由你单位牵头")
     assert task.status == S.ACKNOWLEDGED and task.lead_department_id == d.lead_id
     assert req.status == RequestStatus.REJECTED
 

@@ -40,7 +40,7 @@ from tests.conftest import TODAY, _empty
 from tracker import clock
 from tracker.errors import DomainError, IllegalTransition, NotFound, NotPermitted
 from tracker.models import AuditEvent, ChangeKind, ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, Task
-from tracker.services import tasks
+from tracker.services import task_chasing, task_requests, tasks
 from tracker.services.actors import parties
 from tracker.workflow import TRANSITIONS, Action, Party, Status, allowed
 
@@ -265,11 +265,11 @@ class WorkflowMachine(RuleBasedStateMachine):
             call = lambda: tasks.report_progress(s, actor, task_id, report)
         elif action == A.REQUEST_EXTENSION:
             new_due = due + timedelta(days=draw(st.sampled_from([7, 14, 30, 0, -1]), label="extend_by"))
-            call = lambda: tasks.request_extension(s, actor, task_id, new_due, text)
+            call = lambda: task_requests.request_extension(s, actor, task_id, new_due, text)
         elif action == A.REQUEST_CLOSE:
-            call = lambda: tasks.request_close(s, actor, task_id, text)
+            call = lambda: task_requests.request_close(s, actor, task_id, text)
         elif action in (A.APPROVE_CLOSE, A.RETURN):
-            call = lambda: tasks.review_close(s, actor, task_id, approve=action == A.APPROVE_CLOSE, note=text)
+            call = lambda: task_requests.review_close(s, actor, task_id, approve=action == A.APPROVE_CLOSE, note=text)
         elif action == A.SUSPEND:
             call = lambda: tasks.suspend(s, actor, task_id, text)
         elif action == A.RESUME:
@@ -280,20 +280,20 @@ class WorkflowMachine(RuleBasedStateMachine):
             call = lambda: tasks.reopen(s, actor, task_id, text)
         elif action == A.REQUEST_REASSIGN:
             suggested = draw(dep_or_none, label="suggested")
-            call = lambda: tasks.request_reassign(s, actor, task_id, text, suggested)
+            call = lambda: task_requests.request_reassign(s, actor, task_id, text, suggested)
         elif action == A.REQUEST_CHANGE:
             lead = draw(dep_or_none, label="new_lead")
             requirement = draw(st.sampled_from([None, "按新的会议要求办理"]), label="requirement")
             title = draw(st.sampled_from([None, "", "调整后的事项名称"]), label="new_title")
-            call = lambda: tasks.request_change(s, actor, task_id, text, lead_department_id=lead,
+            call = lambda: task_requests.request_change(s, actor, task_id, text, lead_department_id=lead,
                                                 requirement=requirement, title=title)
         elif action == A.REMIND:
-            call = lambda: tasks.remind(s, actor, task_id, text)
+            call = lambda: task_chasing.remind(s, actor, task_id, text)
         elif action == A.ESCALATE:
             level = draw(st.sampled_from([1, 2, 3, 4]), label="level")
-            call = lambda: tasks.escalate(s, actor, task_id, text, level)
+            call = lambda: task_chasing.escalate(s, actor, task_id, text, level)
         elif action == A.CLOSE_NO_OBJECTION:  # the system's step: every person is refused
-            call = lambda: tasks.close_no_objection(s, actor, task_id)
+            call = lambda: task_chasing.close_no_objection(s, actor, task_id)
         else:  # the three decisions, on the task's request (if it has one)
             assert action in DECISIONS
             approve = draw(st.booleans(), label="approve")
@@ -304,12 +304,12 @@ class WorkflowMachine(RuleBasedStateMachine):
                 req = self._request(ChangeRequest, task_id, data, lambda r: (r.kind == ChangeKind.REASSIGN) == reassign)
             req_id = req.id if req is not None else 10**6
             if action == A.DECIDE_EXTENSION:
-                call = lambda: tasks.decide_extension(s, actor, req_id, approve, text)
+                call = lambda: task_requests.decide_extension(s, actor, req_id, approve, text)
             elif action == A.DECIDE_REASSIGN:
                 new_lead = draw(dep_or_none, label="reassign_to")
-                call = lambda: tasks.decide_reassign(s, actor, req_id, approve, new_lead, text)
+                call = lambda: task_requests.decide_reassign(s, actor, req_id, approve, new_lead, text)
             else:
-                call = lambda: tasks.decide_change(s, actor, req_id, approve, text)
+                call = lambda: task_requests.decide_change(s, actor, req_id, approve, text)
         return call, req
 
     # --- invariants ----------------------------------------------------------------
@@ -382,12 +382,12 @@ def test_deleted_draft_id_is_not_reused(session):
     assert task.id != deleted_id and history == ["create"], history
 
 
-# --- what the random walks found (fixed in tracker/services/tasks.py, decide_change) ----
+# --- what the random walks found (fixed in tracker/services/task_requests.py, decide_change)
 
 
 def _change_lead(session, d, task):
-    req = tasks.request_change(session, d.office, task.id, "职责调整", lead_department_id=d.other_id)
-    tasks.decide_change(session, d.office2, req.id, approve=True)
+    req = task_requests.request_change(session, d.office, task.id, "职责调整", lead_department_id=d.other_id)
+    task_requests.decide_change(session, d.office2, req.id, approve=True)
     assert task.lead_department_id == d.other_id and task.acknowledged_at is None
 
 
@@ -424,7 +424,7 @@ def test_new_lead_withdraws_the_old_leads_close_request(session, suspended):
     assert task.status == S.ASSIGNED
     assert _close_requests(session, task) == [(d.lead_id, RequestStatus.WITHDRAWN)]
     tasks.acknowledge(session, d.other_clerk, task.id)
-    tasks.request_close(session, d.other_clerk, task.id, "已全部完成")
-    tasks.review_close(session, d.office, task.id, approve=True)
+    task_requests.request_close(session, d.other_clerk, task.id, "已全部完成")
+    task_requests.review_close(session, d.office, task.id, approve=True)
     assert _close_requests(session, task) == [(d.lead_id, RequestStatus.WITHDRAWN),
                                               (d.other_id, RequestStatus.APPROVED)]

@@ -25,7 +25,7 @@ from tracker.models import (
     RequestStatus,
     User,
 )
-from tracker.services import queries
+from tracker.services import queries, task_chasing, task_requests
 from tracker.services import tasks as svc
 from tracker.services.actors import own_part_only, parties
 from tracker.workflow import Action, check
@@ -203,17 +203,17 @@ def _run(session, actor, task_id: int, act) -> dict | None:
         return _record("progress_report", svc.report_progress(session, actor, task_id, act))
     elif a == "request_extension":
         return _record("extension_request",
-                       svc.request_extension(session, actor, task_id, act.new_due_date, act.reason))
+                       task_requests.request_extension(session, actor, task_id, act.new_due_date, act.reason))
     elif a == "decide_extension":
         rid = _request_for(session, actor, task_id, ExtensionRequest, (), Action.DECIDE_EXTENSION,
                            act.request_id, "延期申请")
-        return _record("extension_request", svc.decide_extension(session, actor, rid, act.approve, act.note))
+        return _record("extension_request", task_requests.decide_extension(session, actor, rid, act.approve, act.note))
     elif a == "request_close":
-        return _record("close_request", svc.request_close(session, actor, task_id, act.summary))
+        return _record("close_request", task_requests.request_close(session, actor, task_id, act.summary))
     elif a == "approve_close":
-        svc.review_close(session, actor, task_id, True, act.note)
+        task_requests.review_close(session, actor, task_id, True, act.note)
     elif a == "return":
-        svc.review_close(session, actor, task_id, False, act.note)
+        task_requests.review_close(session, actor, task_id, False, act.note)
     elif a == "suspend":
         svc.suspend(session, actor, task_id, act.reason)
     elif a == "resume":
@@ -223,28 +223,28 @@ def _run(session, actor, task_id: int, act) -> dict | None:
     elif a == "reopen":
         svc.reopen(session, actor, task_id, act.reason)
     elif a == "request_reassign":
-        return _record("change_request", svc.request_reassign(
+        return _record("change_request", task_requests.request_reassign(
             session, actor, task_id, act.reason, act.suggested_department_id, window_workdays=window))
     elif a == "decide_reassign":
         rid = _request_for(session, actor, task_id, ChangeRequest, (ChangeKind.REASSIGN,),
                            Action.DECIDE_REASSIGN, act.request_id, "改派申请")
-        return _record("change_request", svc.decide_reassign(
+        return _record("change_request", task_requests.decide_reassign(
             session, actor, rid, act.approve, act.new_lead_department_id, act.note))
     elif a == "request_change":
-        return _record("change_request", svc.request_change(
+        return _record("change_request", task_requests.request_change(
             session, actor, task_id, act.reason, lead_department_id=act.lead_department_id,
             requirement=act.requirement, title=act.title))
     elif a == "decide_change":
         rid = _request_for(session, actor, task_id, ChangeRequest,
                            (ChangeKind.LEAD_CHANGE, ChangeKind.REQUIREMENT_CHANGE), Action.DECIDE_CHANGE,
                            act.request_id, "变更申请")
-        return _record("change_request", svc.decide_change(session, actor, rid, act.approve, act.note))
+        return _record("change_request", task_requests.decide_change(session, actor, rid, act.approve, act.note))
     elif a == "remind":
         _check_remind_target(session, actor, task_id, act.department_id)
-        return _record("reminder", svc.remind(session, actor, task_id, act.message,
+        return _record("reminder", task_chasing.remind(session, actor, task_id, act.message,
                                               department_id=act.department_id))
     elif a == "escalate":
-        return _record("escalation", svc.escalate(session, actor, task_id, act.reason, act.level))
+        return _record("escalation", task_chasing.escalate(session, actor, task_id, act.reason, act.level))
     else:  # pragma: no cover - the request model admits only the actions above
         raise AssertionError(a)
     return None

@@ -1,6 +1,6 @@
 """The demo's replay: every planned step, day by day on the frozen clock, through
-``tracker.services.sources`` and ``tracker.services.tasks`` only, so the audit log reads
-like a real history. Texts drawn here come from their own generator, in replay order."""
+``tracker.services.sources`` and the task service (``tasks``, ``task_requests``,
+``task_chasing``) only, so the audit log reads like a real history. Texts drawn here come from their own generator, in replay order."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tracker.demo.wording import (
     cn_date,
 )
 from tracker.models import Milestone
-from tracker.services import sources, tasks
+from tracker.services import sources, task_chasing, task_requests, tasks
 from tracker.services.actors import Actor
 
 
@@ -153,13 +153,13 @@ class Runner:
 
     def _do_ext_request(self, it: Item, new_due: date) -> None:
         reason = f"{self.rng.choice(EXTENSION_REASONS)}，申请延期至{cn_date(new_due)}。"
-        req = tasks.request_extension(self.session, self.lead(it), it.task_id, new_due, reason)
+        req = task_requests.request_extension(self.session, self.lead(it), it.task_id, new_due, reason)
         it.request_id = req.id
 
     def _do_ext_decide(self, it: Item, approve: bool, new_due: date | None = None) -> None:
         note = (f"同意延期至{cn_date(new_due)}，请严格按新时限办结。" if approve and new_due
                 else self.rng.choice(REFUSE_NOTES))
-        tasks.decide_extension(self.session, self.office(it), it.request_id, approve, note)
+        task_requests.decide_extension(self.session, self.office(it), it.request_id, approve, note)
 
     def _do_close_request(self, it: Item, again: bool = False) -> None:
         assists = "、".join(label(d) for d in it.assists)
@@ -167,14 +167,14 @@ class Runner:
                    + f"{it.title}已按要求办理完毕：{it.steps[-1]}。"
                    + (f"{assists}按职责完成配合工作。" if assists else "")
                    + "佐证材料已上传，申请办结。")
-        tasks.request_close(self.session, self.lead(it), it.task_id, summary)
+        task_requests.request_close(self.session, self.lead(it), it.task_id, summary)
 
     def _do_return(self, it: Item) -> None:
-        tasks.review_close(self.session, self.office(it), it.task_id, approve=False,
+        task_requests.review_close(self.session, self.office(it), it.task_id, approve=False,
                            note=self.rng.choice(RETURN_NOTES))
 
     def _do_approve_close(self, it: Item) -> None:
-        tasks.review_close(self.session, self.office(it), it.task_id, approve=True,
+        task_requests.review_close(self.session, self.office(it), it.task_id, approve=True,
                            note="经审核，办理结果符合要求，同意办结。")
 
     def _reminder_text(self, it: Item, due: date | None, **kw) -> str:
@@ -187,17 +187,17 @@ class Runner:
         return f"该事项完成时限为{cn_date(due)}，现已逾期，请抓紧办理并于明日下班前报送进展。"
 
     def _do_remind(self, it: Item, due: date | None = None, **kw) -> None:
-        tasks.remind(self.session, self.office(it), it.task_id, self._reminder_text(it, due, **kw))
+        task_chasing.remind(self.session, self.office(it), it.task_id, self._reminder_text(it, due, **kw))
 
     def _do_leader_remind(self, it: Item, due: date | None = None, **kw) -> None:
         message = f"请{label(it.current_lead)}主要负责同志亲自过问，尽快办结，办理情况报我。"
-        tasks.remind(self.session, self.org.leader, it.task_id, message)
+        task_chasing.remind(self.session, self.org.leader, it.task_id, message)
 
     def _do_escalate(self, it: Item, due: date, level: int) -> None:
         who = "报请责任领导督办" if level == 3 else "现予督办"
         reason = (f"该事项已超过完成时限（{cn_date(due)}），经多次催办仍未办结，{who}。请{label(it.current_lead)}"
                   "主要负责同志亲自过问，3个工作日内书面报送办理情况。")
-        tasks.escalate(self.session, self.office(it), it.task_id, reason, level=level)
+        task_chasing.escalate(self.session, self.office(it), it.task_id, reason, level=level)
 
     def _do_suspend(self, it: Item) -> None:
         tasks.suspend(self.session, self.office(it), it.task_id, self.rng.choice(SUSPEND_REASONS))
@@ -214,23 +214,23 @@ class Runner:
 
     def _do_reassign_request(self, it: Item, new: str) -> None:
         reason = self.rng.choice(REASSIGN_REASONS).format(other=label(new))
-        req = tasks.request_reassign(self.session, self.lead(it), it.task_id, reason,
+        req = task_requests.request_reassign(self.session, self.lead(it), it.task_id, reason,
                                      suggested_department_id=self.dep(new))
         it.request_id = req.id
 
     def _do_reassign_decide(self, it: Item, new: str) -> None:
-        tasks.decide_reassign(self.session, self.office(it), it.request_id, True,
+        task_requests.decide_reassign(self.session, self.office(it), it.request_id, True,
                               new_lead_department_id=self.dep(new), note=f"经核实，同意改由{label(new)}牵头办理。")
         it.current_lead = new
         it.assists = [d for d in it.assists if d != new]
 
     def _do_change_request(self, it: Item) -> None:
         requirement = it.requirement + "（经协调，先行实施一期工程，二期视资金和用地条件另行安排。）"
-        req = tasks.request_change(self.session, self.lead(it), it.task_id,
+        req = task_requests.request_change(self.session, self.lead(it), it.task_id,
                                    "受资金和用地条件限制，原工作要求难以一次完成，申请调整工作内容。",
                                    requirement=requirement)
         it.request_id = req.id
 
     def _do_change_decide(self, it: Item, approve: bool) -> None:
         note = "" if approve else "原工作要求系区政府会议议定，不宜调整，请按原要求办理。"
-        tasks.decide_change(self.session, self.office(it), it.request_id, approve, note)
+        task_requests.decide_change(self.session, self.office(it), it.request_id, approve, note)

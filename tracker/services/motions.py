@@ -15,10 +15,10 @@ daily).
 The closed loop is the task's own: 交办 = ``tasks.assign`` (at registration, or later
 as its own step: ``assign_batch``; until then the motion's stage is "unassigned",
 its task a draft that only the office sees, and ``update_draft`` may change its
-units and leader); 改派 =
-``tasks.request_reassign``/``decide_reassign``; the answer is ``tasks.request_close``
-and the office's review ``tasks.review_close``; a 不满意 re-opens through
-``tasks.reopen``. Only ``tasks`` sets a status.
+units and leader); 改派 = ``task_requests.request_reassign``/``decide_reassign``; the
+answer is ``task_requests.request_close`` and the office's review
+``task_requests.review_close``; a 不满意 re-opens through ``tasks.reopen``. Only the
+task service's core (``tasks._set_status``) sets a status.
 
 Time limits (``DEFAULT_LIMITS``, stored over by AppSetting "motion_limits"): the
 办理办法 of most districts count "10日内", "一个月内" and "三个月内" in calendar days
@@ -57,7 +57,7 @@ from tracker.models import (
 )
 from tracker.rules.overdue import CHASED_VALUES
 from tracker.rules.time_limits import due_after
-from tracker.services import audit, tasks
+from tracker.services import audit, task_requests, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
 from tracker.services.reminder_rules import load_rules
@@ -476,7 +476,7 @@ def request_reassign(session: Session, actor: Actor, motion_id: int, reason: str
         raise ValidationFailed(f"改派申请应在交办后{limit_text(limit)}内（{last.isoformat()}前）提出，已超过期限，请与督查室联系")
     # the motion's own window replaces the task's default two working days
     window = load_calendar(session).workdays_between(assigned_on, last).value
-    return tasks.request_reassign(session, actor, task.id, reason, suggested_department_id, window_workdays=window)
+    return task_requests.request_reassign(session, actor, task.id, reason, suggested_department_id, window_workdays=window)
 
 
 def decide_reassign(session: Session, actor: Actor, motion_id: int, approve: bool,
@@ -487,7 +487,7 @@ def decide_reassign(session: Session, actor: Actor, motion_id: int, approve: boo
                                                    ChangeRequest.status == RequestStatus.PENDING.value)).first()
     if req is None:
         raise NotFound("该建议提案没有待审核的改派申请")
-    req = tasks.decide_reassign(session, actor, req.id, approve, new_lead_department_id, note)
+    req = task_requests.decide_reassign(session, actor, req.id, approve, new_lead_department_id, note)
     if approve:
         for step in session.exec(select(MotionStep).where(MotionStep.motion_id == motion.id)):
             if step.done_on is None:
@@ -558,7 +558,7 @@ def answer(session: Session, actor: Actor, motion_id: int, category: str, summar
         raise ValidationFailed("请上传答复函", fields={"file": "请上传答复函"})
     if task.status == Status.ASSIGNED:
         tasks.acknowledge(session, actor, task.id)
-    req = tasks.request_close(session, actor, task.id, f"{CATEGORY_LABELS[category]}：{summary}")
+    req = task_requests.request_close(session, actor, task.id, f"{CATEGORY_LABELS[category]}：{summary}")
     from tracker.services import attachments
 
     att = attachments.store(session, actor, task.id, None, upload, close_request_id=req.id, directory=directory)
@@ -576,7 +576,7 @@ def answer(session: Session, actor: Actor, motion_id: int, category: str, summar
 def review_answer(session: Session, actor: Actor, motion_id: int, approve: bool, note: str = "") -> Motion:
     """The office reviews the answer before it is sent: approved → sent, awaiting feedback; or returned."""
     motion, task, who = get(session, actor, motion_id)
-    tasks.review_close(session, actor, task.id, approve, note)
+    task_requests.review_close(session, actor, task.id, approve, note)
     if approve:
         motion.stage = "feedback"
         if motion.answer_category == "B" and motion.promise_date and motion.round == 1:

@@ -13,7 +13,7 @@ the rules page). ``run_rules`` applies them for one day:
 - an overdue deadline (``tracker.rules.overdue``) climbs the ladder
   (``tracker.rules.ladder``), each rung once per deadline (``Escalation.auto_key``);
 - a 会签/征求意见 item (a ``countersign_*`` preset) unanswered past its deadline
-  closes as 无异议 (000 §54, 001 §27) through ``tasks.close_no_objection``.
+  closes as 无异议 (000 §54, 001 §27) through ``task_chasing.close_no_objection``.
 
 Nothing happens on a non-working day, and nothing twice: reminders are written
 with INSERT … SELECT … ON CONFLICT DO NOTHING on the (task, department, rule,
@@ -49,7 +49,7 @@ from tracker.models import (
 )
 from tracker.rules.ladder import level_name
 from tracker.rules.overdue import CHASED_VALUES
-from tracker.services import tasks
+from tracker.services import task_chasing
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar
 from tracker.services.notify import notify_many
@@ -320,7 +320,7 @@ def _close_countersigns(session: Session, day: date, rules: dict, *, dry_run: bo
     if dry_run:
         return ids
     for task_id in ids:
-        tasks.close_no_objection(session, SYSTEM, task_id)
+        task_chasing.close_no_objection(session, SYSTEM, task_id)
     return ids
 
 

@@ -58,7 +58,7 @@ from tracker.models import (
 )
 from tracker.rules import periods
 from tracker.rules.overdue import Horizon, is_overdue, is_running, overdue_workdays
-from tracker.services import audit
+from tracker.services import audit, task_chasing, task_requests
 from tracker.services import sources as source_svc
 from tracker.services import tasks as task_svc
 from tracker.services.actors import SYSTEM, Actor, visible_clause
@@ -675,9 +675,9 @@ def record_meeting(session: Session, actor: Actor, schedule_id: int, meeting_dat
             task = task_svc.get_task(session, item.task_id)
             addition = f"【{meeting_date.isoformat()} 调度会议定】{d.text}"
             requirement = f"{task.requirement}\n{addition}" if task.requirement else addition
-            task_svc.request_change(session, actor, item.task_id, f"{source.title}议定", requirement=requirement)
+            task_requests.request_change(session, actor, item.task_id, f"{source.title}议定", requirement=requirement)
         elif d.action == "remind":
-            task_svc.remind(session, actor, item.task_id, f"调度会议定：{d.text}", rule="schedule_meeting")
+            task_chasing.remind(session, actor, item.task_id, f"调度会议定：{d.text}", rule="schedule_meeting")
         item.decision = d.text
         session.flush()
         audit.record(session, actor, "schedule_decision", entity="schedule_item", entity_id=item.id,

@@ -9,7 +9,7 @@ as the dashboard shows them on the morning of ``end + 1`` (``as_of``):
 
 - ``closed`` / ``closed_on_time``: tasks closed in the period; on time when
   ``closed_on <= due_date``. An approved extension moved ``due_date`` (it can
-  only be asked for before the deadline, ``tasks.request_extension``), so a
+  only be asked for before the deadline, ``task_requests.request_extension``), so a
   task closed within its extended deadline is on time; ``original_due_date``
   is kept only to show it. An extension the office approves only after the
   original deadline is treated the same (the department asked in time; the

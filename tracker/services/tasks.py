@@ -1,10 +1,12 @@
-"""The closed loop: every change to a task goes through here.
+"""The task service: drafts, going out, progress reports and the office's controls, on the core
+that every change to a task goes through.
 
-Each public function is one step of the workflow. It loads the task, asks
-``workflow.check`` whether the actor may take the step from the task's
-status, applies it, and writes exactly one audit event, all in the caller's
-transaction (the caller commits once). Only this module assigns
-``Task.status``.
+Each public function is one step of the workflow. It loads the task (``_visible_task``), asks
+``workflow.check`` whether the actor may take the step from the task's status, applies it, and
+writes exactly one audit event (``record_change``), all in the caller's transaction (the caller
+commits once). ``_set_status`` is the one place that assigns ``Task.status``; the steps built on
+this core live beside it, in ``task_requests`` (延期/办结/改派/变更 and their decisions) and
+``task_chasing`` (催办, 督办, 无异议 closing), and import it from here.
 """
 
 from __future__ import annotations
@@ -17,21 +19,20 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
-    ChangeKind,
+    AuditEvent,
     ChangeRequest,
     CloseRequest,
     Counter,
     DeadlineKind,
     Department,
-    Escalation,
     ExtensionRequest,
     FeedbackCycle,
     Leader,
     Milestone,
+    Motion,
     ProgressReport,
-    Reminder,
     RequestStatus,
     Source,
     SourceKind,
@@ -40,10 +41,9 @@ from tracker.models import (
     TaskLeader,
     Urgency,
 )
-from tracker.rules import ladder
 from tracker.services import audit, recurring
 from tracker.services.actors import Actor, parties
-from tracker.services.calendar import due_from_preset, load_calendar
+from tracker.services.calendar import due_from_preset
 from tracker.services.validation import validate
 from tracker.workflow import FINAL, Action, Party, Status, check
 
@@ -222,6 +222,12 @@ def record_change(session, actor, action, task, before, *, note="", entity="task
     )
 
 
+def _pending(session: Session, model, task_id: int):
+    return session.exec(
+        select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)
+    ).first()
+
+
 # --- drafts --------------------------------------------------------------------
 
 
@@ -325,7 +331,6 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
     """
     if not actor.is_office:
         raise NotPermitted("只有督查室可以登记督办事项")
-    from tracker.models import AuditEvent
 
     inputs = [d if isinstance(d, TaskInput) else _validate(TaskInput, d) for d in inputs]
     if not inputs:
@@ -468,8 +473,6 @@ def _refuse_motion(session: Session, task: Task, what: str) -> None:
     src = session.get(Source, task.source_id)  # cheap: the identity map holds a batch's one source
     if src is None or src.kind not in MOTION_KINDS:
         return
-    from tracker.models import Motion  # motions builds on tasks, not the other way round
-
     motion = session.exec(select(Motion).where(Motion.task_id == task.id)).first()
     if motion is not None:
         raise ValidationFailed(f"该事项是{'建议' if motion.kind == 'suggestion' else '提案'}第{motion.number}号"
@@ -587,96 +590,6 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
     return report
 
 
-def _pending(session: Session, model, task_id: int):
-    return session.exec(
-        select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)
-    ).first()
-
-
-def request_extension(session: Session, actor: Actor, task_id: int, new_due_date: date, reason: str) -> ExtensionRequest:
-    """延期申请: only before the deadline has passed, only one open at a time."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_EXTENSION, task.status, who)
-    reason = require_text(reason, "reason", "延期理由")
-    if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
-        raise ValidationFailed("该事项没有固定完成时限，无需申请延期")
-    if clock.today() > task.due_date:
-        raise ValidationFailed(
-            f"已超过完成时限（{task.due_date.isoformat()}），延期申请应在时限届满前提出",
-            fields={"new_due_date": "已逾期，不能申请延期"},
-        )
-    if new_due_date <= task.due_date:
-        raise ValidationFailed("申请的新时限应晚于当前完成时限", fields={"new_due_date": "应晚于当前完成时限"})
-    if _pending(session, ExtensionRequest, task.id):
-        raise Conflict("已有一份延期申请正在审核，请勿重复提交")
-    before = snapshot(session, task)
-    req = ExtensionRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id,
-                           reason=reason, old_due_date=task.due_date, new_due_date=new_due_date)
-    session.add(req)
-    session.flush()
-    record_change(session, actor, Action.REQUEST_EXTENSION, task, before, note=reason,
-            entity="extension_request", entity_id=req.id)
-    return req
-
-
-def decide_extension(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ExtensionRequest:
-    """Approved, the due date moves and the original deadline stays on record."""
-    req = session.get(ExtensionRequest, request_id)
-    if req is None:
-        raise NotFound("未找到该延期申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_EXTENSION, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该延期申请已处理")
-    if not approve:
-        note = require_text(note, "note", "不同意延期的理由")
-    before = snapshot(session, task)
-    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
-    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    if approve:
-        task.due_date = req.new_due_date
-        task.updated_at = clock.now()
-    record_change(session, actor, "approve_extension" if approve else "refuse_extension", task, before,
-            note=note, entity="extension_request", entity_id=req.id)
-    return req
-
-
-def request_close(session: Session, actor: Actor, task_id: int, summary: str) -> CloseRequest:
-    """申请办结 by the lead department."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_CLOSE, task.status, who)
-    summary = require_text(summary, "summary", "办结情况说明")
-    before = snapshot(session, task)
-    req = CloseRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id, summary=summary)
-    session.add(req)
-    _set_status(task, Status.PENDING_REVIEW)
-    session.flush()
-    record_change(session, actor, Action.REQUEST_CLOSE, task, before, note=summary,
-            entity="close_request", entity_id=req.id)
-    return req
-
-
-def review_close(session: Session, actor: Actor, task_id: int, approve: bool, note: str = "") -> Task:
-    """督查室审核: 办结, or 退回 with a reason back to 办理中."""
-    task, who = _visible_task(session, actor, task_id)
-    action = Action.APPROVE_CLOSE if approve else Action.RETURN
-    check(action, task.status, who)
-    if not approve:
-        note = require_text(note, "note", "退回理由")
-    req = _pending(session, CloseRequest, task.id)
-    before = snapshot(session, task)
-    if req is not None:
-        req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
-        req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    if approve:
-        task.closed_on = clock.today()
-        _set_status(task, Status.CLOSED)
-    else:
-        _set_status(task, Status.IN_PROGRESS)
-    record_change(session, actor, action, task, before, note=note)
-    return task
-
-
 # --- office controls -----------------------------------------------------------
 
 
@@ -723,222 +636,6 @@ def reopen(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task.closed_on = None
     _set_status(task, Status.IN_PROGRESS)
     record_change(session, actor, Action.REOPEN, task, before, note=reason)
-    return task
-
-
-# --- re-assignment and reviewed changes ----------------------------------------
-
-
-def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
-                     suggested_department_id: int | None = None, *, window_workdays: int = 2) -> ChangeRequest:
-    """改派: a lead department that is not responsible says so, within the window."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_REASSIGN, task.status, who)
-    reason = require_text(reason, "reason", "申请改派的理由")
-    assigned_on = clock.local_date(task.assigned_at)
-    elapsed = load_calendar(session).workdays_between(assigned_on, clock.today()).value
-    if elapsed > window_workdays:
-        raise ValidationFailed(
-            f"改派申请应在交办后 {window_workdays} 个工作日内提出（已过 {elapsed} 个工作日），请与督查室联系"
-        )
-    if _pending_change(session, task.id):
-        raise Conflict("已有一份变更或改派申请正在审核")
-    if suggested_department_id is not None:
-        _check_departments(session, [suggested_department_id], "suggested_department_id")
-    before = snapshot(session, task)
-    req = ChangeRequest(task_id=task.id, kind=ChangeKind.REASSIGN, department_id=actor.department_id,
-                        requested_by_id=actor.user_id, reason=reason,
-                        payload={"suggested_department_id": suggested_department_id})
-    session.add(req)
-    session.flush()
-    record_change(session, actor, Action.REQUEST_REASSIGN, task, before, note=reason,
-            entity="change_request", entity_id=req.id)
-    return req
-
-
-def _pending_change(session: Session, task_id: int) -> ChangeRequest | None:
-    return _pending(session, ChangeRequest, task_id)
-
-
-def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bool,
-                    new_lead_department_id: int | None = None, note: str = "") -> ChangeRequest:
-    req = session.get(ChangeRequest, request_id)
-    if req is None or req.kind != ChangeKind.REASSIGN:
-        raise NotFound("未找到该改派申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_REASSIGN, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该改派申请已处理")
-    before = snapshot(session, task, links=True)
-    if approve:
-        if new_lead_department_id is None:
-            raise ValidationFailed("同意改派时请指定新的牵头单位", fields={"new_lead_department_id": "请选择"})
-        _check_departments(session, [new_lead_department_id], "new_lead_department_id")
-        if new_lead_department_id == task.lead_department_id:
-            raise ValidationFailed("新的牵头单位与原牵头单位相同", fields={"new_lead_department_id": "与原单位相同"})
-        _set_lead(session, task, new_lead_department_id)
-        task.acknowledged_at = None
-        task.assigned_at = clock.now()
-        _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
-    else:
-        note = require_text(note, "note", "不同意改派的理由")
-    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
-    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    record_change(session, actor, "approve_reassign" if approve else "refuse_reassign", task, before,
-            note=note, entity="change_request", entity_id=req.id)
-    return req
-
-
-def _set_lead(session: Session, task: Task, department_id: int) -> None:
-    assist = session.get(TaskAssist, (task.id, department_id))
-    if assist is not None:  # the new lead stops being an assisting department
-        session.delete(assist)
-    task.lead_department_id = department_id
-    task.updated_at = clock.now()
-
-
-def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
-                   lead_department_id: int | None = None, requirement: str | None = None,
-                   title: str | None = None) -> ChangeRequest:
-    """A change of lead department or of requirement, to be decided by someone else."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_CHANGE, task.status, who)
-    reason = require_text(reason, "reason", "变更理由")
-    payload: dict = {}
-    if lead_department_id is not None and lead_department_id != task.lead_department_id:
-        _check_departments(session, [lead_department_id], "lead_department_id")
-        payload["lead_department_id"] = lead_department_id
-    if requirement is not None and requirement.strip() and requirement.strip() != task.requirement:
-        payload["requirement"] = requirement.strip()
-    if title is not None and title.strip() and title.strip() != task.title:
-        payload["title"] = title.strip()[:200]
-    if not payload:
-        raise ValidationFailed("没有需要变更的内容")
-    if _pending_change(session, task.id):
-        raise Conflict("已有一份变更或改派申请正在审核")
-    kind = ChangeKind.LEAD_CHANGE if "lead_department_id" in payload else ChangeKind.REQUIREMENT_CHANGE
-    before = snapshot(session, task)
-    req = ChangeRequest(task_id=task.id, kind=kind, department_id=actor.department_id,
-                        requested_by_id=actor.user_id, reason=reason, payload=payload)
-    session.add(req)
-    session.flush()
-    record_change(session, actor, Action.REQUEST_CHANGE, task, before, note=reason,
-            entity="change_request", entity_id=req.id)
-    return req
-
-
-def decide_change(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ChangeRequest:
-    req = session.get(ChangeRequest, request_id)
-    if req is None or req.kind == ChangeKind.REASSIGN:
-        raise NotFound("未找到该变更申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_CHANGE, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该变更申请已处理")
-    if req.requested_by_id is not None and req.requested_by_id == actor.user_id:
-        raise NotPermitted("变更申请须由申请人以外的人员审核")
-    if not approve:
-        note = require_text(note, "note", "不同意变更的理由")
-    before = snapshot(session, task, links=True)
-    if approve:
-        payload = req.payload or {}
-        if "lead_department_id" in payload:
-            _check_departments(session, [payload["lead_department_id"]], "lead_department_id")
-            _set_lead(session, task, payload["lead_department_id"])
-            task.acknowledged_at = None
-            # Fix: the old lead's 申请办结 lapsed with its lead; left pending, it outlived the
-            # move back to 已交办 and was the one a later review_close decided.
-            close_req = _pending(session, CloseRequest, task.id)
-            if close_req is not None:
-                close_req.status = RequestStatus.WITHDRAWN
-            if task.status != Status.SUSPENDED:
-                _set_status(task, Status.ASSIGNED)  # the new lead acknowledges afresh
-            else:
-                # Fix: a suspended task kept its old status_before_suspend, so RESUME put it
-                # back to 已签收/办理中/待审核 under a lead department that never signed for it.
-                task.status_before_suspend = Status.ASSIGNED
-        if "requirement" in payload:
-            task.requirement = payload["requirement"]
-        if "title" in payload:
-            task.title = payload["title"]
-        task.updated_at = clock.now()
-    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
-    req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    record_change(session, actor, "approve_change" if approve else "refuse_change", task, before,
-            note=note, entity="change_request", entity_id=req.id)
-    return req
-
-
-# --- reminders and escalation --------------------------------------------------
-
-
-def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
-           rule: str = "manual", department_id: int | None = None) -> Reminder:
-    """催办 the lead department (or the given one). Once per task, rule and day."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.REMIND, task.status, who)
-    target = department_id or task.lead_department_id
-    if target != task.lead_department_id and target not in assisting_ids(session, task.id):
-        raise ValidationFailed("只能催办该事项的牵头单位或协办单位", fields={"department_id": "不是该事项的承办单位"})
-    day = clock.today()
-    exists = session.exec(select(Reminder).where(
-        Reminder.task_id == task.id, Reminder.department_id == target,
-        Reminder.rule == rule, Reminder.day == day)).first()
-    if exists:
-        raise Conflict("今天已对该单位催办过此事项")
-    before = snapshot(session, task)
-    reminder = Reminder(task_id=task.id, department_id=target, rule=rule, day=day,
-                        message=message.strip(), sent_by_id=actor.user_id)
-    try:
-        with session.begin_nested():
-            session.add(reminder)
-    except sa.exc.IntegrityError as exc:  # a concurrent reminder won the race
-        raise Conflict("今天已对该单位催办过此事项") from exc
-    record_change(session, actor, Action.REMIND, task, before, note=message.strip(),
-            entity="reminder", entity_id=reminder.id)
-    return reminder
-
-
-def escalate(session: Session, actor: Actor, task_id: int, reason: str,
-             level: int = ladder.MANUAL_DEFAULT_LEVEL) -> Escalation:
-    """督办: a numbered notice (督办通知单) to the department head and the leader."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.ESCALATE, task.status, who)
-    reason = require_text(reason, "reason", "督办事由")
-    if level not in ladder.LEVELS:
-        raise ValidationFailed(f"督办层级应为 {ladder.LEVELS[0]}–{ladder.LEVELS[-1]}", fields={"level": "取值无效"})
-    year = clock.today().year
-    number = next_number(session, "escalation", year)
-    before = snapshot(session, task)
-    esc = Escalation(task_id=task.id, department_id=task.lead_department_id, level=level,
-                     notice_no=f"督办〔{year}〕{number}号", reason=reason, created_by_id=actor.user_id)
-    session.add(esc)
-    session.flush()
-    record_change(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
-    return esc
-
-
-def close_no_objection(session: Session, actor: Actor, task_id: int) -> Task:
-    """会签/征求意见 left unanswered past its deadline closes as 无异议 (000 §54, 001 §27).
-
-    Only the system takes this step (the reminder run). The silence counts as
-    agreement at the deadline, so ``closed_on`` is the due date: it is not 超期办结.
-    A pending extension request means the department asked for more time
-    ("特殊情况不能按期回复的，应当主动与主办部门沟通"), so it is refused then.
-    """
-    task, who = _visible_task(session, actor, task_id)
-    if actor.user_id is None and actor.is_office:  # the scheduler / CLI acting as the system
-        who = who | {Party.SYSTEM}
-    check(Action.CLOSE_NO_OBJECTION, task.status, who)
-    if task.due_date is None or task.due_date >= clock.today():
-        raise ValidationFailed("回复期限尚未届满，不能按无异议办结")
-    if _pending(session, ExtensionRequest, task.id):
-        raise Conflict("承办单位已申请延期回复，待审核后再定")
-    before = snapshot(session, task)
-    task.closed_on = task.due_date
-    _set_status(task, Status.CLOSED)
-    record_change(session, actor, Action.CLOSE_NO_OBJECTION, task, before,
-            note=f"逾期（{task.due_date.isoformat()}）未回复，视为无不同意见")
     return task
 
 

@@ -48,7 +48,7 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
-from tracker.services import decompose, queries
+from tracker.services import decompose, queries, task_chasing, task_requests
 from tracker.services import sources as source_svc
 from tracker.services import tasks as task_svc
 from tracker.services.deadlines import describe_recurrence
@@ -327,7 +327,7 @@ def bulk():
                 if action == "assign":
                     task_svc.assign(s, actor, task_id)
                 else:
-                    task_svc.remind(s, actor, task_id, message)
+                    task_chasing.remind(s, actor, task_id, message)
             done.append(_task_label(task_id))
         except DomainError as exc:
             refused.append(f"{_task_label(task_id)}（{exc.message}）")
@@ -531,7 +531,7 @@ def escalate(task_id: int):
     level = _int(request.form.get("level")) or MANUAL_DEFAULT_LEVEL
     if request.method == "POST":
         try:
-            esc = task_svc.escalate(s, current_actor(), task_id, reason, level)
+            esc = task_chasing.escalate(s, current_actor(), task_id, reason, level)
         except ValidationFailed as exc:
             s.rollback()
             errors = exc.fields or {"_": exc.message}
@@ -644,21 +644,21 @@ def _approve() -> bool:
 @bp.post("/review/close/<int:task_id>")
 def review_close(task_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"close-{task_id}", lambda s, a: task_svc.review_close(s, a, task_id, approve, note),
+    return _decide(f"close-{task_id}", lambda s, a: task_requests.review_close(s, a, task_id, approve, note),
                    "已审核办结" if approve else "已退回，事项回到办理中")
 
 
 @bp.post("/review/extension/<int:req_id>")
 def review_extension(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"extension-{req_id}", lambda s, a: task_svc.decide_extension(s, a, req_id, approve, note),
+    return _decide(f"extension-{req_id}", lambda s, a: task_requests.decide_extension(s, a, req_id, approve, note),
                    "已同意延期，完成时限已调整" if approve else "已不同意延期")
 
 
 @bp.post("/review/change/<int:req_id>")
 def review_change(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"change-{req_id}", lambda s, a: task_svc.decide_change(s, a, req_id, approve, note),
+    return _decide(f"change-{req_id}", lambda s, a: task_requests.decide_change(s, a, req_id, approve, note),
                    "已同意变更" if approve else "已不同意变更")
 
 
@@ -667,6 +667,6 @@ def review_reassign(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
     new_lead = _int(request.form.get("new_lead_department_id"))
     return _decide(f"reassign-{req_id}",
-                   lambda s, a: task_svc.decide_reassign(s, a, req_id, approve, new_lead, note),
+                   lambda s, a: task_requests.decide_reassign(s, a, req_id, approve, new_lead, note),
                    "已同意改派，新牵头单位需重新签收" if approve else "已不同意改派")
 

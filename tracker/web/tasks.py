@@ -38,7 +38,7 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
-from tracker.services import attachments, cascade, taskpage
+from tracker.services import attachments, cascade, task_chasing, task_requests, taskpage
 from tracker.services import tasks as svc
 from tracker.services.actors import Actor, own_part_only, parties
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
@@ -469,7 +469,8 @@ def report(task_id: int):
 @bp.post("/<int:task_id>/extension")
 def request_extension(task_id: int):
     return act(task_id, "request_extension",
-               lambda s, a: svc.request_extension(s, a, task_id, _date("new_due_date", "新的完成时限"), _text("reason")),
+               lambda s, a: task_requests.request_extension(s, a, task_id, _date("new_due_date", "新的完成时限"),
+                                                            _text("reason")),
                "延期申请已提交，请等待督查室审核")
 
 
@@ -477,7 +478,7 @@ def request_extension(task_id: int):
 def decide_extension(task_id: int, request_id: int):
     def step(s: Session, a: Actor):
         _request_of(s, ExtensionRequest, task_id, request_id, "延期申请")
-        return svc.decide_extension(s, a, request_id, _decision(), _text("note"))
+        return task_requests.decide_extension(s, a, request_id, _decision(), _text("note"))
 
     return act(task_id, "decide_extension", step,
                lambda req: "已同意延期，完成时限已调整" if req.status == RequestStatus.APPROVED else "已不同意延期")
@@ -486,7 +487,7 @@ def decide_extension(task_id: int, request_id: int):
 @bp.post("/<int:task_id>/close")
 def request_close(task_id: int):
     def step(s: Session, a: Actor):
-        req = svc.request_close(s, a, task_id, _text("summary"))
+        req = task_requests.request_close(s, a, task_id, _text("summary"))
         attachments.store_all(s, a, task_id, None, _files(), close_request_id=req.id)
         return req
 
@@ -499,7 +500,7 @@ def review(task_id: int):
         decision = _text("decision")
         if decision not in ("approve", "return"):
             raise ValidationFailed("请选择审核结果", fields={"decision": "请选择办结或退回"})
-        return svc.review_close(s, a, task_id, decision == "approve", _text("note"))
+        return task_requests.review_close(s, a, task_id, decision == "approve", _text("note"))
 
     return act(task_id, "review", step,
                lambda task: "审核通过，事项已办结" if task.status == "closed" else "已退回承办单位继续办理")
@@ -529,7 +530,7 @@ def reopen(task_id: int):
 def request_reassign(task_id: int):
     window = current_app.config["TRACKER"].reassign_window_workdays
     return act(task_id, "request_reassign",
-               lambda s, a: svc.request_reassign(s, a, task_id, _text("reason"), _int("suggested_department_id"),
+               lambda s, a: task_requests.request_reassign(s, a, task_id, _text("reason"), _int("suggested_department_id"),
                                                  window_workdays=window),
                "改派申请已提交，请等待督查室审核")
 
@@ -538,7 +539,7 @@ def request_reassign(task_id: int):
 def decide_reassign(task_id: int, request_id: int):
     def step(s: Session, a: Actor):
         _request_of(s, ChangeRequest, task_id, request_id, "改派申请")
-        return svc.decide_reassign(s, a, request_id, _decision(), _int("new_lead_department_id"), _text("note"))
+        return task_requests.decide_reassign(s, a, request_id, _decision(), _int("new_lead_department_id"), _text("note"))
 
     return act(task_id, "decide_reassign", step,
                lambda req: "已同意改派，事项已交新的牵头单位签收" if req.status == RequestStatus.APPROVED else "已不同意改派")
@@ -547,7 +548,7 @@ def decide_reassign(task_id: int, request_id: int):
 @bp.post("/<int:task_id>/change")
 def request_change(task_id: int):
     return act(task_id, "request_change",
-               lambda s, a: svc.request_change(s, a, task_id, _text("reason"),
+               lambda s, a: task_requests.request_change(s, a, task_id, _text("reason"),
                                                lead_department_id=_int("lead_department_id"),
                                                requirement=_text("requirement") or None,
                                                title=_text("title") or None),
@@ -558,7 +559,7 @@ def request_change(task_id: int):
 def decide_change(task_id: int, request_id: int):
     def step(s: Session, a: Actor):
         _request_of(s, ChangeRequest, task_id, request_id, "变更申请")
-        return svc.decide_change(s, a, request_id, _decision(), _text("note"))
+        return task_requests.decide_change(s, a, request_id, _decision(), _text("note"))
 
     return act(task_id, "decide_change", step,
                lambda req: "已同意变更" if req.status == RequestStatus.APPROVED else "已不同意变更")
@@ -566,7 +567,7 @@ def decide_change(task_id: int, request_id: int):
 
 @bp.post("/<int:task_id>/remind")
 def remind(task_id: int):
-    return act(task_id, "remind", lambda s, a: svc.remind(s, a, task_id, _text("message")), "已催办牵头单位")
+    return act(task_id, "remind", lambda s, a: task_chasing.remind(s, a, task_id, _text("message")), "已催办牵头单位")
 
 
 def _notice_path(escalation_id: int) -> str | None:
@@ -583,7 +584,7 @@ def _notice_path(escalation_id: int) -> str | None:
 def escalate(task_id: int):
     def step(s: Session, a: Actor):
         level = _int("level") or MANUAL_DEFAULT_LEVEL
-        return svc.escalate(s, a, task_id, _text("reason"), level)
+        return task_chasing.escalate(s, a, task_id, _text("reason"), level)
 
     return act(task_id, "escalate", step, lambda esc: f"已发出督办通知（{esc.notice_no}）",
                redirect_to=lambda esc: _notice_path(esc.id))
