@@ -26,10 +26,11 @@ KNOWN_CYCLES: list[frozenset[str]] = []
 # Product files over MAX_LINES that are being split by their owners.
 OVERSIZED: set[str] = set()
 
-# Imports of the project's own modules inside functions (counted as statements). A few have a
-# reason (a heavy or optional module loaded on first use); most hide an arrow that should be drawn
-# at the top of the module. The bound is today's count: it may only fall. Lower it when you move one.
-MAX_FUNCTION_IMPORTS = 46
+# Imports of the project's own modules inside functions (counted as lines). Each left has a reason
+# written beside it: create_app loads the pages, the API, Dash and the CLI only when an app is
+# built (a script that needs the models loads none of them), and seed-demo loads the demo data only
+# when it runs. Any other import belongs at the top of its module. The bound may only fall.
+MAX_FUNCTION_IMPORTS = 5
 
 # The layers, top to bottom. A module may import its own layer and the layers below it.
 APP_FACTORY = "tracker"  # create_app: wires every layer together

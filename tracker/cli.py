@@ -17,8 +17,10 @@ from tracker.cli_motions import register_motions_cli
 from tracker.cli_ops import register_ops_cli
 from tracker.cli_schedule import register_schedule_cli
 from tracker.errors import DomainError
+from tracker.services import organisation
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar, seed_holidays, seed_presets
+from tracker.services.resolve import one_department, one_leader
 
 
 def _warn_provisional(years) -> None:
@@ -98,9 +100,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     def create_user(username, display_name, role, department, leader, password) -> None:
         """创建用户。"""
-        from tracker.services.organisation import create_user as make
-        from tracker.services.resolve import one_department, one_leader
-
         try:
             with db.session_scope() as session:
                 dep_id = leader_id = None
@@ -112,7 +111,7 @@ def register_cli(app: Flask) -> None:
                     leader_id = one_leader(session, leader)
                     if leader_id is None:
                         raise DomainError(f"未找到领导：{leader}")
-                user = make(session, SYSTEM, username, display_name or username, password, role,
+                user = organisation.create_user(session, SYSTEM, username, display_name or username, password, role,
                             department_id=dep_id, leader_id=leader_id)
                 click.echo(f"已创建用户 {user.username}（{role}）")
         except DomainError as exc:

@@ -16,9 +16,18 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from importers.mapping import FIELD_LABELS, LEDGER_FIELDS
 from tracker import db
 from tracker.errors import DomainError
+from tracker.rules.overdue import Horizon
 from tracker.services.actors import SYSTEM
+from tracker.services.department_list import import_departments
+from tracker.services.import_report import format_report
+from tracker.services.ledger_export import export_ledger, write_import_template
+from tracker.services.ledger_import import import_ledger
+from tracker.services.mappings import MappingTable
+from tracker.services.queries import TaskFilter
+from tracker.services.resolve import one_department, one_leader
 
 PROGRESS_FROM_ROWS = 500  # below this a file is small: no progress lines
 
@@ -46,7 +55,6 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, dict[int, str | None]] | Non
     """--map "H=progress" or --map "备注=-" (a column letter or a header; "-" ignores it)."""
     if not pairs:
         return None
-    from importers.mapping import FIELD_LABELS, LEDGER_FIELDS
 
     labels = {v: k for k, v in FIELD_LABELS.items()}
     out: dict[int, str | None] = {}
@@ -70,7 +78,6 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, dict[int, str | None]] | Non
 
 
 def _emit(report, fmt: str, dry_run: bool) -> None:
-    from tracker.services.import_report import format_report
 
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
@@ -89,8 +96,6 @@ def _emit(report, fmt: str, dry_run: bool) -> None:
 @click.option("--remember", is_flag=True, help="记住本次的列对应关系，下次遇到相同表头时自动使用")
 def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, remember) -> None:
     """导入督办台账（.xlsx / .xls / .csv）：先校验全部行，全部无误才一次性写入。"""
-    from tracker.services.ledger_import import import_ledger
-    from tracker.services.mappings import MappingTable
 
     base = _date_option(base_date)
     overrides = _overrides(mapping)
@@ -137,9 +142,6 @@ def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, rememb
 def export_command(out, status, light, overdue, due_soon, department, lead_department, leader, source_id,
                    source_kind, urgency, due_from, due_to, text, title, sort) -> None:
     """按筛选条件导出标准督办台账（.xlsx）。"""
-    from tracker.rules.overdue import Horizon
-    from tracker.services.ledger_export import export_ledger
-    from tracker.services.queries import TaskFilter
 
     settings = current_app.config["TRACKER"]
     try:
@@ -164,7 +166,6 @@ def export_command(out, status, light, overdue, due_soon, department, lead_depar
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 def template_command(out) -> None:
     """生成空白导入模板（含单位、领导、紧急程度下拉列表）。"""
-    from tracker.services.ledger_export import write_import_template
 
     with db.session_scope() as session:
         write_import_template(session, out)
@@ -179,7 +180,6 @@ def template_command(out) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def departments_import(file, sheet, dry_run, fmt) -> None:
     """导入单位名录（单位全称、简称/别名、单位类型、分管领导）。"""
-    from tracker.services.department_list import import_departments
 
     try:
         with db.session_scope() as session:
@@ -196,7 +196,6 @@ def departments_import(file, sheet, dry_run, fmt) -> None:
 def _department_id(session, name: str | None) -> int | None:
     if not name:
         return None
-    from tracker.services.resolve import one_department
 
     found = one_department(session, name)
     if found is None:
@@ -207,7 +206,6 @@ def _department_id(session, name: str | None) -> int | None:
 def _leader_id(session, name: str | None) -> int | None:
     if not name:
         return None
-    from tracker.services.resolve import one_leader
 
     found = one_leader(session, name)
     if found is None:

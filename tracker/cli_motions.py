@@ -14,7 +14,9 @@ from flask.cli import AppGroup
 
 from tracker import db
 from tracker.errors import DomainError
+from tracker.services import motion_import, motions
 from tracker.services.actors import SYSTEM
+from tracker.services.mappings import MappingTable
 
 motions_cli = AppGroup("motions", help="人大代表建议、政协委员提案")
 
@@ -26,8 +28,6 @@ motions_cli = AppGroup("motions", help="人大代表建议、政协委员提案"
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
 def import_command(path: str, kind: str | None, session_name: str, dry_run: bool) -> None:
     """检查并导入交办清单，全部无误才写入并批量交办（列的对应关系按网页导入时记住的）。"""
-    from tracker.services import motion_import
-    from tracker.services.mappings import MappingTable
 
     try:
         with db.session_scope() as session:
@@ -50,7 +50,6 @@ def import_command(path: str, kind: str | None, session_name: str, dry_run: bool
 @click.option("--session", "session_name", default="")
 def export_command(path: str, kind: str | None, session_name: str) -> None:
     """导出主动公开的办理结果（不含联系方式、原文和满意度）。"""
-    from tracker.services import motions
 
     with db.session_scope() as session:
         n = motions.export_public(session, path, kind=kind or "", session_name=session_name)
@@ -62,7 +61,6 @@ def export_command(path: str, kind: str | None, session_name: str) -> None:
 @click.option("--session", "session_name", default="")
 def figures_command(kind: str | None, session_name: str) -> None:
     """按主办单位统计：件数、按期答复、ABCD、满意率、重新办理（JSON）。"""
-    from tracker.services import motions
 
     with db.session_scope() as session:
         rows = motions.figures_by_unit(session, kind=kind or "", session_name=session_name)

@@ -39,8 +39,9 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker import clock
+from tracker import clock, db
 from tracker.models import JobRun
+from tracker.services import recurring, reminders
 from tracker.services.calendar import load_calendar
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,6 @@ REPORT_DUES_AHEAD = timedelta(days=21)
 
 def _reminders(session: Session, day: date) -> dict:
     """The rules alone (the CLI's ``reminders run``): report deadlines, then the rules."""
-    from tracker.services import recurring, reminders
 
     counts = {"report_dues": recurring.ensure_report_dues(session, day + REPORT_DUES_AHEAD)}
     counts.update(_flat("reports", recurring.check_reports(session, day)))
@@ -119,7 +119,6 @@ def _schedule(session: Session, day: date) -> dict:
 
 def _report_check(session: Session, day: date) -> dict:
     """Friday 16:00: mark the week's reports, remind those still missing today's."""
-    from tracker.services import recurring, reminders
 
     _workday(session, day)
     counts = _flat("reports", recurring.check_reports(session, day))
@@ -298,7 +297,6 @@ _APP = None  # the Flask app of the scheduler process; jobs run in its context
 
 def scheduled(name: str) -> None:
     """What the job store calls (by reference, "tracker.jobs:scheduled"): today's run of ``name``."""
-    from tracker import db
 
     with _APP.app_context():
         run_job(db.engine(), name, clock.today())

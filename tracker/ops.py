@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from tracker import clock, migrate
 from tracker.config import DEV_SECRET, Settings
+from tracker.models import CalendarYear, NotificationChannel
 
 BACKUP_FORMAT = 1
 # Tables whose row counts go into the manifest and are compared after a restore.
@@ -98,7 +99,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _check_calendar(engine: sa.Engine, rep: CheckReport) -> None:
-    from tracker.models import CalendarYear
 
     year = clock.today().year
     with engine.connect() as conn:
@@ -143,7 +143,6 @@ def _check_smtp(settings: Settings, rep: CheckReport) -> None:
 
 
 def _check_webhooks(engine: sa.Engine, rep: CheckReport) -> None:
-    from tracker.models import NotificationChannel
 
     with engine.connect() as conn:
         rows = conn.execute(sa.select(NotificationChannel.name, NotificationChannel.url)

@@ -14,6 +14,7 @@ from tracker.errors import NotFound
 from tracker.models import ApiToken, LoginFailure, User
 from tracker.services import audit
 from tracker.services.actors import Actor
+from tracker.services.organisation import DEMO_PASSWORDS
 
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
@@ -40,7 +41,6 @@ def record_failure(session: Session, username: str, ip: str) -> None:
 
 def require_change_of_demo_password(session: Session, user: User, password: str, *, demo_mode: bool) -> bool:
     """Outside demo mode, a login with the published demo password must change it before anything else."""
-    from tracker.services.organisation import DEMO_PASSWORDS
 
     if demo_mode or password not in DEMO_PASSWORDS or user.must_change_password:
         return False

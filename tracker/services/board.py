@@ -40,7 +40,7 @@ from tracker.models import (
 )
 from tracker.rules.overdue import Horizon, Light, is_due_soon, is_overdue, is_running, light_counts, milestone_missed_in
 from tracker.rules.periods import week_of
-from tracker.services import queries
+from tracker.services import queries, scoring
 from tracker.services.actors import Actor, portfolio_department_ids, visible_clause
 from tracker.services.queries import TaskFilter
 from tracker.shared_sql import shared
@@ -293,7 +293,6 @@ def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, w
                  departments=_READ) -> list[TrendWeek]:
     """Open, overdue and closed per week from the snapshots (``scoring.weekly_trend``),
     over the departments the actor may read (``departments``: ``snapshot_departments`` already read)."""
-    from tracker.services import scoring
 
     if departments is _READ:
         departments = snapshot_departments(session, actor, bf)

@@ -32,6 +32,7 @@ from tracker.rules import periods
 from tracker.rules.overdue import overdue_at, overdue_days_at
 from tracker.services import audit, scoring
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.notify import notify_user
 from tracker.workflow import Status, status_label
 
 KINDS = {"week": "周", "month": "月"}
@@ -112,7 +113,6 @@ def publish(session: Session, bulletin: Bulletin) -> int:
     """An inbox message (通报已发布) to every active office, leader and department user,
     once per bulletin and user (the notification key); a department's message names
     its own place in the ranking. Returns the number of messages written."""
-    from tracker.services.notify import notify_user
 
     d = bulletin.data or {}
     s = d.get("summary", {})

@@ -12,16 +12,19 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from importers.export import LedgerRow, write_ledger, write_template
 from tracker import clock
 from tracker.db import is_postgres
 from tracker.models import URGENCY_LABELS, DeadlineKind, Department, Leader, ProgressReport, Role, Source, Task, Urgency
 from tracker.rules.overdue import Light, due_soon_of, light, light_label
-from tracker.services.actors import Actor
+from tracker.services import queries
+from tracker.services.actors import Actor, visible_params, visible_template
 from tracker.services.calendar import load_calendar
-from tracker.services.deadlines import DeadlineError, parse_deadline
+from tracker.services.deadlines import DeadlineError, describe_recurrence, parse_deadline
 from tracker.services.import_report import chunks
 from tracker.shared_sql import shared
 from tracker.sql import id_in
+from tracker.workflow import Party, status_label
 
 
 def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "source",
@@ -31,10 +34,6 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
     ``sort="source"`` groups by source (date, then item number) so that the
     source cells can be merged; any other value is a ``queries.SORTS`` key.
     """
-    from importers.export import LedgerRow
-    from tracker.services import queries
-    from tracker.services.actors import visible_params
-    from tracker.workflow import Party, status_label
 
     session.flush()  # the statements below run on the connection (no ORM autoflush, no entity loading)
     conn = session.connection()
@@ -101,8 +100,6 @@ def _export_sources_select(pg: bool) -> sa.Select:
 def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
     """The export's task ids grouped by source (date, then item number), built once per
     visibility and filter shape (``queries.filter_template``), the values bound at execution."""
-    from tracker.services import queries
-    from tracker.services.actors import visible_template
 
     return (select(Task.id).join(Source, Source.id == Task.source_id, isouter=True)
             .where(visible_template(visible), *queries.filter_template(shape, horizon))
@@ -164,7 +161,6 @@ def _deadline_cell(t, source_date: date | None = None, check: _PhraseCheck | Non
     """What the 完成时限 cell shows, chosen so that reading it back gives the same task:
     the phrase as written while it still means the due date, else the date itself
     (after an extension, say); the phrase for recurring and ongoing deadlines."""
-    from tracker.services.deadlines import describe_recurrence
 
     if t.deadline_kind == DeadlineKind.DATE.value:
         if t.deadline_text and t.due_date and t.due_date == t.original_due_date and check is not None \
@@ -182,14 +178,12 @@ def _deadline_cell(t, source_date: date | None = None, check: _PhraseCheck | Non
 def export_ledger(session: Session, actor: Actor, out, f, horizon, *, title: str = "督办台账",
                   sort: str = "source", progress: Callable[[int], None] | None = None) -> int:
     """Write the standard ledger for the filtered tasks; returns the number of tasks."""
-    from importers.export import write_ledger
 
     _total, rows = ledger_rows(session, actor, f, horizon, sort=sort)
     return write_ledger(out, rows, title=title, as_of=clock.today(), progress=progress)
 
 
 def write_import_template(session: Session, out) -> None:
-    from importers.export import write_template
 
     departments = list(session.exec(select(Department.name).where(Department.active.is_(True))
                                     .order_by(Department.sort_order, Department.id)))

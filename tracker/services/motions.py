@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from importers.cells import needs_quote_prefix, safe_text
 from tracker import clock
 from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
@@ -57,7 +58,7 @@ from tracker.models import (
 )
 from tracker.rules.overdue import CHASED_VALUES
 from tracker.rules.time_limits import due_after
-from tracker.services import audit, task_requests, tasks
+from tracker.services import attachments, audit, task_requests, tasks
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
 from tracker.services.reminder_rules import load_rules
@@ -559,7 +560,6 @@ def answer(session: Session, actor: Actor, motion_id: int, category: str, summar
     if task.status == Status.ASSIGNED:
         tasks.acknowledge(session, actor, task.id)
     req = task_requests.request_close(session, actor, task.id, f"{CATEGORY_LABELS[category]}：{summary}")
-    from tracker.services import attachments
 
     att = attachments.store(session, actor, task.id, None, upload, close_request_id=req.id, directory=directory)
     step = _open_step(session, motion, "answer", task.lead_department_id)
@@ -761,7 +761,6 @@ def export_public(session: Session, path, *, kind: str = "", session_name: str =
     """Write the public answers to an .xlsx (cells protected against formula injection)."""
     from openpyxl import Workbook
 
-    from importers.cells import needs_quote_prefix, safe_text
 
     rows = public_rows(session, kind=kind, session_name=session_name)
     wb = Workbook()

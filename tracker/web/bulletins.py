@@ -18,6 +18,7 @@ import io
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from importers.bulletin_export import write_bulletin
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError
@@ -82,7 +83,6 @@ def show(bulletin_id: int):
 @bp.get("/<int:bulletin_id>/export")
 @roles_required(*READERS)
 def export(bulletin_id: int):
-    from importers.bulletin_export import write_bulletin  # openpyxl loads only when someone exports
 
     bulletin = bulletins.get(get_session(), bulletin_id)
     out = io.BytesIO()

@@ -21,6 +21,7 @@ from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role, Task
 from tracker.services import attachments, motions, tasks
+from tracker.services import imports as import_svc
 from tracker.web.access import roles_required
 from tracker.workflow import Party
 
@@ -78,7 +79,6 @@ def import_list():
     """The list goes through the web importer like any upload: recognised columns, a
     dry run (预检) that writes nothing, then 确认导入; the 类别 and 届次 chosen here
     are step 1's options."""
-    from tracker.services import imports as import_svc  # here: only this view needs the importer
 
     s = get_session()
     upload = request.files.get("file")

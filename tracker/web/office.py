@@ -52,6 +52,7 @@ from tracker.services import decompose, queries, task_chasing, task_requests
 from tracker.services import sources as source_svc
 from tracker.services import tasks as task_svc
 from tracker.services.deadlines import describe_recurrence
+from tracker.services.ledger_export import export_ledger
 from tracker.services.queries import SORTS, TaskFilter
 from tracker.shared_sql import shared
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
@@ -344,7 +345,6 @@ def bulk():
 def export_tasks():
     """The filtered list as the standard ledger workbook (台账), grouped by source
     unless the list was sorted otherwise."""
-    from tracker.services.ledger_export import export_ledger  # openpyxl loads only when someone exports
 
     s = get_session()
     flt = TaskFilter.from_args(request.args)

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlmodel import select
 
+from importers.schedule_export import write_schedule
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, ValidationFailed
@@ -25,6 +26,7 @@ from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role
 from tracker.services import cascade
 from tracker.services import schedule as svc
+from tracker.services import tasks as task_svc
 from tracker.workflow import status_label
 
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")
@@ -242,7 +244,6 @@ def _data_for_export():
 @bp.get("/export.xlsx")
 def export():
     _only(OFFICE)
-    from importers.schedule_export import write_schedule
 
     try:
         wk, data = _data_for_export()
@@ -272,7 +273,6 @@ def print_view():
 
 
 def _render_cascade(task_id: int, rows: list[dict] | None = None, errors: dict | None = None, status: int = 200):
-    from tracker.services import tasks as task_svc
 
     s = get_session()
     task = task_svc.get_task(s, task_id)
