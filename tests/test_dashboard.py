@@ -403,6 +403,12 @@ def test_export_is_the_grid_as_a_ledger(app, session, district):
         _grid, href, summary = callbacks.replace_grid({"urgency": "urgent", "department_id": str(district.lead_id)})
     assert summary == "筛选：牵头单位：区发展和改革委员会；紧急程度：急件"
     assert href == f"/dashboard/export.xlsx?urgency=urgent&department_id={district.lead_id}"
+    # the same filter state again (a bookmark writes the store twice): the grid on the page stays
+    filters = {"urgency": "urgent", "department_id": str(district.lead_id)}
+    with acting(app, session, district.lead_clerk):
+        kept, _href, _summary = callbacks.replace_grid(filters, [{"type": "overdue-grid", "v": _grid.id["v"]}])
+        fresh, _href, _summary = callbacks.replace_grid({"urgency": "urgent"}, [{"type": "overdue-grid", "v": _grid.id["v"]}])
+    assert kept is dash.no_update and fresh.id["v"] != _grid.id["v"]
     resp = client.get(href)
     assert resp.status_code == 200
     ws = load_workbook(io.BytesIO(resp.data)).active
