@@ -2,8 +2,8 @@
 
 One table. An overdue deadline (``tracker.rules.overdue``) climbs one rung at a time
 as its working days overdue reach the office's thresholds (the reminder rules'
-``ladder``, default ``DEFAULT_THRESHOLDS``); each rung's notice (督办通知单) goes to
-the people on that rung. "牵头部门要发挥主导作用" (000 §31, 004 §29): the notice is
+``ladder``, default ``DEFAULT_THRESHOLDS``), and each rung reached sends a notice
+(督办通知单). "牵头部门要发挥主导作用" (000 §31, 004 §29): the notice is
 addressed to the lead department; the responsible leader is the top rung, as the
 leader who answers for the item (003 §35 "重要进展情况要及时报告").
 
