@@ -32,7 +32,7 @@ from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.http.security import CSP, csrf
-from tracker.rules.overdue import LIGHT_LABELS, Horizon
+from tracker.rules.overdue import Horizon
 from tracker.services import queries
 from tracker.services.board import BoardFilter, overdue_filter
 from tracker.services.ledger_export import export_ledger
@@ -59,7 +59,7 @@ def tasks():
                               page=page_number(request.args.get("page")), per_page=50)
     _assist, leader_names = queries.names_for(session, [r.Task.id for r in page.rows])
     return render_template("board/tasks.html", page=page, args=f.to_args(), leader_names=leader_names,
-                           light_labels=LIGHT_LABELS, status_text=lambda s: status_label(s, Party.LEADER))
+                           status_text=lambda s: status_label(s, Party.LEADER))
 
 
 @bp.get("/export.xlsx")

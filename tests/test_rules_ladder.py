@@ -12,11 +12,6 @@ def test_three_rungs_clerk_head_leader():
     assert ladder.level_name(9) == "9"
 
 
-def test_reached_level_follows_the_thresholds():
-    assert [ladder.reached_level(n) for n in range(7)] == [0, 1, 1, 2, 2, 3, 3]
-    assert ladder.reached_level(4, (2, 4, 6)) == 2
-
-
 @given(
     clerks=st.lists(st.integers(1, 99), max_size=3, unique=True),
     heads=st.lists(st.integers(100, 199), max_size=2, unique=True),

@@ -64,11 +64,6 @@ def level_choices() -> dict[int, str]:
     return {r.level: f"督办至{r.name}" for r in RUNGS}
 
 
-def reached_level(days_over: int, thresholds: Iterable[int] = DEFAULT_THRESHOLDS) -> int:
-    """The highest rung a deadline ``days_over`` working days overdue has reached (0: none)."""
-    return max((lvl for lvl, t in zip(LEVELS, thresholds) if days_over >= t), default=0)
-
-
 def recipients(
     level: int, *, clerks: list[int], heads: list[int], leaders: list[int], in_charge: list[int]
 ) -> list[int]:

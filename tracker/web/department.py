@@ -151,7 +151,7 @@ def inbox():
         "department/inbox.html", sections=sections, today=h.today,
         urls=urls,
         return_notes=_return_notes(session, returned_ids), my_department=dep,
-        status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
+        status_text=lambda s: status_label(s, Party.LEAD),
         cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT, report_periods=periods,
     )
 

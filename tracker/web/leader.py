@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, render_template
 from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.models import Role
-from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light
+from tracker.rules.overdue import Horizon, Light
 from tracker.services import queries
 from tracker.services.queries import TaskFilter
 from tracker.web.access import roles_required
@@ -46,6 +46,6 @@ def portfolio():
     assist_names, leader_names = queries.names_for(session, ids)
     return render_template(
         "leader/portfolio.html", pending=pending, sections=sections, today=h.today, assist_names=assist_names,
-        leader_names=leader_names, light_labels=LIGHT_LABELS, limit=SECTION_LIMIT,
+        leader_names=leader_names, limit=SECTION_LIMIT,
         status_text=lambda s: status_label(s, Party.LEADER),
     )
