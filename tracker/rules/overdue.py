@@ -323,6 +323,9 @@ class DeadlineState:
     workdays: int  # working days overdue (0 when not overdue)
     deadline: date | None  # the date they count from (None when not overdue)
     calendar_days: int  # calendar days since that date (0 when not overdue)
+    # which deadline that is: "due" (the due date), "report" (a periodic report of a task
+    # without one), "step" (a motion's handling step, its due date still ahead); "" when not overdue
+    kind: str = ""
 
 
 NOT_OVERDUE = DeadlineState(False, 0, None, 0)
@@ -332,11 +335,15 @@ def deadline_state(session: Session, h: Horizon, task_id: int) -> DeadlineState:
     """``is_overdue``, ``overdue_workdays`` and the deadline of one task, read through the
     same SQL expressions as the lists and the board."""
     row = session.execute(
-        select(is_overdue(h), overdue_workdays(h), _deadline(h)).where(Task.id == task_id)
+        select(is_overdue(h), overdue_workdays(h), _deadline(h), Task.deadline_kind, Task.due_date).where(
+            Task.id == task_id
+        )
     ).one_or_none()
     if row is None or not row[0] or row[2] is None:
         return NOT_OVERDUE
-    return DeadlineState(True, int(row[1] or 0), row[2], (h.today - row[2]).days)
+    overdue, days, deadline, deadline_kind, due_date = row
+    kind = "report" if deadline_kind != DeadlineKind.DATE.value else ("step" if deadline != due_date else "due")
+    return DeadlineState(True, int(days or 0), deadline, (h.today - deadline).days, kind)
 
 
 @dataclass(frozen=True)

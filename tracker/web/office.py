@@ -541,30 +541,20 @@ def escalate(task_id: int):
             return redirect(url_for(".notice", escalation_id=esc.id))
     state = deadline_state(s, _horizon(), task.id)
     if request.method != "POST" and state.overdue:
-        reason = f"该事项已超过{_deadline_words(task)}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
+        what = "进展报送时限" if state.kind == "report" else "完成时限"
+        reason = f"该事项已超过{what}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
     return render_template("office/escalate.html", task=task, lead=lead, reason=reason, level=level,
                            levels=level_choices(), errors=errors,
                            overdue=(state.workdays, state.calendar_days)), (422 if errors else 200)
 
 
-def _deadline_missed(task: Task, state) -> str:
-    """Which deadline was missed, for the notice: the due date, the periodic report, or a
-    motion's handling step (the deadlines of ``tracker.rules.overdue``)."""
+def _deadline_missed(state) -> str:
+    """Which deadline was missed, for the notice (``DeadlineState.kind``)."""
     if state.deadline is None:
         return ""
     d = state.deadline
     on = f"{d.year}年{d.month}月{d.day}日"
-    if task.deadline_kind != DeadlineKind.DATE:
-        return f"本期进展应于{on}前报送"
-    if state.deadline != task.due_date:
-        return f"办理环节时限为{on}"
-    return f"完成时限为{on}"
-
-
-def _deadline_words(task: Task) -> str:
-    """What a task's overdue deadline is: its due date, or for a recurring or ongoing task
-    the periodic report it owes (the escalation's own words, ``reminders._escalate``)."""
-    return "完成时限" if task.deadline_kind == DeadlineKind.DATE else "进展报送时限"
+    return {"report": f"本期进展应于{on}前报送", "step": f"办理环节时限为{on}"}.get(state.kind, f"完成时限为{on}")
 
 
 @bp.get("/escalations/<int:escalation_id>/notice")
@@ -581,7 +571,7 @@ def notice(escalation_id: int):
     return render_template("office/notice.html", esc=esc, task=task, department=department,
                            assist=assist[task.id], leaders=leaders[task.id], src=src,
                            overdue_workdays=state.workdays, overdue_days=state.calendar_days,
-                           overdue_since=state.deadline, overdue_what=_deadline_missed(task, state),
+                           overdue_since=state.deadline, overdue_what=_deadline_missed(state),
                            today=clock.today(),
                            level_label=level_name(esc.level),
                            issued_on=clock.local_date(esc.created_at))
