@@ -63,9 +63,9 @@ def build(url: str, n: int) -> dict:
         TaskLeader,
         WeeklySchedule,
     )
-    from tracker.services import organisation
     from tracker.services.actors import SYSTEM
     from tracker.services.calendar import seed_holidays, seed_presets
+    from tracker.services.organisation import directory as organisation
 
     rnd = random.Random(6)
     engine = make_engine(url)

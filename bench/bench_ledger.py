@@ -89,9 +89,9 @@ def setup_database(url: str) -> None:
 
     from tracker import migrate
     from tracker.db import make_engine
-    from tracker.services import organisation
     from tracker.services.actors import SYSTEM
     from tracker.services.calendar import seed_holidays, seed_presets
+    from tracker.services.organisation import directory as organisation
 
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
@@ -203,7 +203,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         extra = {"data_rows": len(scan.table.rows)}
     elif name in ("dry-run", "import"):
         from tracker.services.actors import SYSTEM
-        from tracker.services.ledger_import import import_ledger
+        from tracker.services.ledger.importer import import_ledger
 
         with _session(args.database_url) as s:
             report = import_ledger(s, SYSTEM, path, dry_run=name == "dry-run")
@@ -213,8 +213,8 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     elif name == "export":
         from tracker.rules.overdue import Horizon
         from tracker.services.actors import SYSTEM
-        from tracker.services.ledger_export import export_ledger
-        from tracker.services.queries import TaskFilter
+        from tracker.services.ledger.export import export_ledger
+        from tracker.services.tasks.queries import TaskFilter
 
         with _session(args.database_url) as s:
             n = export_ledger(s, SYSTEM, args.out, TaskFilter(), Horizon.build(s))
@@ -261,8 +261,8 @@ def _warm_imports(name: str) -> None:
         import importers.export  # noqa: F401
         import importers.layout  # noqa: F401
         import tracker.rules.overdue  # noqa: F401
-        import tracker.services.ledger_import  # noqa: F401
-        import tracker.services.queries  # noqa: F401
+        import tracker.services.ledger.importer  # noqa: F401
+        import tracker.services.tasks.queries  # noqa: F401
 
 
 def measure(name: str, args: argparse.Namespace, **kw) -> dict:
@@ -280,7 +280,7 @@ def measure(name: str, args: argparse.Namespace, **kw) -> dict:
 
 
 def baseline_mb() -> float:
-    code = ("import tracker.services.ledger_import, sqlalchemy, openpyxl, bench.bench_ledger as b;"
+    code = ("import tracker.services.ledger.importer, sqlalchemy, openpyxl, bench.bench_ledger as b;"
             "print(b.peak_rss_mb())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     return float(out.stdout.strip() or 0)

@@ -133,7 +133,8 @@ def main() -> None:
     from tracker.config import Settings
     from tracker.db import make_engine
     from tracker.models import Delivery
-    from tracker.services import delivery_queue, digest
+    from tracker.services.notify import digest
+    from tracker.services.notify import queue as delivery_queue
 
     robot = ThreadingHTTPServer(("127.0.0.1", 0), _Robot)
     robot.bodies, robot.lock = [], threading.Lock()

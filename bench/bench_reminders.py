@@ -140,7 +140,8 @@ def main() -> None:
 
     from tracker import clock, migrate
     from tracker.db import make_engine
-    from tracker.services import recurring, reminders
+    from tracker.services.chasing import reminders
+    from tracker.services.tasks import recurring
 
     url = recreate_database(args.admin_url, args.database)
     engine = make_engine(url)

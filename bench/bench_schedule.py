@@ -109,7 +109,7 @@ def main() -> None:
 
     from tracker import clock, migrate
     from tracker.db import make_engine
-    from tracker.services import schedule
+    from tracker.services.scheduling import weekly as schedule
 
     url = recreate_database(args.admin_url, args.database)
     engine = make_engine(url)

@@ -93,8 +93,8 @@ def main() -> None:
     from importers.bulletin_export import write_bulletin
     from tracker import clock, migrate
     from tracker.db import make_engine
-    from tracker.services import bulletins, scoring
     from tracker.services.calendar import seed_holidays
+    from tracker.services.figures import bulletins, scoring
 
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-scoring-')) / 'b.db'}"
     engine = make_engine(url)

@@ -33,10 +33,10 @@ from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.http.security import CSP, csrf
 from tracker.rules.overdue import Horizon
-from tracker.services import queries
-from tracker.services.board import BoardFilter, overdue_filter
-from tracker.services.ledger_export import export_ledger
-from tracker.services.queries import TaskFilter
+from tracker.services.figures.board import BoardFilter, overdue_filter
+from tracker.services.ledger.export import export_ledger
+from tracker.services.tasks import queries
+from tracker.services.tasks.queries import TaskFilter
 from tracker.workflow import Party, status_label
 
 PREFIX = "/dashboard/"

@@ -24,8 +24,9 @@ from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.models import SOURCE_KIND_LABELS, URGENCY_LABELS, Department, Leader
 from tracker.rules.overdue import Horizon
-from tracker.services import board, task_chasing
-from tracker.services.board import BoardFilter, Figure, list_url
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.figures import board
+from tracker.services.figures.board import BoardFilter, Figure, list_url
 
 FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
                    ("f-source_kind", "value", "source_kind"), ("f-leader", "value", "leader_id"),

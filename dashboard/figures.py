@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tracker.rules.overdue import LIGHT_LABELS
 from tracker.services.actors import Actor
-from tracker.services.board import Bar, HeatMap, TrendWeek, list_url
+from tracker.services.figures.board import Bar, HeatMap, TrendWeek, list_url
 
 COLOURS = {"red": "#dc3545", "yellow": "#ffc107", "green": "#198754"}
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"

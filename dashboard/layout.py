@@ -15,7 +15,7 @@ from flask_login import current_user
 from dashboard.figures import GRAPH_CONFIG
 from tracker.db import get_session
 from tracker.http.login import current_actor
-from tracker.services import board
+from tracker.services.figures import board
 
 REFRESH_MS = 5 * 60 * 1000  # auto-refresh every five minutes
 

@@ -3,7 +3,7 @@
 The guess is plain data (``ColumnMapping.to_dict()``) so that a web importer can
 show it and let the user correct it; a corrected mapping is remembered per
 header signature (the normalised header texts). Remembering is the database's
-business (``tracker.services.mappings.MappingTable``, the LedgerMapping table):
+business (``tracker.services.ledger.mappings.MappingTable``, the LedgerMapping table):
 this module only says what a store must answer.
 """
 
@@ -52,7 +52,7 @@ DEPARTMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "leader_title": ("领导职务", "职务"),
 }
 
-# 人大建议/政协提案 交办清单 (read by ``tracker.services.motion_import``).
+# 人大建议/政协提案 交办清单 (read by ``tracker.services.motions.importer``).
 MOTION_FIELDS: dict[str, tuple[str, ...]] = {
     "number": ("建议编号", "提案编号", "建议号", "提案号", "案号", "编号"),
     "title": ("建议题目", "提案题目", "建议名称", "提案名称", "案由", "题目", "标题"),

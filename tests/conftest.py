@@ -100,7 +100,7 @@ def _empty(engine: sa.Engine) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing():
-    from tracker.services import organisation
+    from tracker.services.organisation import directory as organisation
 
     organisation.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 

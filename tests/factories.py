@@ -10,8 +10,10 @@ from sqlmodel import Session
 
 from tracker import clock
 from tracker.models import Role, Source, SourceKind
-from tracker.services import organisation, task_requests, tasks
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 
 _seq = itertools.count(1)
 

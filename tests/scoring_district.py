@@ -30,7 +30,8 @@ from sqlmodel import Session
 from tests import factories as f
 from tracker import clock
 from tracker.models import ReportDue
-from tracker.services import task_requests, tasks
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 
 
 @dataclass

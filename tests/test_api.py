@@ -703,7 +703,8 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
     import io
     from types import SimpleNamespace
 
-    from tracker.services import attachments, ledger_commit
+    from tracker.services.ledger import commit as ledger_commit
+    from tracker.services.tasks import attachments
 
     t = f.task_in(session, d, "acknowledged")
     session.commit()

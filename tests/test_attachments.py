@@ -13,7 +13,8 @@ from sqlmodel import Session, func, select
 from tests import factories as f
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import Attachment, AuditEvent
-from tracker.services import attachments, tasks
+from tracker.services.tasks import attachments
+from tracker.services.tasks import lifecycle as tasks
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 GOOD = {

@@ -19,7 +19,7 @@ from tracker import create_app, ops
 from tracker.config import Settings
 from tracker.db import make_engine
 from tracker.models import Attachment, AuditEvent, ProgressReport, Task
-from tracker.services import attachments
+from tracker.services.tasks import attachments
 
 PDF = b"%PDF-1.4\n% backup test\n%%EOF\n"
 

@@ -9,8 +9,8 @@ from datetime import date
 from tests import factories as f
 from tests.test_list_rows import TODAY, d, varied  # noqa: F401 - fixtures
 from tracker.rules.overdue import Horizon
-from tracker.services import board
-from tracker.services.board import BoardFilter
+from tracker.services.figures import board
+from tracker.services.figures.board import BoardFilter
 
 
 def test_cached_statements_answer_with_fresh_data_and_this_calls_values(session, d, varied):  # noqa: F811

@@ -11,7 +11,7 @@ from tests import scoring_district
 from tests.browser import shot
 from tracker import clock
 from tracker.models import User
-from tracker.services import bulletins
+from tracker.services.figures import bulletins
 
 pytestmark = pytest.mark.browser
 

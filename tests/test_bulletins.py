@@ -16,7 +16,8 @@ from tests.webutil import csrf_from, login
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, Bulletin, User
-from tracker.services import bulletins, scoring, tasks
+from tracker.services.figures import bulletins, scoring
+from tracker.services.tasks import lifecycle as tasks
 
 GENERATED_ON = date(2026, 11, 2)  # the Monday after October
 

@@ -11,8 +11,9 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, SourceKind, Task
-from tracker.services import cascade, task_requests
-from tracker.services import tasks as task_svc
+from tracker.services.scheduling import cascade
+from tracker.services.tasks import lifecycle as task_svc
+from tracker.services.tasks import requests as task_requests
 
 DAY = date(2026, 9, 21)
 

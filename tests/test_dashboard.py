@@ -35,8 +35,8 @@ from tracker.models import (
     User,
     WeeklySchedule,
 )
-from tracker.services import task_requests
-from tracker.services.board import BoardFilter
+from tracker.services.figures.board import BoardFilter
+from tracker.services.tasks import requests as task_requests
 
 TODAY = date(2026, 11, 23)  # Monday (conftest freezes it)
 OPEN = ("assigned", "acknowledged", "in_progress", "pending_review")

@@ -34,7 +34,8 @@ CATEGORY = "<svg onload=_x()>"  # 20 characters at most
 
 def _poison(session, d) -> None:
     """Hostile names everywhere, then the week's schedule (a blocked item) and a bulletin."""
-    from tracker.services import bulletins, schedule
+    from tracker.services.figures import bulletins
+    from tracker.services.scheduling import weekly as schedule
 
     session.get(Task, d.tasks["a"].id).title = TITLE
     session.get(Task, d.tasks["d"].id).title = TITLE + "（本周到期）"

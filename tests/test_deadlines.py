@@ -11,7 +11,7 @@ from tracker.calendar import WorkCalendar
 from tracker.models import DeadlineKind
 from tracker.services import calendar as cal_service
 from tracker.services.actors import SYSTEM
-from tracker.services.deadlines import (
+from tracker.services.intake.deadlines import (
     DeadlineError,
     DeadlineParse,
     cn_number,

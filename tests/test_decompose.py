@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from tests import factories as f
 from tracker.models import AuditEvent, DepartmentKind, Source, SourceKind, Task, TaskAssist, TaskLeader
-from tracker.services import decompose as dc
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.intake import decompose as dc
+from tracker.services.organisation import directory as organisation
 
 # --- split_items ---------------------------------------------------------------
 

@@ -18,7 +18,9 @@ from sqlmodel import Session, select
 from tests import factories as f
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, NotificationChannel, User
-from tracker.services import delivery_queue, digest, notify
+from tracker.services.notify import digest
+from tracker.services.notify import messages as notify
+from tracker.services.notify import queue as delivery_queue
 
 MONDAY = date(2026, 11, 23)
 

@@ -38,7 +38,7 @@ from tracker.models import (
 )
 from tracker.rules import overdue
 from tracker.services.calendar import load_calendar
-from tracker.services.organisation import DEMO_PASSWORDS, authenticate
+from tracker.services.organisation.directory import DEMO_PASSWORDS, authenticate
 from tracker.workflow import Status
 
 # At least this many tasks in each status (the plan makes 300 in all).
@@ -189,7 +189,7 @@ def check_tasks(session, summary):
 
 def check_motions(session, summary):
     """The spring sessions' 30 建议 and 20 提案, something in every stage of every /motions page."""
-    from tracker.services import motions
+    from tracker.services.motions import handling as motions
 
     kinds = dict(session.exec(select(Motion.kind, sa.func.count()).group_by(Motion.kind)).all())
     assert kinds == {"suggestion": 30, "proposal": 20}

@@ -13,7 +13,7 @@ from tests import factories as f
 from tracker import clock
 from tracker.config import Settings
 from tracker.models import Delivery, Escalation, Notification, NotificationChannel, Reminder, ReportDue, Role, User
-from tracker.services import digest
+from tracker.services.notify import digest
 
 SETTINGS = Settings(env="testing", base_url="http://127.0.0.1:8000", smtp_host="127.0.0.1", smtp_port=2525)
 MONDAY = date(2026, 11, 23)
@@ -217,7 +217,7 @@ def test_digest_shows_each_escalation_to_exactly_the_people_its_notice_reached(s
     """One rule for who stands on a rung (tracker.rules.ladder): the digest's escalation
     sections and the notices sent by the reminder run agree, also for a department with
     no head registered and for one whose only account is its head."""
-    from tracker.services import organisation
+    from tracker.services.organisation import directory as organisation
 
     head = f.user(session, Role.CLERK, department_id=d.other_id)
     session.get(User, head.id).is_head = True

@@ -19,8 +19,8 @@ from tests import factories as f
 from tests.browser import shot
 from tracker import clock
 from tracker.models import Attachment, AuditEvent, CloseRequest, ExtensionRequest, ProgressReport, Role, Source, Task
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.organisation import directory as organisation
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,14 @@ from tests.fixtures.helpers import FIXTURES, SAMPLES, counts, load_district
 from tracker import clock
 from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
 from tracker.rules.overdue import Horizon
-from tracker.services import import_report, ledger_commit, ledger_export, ledger_import, organisation, tasks
 from tracker.services.actors import Actor
-from tracker.services.queries import TaskFilter
+from tracker.services.ledger import commit as ledger_commit
+from tracker.services.ledger import export as ledger_export
+from tracker.services.ledger import importer as ledger_import
+from tracker.services.ledger import report as import_report
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks.queries import TaskFilter
 
 TODAY = date(2026, 11, 23)
 

@@ -7,7 +7,7 @@ from datetime import date
 
 from tests import factories as f
 from tracker.services import calendar as cal_svc
-from tracker.services.ledger_export import _PhraseCheck
+from tracker.services.ledger.export import _PhraseCheck
 
 
 def test_a_calendar_edit_is_not_answered_from_the_kept_phrases(session, restore_calendar):

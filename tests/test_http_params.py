@@ -10,8 +10,8 @@ from tests.webutil import login
 from tracker.errors import ValidationFailed
 from tracker.http.params import page_number, to_int
 from tracker.models import Leader, User
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.organisation import directory as organisation
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -18,7 +18,7 @@ from sqlmodel import select
 from tests.browser import shot
 from tests.fixtures.helpers import load_district
 from tracker.models import AuditEvent, ImportJob, LedgerMapping, Task
-from tracker.services import imports as import_svc
+from tracker.services.ledger import jobs as import_svc
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,9 @@ from sqlmodel import select
 
 from tests.fixtures.helpers import FIXTURES, counts, load_district
 from tracker.models import AuditEvent, Department, DepartmentAlias, Leader
-from tracker.services import department_list, organisation
-from tracker.services.resolve import DepartmentResolver, LeaderResolver
+from tracker.services.ledger import department_list
+from tracker.services.organisation import directory as organisation
+from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
 
 def _book(tmp_path, rows, name="list.xlsx"):

@@ -19,8 +19,14 @@ from tracker.models import (
     Source,
     Task,
 )
-from tracker.services import department_list, import_report, ledger_commit, ledger_import, organisation, resolve, tasks
 from tracker.services.actors import Actor
+from tracker.services.ledger import commit as ledger_commit
+from tracker.services.ledger import department_list
+from tracker.services.ledger import importer as ledger_import
+from tracker.services.ledger import report as import_report
+from tracker.services.organisation import directory as organisation
+from tracker.services.organisation import resolve
+from tracker.services.tasks import lifecycle as tasks
 
 D = date
 

@@ -17,7 +17,9 @@ from openpyxl import Workbook
 
 from importers import Limits, WorkbookError, read_workbook
 from tests.fixtures.helpers import FIXTURES, counts, load_district
-from tracker.services import actors, import_report, ledger_import
+from tracker.services import actors
+from tracker.services.ledger import importer as ledger_import
+from tracker.services.ledger import report as import_report
 
 
 def _error(path, **limits) -> str:

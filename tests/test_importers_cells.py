@@ -13,7 +13,8 @@ from importers import read_workbook
 from importers.cells import cell_date, excel_serial, find_date
 from tests.fixtures.helpers import load_district
 from tracker.models import Task
-from tracker.services import ledger_import, motion_import
+from tracker.services.ledger import importer as ledger_import
+from tracker.services.motions import importer as motion_import
 
 # 46387 is 2026-12-31 counted from 1899-12-30 (Excel's 1900 system); 44925 is the same
 # day counted from 1904-01-01.

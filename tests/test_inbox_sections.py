@@ -17,8 +17,8 @@ from tests import factories as f
 from tests.test_web_department import d, inbox_tasks  # noqa: F401 - fixtures
 from tracker.models import Task
 from tracker.rules.overdue import Horizon
-from tracker.services import queries, recurring
 from tracker.services.actors import visible_clause
+from tracker.services.tasks import queries, recurring
 from tracker.web import department
 
 

@@ -18,7 +18,9 @@ from tests import factories as f
 from tests.webutil import login, post
 from tracker import clock, jobs
 from tracker.models import AuditEvent, Escalation, JobRun, Notification, Reminder, Task, User
-from tracker.services import reminder_rules, reminders, tasks
+from tracker.services.chasing import reminders
+from tracker.services.chasing import rules as reminder_rules
+from tracker.services.tasks import lifecycle as tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 10, 13)  # a Tuesday after the National Day holiday

@@ -11,7 +11,7 @@ from tests import factories as f
 from tests.browser import expect, shot
 from tracker import clock, jobs
 from tracker.models import JobRun, Role
-from tracker.services import reminder_rules
+from tracker.services.chasing import rules as reminder_rules
 
 pytestmark = pytest.mark.browser
 

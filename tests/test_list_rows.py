@@ -14,8 +14,8 @@ import pytest
 from tests import factories as f
 from tracker.models import Department, Milestone, ReportDue
 from tracker.rules.overdue import Horizon
-from tracker.services import queries
-from tracker.services.queries import TaskFilter
+from tracker.services.tasks import queries
+from tracker.services.tasks.queries import TaskFilter
 
 TODAY = date(2026, 11, 20)
 
@@ -47,7 +47,7 @@ def varied(session, d):
     session.add(ReportDue(task_id=rec.id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)))
     session.flush()
     with f.on(date(2026, 11, 10)):
-        from tracker.services import task_requests
+        from tracker.services.tasks import requests as task_requests
         task_requests.request_close(session, d.lead_clerk, late.id, "已完成")
         task_requests.review_close(session, d.office, late.id, approve=True)
     session.commit()

@@ -9,7 +9,9 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import Conflict, IllegalTransition, NotFound, NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, Task
-from tracker.services import task_chasing, task_requests, tasks
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 
 
 @pytest.fixture

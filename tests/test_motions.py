@@ -22,8 +22,11 @@ from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Reminder, Role, Source, Task
 from tracker.rules import overdue as derived
-from tracker.services import motion_import, motions, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.motions import handling as motions
+from tracker.services.motions import importer as motion_import
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
 
 ASSIGNED = date(2026, 3, 6)
 
@@ -328,7 +331,7 @@ def test_the_daily_job_reminds_the_steps(session, batch):
 
 
 def test_missed_opinions_are_red_on_the_dashboard(session, batch):
-    from tracker.services import board
+    from tracker.services.figures import board
 
     org, *_ = batch
     with_assist = session.scalar(select(sa.func.count(sa.distinct(MotionStep.task_id))).where(MotionStep.kind == "opinion"))

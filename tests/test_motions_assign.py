@@ -17,8 +17,10 @@ from tests.fixtures.helpers import load_district
 from tracker import clock
 from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Role, Task
-from tracker.services import motions, organisation, tasks
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.motions import handling as motions
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
 
 REGISTERED = date(2026, 3, 2)
 ASSIGNED = date(2026, 3, 6)

@@ -18,8 +18,8 @@ from tests.browser import expect, shot
 from tests.fixtures.helpers import load_district
 from tests.fixtures.make_motion_fixtures import SUGGESTIONS
 from tracker.models import AuditEvent, Motion, MotionStep, Role, Task
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.organisation import directory as organisation
 
 pytestmark = pytest.mark.browser
 
@@ -161,7 +161,7 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
 def test_office_assigns_two_registered_motions_from_the_list(live_server, browser_context, session):
     """Registered without assignment (导入后不直接交办): the office filters 待交办, ticks two and
     assigns them; the lead unit then sees exactly those two, the third stays with the office."""
-    from tracker.services import motions
+    from tracker.services.motions import handling as motions
 
     org = load_district(session)
     organisation.create_user(session, SYSTEM, "zjj", "住建局联络员", PASSWORD, Role.CLERK,

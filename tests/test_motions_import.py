@@ -22,8 +22,9 @@ from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AuditEvent, ImportJob, LedgerMapping, Motion, MotionStep, Task
-from tracker.services import imports as svc
-from tracker.services import motion_import, motions
+from tracker.services.ledger import jobs as svc
+from tracker.services.motions import handling as motions
+from tracker.services.motions import importer as motion_import
 
 SESSION = "区十七届人大三次会议"
 

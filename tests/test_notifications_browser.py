@@ -10,7 +10,8 @@ from tests import factories as f
 from tests.browser import expect, shot
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, NotificationChannel, User
-from tracker.services import digest, notify
+from tracker.services.notify import digest
+from tracker.services.notify import messages as notify
 
 pytestmark = pytest.mark.browser
 

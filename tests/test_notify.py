@@ -11,7 +11,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.config import Settings
 from tracker.models import Delivery, Notification, User
-from tracker.services import notify
+from tracker.services.notify import messages as notify
 
 SETTINGS = Settings(env="testing", base_url="http://127.0.0.1:8000", smtp_host="127.0.0.1", smtp_port=2525)
 MONDAY = date(2026, 11, 23)

@@ -31,7 +31,9 @@ from werkzeug.datastructures import FileStorage
 from tests import factories as f
 from tests.webutil import login
 from tracker.models import ChangeRequest, DepartmentAlias, ExtensionRequest, SavedView, TimeLimitPreset, User
-from tracker.services import access, attachments, task_chasing
+from tracker.services import access
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import attachments
 
 ROLES = ("anonymous", "supervisor", "clerk", "other_clerk", "leader", "admin")
 SKIPPED = {"static"}
@@ -361,7 +363,7 @@ def _seed(session, app, endpoint):
         requests[key] = session.exec(select(model).where(model.task_id == t[key].id)).one().id
     motion_id = None
     if endpoint.startswith("motions."):  # H7: one suggestion, the lead department's, assigned
-        from tracker.services import motions
+        from tracker.services.motions import handling as motions
 
         motion_id = motions.register(session, d.office, [motions.MotionInput(
             kind="suggestion", number=1, session_name="区十七届人大三次会议", title="关于增设停车泊位的建议",
@@ -401,7 +403,7 @@ def _bulletin_id(app) -> int:
     from sqlmodel import Session
 
     from tracker import db
-    from tracker.services.bulletins import generate_bulletin
+    from tracker.services.figures.bulletins import generate_bulletin
 
     with app.app_context(), Session(db.engine()) as s:
         bulletin = generate_bulletin(s, "week")

@@ -4,8 +4,9 @@ import pytest
 
 from tests import factories as f
 from tracker.rules.overdue import Horizon
-from tracker.services import queries, task_chasing
-from tracker.services.queries import TaskFilter
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import queries
+from tracker.services.tasks.queries import TaskFilter
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Department, Leader
 from tracker.rules.overdue import Horizon
-from tracker.services import queries
-from tracker.services.queries import TaskFilter
+from tracker.services.tasks import queries
+from tracker.services.tasks.queries import TaskFilter
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from tests import factories as f
 from tracker import clock
 from tracker.models import JobRun, ProgressReport, Reminder, Task
 from tracker.rules import overdue as derived
-from tracker.services import recurring, tasks
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import recurring
 
 
 def _task(session, d, **kw):
@@ -74,7 +75,7 @@ def test_check_reports_is_the_safety_net_and_overdue_is_derived(session):
     row = session.execute(select(derived.is_overdue(h), derived.overdue_workdays(h)).where(Task.id == t.id)).one()
     assert tuple(row) == (True, 1)
     # the office's task list shows it among the overdue (red) tasks
-    from tracker.services import queries
+    from tracker.services.tasks import queries
 
     for flt in (queries.TaskFilter(overdue=True), queries.TaskFilter(light="red")):
         assert queries.task_ids(session, d.office, flt, h) == [t.id]

@@ -21,8 +21,14 @@ from tracker import clock
 from tracker.errors import ValidationFailed
 from tracker.models import AppSetting, AuditEvent, Escalation, Reminder, Role, Task, User
 from tracker.rules import overdue as derived
-from tracker.services import organisation, recurring, reminder_rules, reminders, task_chasing, task_requests, tasks
 from tracker.services.actors import SYSTEM
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.chasing import reminders
+from tracker.services.chasing import rules as reminder_rules
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import recurring
+from tracker.services.tasks import requests as task_requests
 
 START, END = date(2026, 9, 21), date(2026, 10, 16)
 

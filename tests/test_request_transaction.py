@@ -197,7 +197,7 @@ def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):
     from psycopg import _queries
 
     from tracker.rules.overdue import Horizon
-    from tracker.services import taskpage
+    from tracker.services.tasks import page as taskpage
 
     sql = str(taskpage.task_select(Horizon(date(2026, 11, 23), date(2026, 11, 26), 100))
               .compile(dialect=db.dialect))

@@ -11,8 +11,8 @@ from tests import factories as f
 from tests.fixtures.helpers import SAMPLES
 from tracker.models import Department, DepartmentKind, Leader
 from tracker.services.calendar import load_calendar
-from tracker.services.deadlines import parse_deadline
-from tracker.services.resolve import DepartmentResolver, LeaderResolver
+from tracker.services.intake.deadlines import parse_deadline
+from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
 K = DepartmentKind
 

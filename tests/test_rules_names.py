@@ -15,7 +15,8 @@ from sqlmodel import select
 from tests.fixtures.helpers import load_district
 from tracker.models import Department, DepartmentKind, Task, TaskAssist
 from tracker.rules import names
-from tracker.services import ledger_import, motion_import
+from tracker.services.ledger import importer as ledger_import
+from tracker.services.motions import importer as motion_import
 
 # --- the pure rules ------------------------------------------------------------------------
 

@@ -26,8 +26,9 @@ from tracker.rules.overdue import (
     overdue_workdays,
     state_of,
 )
-from tracker.services import task_requests, tasks
 from tracker.services.calendar import load_calendar
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 from tracker.workflow import Status
 
 

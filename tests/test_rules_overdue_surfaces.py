@@ -18,9 +18,11 @@ from tests import factories as f
 from tests.webutil import login
 from tracker.models import Milestone, ReportDue, User
 from tracker.rules.overdue import Horizon, deadline_state, light_label, state_of
-from tracker.services import access, board, queries, recurring
-from tracker.services.board import BoardFilter
-from tracker.services.queries import TaskFilter
+from tracker.services import access
+from tracker.services.figures import board
+from tracker.services.figures.board import BoardFilter
+from tracker.services.tasks import queries, recurring
+from tracker.services.tasks.queries import TaskFilter
 
 TODAY = date(2026, 11, 23)  # the suite's frozen Monday
 

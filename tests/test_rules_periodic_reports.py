@@ -16,7 +16,8 @@ from tracker import clock
 from tracker.calendar import WorkCalendar
 from tracker.models import ReportDue
 from tracker.rules.periodic_reports import current_period, on_or_before_workday, report_periods, report_rule
-from tracker.services import recurring, tasks
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import recurring
 
 CAL = WorkCalendar.from_package()
 TODAY = date(2026, 11, 23)  # the suite's frozen Monday

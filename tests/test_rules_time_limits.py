@@ -13,8 +13,8 @@ from tracker.calendar import WorkCalendar
 from tracker.models import Source
 from tracker.rules.time_limits import DAYS, HOURS, MONTHS, UNITS, WEEKS, WORKDAYS, calendar_end, due_after
 from tracker.services import calendar as cal_service
-from tracker.services import motions
-from tracker.services.deadlines import parse_deadline
+from tracker.services.intake.deadlines import parse_deadline
+from tracker.services.motions import handling as motions
 
 CAL = WorkCalendar.from_package()
 SEP28 = date(2026, 9, 28)  # Monday before the National Day holiday, 10-01..10-07 off, 10-10 (Sat) worked

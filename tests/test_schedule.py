@@ -28,8 +28,8 @@ from tracker.models import (
     TaskLeader,
     WeeklySchedule,
 )
-from tracker.services import schedule as svc
-from tracker.services import tasks as task_svc
+from tracker.services.scheduling import weekly as svc
+from tracker.services.tasks import lifecycle as task_svc
 
 WEEK_DAYS = {"W39": date(2026, 9, 21), "W40": date(2026, 9, 28), "W41": date(2026, 10, 8), "W42": date(2026, 10, 12)}
 

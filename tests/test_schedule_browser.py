@@ -12,7 +12,7 @@ from tests import factories as f
 from tests.browser import shot
 from tracker import clock
 from tracker.models import ScheduleItem, Source, SourceKind, Task, User
-from tracker.services import tasks as task_svc
+from tracker.services.tasks import lifecycle as task_svc
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ from tests import factories as f
 from tests.webutil import login, post
 from tracker import clock
 from tracker.models import ScheduleItem, Source, SourceKind, Task, User, WeeklySchedule
-from tracker.services import schedule as svc
-from tracker.services import tasks as task_svc
+from tracker.services.scheduling import weekly as svc
+from tracker.services.tasks import lifecycle as task_svc
 
 TODAY = date(2026, 11, 23)  # conftest's frozen Monday, ISO week 2026-W48
 WEEK = "2026-W48"

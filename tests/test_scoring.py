@@ -11,7 +11,8 @@ from tests import scoring_district
 from tracker import clock
 from tracker.errors import NotPermitted, ValidationFailed
 from tracker.models import AppSetting, AuditEvent, ScoreSnapshot
-from tracker.services import scoring, task_requests
+from tracker.services.figures import scoring
+from tracker.services.tasks import requests as task_requests
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from tests.webutil import csrf_from, login, post
 from tracker import create_app
 from tracker.config import Settings
 from tracker.models import AuditEvent, LoginFailure, Role, User
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.organisation import directory as organisation
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 DASH_DISPATCH = "/dashboard/_dash-update-component"

@@ -20,8 +20,10 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login
 from tracker.models import Notification, Task, User
-from tracker.services import access, organisation, tasks
+from tracker.services import access
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
 
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 SHORT = "<script>alert(2)</script>"
@@ -43,8 +45,8 @@ def hostile(app, session):
                         requirement="@SUM(1+1)")
     # the 卫健委 leads a task, so the weekly schedule and last week's bulletin name it
     f.task_in(session, d, "assigned", title="卫健事项" + SHORT, lead_department_id=dep_b.id, assisting_department_ids=[])
-    from tracker.services.bulletins import generate_bulletin
-    from tracker.services.schedule import generate_week
+    from tracker.services.figures.bulletins import generate_bulletin
+    from tracker.services.scheduling.weekly import generate_week
 
     generate_week(session, f.clock.today())
     bulletin = generate_bulletin(session, "week")

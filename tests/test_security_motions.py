@@ -18,7 +18,7 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import csrf_from, login
 from tracker.models import AuditEvent, Motion, MotionStep, Task, User
-from tracker.services import motions
+from tracker.services.motions import handling as motions
 
 UNIT_STEPS = ("opinion", "consult", "answer", "reassign", "promise")
 LEAD_ONLY = ("consult", "answer", "reassign", "promise")

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.dialects import postgresql
 
 from tracker.rules.overdue import Horizon
-from tracker.services import taskpage
+from tracker.services.tasks import page as taskpage
 
 BASE_TABLE = re.compile(r"\b(closerequest|changerequest|extensionrequest)\.")
 

@@ -17,8 +17,10 @@ from tests import factories as f
 from tracker.calendar import WorkCalendar
 from tracker.models import Role, Task
 from tracker.rules.overdue import Horizon, derived_columns, is_running
-from tracker.services import board, queries, recurring, taskpage
 from tracker.services.actors import Actor, visible_clause, visible_template
+from tracker.services.figures import board
+from tracker.services.tasks import page as taskpage
+from tracker.services.tasks import queries, recurring
 from tracker.sql import none_of, one_of
 from tracker.web.department import _inbox_statements
 

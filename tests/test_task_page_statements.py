@@ -10,7 +10,8 @@ from tests import factories as f
 from tests.webutil import login, statements_on
 from tracker.models import ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, User
 from tracker.rules.overdue import Horizon
-from tracker.services import task_requests, taskpage
+from tracker.services.tasks import page as taskpage
+from tracker.services.tasks import requests as task_requests
 
 
 @pytest.fixture

@@ -22,7 +22,11 @@ from tracker.models import (
     TaskLeader,
     User,
 )
-from tracker.services import attachments, task_chasing, task_requests, taskpage, tasks
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import attachments
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import page as taskpage
+from tracker.services.tasks import requests as task_requests
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

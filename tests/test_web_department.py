@@ -10,7 +10,8 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, post
 from tracker.models import AuditEvent, Task, User
-from tracker.services import task_requests, tasks
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 
 
 @pytest.fixture

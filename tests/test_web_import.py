@@ -32,9 +32,9 @@ from tracker.models import (
     Task,
     User,
 )
-from tracker.services import imports as import_svc
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
+from tracker.services.ledger import jobs as import_svc
+from tracker.services.organisation import directory as organisation
 
 TIMEOUT = 60  # seconds: generous for a loaded CI machine; the loop ends as soon as the job does
 
@@ -347,7 +347,7 @@ def test_a_ledger_with_errors_cannot_be_confirmed_and_writes_nothing(office, org
 
 
 def test_a_failure_while_writing_leaves_nothing(office, org, session, db, monkeypatch):
-    from tracker.services import ledger_commit
+    from tracker.services.ledger import commit as ledger_commit
 
     before = counts(session)
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))

@@ -10,8 +10,9 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import login, post
 from tracker.models import AuditEvent, Reminder, Role, Task, User
-from tracker.services import organisation, tasks
 from tracker.services.actors import SYSTEM
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import lifecycle as tasks
 
 
 @pytest.fixture

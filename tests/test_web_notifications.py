@@ -13,7 +13,8 @@ from tests.test_delivery_queue import robot  # noqa: F401 - the recording HTTP s
 from tests.webutil import login, post
 from tracker.config import Settings
 from tracker.models import AuditEvent, Delivery, Notification, NotificationChannel, User
-from tracker.services import digest, notify
+from tracker.services.notify import digest
+from tracker.services.notify import messages as notify
 
 MONDAY = date(2026, 11, 23)
 

@@ -25,8 +25,10 @@ from tracker.models import (
     TaskLeader,
     User,
 )
-from tracker.services import organisation, task_chasing, task_requests
 from tracker.services.actors import SYSTEM
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import requests as task_requests
 
 # --- helpers -------------------------------------------------------------------
 
@@ -630,7 +632,8 @@ def test_notice_of_a_recurring_task_says_what_its_escalation_says(office, sessio
     """A recurring task has no due date; its deadline is the earliest report not made
     (tracker.rules.overdue). The automatic 督办 over a missed report and its printed
     notice count the same working days from the same date."""
-    from tracker.services import recurring, reminders
+    from tracker.services.chasing import reminders
+    from tracker.services.tasks import recurring
 
     with f.on(date(2026, 11, 2)):
         task = f.task_in(session, d, "acknowledged", title="每周报送的事项", deadline_kind="recurring",

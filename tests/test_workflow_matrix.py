@@ -30,8 +30,10 @@ from tests import factories as f
 from tracker import clock
 from tracker.errors import IllegalTransition, NotFound, NotPermitted
 from tracker.models import AuditEvent, ChangeKind, ChangeRequest, ExtensionRequest, RequestStatus, Task
-from tracker.services import task_chasing, task_requests, tasks
 from tracker.services.actors import Actor, parties
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 from tracker.workflow import (
     STATUS_LABELS,
     TRANSITIONS,

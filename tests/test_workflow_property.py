@@ -40,8 +40,10 @@ from tests.conftest import TODAY, _empty
 from tracker import clock
 from tracker.errors import DomainError, IllegalTransition, NotFound, NotPermitted
 from tracker.models import AuditEvent, ChangeKind, ChangeRequest, CloseRequest, ExtensionRequest, RequestStatus, Task
-from tracker.services import task_chasing, task_requests, tasks
 from tracker.services.actors import parties
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
 from tracker.workflow import TRANSITIONS, Action, Party, Status, allowed
 
 A, S, P = Action, Status, Party

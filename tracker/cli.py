@@ -17,10 +17,10 @@ from tracker.cli_motions import register_motions_cli
 from tracker.cli_ops import register_ops_cli
 from tracker.cli_schedule import register_schedule_cli
 from tracker.errors import DomainError
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar, seed_holidays, seed_presets
-from tracker.services.resolve import one_department, one_leader
+from tracker.services.organisation import directory as organisation
+from tracker.services.organisation.resolve import one_department, one_leader
 
 
 def _warn_provisional(years) -> None:

@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from importers.bulletin_export import write_bulletin
 from tracker import clock, db
 from tracker.errors import DomainError
-from tracker.services import bulletins, scoring
+from tracker.services.figures import bulletins, scoring
 
 
 @click.command("bulletin")

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from tracker import clock, db
 from tracker.jobs import JOB_LABELS, JOBS, build_scheduler, run_job
-from tracker.services.reminders import run_rules
+from tracker.services.chasing.reminders import run_rules
 
 
 def _day(value: str | None) -> date:

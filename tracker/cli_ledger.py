@@ -21,13 +21,13 @@ from tracker import db
 from tracker.errors import DomainError
 from tracker.rules.overdue import Horizon
 from tracker.services.actors import SYSTEM
-from tracker.services.department_list import import_departments
-from tracker.services.import_report import format_report
-from tracker.services.ledger_export import export_ledger, write_import_template
-from tracker.services.ledger_import import import_ledger
-from tracker.services.mappings import MappingTable
-from tracker.services.queries import TaskFilter
-from tracker.services.resolve import one_department, one_leader
+from tracker.services.ledger.department_list import import_departments
+from tracker.services.ledger.export import export_ledger, write_import_template
+from tracker.services.ledger.importer import import_ledger
+from tracker.services.ledger.mappings import MappingTable
+from tracker.services.ledger.report import format_report
+from tracker.services.organisation.resolve import one_department, one_leader
+from tracker.services.tasks.queries import TaskFilter
 
 PROGRESS_FROM_ROWS = 500  # below this a file is small: no progress lines
 

@@ -1,6 +1,6 @@
 """``flask --app wsgi motions import|export|figures``: 人大建议/政协提案 from the command line.
 
-One unit of work per command; the rules are in ``tracker.services.motions``.
+One unit of work per command; the rules are in ``tracker.services.motions.handling``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from flask.cli import AppGroup
 
 from tracker import db
 from tracker.errors import DomainError
-from tracker.services import motion_import, motions
 from tracker.services.actors import SYSTEM
-from tracker.services.mappings import MappingTable
+from tracker.services.ledger.mappings import MappingTable
+from tracker.services.motions import handling as motions
+from tracker.services.motions import importer as motion_import
 
 motions_cli = AppGroup("motions", help="人大代表建议、政协委员提案")
 

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from tracker import clock, db
 from tracker.cli_args import parse_date
 from tracker.errors import DomainError
-from tracker.services import schedule as svc
+from tracker.services.scheduling import weekly as svc
 
 schedule = AppGroup("schedule", help="每周重点工作调度：生成或刷新本周调度清单。")
 

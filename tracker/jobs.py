@@ -41,8 +41,9 @@ from sqlmodel import Session, select
 
 from tracker import clock, db
 from tracker.models import JobRun
-from tracker.services import recurring, reminders
 from tracker.services.calendar import load_calendar
+from tracker.services.chasing import reminders
+from tracker.services.tasks import recurring
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _reminders(session: Session, day: date) -> dict:
     counts = {"report_dues": recurring.ensure_report_dues(session, day + REPORT_DUES_AHEAD)}
     counts.update(_flat("reports", recurring.check_reports(session, day)))
     counts.update(_flat("rules", reminders.run_rules(session, day)))
-    counts.update(_flat("motions", _service("motions", "run_step_reminders")(session, day)))
+    counts.update(_flat("motions", _service("motions.handling", "run_step_reminders")(session, day)))
     return counts
 
 
@@ -101,19 +102,19 @@ def _daily(session: Session, day: date) -> dict:
     then the deliveries (which commit one by one, so they come after the rest is saved)."""
     _workday(session, day)
     counts = _reminders(session, day)
-    build_digests = _service("digest", "build_digests")
+    build_digests = _service("notify.digest", "build_digests")
     counts.update(_flat("digests", build_digests(session, day)))
     session.commit()
-    counts.update(_flat("deliveries", _service("delivery_queue", "deliver_pending")(session)))
+    counts.update(_flat("deliveries", _service("notify.queue", "deliver_pending")(session)))
     return counts
 
 
 def _deliver(session: Session, day: date) -> dict:
-    return _flat("deliveries", _service("delivery_queue", "deliver_pending")(session))
+    return _flat("deliveries", _service("notify.queue", "deliver_pending")(session))
 
 
 def _schedule(session: Session, day: date) -> dict:
-    schedule = _service("schedule", "generate_week")(session, day)
+    schedule = _service("scheduling.weekly", "generate_week")(session, day)
     return {"schedule_id": schedule.id, **_flat("items", schedule.counts or {})}
 
 
@@ -128,12 +129,12 @@ def _report_check(session: Session, day: date) -> dict:
 
 def _scoring(session: Session, day: date) -> dict:
     """01:00: the snapshot of the day that has just ended."""
-    return {"snapshots": _service("scoring", "take_snapshot")(session, day - timedelta(days=1))}
+    return {"snapshots": _service("figures.scoring", "take_snapshot")(session, day - timedelta(days=1))}
 
 
 def _bulletin(kind: str):
     def body(session: Session, day: date) -> dict:
-        bulletin = _service("bulletins", "generate_bulletin")(session, kind)
+        bulletin = _service("figures.bulletins", "generate_bulletin")(session, kind)
         return {"bulletin_id": bulletin.id, "period": bulletin.period}
 
     return body

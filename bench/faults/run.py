@@ -441,8 +441,8 @@ def _office(url: str) -> None:
 
     from tracker.db import make_engine
     from tracker.models import Role
-    from tracker.services import organisation
     from tracker.services.actors import SYSTEM
+    from tracker.services.organisation import directory as organisation
 
     organisation.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     engine = make_engine(url)

@@ -5,7 +5,7 @@ up in seconds instead of five minutes. Bench only; production keeps ``imports.ST
 import os
 from datetime import timedelta
 
-from tracker.services import imports
+from tracker.services.ledger import jobs as imports
 from wsgi import app  # noqa: F401 - what gunicorn serves
 
 imports.STALE_AFTER = timedelta(seconds=float(os.environ["BENCH_IMPORT_STALE_SECONDS"]))

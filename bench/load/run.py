@@ -112,9 +112,9 @@ def seed(url: str, counts: dict[str, int], instance: Path, copies: int = 0) -> d
     from tracker.db import make_engine
     from tracker.demo import seed_demo
     from tracker.models import Department, Leader, Role, Task
-    from tracker.services import organisation
     from tracker.services.actors import SYSTEM
     from tracker.services.calendar import seed_holidays, seed_presets
+    from tracker.services.organisation import directory as organisation
     from tracker.workflow import WORKING
 
     organisation.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # bench accounts only, see the docstring

@@ -29,10 +29,10 @@ from tracker.models import (
     Urgency,
 )
 from tracker.rules.overdue import Horizon, light_label
-from tracker.services import queries
 from tracker.services.actors import Actor, own_part_only, parties
-from tracker.services.sources import kind_label
-from tracker.services.tasks import assisting_ids, leader_ids
+from tracker.services.tasks import queries
+from tracker.services.tasks.lifecycle import assisting_ids, leader_ids
+from tracker.services.tasks.sources import kind_label
 from tracker.workflow import TRANSITIONS, Action, Party, allowed, status_label
 
 ROLE_PARTY = {Role.SUPERVISOR: Party.OFFICE, Role.CLERK: Party.LEAD, Role.LEADER: Party.LEADER,

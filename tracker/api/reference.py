@@ -30,9 +30,9 @@ from tracker.models import (
     Source,
     Task,
 )
-from tracker.services import sources as source_svc
 from tracker.services.actors import Actor, visible_clause
-from tracker.services.queries import normalise_text
+from tracker.services.tasks import sources as source_svc
+from tracker.services.tasks.queries import normalise_text
 from tracker.workflow import Party, status_label
 
 TAG_SOURCES = "任务来源"

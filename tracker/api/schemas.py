@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from tracker.api.core import MAX_ID
 from tracker.models import DeadlineKind, FeedbackCycle, Role, SourceKind, Urgency
 from tracker.rules.overdue import Light
-from tracker.services.queries import MAX_PER_PAGE, SORTS
-from tracker.services.sources import SourceInput
-from tracker.services.tasks import MilestoneInput, ReportInput, TaskInput
+from tracker.services.tasks.lifecycle import MilestoneInput, ReportInput, TaskInput
+from tracker.services.tasks.queries import MAX_PER_PAGE, SORTS
+from tracker.services.tasks.sources import SourceInput
 from tracker.workflow import Action, Status
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -75,7 +75,7 @@ class Page(Out):
 
 
 class TaskQuery(BaseModel):
-    """The task list's filters (tracker.services.queries.TaskFilter) plus paging."""
+    """The task list's filters (tracker.services.tasks.queries.TaskFilter) plus paging."""
 
     model_config = STRICT
 

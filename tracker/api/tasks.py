@@ -25,9 +25,11 @@ from tracker.models import (
     RequestStatus,
     User,
 )
-from tracker.services import queries, task_chasing, task_requests
-from tracker.services import tasks as svc
 from tracker.services.actors import own_part_only, parties
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import lifecycle as svc
+from tracker.services.tasks import queries
+from tracker.services.tasks import requests as task_requests
 from tracker.workflow import Action, check
 
 TAG = "督办事项"

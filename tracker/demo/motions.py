@@ -12,7 +12,7 @@ overdue on a step (an opinion not sent, a 面商 not recorded).
 Dates count back from today in working days so that the assignment is about eleven
 weeks ago: the opinion (one month) and 面商 (two months) deadlines have passed and the
 answers (three months) fall due in the coming weeks, whatever today is. Everything goes
-through ``tracker.services.motions`` on a frozen past working day, so the audit log tells
+through ``tracker.services.motions.handling`` on a frozen past working day, so the audit log tells
 each item's story. No randomness: the plan is the tables below.
 """
 
@@ -32,9 +32,9 @@ from werkzeug.datastructures import FileStorage
 from tracker import clock
 from tracker.demo.organisation import Org
 from tracker.models import Motion, Task
-from tracker.services import motions
-from tracker.services.attachments import upload_dir
 from tracker.services.calendar import load_calendar
+from tracker.services.motions import handling as motions
+from tracker.services.tasks.attachments import upload_dir
 
 NPC_SESSION = "区十七届人大三次会议"
 CPPCC_SESSION = "区政协十届三次会议"

@@ -1,5 +1,5 @@
 """The demo district's organisation: departments with their aliases, the 区政府 leaders
-with their portfolios, and seven users; written through ``tracker.services.organisation``.
+with their portfolios, and seven users; written through ``tracker.services.organisation.directory``.
 
 Only seven users are created (password hashing costs ~0.1–0.2 s each with scrypt); the
 departments without a user of their own act through an ``Actor`` without ``user_id``
@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from tracker.models import Department, DepartmentAlias, DepartmentKind, Leader, Role, User
 from tracker.rules.names import normalise_name
-from tracker.services import organisation
 from tracker.services.actors import SYSTEM, Actor
+from tracker.services.organisation import directory as organisation
 
 DISTRICT = "青山区"
 DEMO_PASSWORD = "Demo@2026"  # one of organisation.DEMO_PASSWORDS: refused outside demo mode

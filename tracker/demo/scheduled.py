@@ -11,9 +11,13 @@ from sqlmodel import Session, select
 from tracker.config import Settings
 from tracker.jobs import REPORT_DUES_AHEAD
 from tracker.models import ScheduleItem, User
-from tracker.services import bulletins, digest, recurring, reminders, schedule, scoring
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
+from tracker.services.chasing import reminders
+from tracker.services.figures import bulletins, scoring
+from tracker.services.notify import digest
+from tracker.services.scheduling import weekly as schedule
+from tracker.services.tasks import recurring
 
 
 def score_history(session: Session, today: date) -> None:

@@ -19,7 +19,7 @@ from tracker.demo.tasks import Runner
 from tracker.errors import DomainError
 from tracker.models import Task
 from tracker.rules import overdue as overdue_rule
-from tracker.services.motions import STAGE_LABELS
+from tracker.services.motions.handling import STAGE_LABELS
 from tracker.workflow import Status, status_label
 
 DEFAULT_SEED = 20261123

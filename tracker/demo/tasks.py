@@ -1,6 +1,6 @@
 """The demo's replay: every planned step, day by day on the frozen clock, through
-``tracker.services.sources`` and the task service (``tasks``, ``task_requests``,
-``task_chasing``) only, so the audit log reads like a real history. Texts drawn here come from their own generator, in replay order."""
+``tracker.services.tasks.sources`` and the task service (``tasks.lifecycle``, ``tasks.requests``,
+``chasing.by_hand``) only, so the audit log reads like a real history. Texts drawn here come from their own generator, in replay order."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ from tracker.demo.wording import (
     cn_date,
 )
 from tracker.models import Milestone
-from tracker.services import sources, task_chasing, task_requests, tasks
 from tracker.services.actors import Actor
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.tasks import lifecycle as tasks
+from tracker.services.tasks import requests as task_requests
+from tracker.services.tasks import sources
 
 
 class Runner:

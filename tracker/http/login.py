@@ -17,8 +17,9 @@ from tracker import clock
 from tracker.db import get_session
 from tracker.http.errors import error_response, wants_json
 from tracker.models import User
-from tracker.services import access, calendar, notify
+from tracker.services import access, calendar
 from tracker.services.actors import Actor
+from tracker.services.notify import messages as notify
 from tracker.shared_sql import shared
 
 

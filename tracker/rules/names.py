@@ -3,7 +3,7 @@
 Ledgers, 建议/提案 lists, minutes, the department list and the CLI all write names
 the same ways: "县交通局（牵头）、县财政局和城关镇配合", "区 发改委", full-width
 brackets and letters, 区/县 prefixes, short names. These pure functions are the
-one reading of that text; ``tracker.services.resolve`` turns the pieces into
+one reading of that text; ``tracker.services.organisation.resolve`` turns the pieces into
 department and leader ids against the organisation and is the one resolver every
 import and command calls. Cutting at 和/及/与 needs to know which names exist
 (区住房和城乡建设局 is one department), so ``segment`` takes that knowledge as a

@@ -14,7 +14,7 @@ from tracker.errors import NotFound
 from tracker.models import ApiToken, LoginFailure, User
 from tracker.services import audit
 from tracker.services.actors import Actor
-from tracker.services.organisation import DEMO_PASSWORDS
+from tracker.services.organisation.directory import DEMO_PASSWORDS
 
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5

@@ -40,7 +40,8 @@ from tracker.models import (
 )
 from tracker.rules.names import split_list
 from tracker.rules.periods import weekday_name
-from tracker.services import access, calendar, organisation
+from tracker.services import access, calendar
+from tracker.services.organisation import directory as organisation
 from tracker.web.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

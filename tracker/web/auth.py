@@ -11,7 +11,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from tracker.db import get_session
 from tracker.http.login import LoginUser, current_actor
 from tracker.models import User
-from tracker.services import access, organisation
+from tracker.services import access
+from tracker.services.organisation import directory as organisation
 
 bp = Blueprint("auth", __name__)
 

@@ -24,7 +24,7 @@ from tracker.db import get_session
 from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.models import Role
-from tracker.services import bulletins, scoring
+from tracker.services.figures import bulletins, scoring
 from tracker.web.access import roles_required
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")

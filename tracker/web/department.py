@@ -17,9 +17,9 @@ from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.models import FEEDBACK_CYCLE_LABELS, CloseRequest, RequestStatus, Role, Task
 from tracker.rules.overdue import LIGHT_LABELS, Horizon
-from tracker.services import queries, recurring
 from tracker.services.actors import Actor, visible_clause, visible_template
-from tracker.services.queries import TaskFilter
+from tracker.services.tasks import queries, recurring
+from tracker.services.tasks.queries import TaskFilter
 from tracker.shared_sql import shared
 from tracker.sql import id_in, one_of
 from tracker.web.access import roles_required

@@ -2,9 +2,9 @@
 department list (单位名录), correct the recognised columns, watch the dry run, confirm,
 see what was created.
 
-Thin views over ``tracker.services.imports``: each request commits once; the
+Thin views over ``tracker.services.ledger.jobs``: each request commits once; the
 dry run and the commit run in a background thread started after the request's
-own commit (``imports.launch``). The office imports all three; the administrator
+own commit (``ledger.jobs.launch``). The office imports all three; the administrator
 department lists only. Another user's job is a 404.
 """
 
@@ -21,7 +21,7 @@ from tracker.errors import Conflict, DomainError, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.models import DEPARTMENT_KIND_LABELS, Role, Source, Task
-from tracker.services import imports as svc
+from tracker.services.ledger import jobs as svc
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

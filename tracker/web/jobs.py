@@ -13,7 +13,7 @@ from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.jobs import JOB_LABELS, JOBS, SCHEDULED, last_runs, reap_lost, recent_runs
 from tracker.models import Role, TimeLimitPreset
-from tracker.services import reminder_rules
+from tracker.services.chasing import rules as reminder_rules
 from tracker.web.access import roles_required
 
 bp = Blueprint("jobs", __name__, url_prefix="/office")

@@ -12,8 +12,8 @@ from tracker.db import get_session
 from tracker.http.login import current_actor
 from tracker.models import Role
 from tracker.rules.overdue import Horizon, Light
-from tracker.services import queries
-from tracker.services.queries import TaskFilter
+from tracker.services.tasks import queries
+from tracker.services.tasks.queries import TaskFilter
 from tracker.web.access import roles_required
 from tracker.workflow import Party, Status, status_label
 

@@ -1,7 +1,7 @@
 """Pages for 人大建议/政协提案: the office's list, import, review, feedback, figures and export;
 the lead unit's 面商, answer and 改派 request; the co-handling unit's opinion.
 
-Thin: each POST parses the form, calls one service in ``tracker.services.motions``
+Thin: each POST parses the form, calls one service in ``tracker.services.motions.handling``
 and commits once. The office acts at /<id>/office, units at /<id>/unit (the
 service decides what the unit may do from its part in the task).
 """
@@ -20,8 +20,10 @@ from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role, Task
-from tracker.services import attachments, motions, tasks
-from tracker.services import imports as import_svc
+from tracker.services.ledger import jobs as import_svc
+from tracker.services.motions import handling as motions
+from tracker.services.tasks import attachments
+from tracker.services.tasks import lifecycle as tasks
 from tracker.web.access import roles_required
 from tracker.workflow import Party
 

@@ -1,6 +1,6 @@
 """Notification pages: every user's inbox (消息), the office's delivery log, the group-robot
 admin pages and the administrator's e-mail field. Thin views over ``services/notify.py`` (the
-inbox), ``delivery_queue.py`` (the log) and ``notify_settings.py`` (robots and addresses)."""
+inbox), ``notify/queue.py`` (the log) and ``notify/settings.py`` (robots and addresses)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from tracker.errors import DomainError
 from tracker.http.login import current_actor
 from tracker.http.params import page_number, to_int
 from tracker.models import Department, NotificationChannel, Role
-from tracker.services import delivery_queue, notify, notify_settings
-from tracker.services.channels import FLAVOURS
+from tracker.services.notify import messages as notify
+from tracker.services.notify import queue as delivery_queue
+from tracker.services.notify import settings as notify_settings
+from tracker.services.notify.channels import FLAVOURS
 from tracker.web.access import roles_required
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")

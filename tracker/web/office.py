@@ -48,12 +48,15 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
-from tracker.services import decompose, queries, task_chasing, task_requests
-from tracker.services import sources as source_svc
-from tracker.services import tasks as task_svc
-from tracker.services.deadlines import describe_recurrence
-from tracker.services.ledger_export import export_ledger
-from tracker.services.queries import SORTS, TaskFilter
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.intake import decompose
+from tracker.services.intake.deadlines import describe_recurrence
+from tracker.services.ledger.export import export_ledger
+from tracker.services.tasks import lifecycle as task_svc
+from tracker.services.tasks import queries
+from tracker.services.tasks import requests as task_requests
+from tracker.services.tasks import sources as source_svc
+from tracker.services.tasks.queries import SORTS, TaskFilter
 from tracker.shared_sql import shared
 from tracker.web.nav import ID_PLACEHOLDER, around_id, id_url
 from tracker.workflow import STATUS_LABELS, Action, Party, Status, check, status_label

@@ -24,9 +24,9 @@ from tracker.errors import DomainError, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role
-from tracker.services import cascade
-from tracker.services import schedule as svc
-from tracker.services import tasks as task_svc
+from tracker.services.scheduling import cascade
+from tracker.services.scheduling import weekly as svc
+from tracker.services.tasks import lifecycle as task_svc
 from tracker.workflow import status_label
 
 bp = Blueprint("schedule", __name__, url_prefix="/office/schedule")

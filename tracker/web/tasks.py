@@ -38,9 +38,13 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
-from tracker.services import attachments, cascade, task_chasing, task_requests, taskpage
-from tracker.services import tasks as svc
 from tracker.services.actors import Actor, own_part_only, parties
+from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.scheduling import cascade
+from tracker.services.tasks import attachments
+from tracker.services.tasks import lifecycle as svc
+from tracker.services.tasks import page as taskpage
+from tracker.services.tasks import requests as task_requests
 from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -245,7 +249,7 @@ def build_timeline(session: Session, task: Task, party: Party, only_department: 
 
 def latest_reports(reports: list) -> dict[int, Any]:
     """The newest report of each department, from the task's reports newest first
-    (``taskpage.reports_and_files``)."""
+    (``tasks.page.reports_and_files``)."""
     out: dict[int, Any] = {}
     for r in reports:
         out.setdefault(r.department_id, r)
