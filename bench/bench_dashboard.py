@@ -34,10 +34,25 @@ sys.path.insert(0, str(ROOT))
 
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_MS = 300.0
-KINDS = ["executive_meeting", "topic_meeting", "mayor_office_meeting", "leader_instruction", "key_work",
-         "npc_suggestion", "cppcc_proposal", "document", "audit_finding"]
-LEADERS = [("孙志强", "区长"), ("吴海涛", "常务副区长"), ("李明", "副区长"), ("王芳", "副区长"), ("赵强", "副区长"),
-           ("钱伟", "副区长")]
+KINDS = [
+    "executive_meeting",
+    "topic_meeting",
+    "mayor_office_meeting",
+    "leader_instruction",
+    "key_work",
+    "npc_suggestion",
+    "cppcc_proposal",
+    "document",
+    "audit_finding",
+]
+LEADERS = [
+    ("孙志强", "区长"),
+    ("吴海涛", "常务副区长"),
+    ("李明", "副区长"),
+    ("王芳", "副区长"),
+    ("赵强", "副区长"),
+    ("钱伟", "副区长"),
+]
 PASSWORD = "bench-password-1"
 
 
@@ -78,41 +93,82 @@ def build(url: str, n: int) -> dict:
         seed_holidays(s)
         seed_presets(s)
         deps = [organisation.create_department(s, SYSTEM, f"区测试局{i:02d}") for i in range(1, 41)]
-        deps += [organisation.create_department(s, SYSTEM, n_) for n_ in ("城关街道办事处", "东城街道办事处", "河口镇人民政府")]
-        leaders = [organisation.create_leader(s, SYSTEM, name, title, department_ids=[d.id for d in deps[k::6]])
-                   for k, (name, title) in enumerate(LEADERS)]
+        deps += [
+            organisation.create_department(s, SYSTEM, n_)
+            for n_ in ("城关街道办事处", "东城街道办事处", "河口镇人民政府")
+        ]
+        leaders = [
+            organisation.create_leader(s, SYSTEM, name, title, department_ids=[d.id for d in deps[k::6]])
+            for k, (name, title) in enumerate(LEADERS)
+        ]
         organisation.create_user(s, SYSTEM, "office", "督查室", PASSWORD, Role.SUPERVISOR)
         organisation.create_user(s, SYSTEM, "leader", "吴海涛", PASSWORD, Role.LEADER, leader_id=leaders[1].id)
         organisation.create_user(s, SYSTEM, "clerk", "区测试局01联络员", PASSWORD, Role.CLERK, department_id=deps[0].id)
         for u in ("office", "leader", "clerk"):
-            s.exec(sa.update(organisation.User).where(organisation.User.username == u).values(must_change_password=False))
+            s.exec(
+                sa.update(organisation.User).where(organisation.User.username == u).values(must_change_password=False)
+            )
         s.commit()
         dep_ids = [d.id for d in deps]
         leader_ids = [ld.id for ld in leaders]
         leader_of = {d.id: leaders[k % 6].id for k, d in enumerate(deps)}
 
-        sources = [{"kind": KINDS[k % len(KINDS)], "title": f"来源{k + 1}", "reference": "", "body": "",
-                    "source_date": date(2026, 1, 5) + timedelta(days=k % 320)} for k in range(n // 10 + 1)]
+        sources = [
+            {
+                "kind": KINDS[k % len(KINDS)],
+                "title": f"来源{k + 1}",
+                "reference": "",
+                "body": "",
+                "source_date": date(2026, 1, 5) + timedelta(days=k % 320),
+            }
+            for k in range(n // 10 + 1)
+        ]
         s.execute(sa.insert(Source), sources)
         source_ids = list(s.exec(select(Source.id).order_by(Source.id)))
         stamp = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
-        statuses = ["assigned", "acknowledged", "in_progress", "in_progress", "pending_review", "closed", "closed",
-                    "closed", "suspended", "draft"]
+        statuses = [
+            "assigned",
+            "acknowledged",
+            "in_progress",
+            "in_progress",
+            "pending_review",
+            "closed",
+            "closed",
+            "closed",
+            "suspended",
+            "draft",
+        ]
         rows = []
         for i in range(n):
             status = rnd.choice(statuses)
             due = TODAY + timedelta(days=rnd.randint(-120, 120))
             closed_on = min(TODAY, due + timedelta(days=rnd.randint(-20, 10))) if status == "closed" else None
-            rows.append({"code": f"DB-2026-{i + 1:06d}", "title": f"督办事项{i + 1}：推进重点工作落实",
-                         "requirement": "按要求办理", "source_id": source_ids[i // 10], "item_no": str(i % 10 + 1),
-                         "category": "", "lead_department_id": rnd.choice(dep_ids),
-                         "urgency": rnd.choice(["normal", "normal", "urgent", "extra_urgent"]),
-                         "deadline_kind": "date" if i % 20 else "ongoing", "due_date": due, "deadline_text": "",
-                         "recurrence": "", "time_limit_preset": "", "feedback_cycle": "once", "status": status,
-                         "status_before_suspend": "", "needs_leader_approval": False, "closed_on": closed_on,
-                         "created_at": stamp, "updated_at": stamp})
+            rows.append(
+                {
+                    "code": f"DB-2026-{i + 1:06d}",
+                    "title": f"督办事项{i + 1}：推进重点工作落实",
+                    "requirement": "按要求办理",
+                    "source_id": source_ids[i // 10],
+                    "item_no": str(i % 10 + 1),
+                    "category": "",
+                    "lead_department_id": rnd.choice(dep_ids),
+                    "urgency": rnd.choice(["normal", "normal", "urgent", "extra_urgent"]),
+                    "deadline_kind": "date" if i % 20 else "ongoing",
+                    "due_date": due,
+                    "deadline_text": "",
+                    "recurrence": "",
+                    "time_limit_preset": "",
+                    "feedback_cycle": "once",
+                    "status": status,
+                    "status_before_suspend": "",
+                    "needs_leader_approval": False,
+                    "closed_on": closed_on,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         for chunk in range(0, n, 5000):
-            s.execute(sa.insert(Task), rows[chunk:chunk + 5000])
+            s.execute(sa.insert(Task), rows[chunk : chunk + 5000])
         ids = list(s.exec(select(Task.id, Task.lead_department_id).order_by(Task.id)))
         assists, tls, reports, milestones = [], [], [], []
         for tid, lead in ids:
@@ -121,29 +177,68 @@ def build(url: str, n: int) -> dict:
                 assists.append({"task_id": tid, "department_id": other})
             tls.append({"task_id": tid, "leader_id": leader_of[lead]})
             for _ in range(rnd.choice([0, 1, 1, 2])):
-                reports.append({"task_id": tid, "department_id": lead, "text": "阶段性进展", "problems": "",
-                                "next_steps": "", "needs_coordination": False,
-                                "created_at": stamp - timedelta(days=rnd.randint(0, 60))})
+                reports.append(
+                    {
+                        "task_id": tid,
+                        "department_id": lead,
+                        "text": "阶段性进展",
+                        "problems": "",
+                        "next_steps": "",
+                        "needs_coordination": False,
+                        "created_at": stamp - timedelta(days=rnd.randint(0, 60)),
+                    }
+                )
             if rnd.random() < 0.2:
-                milestones.append({"task_id": tid, "title": "节点", "sort_order": 0,
-                                   "due_date": TODAY + timedelta(days=rnd.randint(-30, 30))})
-        for batch, model in ((assists, TaskAssist), (tls, TaskLeader), (reports, ProgressReport),
-                             (milestones, Milestone)):
+                milestones.append(
+                    {
+                        "task_id": tid,
+                        "title": "节点",
+                        "sort_order": 0,
+                        "due_date": TODAY + timedelta(days=rnd.randint(-30, 30)),
+                    }
+                )
+        for batch, model in (
+            (assists, TaskAssist),
+            (tls, TaskLeader),
+            (reports, ProgressReport),
+            (milestones, Milestone),
+        ):
             for chunk in range(0, len(batch), 5000):
-                s.execute(sa.insert(model), batch[chunk:chunk + 5000])
+                s.execute(sa.insert(model), batch[chunk : chunk + 5000])
         snaps = []
         for back in range(0, 26 * 7 + 7):
             day = TODAY - timedelta(days=back)
             for k, dep in enumerate(dep_ids):
-                snaps.append({"day": day, "department_id": dep, "open_count": 900 + k + back % 13,
-                              "overdue_count": 150 + (k * 7 + back) % 40, "closed_count": 5000 - back * 3,
-                              "closed_on_time": 4000 - back * 2, "overdue_task_days": 0, "returns": 0,
-                              "late_reports": 0, "extensions": 0, "score": 90.0})
+                snaps.append(
+                    {
+                        "day": day,
+                        "department_id": dep,
+                        "open_count": 900 + k + back % 13,
+                        "overdue_count": 150 + (k * 7 + back) % 40,
+                        "closed_count": 5000 - back * 3,
+                        "closed_on_time": 4000 - back * 2,
+                        "overdue_task_days": 0,
+                        "returns": 0,
+                        "late_reports": 0,
+                        "extensions": 0,
+                        "score": 90.0,
+                    }
+                )
         for chunk in range(0, len(snaps), 5000):
-            s.execute(sa.insert(ScoreSnapshot), snaps[chunk:chunk + 5000])
-        s.add(Bulletin(kind="week", period="2026-W47", period_start=date(2026, 11, 16), period_end=date(2026, 11, 22),
-                       data={"ranking": [{"rank": i + 1, "department": f"区测试局{i + 1:02d}", "score": 99 - i}
-                                         for i in range(40)]}))
+            s.execute(sa.insert(ScoreSnapshot), snaps[chunk : chunk + 5000])
+        s.add(
+            Bulletin(
+                kind="week",
+                period="2026-W47",
+                period_start=date(2026, 11, 16),
+                period_end=date(2026, 11, 22),
+                data={
+                    "ranking": [
+                        {"rank": i + 1, "department": f"区测试局{i + 1:02d}", "score": 99 - i} for i in range(40)
+                    ]
+                },
+            )
+        )
         iso = TODAY.isocalendar()
         sched = WeeklySchedule(iso_year=iso.year, iso_week=iso.week, week_start=TODAY)
         s.add(sched)
@@ -165,8 +260,9 @@ def build(url: str, n: int) -> dict:
 
 def _outputs(key: str) -> list[dict] | dict:
     if key.startswith(".."):
-        return [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-                for part in key.strip(".").split("...")]
+        return [
+            {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]} for part in key.strip(".").split("...")
+        ]
     ident, prop = key.rsplit(".", 1)
     return {"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop}
 
@@ -175,9 +271,13 @@ def payload(key: str, inputs: list[tuple], state: list[tuple] = (), changed: str
     ins = [{"id": i, "property": p, "value": v} for i, p, v in inputs]
     first = inputs[0]
     ident = json.dumps(first[0], separators=(",", ":"), sort_keys=True) if isinstance(first[0], dict) else first[0]
-    return {"output": key, "outputs": _outputs(key), "inputs": ins,
-            "changedPropIds": [changed or f"{ident}.{first[1]}"],
-            "state": [{"id": i, "property": p, "value": v} for i, p, v in state]}
+    return {
+        "output": key,
+        "outputs": _outputs(key),
+        "inputs": ins,
+        "changedPropIds": [changed or f"{ident}.{first[1]}"],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
 
 
 def callback_payloads(app, filters: dict, search: str) -> dict[str, dict]:
@@ -187,24 +287,45 @@ def callback_payloads(app, filters: dict, search: str) -> dict[str, dict]:
     grid = {"type": "overdue-grid", "v": "bench"}
     grid_key = '{"type":"overdue-grid","v":["MATCH"]}.getRowsResponse'
     return {
-        "sync_filters": payload(key("..url.search"), [("url", "search", search), ("f-due", "start_date", None),
-                                                        ("f-due", "end_date", None), ("f-source_kind", "value", None),
-                                                        ("f-leader", "value", None), ("f-department", "value", None),
-                                                        ("f-urgency", "value", None)]),
+        "sync_filters": payload(
+            key("..url.search"),
+            [
+                ("url", "search", search),
+                ("f-due", "start_date", None),
+                ("f-due", "end_date", None),
+                ("f-source_kind", "value", None),
+                ("f-leader", "value", None),
+                ("f-department", "value", None),
+                ("f-urgency", "value", None),
+            ],
+        ),
         "cards": payload(key("..card-open-value"), tick),
         **{f"bars_{k}": payload(f"g-{k}.figure", tick) for k in ("department", "leader", "source-kind", "meeting")},
         "trend_heatmap": payload(key("..g-trend"), tick),
         "schedule": payload("schedule.children", tick),
         "ranking": payload("ranking.children", [("tick", "n_intervals", None)]),
         "grid_replace": payload(key("..grid-wrap"), [("filters", "data", filters)]),
-        "grid_rows": payload(grid_key, [(grid, "getRowsRequest", {"startRow": 0, "endRow": 50, "sortModel": [],
-                                                                  "filterModel": {}})],
-                             state=[("filters", "data", filters)]),
-        "grid_rows_deep": payload(grid_key, [(grid, "getRowsRequest", {"startRow": 2000, "endRow": 2050,
-                                                                       "sortModel": [{"colId": "due_date",
-                                                                                      "sort": "desc"}],
-                                                                       "filterModel": {}})],
-                                  state=[("filters", "data", filters)]),
+        "grid_rows": payload(
+            grid_key,
+            [(grid, "getRowsRequest", {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}})],
+            state=[("filters", "data", filters)],
+        ),
+        "grid_rows_deep": payload(
+            grid_key,
+            [
+                (
+                    grid,
+                    "getRowsRequest",
+                    {
+                        "startRow": 2000,
+                        "endRow": 2050,
+                        "sortModel": [{"colId": "due_date", "sort": "desc"}],
+                        "filterModel": {},
+                    },
+                )
+            ],
+            state=[("filters", "data", filters)],
+        ),
     }
 
 
@@ -233,8 +354,11 @@ def pct(values: list[float], q: float) -> float:
 def measure(app, role: str, requests: int, data: dict) -> list[tuple[str, float, float]]:
     client = app.test_client()
     login(client, role)
-    post = lambda body: client.post("/dashboard/_dash-update-component", data=json.dumps(body),  # noqa: E731
-                                    content_type="application/json")
+    post = lambda body: client.post(
+        "/dashboard/_dash-update-component",
+        data=json.dumps(body),  # noqa: E731
+        content_type="application/json",
+    )
     initial = callback_payloads(app, {}, "")
     changed_filters = {"urgency": "urgent"} if role != "clerk" else {"source_kind": "executive_meeting"}
     if role == "office":
@@ -254,15 +378,38 @@ def measure(app, role: str, requests: int, data: dict) -> list[tuple[str, float,
         total = 0.0
         for path in ("/dashboard/", "/dashboard/_dash-layout", "/dashboard/_dash-dependencies"):
             total += timed(lambda path=path: client.get(path))
-        for name in ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
-                     "trend_heatmap", "schedule", "ranking", "grid_replace", "grid_rows"):
+        for name in (
+            "sync_filters",
+            "cards",
+            "bars_department",
+            "bars_leader",
+            "bars_source-kind",
+            "bars_meeting",
+            "trend_heatmap",
+            "schedule",
+            "ranking",
+            "grid_replace",
+            "grid_rows",
+        ):
             total += timed(lambda name=name: post(initial[name]))
         return total
 
     def filter_change():
-        return sum(timed(lambda name=name: post(changed[name])) for name in
-                   ("sync_filters", "cards", "bars_department", "bars_leader", "bars_source-kind", "bars_meeting",
-                    "trend_heatmap", "schedule", "grid_replace", "grid_rows"))
+        return sum(
+            timed(lambda name=name: post(changed[name]))
+            for name in (
+                "sync_filters",
+                "cards",
+                "bars_department",
+                "bars_leader",
+                "bars_source-kind",
+                "bars_meeting",
+                "trend_heatmap",
+                "schedule",
+                "grid_replace",
+                "grid_rows",
+            )
+        )
 
     times = [first_load() for _ in range(max(5, requests // 5))]
     out.append(("first load (sum, serial)", pct(times, 0.5), pct(times, 0.95)))
@@ -298,11 +445,14 @@ def main() -> None:
         data = build(url, args.tasks)
         print(f"seeded {args.tasks:,} tasks on {backend} in {time.perf_counter() - start:.1f} s", flush=True)
     clock.set_today(TODAY)
-    app = create_app(Settings(env="testing", database_url=url, instance_path=tmp / "instance", today=TODAY,
-                              secret_key="bench"))
+    app = create_app(
+        Settings(env="testing", database_url=url, instance_path=tmp / "instance", today=TODAY, secret_key="bench")
+    )
     worst = 0.0
-    print(f"\n{'role':8} {'callback':32} {'p50 ms':>8} {'p95 ms':>8}   (load average at start "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    print(
+        f"\n{'role':8} {'callback':32} {'p50 ms':>8} {'p95 ms':>8}   (load average at start "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
     for role in args.roles.split(","):
         for name, p50, p95 in measure(app, role, args.requests, data):
             single = "sum" not in name
@@ -311,8 +461,10 @@ def main() -> None:
             flag = "  <-- over target" if single and p95 > TARGET_MS else ""
             print(f"{role:8} {name:32} {p50:8.1f} {p95:8.1f}{flag}", flush=True)
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nworst single-callback p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms, {backend}, {args.tasks:,} tasks; "
-          f"load average {load} on {os.cpu_count()} CPUs)")
+    print(
+        f"\nworst single-callback p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms, {backend}, {args.tasks:,} tasks; "
+        f"load average {load} on {os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

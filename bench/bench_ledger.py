@@ -35,8 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 TODAY = date(2026, 11, 23)
 DEPARTMENTS = [f"区测试局{i:02d}" for i in range(1, 41)] + ["城关街道办事处", "东城街道办事处", "河口镇人民政府"]
-LEADERS = [("孙志强", "区长"), ("吴海涛", "常务副区长"), ("李明", "副区长"), ("王芳", "副区长"), ("赵强", "副区长"),
-           ("钱伟", "副区长")]
+LEADERS = [
+    ("孙志强", "区长"),
+    ("吴海涛", "常务副区长"),
+    ("李明", "副区长"),
+    ("王芳", "副区长"),
+    ("赵强", "副区长"),
+    ("钱伟", "副区长"),
+]
 DEADLINES = ["2026年12月31日前", "15个工作日内", "长期坚持", "每月25日前报送", "2027年3月底前", "三季度末", "12月底前"]
 TARGETS = {"dry_run": 5.0, "import": 10.0, "memory_mb": 300.0, "export_ratio": 1.5}
 
@@ -55,7 +61,9 @@ def build_ledger(path: Path, rows: int) -> None:
     ws.title = "台账"
     ws.append(["区政府会议议定事项督办台账（截至2026年11月20日）"])
     ws.merge_cells("A1:J1")
-    ws.append(["序号", "会议名称", "会议时间", "议定事项", "责任单位", None, "责任领导", "完成时限", "进展情况", "备注"])
+    ws.append(
+        ["序号", "会议名称", "会议时间", "议定事项", "责任单位", None, "责任领导", "完成时限", "进展情况", "备注"]
+    )
     ws.append([None, None, None, None, "牵头单位", "配合单位"])
     for col in "ABCDGHIJ":
         ws.merge_cells(f"{col}2:{col}3")
@@ -71,11 +79,19 @@ def build_ledger(path: Path, rows: int) -> None:
             meeting += 1
             start = r
         lead, assist = rnd.sample(DEPARTMENTS, 2)
-        ws.append([i + 1, f"区政府第{meeting}次常务会议" if i % 20 == 0 else None,
-                   date(2026, 1, 5) + timedelta(days=meeting % 300) if i % 20 == 0 else None,
-                   f"议定事项{i + 1}：推进第{i + 1}项重点工作落实，确保按期完成", lead, f"{assist}、{rnd.choice(DEPARTMENTS[:5])}"
-                   if rnd.random() < 0.5 else assist, rnd.choice(LEADERS)[0], rnd.choice(DEADLINES),
-                   f"已完成第{rnd.randint(1, 9)}阶段" if rnd.random() < 0.3 else None])
+        ws.append(
+            [
+                i + 1,
+                f"区政府第{meeting}次常务会议" if i % 20 == 0 else None,
+                date(2026, 1, 5) + timedelta(days=meeting % 300) if i % 20 == 0 else None,
+                f"议定事项{i + 1}：推进第{i + 1}项重点工作落实，确保按期完成",
+                lead,
+                f"{assist}、{rnd.choice(DEPARTMENTS[:5])}" if rnd.random() < 0.5 else assist,
+                rnd.choice(LEADERS)[0],
+                rnd.choice(DEADLINES),
+                f"已完成第{rnd.randint(1, 9)}阶段" if rnd.random() < 0.3 else None,
+            ]
+        )
         if i % 20 == 19 or (i + 1) % 100 == 0 or i == rows - 1:
             if r > start:
                 ws.merge_cells(f"B{start}:B{r}")
@@ -125,8 +141,15 @@ def fill_tasks(url: str, n: int) -> None:
         leaders = list(s.exec(select(Leader.id)))
         sources = []
         for k in range(n // 5 + 1):
-            sources.append({"kind": "executive_meeting", "title": f"区政府第{k + 1}次常务会议",
-                            "source_date": date(2026, 1, 5) + timedelta(days=k % 300), "reference": "", "body": ""})
+            sources.append(
+                {
+                    "kind": "executive_meeting",
+                    "title": f"区政府第{k + 1}次常务会议",
+                    "source_date": date(2026, 1, 5) + timedelta(days=k % 300),
+                    "reference": "",
+                    "body": "",
+                }
+            )
         s.execute(sa.insert(Source), sources)
         source_ids = list(s.exec(select(Source.id).order_by(Source.id)))
         now = TODAY
@@ -134,16 +157,30 @@ def fill_tasks(url: str, n: int) -> None:
         tasks, assists, task_leaders, reports = [], [], [], []
         statuses = ["assigned", "acknowledged", "in_progress", "pending_review", "closed"]
         for i in range(n):
-            tasks.append({"code": f"DB-2026-{i + 1:06d}", "title": f"议定事项{i + 1}：推进第{i + 1}项重点工作",
-                          "requirement": "按会议要求完成" if i % 3 else "=SUM(A1)注入测试",
-                          "source_id": source_ids[i // 5], "item_no": str(i % 5 + 1),
-                          "lead_department_id": rnd.choice(deps), "urgency": "normal", "deadline_kind": "date",
-                          "due_date": now + timedelta(days=rnd.randint(-30, 90)), "deadline_text": "",
-                          "recurrence": "", "time_limit_preset": "", "feedback_cycle": "once",
-                          "status": rnd.choice(statuses), "status_before_suspend": "",
-                          "needs_leader_approval": False, "created_at": stamp, "updated_at": stamp})
+            tasks.append(
+                {
+                    "code": f"DB-2026-{i + 1:06d}",
+                    "title": f"议定事项{i + 1}：推进第{i + 1}项重点工作",
+                    "requirement": "按会议要求完成" if i % 3 else "=SUM(A1)注入测试",
+                    "source_id": source_ids[i // 5],
+                    "item_no": str(i % 5 + 1),
+                    "lead_department_id": rnd.choice(deps),
+                    "urgency": "normal",
+                    "deadline_kind": "date",
+                    "due_date": now + timedelta(days=rnd.randint(-30, 90)),
+                    "deadline_text": "",
+                    "recurrence": "",
+                    "time_limit_preset": "",
+                    "feedback_cycle": "once",
+                    "status": rnd.choice(statuses),
+                    "status_before_suspend": "",
+                    "needs_leader_approval": False,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         for chunk in range(0, n, 5000):
-            s.execute(sa.insert(Task), tasks[chunk:chunk + 5000])
+            s.execute(sa.insert(Task), tasks[chunk : chunk + 5000])
         ids = list(s.exec(select(Task.id, Task.lead_department_id).order_by(Task.id)))
         for tid, lead in ids:
             other = rnd.choice(deps)
@@ -151,12 +188,20 @@ def fill_tasks(url: str, n: int) -> None:
                 assists.append({"task_id": tid, "department_id": other})
             task_leaders.append({"task_id": tid, "leader_id": rnd.choice(leaders)})
             if rnd.random() < 0.5:
-                reports.append({"task_id": tid, "department_id": lead, "text": f"第{tid}项已完成阶段性工作",
-                                "problems": "", "next_steps": "", "needs_coordination": False,
-                                "created_at": stamp})
+                reports.append(
+                    {
+                        "task_id": tid,
+                        "department_id": lead,
+                        "text": f"第{tid}项已完成阶段性工作",
+                        "problems": "",
+                        "next_steps": "",
+                        "needs_coordination": False,
+                        "created_at": stamp,
+                    }
+                )
         for rows, model in ((assists, TaskAssist), (task_leaders, TaskLeader), (reports, ProgressReport)):
             for chunk in range(0, len(rows), 5000):
-                s.execute(sa.insert(model), rows[chunk:chunk + 5000])
+                s.execute(sa.insert(model), rows[chunk : chunk + 5000])
         s.commit()
 
 
@@ -226,9 +271,23 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         ws = wb.create_sheet("督办台账")
         rnd = random.Random(3)
         for i in range(args.export_rows):
-            ws.append([i + 1, f"区政府第{i // 5 + 1}次常务会议", date(2026, 1, 5), f"DB-2026-{i + 1:06d}",
-                       f"议定事项{i + 1}：推进第{i + 1}项重点工作", "按会议要求完成", rnd.choice(DEPARTMENTS),
-                       rnd.choice(DEPARTMENTS), "李明", date(2026, 12, 31), "一般", "办理中", f"第{i}项已完成阶段性工作"])
+            ws.append(
+                [
+                    i + 1,
+                    f"区政府第{i // 5 + 1}次常务会议",
+                    date(2026, 1, 5),
+                    f"DB-2026-{i + 1:06d}",
+                    f"议定事项{i + 1}：推进第{i + 1}项重点工作",
+                    "按会议要求完成",
+                    rnd.choice(DEPARTMENTS),
+                    rnd.choice(DEPARTMENTS),
+                    "李明",
+                    date(2026, 12, 31),
+                    "一般",
+                    "办理中",
+                    f"第{i}项已完成阶段性工作",
+                ]
+            )
         wb.save(args.out)
         extra = {"tasks": args.export_rows, "bytes": os.path.getsize(args.out)}
     else:
@@ -266,22 +325,32 @@ def _warm_imports(name: str) -> None:
 
 
 def measure(name: str, args: argparse.Namespace, **kw) -> dict:
-    cmd = [sys.executable, __file__, "--one", name, "--database-url", args.database_url,
-           "--export-rows", str(args.export_rows)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        name,
+        "--database-url",
+        args.database_url,
+        "--export-rows",
+        str(args.export_rows),
+    ]
     for key, value in kw.items():
         cmd += [f"--{key}", str(value)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"{name} failed:\n{out.stderr}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"  {name}: {result['seconds']:.2f} s wall, {result['cpu']:.2f} s CPU, {result['peak_mb']:.0f} MB",
-          flush=True)
+    print(
+        f"  {name}: {result['seconds']:.2f} s wall, {result['cpu']:.2f} s CPU, {result['peak_mb']:.0f} MB", flush=True
+    )
     return result
 
 
 def baseline_mb() -> float:
-    code = ("import tracker.services.ledger.importer, sqlalchemy, openpyxl, bench.bench_ledger as b;"
-            "print(b.peak_rss_mb())")
+    code = (
+        "import tracker.services.ledger.importer, sqlalchemy, openpyxl, bench.bench_ledger as b;print(b.peak_rss_mb())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     return float(out.stdout.strip() or 0)
 
@@ -305,8 +374,10 @@ def main() -> None:
     ledger_path = tmp / "ledger.xlsx"
     t0 = time.perf_counter()
     build_ledger(ledger_path, args.rows)
-    print(f"ledger: {args.rows} rows with merged cells, {ledger_path.stat().st_size / 1e6:.1f} MB "
-          f"(built in {time.perf_counter() - t0:.1f} s); database: {url.split(':')[0]}")
+    print(
+        f"ledger: {args.rows} rows with merged cells, {ledger_path.stat().st_size / 1e6:.1f} MB "
+        f"(built in {time.perf_counter() - t0:.1f} s); database: {url.split(':')[0]}"
+    )
     print(f"interpreter with the app imported: {baseline_mb():.0f} MB peak RSS\n")
 
     results = []
@@ -337,9 +408,11 @@ def main() -> None:
     key = "cpu" if busy else "seconds"
     ratio = by["export"][key] / by["export-bare"][key]
     print()
-    print(f"reading: openpyxl (normal mode) takes {by['read-openpyxl-bare']['cpu'] / by['read-calamine-bare']['cpu']:.1f}x "
-          f"calamine's CPU time bare, {by['read-openpyxl']['cpu'] / by['read-calamine']['cpu']:.1f}x through "
-          f"read_workbook + detect ({by['read-openpyxl']['peak_mb']:.0f} MB vs {by['read-calamine']['peak_mb']:.0f} MB peak)")
+    print(
+        f"reading: openpyxl (normal mode) takes {by['read-openpyxl-bare']['cpu'] / by['read-calamine-bare']['cpu']:.1f}x "
+        f"calamine's CPU time bare, {by['read-openpyxl']['cpu'] / by['read-calamine']['cpu']:.1f}x through "
+        f"read_workbook + detect ({by['read-openpyxl']['peak_mb']:.0f} MB vs {by['read-calamine']['peak_mb']:.0f} MB peak)"
+    )
     print(f"judged on {'CPU' if busy else 'wall'} time (load average {load:.1f} on {os.cpu_count()} cores)")
     checks = [
         (f"dry run < 5 s ({by['dry-run'][key]:.2f} s)", by["dry-run"][key] < TARGETS["dry_run"]),

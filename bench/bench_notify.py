@@ -37,8 +37,16 @@ from bench.seedlib import recreate_database, seed_organisation  # noqa: E402
 
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_S = 60.0
-STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + ["pending_review"] * 5
-            + ["closed"] * 25 + ["suspended"] * 2 + ["pending_approval"] * 1 + ["draft"] * 2)
+STATUSES = (
+    ["in_progress"] * 45
+    + ["acknowledged"] * 10
+    + ["assigned"] * 10
+    + ["pending_review"] * 5
+    + ["closed"] * 25
+    + ["suspended"] * 2
+    + ["pending_approval"] * 1
+    + ["draft"] * 2
+)
 
 
 class _Robot(BaseHTTPRequestHandler):
@@ -74,47 +82,130 @@ def seed(engine, n_tasks: int, n_deps: int, robot_url: str) -> dict:
         users = []
         for d in dep_ids:
             for k, head in ((1, False), (2, False), (3, True)):
-                users.append({"username": f"u{d}_{k}", "display_name": f"联络员{d}-{k}", "password_hash": "!",
-                              "role": "clerk", "department_id": d, "leader_id": None, "active": True,
-                              "must_change_password": False, "email": f"u{d}_{k}@duban.local", "is_head": head,
-                              "created_at": now})
+                users.append(
+                    {
+                        "username": f"u{d}_{k}",
+                        "display_name": f"联络员{d}-{k}",
+                        "password_hash": "!",
+                        "role": "clerk",
+                        "department_id": d,
+                        "leader_id": None,
+                        "active": True,
+                        "must_change_password": False,
+                        "email": f"u{d}_{k}@duban.local",
+                        "is_head": head,
+                        "created_at": now,
+                    }
+                )
         for lid in leader_ids:
-            users.append({"username": f"l{lid}", "display_name": f"领导{lid}", "password_hash": "!", "role": "leader",
-                          "department_id": None, "leader_id": lid, "active": True, "must_change_password": False,
-                          "email": "", "is_head": False, "created_at": now})
+            users.append(
+                {
+                    "username": f"l{lid}",
+                    "display_name": f"领导{lid}",
+                    "password_hash": "!",
+                    "role": "leader",
+                    "department_id": None,
+                    "leader_id": lid,
+                    "active": True,
+                    "must_change_password": False,
+                    "email": "",
+                    "is_head": False,
+                    "created_at": now,
+                }
+            )
         for k in range(10):
-            users.append({"username": f"office{k}", "display_name": f"督查室{k}", "password_hash": "!",
-                          "role": "supervisor", "department_id": None, "leader_id": None, "active": True,
-                          "must_change_password": False, "email": "", "is_head": False, "created_at": now})
+            users.append(
+                {
+                    "username": f"office{k}",
+                    "display_name": f"督查室{k}",
+                    "password_hash": "!",
+                    "role": "supervisor",
+                    "department_id": None,
+                    "leader_id": None,
+                    "active": True,
+                    "must_change_password": False,
+                    "email": "",
+                    "is_head": False,
+                    "created_at": now,
+                }
+            )
         conn.execute(sa.insert(User), users)
-        conn.execute(sa.insert(NotificationChannel), [
-            {"name": f"单位群{d}", "kind": "webhook", "flavour": "wecom" if d % 2 else "dingtalk", "url": robot_url,
-             "department_id": d, "active": True, "created_at": now} for d in dep_ids])
-        src_id = conn.execute(sa.insert(Source).returning(Source.id), [{
-            "kind": "key_work", "title": "2026年重点工作", "reference": "", "source_date": date(2026, 1, 20),
-            "body": "", "created_at": now}]).scalar()
+        conn.execute(
+            sa.insert(NotificationChannel),
+            [
+                {
+                    "name": f"单位群{d}",
+                    "kind": "webhook",
+                    "flavour": "wecom" if d % 2 else "dingtalk",
+                    "url": robot_url,
+                    "department_id": d,
+                    "active": True,
+                    "created_at": now,
+                }
+                for d in dep_ids
+            ],
+        )
+        src_id = conn.execute(
+            sa.insert(Source).returning(Source.id),
+            [
+                {
+                    "kind": "key_work",
+                    "title": "2026年重点工作",
+                    "reference": "",
+                    "source_date": date(2026, 1, 20),
+                    "body": "",
+                    "created_at": now,
+                }
+            ],
+        ).scalar()
         tasks = []
         for i in range(n_tasks):
             status = rnd.choice(STATUSES)
             due = TODAY + timedelta(days=rnd.randint(-60, 90))
-            tasks.append({
-                "code": f"BENCH-{i:06d}", "title": f"重点工作{i}", "requirement": "", "source_id": src_id,
-                "item_no": "", "category": "", "parent_id": None, "lead_department_id": rnd.choice(dep_ids),
-                "urgency": "normal", "deadline_kind": "date", "due_date": due, "original_due_date": due,
-                "deadline_text": "", "recurrence": "", "time_limit_preset": "", "feedback_cycle": "once",
-                "status": status, "status_before_suspend": "", "needs_leader_approval": False, "created_by_id": None,
-                "created_at": now - timedelta(days=90), "updated_at": now,
-                "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
-                "acknowledged_at": None, "closed_on": TODAY - timedelta(days=3) if status == "closed" else None})
+            tasks.append(
+                {
+                    "code": f"BENCH-{i:06d}",
+                    "title": f"重点工作{i}",
+                    "requirement": "",
+                    "source_id": src_id,
+                    "item_no": "",
+                    "category": "",
+                    "parent_id": None,
+                    "lead_department_id": rnd.choice(dep_ids),
+                    "urgency": "normal",
+                    "deadline_kind": "date",
+                    "due_date": due,
+                    "original_due_date": due,
+                    "deadline_text": "",
+                    "recurrence": "",
+                    "time_limit_preset": "",
+                    "feedback_cycle": "once",
+                    "status": status,
+                    "status_before_suspend": "",
+                    "needs_leader_approval": False,
+                    "created_by_id": None,
+                    "created_at": now - timedelta(days=90),
+                    "updated_at": now,
+                    "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
+                    "acknowledged_at": None,
+                    "closed_on": TODAY - timedelta(days=3) if status == "closed" else None,
+                }
+            )
         for i in range(0, len(tasks), 5000):
-            conn.execute(sa.insert(Task), tasks[i:i + 5000])
+            conn.execute(sa.insert(Task), tasks[i : i + 5000])
         task_ids = [r[0] for r in conn.execute(sa.select(Task.id))]
-        conn.execute(sa.insert(TaskLeader), [{"task_id": t, "leader_id": rnd.choice(leader_ids)}
-                                             for t in task_ids if rnd.random() < 0.8])
+        conn.execute(
+            sa.insert(TaskLeader),
+            [{"task_id": t, "leader_id": rnd.choice(leader_ids)} for t in task_ids if rnd.random() < 0.8],
+        )
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
-    return {"seed_s": round(time.perf_counter() - started, 1), "tasks": n_tasks, "departments": n_deps,
-            "users": len(users)}
+    return {
+        "seed_s": round(time.perf_counter() - started, 1),
+        "tasks": n_tasks,
+        "departments": n_deps,
+        "users": len(users),
+    }
 
 
 def main() -> None:
@@ -188,8 +279,12 @@ def main() -> None:
     out["robot_posts"] = len(robot.bodies)
     out["robot_duplicates"] = len(robot.bodies) - len(set(robot.bodies))
     out["target_digest_s"] = TARGET_S
-    out["ok"] = out["digest_s"] < TARGET_S and again["created"] == 0 and out["robot_duplicates"] == 0 \
+    out["ok"] = (
+        out["digest_s"] < TARGET_S
+        and again["created"] == 0
+        and out["robot_duplicates"] == 0
         and out["robot_posts"] == len(keep)
+    )
     robot.shutdown()
     engine.dispose()
     print(json.dumps(out, ensure_ascii=False, indent=1))

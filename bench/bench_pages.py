@@ -137,8 +137,16 @@ def main() -> None:
     def _count(*_a, **_kw):
         statements[0] += 1
 
-    app = create_app(Settings(env="production", database_url=url, instance_path=folder / "instance", today=TODAY,
-                              secret_key="bench-pages-secret-key-0123456789abcdef"), engine=engine)
+    app = create_app(
+        Settings(
+            env="production",
+            database_url=url,
+            instance_path=folder / "instance",
+            today=TODAY,
+            secret_key="bench-pages-secret-key-0123456789abcdef",
+        ),
+        engine=engine,
+    )
     app.config["SESSION_COOKIE_SECURE"] = False  # the test client speaks http
     # The JSON request log stays on (gunicorn pays for it too) but goes nowhere; the table goes to the terminal.
     real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115 - closed at exit
@@ -149,8 +157,10 @@ def main() -> None:
         login(clients[role], data[role][0]["u"], PASSWORD)
 
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
-    print_(f"\n{'page':34} {'cpu p50':>8} {'cpu min':>8} {'wall p50':>8} {'SQL':>5} {'KiB':>6}   "
-          f"({args.db}, {args.requests} requests each; ms)")
+    print_(
+        f"\n{'page':34} {'cpu p50':>8} {'cpu min':>8} {'wall p50':>8} {'SQL':>5} {'KiB':>6}   "
+        f"({args.db}, {args.requests} requests each; ms)"
+    )
     rows = []
     for role, name, req in pages(data):
         label = f"{role}:{name}"
@@ -161,8 +171,7 @@ def main() -> None:
         for r in reqs[:3]:  # warm: templates compiled, caches filled
             run_one(client, r)
         # CPU time, not wall time: on a shared machine the wall clock also counts other processes.
-        profiler = (cProfile.Profile(time.process_time) if args.profile and label.startswith(args.profile)
-                    else None)
+        profiler = cProfile.Profile(time.process_time) if args.profile and label.startswith(args.profile) else None
         cpu, wall, sql, size = [], [], [], 0
         for i in range(args.requests):
             r = reqs[i % len(reqs)]
@@ -194,8 +203,10 @@ def main() -> None:
         total = sum(weights.get(r[0], 0) for r in mix)
         if total:
             avg = sum(r[1] * weights.get(r[0], 0) for r in mix) / total
-            print_(f"\nclerk mix (2:1:3) CPU p50 per request: {avg:.1f} ms -> ~{2000 / avg:.0f} requests/s on 2 cores "
-                  f"if nothing else ran (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
+            print_(
+                f"\nclerk mix (2:1:3) CPU p50 per request: {avg:.1f} ms -> ~{2000 / avg:.0f} requests/s on 2 cores "
+                f"if nothing else ran (load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+            )
     engine.dispose()
 
 

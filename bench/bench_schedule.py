@@ -29,8 +29,16 @@ from bench.seedlib import chunks, recreate_database, seed_organisation  # noqa: 
 
 TODAY = date(2026, 11, 23)  # a Monday
 TARGET_S = 60.0
-STATUSES = (["in_progress"] * 45 + ["acknowledged"] * 10 + ["assigned"] * 10 + ["pending_review"] * 5
-            + ["closed"] * 25 + ["suspended"] * 2 + ["cancelled"] * 1 + ["draft"] * 2)
+STATUSES = (
+    ["in_progress"] * 45
+    + ["acknowledged"] * 10
+    + ["assigned"] * 10
+    + ["pending_review"] * 5
+    + ["closed"] * 25
+    + ["suspended"] * 2
+    + ["cancelled"] * 1
+    + ["draft"] * 2
+)
 PROBLEMS = ["需争取省级专项资金支持", "与企业洽谈补偿标准未果", "需规划部门配合出具意见", "施工进度滞后", ""]
 
 
@@ -49,52 +57,112 @@ def seed(engine, n_tasks: int, n_deps: int) -> dict:
         s.commit()
     with engine.begin() as conn:
         dep_ids, leader_ids = seed_organisation(conn, n_deps)
-        src_id = conn.execute(sa.insert(Source).returning(Source.id), [{
-            "kind": "key_work", "title": "2026年重点工作", "reference": "", "source_date": date(2026, 1, 20),
-            "body": "", "created_at": now}]).scalar()
+        src_id = conn.execute(
+            sa.insert(Source).returning(Source.id),
+            [
+                {
+                    "kind": "key_work",
+                    "title": "2026年重点工作",
+                    "reference": "",
+                    "source_date": date(2026, 1, 20),
+                    "body": "",
+                    "created_at": now,
+                }
+            ],
+        ).scalar()
         tasks = []
         for i in range(n_tasks):
             status = rnd.choice(STATUSES)
             due = TODAY + timedelta(days=rnd.randint(-60, 90))
             kind = "date" if rnd.random() < 0.9 else "ongoing"
-            tasks.append({
-                "code": f"BENCH-{i:06d}", "title": f"重点工作{i}", "requirement": "", "source_id": src_id,
-                "item_no": "", "category": "", "parent_id": None, "lead_department_id": rnd.choice(dep_ids),
-                "urgency": "normal", "deadline_kind": kind, "due_date": due, "original_due_date": due,
-                "deadline_text": "", "recurrence": "", "time_limit_preset": "",
-                "feedback_cycle": rnd.choice(["weekly", "monthly", "once", "once"]), "status": status,
-                "status_before_suspend": "", "needs_leader_approval": False, "created_by_id": None,
-                "created_at": now - timedelta(days=90), "updated_at": now,
-                "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
-                "acknowledged_at": None, "closed_on": TODAY - timedelta(days=3) if status == "closed" else None})
+            tasks.append(
+                {
+                    "code": f"BENCH-{i:06d}",
+                    "title": f"重点工作{i}",
+                    "requirement": "",
+                    "source_id": src_id,
+                    "item_no": "",
+                    "category": "",
+                    "parent_id": None,
+                    "lead_department_id": rnd.choice(dep_ids),
+                    "urgency": "normal",
+                    "deadline_kind": kind,
+                    "due_date": due,
+                    "original_due_date": due,
+                    "deadline_text": "",
+                    "recurrence": "",
+                    "time_limit_preset": "",
+                    "feedback_cycle": rnd.choice(["weekly", "monthly", "once", "once"]),
+                    "status": status,
+                    "status_before_suspend": "",
+                    "needs_leader_approval": False,
+                    "created_by_id": None,
+                    "created_at": now - timedelta(days=90),
+                    "updated_at": now,
+                    "assigned_at": None if status == "draft" else now - timedelta(days=rnd.randint(3, 80)),
+                    "acknowledged_at": None,
+                    "closed_on": TODAY - timedelta(days=3) if status == "closed" else None,
+                }
+            )
         for chunk in chunks(tasks):
             conn.execute(sa.insert(Task), chunk)
         task_rows = conn.execute(sa.select(Task.id, Task.lead_department_id).order_by(Task.id)).all()
-        conn.execute(sa.insert(TaskLeader), [{"task_id": t, "leader_id": rnd.choice(leader_ids)}
-                                             for t, _ in task_rows if rnd.random() < 0.8])
+        conn.execute(
+            sa.insert(TaskLeader),
+            [{"task_id": t, "leader_id": rnd.choice(leader_ids)} for t, _ in task_rows if rnd.random() < 0.8],
+        )
         milestones, reports, dues = [], [], []
         for t, dep in task_rows:
             if rnd.random() < 0.2:
-                milestones.append({"task_id": t, "title": "阶段节点", "due_date": TODAY + timedelta(days=rnd.randint(-20, 20)),
-                                   "done_on": None if rnd.random() < 0.6 else TODAY - timedelta(days=1), "sort_order": 0})
+                milestones.append(
+                    {
+                        "task_id": t,
+                        "title": "阶段节点",
+                        "due_date": TODAY + timedelta(days=rnd.randint(-20, 20)),
+                        "done_on": None if rnd.random() < 0.6 else TODAY - timedelta(days=1),
+                        "sort_order": 0,
+                    }
+                )
             for _ in range(rnd.randint(0, 3)):
                 problem = rnd.choice(PROBLEMS) if rnd.random() < 0.15 else ""
-                reports.append({"task_id": t, "department_id": dep, "author_id": None, "text": "推进中",
-                                "percent": rnd.randint(0, 100), "problems": problem, "next_steps": "继续推进",
-                                "needs_coordination": rnd.random() < 0.03,
-                                "created_at": now - timedelta(days=rnd.randint(0, 30), minutes=rnd.randint(0, 600))})
+                reports.append(
+                    {
+                        "task_id": t,
+                        "department_id": dep,
+                        "author_id": None,
+                        "text": "推进中",
+                        "percent": rnd.randint(0, 100),
+                        "problems": problem,
+                        "next_steps": "继续推进",
+                        "needs_coordination": rnd.random() < 0.03,
+                        "created_at": now - timedelta(days=rnd.randint(0, 30), minutes=rnd.randint(0, 600)),
+                    }
+                )
             if rnd.random() < 0.1:
                 for k in range(3):
                     due = TODAY - timedelta(days=7 * k + 2)
-                    dues.append({"task_id": t, "period_start": due - timedelta(days=7), "due_date": due,
-                                 "report_id": None, "met_on": None if rnd.random() < 0.4 else due})
+                    dues.append(
+                        {
+                            "task_id": t,
+                            "period_start": due - timedelta(days=7),
+                            "due_date": due,
+                            "report_id": None,
+                            "met_on": None if rnd.random() < 0.4 else due,
+                        }
+                    )
         for model, rows in ((Milestone, milestones), (ProgressReport, reports), (ReportDue, dues)):
             for chunk in chunks(rows):
                 conn.execute(sa.insert(model), chunk)
     with engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
-    return {"seed_s": round(time.perf_counter() - started, 1), "tasks": n_tasks, "departments": n_deps,
-            "reports": len(reports), "milestones": len(milestones), "report_dues": len(dues)}
+    return {
+        "seed_s": round(time.perf_counter() - started, 1),
+        "tasks": n_tasks,
+        "departments": n_deps,
+        "reports": len(reports),
+        "milestones": len(milestones),
+        "report_dues": len(dues),
+    }
 
 
 def main() -> None:
@@ -109,6 +177,7 @@ def main() -> None:
 
     from tracker import clock, migrate
     from tracker.db import make_engine
+    from tracker.services.scheduling import meeting
     from tracker.services.scheduling import weekly as schedule
 
     url = recreate_database(args.admin_url, args.database)
@@ -125,7 +194,7 @@ def main() -> None:
             figures["counts"] = result.counts
     with Session(engine) as s:
         t0 = time.perf_counter()
-        data = schedule.as_dict(s, schedule.get_schedule(s, schedule.Week.of(TODAY)))
+        data = meeting.as_dict(s, schedule.get_schedule(s, schedule.Week.of(TODAY)))
         figures["as_dict_s"] = round(time.perf_counter() - t0, 2)
         figures["items"] = sum(len(v) for v in data["sections"].values())
     with Session(engine) as s:  # what the week page reads: counts and the first 300 rows per section

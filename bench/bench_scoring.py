@@ -40,36 +40,89 @@ def build(session, n_tasks: int, n_deps: int) -> None:
     session.execute(sa.insert(Leader), [{"name": f"领导{i}", "title": "副区长"} for i in range(8)])
     dep_ids = list(session.scalars(sa.select(Department.id)))
     leader_ids = list(session.scalars(sa.select(Leader.id)))
-    statuses = ["assigned", "acknowledged", "in_progress", "in_progress", "pending_review", "closed", "closed",
-                "closed", "suspended", "cancelled"]
+    statuses = [
+        "assigned",
+        "acknowledged",
+        "in_progress",
+        "in_progress",
+        "pending_review",
+        "closed",
+        "closed",
+        "closed",
+        "suspended",
+        "cancelled",
+    ]
     rows = []
     for i in range(n_tasks):
         assigned = date(2026, 1, 5) + timedelta(days=rnd.randint(0, 300))
         due = assigned + timedelta(days=rnd.randint(5, 90))
         status = rnd.choice(statuses)
-        closed_on = min(TODAY - timedelta(days=1), due + timedelta(days=rnd.randint(-20, 15))) if status == "closed" else None
+        closed_on = (
+            min(TODAY - timedelta(days=1), due + timedelta(days=rnd.randint(-20, 15))) if status == "closed" else None
+        )
         if closed_on is not None and closed_on < assigned:
             closed_on = assigned
         at = datetime(assigned.year, assigned.month, assigned.day, 2, tzinfo=timezone.utc)
-        rows.append({"code": f"DB-B-{i:06d}", "title": f"督办事项{i}", "lead_department_id": rnd.choice(dep_ids),
-                     "status": status, "due_date": due, "original_due_date": due, "closed_on": closed_on,
-                     "assigned_at": at, "created_at": at, "updated_at": at, "deadline_kind": "date"})
+        rows.append(
+            {
+                "code": f"DB-B-{i:06d}",
+                "title": f"督办事项{i}",
+                "lead_department_id": rnd.choice(dep_ids),
+                "status": status,
+                "due_date": due,
+                "original_due_date": due,
+                "closed_on": closed_on,
+                "assigned_at": at,
+                "created_at": at,
+                "updated_at": at,
+                "deadline_kind": "date",
+            }
+        )
     for chunk in range(0, len(rows), 5000):
-        session.execute(sa.insert(Task), rows[chunk:chunk + 5000])
+        session.execute(sa.insert(Task), rows[chunk : chunk + 5000])
     tasks = session.execute(sa.select(Task.id, Task.lead_department_id, Task.due_date)).all()
     session.execute(sa.insert(TaskLeader), [{"task_id": t.id, "leader_id": rnd.choice(leader_ids)} for t in tasks])
     decided = lambda: datetime(2026, rnd.randint(1, 11), rnd.randint(1, 28), 3, tzinfo=timezone.utc)  # noqa: E731
-    session.execute(sa.insert(CloseRequest), [
-        {"task_id": t.id, "department_id": t.lead_department_id, "summary": "已完成", "status": "rejected",
-         "decided_at": decided()} for t in rnd.sample(tasks, len(tasks) // 5)])
-    session.execute(sa.insert(ExtensionRequest), [
-        {"task_id": t.id, "department_id": t.lead_department_id, "reason": "资金未到位", "status": "approved",
-         "old_due_date": t.due_date, "new_due_date": t.due_date + timedelta(days=14), "decided_at": decided()}
-        for t in rnd.sample(tasks, len(tasks) // 10)])
-    session.execute(sa.insert(ReportDue), [
-        {"task_id": t.id, "period_start": t.due_date - timedelta(days=30), "due_date": t.due_date - timedelta(days=7),
-         "met_on": None if rnd.random() < 0.3 else t.due_date - timedelta(days=rnd.randint(0, 10))}
-        for t in rnd.sample(tasks, len(tasks) // 4)])
+    session.execute(
+        sa.insert(CloseRequest),
+        [
+            {
+                "task_id": t.id,
+                "department_id": t.lead_department_id,
+                "summary": "已完成",
+                "status": "rejected",
+                "decided_at": decided(),
+            }
+            for t in rnd.sample(tasks, len(tasks) // 5)
+        ],
+    )
+    session.execute(
+        sa.insert(ExtensionRequest),
+        [
+            {
+                "task_id": t.id,
+                "department_id": t.lead_department_id,
+                "reason": "资金未到位",
+                "status": "approved",
+                "old_due_date": t.due_date,
+                "new_due_date": t.due_date + timedelta(days=14),
+                "decided_at": decided(),
+            }
+            for t in rnd.sample(tasks, len(tasks) // 10)
+        ],
+    )
+    session.execute(
+        sa.insert(ReportDue),
+        [
+            {
+                "task_id": t.id,
+                "period_start": t.due_date - timedelta(days=30),
+                "due_date": t.due_date - timedelta(days=7),
+                "met_on": None if rnd.random() < 0.3 else t.due_date - timedelta(days=rnd.randint(0, 10)),
+            }
+            for t in rnd.sample(tasks, len(tasks) // 4)
+        ],
+    )
     session.commit()
 
 
@@ -109,9 +162,13 @@ def main() -> None:
         s.commit()
         print(f"{engine.dialect.name}: {args.tasks} tasks, {args.departments} departments")
         timed("build", lambda: build(s, args.tasks, args.departments))
-        figs = timed("period_figures (October)", lambda: scoring.period_figures(s, date(2026, 10, 1), date(2026, 10, 31)))
-        print(f"  departments {len(figs)}, closed {sum(f.closed for f in figs.values())}, "
-              f"overdue {sum(f.overdue for f in figs.values())}")
+        figs = timed(
+            "period_figures (October)", lambda: scoring.period_figures(s, date(2026, 10, 1), date(2026, 10, 31))
+        )
+        print(
+            f"  departments {len(figs)}, closed {sum(f.closed for f in figs.values())}, "
+            f"overdue {sum(f.overdue for f in figs.values())}"
+        )
         b = timed("generate_bulletin month 2026-10", lambda: bulletins.generate_bulletin(s, "month", "2026-10"))
         timed("generate_bulletin again (frozen)", lambda: bulletins.generate_bulletin(s, "month", "2026-10"))
         timed("generate_bulletin week 2026-W47", lambda: bulletins.generate_bulletin(s, "week", "2026-W47"))

@@ -55,11 +55,17 @@ def tasks():
     session = get_session()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     f = TaskFilter.from_args(request.args)
-    page = queries.list_tasks(session, current_actor(), f, h, sort="due",
-                              page=page_number(request.args.get("page")), per_page=50)
+    page = queries.list_tasks(
+        session, current_actor(), f, h, sort="due", page=page_number(request.args.get("page")), per_page=50
+    )
     _assist, leader_names = queries.names_for(session, [r.Task.id for r in page.rows])
-    return render_template("board/tasks.html", page=page, args=f.to_args(), leader_names=leader_names,
-                           status_text=lambda s: status_label(s, Party.LEADER))
+    return render_template(
+        "board/tasks.html",
+        page=page,
+        args=f.to_args(),
+        leader_names=leader_names,
+        status_text=lambda s: status_label(s, Party.LEADER),
+    )
 
 
 @bp.get("/export.xlsx")
@@ -68,11 +74,16 @@ def export():
     session = get_session()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
     out = io.BytesIO()
-    export_ledger(session, current_actor(), out, overdue_filter(_board_filter_args()), h, title="逾期事项台账",
-                  sort="due")
+    export_ledger(
+        session, current_actor(), out, overdue_filter(_board_filter_args()), h, title="逾期事项台账", sort="due"
+    )
     out.seek(0)
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"逾期事项-{clock.today():%Y%m%d}.xlsx")
+    return send_file(
+        out,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"逾期事项-{clock.today():%Y%m%d}.xlsx",
+    )
 
 
 def _csp(dash_app) -> str:

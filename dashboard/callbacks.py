@@ -28,9 +28,14 @@ from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.figures import board
 from tracker.services.figures.board import BoardFilter, Figure, list_url
 
-FILTER_CONTROLS = [("f-due", "start_date", "due_from"), ("f-due", "end_date", "due_to"),
-                   ("f-source_kind", "value", "source_kind"), ("f-leader", "value", "leader_id"),
-                   ("f-department", "value", "department_id"), ("f-urgency", "value", "urgency")]
+FILTER_CONTROLS = [
+    ("f-due", "start_date", "due_from"),
+    ("f-due", "end_date", "due_to"),
+    ("f-source_kind", "value", "source_kind"),
+    ("f-leader", "value", "leader_id"),
+    ("f-department", "value", "department_id"),
+    ("f-urgency", "value", "urgency"),
+]
 CARD_KEYS = ["open", "overdue", "due_soon", "closed_week", "rate"]
 
 
@@ -68,8 +73,10 @@ def sync_filters(search, *values):
         bf = BoardFilter.from_args(dict(parse_qsl((search or "").lstrip("?"))))
         args = bf.to_args()
         return (dash.no_update, *[args.get(key) for _id, _prop, key in FILTER_CONTROLS], args)
-    raw = {key: (str(v)[:10] if key in ("due_from", "due_to") and v else v)
-           for (_id, _prop, key), v in zip(FILTER_CONTROLS, values)}
+    raw = {
+        key: (str(v)[:10] if key in ("due_from", "due_to") and v else v)
+        for (_id, _prop, key), v in zip(FILTER_CONTROLS, values)
+    }
     args = BoardFilter.from_args({k: v for k, v in raw.items() if v not in (None, "")}).to_args()
     query = urlencode(args)
     return (f"?{query}" if query else "", *[dash.no_update] * len(FILTER_CONTROLS), args)
@@ -97,17 +104,31 @@ def update_cards(filters, _tick=None):
     session, actor = _db(), current_actor()
     c = board.cards(session, actor, _bf(filters), _horizon())
     last = c.last_week or {}
-    values = [str(c.open.value), str(c.overdue.value), str(c.due_soon.value), str(c.closed_week.value),
-              "—" if c.rate is None else f"{c.rate:.1f}%"]
+    values = [
+        str(c.open.value),
+        str(c.overdue.value),
+        str(c.due_soon.value),
+        str(c.closed_week.value),
+        "—" if c.rate is None else f"{c.rate:.1f}%",
+    ]
     hrefs = [list_url(actor, f.filter) for f in (c.open, c.overdue, c.due_soon, c.closed_week, c.on_time_week)]
     deltas = [
         _delta(c.open.value, last.get("open")),
         _delta(c.overdue.value, last.get("overdue"), worse_if_up=True),
         html.Span("按完成时限计", className="delta-none"),
-        html.Span([_delta(c.closed_week.value, c.closed_last_week.value), "（上周 ",
-                   _link(actor, c.closed_last_week), "）"]),
-        html.Span([_delta(c.rate, c.rate_last_week, unit="个百分点"), html.Br(), "按期 ",
-                   _link(actor, c.on_time_week), " / 办结 ", _link(actor, c.closed_week_lead)]),
+        html.Span(
+            [_delta(c.closed_week.value, c.closed_last_week.value), "（上周 ", _link(actor, c.closed_last_week), "）"]
+        ),
+        html.Span(
+            [
+                _delta(c.rate, c.rate_last_week, unit="个百分点"),
+                html.Br(),
+                "按期 ",
+                _link(actor, c.on_time_week),
+                " / 办结 ",
+                _link(actor, c.closed_week_lead),
+            ]
+        ),
     ]
     asof = f"数据截至 {clock.now().astimezone(clock.CHINA):%Y-%m-%d %H:%M}（每5分钟自动刷新）"
     return (*values, *hrefs, *deltas, asof)
@@ -139,33 +160,50 @@ update_bars = {kind: _bars(kind) for kind in BAR_CHARTS}
 def update_trend(filters, _tick=None):
     session, actor, bf, today = _db(), current_actor(), _bf(filters), clock.today()
     departments = board.snapshot_departments(session, actor, bf)  # read once for both charts
-    return (figures.trend(board.weekly_trend(session, actor, bf, today, departments=departments)),
-            figures.heatmap(board.overdue_heatmap(session, actor, bf, today, departments=departments)))
+    return (
+        figures.trend(board.weekly_trend(session, actor, bf, today, departments=departments)),
+        figures.heatmap(board.overdue_heatmap(session, actor, bf, today, departments=departments)),
+    )
 
 
 def _table(head: list[str], rows: list[list], empty: str):
     if not rows:
         return html.P(empty, className="text-muted small")
-    return html.Table(className="table table-sm board-table", children=[
-        html.Thead(html.Tr([html.Th(h) for h in head])),
-        html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
-    ])
+    return html.Table(
+        className="table table-sm board-table",
+        children=[
+            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
+        ],
+    )
 
 
 def update_schedule(filters, _tick=None):
     """This week's due items and the agenda's blocked items."""
     session, actor, h = _db(), current_actor(), _horizon()
     s = board.schedule(session, actor, _bf(filters), h)
-    due = [[html.A(r.Task.code, href=f"/tasks/{r.Task.id}"), r.Task.title, r.lead_name or "",
-            f"{r.Task.due_date:%m-%d}"] for r in s.due_rows]
-    blocked = [[html.A(b["code"], href=f"/tasks/{b['task_id']}"), b["title"], b["lead"], b["category"] or "—",
-                "已列入" if b["on_agenda"] else ""] for b in s.blocked]
-    schedule = html.Div([
-        html.H3(["本周（", f"{s.week_start:%m-%d}", " 起）到期 ", _link(actor, s.due_this_week), " 项"]),
-        _table(["编号", "事项", "牵头单位", "完成时限"], due, "本周没有到期事项"),
-        html.H3("阻点事项（调度会议题）"),
-        _table(["编号", "事项", "牵头单位", "类别", "议程"], blocked, "本周调度尚无阻点事项"),
-    ])
+    due = [
+        [html.A(r.Task.code, href=f"/tasks/{r.Task.id}"), r.Task.title, r.lead_name or "", f"{r.Task.due_date:%m-%d}"]
+        for r in s.due_rows
+    ]
+    blocked = [
+        [
+            html.A(b["code"], href=f"/tasks/{b['task_id']}"),
+            b["title"],
+            b["lead"],
+            b["category"] or "—",
+            "已列入" if b["on_agenda"] else "",
+        ]
+        for b in s.blocked
+    ]
+    schedule = html.Div(
+        [
+            html.H3(["本周（", f"{s.week_start:%m-%d}", " 起）到期 ", _link(actor, s.due_this_week), " 项"]),
+            _table(["编号", "事项", "牵头单位", "完成时限"], due, "本周没有到期事项"),
+            html.H3("阻点事项（调度会议题）"),
+            _table(["编号", "事项", "牵头单位", "类别", "议程"], blocked, "本周调度尚无阻点事项"),
+        ]
+    )
     return schedule
 
 
@@ -179,11 +217,21 @@ def update_ranking(_tick=None):
         for i, r in enumerate(ranking.rows, start=1):
             name = r.get("department") or r.get("department_name") or r.get("name") or ""
             rate = r.get("on_time_rate")
-            rows.append([r.get("rank", i), name, r.get("score", ""),  # on_time_rate is a fraction (scoring.py)
-                         f"{100 * rate:.1f}%" if isinstance(rate, (int, float)) else "—",
-                         r.get("overdue", r.get("overdue_count", ""))])
-        rank_div = html.Div([html.H3(f"{ranking.period} 周通报"),
-                             _table(["名次", "单位", "得分", "按期办结率", "逾期"], rows, "通报中没有排名")])
+            rows.append(
+                [
+                    r.get("rank", i),
+                    name,
+                    r.get("score", ""),  # on_time_rate is a fraction (scoring.py)
+                    f"{100 * rate:.1f}%" if isinstance(rate, (int, float)) else "—",
+                    r.get("overdue", r.get("overdue_count", "")),
+                ]
+            )
+        rank_div = html.Div(
+            [
+                html.H3(f"{ranking.period} 周通报"),
+                _table(["名次", "单位", "得分", "按期办结率", "逾期"], rows, "通报中没有排名"),
+            ]
+        )
     return rank_div
 
 
@@ -223,8 +271,11 @@ def replace_grid(filters, shown=None):
     query = urlencode((filters or {}))
     version = grid_version(filters)
     same = any(isinstance(i, dict) and i.get("v") == version for i in shown or [])
-    return (dash.no_update if same else overdue_grid(version),
-            "/dashboard/export.xlsx" + (f"?{query}" if query else ""), filter_summary(filters))
+    return (
+        dash.no_update if same else overdue_grid(version),
+        "/dashboard/export.xlsx" + (f"?{query}" if query else ""),
+        filter_summary(filters),
+    )
 
 
 def _row(value, default):
@@ -246,8 +297,16 @@ def grid_rows(request, filters):
     text = str(title.get("filter") or "").replace("\x00", "")[:100] if isinstance(title, dict) else ""
     start, end = _row(request.get("startRow"), 0), _row(request.get("endRow"), None)
     end = end if end is not None and end > start else start + 50
-    page = board.overdue_rows(_db(), current_actor(), _bf(filters), _horizon(), start=start, end=end,
-                              sort=sort or "-overdue_workdays", text=text)
+    page = board.overdue_rows(
+        _db(),
+        current_actor(),
+        _bf(filters),
+        _horizon(),
+        start=start,
+        end=end,
+        sort=sort or "-overdue_workdays",
+        text=text,
+    )
     return {"rowData": page.rows, "rowCount": page.total}
 
 
@@ -300,24 +359,50 @@ def remind_selected(n_clicks, selected_lists):
 
 def register(app: dash.Dash) -> None:
     filter_outputs = [Output(i, p) for i, p, _k in FILTER_CONTROLS]
-    app.callback(Output("url", "search"), *filter_outputs, Output("filters", "data"),
-                 Input("url", "search"), *[Input(i, p) for i, p, _k in FILTER_CONTROLS])(sync_filters)
+    app.callback(
+        Output("url", "search"),
+        *filter_outputs,
+        Output("filters", "data"),
+        Input("url", "search"),
+        *[Input(i, p) for i, p, _k in FILTER_CONTROLS],
+    )(sync_filters)
     tick = [Input("filters", "data"), Input("tick", "n_intervals")]
-    app.callback(*[Output(f"card-{k}-value", "children") for k in CARD_KEYS],
-                 *[Output(f"card-{k}-value", "href") for k in CARD_KEYS],
-                 *[Output(f"card-{k}-delta", "children") for k in CARD_KEYS],
-                 Output("asof", "children"), *tick)(update_cards)
+    app.callback(
+        *[Output(f"card-{k}-value", "children") for k in CARD_KEYS],
+        *[Output(f"card-{k}-value", "href") for k in CARD_KEYS],
+        *[Output(f"card-{k}-delta", "children") for k in CARD_KEYS],
+        Output("asof", "children"),
+        *tick,
+    )(update_cards)
     for kind, update in update_bars.items():
         app.callback(Output(f"g-{kind}", "figure"), *tick)(update)
     app.callback(Output("g-trend", "figure"), Output("g-heatmap", "figure"), *tick)(update_trend)
     app.callback(Output("schedule", "children"), *tick)(update_schedule)
     app.callback(Output("ranking", "children"), Input("tick", "n_intervals"))(update_ranking)
-    app.callback(Output("grid-wrap", "children"), Output("export", "href"), Output("filter-summary", "children"),
-                 Input("filters", "data"), State({"type": "overdue-grid", "v": ALL}, "id"))(replace_grid)
-    app.callback(Output({"type": "overdue-grid", "v": MATCH}, "getRowsResponse"),
-                 Input({"type": "overdue-grid", "v": MATCH}, "getRowsRequest"), State("filters", "data"))(grid_rows)
-    app.callback(Output("nav", "href"), Input("g-department", "clickData"), Input("g-leader", "clickData"),
-                 Input("g-source-kind", "clickData"), Input("g-meeting", "clickData"),
-                 Input({"type": "overdue-grid", "v": ALL}, "cellClicked"), prevent_initial_call=True)(navigate)
-    app.callback(Output("remind-result", "children"), Input("remind", "n_clicks"),
-                 State({"type": "overdue-grid", "v": ALL}, "selectedRows"), prevent_initial_call=True)(remind_selected)
+    app.callback(
+        Output("grid-wrap", "children"),
+        Output("export", "href"),
+        Output("filter-summary", "children"),
+        Input("filters", "data"),
+        State({"type": "overdue-grid", "v": ALL}, "id"),
+    )(replace_grid)
+    app.callback(
+        Output({"type": "overdue-grid", "v": MATCH}, "getRowsResponse"),
+        Input({"type": "overdue-grid", "v": MATCH}, "getRowsRequest"),
+        State("filters", "data"),
+    )(grid_rows)
+    app.callback(
+        Output("nav", "href"),
+        Input("g-department", "clickData"),
+        Input("g-leader", "clickData"),
+        Input("g-source-kind", "clickData"),
+        Input("g-meeting", "clickData"),
+        Input({"type": "overdue-grid", "v": ALL}, "cellClicked"),
+        prevent_initial_call=True,
+    )(navigate)
+    app.callback(
+        Output("remind-result", "children"),
+        Input("remind", "n_clicks"),
+        State({"type": "overdue-grid", "v": ALL}, "selectedRows"),
+        prevent_initial_call=True,
+    )(remind_selected)

@@ -58,8 +58,12 @@ def _sheet(wb: Workbook, name: str, title: str, columns: list[tuple[str, float]]
 
 def _row(ws, cells: _Cells, values: list) -> None:
     """Text through ``_Cells.text`` (never a formula), numbers as numbers."""
-    ws.append([cells.text(col, value) if isinstance(value, str) or value is None else cells.plain(col, value)
-               for col, value in enumerate(values, start=1)])
+    ws.append(
+        [
+            cells.text(col, value) if isinstance(value, str) or value is None else cells.plain(col, value)
+            for col, value in enumerate(values, start=1)
+        ]
+    )
 
 
 def _pct(rate) -> str:
@@ -72,36 +76,106 @@ def write_bulletin(out: str | Path | IO[bytes], data: dict) -> None:
     title = safe_text(data.get("title", "督查督办工作通报"))
     s = data.get("summary", {})
     ws, cells = _sheet(wb, "概况", title, [("项目", 30), ("数值", 16)])
-    rows = [("统计期间", f"{data.get('period_start')} 至 {data.get('period_end')}"),
-            ("本期交办（件）", s.get("assigned", 0)), ("本期办结（件）", s.get("closed", 0)),
-            ("其中按时办结（件）", s.get("closed_on_time", 0)), ("其中超期办结（件）", s.get("closed_late", 0)),
-            ("按时办结率", _pct(s.get("on_time_rate"))), ("期末在办（件）", s.get("open", 0)),
-            ("期末逾期（件）", s.get("overdue", 0)), ("逾期累计工作日", s.get("overdue_task_days", 0)),
-            ("退回（次）", s.get("returns", 0)), ("延期（次）", s.get("extensions", 0)),
-            ("报送超期（次）", s.get("late_reports", 0))]
+    rows = [
+        ("统计期间", f"{data.get('period_start')} 至 {data.get('period_end')}"),
+        ("本期交办（件）", s.get("assigned", 0)),
+        ("本期办结（件）", s.get("closed", 0)),
+        ("其中按时办结（件）", s.get("closed_on_time", 0)),
+        ("其中超期办结（件）", s.get("closed_late", 0)),
+        ("按时办结率", _pct(s.get("on_time_rate"))),
+        ("期末在办（件）", s.get("open", 0)),
+        ("期末逾期（件）", s.get("overdue", 0)),
+        ("逾期累计工作日", s.get("overdue_task_days", 0)),
+        ("退回（次）", s.get("returns", 0)),
+        ("延期（次）", s.get("extensions", 0)),
+        ("报送超期（次）", s.get("late_reports", 0)),
+    ]
     rows += [(f"状态：{c['label']}（件）", c["count"]) for c in data.get("status_counts", [])]
     rows += [(f"退回较多：{e['department']}（次）", e["returns"]) for e in data.get("top_returns", [])]
     for values in rows:
         _row(ws, cells, list(values))
 
-    task_columns = [("事项编号", 14), ("督办事项", 40), ("完成时限", 12), ("原定时限", 12), ("逾期工作日", 10),
-                    ("责任领导", 14)]
+    task_columns = [
+        ("事项编号", 14),
+        ("督办事项", 40),
+        ("完成时限", 12),
+        ("原定时限", 12),
+        ("逾期工作日", 10),
+        ("责任领导", 14),
+    ]
     ws, cells = _sheet(wb, "逾期事项（按单位）", f"{title}·逾期事项（按牵头单位）", [("牵头单位", 22), *task_columns])
     for dep in data.get("overdue_by_department", []):
         for t in dep["tasks"]:
-            _row(ws, cells, [dep["department"], t["code"], t["title"], t["due_date"], t.get("original_due_date"),
-                             t["overdue_workdays"], "、".join(t.get("leaders", []))])
-    ws, cells = _sheet(wb, "逾期事项（按领导）", f"{title}·逾期事项（按责任领导）",
-                       [("责任领导", 14), ("牵头单位", 22), *task_columns[:5]])
+            _row(
+                ws,
+                cells,
+                [
+                    dep["department"],
+                    t["code"],
+                    t["title"],
+                    t["due_date"],
+                    t.get("original_due_date"),
+                    t["overdue_workdays"],
+                    "、".join(t.get("leaders", [])),
+                ],
+            )
+    ws, cells = _sheet(
+        wb,
+        "逾期事项（按领导）",
+        f"{title}·逾期事项（按责任领导）",
+        [("责任领导", 14), ("牵头单位", 22), *task_columns[:5]],
+    )
     for entry in data.get("overdue_by_leader", []):
         for t in entry["tasks"]:
-            _row(ws, cells, [entry["leader"], t.get("department", ""), t["code"], t["title"], t["due_date"],
-                             t.get("original_due_date"), t["overdue_workdays"]])
-    ws, cells = _sheet(wb, "考核排名", f"{title}·考核排名", [
-        ("名次", 6), ("单位", 22), ("得分", 8), ("按时办结率", 11), ("办结", 7), ("按时办结", 9), ("在办", 7),
-        ("逾期", 7), ("逾期工作日", 10), ("退回", 7), ("报送超期", 9), ("延期", 7)])
+            _row(
+                ws,
+                cells,
+                [
+                    entry["leader"],
+                    t.get("department", ""),
+                    t["code"],
+                    t["title"],
+                    t["due_date"],
+                    t.get("original_due_date"),
+                    t["overdue_workdays"],
+                ],
+            )
+    ws, cells = _sheet(
+        wb,
+        "考核排名",
+        f"{title}·考核排名",
+        [
+            ("名次", 6),
+            ("单位", 22),
+            ("得分", 8),
+            ("按时办结率", 11),
+            ("办结", 7),
+            ("按时办结", 9),
+            ("在办", 7),
+            ("逾期", 7),
+            ("逾期工作日", 10),
+            ("退回", 7),
+            ("报送超期", 9),
+            ("延期", 7),
+        ],
+    )
     for f in data.get("ranking", []):
-        _row(ws, cells, [f["rank"], f["department"], f["score"], _pct(f.get("on_time_rate")), f["closed"],
-                                 f["closed_on_time"], f["open"], f["overdue"], f["overdue_task_days"], f["returns"],
-                                 f["late_reports"], f["extensions"]])
+        _row(
+            ws,
+            cells,
+            [
+                f["rank"],
+                f["department"],
+                f["score"],
+                _pct(f.get("on_time_rate")),
+                f["closed"],
+                f["closed_on_time"],
+                f["open"],
+                f["overdue"],
+                f["overdue_task_days"],
+                f["returns"],
+                f["late_reports"],
+                f["extensions"],
+            ],
+        )
     wb.save(out)

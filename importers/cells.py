@@ -13,11 +13,24 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, fr
 # Characters XML 1.0 (and so Excel) cannot hold; openpyxl raises on them.
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Spaces people paste from Word and web pages; zero-width ones vanish.
-_SPACES = str.maketrans({"\u3000": " ", "\xa0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ",
-                         "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None, "\t": " "})
+_SPACES = str.maketrans(
+    {
+        "\u3000": " ",
+        "\xa0": " ",
+        "\u2002": " ",
+        "\u2003": " ",
+        "\u2009": " ",
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\ufeff": None,
+        "\t": " ",
+    }
+)
 # Full-width digits and Latin letters become ASCII; Chinese punctuation stays as written.
-_FULLWIDTH_ALNUM = {cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-                    for cp in range(r[0], r[1] + 1)}
+_FULLWIDTH_ALNUM = {
+    cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for cp in range(r[0], r[1] + 1)
+}
 _RUNS = re.compile(r"[ ]{2,}")
 _AROUND_NEWLINE = re.compile(r" *\n *")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
@@ -33,8 +46,10 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Anything clean_text would change; most cells have none of it and are returned as they are.
-_DIRTY = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff\u3000\xa0\u2002\u2003\u2009\u200b-\u200d\ufeff\uff10-\uff19"
-                    r"\uff21-\uff3a\uff41-\uff5a]| [ \n]|^\s|\s$")
+_DIRTY = re.compile(
+    r"[\x00-\x1f\x7f\ufffe\uffff\u3000\xa0\u2002\u2003\u2009\u200b-\u200d\ufeff\uff10-\uff19"
+    r"\uff21-\uff3a\uff41-\uff5a]| [ \n]|^\s|\s$"
+)
 
 
 def clean_text(value: str) -> str:

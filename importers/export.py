@@ -163,7 +163,9 @@ def _header_rows(ws) -> list[list]:
         while j + 1 < len(LEDGER_COLUMNS) and LEDGER_COLUMNS[j + 1][0] == LEDGER_COLUMNS[i][0] and LEDGER_COLUMNS[i][1]:
             j += 1
         if j > i:
-            ws.merged_cells.add(f"{get_column_letter(i + 1)}{HEADER_ROWS[0]}:{get_column_letter(j + 1)}{HEADER_ROWS[0]}")
+            ws.merged_cells.add(
+                f"{get_column_letter(i + 1)}{HEADER_ROWS[0]}:{get_column_letter(j + 1)}{HEADER_ROWS[0]}"
+            )
             for k in range(i + 1, j + 1):
                 upper[k] = _styled(ws, None, **style)
         i = j + 1
@@ -205,8 +207,14 @@ class _StyledCell(Cell):
         return self._style_id
 
 
-def write_ledger(out: str | Path | IO[bytes], rows: Iterable[LedgerRow], *, title: str = "督办台账",
-                 as_of: date | None = None, progress=None) -> int:
+def write_ledger(
+    out: str | Path | IO[bytes],
+    rows: Iterable[LedgerRow],
+    *,
+    title: str = "督办台账",
+    as_of: date | None = None,
+    progress=None,
+) -> int:
     """Stream the ledger to ``out``; returns the number of task rows written."""
     wb = Workbook(write_only=True)
     ws = _LedgerSheet(parent=wb, title="督办台账")
@@ -232,8 +240,10 @@ def write_ledger(out: str | Path | IO[bytes], rows: Iterable[LedgerRow], *, titl
             # A section row as the ledger came in (read back as the tasks' category); it ends a source run.
             if excel_row - run_start > 1:
                 _merge_source(ws, run_start, excel_row - 1)
-            ws.append([_text_cell(ws, task.category, style={"font": _HEADER_FONT, "alignment": _SECTION,
-                                                            "border": _BORDER})] + [None] * (ncols - 1))
+            ws.append(
+                [_text_cell(ws, task.category, style={"font": _HEADER_FONT, "alignment": _SECTION, "border": _BORDER})]
+                + [None] * (ncols - 1)
+            )
             ws._ledger_merges.append(f"A{excel_row}:{get_column_letter(ncols)}{excel_row}")
             excel_row += 1
             section = task.category
@@ -248,23 +258,28 @@ def write_ledger(out: str | Path | IO[bytes], rows: Iterable[LedgerRow], *, titl
             deadline = plain(10, task.deadline, "date_" + task.light if task.light in LIGHT_FILLS else "date")
         else:
             deadline = text(10, task.deadline, lit)
-        seq = (text(1, task.item_no, "seq") if task.item_no and not task.item_no.isdigit()
-               else plain(1, int(task.item_no) if task.item_no else n, "seq"))
-        ws.append([
-            seq,
-            text(2, None if same else task.source),
-            plain(3, None if same else task.source_date, "date"),
-            text(4, task.code),
-            text(5, task.title),
-            text(6, task.requirement),
-            text(7, task.lead),
-            text(8, "、".join(task.assisting)),
-            text(9, "、".join(task.leaders)),
-            deadline,
-            text(11, task.urgency),
-            text(12, task.status, lit),
-            text(13, task.progress),
-        ])
+        seq = (
+            text(1, task.item_no, "seq")
+            if task.item_no and not task.item_no.isdigit()
+            else plain(1, int(task.item_no) if task.item_no else n, "seq")
+        )
+        ws.append(
+            [
+                seq,
+                text(2, None if same else task.source),
+                plain(3, None if same else task.source_date, "date"),
+                text(4, task.code),
+                text(5, task.title),
+                text(6, task.requirement),
+                text(7, task.lead),
+                text(8, "、".join(task.assisting)),
+                text(9, "、".join(task.leaders)),
+                deadline,
+                text(11, task.urgency),
+                text(12, task.status, lit),
+                text(13, task.progress),
+            ]
+        )
         excel_row += 1
         if progress and n % 5000 == 0:
             progress(n)
@@ -290,8 +305,11 @@ class _Cells:
     def __init__(self, ws):
         self.ws = ws
         base = {"border": _BORDER, "alignment": _WRAP}
-        self.styles = {"body": base, "seq": {"border": _BORDER, "alignment": _CENTER},
-                       "date": dict(base, number_format=DATE_FORMAT)}
+        self.styles = {
+            "body": base,
+            "seq": {"border": _BORDER, "alignment": _CENTER},
+            "date": dict(base, number_format=DATE_FORMAT),
+        }
         for light, fill in LIGHT_FILLS.items():
             self.styles[f"body_{light}"] = dict(base, fill=fill)
             self.styles[f"date_{light}"] = dict(base, fill=fill, number_format=DATE_FORMAT)
@@ -331,8 +349,7 @@ def _merge_source(ws, first: int, last: int) -> None:
     ws._ledger_merges.extend(f"{col}{first}:{col}{last}" for col in ("B", "C"))
 
 
-def _list_validation(lists_ws, values: list[str], column: int, label: str, *,
-                     strict: bool) -> DataValidation | None:
+def _list_validation(lists_ws, values: list[str], column: int, label: str, *, strict: bool) -> DataValidation | None:
     """A drop-down; past Excel's 255-character limit the list lives on the hidden sheet."""
     values = [safe_text(v).replace('"', "") for v in values if v]
     if not values:
@@ -348,16 +365,29 @@ def _list_validation(lists_ws, values: list[str], column: int, label: str, *,
                 cell.data_type = "s"
                 cell.quotePrefix = True
         formula = f"'{lists_ws.title}'!${col}$1:${col}${len(values)}"
-    dv = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False,
-                        showErrorMessage=strict, errorTitle="请从下拉列表中选择",
-                        error=f"请从下拉列表中选择{label}", promptTitle=label,
-                        prompt=f"请选择{label}" + ("" if strict else "，多个用顿号“、”分隔"),
-                        showInputMessage=True)
+    dv = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showDropDown=False,
+        showErrorMessage=strict,
+        errorTitle="请从下拉列表中选择",
+        error=f"请从下拉列表中选择{label}",
+        promptTitle=label,
+        prompt=f"请选择{label}" + ("" if strict else "，多个用顿号“、”分隔"),
+        showInputMessage=True,
+    )
     return dv
 
 
-def write_template(out: str | Path | IO[bytes], *, departments: list[str], leaders: list[str],
-                   urgencies: list[str], title: str = "督办台账（导入模板）") -> None:
+def write_template(
+    out: str | Path | IO[bytes],
+    *,
+    departments: list[str],
+    leaders: list[str],
+    urgencies: list[str],
+    title: str = "督办台账（导入模板）",
+) -> None:
     """A blank ledger with the import header and drop-downs for departments, leaders and urgency."""
     wb = Workbook()
     ws = wb.active
@@ -379,10 +409,12 @@ def write_template(out: str | Path | IO[bytes], *, departments: list[str], leade
     ws.merge_cells("G2:H2")
     last = FIRST_DATA_ROW + TEMPLATE_ROWS - 1
     by_name = {head if not sub else sub: i for i, (head, sub, _) in enumerate(LEDGER_COLUMNS, start=1)}
-    for label, values, header, strict in (("牵头单位", departments, "牵头单位", True),
-                                          ("配合单位", departments, "配合单位", False),
-                                          ("责任领导", leaders, "责任领导", False),
-                                          ("紧急程度", urgencies, "紧急程度", True)):
+    for label, values, header, strict in (
+        ("牵头单位", departments, "牵头单位", True),
+        ("配合单位", departments, "配合单位", False),
+        ("责任领导", leaders, "责任领导", False),
+        ("紧急程度", urgencies, "紧急程度", True),
+    ):
         column = by_name[header]
         dv = _list_validation(lists_ws, values, column, label, strict=strict)
         if dv is None:

@@ -22,11 +22,15 @@ from importers.workbook import RawSheet
 
 HEADER_SCAN_ROWS = 30
 
-_HEADING = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+"
-                      r"(?:部分|章|节|类|篇|项)|[A-Z][、.．]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+[、.．]?)")
+_HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十百]+[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+"
+    r"(?:部分|章|节|类|篇|项)|[A-Z][、.．]|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+[、.．]?)"
+)
 _CN_NUMERAL = re.compile(r"^[一二三四五六七八九十]+[、.．]?$")
-_NOTE = re.compile(r"^(?:备\s*注|注|说\s*明|填表说明|填报说明|填报人|填报单位|制表人?|审核人?|联系人|联系电话|"
-                   r"签发人?|报送单位|附件|注意事项)\s*[:：\d、.．(（]")
+_NOTE = re.compile(
+    r"^(?:备\s*注|注|说\s*明|填表说明|填报说明|填报人|填报单位|制表人?|审核人?|联系人|联系电话|"
+    r"签发人?|报送单位|附件|注意事项)\s*[:：\d、.．(（]"
+)
 _AS_OF = re.compile(r"(?:截至|截止|截止到|更新至|统计至|更新日期|填报日期|报送日期|日期)[:：\s]*$")
 
 
@@ -198,8 +202,14 @@ def _ledger_date(texts: list[str], cells: list[Any]) -> date | None:
     return None
 
 
-def build_mapping(grid: _Grid, header_rows: list[int], fields, *, store: MappingStore | None = None,
-                  overrides: dict[int, str | None] | None = None) -> ColumnMapping:
+def build_mapping(
+    grid: _Grid,
+    header_rows: list[int],
+    fields,
+    *,
+    store: MappingStore | None = None,
+    overrides: dict[int, str | None] | None = None,
+) -> ColumnMapping:
     upper_row = grid.full[header_rows[0]]
     lower_row = grid.full[header_rows[-1]]
     columns: list[Column] = []
@@ -225,12 +235,18 @@ def build_mapping(grid: _Grid, header_rows: list[int], fields, *, store: Mapping
         if name == "title" and len(cols) > 1:
             cols.sort(key=lambda col: col.index)
         for extra in cols[1:]:
-            if name == "title" and "requirement" in fields and "requirement" not in by_field \
-                    and not any(c.field == "requirement" for c in columns):
+            if (
+                name == "title"
+                and "requirement" in fields
+                and "requirement" not in by_field
+                and not any(c.field == "requirement" for c in columns)
+            ):
                 extra.field = "requirement"
                 continue
-            notes.append(f"列{extra.letter}“{extra.header}”与列{cols[0].letter}“{cols[0].header}”都像"
-                         f"“{name}”，已使用列{cols[0].letter}")
+            notes.append(
+                f"列{extra.letter}“{extra.header}”与列{cols[0].letter}“{cols[0].header}”都像"
+                f"“{name}”，已使用列{cols[0].letter}"
+            )
             extra.field = None
     names = {c.field for c in columns if c.field}
     if "title" in fields and "title" not in names and "requirement" in names:
@@ -255,8 +271,14 @@ def build_mapping(grid: _Grid, header_rows: list[int], fields, *, store: Mapping
     return ColumnMapping(columns, [r + 1 for r in header_rows], sig, remembered=remembered, notes=notes)
 
 
-def detect(sheet: RawSheet, fields: dict[str, tuple[str, ...]], required: set[str], *,
-           store: MappingStore | None = None, overrides: dict[int, str | None] | None = None) -> SheetScan:
+def detect(
+    sheet: RawSheet,
+    fields: dict[str, tuple[str, ...]],
+    required: set[str],
+    *,
+    store: MappingStore | None = None,
+    overrides: dict[int, str | None] | None = None,
+) -> SheetScan:
     """Find the table on one sheet; ``required`` fields must appear in its header."""
     if sheet.hidden:
         return SheetScan(sheet.name, None, "隐藏的工作表，已跳过", hidden=True)
@@ -265,8 +287,13 @@ def detect(sheet: RawSheet, fields: dict[str, tuple[str, ...]], required: set[st
         return SheetScan(sheet.name, None, "空白工作表")
     header_rows = _find_header(grid, fields, required)
     if header_rows is None:
-        return SheetScan(sheet.name, None, "未识别到表头（前30行中没有“督办事项”“牵头单位”“完成时限”等列名）"
-                         if "title" in fields else "未识别到表头（没有“单位全称”等列名）")
+        return SheetScan(
+            sheet.name,
+            None,
+            "未识别到表头（前30行中没有“督办事项”“牵头单位”“完成时限”等列名）"
+            if "title" in fields
+            else "未识别到表头（没有“单位全称”等列名）",
+        )
     mapping = build_mapping(grid, header_rows, fields, store=store, overrides=overrides)
     table = Table(sheet.name, mapping)
     above = [grid.full[r] for r in range(header_rows[0])]
@@ -312,8 +339,11 @@ def _read_rows(grid: _Grid, header_rows: list[int], mapping: ColumnMapping, tabl
             if own == [seq_col] and not heading:
                 continue  # a numbered but empty row of a template
             carried_title = title_col >= 0 and (r, title_col) in grid.below_origin
-            if isinstance(full[own[0]], str) and not carried_title and \
-                    (heading or grid.h_span(r, own[0]) >= 2 or own[0] != title_col):
+            if (
+                isinstance(full[own[0]], str)
+                and not carried_title
+                and (heading or grid.h_span(r, own[0]) >= 2 or own[0] != title_col)
+            ):
                 category = first_text
                 table.sections.append((r + 1, first_text))
                 continue
@@ -322,13 +352,22 @@ def _read_rows(grid: _Grid, header_rows: list[int], mapping: ColumnMapping, tabl
                 table.notes.append((r + 1, " ".join(as_text(full[c]) for c in own)))
                 continue
             in_notes = False
-        if seq_col >= 0 and title_col >= 0 and set(own) <= {seq_col, title_col} and seq_col in own \
-                and title_col in own and _CN_NUMERAL.match(as_text(full[seq_col])):
+        if (
+            seq_col >= 0
+            and title_col >= 0
+            and set(own) <= {seq_col, title_col}
+            and seq_col in own
+            and title_col in own
+            and _CN_NUMERAL.match(as_text(full[seq_col]))
+        ):
             category = f"{as_text(full[seq_col]).rstrip('、.．')}、{as_text(full[title_col])}"
             table.sections.append((r + 1, category))
             continue
-        if _NOTE.match(first_text) and (title_col not in own or own[0] == title_col) and \
-                not any(cols[f].index in own for f in key_fields):
+        if (
+            _NOTE.match(first_text)
+            and (title_col not in own or own[0] == title_col)
+            and not any(cols[f].index in own for f in key_fields)
+        ):
             in_notes = True
             table.notes.append((r + 1, " ".join(as_text(full[c]) for c in own)))
             continue

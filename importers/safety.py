@@ -55,7 +55,9 @@ def sniff(head: bytes, filename: str) -> str:
     if suffix in (".csv", ".txt", ".tsv"):
         return "csv"
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        raise WorkbookError(f"文件“{Path(filename).name}”已损坏或不是 Excel 文件，请用 Excel 打开确认后另存为 .xlsx 再导入")
+        raise WorkbookError(
+            f"文件“{Path(filename).name}”已损坏或不是 Excel 文件，请用 Excel 打开确认后另存为 .xlsx 再导入"
+        )
     if b"\x00" in head[:4096]:
         raise WorkbookError(f"无法识别文件“{Path(filename).name}”的格式：请导入 .xlsx、.xls 或 .csv 文件")
     return "csv"
@@ -66,8 +68,10 @@ def check_size(path: Path, limits: Limits) -> int:
     if size == 0:
         raise WorkbookError("文件为空")
     if size > limits.max_file_bytes:
-        raise WorkbookError(f"文件过大（{limits.human_size(size)}），单次导入不能超过 "
-                            f"{limits.human_size(limits.max_file_bytes)}，请拆分后再导入")
+        raise WorkbookError(
+            f"文件过大（{limits.human_size(size)}），单次导入不能超过 "
+            f"{limits.human_size(limits.max_file_bytes)}，请拆分后再导入"
+        )
     return size
 
 
@@ -87,8 +91,9 @@ def check_zip(path: Path, limits: Limits) -> None:
             for info in infos:
                 if info.flag_bits & 0x1:
                     raise WorkbookError("文件已加密，请在 Excel 中取消密码后再导入")
-                if info.file_size > limits.ratio_floor_bytes and \
-                        info.file_size > limits.max_member_ratio * max(1, info.compress_size):
+                if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_member_ratio * max(
+                    1, info.compress_size
+                ):
                     raise WorkbookError("文件压缩比异常（疑似“压缩炸弹”），已拒绝导入")
             _check_real_sizes(zf, infos, limits)
     except WorkbookError:

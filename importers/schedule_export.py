@@ -18,12 +18,24 @@ from openpyxl.utils import get_column_letter
 from importers.export import _BORDER, _CENTER, _HEADER_FILL, _HEADER_FONT, _TITLE_FONT, _WRAP, PAPER_A4, _text_cell
 
 SCHEDULE_COLUMNS: list[tuple[str, float]] = [
-    ("类别", 14), ("序号", 6), ("事项编号", 14), ("督办事项", 40), ("牵头单位", 20), ("完成时限", 12),
+    ("类别", 14),
+    ("序号", 6),
+    ("事项编号", 14),
+    ("督办事项", 40),
+    ("牵头单位", 20),
+    ("完成时限", 12),
     ("情况说明", 50),
 ]
 AGENDA_COLUMNS: list[tuple[str, float]] = [
-    ("序号", 6), ("议题类别", 12), ("事项编号", 14), ("督办事项", 34), ("阻点断点", 36), ("牵头领导", 10),
-    ("牵头单位", 18), ("解决建议", 34), ("会议决定", 34),
+    ("序号", 6),
+    ("议题类别", 12),
+    ("事项编号", 14),
+    ("督办事项", 34),
+    ("阻点断点", 36),
+    ("牵头领导", 10),
+    ("牵头单位", 18),
+    ("解决建议", 34),
+    ("会议决定", 34),
 ]
 
 
@@ -65,6 +77,18 @@ def write_schedule(out: str | Path | IO[bytes], data: dict, section_labels: dict
             _row(ws, [label, n, r["code"], r["title"], r["department"], r["due_date"], r["detail"]])
     ag = _sheet(wb, "调度会议议程", f"重点工作调度推进会议议程 {data['label']}", AGENDA_COLUMNS)
     for r in data["agenda"]:
-        _row(ag, [r["agenda_order"], r["category"], r["code"], r["title"], r["detail"], r["leader"],
-                  r["department"], r["proposal"], r["decision"]])
+        _row(
+            ag,
+            [
+                r["agenda_order"],
+                r["category"],
+                r["code"],
+                r["title"],
+                r["detail"],
+                r["leader"],
+                r["department"],
+                r["proposal"],
+                r["decision"],
+            ],
+        )
     wb.save(out)

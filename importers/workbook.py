@@ -56,8 +56,14 @@ class Workbook:
     date1904: bool = False  # serials count from 1904-01-01: read them with ``cells.cell_date(date1904=...)``
 
 
-def read_workbook(path: str | Path, *, filename: str | None = None, limits: Limits | None = None,
-                  engine: str = "calamine", progress: Progress | None = None) -> Workbook:
+def read_workbook(
+    path: str | Path,
+    *,
+    filename: str | None = None,
+    limits: Limits | None = None,
+    engine: str = "calamine",
+    progress: Progress | None = None,
+) -> Workbook:
     """Read every sheet of a workbook, refusing what is too big, corrupt or encrypted.
 
     Raises ``WorkbookError`` (a ValidationFailed) with a Chinese message; never
@@ -152,8 +158,9 @@ def _read_calamine(path: Path, limits: Limits, progress: Progress | None) -> lis
             merged = [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
             merged = [m for m in merged if m[2] < limits.max_rows and m[3] < limits.max_columns]
             rows = ws.to_python(skip_empty_area=False) if ws.end else []
-            sheets.append(RawSheet(meta.name, _grid(rows, merged), merged,
-                                   hidden=meta.visible != pc.SheetVisibleEnum.Visible))
+            sheets.append(
+                RawSheet(meta.name, _grid(rows, merged), merged, hidden=meta.visible != pc.SheetVisibleEnum.Visible)
+            )
     except WorkbookError:
         raise
     except Exception as exc:

@@ -126,8 +126,13 @@ def session(db):
 
 @pytest.fixture
 def app(db, tmp_path):
-    settings = Settings(env="testing", database_url=str(db.url), instance_path=tmp_path / "instance",
-                        today=TODAY, secret_key="test-secret")
+    settings = Settings(
+        env="testing",
+        database_url=str(db.url),
+        instance_path=tmp_path / "instance",
+        today=TODAY,
+        secret_key="test-secret",
+    )
     application = create_app(settings, engine=db)
     yield application
     clock.set_today(None)

@@ -28,13 +28,18 @@ def leader(session: Session, name: str | None = None, title: str = "副区长", 
 
 def user(session: Session, role: Role, **kw):
     n = next(_seq)
-    return organisation.create_user(session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}",
-                                    kw.pop("password", "password123"), role, **kw)
+    return organisation.create_user(
+        session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}", kw.pop("password", "password123"), role, **kw
+    )
 
 
 def source(session: Session, **kw):
-    src = Source(kind=kw.pop("kind", SourceKind.EXECUTIVE_MEETING), title=kw.pop("title", "区政府第12次常务会议"),
-                 source_date=kw.pop("source_date", clock.today() - timedelta(days=7)), **kw)
+    src = Source(
+        kind=kw.pop("kind", SourceKind.EXECUTIVE_MEETING),
+        title=kw.pop("title", "区政府第12次常务会议"),
+        source_date=kw.pop("source_date", clock.today() - timedelta(days=7)),
+        **kw,
+    )
     session.add(src)
     session.flush()
     return src
@@ -74,7 +79,10 @@ def district(session: Session) -> District:
         other_clerk=Actor.of(user(session, Role.CLERK, department_id=other.id)),
         leader=Actor.of(user(session, Role.LEADER, leader_id=boss.id)),
         other_leader=Actor.of(user(session, Role.LEADER, leader_id=other_boss.id)),
-        lead_id=lead.id, assist_id=assist.id, other_id=other.id, leader_id=boss.id,
+        lead_id=lead.id,
+        assist_id=assist.id,
+        other_id=other.id,
+        leader_id=boss.id,
         source_id=src.id,
         admin=Actor.of(user(session, Role.ADMIN)),
     )
@@ -93,8 +101,9 @@ def quick_district(session: Session) -> District:
     n = next(_seq)
     lead, assist, other = (Department(name=f"{name}{n}") for name in ("区发展和改革委员会", "区财政局", "区教育局"))
     boss, other_boss = Leader(name="吴海涛", title="副区长"), Leader(name="李明", title="副区长")
-    src = Source(kind=SourceKind.EXECUTIVE_MEETING, title="区政府第12次常务会议",
-                 source_date=clock.today() - timedelta(days=7))
+    src = Source(
+        kind=SourceKind.EXECUTIVE_MEETING, title="区政府第12次常务会议", source_date=clock.today() - timedelta(days=7)
+    )
     session.add_all([lead, assist, other, boss, other_boss, src])
     session.flush()
     users = {
@@ -109,16 +118,25 @@ def quick_district(session: Session) -> District:
     }
     for key, u in users.items():
         u.username, u.display_name, u.password_hash = f"{key}{n}", f"用户{key}{n}", "!"
-    portfolios = [LeaderDepartment(leader_id=boss.id, department_id=lead.id),
-                  LeaderDepartment(leader_id=other_boss.id, department_id=other.id)]
+    portfolios = [
+        LeaderDepartment(leader_id=boss.id, department_id=lead.id),
+        LeaderDepartment(leader_id=other_boss.id, department_id=other.id),
+    ]
     session.add_all([*portfolios, *users.values()])
     session.flush()
     # The session's identity map holds rows weakly: keep these alive, so that the services'
     # session.get() of a department, leader or portfolio costs no query.
     session.info.setdefault("district_rows", []).extend(
-        [lead, assist, other, boss, other_boss, src, *portfolios, *users.values()])
-    d = District(**{key: Actor.of(u) for key, u in users.items()},
-                 lead_id=lead.id, assist_id=assist.id, other_id=other.id, leader_id=boss.id, source_id=src.id)
+        [lead, assist, other, boss, other_boss, src, *portfolios, *users.values()]
+    )
+    d = District(
+        **{key: Actor.of(u) for key, u in users.items()},
+        lead_id=lead.id,
+        assist_id=assist.id,
+        other_id=other.id,
+        leader_id=boss.id,
+        source_id=src.id,
+    )
     session.commit()
     return d
 
@@ -143,11 +161,15 @@ def open_request(session: Session, d: District, task, kind: str):
     kind: "extension" (延期申请), "reassign" (改派申请) or "change" (a requirement change).
     """
     if kind == "extension":
-        return task_requests.request_extension(session, d.lead_clerk, task.id, task.due_date + timedelta(days=14), "资金未到位")
+        return task_requests.request_extension(
+            session, d.lead_clerk, task.id, task.due_date + timedelta(days=14), "资金未到位"
+        )
     if kind == "reassign":
         return task_requests.request_reassign(session, d.lead_clerk, task.id, "不属于我单位职责", d.other_id)
     if kind == "change":
-        return task_requests.request_change(session, d.lead_clerk, task.id, "会议要求调整", requirement="按调整后的会议要求办理")
+        return task_requests.request_change(
+            session, d.lead_clerk, task.id, "会议要求调整", requirement="按调整后的会议要求办理"
+        )
     raise ValueError(kind)
 
 
@@ -189,7 +211,6 @@ def on(day: date):
     return clock.frozen(day)
 
 
-
 def task_state(session: Session, task) -> dict:
     """Everything a step on ``task`` could touch, to compare before and after a step:
     all the task's columns, its assisting departments and leaders, its requests with
@@ -213,18 +234,30 @@ def task_state(session: Session, task) -> dict:
 
     state = {c.name: getattr(task, c.name) for c in Task.__table__.columns}
     tag = lambda name: sa.literal(name, sa.String)  # noqa: E731
-    parts = [select(tag("assisting_department_ids"), TaskAssist.department_id, tag(""))
-             .where(TaskAssist.task_id == task.id),
-             select(tag("leader_ids"), TaskLeader.leader_id, tag("")).where(TaskLeader.task_id == task.id)]
-    parts += [select(tag(model.__name__), model.id, model.status).where(model.task_id == task.id)
-              for model in (ExtensionRequest, ChangeRequest, CloseRequest)]
+    parts = [
+        select(tag("assisting_department_ids"), TaskAssist.department_id, tag("")).where(TaskAssist.task_id == task.id),
+        select(tag("leader_ids"), TaskLeader.leader_id, tag("")).where(TaskLeader.task_id == task.id),
+    ]
+    parts += [
+        select(tag(model.__name__), model.id, model.status).where(model.task_id == task.id)
+        for model in (ExtensionRequest, ChangeRequest, CloseRequest)
+    ]
     rows = session.execute(sa.union_all(*parts)).all()
     state.update(assisting_department_ids=[], leader_ids=[], ExtensionRequest=[], ChangeRequest=[], CloseRequest=[])
     for key, ident, status in sorted(rows):
         state[key].append(ident if key in ("assisting_department_ids", "leader_ids") else (ident, status))
-    counts = session.execute(select(*(
-        select(sa.func.count()).select_from(model).where(model.task_id == task.id).scalar_subquery()
-        .label(model.__name__) for model in (ProgressReport, Reminder, Escalation, AuditEvent)))).one()
+    counts = session.execute(
+        select(
+            *(
+                select(sa.func.count())
+                .select_from(model)
+                .where(model.task_id == task.id)
+                .scalar_subquery()
+                .label(model.__name__)
+                for model in (ProgressReport, Reminder, Escalation, AuditEvent)
+            )
+        )
+    ).one()
     state.update(counts._asdict())
     state["audit"] = state.pop("AuditEvent")
     return state

@@ -92,13 +92,25 @@ def build(session: Session) -> Scenario:
     on(date(2026, 10, 21), task_requests.review_close, d.office, t["A4"].id, True)
     on(date(2026, 10, 21), task_requests.request_close, B, t["B3"].id, "已补充材料")
     on(date(2026, 10, 22), task_requests.review_close, d.office, t["B3"].id, False, "仍缺少签字页")
-    session.add_all([
-        ReportDue(task_id=t["A5"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 10), met_on=date(2026, 10, 9)),
-        ReportDue(task_id=t["A5"].id, period_start=date(2026, 10, 11), due_date=date(2026, 10, 16), met_on=date(2026, 10, 19)),
-        ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)),
-        ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 26), due_date=date(2026, 11, 5)),
-        # A1 was closed on 10-09: a reporting deadline after that is owed no more.
-        ReportDue(task_id=t["A1"].id, period_start=date(2026, 10, 10), due_date=date(2026, 10, 16)),
-    ])
+    session.add_all(
+        [
+            ReportDue(
+                task_id=t["A5"].id,
+                period_start=date(2026, 10, 1),
+                due_date=date(2026, 10, 10),
+                met_on=date(2026, 10, 9),
+            ),
+            ReportDue(
+                task_id=t["A5"].id,
+                period_start=date(2026, 10, 11),
+                due_date=date(2026, 10, 16),
+                met_on=date(2026, 10, 19),
+            ),
+            ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)),
+            ReportDue(task_id=t["B3"].id, period_start=date(2026, 10, 26), due_date=date(2026, 11, 5)),
+            # A1 was closed on 10-09: a reporting deadline after that is owed no more.
+            ReportDue(task_id=t["A1"].id, period_start=date(2026, 10, 10), due_date=date(2026, 10, 16)),
+        ]
+    )
     session.commit()
     return Scenario(d, t)

@@ -201,8 +201,7 @@ def test_session_and_csrf_cover_every_write_endpoint(client, session, d):
     login(clerk, username(session, d.lead_clerk))
     clerk_csrf = clerk.get(f"{API}/me").get_json()["csrf_token"]
     assert_error(clerk.post(f"{API}/tasks/{t2.id}/progress-reports", json={"text": "进展"}), 400, "csrf_failed")
-    ok = clerk.post(f"{API}/tasks/{t2.id}/progress-reports", json={"text": "进展"},
-                    headers={"X-CSRFToken": clerk_csrf})
+    ok = clerk.post(f"{API}/tasks/{t2.id}/progress-reports", json={"text": "进展"}, headers={"X-CSRFToken": clerk_csrf})
     assert ok.status_code == 201
 
 
@@ -260,8 +259,16 @@ def world(session, d):
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="老旧小区改造", due_date=date(2026, 11, 10))
         assigned = f.task_in(session, d, "assigned", title="河长制巡查", due_date=date(2026, 12, 20))
-        other = f.task_in(session, d, "assigned", title="校园安全检查", lead_department_id=d.other_id,
-                          assisting_department_ids=[], leader_ids=[], due_date=date(2026, 12, 31))
+        other = f.task_in(
+            session,
+            d,
+            "assigned",
+            title="校园安全检查",
+            lead_department_id=d.other_id,
+            assisting_department_ids=[],
+            leader_ids=[],
+            due_date=date(2026, 12, 31),
+        )
     draft = f.draft(session, d, title="尚未交办的草稿")
     session.commit()
     return {"late": late, "assigned": assigned, "other": other, "draft": draft}
@@ -272,16 +279,19 @@ def titles(resp):
     return sorted(item["title"] for item in resp.get_json()["items"])
 
 
-@pytest.mark.parametrize("who, expected", [
-    ("office", ["尚未交办的草稿", "校园安全检查", "河长制巡查", "老旧小区改造"]),
-    ("office2", ["尚未交办的草稿", "校园安全检查", "河长制巡查", "老旧小区改造"]),
-    ("lead_clerk", ["河长制巡查", "老旧小区改造"]),
-    ("assist_clerk", ["河长制巡查", "老旧小区改造"]),
-    ("other_clerk", ["校园安全检查"]),
-    ("leader", ["河长制巡查", "老旧小区改造"]),
-    ("other_leader", ["校园安全检查"]),
-    ("admin", []),
-])
+@pytest.mark.parametrize(
+    "who, expected",
+    [
+        ("office", ["尚未交办的草稿", "校园安全检查", "河长制巡查", "老旧小区改造"]),
+        ("office2", ["尚未交办的草稿", "校园安全检查", "河长制巡查", "老旧小区改造"]),
+        ("lead_clerk", ["河长制巡查", "老旧小区改造"]),
+        ("assist_clerk", ["河长制巡查", "老旧小区改造"]),
+        ("other_clerk", ["校园安全检查"]),
+        ("leader", ["河长制巡查", "老旧小区改造"]),
+        ("other_leader", ["校园安全检查"]),
+        ("admin", []),
+    ],
+)
 def test_list_is_limited_to_what_the_caller_may_see(as_, world, who, expected):
     resp = as_(who).get("/tasks")
     assert titles(resp) == expected
@@ -322,7 +332,11 @@ def test_list_filters_sort_and_paging(as_, world, d):
     assert titles(office.get("/tasks?q=河长")) == ["河长制巡查"]
     assert titles(office.get("/tasks?due_from=2026-12-01&due_to=2026-12-21")) == ["河长制巡查"]
     assert titles(office.get("/tasks?source_kind=executive_meeting&urgency=normal")) == [
-        "尚未交办的草稿", "校园安全检查", "河长制巡查", "老旧小区改造"]
+        "尚未交办的草稿",
+        "校园安全检查",
+        "河长制巡查",
+        "老旧小区改造",
+    ]
     first = office.get("/tasks?sort=-due&per_page=2&page=1").get_json()
     second = office.get("/tasks?sort=-due&per_page=2&page=2").get_json()
     assert first["total"] == 4 and first["per_page"] == 2 and first["pages"] == 2 and second["page"] == 2
@@ -334,12 +348,22 @@ def test_list_filters_sort_and_paging(as_, world, d):
     assert titles(as_("lead_clerk").get(f"/tasks?department_id={d.other_id}")) == []
 
 
-@pytest.mark.parametrize("query, field", [
-    ("per_page=0", "per_page"), ("per_page=500", "per_page"), ("page=abc", "page"), ("sort=title", "sort"),
-    ("status=bogus", "status.0"), ("light=blue", "light"), ("department_id=x", "department_id"),
-    ("leader_id=99999999999", "leader_id"), ("due_from=2026-13-01", "due_from"), ("overdue=maybe", "overdue"),
-    ("q=%00", "q"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("per_page=0", "per_page"),
+        ("per_page=500", "per_page"),
+        ("page=abc", "page"),
+        ("sort=title", "sort"),
+        ("status=bogus", "status.0"),
+        ("light=blue", "light"),
+        ("department_id=x", "department_id"),
+        ("leader_id=99999999999", "leader_id"),
+        ("due_from=2026-13-01", "due_from"),
+        ("overdue=maybe", "overdue"),
+        ("q=%00", "q"),
+    ],
+)
 def test_bad_list_parameters_are_422_with_the_field(as_, d, query, field):
     body = assert_error(as_("office").get(f"/tasks?{query}"), 422, "invalid")
     assert field in body["fields"], body
@@ -349,8 +373,13 @@ def test_bad_list_parameters_are_422_with_the_field(as_, d, query, field):
 
 
 def test_detail_has_milestones_pending_requests_actions_and_timeline(as_, session, d):
-    t = f.task_in(session, d, "assigned", milestones=[{"title": "完成方案", "due_date": date(2026, 12, 1)}],
-                  pending=("extension",))
+    t = f.task_in(
+        session,
+        d,
+        "assigned",
+        milestones=[{"title": "完成方案", "due_date": date(2026, 12, 1)}],
+        pending=("extension",),
+    )
     session.commit()
     body = as_("office").get(f"/tasks/{t.id}").get_json()
     assert body["id"] == t.id and body["requirement"] == "按会议要求完成项目前期手续"
@@ -366,14 +395,26 @@ def test_detail_has_milestones_pending_requests_actions_and_timeline(as_, sessio
     clerk = as_("lead_clerk").get(f"/tasks/{t.id}").get_json()
     assert clerk["status_label"] == "待签收" and clerk["parties"] == ["lead"]
     assert {a["action"] for a in clerk["actions"]} == {
-        "acknowledge", "request_extension", "request_reassign", "request_change"}
+        "acknowledge",
+        "request_extension",
+        "request_reassign",
+        "request_change",
+    }
     assert as_("assist_clerk").get(f"/tasks/{t.id}").get_json()["parties"] == ["assist"]
 
 
-@pytest.mark.parametrize("who, status", [
-    ("office", 200), ("lead_clerk", 200), ("assist_clerk", 200), ("leader", 200),
-    ("other_clerk", 404), ("other_leader", 404), ("admin", 404),
-])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("office", 200),
+        ("lead_clerk", 200),
+        ("assist_clerk", 200),
+        ("leader", 200),
+        ("other_clerk", 404),
+        ("other_leader", 404),
+        ("admin", 404),
+    ],
+)
 def test_detail_visibility_per_role(as_, session, d, who, status):
     t = f.task_in(session, d, "assigned")
     session.commit()
@@ -396,8 +437,7 @@ def test_drafts_are_invisible_to_departments_and_unknown_ids_are_404(as_, sessio
     assert_error(as_("office").get("/tasks/0"), 404)
     assert_error(as_("office").get("/no-such-endpoint"), 404)
     office = as_("office")
-    assert_error(office.client.put(f"{API}/tasks/{draft.id}", headers={"Authorization": f"Bearer {office.token}"}),
-                 405)
+    assert_error(office.client.put(f"{API}/tasks/{draft.id}", headers={"Authorization": f"Bearer {office.token}"}), 405)
 
 
 def test_actions_endpoint(as_, session, d):
@@ -406,9 +446,20 @@ def test_actions_endpoint(as_, session, d):
     office = as_("office").get(f"/tasks/{t.id}/actions").get_json()
     assert office["status"] == "pending_review" and office["status_label"] == "待审核"
     assert [a["action"] for a in office["actions"]] == [
-        "approve_close", "return", "suspend", "cancel", "request_change", "remind", "escalate"]
-    assert office["actions"][0] == {"action": "approve_close", "label": "审核办结", "method": "POST",
-                                    "path": f"/api/v1/tasks/{t.id}/transitions"}
+        "approve_close",
+        "return",
+        "suspend",
+        "cancel",
+        "request_change",
+        "remind",
+        "escalate",
+    ]
+    assert office["actions"][0] == {
+        "action": "approve_close",
+        "label": "审核办结",
+        "method": "POST",
+        "path": f"/api/v1/tasks/{t.id}/transitions",
+    }
     clerk = as_("lead_clerk").get(f"/tasks/{t.id}/actions").get_json()
     assert clerk["status_label"] == "已申请办结" and [a["action"] for a in clerk["actions"]] == ["request_change"]
     leader = as_("leader").get(f"/tasks/{t.id}/actions").get_json()
@@ -418,7 +469,8 @@ def test_actions_endpoint(as_, session, d):
     draft_actions = as_("office").get(f"/tasks/{draft.id}/actions").get_json()["actions"]
     assert draft_actions[:2] == [
         {"action": "edit_draft", "label": "编辑", "method": "PATCH", "path": f"/api/v1/tasks/{draft.id}"},
-        {"action": "delete_draft", "label": "删除草稿", "method": "DELETE", "path": f"/api/v1/tasks/{draft.id}"}]
+        {"action": "delete_draft", "label": "删除草稿", "method": "DELETE", "path": f"/api/v1/tasks/{draft.id}"},
+    ]
 
 
 # --- drafts ----------------------------------------------------------------------
@@ -426,9 +478,16 @@ def test_actions_endpoint(as_, session, d):
 
 def test_create_draft(as_, session, d):
     payload = {
-        "title": "  推进老旧小区改造  ", "requirement": "年底前完成改造", "source_id": d.source_id, "item_no": "3",
-        "lead_department_id": d.lead_id, "assisting_department_ids": [d.assist_id], "leader_ids": [d.leader_id],
-        "urgency": "urgent", "due_date": "2026-12-31", "feedback_cycle": "monthly",
+        "title": "  推进老旧小区改造  ",
+        "requirement": "年底前完成改造",
+        "source_id": d.source_id,
+        "item_no": "3",
+        "lead_department_id": d.lead_id,
+        "assisting_department_ids": [d.assist_id],
+        "leader_ids": [d.leader_id],
+        "urgency": "urgent",
+        "due_date": "2026-12-31",
+        "feedback_cycle": "monthly",
         "milestones": [{"title": "完成摸底", "due_date": "2026-12-10"}],
     }
     resp = as_("office").post("/tasks", json=payload)
@@ -449,21 +508,24 @@ def test_only_the_office_creates_tasks(as_, session, d, who):
     assert session.exec(select(Task)).first() is None
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({}, "title"),
-    ({"title": ""}, "title"),
-    ({"title": "x" * 201}, "title"),
-    ({"title": 123}, "title"),
-    ({"title": "x", "lead_department_id": "abc"}, "lead_department_id"),
-    ({"title": "x", "lead_department_id": 2**40}, "lead_department_id"),
-    ({"title": "x", "assisting_department_ids": "1"}, "assisting_department_ids"),
-    ({"title": "x", "due_date": "2026-02-30"}, "due_date"),
-    ({"title": "x", "urgency": "very"}, "urgency"),
-    ({"title": "x", "milestones": [{"title": "节点"}]}, "milestones.0.due_date"),
-    ({"title": "x", "colour": "red"}, "colour"),
-    ({"title": "含\u0000字符"}, "title"),
-    ({"title": "x", "lead_department_id": 987654}, "lead_department_id"),  # the service: no such department
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": 123}, "title"),
+        ({"title": "x", "lead_department_id": "abc"}, "lead_department_id"),
+        ({"title": "x", "lead_department_id": 2**40}, "lead_department_id"),
+        ({"title": "x", "assisting_department_ids": "1"}, "assisting_department_ids"),
+        ({"title": "x", "due_date": "2026-02-30"}, "due_date"),
+        ({"title": "x", "urgency": "very"}, "urgency"),
+        ({"title": "x", "milestones": [{"title": "节点"}]}, "milestones.0.due_date"),
+        ({"title": "x", "colour": "red"}, "colour"),
+        ({"title": "含\u0000字符"}, "title"),
+        ({"title": "x", "lead_department_id": 987654}, "lead_department_id"),  # the service: no such department
+    ],
+)
 def test_create_draft_validation_errors_are_422_with_fields(as_, session, d, payload, field):
     body = assert_error(as_("office").post("/tasks", json=payload), 422, "invalid")
     assert field in body["fields"], body
@@ -473,12 +535,28 @@ def test_create_draft_validation_errors_are_422_with_fields(as_, session, d, pay
 def test_malformed_and_non_object_bodies(as_, session, d):
     office = as_("office")
     for raw in ('{"title": ', "not json", b"\xff\xfe\x00garbage", "[" * 100000):
-        assert_error(office.client.post(f"{API}/tasks", data=raw, content_type="application/json",
-                                        headers={"Authorization": f"Bearer {office.token}"}), 400, "malformed_json")
+        assert_error(
+            office.client.post(
+                f"{API}/tasks",
+                data=raw,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {office.token}"},
+            ),
+            400,
+            "malformed_json",
+        )
     body = assert_error(office.post("/tasks", json=["title"]), 422, "invalid")
     assert body["fields"] == {"_": "请求体应为 JSON 对象"}
-    assert_error(office.client.post(f"{API}/tasks", data="title=x", content_type="application/x-www-form-urlencoded",
-                                    headers={"Authorization": f"Bearer {office.token}"}), 415, "unsupported_media_type")
+    assert_error(
+        office.client.post(
+            f"{API}/tasks",
+            data="title=x",
+            content_type="application/x-www-form-urlencoded",
+            headers={"Authorization": f"Bearer {office.token}"},
+        ),
+        415,
+        "unsupported_media_type",
+    )
     assert session.exec(select(Task)).first() is None
 
 
@@ -530,10 +608,18 @@ def test_patch_and_delete_respect_status_and_role(as_, session, d):
 
 def test_the_whole_loop_through_the_api(as_, session, d):
     office, lead, assist, leader = as_("office"), as_("lead_clerk"), as_("assist_clerk"), as_("leader")
-    tid = office.post("/tasks", json={
-        "title": "推进垃圾分类", "lead_department_id": d.lead_id, "assisting_department_ids": [d.assist_id],
-        "leader_ids": [d.leader_id], "due_date": "2026-12-31", "needs_leader_approval": True,
-        "milestones": [{"title": "出台方案", "due_date": "2026-12-01"}]}).get_json()["id"]
+    tid = office.post(
+        "/tasks",
+        json={
+            "title": "推进垃圾分类",
+            "lead_department_id": d.lead_id,
+            "assisting_department_ids": [d.assist_id],
+            "leader_ids": [d.leader_id],
+            "due_date": "2026-12-31",
+            "needs_leader_approval": True,
+            "milestones": [{"title": "出台方案", "due_date": "2026-12-01"}],
+        },
+    ).get_json()["id"]
 
     assert_error(act(office, tid, "assign"), 422, "invalid")  # needs the leader's approval first
     r = act(office, tid, "submit_for_approval")
@@ -557,8 +643,13 @@ def test_the_whole_loop_through_the_api(as_, session, d):
 
     r = act(lead, tid, "request_extension", new_due_date="2027-01-31", reason="需要上级审批")
     ext_id = r.get_json()["result"]["id"]
-    assert r.get_json()["result"] == {"type": "extension_request", "id": ext_id, "status": "pending",
-                                      "new_due_date": "2027-01-31", "department_id": d.lead_id}
+    assert r.get_json()["result"] == {
+        "type": "extension_request",
+        "id": ext_id,
+        "status": "pending",
+        "new_due_date": "2027-01-31",
+        "department_id": d.lead_id,
+    }
     r = act(office, tid, "decide_extension", approve=True)
     assert r.status_code == 200 and r.get_json()["task"]["due_date"] == "2027-01-31"
     assert r.get_json()["task"]["original_due_date"] == "2026-12-31"
@@ -675,8 +766,10 @@ def test_progress_reports(as_, session, d):
     t = f.task_in(session, d, "acknowledged")
     session.commit()
     lead, assist = as_("lead_clerk"), as_("assist_clerk")
-    r = lead.post(f"/tasks/{t.id}/progress-reports", json={
-        "text": "已完成选址", "percent": 50, "problems": "用地指标紧张", "needs_coordination": True})
+    r = lead.post(
+        f"/tasks/{t.id}/progress-reports",
+        json={"text": "已完成选址", "percent": 50, "problems": "用地指标紧张", "needs_coordination": True},
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     body = r.get_json()
     assert body["department"] == {"id": d.lead_id, "name": "区发展和改革委员会"} and body["percent"] == 50
@@ -712,12 +805,22 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
     lead_report = lead.post(f"/tasks/{t.id}/progress-reports", json={"text": "牵头单位：已完成选址"}).get_json()
     own_report = assist.post(f"/tasks/{t.id}/progress-reports", json={"text": "协办单位：资金已测算"}).get_json()
     report_of = {r.id: r for r in session.exec(select(ProgressReport).where(ProgressReport.task_id == t.id))}
-    lead_file = attachments.store(session, d.lead_clerk, t.id, lead_report["id"],
-                                  SimpleNamespace(filename="牵头材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
-                                  directory=tmp_path)
-    own_file = attachments.store(session, d.assist_clerk, t.id, own_report["id"],
-                                 SimpleNamespace(filename="协办材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
-                                 directory=tmp_path)
+    lead_file = attachments.store(
+        session,
+        d.lead_clerk,
+        t.id,
+        lead_report["id"],
+        SimpleNamespace(filename="牵头材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
+        directory=tmp_path,
+    )
+    own_file = attachments.store(
+        session,
+        d.assist_clerk,
+        t.id,
+        own_report["id"],
+        SimpleNamespace(filename="协办材料.pdf", stream=io.BytesIO(b"%PDF-1.4 ...")),
+        directory=tmp_path,
+    )
     imported = ledger_commit.record_imported_progress(session, d.office, t.id, "台账导入：牵头单位三季度进展")
     session.commit()
     assert set(report_of) == {lead_report["id"], own_report["id"]} and imported is not None
@@ -729,8 +832,13 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
         events = caller.get(f"/tasks/{t.id}").get_json()["timeline"]
         return {(e["entity"], e["entity_id"]) for e in events if e["entity"] in ("progress_report", "attachment")}
 
-    everything = {("progress_report", lead_report["id"]), ("progress_report", own_report["id"]),
-                  ("progress_report", imported.id), ("attachment", lead_file.id), ("attachment", own_file.id)}
+    everything = {
+        ("progress_report", lead_report["id"]),
+        ("progress_report", own_report["id"]),
+        ("progress_report", imported.id),
+        ("attachment", lead_file.id),
+        ("attachment", own_file.id),
+    }
     assert texts(assist) == ["协办单位：资金已测算"]
     assert about(assist) == {("progress_report", own_report["id"]), ("attachment", own_file.id)}
     detail = assist.get(f"/tasks/{t.id}").get_data(as_text=True)
@@ -747,8 +855,15 @@ def test_an_assisting_department_reads_only_its_own_part_through_the_api_too(as_
 def test_sources_list_detail_and_visibility(as_, session, d):
     hidden = f.source(session, title="区长办公会议第5次", kind="mayor_office_meeting")
     f.task_in(session, d, "assigned")  # from the district's source
-    f.task_in(session, d, "assigned", source_id=hidden.id, lead_department_id=d.other_id,
-              assisting_department_ids=[], leader_ids=[])
+    f.task_in(
+        session,
+        d,
+        "assigned",
+        source_id=hidden.id,
+        lead_department_id=d.other_id,
+        assisting_department_ids=[],
+        leader_ids=[],
+    )
     session.commit()
     office = as_("office").get("/sources").get_json()
     assert office["total"] == 2
@@ -760,29 +875,41 @@ def test_sources_list_detail_and_visibility(as_, session, d):
     assert detail["kind_label"] == "区长办公会议" and [t["status_label"] for t in detail["tasks"]] == ["待签收"]
     assert as_("admin").get("/sources").get_json()["total"] == 0
     assert [i["title"] for i in as_("office").get("/sources?kind=mayor_office_meeting").get_json()["items"]] == [
-        "区长办公会议第5次"]
+        "区长办公会议第5次"
+    ]
     assert as_("office").get("/sources?q=常务").get_json()["total"] == 1
     assert_error(as_("office").get("/sources?kind=party"), 422, "invalid")
     assert_error(as_("office").get("/sources/31337"), 404, "not_found")
 
 
 def test_create_source(as_, session, d):
-    r = as_("office").post("/sources", json={
-        "kind": "leader_instruction", "source_date": "2026-11-20", "leader_id": d.leader_id,
-        "body": "请发改委牵头研究", "reference": "批示〔2026〕8号"})
+    r = as_("office").post(
+        "/sources",
+        json={
+            "kind": "leader_instruction",
+            "source_date": "2026-11-20",
+            "leader_id": d.leader_id,
+            "body": "请发改委牵头研究",
+            "reference": "批示〔2026〕8号",
+        },
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     body = r.get_json()
     assert body["title"] == "吴海涛同志批示" and body["leader"]["id"] == d.leader_id and body["tasks"] == []
     src = session.get(Source, body["id"])
     assert src.body == "请发改委牵头研究" and src.created_by_id == d.office.user_id
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "source_create")).one().entity_id == src.id
-    body = assert_error(as_("office").post("/sources", json={"kind": "leader_instruction",
-                                                             "source_date": "2026-11-20"}), 422, "invalid")
+    body = assert_error(
+        as_("office").post("/sources", json={"kind": "leader_instruction", "source_date": "2026-11-20"}), 422, "invalid"
+    )
     assert "leader_id" in body["fields"]
     assert_error(as_("office").post("/sources", json={"kind": "nope", "source_date": "2026-11-20"}), 422)
     assert_error(as_("office").post("/sources", json={"kind": "document"}), 422)
-    assert_error(as_("lead_clerk").post("/sources", json={"kind": "document", "title": "文件",
-                                                          "source_date": "2026-11-20"}), 403, "forbidden")
+    assert_error(
+        as_("lead_clerk").post("/sources", json={"kind": "document", "title": "文件", "source_date": "2026-11-20"}),
+        403,
+        "forbidden",
+    )
     assert len(session.exec(select(Source)).all()) == 2
 
 
@@ -817,8 +944,11 @@ def test_openapi_document_and_docs_page(as_, client, session, d):
     assert page.status_code == 200 and "swagger-ui-bundle.js" in html and "swagger-init.js" in html
     assert "<script>" not in html  # CSP: no inline scripts
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
-    for asset in ("/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js",
-                  "/static/vendor/swagger-ui-5.35.0/swagger-ui.css", "/api/v1/static/swagger-init.js"):
+    for asset in (
+        "/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui-5.35.0/swagger-ui.css",
+        "/api/v1/static/swagger-init.js",
+    ):
         assert client.get(asset, headers={"Authorization": f"Bearer {office.token}"}).status_code == 200, asset
     login(client, username(session, d.office))
     page = client.get(f"{API}/docs").get_data(as_text=True)
@@ -830,8 +960,14 @@ def test_roles_other_than_office_cannot_write_office_steps(as_, session, d):
     """A parametrised sweep: each office-only step is 403 for every other role that sees the task."""
     t = f.task_in(session, d, "in_progress")
     session.commit()
-    steps = [("suspend", {"reason": "x"}), ("cancel", {"reason": "x"}), ("escalate", {"reason": "x"}),
-             ("assign", {}), ("approve_close", {}), ("reopen", {"reason": "x"})]
+    steps = [
+        ("suspend", {"reason": "x"}),
+        ("cancel", {"reason": "x"}),
+        ("escalate", {"reason": "x"}),
+        ("assign", {}),
+        ("approve_close", {}),
+        ("reopen", {"reason": "x"}),
+    ]
     for who in ("lead_clerk", "assist_clerk", "leader"):
         caller = as_(who)
         for action, params in steps:

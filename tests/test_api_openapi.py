@@ -29,8 +29,17 @@ def district(session):
     """A small district with tasks in every status, and an office user's token."""
     d = f.district(session)
     pending = {"assigned": ("extension", "reassign"), "in_progress": ("change",)}
-    for status in ("draft", "pending_approval", "assigned", "acknowledged", "in_progress", "pending_review",
-                   "closed", "suspended", "cancelled"):
+    for status in (
+        "draft",
+        "pending_approval",
+        "assigned",
+        "acknowledged",
+        "in_progress",
+        "pending_review",
+        "closed",
+        "suspended",
+        "cancelled",
+    ):
         f.task_in(session, d, status, title=f"{status} 事项", pending=pending.get(status, ()))
     session.commit()
     office = session.get(User, d.office.user_id)
@@ -79,7 +88,7 @@ def test_document_describes_every_route(app, document):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(API) or rule.endpoint in ("api.swagger_ui", "api.static"):
             continue
-        path = rule.rule[len(API):]
+        path = rule.rule[len(API) :]
         for name in rule.arguments:
             path = path.replace(f"<int(min=1, max=2147483647):{name}>", f"{{{name}}}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -92,7 +101,10 @@ def test_document_describes_every_route(app, document):
 def test_document_has_bodies_errors_and_security(document):
     paths = document["paths"]
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "登录后通过 POST /api/v1/tokens 签发的访问令牌"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "登录后通过 POST /api/v1/tokens 签发的访问令牌",
+    }
     assert {"bearerAuth": []} in document["security"]
     error = document["components"]["schemas"]["ErrorBody"]
     assert set(error["required"]) == {"error", "message", "fields"}
@@ -100,16 +112,51 @@ def test_document_has_bodies_errors_and_security(document):
     body_ref = transition["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     body = document["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
     mapping = body["discriminator"]["mapping"]
-    for action in ("acknowledge", "report", "request_extension", "decide_extension", "request_close",
-                   "approve_close", "return", "suspend", "resume", "cancel", "reopen", "request_reassign",
-                   "decide_reassign", "request_change", "decide_change", "remind", "escalate", "assign",
-                   "submit_for_approval", "leader_approve", "leader_reject"):
+    for action in (
+        "acknowledge",
+        "report",
+        "request_extension",
+        "decide_extension",
+        "request_close",
+        "approve_close",
+        "return",
+        "suspend",
+        "resume",
+        "cancel",
+        "reopen",
+        "request_reassign",
+        "decide_reassign",
+        "request_change",
+        "decide_change",
+        "remind",
+        "escalate",
+        "assign",
+        "submit_for_approval",
+        "leader_approve",
+        "leader_reject",
+    ):
         assert action in mapping, action
     for code in ("400", "401", "403", "404", "409", "422"):
         assert code in transition["responses"], code
     names = {p["name"] for p in paths["/tasks"]["get"]["parameters"]}
-    assert {"status", "light", "overdue", "due_soon", "department_id", "lead_department_id", "leader_id",
-            "source_id", "source_kind", "urgency", "due_from", "due_to", "q", "sort", "page", "per_page"} <= names
+    assert {
+        "status",
+        "light",
+        "overdue",
+        "due_soon",
+        "department_id",
+        "lead_department_id",
+        "leader_id",
+        "source_id",
+        "source_kind",
+        "urgency",
+        "due_from",
+        "due_to",
+        "q",
+        "sort",
+        "page",
+        "per_page",
+    } <= names
     create = paths["/tasks"]["post"]
     assert "201" in create["responses"] and "422" in create["responses"]
     assert "204" in paths["/tasks/{task_id}"]["delete"]["responses"]
@@ -156,8 +203,9 @@ def test_no_server_errors(api_schema, auth_headers, known_ids, method, path):
 
 def _drive(strategy, examples: int, headers: dict, checks: list) -> None:
     @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case):
         case.call_and_validate(headers=headers, checks=checks)
 

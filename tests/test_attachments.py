@@ -108,14 +108,17 @@ def test_size_limits(session, d, task, folder, monkeypatch):
     assert [p.name for p in files_in(folder)] == [ok.stored_name]
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("C:\\Users\\张三\\桌面\\汇报.docx", "汇报.docx"),
-    ("报告\x00\r\n.pdf", "报告.pdf"),
-    ('a<b>"c".pdf', "abc.pdf"),
-    ("  ..会议纪要.pdf  ", "会议纪要.pdf"),
-    ("长" * 300 + ".pdf", "长" * 251 + ".pdf"),
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\Users\\张三\\桌面\\汇报.docx", "汇报.docx"),
+        ("报告\x00\r\n.pdf", "报告.pdf"),
+        ('a<b>"c".pdf', "abc.pdf"),
+        ("  ..会议纪要.pdf  ", "会议纪要.pdf"),
+        ("长" * 300 + ".pdf", "长" * 251 + ".pdf"),
+    ],
+)
 def test_names_are_sanitised_for_display(raw, shown):
     assert attachments.sanitise_name(raw) == shown
 
@@ -174,8 +177,9 @@ def test_store_checks_the_task_and_the_report(session, d, task, folder):
 
 
 def test_store_all_skips_empty_inputs_and_caps_the_count(session, d, task, folder):
-    rows = attachments.store_all(session, d.lead_clerk, task.id, None,
-                                 [up("", b""), up("a.pdf", GOOD["a.pdf"]), up(None, b"")], directory=folder)
+    rows = attachments.store_all(
+        session, d.lead_clerk, task.id, None, [up("", b""), up("a.pdf", GOOD["a.pdf"]), up(None, b"")], directory=folder
+    )
     assert [r.original_name for r in rows] == ["a.pdf"]
     many = [up(f"{i}.pdf", GOOD["a.pdf"]) for i in range(attachments.MAX_FILES + 1)]
     with pytest.raises(ValidationFailed, match="最多"):
@@ -185,10 +189,12 @@ def test_store_all_skips_empty_inputs_and_caps_the_count(session, d, task, folde
 def test_download_permissions(session, d, task, folder):
     lead_report = tasks.report_progress(session, d.lead_clerk, task.id, {"text": "牵头进展"})
     assist_report = tasks.report_progress(session, d.assist_clerk, task.id, {"text": "协办进展"})
-    lead_file = attachments.store(session, d.lead_clerk, task.id, lead_report.id, up("l.pdf", GOOD["a.pdf"]),
-                                  directory=folder)
-    assist_file = attachments.store(session, d.assist_clerk, task.id, assist_report.id, up("s.pdf", GOOD["a.pdf"]),
-                                    directory=folder)
+    lead_file = attachments.store(
+        session, d.lead_clerk, task.id, lead_report.id, up("l.pdf", GOOD["a.pdf"]), directory=folder
+    )
+    assist_file = attachments.store(
+        session, d.assist_clerk, task.id, assist_report.id, up("s.pdf", GOOD["a.pdf"]), directory=folder
+    )
     evidence = attachments.store(session, d.lead_clerk, task.id, None, up("e.pdf", GOOD["a.pdf"]), directory=folder)
     session.commit()
     for actor in (d.office, d.lead_clerk, d.leader):

@@ -84,8 +84,10 @@ def test_a_login_forgets_the_users_failures_and_writes_nothing_when_there_are_no
 
 def test_open_redirect_is_ignored(client, office):
     page = client.get("/login?next=https://evil.example/")
-    resp = client.post("/login?next=https://evil.example/", data={
-        "username": "office", "password": "office-pass-1", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    resp = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "office", "password": "office-pass-1", "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert resp.headers["Location"] == "/"
 
 
@@ -99,15 +101,22 @@ def test_session_cookie_flags_and_security_headers(client, office):
 
 
 def test_forced_password_change(client, session):
-    f.user(session, Role.CLERK, username="clerk", password="initial-1",
-           department_id=f.department(session).id, must_change_password=True)
+    f.user(
+        session,
+        Role.CLERK,
+        username="clerk",
+        password="initial-1",
+        department_id=f.department(session).id,
+        must_change_password=True,
+    )
     session.commit()
     login(client, "clerk", "initial-1")
     assert "/password" in client.get("/").headers["Location"]
     bad = post(client, "/password", {"old_password": "initial-1", "new_password": "short", "confirm": "short"})
     assert bad.status_code == 422 and "至少 8 位" in bad.get_data(as_text=True)
-    ok = post(client, "/password", {"old_password": "initial-1", "new_password": "better-pass-2",
-                                    "confirm": "better-pass-2"})
+    ok = post(
+        client, "/password", {"old_password": "initial-1", "new_password": "better-pass-2", "confirm": "better-pass-2"}
+    )
     assert ok.status_code == 302
     assert client.get("/").status_code in (200, 302)
     assert "/password" not in client.get("/").headers.get("Location", "")

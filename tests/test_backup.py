@@ -27,11 +27,14 @@ PDF = b"%PDF-1.4\n% backup test\n%%EOF\n"
 @pytest.fixture
 def seeded(app, session):
     d = f.district(session)
-    tasks = [f.task_in(session, d, status, title=f"备份事项{i}")
-             for i, status in enumerate(("in_progress", "closed", "draft", "pending_review"))]
+    tasks = [
+        f.task_in(session, d, status, title=f"备份事项{i}")
+        for i, status in enumerate(("in_progress", "closed", "draft", "pending_review"))
+    ]
     with app.app_context():
-        att = attachments.store(session, d.lead_clerk, tasks[0].id, None,
-                                FileStorage(io.BytesIO(PDF), filename="批复.pdf"))
+        att = attachments.store(
+            session, d.lead_clerk, tasks[0].id, None, FileStorage(io.BytesIO(PDF), filename="批复.pdf")
+        )
     session.commit()
     return {"tasks": tasks, "attachment": att}
 
@@ -82,8 +85,12 @@ def test_backup_then_restore_into_an_empty_database(app, db, seeded, empty_targe
     assert len(before["tasks"]) == 4 and before["reports"] and before["audit"]
 
     restored_instance = tmp_path / "restored-instance"
-    settings = Settings(env="testing", database_url=empty_target.url.render_as_string(hide_password=False),
-                        instance_path=restored_instance, secret_key="x")
+    settings = Settings(
+        env="testing",
+        database_url=empty_target.url.render_as_string(hide_password=False),
+        instance_path=restored_instance,
+        secret_key="x",
+    )
     other = create_app(settings, engine=empty_target)
     result = other.test_cli_runner().invoke(args=["restore", str(archive)])
     assert result.exit_code == 0, result.output

@@ -31,7 +31,9 @@ def test_cached_statements_answer_with_fresh_data_and_this_calls_values(session,
         bars_after = {b.key: b.total for b in board.bars_by_department(session, d.office, bf, h)}
         assert sum(bars_after.values()) == sum(bars.values()) + 1
         assert {r["title"] for r in board.overdue_rows(session, d.office, bf, h, text="逾期").rows} == {
-            "逾期项目", "新增逾期"}
+            "逾期项目",
+            "新增逾期",
+        }
         # another actor, another department filter: their own numbers
         mine = board.cards(session, d.other_clerk, bf, h)
         assert mine.open.value == 1

@@ -29,8 +29,9 @@ print("MODULES", len(names))
 
 
 def test_every_test_module_imports_without_playwright():
-    done = subprocess.run([sys.executable, "-c", IMPORT_ALL_WITHOUT_PLAYWRIGHT], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL_WITHOUT_PLAYWRIGHT], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "NEEDS-PLAYWRIGHT" not in done.stdout, done.stdout
     assert int(done.stdout.split()[-1]) > 50

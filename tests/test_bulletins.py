@@ -37,28 +37,84 @@ def _october(session) -> Bulletin:
 def test_monthly_bulletin_contents(session, sc):
     b = _october(session)
     d = b.data
-    assert (b.kind, b.period, b.period_start, b.period_end) == ("month", "2026-10", date(2026, 10, 1), date(2026, 10, 31))
+    assert (b.kind, b.period, b.period_start, b.period_end) == (
+        "month",
+        "2026-10",
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+    )
     assert d["title"] == "督查督办工作月通报（2026年10月）"
     assert d["summary"] == {
-        "closed": 5, "closed_on_time": 4, "closed_late": 1, "open": 3, "overdue": 2, "overdue_task_days": 26,
-        "returns": 3, "late_reports": 2, "extensions": 1, "on_time_rate": round(4 / 7, 4), "assigned": 0}
+        "closed": 5,
+        "closed_on_time": 4,
+        "closed_late": 1,
+        "open": 3,
+        "overdue": 2,
+        "overdue_task_days": 26,
+        "returns": 3,
+        "late_reports": 2,
+        "extensions": 1,
+        "on_time_rate": round(4 / 7, 4),
+        "assigned": 0,
+    }
     assert {c["status"]: c["count"] for c in d["status_counts"]} == {
-        "assigned": 0, "acknowledged": 1, "in_progress": 2, "pending_review": 0, "suspended": 0, "closed": 5}
+        "assigned": 0,
+        "acknowledged": 1,
+        "in_progress": 2,
+        "pending_review": 0,
+        "suspended": 0,
+        "closed": 5,
+    }
     a5, b2 = sc.t["A5"], sc.t["B2"]
     assert d["overdue_by_department"] == [
-        {"department_id": sc.d.lead_id, "department": "区发展和改革委员会", "count": 1, "task_days": 18, "tasks": [
-            {"task_id": a5.id, "code": a5.code, "title": "督办事项A5", "department": "区发展和改革委员会",
-             "due_date": "2026-09-30", "original_due_date": "2026-09-30", "overdue_workdays": 18, "leaders": ["吴海涛"]}]},
-        {"department_id": sc.d.other_id, "department": "区教育局", "count": 1, "task_days": 8, "tasks": [
-            {"task_id": b2.id, "code": b2.code, "title": "督办事项B2", "department": "区教育局",
-             "due_date": "2026-10-20", "original_due_date": "2026-10-20", "overdue_workdays": 8, "leaders": ["李明"]}]},
+        {
+            "department_id": sc.d.lead_id,
+            "department": "区发展和改革委员会",
+            "count": 1,
+            "task_days": 18,
+            "tasks": [
+                {
+                    "task_id": a5.id,
+                    "code": a5.code,
+                    "title": "督办事项A5",
+                    "department": "区发展和改革委员会",
+                    "due_date": "2026-09-30",
+                    "original_due_date": "2026-09-30",
+                    "overdue_workdays": 18,
+                    "leaders": ["吴海涛"],
+                }
+            ],
+        },
+        {
+            "department_id": sc.d.other_id,
+            "department": "区教育局",
+            "count": 1,
+            "task_days": 8,
+            "tasks": [
+                {
+                    "task_id": b2.id,
+                    "code": b2.code,
+                    "title": "督办事项B2",
+                    "department": "区教育局",
+                    "due_date": "2026-10-20",
+                    "original_due_date": "2026-10-20",
+                    "overdue_workdays": 8,
+                    "leaders": ["李明"],
+                }
+            ],
+        },
     ]
-    assert [(e["leader"], e["count"], e["task_days"], [t["code"] for t in e["tasks"]]) for e in d["overdue_by_leader"]] == [
-        ("吴海涛", 1, 18, [a5.code]), ("李明", 1, 8, [b2.code])]
-    assert d["top_returns"] == [{"department_id": sc.d.other_id, "department": "区教育局", "returns": 2},
-                                {"department_id": sc.d.lead_id, "department": "区发展和改革委员会", "returns": 1}]
+    assert [
+        (e["leader"], e["count"], e["task_days"], [t["code"] for t in e["tasks"]]) for e in d["overdue_by_leader"]
+    ] == [("吴海涛", 1, 18, [a5.code]), ("李明", 1, 8, [b2.code])]
+    assert d["top_returns"] == [
+        {"department_id": sc.d.other_id, "department": "区教育局", "returns": 2},
+        {"department_id": sc.d.lead_id, "department": "区发展和改革委员会", "returns": 1},
+    ]
     assert [(r["rank"], r["department"], r["score"], r["on_time_rate"]) for r in d["ranking"]] == [
-        (1, "区发展和改革委员会", 71.0, 0.6), (2, "区教育局", 71.0, 0.5)]
+        (1, "区发展和改革委员会", 71.0, 0.6),
+        (2, "区教育局", 71.0, 0.5),
+    ]
     assert d["unranked"] == ["区财政局"]
     assert d["weights"] == scoring.DEFAULT_WEIGHTS
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "generate_bulletin")).one()
@@ -71,8 +127,15 @@ def test_publishing_notifies_every_reader_once(session, sc):
     b = _october(session)
     notes = session.exec(select(Notification).where(Notification.kind == "bulletin")).all()
     by_user = {n.user_id: n for n in notes}
-    readers = [sc.d.office, sc.d.office2, sc.d.lead_clerk, sc.d.assist_clerk, sc.d.other_clerk, sc.d.leader,
-               sc.d.other_leader]
+    readers = [
+        sc.d.office,
+        sc.d.office2,
+        sc.d.lead_clerk,
+        sc.d.assist_clerk,
+        sc.d.other_clerk,
+        sc.d.leader,
+        sc.d.other_leader,
+    ]
     assert sorted(by_user) == sorted(a.user_id for a in readers)  # not the administrator
     assert by_user[sc.d.lead_clerk.user_id].title == "通报已发布：督查督办工作月通报（2026年10月）"
     assert "本单位排名第 1/2 名，得分 71.00" in by_user[sc.d.lead_clerk.user_id].body
@@ -94,16 +157,33 @@ def test_weekly_bulletin_contents(session, sc):
     assert d["title"] == "督查督办工作周通报（2026年10月12日—10月18日）"
     # A2 closed late on 10-12, B1 on time on 10-15; A5 overdue 9 working days on Monday 10-19.
     assert d["summary"] == {
-        "closed": 2, "closed_on_time": 1, "closed_late": 1, "open": 5, "overdue": 1, "overdue_task_days": 9,
-        "returns": 2, "late_reports": 1, "extensions": 0, "on_time_rate": round(1 / 3, 4), "assigned": 0}
+        "closed": 2,
+        "closed_on_time": 1,
+        "closed_late": 1,
+        "open": 5,
+        "overdue": 1,
+        "overdue_task_days": 9,
+        "returns": 2,
+        "late_reports": 1,
+        "extensions": 0,
+        "on_time_rate": round(1 / 3, 4),
+        "assigned": 0,
+    }
     assert [(e["department"], e["count"], e["task_days"]) for e in d["overdue_by_department"]] == [
-        ("区发展和改革委员会", 1, 9)]
+        ("区发展和改革委员会", 1, 9)
+    ]
     # Tasks closed after the week count as open then (A3, A4, B2, B3 and A5).
     assert {c["status"]: c["count"] for c in d["status_counts"]}["closed"] == 3
     assert [(r["rank"], r["department"], r["score"]) for r in d["ranking"]] == [
-        (1, "区教育局", 98.0), (2, "区发展和改革委员会", 52.5)]
-    assert d["ranking"][1]["deductions"] == {"overdue_task_days": 4.5, "returns": 2.0, "late_reports": 1.0,
-                                             "extensions": 0.0}
+        (1, "区教育局", 98.0),
+        (2, "区发展和改革委员会", 52.5),
+    ]
+    assert d["ranking"][1]["deductions"] == {
+        "overdue_task_days": 4.5,
+        "returns": 2.0,
+        "late_reports": 1.0,
+        "extensions": 0.0,
+    }
 
 
 def test_bulletin_is_frozen(session, sc):
@@ -130,9 +210,13 @@ def test_default_periods_and_refusals(session, sc):
     with clock.frozen(GENERATED_ON):
         assert bulletins.generate_bulletin(session, "week").period == "2026-W44"
         assert bulletins.generate_bulletin(session, "month").period == "2026-10"
-        for kind, period, words in (("week", "2026-W45", "尚未结束"), ("month", "2026-11", "尚未结束"),
-                                    ("week", "2026-W60", "2026-W48"), ("month", "2026/11", "2026-11"),
-                                    ("year", "2026", "week")):
+        for kind, period, words in (
+            ("week", "2026-W45", "尚未结束"),
+            ("month", "2026-11", "尚未结束"),
+            ("week", "2026-W60", "2026-W48"),
+            ("month", "2026/11", "2026-11"),
+            ("year", "2026", "week"),
+        ):
             with pytest.raises(ValidationFailed) as exc:
                 bulletins.generate_bulletin(session, kind, period)
             assert words in exc.value.message
@@ -164,7 +248,9 @@ def test_excel_export_read_back(session, sc, tmp_path):
     assert rows[1][:2] == ["区教育局", sc.t["B2"].code] and rows[1][5] == 8
     ws = wb["考核排名"]
     assert [[c.value for c in row][:4] for row in ws.iter_rows(min_row=3)] == [
-        [1, "区发展和改革委员会", 71, "60.0%"], [2, "区教育局", 71, "50.0%"]]
+        [1, "区发展和改革委员会", 71, "60.0%"],
+        [2, "区教育局", 71, "50.0%"],
+    ]
 
 
 def test_cli_generates_then_prints_the_frozen_bulletin(app, session, sc, tmp_path):
@@ -201,8 +287,11 @@ def test_cli_score_snapshot(app, session, sc):
     result = runner.invoke(args=["score-snapshot", "--since", "2026-10-01", "--day", "2026-10-31"])
     assert result.exit_code == 0 and "已补写 31 天" in result.stdout
     assert len(session.exec(select(ScoreSnapshot)).all()) == 31 * 3
-    oct_11 = session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == date(2026, 10, 11),
-                                                      ScoreSnapshot.department_id == sc.d.lead_id)).one()
+    oct_11 = session.exec(
+        select(ScoreSnapshot).where(
+            ScoreSnapshot.day == date(2026, 10, 11), ScoreSnapshot.department_id == sc.d.lead_id
+        )
+    ).one()
     assert (oct_11.open_count, oct_11.overdue_count, oct_11.overdue_task_days, oct_11.closed_count) == (4, 2, 8, 1)
     bad = runner.invoke(args=["score-snapshot", "--since", "2026-11-01", "--day", "2026-10-31"])
     assert bad.exit_code == 1 and "晚于结束日期" in bad.stderr

@@ -148,8 +148,14 @@ def test_a_change_in_another_process_is_seen_by_this_one(db, restore_calendar):
     with Session(db) as s:
         assert cal_service.load_calendar(s).is_workday(TUESDAY)  # cached in this process
     url = db.url.render_as_string(hide_password=False)
-    done = subprocess.run([sys.executable, "-c", WRITER, url], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stderr
     with Session(db) as s:
         cal = cal_service.load_calendar(s)

@@ -39,13 +39,15 @@ def test_create_user_binds_department_by_alias(app, session):
     f.department(session, "区发展和改革委员会", aliases=["区发改委"])
     session.commit()
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "fgw", "--role", "clerk", "--department", "区发改委",
-                                 "--password", "secret-pass-1"])
+    result = runner.invoke(
+        args=["create-user", "fgw", "--role", "clerk", "--department", "区发改委", "--password", "secret-pass-1"]
+    )
     assert result.exit_code == 0, result.output
     user = session.exec(select(User).where(User.username == "fgw")).one()
     assert user.role == Role.CLERK and user.department_id is not None
-    again = runner.invoke(args=["create-user", "x", "--role", "clerk", "--department", "不存在的局",
-                                "--password", "secret-pass-1"])
+    again = runner.invoke(
+        args=["create-user", "x", "--role", "clerk", "--department", "不存在的局", "--password", "secret-pass-1"]
+    )
     assert again.exit_code == 1 and "未找到单位" in again.output
 
 
@@ -58,16 +60,19 @@ def test_create_user_reads_names_like_every_import(app, session):
     boss = f.leader(session, "吴海涛", title="常务副区长")
     session.commit()
     runner = app.test_cli_runner()
-    clerk = runner.invoke(args=["create-user", "jtj", "--role", "clerk", "--department", "县交通局",
-                                "--password", "secret-pass-1"])
+    clerk = runner.invoke(
+        args=["create-user", "jtj", "--role", "clerk", "--department", "县交通局", "--password", "secret-pass-1"]
+    )
     assert clerk.exit_code == 0, clerk.output
-    lead = runner.invoke(args=["create-user", "wht", "--role", "leader", "--leader", "常务副区长吴海涛",
-                               "--password", "secret-pass-1"])
+    lead = runner.invoke(
+        args=["create-user", "wht", "--role", "leader", "--leader", "常务副区长吴海涛", "--password", "secret-pass-1"]
+    )
     assert lead.exit_code == 0, lead.output
     users = {u.username: u for u in session.exec(select(User).where(User.username.in_(["jtj", "wht"])))}
     assert users["jtj"].department_id == dept.id and users["wht"].leader_id == boss.id
-    nobody = runner.invoke(args=["create-user", "x", "--role", "leader", "--leader", "不存在",
-                                 "--password", "secret-pass-1"])
+    nobody = runner.invoke(
+        args=["create-user", "x", "--role", "leader", "--leader", "不存在", "--password", "secret-pass-1"]
+    )
     assert nobody.exit_code == 1 and "未找到领导" in nobody.output
 
 
@@ -83,7 +88,8 @@ def test_real_command_line_on_a_fresh_sqlite_instance(tmp_path):
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     init = subprocess.run(flask + ["init-db"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert init.returncode == 0, init.stderr
-    run = subprocess.run(flask + ["workdays", "add", "2026-12-28", "5"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        flask + ["workdays", "add", "2026-12-28", "5"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0 and run.stdout.strip().startswith("2027-")
     assert "临时" in run.stderr

@@ -20,11 +20,14 @@ def test_today_override_reaches_the_clock(tmp_path):
         clock.set_today(date(2026, 11, 23))
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"TRACKER_TODAY": "明天"}, "TRACKER_TODAY 不是有效日期"),
-    ({"TRACKER_ENV": "production"}, "必须设置 TRACKER_SECRET_KEY"),
-    ({"TRACKER_DUE_SOON_WORKDAYS": "三"}, "不是整数"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"TRACKER_TODAY": "明天"}, "TRACKER_TODAY 不是有效日期"),
+        ({"TRACKER_ENV": "production"}, "必须设置 TRACKER_SECRET_KEY"),
+        ({"TRACKER_DUE_SOON_WORKDAYS": "三"}, "不是整数"),
+    ],
+)
 def test_bad_settings_are_refused_in_chinese(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)

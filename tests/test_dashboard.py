@@ -42,8 +42,20 @@ TODAY = date(2026, 11, 23)  # Monday (conftest freezes it)
 OPEN = ("assigned", "acknowledged", "in_progress", "pending_review")
 
 
-def _walk(session, d, status: str, *, due: date, lead=None, leaders=None, assist=None, source_id=None,
-          urgency="normal", closed_on: date | None = None, title="事项"):
+def _walk(
+    session,
+    d,
+    status: str,
+    *,
+    due: date,
+    lead=None,
+    leaders=None,
+    assist=None,
+    source_id=None,
+    urgency="normal",
+    closed_on: date | None = None,
+    title="事项",
+):
     """A task created on 2026-10-20 and walked to ``status``; closed ones are closed on ``closed_on``."""
     kw = {"due_date": due, "urgency": urgency, "title": title}
     if lead is not None:
@@ -80,7 +92,9 @@ def district(session):
     t["g"] = _walk(session, d, "draft", due=date(2026, 11, 11), title="草稿")
     t["h"] = _walk(session, d, "closed", due=date(2026, 11, 20), closed_on=TODAY, title="本周超期办结")
     t["i"] = _walk(session, d, "closed", due=date(2026, 11, 30), closed_on=TODAY, title="本周按期办结")
-    t["j"] = _walk(session, d, "closed", due=date(2026, 11, 30), closed_on=TODAY, title="本周按期办结（教育局）", **other)
+    t["j"] = _walk(
+        session, d, "closed", due=date(2026, 11, 30), closed_on=TODAY, title="本周按期办结（教育局）", **other
+    )
     t["k"] = _walk(session, d, "closed", due=date(2026, 11, 19), closed_on=date(2026, 11, 18), title="上周按期")
     t["l"] = _walk(session, d, "closed", due=date(2026, 11, 16), closed_on=date(2026, 11, 20), title="上周超期")
     session.commit()
@@ -109,32 +123,53 @@ def _sql(session, text: str, **params) -> int:
 
 VISIBLE = {
     "office": "1=1",
-    "lead_clerk": ("status NOT IN ('draft','pending_approval') AND (lead_department_id = :dep OR EXISTS "
-                   "(SELECT 1 FROM taskassist a WHERE a.task_id = task.id AND a.department_id = :dep))"),
-    "leader": ("status <> 'draft' AND (EXISTS (SELECT 1 FROM taskleader l WHERE l.task_id = task.id AND "
-               "l.leader_id = :leader) OR lead_department_id IN (SELECT department_id FROM leaderdepartment "
-               "WHERE leader_id = :leader))"),
+    "lead_clerk": (
+        "status NOT IN ('draft','pending_approval') AND (lead_department_id = :dep OR EXISTS "
+        "(SELECT 1 FROM taskassist a WHERE a.task_id = task.id AND a.department_id = :dep))"
+    ),
+    "leader": (
+        "status <> 'draft' AND (EXISTS (SELECT 1 FROM taskleader l WHERE l.task_id = task.id AND "
+        "l.leader_id = :leader) OR lead_department_id IN (SELECT department_id FROM leaderdepartment "
+        "WHERE leader_id = :leader))"
+    ),
 }
 OPEN_SQL = "status IN ('assigned','acknowledged','in_progress','pending_review')"
 
 
 def _independent(session, who: str, d) -> dict[str, int]:
-    p = {"dep": d.lead_id, "leader": d.leader_id, "today": TODAY, "monday": TODAY,
-         "soon": date(2026, 11, 26)}
+    p = {"dep": d.lead_id, "leader": d.leader_id, "today": TODAY, "monday": TODAY, "soon": date(2026, 11, 26)}
     vis = VISIBLE[who]
     lead_only = " AND lead_department_id = :dep" if who == "lead_clerk" else ""
     return {
         "open": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND {OPEN_SQL}", **p),
-        "overdue": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND {OPEN_SQL} AND deadline_kind = 'date' "
-                                 "AND due_date < :today", **p),
-        "due_soon": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND {OPEN_SQL} AND due_date >= :today "
-                                  "AND due_date <= :soon", **p),
-        "closed_week": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' "
-                                     "AND closed_on >= :monday AND closed_on <= :today", **p),
-        "on_time": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' AND closed_on >= "
-                                 f":monday AND closed_on <= :today AND closed_on <= due_date{lead_only}", **p),
-        "closed_lead": _sql(session, f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' AND closed_on >= "
-                                     f":monday AND closed_on <= :today{lead_only}", **p),
+        "overdue": _sql(
+            session,
+            f"SELECT count(*) FROM task WHERE {vis} AND {OPEN_SQL} AND deadline_kind = 'date' AND due_date < :today",
+            **p,
+        ),
+        "due_soon": _sql(
+            session,
+            f"SELECT count(*) FROM task WHERE {vis} AND {OPEN_SQL} AND due_date >= :today AND due_date <= :soon",
+            **p,
+        ),
+        "closed_week": _sql(
+            session,
+            f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' "
+            "AND closed_on >= :monday AND closed_on <= :today",
+            **p,
+        ),
+        "on_time": _sql(
+            session,
+            f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' AND closed_on >= "
+            f":monday AND closed_on <= :today AND closed_on <= due_date{lead_only}",
+            **p,
+        ),
+        "closed_lead": _sql(
+            session,
+            f"SELECT count(*) FROM task WHERE {vis} AND status = 'closed' AND closed_on >= "
+            f":monday AND closed_on <= :today{lead_only}",
+            **p,
+        ),
     }
 
 
@@ -180,8 +215,9 @@ def test_cards_equal_independent_sql_and_the_lists_they_open(app, session, distr
     rate = round(100 * want["on_time"] / want["closed_lead"], 1)
     assert values[4] == f"{rate:.1f}%"
     # hand-checked figures of the seed, so a wrong "independent" query cannot hide a bug
-    expected = {"office": (6, 3, 2, 3, "66.7%"), "lead_clerk": (4, 2, 1, 2, "50.0%"),
-                "leader": (4, 2, 1, 2, "50.0%")}[who]
+    expected = {"office": (6, 3, 2, 3, "66.7%"), "lead_clerk": (4, 2, 1, 2, "50.0%"), "leader": (4, 2, 1, 2, "50.0%")}[
+        who
+    ]
     assert tuple(int(v) for v in values[:4]) + (values[4],) == expected
     client = app.test_client()
     login(client, _user(session, actor).username)
@@ -235,10 +271,15 @@ def test_bars_count_what_their_lists_show(app, session, district):
     assert by_dept["区发展和改革委员会"] == {"逾期": 2, "临期或节点滞后": 1, "正常": 1}
     assert by_dept["区教育局"] == {"逾期": 1, "临期或节点滞后": 1, "正常": 0}
     for name, light in (("区发展和改革委员会", "red"), ("区教育局", "yellow")):
-        want = _sql(session, f"SELECT count(*) FROM task JOIN department d ON d.id = task.lead_department_id "
-                             f"WHERE d.name = :n AND {OPEN_SQL} AND "
-                             + ("due_date < :t" if light == "red" else "due_date >= :t AND due_date <= :s"),
-                    n=name, t=TODAY, s=date(2026, 11, 26))
+        want = _sql(
+            session,
+            f"SELECT count(*) FROM task JOIN department d ON d.id = task.lead_department_id "
+            f"WHERE d.name = :n AND {OPEN_SQL} AND "
+            + ("due_date < :t" if light == "red" else "due_date >= :t AND due_date <= :s"),
+            n=name,
+            t=TODAY,
+            s=date(2026, 11, 26),
+        )
         assert by_dept[name]["逾期" if light == "red" else "临期或节点滞后"] == want
     assert _bar_values(leader)["吴海涛"] == {"逾期": 2, "临期或节点滞后": 1, "正常": 1}
     assert _bar_values(kind)["领导批示"] == {"逾期": 1, "临期或节点滞后": 0, "正常": 1}
@@ -282,9 +323,14 @@ def test_overdue_grid_rows(app, session, district):
     assert a["lead"] == "区发展和改革委员会" and a["leaders"] == "吴海涛" and a["urgency"] == "急件"
     assert a["source"] == "区政府第12次常务会议" and a["last_report"] == "2026-10-20"
     with acting(app, session, district.office):
-        resp = callbacks.grid_rows({**req, "sortModel": [{"colId": "overdue_workdays", "sort": "asc"}],
-                                    "filterModel": {"title": {"filterType": "text", "type": "contains",
-                                                              "filter": "逾期"}}}, {})
+        resp = callbacks.grid_rows(
+            {
+                **req,
+                "sortModel": [{"colId": "overdue_workdays", "sort": "asc"}],
+                "filterModel": {"title": {"filterType": "text", "type": "contains", "filter": "逾期"}},
+            },
+            {},
+        )
     assert [r["overdue_workdays"] for r in resp["rowData"]] == [3, 9, 12]
     with acting(app, session, district.office):
         resp = callbacks.grid_rows({**req, "startRow": 1, "endRow": 2}, {})
@@ -297,15 +343,24 @@ def test_overdue_grid_rows(app, session, district):
     assert other == {"rowData": [], "rowCount": 0}
     # whatever else the browser sends gets the first block, never an error
     with acting(app, session, district.office):
-        odd = callbacks.grid_rows({"startRow": "x", "endRow": -5, "sortModel": ["a"], "filterModel": "?"},
-                                  {"department_id": "1; drop", "urgency": "<script>"})
+        odd = callbacks.grid_rows(
+            {"startRow": "x", "endRow": -5, "sortModel": ["a"], "filterModel": "?"},
+            {"department_id": "1; drop", "urgency": "<script>"},
+        )
     assert odd["rowCount"] == 3 and len(odd["rowData"]) == 3
 
 
 def test_sync_filters_reads_and_writes_the_url(app, session, district):
     with acting(app, session, district.office):
-        out = callbacks.sync_filters(f"?department_id={district.lead_id}&urgency=urgent&due_from=2026-11-01&bad=1",
-                                     None, None, None, None, None, None)
+        out = callbacks.sync_filters(
+            f"?department_id={district.lead_id}&urgency=urgent&due_from=2026-11-01&bad=1",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
     assert out[1:7] == ("2026-11-01", None, None, None, str(district.lead_id), "urgent")
     assert out[7] == {"due_from": "2026-11-01", "department_id": str(district.lead_id), "urgency": "urgent"}
     assert BoardFilter.from_args({"source_kind": "nonsense", "leader_id": "x"}) == BoardFilter()
@@ -324,10 +379,26 @@ def _snapshots(session, d):
     for back in range(0, 28):
         day = TODAY - timedelta(days=back)
         week = (back + 6) // 7  # calendar weeks: 0 = this week (only Monday), 1 = 11-16..11-22 ...
-        rows.append(ScoreSnapshot(day=day, department_id=d.lead_id, open_count=10 + week, overdue_count=2,
-                                  closed_count=100 - 5 * week, overdue_task_days=0))
-        rows.append(ScoreSnapshot(day=day, department_id=d.other_id, open_count=1, overdue_count=1,
-                                  closed_count=50 - week, overdue_task_days=0))
+        rows.append(
+            ScoreSnapshot(
+                day=day,
+                department_id=d.lead_id,
+                open_count=10 + week,
+                overdue_count=2,
+                closed_count=100 - 5 * week,
+                overdue_task_days=0,
+            )
+        )
+        rows.append(
+            ScoreSnapshot(
+                day=day,
+                department_id=d.other_id,
+                open_count=1,
+                overdue_count=1,
+                closed_count=50 - week,
+                overdue_task_days=0,
+            )
+        )
     session.add_all(rows)
     session.commit()
 
@@ -356,15 +427,35 @@ def test_schedule_and_ranking(app, session, district):
     sched = WeeklySchedule(iso_year=iso.year, iso_week=iso.week, week_start=TODAY)
     session.add(sched)
     session.flush()
-    session.add_all([
-        ScheduleItem(schedule_id=sched.id, task_id=district.tasks["a"].id, section="blocked", category="内部协调类",
-                     detail="征地未完成", on_agenda=True),
-        ScheduleItem(schedule_id=sched.id, task_id=district.tasks["c"].id, section="blocked", category="向上争取类"),
-    ])
-    session.add(Bulletin(kind="week", period="2026-W47", period_start=date(2026, 11, 16),
-                         period_end=date(2026, 11, 22),
-                         data={"ranking": [{"rank": 1, "department": "区教育局", "score": 98.5, "on_time_rate": 1.0},
-                                           {"rank": 2, "department": "区发展和改革委员会", "score": 80.0}]}))
+    session.add_all(
+        [
+            ScheduleItem(
+                schedule_id=sched.id,
+                task_id=district.tasks["a"].id,
+                section="blocked",
+                category="内部协调类",
+                detail="征地未完成",
+                on_agenda=True,
+            ),
+            ScheduleItem(
+                schedule_id=sched.id, task_id=district.tasks["c"].id, section="blocked", category="向上争取类"
+            ),
+        ]
+    )
+    session.add(
+        Bulletin(
+            kind="week",
+            period="2026-W47",
+            period_start=date(2026, 11, 16),
+            period_end=date(2026, 11, 22),
+            data={
+                "ranking": [
+                    {"rank": 1, "department": "区教育局", "score": 98.5, "on_time_rate": 1.0},
+                    {"rank": 2, "department": "区发展和改革委员会", "score": 80.0},
+                ]
+            },
+        )
+    )
     session.commit()
     with acting(app, session, district.lead_clerk):
         schedule, ranking = callbacks.update_schedule({}, None), callbacks.update_ranking(None)
@@ -381,14 +472,18 @@ def test_schedule_and_ranking(app, session, district):
 
 
 def test_remind_button_reminds_lead_departments_once_a_day(app, session, district):
-    rows = [{"id": district.tasks["a"].id, "code": district.tasks["a"].code},
-            {"id": district.tasks["c"].id, "code": district.tasks["c"].code}]
+    rows = [
+        {"id": district.tasks["a"].id, "code": district.tasks["a"].code},
+        {"id": district.tasks["c"].id, "code": district.tasks["c"].code},
+    ]
     with acting(app, session, district.leader):
         out = callbacks.remind_selected(1, [rows])
     text = _text(out)
     assert f"已催办 1 项：{district.tasks['a'].code}" in text and district.tasks["c"].code in text  # c: not theirs
     reminders = session.exec(select(Reminder)).all()
-    assert [(r.task_id, r.department_id, r.day) for r in reminders] == [(district.tasks["a"].id, district.lead_id, TODAY)]
+    assert [(r.task_id, r.department_id, r.day) for r in reminders] == [
+        (district.tasks["a"].id, district.lead_id, TODAY)
+    ]
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "remind")).all()
     with acting(app, session, district.leader):
         again = callbacks.remind_selected(2, [rows[:1]])
@@ -407,7 +502,9 @@ def test_export_is_the_grid_as_a_ledger(app, session, district):
     filters = {"urgency": "urgent", "department_id": str(district.lead_id)}
     with acting(app, session, district.lead_clerk):
         kept, _href, _summary = callbacks.replace_grid(filters, [{"type": "overdue-grid", "v": _grid.id["v"]}])
-        fresh, _href, _summary = callbacks.replace_grid({"urgency": "urgent"}, [{"type": "overdue-grid", "v": _grid.id["v"]}])
+        fresh, _href, _summary = callbacks.replace_grid(
+            {"urgency": "urgent"}, [{"type": "overdue-grid", "v": _grid.id["v"]}]
+        )
     assert kept is dash.no_update and fresh.id["v"] != _grid.id["v"]
     resp = client.get(href)
     assert resp.status_code == 200

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.browser
 
 
 def _open(browser, server, username: str, path: str = "/dashboard/", **context_kw):
-    context = browser.new_context(locale="zh-CN", viewport=context_kw.pop("viewport", {"width": 1400, "height": 1000}),
-                                  **context_kw)
+    context = browser.new_context(
+        locale="zh-CN", viewport=context_kw.pop("viewport", {"width": 1400, "height": 1000}), **context_kw
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     problems: list[str] = []
@@ -39,9 +40,11 @@ def _expect_grid_titles(page, titles: list[str]) -> None:
     they appear, so wait for the set rather than read the first rows drawn."""
     want = sorted(titles)
     try:
-        page.wait_for_function("""([selector, want]) => JSON.stringify(
+        page.wait_for_function(
+            """([selector, want]) => JSON.stringify(
             [...document.querySelectorAll(selector)].map(e => e.innerText).sort()) === JSON.stringify(want)""",
-                               arg=[GRID_TITLES, want])
+            arg=[GRID_TITLES, want],
+        )
     finally:  # on a timeout, say what the grid showed instead
         assert sorted(page.locator(GRID_TITLES).all_inner_texts()) == want
 
@@ -49,7 +52,8 @@ def _expect_grid_titles(page, titles: list[str]) -> None:
 def _wait_card(page, key: str, value: str):
     page.wait_for_function(
         "([id, v]) => document.getElementById(id) && document.getElementById(id).textContent === v",
-        arg=[f"card-{key}-value", value])
+        arg=[f"card-{key}-value", value],
+    )
 
 
 def test_leader_and_department_boards(live_server, browser_context, session, district):  # noqa: F811
@@ -105,8 +109,9 @@ def test_leader_and_department_boards(live_server, browser_context, session, dis
         assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
 
         # --- a phone ---
-        ctx, page, _problems = _open(browser, live_server, username(district.office),
-                                     viewport={"width": 390, "height": 844}, is_mobile=True)
+        ctx, page, _problems = _open(
+            browser, live_server, username(district.office), viewport={"width": 390, "height": 844}, is_mobile=True
+        )
         contexts.append(ctx)
         _wait_card(page, "overdue", "3")
         shot(page, "dashboard-07-phone")

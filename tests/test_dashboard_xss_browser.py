@@ -23,8 +23,7 @@ TODAY = date(2026, 11, 23)
 # Each payload tries a script element, an event handler and a javascript: link; the handlers call
 # _x(), which the page defines to set a flag, and alert(), which would open a dialog. (Not x():
 # inside an <img> handler that name is the image's own x coordinate, and nothing would be flagged.)
-TITLE = ('<script>_x("题")</script><img src=x onerror="_x(\'题\');alert(1)">'
-         '<a href="javascript:_x(\'题\')">逾期甲</a>')
+TITLE = '<script>_x("题")</script><img src=x onerror="_x(\'题\');alert(1)"><a href="javascript:_x(\'题\')">逾期甲</a>'
 DEPT = '<img src=x onerror=_x("单位")><script>alert(2)</script><a href="javascript:_x()">发改委</a>'
 LEADER = "<img src=x onerror=_x()>吴海涛"  # 40 characters at most
 LEADER_TITLE = "<script>alert(3)</script>副区长"
@@ -46,8 +45,16 @@ def _poison(session, d) -> None:
     session.commit()
     with clock.frozen(TODAY):
         week = schedule.generate_week(session, TODAY)
-        session.add(ScheduleItem(schedule_id=week.id, task_id=d.tasks["a"].id, section="blocked",
-                                 category=CATEGORY, detail=TITLE, proposal=TITLE))
+        session.add(
+            ScheduleItem(
+                schedule_id=week.id,
+                task_id=d.tasks["a"].id,
+                section="blocked",
+                category=CATEGORY,
+                detail=TITLE,
+                proposal=TITLE,
+            )
+        )
         bulletins.generate_bulletin(session, "week")
     session.commit()
 
@@ -72,9 +79,11 @@ def _open(browser, server, username: str, path: str):
 
 
 def _wait_cell(page, column: str, text: str) -> None:
-    page.wait_for_function("""([c, t]) => [...document.querySelectorAll(
+    page.wait_for_function(
+        """([c, t]) => [...document.querySelectorAll(
         `.ag-center-cols-container .ag-row [col-id=${c}]`)].some(e => e.textContent.includes(t))""",
-                           arg=[column, text])
+        arg=[column, text],
+    )
 
 
 def _settle(page) -> None:
@@ -94,16 +103,20 @@ def _javascript_links(page) -> list[str]:
 
 def _text_nodes_with(page, needle: str) -> int:
     """Elements the payload's own tags would have become (none may exist)."""
-    return page.evaluate("""(n) => [...document.querySelectorAll('script, img, svg[onload]')]
-        .filter(e => (e.outerHTML || '').includes(n)).length""", needle)
+    return page.evaluate(
+        """(n) => [...document.querySelectorAll('script, img, svg[onload]')]
+        .filter(e => (e.outerHTML || '').includes(n)).length""",
+        needle,
+    )
 
 
 def test_hostile_text_stays_text_on_the_board(live_server, browser_context, session, district):  # noqa: F811
     _poison(session, district)
     browser = browser_context.browser
     username = session.get(User, district.leader.user_id).username
-    ctx, page, dialogs, problems = _open(browser, live_server, username,
-                                         f"/dashboard/?leader_id={district.leader_id}&department_id={district.lead_id}")
+    ctx, page, dialogs, problems = _open(
+        browser, live_server, username, f"/dashboard/?leader_id={district.leader_id}&department_id={district.lead_id}"
+    )
     try:
         _wait_cell(page, "title", "逾期甲")
         page.wait_for_selector("#g-department .ytick text")
@@ -134,8 +147,11 @@ def test_hostile_text_stays_text_on_the_board(live_server, browser_context, sess
         # escaped (dashboard/figures.py plain()), so the whole name shows and no link is made.
         for graph, name in (("g-department", DEPT), ("g-leader", LEADER)):
             # the charts redraw as late callbacks land: wait until the whole name is a label
-            page.wait_for_function("([g, t]) => [...document.querySelectorAll(`#${g} .ytick text`)]"
-                                   ".some(e => e.textContent.includes(t))", arg=[graph, name], timeout=15000)
+            page.wait_for_function(
+                "([g, t]) => [...document.querySelectorAll(`#${g} .ytick text`)].some(e => e.textContent.includes(t))",
+                arg=[graph, name],
+                timeout=15000,
+            )
         assert page.locator("#g-department a, #g-leader a").count() == 0
 
         # the watchers work: the same payload put in as HTML does run

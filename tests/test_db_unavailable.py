@@ -44,8 +44,11 @@ def test_database_down_gives_chinese_503_then_recovers(app, session):
 
         api = client.get("/api/v1/tasks")
         assert api.status_code == 503
-        assert api.get_json() == {"error": "database_unavailable", "message": "数据库暂时无法连接，请稍后再试",
-                                  "fields": {}}
+        assert api.get_json() == {
+            "error": "database_unavailable",
+            "message": "数据库暂时无法连接，请稍后再试",
+            "fields": {},
+        }
 
         form = client.post("/login", data={"username": "fgw", "password": "x"})
         assert form.status_code in (400, 503)  # CSRF refuses it first, or the database does; never 500
@@ -59,7 +62,6 @@ def test_database_down_gives_chinese_503_then_recovers(app, session):
         assert conn.execute(sa.text("SELECT count(*) FROM app_user")).scalar() == 1
 
 
-
 def test_postgresql_errors_are_unavailable_even_when_the_server_answers_again(app, session):
     # A restart's "terminating connection due to administrator command" reaches the handler after
     # PostgreSQL is back: it is still the database going away, not a bug (the fault bench saw 500s
@@ -69,9 +71,11 @@ def test_postgresql_errors_are_unavailable_even_when_the_server_answers_again(ap
     from tracker.http.errors import _busy_or_gone
 
     with app.app_context():
-        for orig in (psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
-                     psycopg.errors.CannotConnectNow("the database system is starting up"),
-                     psycopg.OperationalError("server closed the connection unexpectedly")):
+        for orig in (
+            psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+            psycopg.errors.CannotConnectNow("the database system is starting up"),
+            psycopg.OperationalError("server closed the connection unexpectedly"),
+        ):
             assert _busy_or_gone(sa.exc.OperationalError("SELECT 1", {}, orig)), orig
 
 
@@ -81,7 +85,9 @@ def test_a_bad_sqlite_statement_is_a_bug_and_a_locked_database_is_not(app, sessi
     from tracker.http.errors import _busy_or_gone
 
     with app.app_context():
-        missing = sa.exc.OperationalError("SELECT * FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere"))
+        missing = sa.exc.OperationalError(
+            "SELECT * FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere")
+        )
         locked = sa.exc.OperationalError("UPDATE task", {}, sqlite3.OperationalError("database is locked"))
         assert not _busy_or_gone(missing)
         assert _busy_or_gone(locked)

@@ -54,8 +54,13 @@ class _Robot(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         srv = self.server
-        srv.requests.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
-                             "json": json.loads(body.decode("utf-8"))})
+        srv.requests.append(
+            {
+                "path": self.path,
+                "content_type": self.headers.get("Content-Type"),
+                "json": json.loads(body.decode("utf-8")),
+            }
+        )
         status, answer = srv.script[min(len(srv.requests) - 1, len(srv.script) - 1)]
         data = json.dumps(answer).encode()
         self.send_response(status)
@@ -102,12 +107,17 @@ def test_digest_email_reaches_a_real_smtp_server_in_chinese(session, d, smtp):
     task = _overdue_task(session, d)
     session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
     session.commit()
-    settings = Settings(env="testing", smtp_host="127.0.0.1", smtp_port=port, smtp_from="督查督办平台 <duban@duban.local>",
-                        base_url="http://127.0.0.1:8000")
+    settings = Settings(
+        env="testing",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_from="督查督办平台 <duban@duban.local>",
+        base_url="http://127.0.0.1:8000",
+    )
     digest.build_digests(session, MONDAY, settings=settings)
     session.commit()
     assert delivery_queue.deliver_pending(session, settings=settings) == {"sent": 1, "failed": 0, "dead": 0}
-    (mail_from, rcpts, content), = handler.messages
+    ((mail_from, rcpts, content),) = handler.messages
     assert mail_from == "duban@duban.local" and rcpts == ["fgw@duban.local"]
     msg = email.message_from_bytes(content, policy=email.policy.default)
     assert msg["Subject"].startswith("督办每日提醒（2026年11月23日）") and "已逾期1" in msg["Subject"]
@@ -141,8 +151,9 @@ def test_both_robot_flavours_get_the_json_they_accept(session, d, robot):
 
 def test_failing_twice_backs_off_then_is_sent(session, d, robot):
     _overdue_task(session, d)
-    srv, url = robot((500, {}), (200, {"errcode": 93000, "errmsg": "invalid webhook url"}),
-                     (200, {"errcode": 0, "errmsg": "ok"}))
+    srv, url = robot(
+        (500, {}), (200, {"errcode": 93000, "errmsg": "invalid webhook url"}), (200, {"errcode": 0, "errmsg": "ok"})
+    )
     session.add(NotificationChannel(name="发改委群", flavour="wecom", url=url, department_id=d.lead_id))
     session.commit()
     settings = Settings(env="testing")
@@ -154,8 +165,11 @@ def test_failing_twice_backs_off_then_is_sent(session, d, robot):
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, t0 + timedelta(minutes=1))
     assert row.last_error == "Webhook 返回 HTTP 500"
     # not yet due 30 seconds later: nothing is sent
-    assert delivery_queue.deliver_pending(session, t0 + timedelta(seconds=30), settings=settings) == \
-        {"sent": 0, "failed": 0, "dead": 0}
+    assert delivery_queue.deliver_pending(session, t0 + timedelta(seconds=30), settings=settings) == {
+        "sent": 0,
+        "failed": 0,
+        "dead": 0,
+    }
     t1 = t0 + timedelta(minutes=1)
     assert delivery_queue.deliver_pending(session, t1, settings=settings)["failed"] == 1
     session.refresh(row)
@@ -184,8 +198,13 @@ def test_always_failing_ends_dead_after_the_whole_schedule(session, d, client, r
         if row.next_attempt_at:
             gaps.append(row.next_attempt_at - now)
             now = row.next_attempt_at
-    assert gaps == [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-                    timedelta(hours=6)]
+    assert gaps == [
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=6),
+    ]
     assert (row.status, row.attempts, row.next_attempt_at) == ("dead", 6, None) and len(srv.requests) == 6
     assert delivery_queue.deliver_pending(session, now + timedelta(days=1), settings=settings)["dead"] == 0
     # the office sees it, with the error, and the next digest counts it
@@ -200,11 +219,18 @@ def test_always_failing_ends_dead_after_the_whole_schedule(session, d, client, r
 def test_unreachable_smtp_server_fails_with_a_reason(session, d):
     session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
     session.commit()
-    note = notify.notify_user(session, d.lead_clerk.user_id, "system", "测试", "正文",
-                              settings=Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1, smtp_timeout=2))
+    note = notify.notify_user(
+        session,
+        d.lead_clerk.user_id,
+        "system",
+        "测试",
+        "正文",
+        settings=Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1, smtp_timeout=2),
+    )
     session.commit()
-    counts = delivery_queue.deliver_pending(session, settings=Settings(env="testing", smtp_host="127.0.0.1",
-                                                                       smtp_port=1, smtp_timeout=2))
+    counts = delivery_queue.deliver_pending(
+        session, settings=Settings(env="testing", smtp_host="127.0.0.1", smtp_port=1, smtp_timeout=2)
+    )
     row = session.exec(select(Delivery).where(Delivery.notification_id == note.id)).one()
     assert counts["failed"] == 1 and row.status == "failed" and "无法连接 SMTP 服务器 127.0.0.1:1" in row.last_error
 
@@ -216,8 +242,9 @@ def test_two_workers_never_send_the_same_delivery(db, session, d, robot):
     session.add(ch)
     session.commit()
     for i in range(12):
-        note = notify.notify_user(session, d.lead_clerk.user_id, "system", f"消息{i}", "正文",
-                                  settings=Settings(env="testing"))
+        note = notify.notify_user(
+            session, d.lead_clerk.user_id, "system", f"消息{i}", "正文", settings=Settings(env="testing")
+        )
         session.add(Delivery(notification_id=note.id, channel="webhook", target=str(ch.id)))
     session.commit()
     results = []
@@ -254,8 +281,14 @@ def test_smtp_login_is_used_when_configured(session, d):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False, auth_required=True)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
     controller.start()
     try:
         session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
@@ -275,7 +308,7 @@ def test_smtp_login_is_used_when_configured(session, d):
     finally:
         controller.stop()
     assert logins == [("duban", True)]
-    (_, rcpts, content), = handler.messages
+    ((_, rcpts, content),) = handler.messages
     assert rcpts == ["fgw@duban.local"]
     assert email.message_from_bytes(content, policy=email.policy.default)["Subject"] == "第一条"
 
@@ -290,7 +323,9 @@ def test_a_robot_that_never_answers_times_out_as_a_failure(session, d):
         ch = NotificationChannel(name="无响应的群", flavour="wecom", url=url, department_id=d.lead_id)
         session.add(ch)
         session.commit()
-        note = notify.notify_user(session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing"))
+        note = notify.notify_user(
+            session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing")
+        )
         session.add(Delivery(notification_id=note.id, channel="webhook", target=str(ch.id)))
         session.commit()
         counts = delivery_queue.deliver_pending(session, settings=Settings(env="testing", webhook_timeout=1))
@@ -308,8 +343,14 @@ def test_a_send_interrupted_by_a_crash_is_taken_up_after_its_lease(session, d, r
     note = notify.notify_user(session, d.lead_clerk.user_id, "system", "消息", "正文", settings=Settings(env="testing"))
     t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
     # a worker claimed it at t0 and died before recording the outcome
-    row = Delivery(notification_id=note.id, channel="webhook", target=str(ch.id), status="sending", attempts=1,
-                   next_attempt_at=t0 + delivery_queue.LEASE)
+    row = Delivery(
+        notification_id=note.id,
+        channel="webhook",
+        target=str(ch.id),
+        status="sending",
+        attempts=1,
+        next_attempt_at=t0 + delivery_queue.LEASE,
+    )
     session.add(row)
     session.commit()
     testing = Settings(env="testing")

@@ -79,10 +79,14 @@ def test_seed_demo_builds_the_promised_district(app, session):
 def check_organisation_and_users(session):
     assert count(session, Department) >= 35
     kinds = set(session.exec(select(Department.kind)))
-    assert {DepartmentKind.COMPONENT, DepartmentKind.STREET, DepartmentKind.TOWN,
-            DepartmentKind.INSTITUTION} <= kinds
-    aliases = dict(session.exec(select(DepartmentAlias.alias, Department.name).join(
-        Department, Department.id == DepartmentAlias.department_id)).all())
+    assert {DepartmentKind.COMPONENT, DepartmentKind.STREET, DepartmentKind.TOWN, DepartmentKind.INSTITUTION} <= kinds
+    aliases = dict(
+        session.exec(
+            select(DepartmentAlias.alias, Department.name).join(
+                Department, Department.id == DepartmentAlias.department_id
+            )
+        ).all()
+    )
     assert aliases["区发改委"] == "区发展和改革委员会"
     assert aliases["区住建局"] == "区住房和城乡建设局"
 
@@ -99,9 +103,13 @@ def check_organisation_and_users(session):
     roles = dict(session.exec(select(User.role, sa.func.count()).group_by(User.role)).all())
     assert roles == {"supervisor": 2, "clerk": 3, "leader": 1, "admin": 1}
     expected = {
-        "duchashi": ("supervisor", None), "duchashi2": ("supervisor", None),
-        "fgw": ("clerk", "区发展和改革委员会"), "czj": ("clerk", "区财政局"), "jiedao": ("clerk", None),
-        "wuhaitao": ("leader", None), "admin": ("admin", None),
+        "duchashi": ("supervisor", None),
+        "duchashi2": ("supervisor", None),
+        "fgw": ("clerk", "区发展和改革委员会"),
+        "czj": ("clerk", "区财政局"),
+        "jiedao": ("clerk", None),
+        "wuhaitao": ("leader", None),
+        "admin": ("admin", None),
     }
     for username, (role, department) in expected.items():
         user = authenticate(session, username, DEMO_PASSWORD)
@@ -119,8 +127,13 @@ def check_organisation_and_users(session):
 def check_sources(session):
     today = clock.today()
     kinds = dict(session.exec(select(Source.kind, sa.func.count()).group_by(Source.kind)).all())
-    for kind in (SourceKind.EXECUTIVE_MEETING, SourceKind.MAYOR_OFFICE_MEETING, SourceKind.TOPIC_MEETING,
-                 SourceKind.SCHEDULING_MEETING, SourceKind.LEADER_INSTRUCTION):
+    for kind in (
+        SourceKind.EXECUTIVE_MEETING,
+        SourceKind.MAYOR_OFFICE_MEETING,
+        SourceKind.TOPIC_MEETING,
+        SourceKind.SCHEDULING_MEETING,
+        SourceKind.LEADER_INSTRUCTION,
+    ):
         assert kinds.get(kind, 0) >= 2, kind
     assert len(kinds) >= 8  # and a few of the other kinds
     first, last = session.exec(select(sa.func.min(Source.source_date), sa.func.max(Source.source_date))).one()
@@ -131,8 +144,11 @@ def check_sources(session):
     instruction = session.exec(select(Source).where(Source.kind == SourceKind.LEADER_INSTRUCTION)).first()
     assert "批示" in instruction.body
     # meeting decisions are numbered
-    item_nos = session.exec(select(Task.item_no).join(Source, Source.id == Task.source_id).where(
-        Source.kind == SourceKind.EXECUTIVE_MEETING)).all()
+    item_nos = session.exec(
+        select(Task.item_no)
+        .join(Source, Source.id == Task.source_id)
+        .where(Source.kind == SourceKind.EXECUTIVE_MEETING)
+    ).all()
     assert "1" in item_nos and "3" in item_nos
     assert count(session, Task, Task.source_id.is_(None)) == 0
 
@@ -164,36 +180,48 @@ def check_tasks(session, summary):
 
     # reports by the lead and by assisting departments, some naming a blocking point (阻点)
     assert count(session, Task, sa.exists().where(TaskAssist.task_id == Task.id)) >= 100
-    lead_reports = count(session, ProgressReport, sa.exists().where(
-        Task.id == ProgressReport.task_id, Task.lead_department_id == ProgressReport.department_id))
-    assist_reports = count(session, ProgressReport, sa.exists().where(
-        TaskAssist.task_id == ProgressReport.task_id, TaskAssist.department_id == ProgressReport.department_id))
+    lead_reports = count(
+        session,
+        ProgressReport,
+        sa.exists().where(Task.id == ProgressReport.task_id, Task.lead_department_id == ProgressReport.department_id),
+    )
+    assist_reports = count(
+        session,
+        ProgressReport,
+        sa.exists().where(
+            TaskAssist.task_id == ProgressReport.task_id, TaskAssist.department_id == ProgressReport.department_id
+        ),
+    )
     assert lead_reports >= 200 and assist_reports >= 50
     assert count(session, ProgressReport, ProgressReport.problems != "") >= 20
 
     # the audit log tells every task's story, from its creation, on past working days
     assert count(session, Task, ~sa.exists().where(AuditEvent.task_id == Task.id)) == 0
-    creates = session.exec(select(sa.func.count(sa.distinct(AuditEvent.task_id))).where(
-        AuditEvent.action == "create")).one()
+    creates = session.exec(
+        select(sa.func.count(sa.distinct(AuditEvent.task_id))).where(AuditEvent.action == "create")
+    ).one()
     assert creates == count(session, Task)
     cal = load_calendar(session)
-    days = {clock.local_date(at) for at in session.exec(
-        select(AuditEvent.at).where(AuditEvent.task_id.is_not(None)))}
+    days = {clock.local_date(at) for at in session.exec(select(AuditEvent.at).where(AuditEvent.task_id.is_not(None)))}
     assert all(cal.is_workday(d) for d in days)
     assert max(days) <= clock.today()
     assert min(days) <= clock.today() - timedelta(days=60)
-    assigned_days = {clock.local_date(t) for t in session.exec(select(Task.assigned_at).where(
-        Task.assigned_at.is_not(None)))}
+    assigned_days = {
+        clock.local_date(t) for t in session.exec(select(Task.assigned_at).where(Task.assigned_at.is_not(None)))
+    }
     assert len(assigned_days) >= 30
 
 
 def check_motions(session, summary):
     """The spring sessions' 30 建议 and 20 提案, something in every stage of every /motions page."""
     from tracker.services.motions import handling as motions
+    from tracker.services.motions import publishing as motion_publishing
 
     kinds = dict(session.exec(select(Motion.kind, sa.func.count()).group_by(Motion.kind)).all())
     assert kinds == {"suggestion": 30, "proposal": 20}
-    assert "另有人大代表建议和政协委员提案 50 件（待交办3、办理中14、答复待审核5、待代表委员反馈7、已办结21）" in summary
+    assert (
+        "另有人大代表建议和政协委员提案 50 件（待交办3、办理中14、答复待审核5、待代表委员反馈7、已办结21）" in summary
+    )
     stages = dict(session.exec(select(Motion.stage, sa.func.count()).group_by(Motion.stage)).all())
     assert set(stages) == set(motions.STAGE_LABELS)
     rows = session.exec(select(Motion, Task).join(Task, Task.id == Motion.task_id)).all()
@@ -208,8 +236,9 @@ def check_motions(session, summary):
     sent = {m.answer_category for m, _t in rows if m.stage in ("feedback", "done")}
     assert sent == {"A", "B", "C", "D"}
     assert {m.satisfaction for m, _t in rows if m.stage == "done"} >= {"满意", "基本满意"}
-    returned = session.exec(select(AuditEvent).where(AuditEvent.action == "return",
-                                                     AuditEvent.task_id.in_([t.id for _m, t in rows]))).all()
+    returned = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "return", AuditEvent.task_id.in_([t.id for _m, t in rows]))
+    ).all()
     assert len(returned) == 1
     # one 不满意 in its second round; one B answer followed up, one whose promise was kept
     second = [m for m, t in rows if m.round == 2]
@@ -226,7 +255,7 @@ def check_motions(session, summary):
     for m, t in rows:
         actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == t.id)))
         assert "motion_register" in actions and ("assign" in actions) == (t.status != Status.DRAFT), m.number
-    assert motions.figures_by_unit(session) and motions.public_rows(session)
+    assert motion_publishing.figures_by_unit(session) and motion_publishing.public_rows(session)
 
 
 def test_force_reuses_what_exists(session):
@@ -251,8 +280,7 @@ def test_plan_is_repeatable(session):
         p.plan_days()
         p.assign_statuses()
         p.plan_stories()
-        return [(it.title, it.lead, it.status, it.due0, [(d, a) for d, _s, a, _kw in it.steps_plan])
-                for it in p.items]
+        return [(it.title, it.lead, it.status, it.due0, [(d, a) for d, _s, a, _kw in it.steps_plan]) for it in p.items]
 
     assert plan(7) == plan(7)
     assert plan(7) != plan(8)
@@ -272,8 +300,13 @@ def test_only_the_command_line_imports_the_demo():
             if (root / "tracker" / "demo") in path.parents:
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 if any(n == "tracker.demo" or n.startswith("tracker.demo.") for n in names):
                     importers.add(str(path.relative_to(root)))
     assert importers == {"tracker/cli.py"}

@@ -89,17 +89,47 @@ def test_reminders_report_dues_and_escalations_reach_clerk_head_and_leader(sessi
     head = f.user(session, Role.CLERK, department_id=d.lead_id)
     head.is_head = True
     session.add(ReportDue(task_id=soon.id, period_start=date(2026, 11, 1), due_date=date(2026, 11, 24)))
-    session.add(Reminder(task_id=late.id, department_id=d.lead_id, rule="overdue_daily", day=MONDAY,
-                         message="该事项已逾期3个工作日，请立即办理"))
-    session.add(Reminder(task_id=late.id, department_id=d.lead_id, rule="overdue_daily", day=MONDAY - timedelta(3),
-                         message="上周五的催办"))
+    session.add(
+        Reminder(
+            task_id=late.id,
+            department_id=d.lead_id,
+            rule="overdue_daily",
+            day=MONDAY,
+            message="该事项已逾期3个工作日，请立即办理",
+        )
+    )
+    session.add(
+        Reminder(
+            task_id=late.id,
+            department_id=d.lead_id,
+            rule="overdue_daily",
+            day=MONDAY - timedelta(3),
+            message="上周五的催办",
+        )
+    )
     # an escalation of Saturday (since the last working day) at level 3, and an old one that is not listed
     with f.on(date(2026, 11, 21)):
-        session.add(Escalation(task_id=late.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕7号",
-                               reason="逾期未办结", created_at=clock.now()))
+        session.add(
+            Escalation(
+                task_id=late.id,
+                department_id=d.lead_id,
+                level=3,
+                notice_no="督〔2026〕7号",
+                reason="逾期未办结",
+                created_at=clock.now(),
+            )
+        )
     with f.on(date(2026, 11, 19)):
-        session.add(Escalation(task_id=late.id, department_id=d.lead_id, level=2, notice_no="督〔2026〕5号",
-                               reason="旧的督办", created_at=clock.now()))
+        session.add(
+            Escalation(
+                task_id=late.id,
+                department_id=d.lead_id,
+                level=2,
+                notice_no="督〔2026〕5号",
+                reason="旧的督办",
+                created_at=clock.now(),
+            )
+        )
     session.commit()
     digest.build_digests(session, MONDAY, settings=SETTINGS)
     (clerk,) = _digests(session, d.lead_clerk.user_id)
@@ -119,8 +149,11 @@ def test_reminders_report_dues_and_escalations_reach_clerk_head_and_leader(sessi
 def test_twice_gives_one_digest_per_user_and_one_set_of_deliveries(session, d):
     _busy_district(session, d)
     session.get(User, d.lead_clerk.user_id).email = "fgw@duban.local"
-    session.add(NotificationChannel(name="发改委工作群", flavour="wecom", url="http://127.0.0.1:9/hook",
-                                    department_id=d.lead_id))
+    session.add(
+        NotificationChannel(
+            name="发改委工作群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id
+        )
+    )
     second_clerk = f.user(session, Role.CLERK, department_id=d.lead_id)
     session.commit()
     first = digest.build_digests(session, MONDAY, settings=SETTINGS)
@@ -132,8 +165,10 @@ def test_twice_gives_one_digest_per_user_and_one_set_of_deliveries(session, d):
     assert all(n == 1 for _, n in per_user)
     rows = session.exec(select(Delivery).order_by(Delivery.id)).all()
     # one e-mail (the clerk with an address) and the department's robot once, on its first clerk's digest
-    assert sorted((r.channel, r.target) for r in rows) == [("email", "fgw@duban.local"), ("webhook", str(
-        session.exec(select(NotificationChannel.id)).one()))]
+    assert sorted((r.channel, r.target) for r in rows) == [
+        ("email", "fgw@duban.local"),
+        ("webhook", str(session.exec(select(NotificationChannel.id)).one())),
+    ]
     hook = next(r for r in rows if r.channel == "webhook")
     assert session.get(Notification, hook.notification_id).user_id == d.lead_clerk.user_id != second_clerk.id
     assert first["emails"] == 1 and first["webhooks"] == 1
@@ -196,14 +231,38 @@ def test_concurrent_runs_create_each_digest_once(db, session, d):
 
 def test_level_three_escalation_of_a_task_naming_no_leader_goes_to_the_leader_in_charge(session, d):
     with f.on(date(2026, 11, 2)):
-        late = f.task_in(session, d, "in_progress", title="无责任领导的事项", due_date=date(2026, 11, 18), leader_ids=[])
-        named = f.task_in(session, d, "in_progress", title="李明负责的事项", due_date=date(2026, 11, 18),
-                          leader_ids=[d.other_leader.leader_id])
+        late = f.task_in(
+            session, d, "in_progress", title="无责任领导的事项", due_date=date(2026, 11, 18), leader_ids=[]
+        )
+        named = f.task_in(
+            session,
+            d,
+            "in_progress",
+            title="李明负责的事项",
+            due_date=date(2026, 11, 18),
+            leader_ids=[d.other_leader.leader_id],
+        )
     with f.on(MONDAY):
-        session.add(Escalation(task_id=late.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕11号",
-                               reason="逾期未办结", created_at=clock.now()))
-        session.add(Escalation(task_id=named.id, department_id=d.lead_id, level=3, notice_no="督〔2026〕12号",
-                               reason="逾期未办结", created_at=clock.now()))
+        session.add(
+            Escalation(
+                task_id=late.id,
+                department_id=d.lead_id,
+                level=3,
+                notice_no="督〔2026〕11号",
+                reason="逾期未办结",
+                created_at=clock.now(),
+            )
+        )
+        session.add(
+            Escalation(
+                task_id=named.id,
+                department_id=d.lead_id,
+                level=3,
+                notice_no="督〔2026〕12号",
+                reason="逾期未办结",
+                created_at=clock.now(),
+            )
+        )
     session.commit()
     digest.build_digests(session, MONDAY, settings=SETTINGS)
     (wu,) = _digests(session, d.leader.user_id)  # 吴海涛 is in charge of the lead department
@@ -225,25 +284,42 @@ def test_digest_shows_each_escalation_to_exactly_the_people_its_notice_reached(s
         session.get(User, d.other_clerk.user_id).active = False
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="无负责人单位的事项", due_date=date(2026, 11, 18))
-        other = f.task_in(session, d, "assigned", title="只有负责人的单位", due_date=date(2026, 11, 18),
-                          lead_department_id=d.other_id, leader_ids=[])
+        other = f.task_in(
+            session,
+            d,
+            "assigned",
+            title="只有负责人的单位",
+            due_date=date(2026, 11, 18),
+            lead_department_id=d.other_id,
+            leader_ids=[],
+        )
     escs = []
     with f.on(MONDAY):
         for task, dep in ((late, d.lead_id), (other, d.other_id)):
             for level in (1, 2, 3):
-                esc = Escalation(task_id=task.id, department_id=dep, level=level,
-                                 notice_no=f"督〔2026〕{task.id}{level}号", reason="逾期未办结", created_at=clock.now())
+                esc = Escalation(
+                    task_id=task.id,
+                    department_id=dep,
+                    level=level,
+                    notice_no=f"督〔2026〕{task.id}{level}号",
+                    reason="逾期未办结",
+                    created_at=clock.now(),
+                )
                 session.add(esc)
                 escs.append(esc)
     session.commit()
-    reached = organisation.ladder_recipients(session, [
-        {"id": e.id, "level": e.level, "task_id": e.task_id, "department_id": e.department_id} for e in escs])
+    reached = organisation.ladder_recipients(
+        session, [{"id": e.id, "level": e.level, "task_id": e.task_id, "department_id": e.department_id} for e in escs]
+    )
     digest.build_digests(session, MONDAY, settings=SETTINGS)
     session.commit()
     shown: dict[int, set[int]] = {}
     for note in _digests(session):
-        for item in _section(note, "escalations")["items"] if any(
-                s["key"] == "escalations" for s in note.payload["sections"]) else []:
+        for item in (
+            _section(note, "escalations")["items"]
+            if any(s["key"] == "escalations" for s in note.payload["sections"])
+            else []
+        ):
             no = item["note"].split(" ")[1].split("（")[0]
             shown.setdefault(next(e.id for e in escs if e.notice_no == no), set()).add(note.user_id)
     for e in escs:

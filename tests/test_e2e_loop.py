@@ -213,18 +213,33 @@ def test_the_whole_loop_in_chromium(live_server, browser_context, session, tmp_p
     assert task.status == "closed"
     assert (task.original_due_date, task.due_date) == (date(2026, 11, 30), date(2026, 12, 10))
     assert session.get(ExtensionRequest, ext.id).status == "approved"
-    closes = session.exec(select(CloseRequest).where(CloseRequest.task_id == task.id)
-                          .order_by(CloseRequest.id)).all()
+    closes = session.exec(select(CloseRequest).where(CloseRequest.task_id == task.id).order_by(CloseRequest.id)).all()
     assert [c.status for c in closes] == ["rejected", "approved"]
-    reports = session.exec(select(ProgressReport).where(ProgressReport.task_id == task.id)
-                           .order_by(ProgressReport.id)).all()
-    assert [(r.text, r.percent) for r in reports] == [("已完成储备库初步梳理，共入库项目12个", 40), ("已补充入库项目清单", 100)]
+    reports = session.exec(
+        select(ProgressReport).where(ProgressReport.task_id == task.id).order_by(ProgressReport.id)
+    ).all()
+    assert [(r.text, r.percent) for r in reports] == [
+        ("已完成储备库初步梳理，共入库项目12个", 40),
+        ("已补充入库项目清单", 100),
+    ]
     [att] = session.exec(select(Attachment).where(Attachment.task_id == task.id)).all()
     assert (att.original_name, att.report_id) == ("储备库更新情况.pdf", reports[0].id)
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.task_id == task.id)
-                                              .order_by(AuditEvent.id))]
-    expected = ["create", "assign", "acknowledge", "report", "request_extension", "approve_extension",
-                "request_close", "return", "report", "request_close", "approve_close"]
+    actions = [
+        e.action for e in session.exec(select(AuditEvent).where(AuditEvent.task_id == task.id).order_by(AuditEvent.id))
+    ]
+    expected = [
+        "create",
+        "assign",
+        "acknowledge",
+        "report",
+        "request_extension",
+        "approve_extension",
+        "request_close",
+        "return",
+        "report",
+        "request_close",
+        "approve_close",
+    ]
     assert [a for a in actions if a != "attachment_upload"] == expected, actions
     assert "attachment_upload" in actions
     others = [t for t in session.exec(select(Task).where(Task.source_id == src.id)) if t.id != task.id]

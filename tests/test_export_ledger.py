@@ -45,7 +45,9 @@ def _task(session, title) -> Task:
 
 
 def _export(org, path, f=None, actor=None, **kw) -> int:
-    n = ledger_export.export_ledger(org.session, actor or org.office, path, f or TaskFilter(), Horizon.build(org.session), **kw)
+    n = ledger_export.export_ledger(
+        org.session, actor or org.office, path, f or TaskFilter(), Horizon.build(org.session), **kw
+    )
     return n
 
 
@@ -74,8 +76,20 @@ def test_standard_ledger_layout(busy, tmp_path):
     ws = _sheet(path)
     assert ws["A1"].value == "督办台账（截至2026年11月23日）" and "A1:M1" in ws.merged_cells
     assert [ws.cell(2, c).value for c in range(1, 14)] == [
-        "序号", "任务来源", "来源日期", "事项编号", "督办事项", "工作要求", "责任单位", None, "责任领导", "完成时限",
-        "紧急程度", "办理状态", "最新进展"]
+        "序号",
+        "任务来源",
+        "来源日期",
+        "事项编号",
+        "督办事项",
+        "工作要求",
+        "责任单位",
+        None,
+        "责任领导",
+        "完成时限",
+        "紧急程度",
+        "办理状态",
+        "最新进展",
+    ]
     assert (ws["G3"].value, ws["H3"].value) == ("牵头单位", "配合单位")
     for ref in ("A2:A3", "B2:B3", "G2:H2", "M2:M3"):
         assert ref in ws.merged_cells, ref
@@ -93,7 +107,10 @@ def test_standard_ledger_layout(busy, tmp_path):
     work = [rows[t] for t in ("推进城东片区道路建设", "加快老旧小区改造", "推动重点项目开工")]
     people = [rows[t] for t in ("办好民生实事", "学校食堂食品安全专项整治")]
     assert work == list(range(work[0], work[0] + 3)) and people == [work[-1] + 2, work[-1] + 3]
-    assert ws.cell(work[0] - 1, 1).value == "一、扎实推进项目建设" and ws.cell(people[0] - 1, 1).value == "二、持续改善民生"
+    assert (
+        ws.cell(work[0] - 1, 1).value == "一、扎实推进项目建设"
+        and ws.cell(people[0] - 1, 1).value == "二、持续改善民生"
+    )
     assert f"B{work[0]}:B{work[-1]}" in ws.merged_cells and f"C{work[0]}:C{work[-1]}" in ws.merged_cells
     assert f"B{people[0]}:B{people[-1]}" in ws.merged_cells
     assert ws.cell(work[0], 2).value == ws.cell(people[0], 2).value == "2026年区政府工作报告"
@@ -112,10 +129,16 @@ def test_standard_ledger_layout(busy, tmp_path):
     def fill(row, col):
         return ws.cell(row, col).fill.fgColor.rgb[-6:] if ws.cell(row, col).fill.fill_type else None
 
-    red, yellow, green = rows["研究制定城区停车管理办法"], rows["请立即组织排查河口镇防汛设施隐患并整改"], rows["加快老旧小区改造"]
+    red, yellow, green = (
+        rows["研究制定城区停车管理办法"],
+        rows["请立即组织排查河口镇防汛设施隐患并整改"],
+        rows["加快老旧小区改造"],
+    )
     assert (fill(red, 10), fill(red, 12)) == ("FFC7CE", "FFC7CE")
     assert ws.cell(red, 12).value == "已交办（逾期）"
-    assert (fill(yellow, 10), fill(yellow, 12)) == ("FFEB9C", "FFEB9C") and ws.cell(yellow, 12).value == "已交办（临期）"
+    assert (fill(yellow, 10), fill(yellow, 12)) == ("FFEB9C", "FFEB9C") and ws.cell(
+        yellow, 12
+    ).value == "已交办（临期）"
     assert fill(green, 12) == "C6EFCE" and fill(rows["推动重点项目开工"], 12) is None
     assert ws.cell(r, 5).border.left.style == "thin" and ws.cell(r, 5).alignment.wrap_text
     assert ws.auto_filter.ref == "A3:M15"
@@ -141,8 +164,11 @@ def test_filters_and_visibility(busy, tmp_path):
     assert _sheet(path).cell(4, 5).value == "审议2027年财政预算草案编制方案"
     assert _export(busy, path, TaskFilter(overdue=True)) == 1
     assert _export(busy, path, TaskFilter(leader_id=busy.leader("王芳"))) == 3
-    clerk = Actor.of(organisation.create_user(s, busy.office, "clerk1", "联络员", "password123", Role.CLERK,
-                                              department_id=busy.dept("区交通运输局")))
+    clerk = Actor.of(
+        organisation.create_user(
+            s, busy.office, "clerk1", "联络员", "password123", Role.CLERK, department_id=busy.dept("区交通运输局")
+        )
+    )
     s.commit()
     # a department sees only what went out to it: the assigned parking task, not its draft road task
     assert _export(busy, path, actor=clerk) == 1
@@ -155,13 +181,13 @@ def test_an_assisting_department_exports_its_own_progress_not_the_leads(busy, tm
     not the lead's (actors.own_part_only: the task page and the API withhold it too); the lead's
     export shows the newest of all."""
     s = busy.session
-    task = s.exec(select(Task).join(TaskAssist, TaskAssist.task_id == Task.id)
-                  .where(Task.status == "assigned")).first()
+    task = s.exec(select(Task).join(TaskAssist, TaskAssist.task_id == Task.id).where(Task.status == "assigned")).first()
     helper = s.exec(select(TaskAssist.department_id).where(TaskAssist.task_id == task.id)).first()
     clerks = {}
     for name, dep in (("assist1", helper), ("lead1", task.lead_department_id)):
-        clerks[name] = Actor.of(organisation.create_user(s, busy.office, name, "联络员", "password123", Role.CLERK,
-                                                         department_id=dep))
+        clerks[name] = Actor.of(
+            organisation.create_user(s, busy.office, name, "联络员", "password123", Role.CLERK, department_id=dep)
+        )
     s.add(ProgressReport(task_id=task.id, department_id=helper, text="协办：配合资金测算完成"))
     s.flush()
     s.add(ProgressReport(task_id=task.id, department_id=task.lead_department_id, text="牵头：内部研判意见"))
@@ -185,8 +211,9 @@ INJECTIONS = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SU
 def test_formula_injection_is_neutralised(org, tmp_path):
     s = org.session
     for i, text in enumerate(INJECTIONS):
-        tasks.create_draft(s, org.office, {"title": text, "requirement": f"=要求{i}",
-                                           "lead_department_id": org.dept("区财政局")})
+        tasks.create_draft(
+            s, org.office, {"title": text, "requirement": f"=要求{i}", "lead_department_id": org.dept("区财政局")}
+        )
     s.commit()
     path = tmp_path / "inject.xlsx"
     _export(org, path)
@@ -204,9 +231,23 @@ def test_formula_injection_is_neutralised(org, tmp_path):
 
 
 def test_tabs_returns_and_control_characters(tmp_path):
-    rows = [LedgerRow(source="\t来源", source_date=None, code="C1", title="\r回车开头", requirement="含\x07响铃\x1b字符",
-                      lead="区财政局", assisting=[], leaders=[], deadline="\t长期坚持", urgency="一般", status="草稿",
-                      progress="-已完成", item_no="")]
+    rows = [
+        LedgerRow(
+            source="\t来源",
+            source_date=None,
+            code="C1",
+            title="\r回车开头",
+            requirement="含\x07响铃\x1b字符",
+            lead="区财政局",
+            assisting=[],
+            leaders=[],
+            deadline="\t长期坚持",
+            urgency="一般",
+            status="草稿",
+            progress="-已完成",
+            item_no="",
+        )
+    ]
     path = tmp_path / "ctl.xlsx"
     assert write_ledger(path, iter(rows)) == 1
     ws = _sheet(path)
@@ -220,10 +261,22 @@ def test_tabs_returns_and_control_characters(tmp_path):
 def test_write_ledger_streams_a_generator(tmp_path):
     def rows():
         for i in range(3000):
-            yield LedgerRow(source=f"会议{i // 7}", source_date=date(2026, 1, 1), code=f"DB-{i}", title=f"事项{i}",
-                            requirement="", lead="区财政局", assisting=["区教育局"], leaders=["李明"],
-                            deadline=date(2026, 12, 31), urgency="一般", status="办理中", progress="",
-                            light=("red", "yellow", "green", "none")[i % 4], source_key=i // 7)
+            yield LedgerRow(
+                source=f"会议{i // 7}",
+                source_date=date(2026, 1, 1),
+                code=f"DB-{i}",
+                title=f"事项{i}",
+                requirement="",
+                lead="区财政局",
+                assisting=["区教育局"],
+                leaders=["李明"],
+                deadline=date(2026, 12, 31),
+                urgency="一般",
+                status="办理中",
+                progress="",
+                light=("red", "yellow", "green", "none")[i % 4],
+                source_key=i // 7,
+            )
 
     path = tmp_path / "big.xlsx"
     assert write_ledger(path, rows(), title="测试") == 3000
@@ -254,11 +307,27 @@ def _snapshot(session) -> list[tuple]:
     out = []
     sources = {s.id: (s.title, s.kind, s.source_date) for s in session.exec(select(Source))}
     for t in session.exec(select(Task).order_by(Task.title)):
-        latest = session.exec(select(ProgressReport.text).where(ProgressReport.task_id == t.id)
-                              .order_by(ProgressReport.id.desc())).first()
-        out.append((t.title, t.requirement, t.item_no, sources.get(t.source_id), t.lead_department_id,
-                    sorted(tasks.assisting_ids(session, t.id)), sorted(tasks.leader_ids(session, t.id)), t.urgency,
-                    t.deadline_kind, t.due_date, t.deadline_text, t.recurrence, t.feedback_cycle, latest))
+        latest = session.exec(
+            select(ProgressReport.text).where(ProgressReport.task_id == t.id).order_by(ProgressReport.id.desc())
+        ).first()
+        out.append(
+            (
+                t.title,
+                t.requirement,
+                t.item_no,
+                sources.get(t.source_id),
+                t.lead_department_id,
+                sorted(tasks.assisting_ids(session, t.id)),
+                sorted(tasks.leader_ids(session, t.id)),
+                t.urgency,
+                t.deadline_kind,
+                t.due_date,
+                t.deadline_text,
+                t.recurrence,
+                t.feedback_cycle,
+                latest,
+            )
+        )
     return out
 
 
@@ -293,8 +362,14 @@ def test_import_template_with_drop_downs(org, tmp_path):
     wb = openpyxl.load_workbook(path)
     ws = wb["督办台账"]
     assert wb["_lists"].sheet_state == "hidden" and wb.active.title == "督办台账"
-    assert [ws.cell(2, c).value for c in range(1, 14)][:6] == ["序号", "任务来源", "来源日期", "事项编号", "督办事项",
-                                                               "工作要求"]
+    assert [ws.cell(2, c).value for c in range(1, 14)][:6] == [
+        "序号",
+        "任务来源",
+        "来源日期",
+        "事项编号",
+        "督办事项",
+        "工作要求",
+    ]
     validations = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
     assert set(validations) == {"G4:G503", "H4:H503", "I4:I503", "K4:K503"}
     lead = validations["G4:G503"]
@@ -307,7 +382,13 @@ def test_import_template_with_drop_downs(org, tmp_path):
     assert ws.freeze_panes == "A4" and ws.print_title_rows == "$2:$3"
 
     ws["A4"], ws["B4"], ws["C4"], ws["E4"] = 1, "区政府第30次常务会议", date(2026, 11, 20), "用模板登记的事项"
-    ws["G4"], ws["H4"], ws["I4"], ws["J4"], ws["K4"] = "区财政局", "区教育局、城关街道", "吴海涛", "10个工作日内", "急件"
+    ws["G4"], ws["H4"], ws["I4"], ws["J4"], ws["K4"] = (
+        "区财政局",
+        "区教育局、城关街道",
+        "吴海涛",
+        "10个工作日内",
+        "急件",
+    )
     wb.save(path)
     report = ledger_import.import_ledger(s, org.office, path, dry_run=False)
     s.commit()
@@ -316,7 +397,12 @@ def test_import_template_with_drop_downs(org, tmp_path):
     assert "隐藏" in sheets["_lists"].reason and not sheets["填表说明"].detected
     row = report.rows[0]
     assert (row.title, row.lead.name, [d.name for d in row.assisting], row.urgency, row.due_date) == (
-        "用模板登记的事项", "区财政局", ["区教育局", "城关街道办事处"], "urgent", date(2026, 12, 4))
+        "用模板登记的事项",
+        "区财政局",
+        ["区教育局", "城关街道办事处"],
+        "urgent",
+        date(2026, 12, 4),
+    )
 
 
 def test_template_without_organisation_still_opens(session, tmp_path):
@@ -356,14 +442,27 @@ def test_cli_export_and_template(cli, busy, tmp_path):
 
 
 def test_cli_import_json_report_and_exit_status(cli, org, tmp_path):
-    result = cli.invoke(args=["ledger", "import", str(FIXTURES / "meetings_multi_sheet.xlsx"), "--dry-run",
-                              "--format", "json"])
+    result = cli.invoke(
+        args=["ledger", "import", str(FIXTURES / "meetings_multi_sheet.xlsx"), "--dry-run", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["ok"] and not body["committed"] and body["counts"]["create"] == 5
     row = next(r for r in body["rows"] if r["row"] == 3 and r["sheet"] == "领导批示")
-    for key in ("sheet", "row", "source", "title", "lead", "assisting", "leaders", "due_date", "deadline_text",
-                "deadline_kind", "errors", "warnings"):
+    for key in (
+        "sheet",
+        "row",
+        "source",
+        "title",
+        "lead",
+        "assisting",
+        "leaders",
+        "due_date",
+        "deadline_text",
+        "deadline_kind",
+        "errors",
+        "warnings",
+    ):
         assert key in row
     assert (row["due_date"], row["deadline_text"], row["deadline_kind"]) == ("2026-11-24", "立即办理", "immediate")
     org.session.rollback()
@@ -420,15 +519,35 @@ def test_cli_column_mapping_is_corrected_and_remembered(cli, app, org, tmp_path)
     body = json.loads(guessed.stdout)
     assert body["rows"][0]["due_date"] is None
     assert {w["column"] for w in body["sheets"][0]["warnings"]} == {"F", "G"}
-    fixed = cli.invoke(args=["ledger", "import", str(tmp_path / "odd.xlsx"), "--dry-run", "--format", "json",
-                             "--map", "F=deadline", "--map", "G=进展情况", "--remember"])
+    fixed = cli.invoke(
+        args=[
+            "ledger",
+            "import",
+            str(tmp_path / "odd.xlsx"),
+            "--dry-run",
+            "--format",
+            "json",
+            "--map",
+            "F=deadline",
+            "--map",
+            "G=进展情况",
+            "--remember",
+        ]
+    )
     assert fixed.exit_code == 0, fixed.output
     body = json.loads(fixed.stdout)
     assert body["rows"][0]["due_date"] == "2026-12-31" and body["rows"][0]["progress"] == "已启动"
     org.session.rollback()
     stored = org.session.exec(select(LedgerMapping)).all()  # in the table, not a file
-    assert len(stored) == 1 and stored[0].fields == {"0": "seq", "1": "source", "2": "source_date", "3": "title",
-                                                     "4": "lead", "5": "deadline", "6": "progress"}
+    assert len(stored) == 1 and stored[0].fields == {
+        "0": "seq",
+        "1": "source",
+        "2": "source_date",
+        "3": "title",
+        "4": "lead",
+        "5": "deadline",
+        "6": "progress",
+    }
     assert not (Path(app.instance_path) / "ledger_mappings.json").exists()
     remembered = cli.invoke(args=["ledger", "import", str(tmp_path / "odd.xlsx"), "--dry-run", "--format", "json"])
     body = json.loads(remembered.stdout)

@@ -14,10 +14,22 @@ from tracker.services.actors import SYSTEM
 from tracker.services.organisation import directory as organisation
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("12", 12), (" 7 ", 7), ("0", 0), ("", None), (None, None), ("²", None), ("１２", None),
-    ("-3", None), ("1e3", None), ("9" * 10, None), ("12abc", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        ("0", 0),
+        ("", None),
+        (None, None),
+        ("²", None),
+        ("１２", None),
+        ("-3", None),
+        ("1e3", None),
+        ("9" * 10, None),
+        ("12abc", None),
+    ],
+)
 def test_to_int_reads_ascii_digits_only(raw, expected):
     assert to_int(raw) == expected
 
@@ -31,12 +43,15 @@ def _username(session, actor) -> str:
     return session.exec(select(User.username).where(User.id == actor.user_id)).one()
 
 
-@pytest.mark.parametrize("who, url", [
-    ("office", "/office/tasks?page=²"),
-    ("lead_clerk", "/dept/tasks?page=²"),
-    ("lead_clerk", "/notifications/?page=²"),
-    ("leader", "/dashboard/tasks?page=²"),
-])
+@pytest.mark.parametrize(
+    "who, url",
+    [
+        ("office", "/office/tasks?page=²"),
+        ("lead_clerk", "/dept/tasks?page=²"),
+        ("lead_clerk", "/notifications/?page=²"),
+        ("leader", "/dashboard/tasks?page=²"),
+    ],
+)
 def test_a_superscript_page_number_shows_the_first_page(client, session, who, url):
     d = f.district(session)
     login(client, _username(session, getattr(d, who)))

@@ -30,17 +30,26 @@ def _ledger(tmp_path):
     ws.append(["区政府第41次常务会议议定事项督办台账（截至2026年11月20日）"])
     ws.append(["序号", "任务来源", "会议日期", "督办事项", "牵头单位", "要求完成日期", "目前情况"])
     ws.append(["一、项目建设"])
-    ws.append([1, "区政府第41次常务会议", date(2026, 11, 18), "推进城东大道建设", "区交通运输局", "2026年12月31日",
-               "已完成路基"])
-    ws.append([2, "区政府第41次常务会议", date(2026, 11, 18), "完成老旧小区改造", "区住房和城乡建设局", "15个工作日内",
-               None])
+    ws.append(
+        [
+            1,
+            "区政府第41次常务会议",
+            date(2026, 11, 18),
+            "推进城东大道建设",
+            "区交通运输局",
+            "2026年12月31日",
+            "已完成路基",
+        ]
+    )
+    ws.append(
+        [2, "区政府第41次常务会议", date(2026, 11, 18), "完成老旧小区改造", "区住房和城乡建设局", "15个工作日内", None]
+    )
     path = tmp_path / "常务会议台账.xlsx"
     wb.save(path)
     return path
 
 
-def test_office_imports_a_ledger_in_the_browser(live_server, browser_context, session, tmp_path, monkeypatch,
-                                                request):
+def test_office_imports_a_ledger_in_the_browser(live_server, browser_context, session, tmp_path, monkeypatch, request):
     load_district(session)  # the office user duchashi and the district's departments
     path = _ledger(tmp_path)
     gate = threading.Event()

@@ -41,10 +41,17 @@ def test_district_list_field_by_field(session):
         assert got == aliases
     assert [d.sort_order for d in sorted(deps.values(), key=lambda d: d.sort_order)][:3] == [10, 20, 30]
     leaders = {x.name: x for x in session.exec(select(Leader))}
-    assert {n: x.title for n, x in leaders.items()} == {"吴海涛": "常务副区长", "李明": "副区长", "王芳": "副区长",
-                                                         "赵强": "副区长", "孙志强": "区长"}
-    portfolio = {n: {d for d, dep in deps.items() if dep.id in organisation.portfolio_ids(session, x.id)}
-                 for n, x in leaders.items()}
+    assert {n: x.title for n, x in leaders.items()} == {
+        "吴海涛": "常务副区长",
+        "李明": "副区长",
+        "王芳": "副区长",
+        "赵强": "副区长",
+        "孙志强": "区长",
+    }
+    portfolio = {
+        n: {d for d, dep in deps.items() if dep.id in organisation.portfolio_ids(session, x.id)}
+        for n, x in leaders.items()
+    }
     assert portfolio["吴海涛"] == {"区发展和改革委员会", "区财政局", "区政府办公室"}
     assert portfolio["孙志强"] == {"区政府办公室"}
     assert portfolio["李明"] == {"区交通运输局", "区住房和城乡建设局", "河口镇人民政府"}
@@ -57,14 +64,21 @@ def test_district_list_field_by_field(session):
 def test_a_list_imported_again_changes_nothing_and_a_grown_list_only_adds(session, tmp_path):
     org = load_district(session)
     before = counts(session)
-    again = department_list.import_departments(session, org.office, FIXTURES / "departments_district.xlsx", dry_run=False)
+    again = department_list.import_departments(
+        session, org.office, FIXTURES / "departments_district.xlsx", dry_run=False
+    )
     session.commit()
     assert again.counts()["unchanged"] == 13 and counts(session) == before
 
-    grown = _book(tmp_path, [["单位名称", "简称", "类型", "分管领导"],
-                             ["区财政局", "财政局、区财政", "组成部门", "吴海涛"],
-                             ["区教育局", "教育局", "组成部门", "李明"],
-                             ["区人力资源和社会保障局", "区人社局", "", "钱伟（副区长）"]])
+    grown = _book(
+        tmp_path,
+        [
+            ["单位名称", "简称", "类型", "分管领导"],
+            ["区财政局", "财政局、区财政", "组成部门", "吴海涛"],
+            ["区教育局", "教育局", "组成部门", "李明"],
+            ["区人力资源和社会保障局", "区人社局", "", "钱伟（副区长）"],
+        ],
+    )
     report = department_list.import_departments(session, org.office, grown, dry_run=False)
     session.commit()
     actions = {r.name: r.action for r in report.rows}
@@ -83,13 +97,18 @@ def test_a_list_imported_again_changes_nothing_and_a_grown_list_only_adds(sessio
 def test_department_list_errors_write_nothing(session, tmp_path):
     org = load_district(session)
     before = counts(session)
-    bad = _book(tmp_path, [["单位全称", "简称/别名", "单位类型", "分管领导"],
-                           ["区审计局", "审计局", "局机关", "吴海涛"],
-                           ["区统计局", "区财政局", "组成部门", ""],
-                           ["区统计局", "", "组成部门", ""],
-                           ["区医保局", "医保", "组成部门", ""],
-                           ["区档案馆", "医保", "事业单位", ""],
-                           [None, "没有全称", "组成部门", ""]])
+    bad = _book(
+        tmp_path,
+        [
+            ["单位全称", "简称/别名", "单位类型", "分管领导"],
+            ["区审计局", "审计局", "局机关", "吴海涛"],
+            ["区统计局", "区财政局", "组成部门", ""],
+            ["区统计局", "", "组成部门", ""],
+            ["区医保局", "医保", "组成部门", ""],
+            ["区档案馆", "医保", "事业单位", ""],
+            [None, "没有全称", "组成部门", ""],
+        ],
+    )
     report = department_list.import_departments(session, org.office, bad, dry_run=False)
     session.commit()
     assert not report.committed and counts(session) == before
@@ -112,8 +131,9 @@ def test_departments_cli(app, session, tmp_path):
     assert "试运行" in dry.stdout and "区发展和改革委员会" in dry.stdout
     session.rollback()
     assert session.exec(select(Department)).first() is None
-    real = runner.invoke(args=["departments", "import", str(FIXTURES / "departments_district.xlsx"),
-                               "--format", "json"])
+    real = runner.invoke(
+        args=["departments", "import", str(FIXTURES / "departments_district.xlsx"), "--format", "json"]
+    )
     assert real.exit_code == 0, real.output
     import json
 

@@ -24,17 +24,48 @@ def ledger(rows, merged=(), **kw):
     return detect(sheet(rows, merged), LEDGER_FIELDS, {"title"}, **kw)
 
 
-@pytest.mark.parametrize("header, field", [
-    ("序号", "seq"), ("编号", "seq"), ("督办事项", "title"), ("议定事项", "title"), ("工作任务", "title"),
-    ("具体措施", "title"), ("建议题目", "title"), ("决定事项", "title"), ("牵头单位", "lead"), ("主办单位", "lead"),
-    ("承办单位", "lead"), ("配合单位", "assist"), ("协办单位", "assist"), ("责任单位", "units"),
-    ("责任领导", "leaders"), ("分管领导", "leaders"), ("批示领导", "leaders"), ("完成时限", "deadline"),
-    ("办理时限", "deadline"), ("时间节点", "deadline"), ("进展情况", "progress"), ("办理进展", "progress"),
-    ("任务来源", "source"), ("会议名称", "source"), ("来文单位", "source"), ("会议时间", "source_date"),
-    ("事项编号", "code"), ("完成时限（截止日期）", "deadline"), ("督办事项内容", "title"), ("  牵 头 单 位 ", "lead"),
-    ("＊完成时限", "deadline"), ("责任单位（牵头）", "lead"), ("责任单位(配合)", "assist"), ("备注", None),
-    ("县政府第8次常务会议", None), ("长期坚持", None), ("县财政局、城关镇", None),
-])
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        ("序号", "seq"),
+        ("编号", "seq"),
+        ("督办事项", "title"),
+        ("议定事项", "title"),
+        ("工作任务", "title"),
+        ("具体措施", "title"),
+        ("建议题目", "title"),
+        ("决定事项", "title"),
+        ("牵头单位", "lead"),
+        ("主办单位", "lead"),
+        ("承办单位", "lead"),
+        ("配合单位", "assist"),
+        ("协办单位", "assist"),
+        ("责任单位", "units"),
+        ("责任领导", "leaders"),
+        ("分管领导", "leaders"),
+        ("批示领导", "leaders"),
+        ("完成时限", "deadline"),
+        ("办理时限", "deadline"),
+        ("时间节点", "deadline"),
+        ("进展情况", "progress"),
+        ("办理进展", "progress"),
+        ("任务来源", "source"),
+        ("会议名称", "source"),
+        ("来文单位", "source"),
+        ("会议时间", "source_date"),
+        ("事项编号", "code"),
+        ("完成时限（截止日期）", "deadline"),
+        ("督办事项内容", "title"),
+        ("  牵 头 单 位 ", "lead"),
+        ("＊完成时限", "deadline"),
+        ("责任单位（牵头）", "lead"),
+        ("责任单位(配合)", "assist"),
+        ("备注", None),
+        ("县政府第8次常务会议", None),
+        ("长期坚持", None),
+        ("县财政局、城关镇", None),
+    ],
+)
 def test_header_synonyms(header, field):
     found = match_header(header, LEDGER_FIELDS)
     if field in ("lead", "assist") and header_key(header).startswith("责任单位"):
@@ -77,11 +108,25 @@ def test_two_row_header_with_a_group_header(vertical_merges):
     t = ledger(rows, merged).table
     assert t.mapping.header_rows == [2, 3]
     fields = {c.letter: (c.header, c.field) for c in t.mapping.columns}
-    assert fields == {"A": ("序号", "seq"), "B": ("工作任务", "title"), "C": ("责任单位/牵头单位", "lead"),
-                      "D": ("责任单位/配合单位", "assist"), "E": ("完成时限", "deadline"), "F": ("进展情况", "progress")}
+    assert fields == {
+        "A": ("序号", "seq"),
+        "B": ("工作任务", "title"),
+        "C": ("责任单位/牵头单位", "lead"),
+        "D": ("责任单位/配合单位", "assist"),
+        "E": ("完成时限", "deadline"),
+        "F": ("进展情况", "progress"),
+    }
     assert t.ledger_date == date(2026, 11, 20)
-    assert [r.values for r in t.rows] == [{"seq": 1, "title": "事项一", "lead": "区财政局", "assist": "区教育局",
-                                           "deadline": "12月底前", "progress": "已启动"}]
+    assert [r.values for r in t.rows] == [
+        {
+            "seq": 1,
+            "title": "事项一",
+            "lead": "区财政局",
+            "assist": "区教育局",
+            "deadline": "12月底前",
+            "progress": "已启动",
+        }
+    ]
 
 
 def test_group_header_with_short_sub_headers():
@@ -118,8 +163,11 @@ def test_section_rows_become_categories():
     ]
     t = ledger(rows, [(1, 0, 1, 3)]).table
     assert [(r.text("title"), r.category) for r in t.rows] == [
-        ("事项一", "一、扎实推进项目建设"), ("事项二", "（二）持续改善民生"), ("事项三", "三、优化营商环境"),
-        ("事项四", "第四部分 其他工作")]
+        ("事项一", "一、扎实推进项目建设"),
+        ("事项二", "（二）持续改善民生"),
+        ("事项三", "三、优化营商环境"),
+        ("事项四", "第四部分 其他工作"),
+    ]
     assert [s[0] for s in t.sections] == [2, 4, 6, 8]
 
 
@@ -130,8 +178,12 @@ def test_a_lone_title_is_a_task_not_a_section_and_numbered_blank_rows_are_skippe
 
 
 def test_a_header_repeated_in_the_middle_is_skipped():
-    rows = [["序号", "督办事项", "牵头单位"], [1, "事项一", "区财政局"], ["序号", "督办事项", "牵头单位"],
-            [2, "事项二", "区教育局"]]
+    rows = [
+        ["序号", "督办事项", "牵头单位"],
+        [1, "事项一", "区财政局"],
+        ["序号", "督办事项", "牵头单位"],
+        [2, "事项二", "区教育局"],
+    ]
     t = ledger(rows).table
     assert [r.text("title") for r in t.rows] == ["事项一", "事项二"] and t.skipped == [(3, "重复的表头行")]
 
@@ -179,15 +231,24 @@ def test_mapping_overrides_and_the_remembered_mapping():
     store.remember(fixed.mapping)
     again = ledger(rows, store=store).table
     assert again.mapping.remembered and [c.field for c in again.mapping.columns][2:] == ["lead", "deadline", "progress"]
-    assert again.mapping.to_dict()["columns"][2] == {"column": "C", "index": 2, "header": "单位", "field": "lead",
-                                                      "label": "牵头单位", "guessed": False}
+    assert again.mapping.to_dict()["columns"][2] == {
+        "column": "C",
+        "index": 2,
+        "header": "单位",
+        "field": "lead",
+        "label": "牵头单位",
+        "guessed": False,
+    }
     other = ledger([["序号", "督办事项", "牵头单位"], [1, "x", "区财政局"]], store=store).table
     assert not other.mapping.remembered
 
 
 def test_department_list_header():
-    t = detect(sheet([["单位全称", "简称/别名", "单位类型", "分管领导"], ["县财政局", "财政局", "组成部门", "高志远"]]),
-               DEPARTMENT_FIELDS, {"name"}).table
+    t = detect(
+        sheet([["单位全称", "简称/别名", "单位类型", "分管领导"], ["县财政局", "财政局", "组成部门", "高志远"]]),
+        DEPARTMENT_FIELDS,
+        {"name"},
+    ).table
     assert [c.field for c in t.mapping.columns] == ["name", "aliases", "kind", "leader"]
 
 
@@ -212,8 +273,13 @@ def test_calamine_and_openpyxl_read_the_same_grids(path):
 
 def _norm(rows, width):
     """Same width; a midnight datetime (openpyxl) equals the date (calamine)."""
-    return [[v.date() if isinstance(v, datetime) and v.time() == datetime.min.time() else v
-             for v in r + [None] * (width - len(r))] for r in rows]
+    return [
+        [
+            v.date() if isinstance(v, datetime) and v.time() == datetime.min.time() else v
+            for v in r + [None] * (width - len(r))
+        ]
+        for r in rows
+    ]
 
 
 def test_xls_and_csv_readers():
@@ -236,7 +302,7 @@ def test_formulas_are_not_evaluated(tmp_path):
     wb = Workbook()
     ws = wb.active
     ws.append(["序号", "督办事项", "牵头单位"])
-    ws.append([1, "=CONCAT(\"事项\",\"一\")", "区财政局"])
+    ws.append([1, '=CONCAT("事项","一")', "区财政局"])
     wb.save(tmp_path / "f.xlsx")
     t = detect(read_workbook(tmp_path / "f.xlsx").sheets[0], LEDGER_FIELDS, {"title"}).table
     # openpyxl stores no cached result; nothing computes one: the title is simply empty

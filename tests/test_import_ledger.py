@@ -65,21 +65,38 @@ def test_sample_department_list_imports_every_department_leader_and_alias(sessio
     assert report.committed and report.error_count == 0
     assert report.counts()["create"] == 10
     deps = {d.name: d for d in session.exec(select(Department))}
-    assert set(deps) == {"县发展和改革委员会", "县财政局", "县交通运输局", "县水利局", "县教育体育局", "县民政局",
-                         "县公安局", "县政府办公室", "城关镇人民政府", "柳河乡人民政府"}
+    assert set(deps) == {
+        "县发展和改革委员会",
+        "县财政局",
+        "县交通运输局",
+        "县水利局",
+        "县教育体育局",
+        "县民政局",
+        "县公安局",
+        "县政府办公室",
+        "城关镇人民政府",
+        "柳河乡人民政府",
+    }
     assert deps["城关镇人民政府"].kind == "town" and deps["县财政局"].kind == "component"
     assert deps["县交通运输局"].short_name == "县交通局"
     resolver = resolve.DepartmentResolver.load(session)
-    for alias, name in (("县发改委", "县发展和改革委员会"), ("交通局", "县交通运输局"), ("县教体局", "县教育体育局"),
-                        ("柳河乡", "柳河乡人民政府"), ("县政府办", "县政府办公室")):
+    for alias, name in (
+        ("县发改委", "县发展和改革委员会"),
+        ("交通局", "县交通运输局"),
+        ("县教体局", "县教育体育局"),
+        ("柳河乡", "柳河乡人民政府"),
+        ("县政府办", "县政府办公室"),
+    ):
         assert resolver.lookup(alias) == deps[name].id, alias
     leaders = {x.name: x.id for x in session.exec(select(Leader))}
     assert set(leaders) == {"高志远", "林晓东", "马丽", "何军"}
     portfolio = organisation.portfolio_ids
     assert sorted(portfolio(session, leaders["林晓东"])) == sorted(
-        [deps["县交通运输局"].id, deps["县水利局"].id, deps["柳河乡人民政府"].id])
+        [deps["县交通运输局"].id, deps["县水利局"].id, deps["柳河乡人民政府"].id]
+    )
     assert sorted(portfolio(session, leaders["何军"])) == sorted(
-        [deps["县公安局"].id, deps["县政府办公室"].id, deps["城关镇人民政府"].id])
+        [deps["县公安局"].id, deps["县政府办公室"].id, deps["城关镇人民政府"].id]
+    )
     events = session.exec(select(AuditEvent.action).where(AuditEvent.action == "departments_import")).all()
     assert len(events) == 1
 
@@ -102,27 +119,69 @@ def test_sample_meeting_ledger_resolves_every_department_leader_and_deadline(ses
     fifteen = _rows(undated)[("台账", 5)]
     assert any("需要起算日期" in e["message"] and e["column"] == "G" for e in fifteen["errors"])
 
-    report = ledger_import.import_ledger(session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False,
-                                  base_date=D(2026, 11, 16))
+    report = ledger_import.import_ledger(
+        session, office, SAMPLES / "meeting_ledger.xlsx", dry_run=False, base_date=D(2026, 11, 16)
+    )
     session.commit()
     assert report.committed and report.error_count == 0
     sheet = report.to_dict()["sheets"][0]
     assert sheet["title"] == "县政府常务会议决定事项督办台账"
     assert sheet["notes"] == [{"row": 8, "text": "备注：进展情况每周五下班前更新。"}]
     rows = _rows(report)
-    _check(rows[("台账", 3)], dict(source="县政府第8次常务会议", source_kind="executive_meeting",
-                                  source_date=D(2026, 11, 16), title="完成县城主干道改造设计方案。",
-                                  lead="县交通运输局", assisting=["县财政局", "城关镇人民政府"], leaders=["林晓东"],
-                                  due_date=D(2026, 12, 20), deadline_kind="date", deadline_text="2026年12月20日前"))
-    _check(rows[("台账", 4)], dict(source="县政府第8次常务会议", title="做好冬春季水利设施维护。", lead="县水利局",
-                                  assisting=["柳河乡人民政府", "城关镇人民政府"], leaders=["林晓东"], due_date=None,
-                                  deadline_kind="ongoing", deadline_text="长期坚持"))
-    _check(rows[("台账", 5)], dict(source="县政府第8次常务会议", title="制定学校食堂食品安全专项整治方案。",
-                                  lead="县教育体育局", assisting=[], leaders=["马丽"], due_date=D(2026, 12, 7),
-                                  deadline_kind="date", deadline_text="15个工作日内"))
-    _check(rows[("台账", 6)], dict(source="县长办公会议", source_kind="mayor_office_meeting",
-                                  title="研究养老服务中心运营模式。", lead="县民政局", assisting=["县财政局"],
-                                  leaders=["马丽", "何军"], due_date=D(2027, 3, 31), deadline_text="2027年3月底前"))
+    _check(
+        rows[("台账", 3)],
+        dict(
+            source="县政府第8次常务会议",
+            source_kind="executive_meeting",
+            source_date=D(2026, 11, 16),
+            title="完成县城主干道改造设计方案。",
+            lead="县交通运输局",
+            assisting=["县财政局", "城关镇人民政府"],
+            leaders=["林晓东"],
+            due_date=D(2026, 12, 20),
+            deadline_kind="date",
+            deadline_text="2026年12月20日前",
+        ),
+    )
+    _check(
+        rows[("台账", 4)],
+        dict(
+            source="县政府第8次常务会议",
+            title="做好冬春季水利设施维护。",
+            lead="县水利局",
+            assisting=["柳河乡人民政府", "城关镇人民政府"],
+            leaders=["林晓东"],
+            due_date=None,
+            deadline_kind="ongoing",
+            deadline_text="长期坚持",
+        ),
+    )
+    _check(
+        rows[("台账", 5)],
+        dict(
+            source="县政府第8次常务会议",
+            title="制定学校食堂食品安全专项整治方案。",
+            lead="县教育体育局",
+            assisting=[],
+            leaders=["马丽"],
+            due_date=D(2026, 12, 7),
+            deadline_kind="date",
+            deadline_text="15个工作日内",
+        ),
+    )
+    _check(
+        rows[("台账", 6)],
+        dict(
+            source="县长办公会议",
+            source_kind="mayor_office_meeting",
+            title="研究养老服务中心运营模式。",
+            lead="县民政局",
+            assisting=["县财政局"],
+            leaders=["马丽", "何军"],
+            due_date=D(2027, 3, 31),
+            deadline_text="2027年3月底前",
+        ),
+    )
     saved = {t.title: t for t in session.exec(select(Task))}
     assert len(saved) == 4 and all(t.status == "draft" for t in saved.values())
     task = saved["制定学校食堂食品安全专项整治方案。"]
@@ -138,85 +197,240 @@ def test_sample_meeting_ledger_resolves_every_department_leader_and_deadline(ses
 KEY_WORK = "2026年区政府工作报告"
 EXPECTED = {
     "key_work_two_row.xlsx": {
-        ("重点工作", 6): dict(category="一、扎实推进项目建设", item_no="1", source=KEY_WORK, source_kind="key_work",
-                           source_date=D(2026, 11, 20), title="推进城东片区道路建设",
-                           requirement="完成城东大道、滨河路两条道路主体工程", lead="区交通运输局",
-                           assisting=["区财政局", "区住房和城乡建设局"], leaders=["李明"], due_date=D(2026, 12, 31),
-                           deadline_kind="date", deadline_text="12月底前", progress="城东大道已完成路基施工"),
-        ("重点工作", 7): dict(category="一、扎实推进项目建设", item_no="2", source=KEY_WORK, title="加快老旧小区改造",
-                           requirement="完成12个老旧小区改造任务", lead="区住房和城乡建设局",
-                           assisting=["城关街道办事处", "东城街道办事处"], leaders=["李明"], due_date=D(2026, 12, 31),
-                           deadline_kind="date", deadline_text="2026年12月31日", progress=None),
-        ("重点工作", 8): dict(category="一、扎实推进项目建设", item_no="3", title="推动重点项目开工",
-                           requirement="确保5个省市重点项目开工", lead="区发展和改革委员会", assisting=["区财政局"],
-                           leaders=["吴海涛"], due_date=D(2027, 9, 30), deadline_kind="date", deadline_text="三季度末",
-                           warnings=["已顺延至2027年"]),
-        ("重点工作", 11): dict(category="二、持续改善民生", item_no="4", source=KEY_WORK, title="办好民生实事",
-                            lead="区民政局", assisting=[], leaders=["王芳"], due_date=D(2026, 11, 25),
-                            deadline_kind="recurring", recurrence="monthly:25", feedback_cycle="monthly",
-                            deadline_text="每月25日前报送", progress="已完成前10个月目标"),
-        ("重点工作", 12): dict(category="二、持续改善民生", item_no="5", title="学校食堂食品安全专项整治",
-                            lead="区教育局", assisting=["区市场监督管理局", "区卫生健康委员会"], leaders=["王芳"],
-                            due_date=None, deadline_kind="ongoing", deadline_text="长期坚持"),
+        ("重点工作", 6): dict(
+            category="一、扎实推进项目建设",
+            item_no="1",
+            source=KEY_WORK,
+            source_kind="key_work",
+            source_date=D(2026, 11, 20),
+            title="推进城东片区道路建设",
+            requirement="完成城东大道、滨河路两条道路主体工程",
+            lead="区交通运输局",
+            assisting=["区财政局", "区住房和城乡建设局"],
+            leaders=["李明"],
+            due_date=D(2026, 12, 31),
+            deadline_kind="date",
+            deadline_text="12月底前",
+            progress="城东大道已完成路基施工",
+        ),
+        ("重点工作", 7): dict(
+            category="一、扎实推进项目建设",
+            item_no="2",
+            source=KEY_WORK,
+            title="加快老旧小区改造",
+            requirement="完成12个老旧小区改造任务",
+            lead="区住房和城乡建设局",
+            assisting=["城关街道办事处", "东城街道办事处"],
+            leaders=["李明"],
+            due_date=D(2026, 12, 31),
+            deadline_kind="date",
+            deadline_text="2026年12月31日",
+            progress=None,
+        ),
+        ("重点工作", 8): dict(
+            category="一、扎实推进项目建设",
+            item_no="3",
+            title="推动重点项目开工",
+            requirement="确保5个省市重点项目开工",
+            lead="区发展和改革委员会",
+            assisting=["区财政局"],
+            leaders=["吴海涛"],
+            due_date=D(2027, 9, 30),
+            deadline_kind="date",
+            deadline_text="三季度末",
+            warnings=["已顺延至2027年"],
+        ),
+        ("重点工作", 11): dict(
+            category="二、持续改善民生",
+            item_no="4",
+            source=KEY_WORK,
+            title="办好民生实事",
+            lead="区民政局",
+            assisting=[],
+            leaders=["王芳"],
+            due_date=D(2026, 11, 25),
+            deadline_kind="recurring",
+            recurrence="monthly:25",
+            feedback_cycle="monthly",
+            deadline_text="每月25日前报送",
+            progress="已完成前10个月目标",
+        ),
+        ("重点工作", 12): dict(
+            category="二、持续改善民生",
+            item_no="5",
+            title="学校食堂食品安全专项整治",
+            lead="区教育局",
+            assisting=["区市场监督管理局", "区卫生健康委员会"],
+            leaders=["王芳"],
+            due_date=None,
+            deadline_kind="ongoing",
+            deadline_text="长期坚持",
+        ),
     },
     "meetings_multi_sheet.xlsx": {
-        ("常务会议", 2): dict(item_no="1", source="区政府第12次常务会议", source_kind="executive_meeting",
-                          source_date=D(2026, 11, 5), title="研究制定城区停车管理办法", lead="区交通运输局",
-                          assisting=["区市场监督管理局", "城关街道办事处"], leaders=["李明"], due_date=D(2026, 11, 19),
-                          deadline_kind="date", deadline_text="10个工作日内", warnings=["早于今天"]),
-        ("常务会议", 3): dict(item_no="2", source="区政府第12次常务会议", source_date=D(2026, 11, 5),
-                          title="部署冬季供暖保障工作", lead="区住房和城乡建设局",
-                          assisting=["区财政局", "河口镇人民政府"], leaders=["李明"], due_date=D(2026, 11, 30),
-                          deadline_text="11月30日前"),
-        ("常务会议", 4): dict(item_no="3", source="区政府第13次常务会议", source_date=D(2026, 11, 12),
-                          title="审议2027年财政预算草案编制方案", lead="区财政局",
-                          assisting=["城关街道办事处", "东城街道办事处"], leaders=["吴海涛"], due_date=D(2026, 12, 15),
-                          deadline_text="2026年12月15日前", progress="已形成初稿"),
-        ("领导批示", 3): dict(item_no="2026-001", source="孙志强区长批示", source_kind="leader_instruction",
-                          source_date=D(2026, 11, 23), title="请立即组织排查河口镇防汛设施隐患并整改",
-                          lead="河口镇人民政府", assisting=["区财政局"], leaders=["孙志强"], due_date=D(2026, 11, 24),
-                          deadline_kind="immediate", deadline_text="立即办理"),
-        ("领导批示", 4): dict(item_no="2026-002", source="王芳副区长批示", source_kind="leader_instruction",
-                          source_date=D(2026, 11, 20), title="做好冬春季传染病防控工作", lead="区卫生健康委员会",
-                          assisting=[], leaders=["王芳"], due_date=D(2026, 11, 27), deadline_text="5个工作日内"),
+        ("常务会议", 2): dict(
+            item_no="1",
+            source="区政府第12次常务会议",
+            source_kind="executive_meeting",
+            source_date=D(2026, 11, 5),
+            title="研究制定城区停车管理办法",
+            lead="区交通运输局",
+            assisting=["区市场监督管理局", "城关街道办事处"],
+            leaders=["李明"],
+            due_date=D(2026, 11, 19),
+            deadline_kind="date",
+            deadline_text="10个工作日内",
+            warnings=["早于今天"],
+        ),
+        ("常务会议", 3): dict(
+            item_no="2",
+            source="区政府第12次常务会议",
+            source_date=D(2026, 11, 5),
+            title="部署冬季供暖保障工作",
+            lead="区住房和城乡建设局",
+            assisting=["区财政局", "河口镇人民政府"],
+            leaders=["李明"],
+            due_date=D(2026, 11, 30),
+            deadline_text="11月30日前",
+        ),
+        ("常务会议", 4): dict(
+            item_no="3",
+            source="区政府第13次常务会议",
+            source_date=D(2026, 11, 12),
+            title="审议2027年财政预算草案编制方案",
+            lead="区财政局",
+            assisting=["城关街道办事处", "东城街道办事处"],
+            leaders=["吴海涛"],
+            due_date=D(2026, 12, 15),
+            deadline_text="2026年12月15日前",
+            progress="已形成初稿",
+        ),
+        ("领导批示", 3): dict(
+            item_no="2026-001",
+            source="孙志强区长批示",
+            source_kind="leader_instruction",
+            source_date=D(2026, 11, 23),
+            title="请立即组织排查河口镇防汛设施隐患并整改",
+            lead="河口镇人民政府",
+            assisting=["区财政局"],
+            leaders=["孙志强"],
+            due_date=D(2026, 11, 24),
+            deadline_kind="immediate",
+            deadline_text="立即办理",
+        ),
+        ("领导批示", 4): dict(
+            item_no="2026-002",
+            source="王芳副区长批示",
+            source_kind="leader_instruction",
+            source_date=D(2026, 11, 20),
+            title="做好冬春季传染病防控工作",
+            lead="区卫生健康委员会",
+            assisting=[],
+            leaders=["王芳"],
+            due_date=D(2026, 11, 27),
+            deadline_text="5个工作日内",
+        ),
     },
     "suggestions_gbk.csv": {
-        ("suggestions_gbk", 2): dict(item_no="1", source="区人大代表建议", source_kind="npc_suggestion",
-                                     source_date=D(2026, 11, 2), title="关于加强中小学课后服务的建议", lead="区教育局",
-                                     assisting=["区财政局"], leaders=[], due_date=D(2026, 12, 31),
-                                     deadline_text="2026年12月31日前"),
-        ("suggestions_gbk", 3): dict(item_no="2", source="区人大代表建议", title="关于改善东城街道 农贸市场环境的建议",
-                                     lead="东城街道办事处", assisting=["区市场监督管理局"], due_date=D(2026, 12, 15),
-                                     deadline_text="2026年12月15日前", progress="已现场调研"),
-        ("suggestions_gbk", 4): dict(item_no="3", source="区政协提案", source_kind="cppcc_proposal",
-                                     source_date=D(2026, 11, 3), title="关于优化公交线路的建议", lead="区交通运输局",
-                                     # 60 days end on Saturday 2027-01-02: the next working day (rules/time_limits.py),
-                                     # on a calendar of weekends only until the office enters 2027
-                                     assisting=[], due_date=D(2027, 1, 4), deadline_text="60日内",
-                                     warnings=["完成时限为暂定结果：自2026-11-03起60个自然日；期满日2027-01-02为休息日，顺延至2027-01-04"]),
+        ("suggestions_gbk", 2): dict(
+            item_no="1",
+            source="区人大代表建议",
+            source_kind="npc_suggestion",
+            source_date=D(2026, 11, 2),
+            title="关于加强中小学课后服务的建议",
+            lead="区教育局",
+            assisting=["区财政局"],
+            leaders=[],
+            due_date=D(2026, 12, 31),
+            deadline_text="2026年12月31日前",
+        ),
+        ("suggestions_gbk", 3): dict(
+            item_no="2",
+            source="区人大代表建议",
+            title="关于改善东城街道 农贸市场环境的建议",
+            lead="东城街道办事处",
+            assisting=["区市场监督管理局"],
+            due_date=D(2026, 12, 15),
+            deadline_text="2026年12月15日前",
+            progress="已现场调研",
+        ),
+        ("suggestions_gbk", 4): dict(
+            item_no="3",
+            source="区政协提案",
+            source_kind="cppcc_proposal",
+            source_date=D(2026, 11, 3),
+            title="关于优化公交线路的建议",
+            lead="区交通运输局",
+            # 60 days end on Saturday 2027-01-02: the next working day (rules/time_limits.py),
+            # on a calendar of weekends only until the office enters 2027
+            assisting=[],
+            due_date=D(2027, 1, 4),
+            deadline_text="60日内",
+            warnings=["完成时限为暂定结果：自2026-11-03起60个自然日；期满日2027-01-02为休息日，顺延至2027-01-04"],
+        ),
     },
     "checklist_utf8.csv": {
-        ("checklist_utf8", 4): dict(item_no="1", source="督办事项清单", source_date=D(2026, 11, 20),
-                                    title="开展安全生产大检查", lead="区市场监督管理局",
-                                    assisting=["区住房和城乡建设局", "区交通运输局"], leaders=["赵强"],
-                                    due_date=D(2026, 11, 30), deadline_text="本月底前"),
-        ("checklist_utf8", 5): dict(item_no="2", source="督办事项清单", title="推进河道综合治理\n（第二阶段）",
-                                    lead="区生态环境分局", assisting=["河口镇人民政府"], leaders=["赵强"],
-                                    due_date=D(2027, 6, 30), deadline_text="2027年6月30日前"),
+        ("checklist_utf8", 4): dict(
+            item_no="1",
+            source="督办事项清单",
+            source_date=D(2026, 11, 20),
+            title="开展安全生产大检查",
+            lead="区市场监督管理局",
+            assisting=["区住房和城乡建设局", "区交通运输局"],
+            leaders=["赵强"],
+            due_date=D(2026, 11, 30),
+            deadline_text="本月底前",
+        ),
+        ("checklist_utf8", 5): dict(
+            item_no="2",
+            source="督办事项清单",
+            title="推进河道综合治理\n（第二阶段）",
+            lead="区生态环境分局",
+            assisting=["河口镇人民政府"],
+            leaders=["赵强"],
+            due_date=D(2027, 6, 30),
+            deadline_text="2027年6月30日前",
+        ),
     },
     "legacy.xls": {
-        ("Sheet1", 2): dict(item_no="1", source="区政府党组会议", source_kind="party_group_meeting",
-                            source_date=D(2026, 10, 28), title="推进政务服务“一网通办”", lead="区政府办公室",
-                            assisting=["区发展和改革委员会"], leaders=["孙志强"], due_date=D(2026, 12, 10),
-                            deadline_kind="date", deadline_text="2026-12-10", progress="已上线87项服务"),
-        ("Sheet1", 3): dict(item_no="2", source="区政府党组会议", source_date=D(2026, 10, 28),
-                            title="开展消防安全隐患排查", lead="城关街道办事处",
-                            assisting=["东城街道办事处", "河口镇人民政府"], leaders=["赵强"], due_date=D(2026, 12, 31),
-                            deadline_text="2026年12月底前"),
-        ("Sheet1", 4): dict(item_no="3", source="区政府党组会议", title="落实秋冬季大气污染防治措施",
-                            lead="区生态环境分局", assisting=["区住房和城乡建设局"], leaders=["赵强"],
-                            due_date=D(2026, 10, 30), deadline_kind="recurring", recurrence="weekly:5",
-                            feedback_cycle="weekly", deadline_text="每周五前报送"),
+        ("Sheet1", 2): dict(
+            item_no="1",
+            source="区政府党组会议",
+            source_kind="party_group_meeting",
+            source_date=D(2026, 10, 28),
+            title="推进政务服务“一网通办”",
+            lead="区政府办公室",
+            assisting=["区发展和改革委员会"],
+            leaders=["孙志强"],
+            due_date=D(2026, 12, 10),
+            deadline_kind="date",
+            deadline_text="2026-12-10",
+            progress="已上线87项服务",
+        ),
+        ("Sheet1", 3): dict(
+            item_no="2",
+            source="区政府党组会议",
+            source_date=D(2026, 10, 28),
+            title="开展消防安全隐患排查",
+            lead="城关街道办事处",
+            assisting=["东城街道办事处", "河口镇人民政府"],
+            leaders=["赵强"],
+            due_date=D(2026, 12, 31),
+            deadline_text="2026年12月底前",
+        ),
+        ("Sheet1", 4): dict(
+            item_no="3",
+            source="区政府党组会议",
+            title="落实秋冬季大气污染防治措施",
+            lead="区生态环境分局",
+            assisting=["区住房和城乡建设局"],
+            leaders=["赵强"],
+            due_date=D(2026, 10, 30),
+            deadline_kind="recurring",
+            recurrence="weekly:5",
+            feedback_cycle="weekly",
+            deadline_text="每周五前报送",
+        ),
     },
 }
 
@@ -253,9 +467,13 @@ def test_fixture_sheets_sections_notes_and_skipped_sheets(org):
     assert not sheets["参考"]["detected"] and "隐藏" in sheets["参考"]["reason"]
     assert not any(r["title"] == "隐藏表中的事项不应导入" for r in multi["rows"])
 
-    only = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="领导批示")
+    only = ledger_import.import_ledger(
+        org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="领导批示"
+    )
     assert {r.sheet for r in only.rows} == {"领导批示"}
-    missing = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="没有这个表")
+    missing = ledger_import.import_ledger(
+        org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", sheet="没有这个表"
+    )
     assert missing.error_count == 1 and "常务会议" in missing.errors[0].message
 
 
@@ -287,7 +505,8 @@ def test_fixture_ledgers_commit_what_the_report_said(org):
     assert len(source_events) == 4
     progress = session.exec(select(ProgressReport)).all()
     assert [(p.text, p.department_id, p.author_id) for p in progress] == [
-        ("已形成初稿", org.dept("区财政局"), org.office.user_id)]
+        ("已形成初稿", org.dept("区财政局"), org.office.user_id)
+    ]
     summary = session.exec(select(AuditEvent).where(AuditEvent.action == "ledger_import")).one()
     assert summary.after["created"] == 5 and summary.after["sources"] == 4
 
@@ -354,7 +573,9 @@ def test_a_failure_while_writing_leaves_nothing_behind(org, monkeypatch):
 
     monkeypatch.setattr(tasks, "assign", flaky)
     with pytest.raises(ValidationFailed, match="模拟"):
-        ledger_import.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False, assign=True)
+        ledger_import.import_ledger(
+            org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False, assign=True
+        )
     org.session.rollback()
     assert len(calls) == 3
     assert counts(org.session) == before
@@ -399,8 +620,12 @@ def test_an_updated_ledger_adds_progress_and_keeps_history(org):
     v2 = ledger_import.import_ledger(session, org.office, FIXTURES / "progress_v2.xlsx", dry_run=False)
     session.commit()
     actions = {r.title: r.action for r in v2.rows}
-    assert actions == {"推进城市更新试点": "update", "优化营商环境专项行动": "unchanged",
-                       "建设智慧停车系统": "update", "开展背街小巷整治": "create"}
+    assert actions == {
+        "推进城市更新试点": "update",
+        "优化营商环境专项行动": "unchanged",
+        "建设智慧停车系统": "update",
+        "开展背街小巷整治": "create",
+    }
     history = {}
     for report in session.exec(select(ProgressReport).order_by(ProgressReport.id)):
         history.setdefault(report.task_id, []).append(report.text)
@@ -453,7 +678,9 @@ def test_differences_from_a_registered_task_are_reported_not_applied(org, tmp_pa
 
     ledger_import.import_ledger(org.session, org.office, ledger_file("城关街道", "2026年12月31日"), dry_run=False)
     org.session.commit()
-    report = ledger_import.import_ledger(org.session, org.office, ledger_file("东城街道", "2027年1月31日"), dry_run=False)
+    report = ledger_import.import_ledger(
+        org.session, org.office, ledger_file("东城街道", "2027年1月31日"), dry_run=False
+    )
     org.session.commit()
     row = report.rows[0]
     assert row.action == "unchanged"
@@ -494,11 +721,22 @@ def test_bulk_written_task_equals_one_from_create_draft(org):
     session.commit()
     row = next(r for r in report.rows if r.title == "推进城东片区道路建设")
     imported = session.get(Task, row.task_id)
-    made = tasks.create_draft(session, org.office, tasks.TaskInput(
-        title=row.title + "（对照）", requirement=row.requirement, source_id=row.source_id, item_no=row.item_no,
-        lead_department_id=row.lead.id, assisting_department_ids=[d.id for d in row.assisting],
-        leader_ids=[x.id for x in row.leaders], deadline_text=row.deadline_text, due_date=row.due_date,
-        category=row.category))
+    made = tasks.create_draft(
+        session,
+        org.office,
+        tasks.TaskInput(
+            title=row.title + "（对照）",
+            requirement=row.requirement,
+            source_id=row.source_id,
+            item_no=row.item_no,
+            lead_department_id=row.lead.id,
+            assisting_department_ids=[d.id for d in row.assisting],
+            leader_ids=[x.id for x in row.leaders],
+            deadline_text=row.deadline_text,
+            due_date=row.due_date,
+            category=row.category,
+        ),
+    )
     session.commit()
     assert imported.category == made.category == "一、扎实推进项目建设"
     skip = {"id", "code", "title", "created_at", "updated_at"}
@@ -533,24 +771,33 @@ def _one_row_ledger(tmp_path, header: list, row: list, title: str | None = None)
 
 
 def test_relative_deadlines_resolve_against_the_rows_source_date_first(org, tmp_path):
-    path = _one_row_ledger(tmp_path, ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
-                           ["区政府第22次常务会议", D(2026, 11, 2), "事项", "区财政局", "10个工作日内"],
-                           title="督办台账（截至2026年11月20日）")
+    path = _one_row_ledger(
+        tmp_path,
+        ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
+        ["区政府第22次常务会议", D(2026, 11, 2), "事项", "区财政局", "10个工作日内"],
+        title="督办台账（截至2026年11月20日）",
+    )
     row = ledger_import.import_ledger(org.session, org.office, path, base_date=D(2026, 11, 23)).rows[0]
     assert row.source_date == D(2026, 11, 2) and row.due_date == D(2026, 11, 16)
 
 
 def test_without_a_source_date_the_ledgers_own_date_is_used(org, tmp_path):
-    path = _one_row_ledger(tmp_path, ["任务来源", "督办事项", "牵头单位", "完成时限"],
-                           ["区政府第23次常务会议", "事项", "区财政局", "12月15日前"],
-                           title="督办台账（截至2027年11月20日）")
+    path = _one_row_ledger(
+        tmp_path,
+        ["任务来源", "督办事项", "牵头单位", "完成时限"],
+        ["区政府第23次常务会议", "事项", "区财政局", "12月15日前"],
+        title="督办台账（截至2027年11月20日）",
+    )
     row = ledger_import.import_ledger(org.session, org.office, path, base_date=D(2026, 1, 5)).rows[0]
     assert row.source_date == D(2027, 11, 20) and row.due_date == D(2027, 12, 15)
 
 
 def test_base_date_is_the_last_resort_and_today_is_never_used(org, tmp_path):
-    path = _one_row_ledger(tmp_path, ["任务来源", "督办事项", "牵头单位", "完成时限"],
-                           ["区政府第24次常务会议", "事项", "区财政局", "1月10日前"])
+    path = _one_row_ledger(
+        tmp_path,
+        ["任务来源", "督办事项", "牵头单位", "完成时限"],
+        ["区政府第24次常务会议", "事项", "区财政局", "1月10日前"],
+    )
     report = ledger_import.import_ledger(org.session, org.office, path)
     errors = report.rows[0].errors
     assert {e.column for e in errors} == {"A", "D"}
@@ -563,23 +810,28 @@ def test_base_date_is_the_last_resort_and_today_is_never_used(org, tmp_path):
 
 
 def test_an_excel_date_serial_in_the_deadline_column_is_read_with_a_warning(org, tmp_path):
-    path = _one_row_ledger(tmp_path, ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
-                           ["区政府第25次常务会议", D(2026, 11, 2), "事项", "区财政局", 46387])
+    path = _one_row_ledger(
+        tmp_path,
+        ["任务来源", "会议日期", "督办事项", "牵头单位", "完成时限"],
+        ["区政府第25次常务会议", D(2026, 11, 2), "事项", "区财政局", 46387],
+    )
     row = ledger_import.import_ledger(org.session, org.office, path).rows[0]
     assert row.due_date == D(2026, 12, 31) and row.deadline_text == "2026-12-31"
     assert any("日期序号" in w.message for w in row.warnings)
 
 
 def test_assign_sends_the_tasks_out_or_refuses_the_whole_file(org):
-    report = ledger_import.import_ledger(org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False,
-                                  assign=True)
+    report = ledger_import.import_ledger(
+        org.session, org.office, FIXTURES / "suggestions_gbk.csv", dry_run=False, assign=True
+    )
     org.session.commit()
     assert report.committed
     assert {t.status for t in org.session.exec(select(Task))} == {"assigned"}
     assert all(t.assigned_at is not None for t in org.session.exec(select(Task)))
     before = counts(org.session)
-    late = ledger_import.import_ledger(org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False,
-                                assign=True)
+    late = ledger_import.import_ledger(
+        org.session, org.office, FIXTURES / "meetings_multi_sheet.xlsx", dry_run=False, assign=True
+    )
     org.session.commit()
     assert not late.committed and counts(org.session) == before
     row = _rows(late)[("常务会议", 2)]
@@ -587,8 +839,11 @@ def test_assign_sends_the_tasks_out_or_refuses_the_whole_file(org):
 
 
 def test_only_the_office_imports(org):
-    clerk = Actor.of(organisation.create_user(org.session, org.office, "clerk9", "联络员", "password123", Role.CLERK,
-                                              department_id=org.dept("区财政局")))
+    clerk = Actor.of(
+        organisation.create_user(
+            org.session, org.office, "clerk9", "联络员", "password123", Role.CLERK, department_id=org.dept("区财政局")
+        )
+    )
     report = ledger_import.plan_ledger(org.session, ledger_import.load_ledger(FIXTURES / "legacy.xls"))
     with pytest.raises(NotPermitted):
         ledger_commit.commit_ledger(org.session, clerk, report)

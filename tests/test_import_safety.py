@@ -52,8 +52,14 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def test_zip_bomb_is_refused_before_parsing(tmp_path):
-    bomb = _zip(tmp_path / "bomb.xlsx", {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
-                                         "xl/worksheets/sheet1.xml": b"\x20" * (40 * 1024 * 1024)})
+    bomb = _zip(
+        tmp_path / "bomb.xlsx",
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/worksheets/sheet1.xml": b"\x20" * (40 * 1024 * 1024),
+        },
+    )
     assert bomb.stat().st_size < 200_000
     assert "压缩炸弹" in _error(bomb)
     assert "解压后过大" in _error(FIXTURES / "key_work_two_row.xlsx", max_uncompressed_bytes=10_000)
@@ -83,8 +89,9 @@ def test_not_a_workbook_corrupt_and_encrypted_files(tmp_path):
 def test_a_bad_file_is_a_report_with_a_chinese_error_not_an_exception(session, tmp_path):
     path = tmp_path / "truncated.xlsx"
     path.write_bytes((FIXTURES / "legacy.xls").read_bytes()[:700])
-    report = ledger_import.import_ledger(session, actors.Actor(None, "系统", "supervisor"), FIXTURES / "encrypted.xlsx",
-                                  dry_run=False)
+    report = ledger_import.import_ledger(
+        session, actors.Actor(None, "系统", "supervisor"), FIXTURES / "encrypted.xlsx", dry_run=False
+    )
     assert not report.ok and "密码" in report.errors[0].message and report.to_dict()["rows"] == []
 
 
@@ -114,7 +121,9 @@ def test_external_entities_are_never_resolved(tmp_path):
         sheet_xml = zf.read(SHEET).decode()
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE", encoding="utf-8")
-    evil = sheet_xml.replace("<worksheet", f'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file://{secret}">]><worksheet', 1)
+    evil = sheet_xml.replace(
+        "<worksheet", f'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file://{secret}">]><worksheet', 1
+    )
     evil = evil.replace("PLACEHOLDER", "&xxe;")
     path = _with_member(src, tmp_path / "xxe.xlsx", SHEET, evil.encode())
     try:
@@ -129,8 +138,11 @@ def test_entity_expansion_does_not_blow_up(tmp_path):
     src = _shared_strings_workbook(tmp_path)
     with zipfile.ZipFile(src) as zf:
         sheet_xml = zf.read(SHEET).decode()
-    lol = '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">' + "".join(
-        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) + "]>"
+    lol = (
+        '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+        + "]>"
+    )
     evil = sheet_xml.replace("<worksheet", lol + "<worksheet", 1).replace("PLACEHOLDER", "&i;")
     path = _with_member(src, tmp_path / "lol.xlsx", SHEET, evil.encode())
     try:
@@ -154,14 +166,58 @@ def test_csv_encodings(tmp_path):
 
 # --- random workbooks --------------------------------------------------------------------------
 
-WORDS = ["序号", "督办事项", "议定事项", "牵头单位", "配合单位", "责任单位", "责任领导", "完成时限", "进展情况",
-         "任务来源", "会议时间", "紧急程度", "备注", "一、重点工作", "备注：无", "区财政局", "区教育局", "区不存在局",
-         "城关街道、东城街道", "各街道", "吴海涛", "李明、王芳", "张三丰", "2026年12月31日前", "15个工作日内", "长期坚持",
-         "每月25日前报送", "尽快", "25日前", "三季度末", "区政府第9次常务会议", "孙志强区长批示", "=1+1", "+cmd",
-         "@SUM(A1)", "特急", "急件", "\t制表符", "控制\x07字符", "（截至2026年11月20日）", "", " ", "　"]
+WORDS = [
+    "序号",
+    "督办事项",
+    "议定事项",
+    "牵头单位",
+    "配合单位",
+    "责任单位",
+    "责任领导",
+    "完成时限",
+    "进展情况",
+    "任务来源",
+    "会议时间",
+    "紧急程度",
+    "备注",
+    "一、重点工作",
+    "备注：无",
+    "区财政局",
+    "区教育局",
+    "区不存在局",
+    "城关街道、东城街道",
+    "各街道",
+    "吴海涛",
+    "李明、王芳",
+    "张三丰",
+    "2026年12月31日前",
+    "15个工作日内",
+    "长期坚持",
+    "每月25日前报送",
+    "尽快",
+    "25日前",
+    "三季度末",
+    "区政府第9次常务会议",
+    "孙志强区长批示",
+    "=1+1",
+    "+cmd",
+    "@SUM(A1)",
+    "特急",
+    "急件",
+    "\t制表符",
+    "控制\x07字符",
+    "（截至2026年11月20日）",
+    "",
+    " ",
+    "　",
+]
 VALUES = st.one_of(
-    st.none(), st.sampled_from(WORDS), st.integers(-5, 100_000), st.floats(allow_nan=True, allow_infinity=True),
-    st.dates(date(1990, 1, 1), date(2040, 12, 31)), st.text(max_size=30),
+    st.none(),
+    st.sampled_from(WORDS),
+    st.integers(-5, 100_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(date(1990, 1, 1), date(2040, 12, 31)),
+    st.text(max_size=30),
     st.datetimes(datetime(2000, 1, 1), datetime(2035, 1, 1)),
 )
 GRIDS = st.lists(st.lists(VALUES, min_size=1, max_size=9), min_size=1, max_size=14)
@@ -194,24 +250,35 @@ def district_once(session):
 
 
 HEADER = ["序号", "任务来源", "会议时间", "督办事项", "牵头单位", "配合单位", "责任领导", "完成时限", "进展情况"]
-PLAUSIBLE = st.lists(st.tuples(
-    st.integers(1, 99),
-    st.sampled_from(["区政府第9次常务会议", "孙志强区长批示", "2026年区政府工作报告"]),
-    st.sampled_from([date(2026, 11, 2), date(2026, 11, 20), None]),
-    st.sampled_from(["推进重点项目", "整治违法建设", "办好民生实事", "开展安全检查", "=HYPERLINK(1)"]),
-    st.sampled_from(["区财政局", "区教育局", "城关街道", "区发改委（牵头）"]),
-    st.sampled_from(["区民政局", "各街道", "区财政局、河口镇", "", None]),
-    st.sampled_from(["吴海涛", "李明、王芳", "常务副区长吴海涛", None]),
-    st.sampled_from(["2026年12月31日前", "15个工作日内", "长期坚持", "每月25日前报送", "12月底前", None]),
-    st.sampled_from(["已启动", "已完成方案", None]),
-).map(list), min_size=1, max_size=10)
+PLAUSIBLE = st.lists(
+    st.tuples(
+        st.integers(1, 99),
+        st.sampled_from(["区政府第9次常务会议", "孙志强区长批示", "2026年区政府工作报告"]),
+        st.sampled_from([date(2026, 11, 2), date(2026, 11, 20), None]),
+        st.sampled_from(["推进重点项目", "整治违法建设", "办好民生实事", "开展安全检查", "=HYPERLINK(1)"]),
+        st.sampled_from(["区财政局", "区教育局", "城关街道", "区发改委（牵头）"]),
+        st.sampled_from(["区民政局", "各街道", "区财政局、河口镇", "", None]),
+        st.sampled_from(["吴海涛", "李明、王芳", "常务副区长吴海涛", None]),
+        st.sampled_from(["2026年12月31日前", "15个工作日内", "长期坚持", "每月25日前报送", "12月底前", None]),
+        st.sampled_from(["已启动", "已完成方案", None]),
+    ).map(list),
+    min_size=1,
+    max_size=10,
+)
 SPOILERS = st.lists(st.tuples(st.integers(0, 10), st.integers(0, 8), VALUES), max_size=2)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(grid=GRIDS, rows=PLAUSIBLE, spoil=SPOILERS, merges=MERGES,
-       shape=st.sampled_from(["plausible", "mixed", "random"]), base=st.sampled_from([True, True, False]))
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    grid=GRIDS,
+    rows=PLAUSIBLE,
+    spoil=SPOILERS,
+    merges=MERGES,
+    shape=st.sampled_from(["plausible", "mixed", "random"]),
+    base=st.sampled_from([True, True, False]),
+)
 def test_random_workbooks_never_crash_and_never_half_import(district_once, grid, rows, spoil, merges, shape, base):
     org = district_once
     if shape == "plausible":
@@ -226,8 +293,9 @@ def test_random_workbooks_never_crash_and_never_half_import(district_once, grid,
         path = Path(tmp) / "random.xlsx"
         _write(grid, merges, path)
         before = counts(org.session)
-        report = ledger_import.import_ledger(org.session, org.office, path, dry_run=False,
-                                      base_date=date(2026, 11, 1) if base else None)
+        report = ledger_import.import_ledger(
+            org.session, org.office, path, dry_run=False, base_date=date(2026, 11, 1) if base else None
+        )
         after = counts(org.session)
         import_report.format_report(report, dry_run=False)
         report.to_dict()
@@ -241,8 +309,10 @@ def test_random_workbooks_never_crash_and_never_half_import(district_once, grid,
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=8),
-       name=st.sampled_from(["key_work_two_row.xlsx", "legacy.xls", "suggestions_gbk.csv"]))
+@given(
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=8),
+    name=st.sampled_from(["key_work_two_row.xlsx", "legacy.xls", "suggestions_gbk.csv"]),
+)
 def test_damaged_files_give_a_report_not_an_exception(district_once, cuts, name):
     data = bytearray((FIXTURES / name).read_bytes())
     for at, byte in cuts:

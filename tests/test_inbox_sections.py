@@ -30,8 +30,9 @@ def per_section(session, actor, base, conditions, limit):
         clauses = [visible_clause(actor), *where]
         if seen:
             clauses.append(Task.id.not_in(seen))
-        rows = session.execute(base.where(*clauses)
-                               .order_by(Task.due_date.asc().nulls_last(), Task.id.asc()).limit(limit)).all()
+        rows = session.execute(
+            base.where(*clauses).order_by(Task.due_date.asc().nulls_last(), Task.id.asc()).limit(limit)
+        ).all()
         total = len(rows)
         if total == limit:
             total = session.scalar(select(sa.func.count()).select_from(Task).where(*clauses))
@@ -44,8 +45,10 @@ def per_section(session, actor, base, conditions, limit):
 @pytest.mark.parametrize("who", ["lead_clerk", "assist_clerk", "other_clerk"])
 def test_sections_match_one_query_per_section(session, d, inbox_tasks, monkeypatch, who, limit):  # noqa: F811
     with f.on(date(2026, 11, 2)):  # two overdue tasks still to acknowledge: at limit 1, one shows under 已逾期
-        late = [f.task_in(session, d, "assigned", title=f"逾期未签收{i}", due_date=date(2026, 11, day)).id
-                for i, day in enumerate((5, 10))]
+        late = [
+            f.task_in(session, d, "assigned", title=f"逾期未签收{i}", due_date=date(2026, 11, day)).id
+            for i, day in enumerate((5, 10))
+        ]
     session.commit()
     monkeypatch.setattr(department, "SECTION_LIMIT", limit)
     actor = getattr(d, who)

@@ -39,14 +39,34 @@ def _overdue_district(session, n_extra: int = 0):
         session.commit()
     if n_extra:
         now = datetime(2026, 9, 21, 2, tzinfo=timezone.utc)
-        session.execute(sa.insert(Task), [
-            {"code": f"DB-2026-X{i:05d}", "title": f"批量事项{i}", "lead_department_id": d.lead_id,
-             "status": "in_progress", "deadline_kind": "date", "due_date": date(2026, 9, 22) + timedelta(days=i % 7),
-             "original_due_date": date(2026, 9, 22), "assigned_at": now, "created_at": now, "updated_at": now,
-             "urgency": "normal", "feedback_cycle": "once", "requirement": "", "item_no": "", "category": "",
-             "deadline_text": "", "recurrence": "", "time_limit_preset": "", "status_before_suspend": "",
-             "needs_leader_approval": False}
-            for i in range(n_extra)])
+        session.execute(
+            sa.insert(Task),
+            [
+                {
+                    "code": f"DB-2026-X{i:05d}",
+                    "title": f"批量事项{i}",
+                    "lead_department_id": d.lead_id,
+                    "status": "in_progress",
+                    "deadline_kind": "date",
+                    "due_date": date(2026, 9, 22) + timedelta(days=i % 7),
+                    "original_due_date": date(2026, 9, 22),
+                    "assigned_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "urgency": "normal",
+                    "feedback_cycle": "once",
+                    "requirement": "",
+                    "item_no": "",
+                    "category": "",
+                    "deadline_text": "",
+                    "recurrence": "",
+                    "time_limit_preset": "",
+                    "status_before_suspend": "",
+                    "needs_leader_approval": False,
+                }
+                for i in range(n_extra)
+            ],
+        )
         session.commit()
     return d, a.id, b.id
 
@@ -149,15 +169,22 @@ def test_scheduler_keeps_its_jobs_in_the_database(app, db, job_table):
 def test_runs_page_lists_newest_first_and_marks_failures(client, session, db):
     d, *_ = _overdue_district(session)
     jobs.run_job(db, "reminders", DAY)
-    session.add(JobRun(job="daily", for_day=DAY, status="failed", error="OperationalError: 连接被拒绝",
-                       started_at=clock.now() + timedelta(hours=1)))
+    session.add(
+        JobRun(
+            job="daily",
+            for_day=DAY,
+            status="failed",
+            error="OperationalError: 连接被拒绝",
+            started_at=clock.now() + timedelta(hours=1),
+        )
+    )
     session.commit()
     office = session.get(User, d.office.user_id)
     office.password_hash = generate_password_hash("pw123456")
     session.commit()
     login(client, office.username, "pw123456")
     html = client.get("/office/jobs").get_data(as_text=True)
-    table = html[html.index('id="job-runs"'):]
+    table = html[html.index('id="job-runs"') :]
     assert table.index("OperationalError: 连接被拒绝") < table.index("催办规则（命令行）")  # newest first
     assert 'class="table-danger" data-status="failed"' in html
     assert 'title="rules.reminders">催办 2<' in table and 'title="rules.escalations">督办 1<' in table
@@ -170,8 +197,15 @@ def test_rules_form_saves_and_refuses_bad_input(client, session):
     session.commit()
     login(client, session.get(User, d.office.user_id).username, "pw123456")
     assert "督办层级" in client.get("/office/reminder-rules").get_data(as_text=True)
-    form = {"before_due": "5,2", "ladder": "2,4,6", "ack_workdays": "2", "report_weekday": "4",
-            "countersign_presets": "countersign_7", "on_due": "on", "overdue_daily": "on"}
+    form = {
+        "before_due": "5,2",
+        "ladder": "2,4,6",
+        "ack_workdays": "2",
+        "report_weekday": "4",
+        "countersign_presets": "countersign_7",
+        "on_due": "on",
+        "overdue_daily": "on",
+    }
     resp = post(client, "/office/reminder-rules", form)
     assert resp.status_code == 302
     session.expire_all()
@@ -191,14 +225,19 @@ def test_rules_form_saves_and_refuses_bad_input(client, session):
 
 def _env(db, tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update(TRACKER_DATABASE_URL=db.url.render_as_string(hide_password=False),
-               TRACKER_INSTANCE_PATH=str(tmp_path / "instance"), TRACKER_ENV="testing",
-               TRACKER_SECRET_KEY="test-secret", PYTHONPATH=str(ROOT))
+    env.update(
+        TRACKER_DATABASE_URL=db.url.render_as_string(hide_password=False),
+        TRACKER_INSTANCE_PATH=str(tmp_path / "instance"),
+        TRACKER_ENV="testing",
+        TRACKER_SECRET_KEY="test-secret",
+        PYTHONPATH=str(ROOT),
+    )
     return env
 
 
-@pytest.mark.parametrize("command", [["reminders", "run"], ["scheduler", "--once", "daily"]],
-                         ids=["reminders-run", "scheduler-once-daily"])
+@pytest.mark.parametrize(
+    "command", [["reminders", "run"], ["scheduler", "--once", "daily"]], ids=["reminders-run", "scheduler-once-daily"]
+)
 def test_two_processes_at_once_write_nothing_twice(session, db, tmp_path, command):
     """Both processes start together on the same database (the test's backend, PostgreSQL
     or a SQLite file). Whichever wins, the day's reminders, escalations and digests exist once."""
@@ -207,8 +246,12 @@ def test_two_processes_at_once_write_nothing_twice(session, db, tmp_path, comman
         expected = reminders.run_rules(session, DAY, dry_run=True)
     session.rollback()
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", *command, "--date", DAY.isoformat()]
-    procs = [subprocess.Popen(flask, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            flask, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, out + err
@@ -223,20 +266,27 @@ def test_two_processes_at_once_write_nothing_twice(session, db, tmp_path, comman
     # what the two processes say they added adds up to one run's worth
     assert sum(r.counts["rules.reminders"] for r in done) == expected["reminders"]
     assert sum(r.counts["rules.escalations"] for r in done) == expected["escalations"]
-    dupes = session.execute(select(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
-                            .group_by(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
-                            .having(sa.func.count() > 1)).all()
+    dupes = session.execute(
+        select(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
+        .group_by(Reminder.task_id, Reminder.department_id, Reminder.rule, Reminder.day)
+        .having(sa.func.count() > 1)
+    ).all()
     assert dupes == []
     assert session.scalar(select(sa.func.count()).select_from(Reminder)) == expected["reminders"] > 1500
     escs = session.exec(select(Escalation)).all()
     assert len(escs) == expected["escalations"] == len({e.auto_key for e in escs})
     assert len({e.notice_no for e in escs}) == len(escs)
     # one audit event per reminder and per escalation, none for a row the other process wrote
-    assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.entity.in_(["reminder", "escalation"]),
-                                 AuditEvent.actor_name == "系统")) == expected["reminders"] + len(escs)
-    digests = session.execute(select(Notification.user_id, sa.func.count()).where(Notification.kind == "digest")
-                              .group_by(Notification.user_id)).all()
+    assert session.scalar(
+        select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.entity.in_(["reminder", "escalation"]), AuditEvent.actor_name == "系统")
+    ) == expected["reminders"] + len(escs)
+    digests = session.execute(
+        select(Notification.user_id, sa.func.count())
+        .where(Notification.kind == "digest")
+        .group_by(Notification.user_id)
+    ).all()
     assert all(n == 1 for _, n in digests)
     if command[0] == "scheduler":
         assert digests, "the daily job sends digests"
@@ -260,8 +310,7 @@ def test_a_killed_scheduler_run_shows_as_interrupted(client, session, db, tmp_pa
 
     d, *_ = _overdue_district(session, n_extra=1500)
     cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "--once", "daily", "--date", DAY.isoformat()]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(db, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None:
@@ -277,7 +326,7 @@ def test_a_killed_scheduler_run_shows_as_interrupted(client, session, db, tmp_pa
         assert conn.execute(sa.select(JobRun.status)).scalars().all() == ["running"]
     _office_login(client, session, d)
     html = client.get("/office/jobs").get_data(as_text=True)
-    table = html[html.index('id="job-runs"'):]
+    table = html[html.index('id="job-runs"') :]
     assert 'data-status="interrupted"' in table and ">中断</span>" in table and "运行中断" in table
     assert 'data-status="running"' not in table
     session.expire_all()
@@ -292,15 +341,29 @@ def test_a_run_elsewhere_is_lost_only_when_its_heartbeat_stops(session, db):
 
     now = clock.now()
     rows = {
-        "beating": JobRun(job="daily", host="web-2:4242", started_at=now - timedelta(hours=2),
-                          heartbeat_at=now - timedelta(minutes=1)),
-        "silent": JobRun(job="daily", host="web-2:4243", started_at=now - timedelta(hours=2),
-                         heartbeat_at=now - jobs.LOST_AFTER - timedelta(seconds=1)),
+        "beating": JobRun(
+            job="daily", host="web-2:4242", started_at=now - timedelta(hours=2), heartbeat_at=now - timedelta(minutes=1)
+        ),
+        "silent": JobRun(
+            job="daily",
+            host="web-2:4243",
+            started_at=now - timedelta(hours=2),
+            heartbeat_at=now - jobs.LOST_AFTER - timedelta(seconds=1),
+        ),
         "old_no_beat": JobRun(job="deliver", host="web-2:4244", started_at=now - timedelta(minutes=10)),
-        "mine": JobRun(job="scoring", host=f"{socket.gethostname()}:{os.getpid()}",
-                       started_at=now - timedelta(hours=1), heartbeat_at=now - timedelta(minutes=2)),
-        "finished": JobRun(job="scoring", host="web-2:1", status="ok", started_at=now - timedelta(hours=3),
-                           finished_at=now - timedelta(hours=3)),
+        "mine": JobRun(
+            job="scoring",
+            host=f"{socket.gethostname()}:{os.getpid()}",
+            started_at=now - timedelta(hours=1),
+            heartbeat_at=now - timedelta(minutes=2),
+        ),
+        "finished": JobRun(
+            job="scoring",
+            host="web-2:1",
+            status="ok",
+            started_at=now - timedelta(hours=3),
+            finished_at=now - timedelta(hours=3),
+        ),
     }
     session.add_all(rows.values())
     session.commit()
@@ -308,8 +371,13 @@ def test_a_run_elsewhere_is_lost_only_when_its_heartbeat_stops(session, db):
     session.commit()
     session.expire_all()
     got = {k: session.get(JobRun, r.id).status for k, r in rows.items()}
-    assert got == {"beating": "running", "silent": "interrupted", "old_no_beat": "interrupted",
-                   "mine": "running", "finished": "ok"}
+    assert got == {
+        "beating": "running",
+        "silent": "interrupted",
+        "old_no_beat": "interrupted",
+        "mine": "running",
+        "finished": "ok",
+    }
     # five minutes later without a beat, both have gone silent too (a live pid does not save a
     # run whose end could not be written, say the database went away at that moment)
     assert jobs.reap_lost(session, now + jobs.LOST_AFTER) == 2

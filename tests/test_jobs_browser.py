@@ -20,8 +20,15 @@ def test_office_edits_rules_and_reads_job_runs(live_server, browser_context, ses
     f.user(session, Role.SUPERVISOR, username="office", password="office-pass-1")
     session.commit()
     jobs.run_job(db, "reminders", clock.today())
-    session.add(JobRun(job="daily", for_day=clock.today(), status="failed", started_at=clock.now() + timedelta(hours=1),
-                       error="OperationalError: could not connect to server"))
+    session.add(
+        JobRun(
+            job="daily",
+            for_day=clock.today(),
+            status="failed",
+            started_at=clock.now() + timedelta(hours=1),
+            error="OperationalError: could not connect to server",
+        )
+    )
     session.commit()
     page = browser_context.new_page()
     page.goto(live_server.url + "/login")

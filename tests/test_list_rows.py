@@ -34,20 +34,36 @@ def varied(session, d):
         f.task_in(session, d, "assigned", title="临期项目", due_date=date(2026, 11, 23))
         f.task_in(session, d, "acknowledged", title="正常项目", due_date=date(2026, 12, 30), urgency="urgent")
         ms = f.task_in(session, d, "in_progress", title="节点逾期", due_date=date(2026, 12, 31))
-        rec = f.task_in(session, d, "in_progress", title="周期报送", deadline_kind="recurring", due_date=None,
-                        recurrence="monthly:25", deadline_text="每月25日前")
+        rec = f.task_in(
+            session,
+            d,
+            "in_progress",
+            title="周期报送",
+            deadline_kind="recurring",
+            due_date=None,
+            recurrence="monthly:25",
+            deadline_text="每月25日前",
+        )
         f.task_in(session, d, "closed", title="按期办结", due_date=date(2026, 12, 1))
         late = f.task_in(session, d, "in_progress", title="超期办结", due_date=date(2026, 11, 3))
         f.task_in(session, d, "draft", title="草稿事项", due_date=date(2026, 11, 5))
         f.task_in(session, d, "suspended", title="暂缓事项", due_date=date(2026, 11, 5))
-        f.task_in(session, d, "assigned", title="配合事项", lead_department_id=d.other_id,
-                  assisting_department_ids=[d.lead_id], due_date=date(2026, 11, 9))
+        f.task_in(
+            session,
+            d,
+            "assigned",
+            title="配合事项",
+            lead_department_id=d.other_id,
+            assisting_department_ids=[d.lead_id],
+            due_date=date(2026, 11, 9),
+        )
         f.task_in(session, d, "in_progress", title="长期事项", deadline_kind="ongoing", due_date=None)
     session.add(Milestone(task_id=ms.id, title="方案", due_date=date(2026, 11, 12)))
     session.add(ReportDue(task_id=rec.id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 25)))
     session.flush()
     with f.on(date(2026, 11, 10)):
         from tracker.services.tasks import requests as task_requests
+
         task_requests.request_close(session, d.lead_clerk, late.id, "已完成")
         task_requests.review_close(session, d.office, late.id, approve=True)
     session.commit()
@@ -55,21 +71,56 @@ def varied(session, d):
 
 def _old(session, actor, flt, h, **kw):
     page = queries.list_tasks(session, actor, flt, h, **kw)
-    return page.total, [(r.Task.id, r.Task.title, r.Task.status, r.Task.due_date, r.lead_name, r.source_title,
-                         bool(r.overdue), int(r.overdue_workdays or 0), bool(r.due_soon), r.light) for r in page.rows]
+    return page.total, [
+        (
+            r.Task.id,
+            r.Task.title,
+            r.Task.status,
+            r.Task.due_date,
+            r.lead_name,
+            r.source_title,
+            bool(r.overdue),
+            int(r.overdue_workdays or 0),
+            bool(r.due_soon),
+            r.light,
+        )
+        for r in page.rows
+    ]
 
 
 def _new(session, actor, flt, h, **kw):
     page = queries.list_task_rows(session, actor, flt, h, **kw)
-    return page.total, [(r.id, r.title, r.status, r.due_date, r.lead_name, r.source_title,
-                         r.overdue, r.overdue_workdays, r.due_soon, r.light) for r in page.rows]
+    return page.total, [
+        (
+            r.id,
+            r.title,
+            r.status,
+            r.due_date,
+            r.lead_name,
+            r.source_title,
+            r.overdue,
+            r.overdue_workdays,
+            r.due_soon,
+            r.light,
+        )
+        for r in page.rows
+    ]
 
 
 FILTERS = [
-    TaskFilter(), TaskFilter(overdue=True), TaskFilter(due_soon=True), TaskFilter(light="red"),
-    TaskFilter(light="yellow"), TaskFilter(light="green"), TaskFilter(light="none"),
-    TaskFilter(status=["assigned", "in_progress"]), TaskFilter(status=["closed"], closed_late="1"),
-    TaskFilter(closed_late="0"), TaskFilter(text="项目"), TaskFilter(text="％"), TaskFilter(urgency="urgent"),
+    TaskFilter(),
+    TaskFilter(overdue=True),
+    TaskFilter(due_soon=True),
+    TaskFilter(light="red"),
+    TaskFilter(light="yellow"),
+    TaskFilter(light="green"),
+    TaskFilter(light="none"),
+    TaskFilter(status=["assigned", "in_progress"]),
+    TaskFilter(status=["closed"], closed_late="1"),
+    TaskFilter(closed_late="0"),
+    TaskFilter(text="项目"),
+    TaskFilter(text="％"),
+    TaskFilter(urgency="urgent"),
     TaskFilter(due_from=date(2026, 11, 10), due_to=date(2026, 12, 1)),
     TaskFilter(closed_from=date(2026, 11, 1), closed_to=date(2026, 11, 30)),
     TaskFilter(source_kind="executive_meeting"),
@@ -82,8 +133,11 @@ def test_list_rows_match_list_tasks(session, d, varied, who, sort):
     actor = getattr(d, who)
     with f.on(TODAY):
         h = Horizon.build(session, 3)
-        for flt in FILTERS + [TaskFilter(department_id=d.assist_id), TaskFilter(lead_department_id=d.other_id),
-                              TaskFilter(leader_id=d.leader_id)]:
+        for flt in FILTERS + [
+            TaskFilter(department_id=d.assist_id),
+            TaskFilter(lead_department_id=d.other_id),
+            TaskFilter(leader_id=d.leader_id),
+        ]:
             for page, per_page in ((1, 50), (1, 2), (2, 2), (9, 2)):
                 old = _old(session, actor, flt, h, sort=sort, page=page, per_page=per_page)
                 assert _new(session, actor, flt, h, sort=sort, page=page, per_page=per_page) == old, (flt, page)
@@ -112,8 +166,7 @@ def test_a_statement_built_once_answers_each_request_with_its_own_values(session
 
 
 def test_names_for_reads_any_number_of_ids(session, d):
-    ts = [f.task_in(session, d, "assigned", title=f"多项{i}", assisting_department_ids=[d.other_id])
-          for i in range(60)]
+    ts = [f.task_in(session, d, "assigned", title=f"多项{i}", assisting_department_ids=[d.other_id]) for i in range(60)]
     session.commit()
     assist, leaders = queries.names_for(session, [t.id for t in ts])
     other = session.get(Department, d.other_id).name

@@ -40,8 +40,20 @@ def test_full_loop_with_extension_and_return(session, d):
     session.commit()
     assert task.status == "closed" and task.closed_on == clock.today()
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == task.id).order_by(AuditEvent.id)).all()
-    assert actions == ["create", "assign", "acknowledge", "report_part", "report", "request_extension",
-                       "approve_extension", "request_close", "return", "report", "request_close", "approve_close"]
+    assert actions == [
+        "create",
+        "assign",
+        "acknowledge",
+        "report_part",
+        "report",
+        "request_extension",
+        "approve_extension",
+        "request_close",
+        "return",
+        "report",
+        "request_close",
+        "approve_close",
+    ]
 
 
 def test_extension_only_before_the_deadline(session, d):

@@ -25,6 +25,9 @@ from tracker.rules import overdue as derived
 from tracker.services.actors import SYSTEM, Actor
 from tracker.services.motions import handling as motions
 from tracker.services.motions import importer as motion_import
+from tracker.services.motions import limits as motion_limits
+from tracker.services.motions import publishing as motion_publishing
+from tracker.services.motions import reminders as motion_reminders
 from tracker.services.organisation import directory as organisation
 from tracker.services.tasks import lifecycle as tasks
 
@@ -32,15 +35,19 @@ ASSIGNED = date(2026, 3, 6)
 
 
 def _clerk(session, org, name):
-    user = organisation.create_user(session, SYSTEM, f"u{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK,
-                                    department_id=org.dept(name))
+    user = organisation.create_user(
+        session, SYSTEM, f"u{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK, department_id=org.dept(name)
+    )
     session.flush()
     return Actor.of(user)
 
 
 def _pdf(name="答复函.pdf"):
-    return FileStorage(stream=io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), filename=name,
-                       content_type="application/pdf")
+    return FileStorage(
+        stream=io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"),
+        filename=name,
+        content_type="application/pdf",
+    )
 
 
 @pytest.fixture
@@ -129,16 +136,18 @@ def _reminders(session, start, end):
     day = start
     while day <= end:
         with clock.frozen(day):
-            motions.run_step_reminders(session, day)
+            motion_reminders.run_step_reminders(session, day)
         day += timedelta(days=1)
     session.flush()
     return out
 
 
 def _reminder_days(session, step) -> dict[str, list[date]]:
-    rows = session.exec(select(Reminder.rule, Reminder.day).where(Reminder.rule.like(f"motion:{step.id}:%"),
-                                                                  Reminder.department_id == step.department_id)
-                        .order_by(Reminder.day)).all()
+    rows = session.exec(
+        select(Reminder.rule, Reminder.day)
+        .where(Reminder.rule.like(f"motion:{step.id}:%"), Reminder.department_id == step.department_id)
+        .order_by(Reminder.day)
+    ).all()
     out: dict[str, list[date]] = {}
     for rule, day in rows:
         out.setdefault(rule.split(":", 2)[2], []).append(day)
@@ -173,8 +182,10 @@ def test_frozen_clock_walk(session, batch, tmp_path):
     _reminders(session, date(2026, 4, 3), date(2026, 4, 8))
     op_cg, op_czj = sorted(_steps(session, m1, "opinion"), key=lambda s: s.department_id != org.dept("城关街道办事处"))
     assert _reminder_days(session, op_czj) == {
-        "before:3": [date(2026, 4, 1)], "before:1": [date(2026, 4, 3)],  # 4-4..4-6 清明 off
-        "today": [date(2026, 4, 7)], "overdue": [date(2026, 4, 8)],
+        "before:3": [date(2026, 4, 1)],
+        "before:1": [date(2026, 4, 3)],  # 4-4..4-6 清明 off
+        "today": [date(2026, 4, 7)],
+        "overdue": [date(2026, 4, 8)],
     }
     assert _reminder_days(session, op_cg) == {"before:3": [date(2026, 4, 1)]}  # sent on 4-03: no more
     # a missed step turns the task red like any overdue task, though the answer is due in June
@@ -190,24 +201,42 @@ def test_frozen_clock_walk(session, batch, tmp_path):
     _reminders(session, date(2026, 4, 24), date(2026, 5, 6))
     consult = _steps(session, m1, "consult")[0]
     assert _reminder_days(session, consult) == {
-        "before:3": [date(2026, 4, 28)], "before:1": [date(2026, 4, 30)], "today": [date(2026, 5, 6)],
+        "before:3": [date(2026, 4, 28)],
+        "before:1": [date(2026, 4, 30)],
+        "today": [date(2026, 5, 6)],
     }
     # nothing on the holiday, nothing twice
     assert not session.exec(select(Reminder).where(Reminder.day.in_([date(2026, 5, 1), date(2026, 5, 4)]))).all()
     before = session.scalar(select(sa.func.count()).select_from(Reminder))
     with clock.frozen(date(2026, 5, 6)):
-        motions.run_step_reminders(session, date(2026, 5, 6))
+        motion_reminders.run_step_reminders(session, date(2026, 5, 6))
     assert session.scalar(select(sa.func.count()).select_from(Reminder)) == before
 
     # --- 面商, then the answer: refused before the 面商, accepted after
     with clock.frozen(date(2026, 5, 6)), pytest.raises(ValidationFailed, match="面商"):
-        motions.answer(session, zjj, m1.id, "B", "已列入2026年改造计划", _pdf(), promise_date=date(2026, 12, 31),
-                       directory=tmp_path)
+        motions.answer(
+            session,
+            zjj,
+            m1.id,
+            "B",
+            "已列入2026年改造计划",
+            _pdf(),
+            promise_date=date(2026, 12, 31),
+            directory=tmp_path,
+        )
     with clock.frozen(date(2026, 5, 6)):
         motions.record_consult(session, zjj, m1.id, date(2026, 5, 6), "当面", "到小区实地查看，与王建国代表当面沟通")
     with clock.frozen(date(2026, 5, 15)):
-        motions.answer(session, zjj, m1.id, "B", "已列入2026年老旧小区改造计划，年底前完成", _pdf(),
-                       promise_date=date(2026, 12, 31), directory=tmp_path)
+        motions.answer(
+            session,
+            zjj,
+            m1.id,
+            "B",
+            "已列入2026年老旧小区改造计划，年底前完成",
+            _pdf(),
+            promise_date=date(2026, 12, 31),
+            directory=tmp_path,
+        )
     assert session.get(Task, m1.task_id).status == "pending_review" and m1.stage == "review"
     with clock.frozen(date(2026, 5, 18)):
         motions.review_answer(session, org.office, m1.id, True)
@@ -225,12 +254,16 @@ def test_frozen_clock_walk(session, batch, tmp_path):
     _reminders(session, date(2026, 8, 18), date(2026, 8, 26))
     answer2 = next(s for s in second if s.kind == "answer")
     assert _reminder_days(session, answer2) == {
-        "before:3": [date(2026, 8, 20)], "before:1": [date(2026, 8, 24)],
-        "today": [date(2026, 8, 25)], "overdue": [date(2026, 8, 26)],
+        "before:3": [date(2026, 8, 20)],
+        "before:1": [date(2026, 8, 24)],
+        "today": [date(2026, 8, 25)],
+        "overdue": [date(2026, 8, 26)],
     }
     with clock.frozen(date(2026, 8, 27)):
         motions.record_consult(session, zjj, m1.id, date(2026, 8, 27), "座谈", "召开居民座谈会，通报施工计划")
-        motions.answer(session, zjj, m1.id, "A", "施工时间表已公布，9月开工", _pdf("二次答复函.pdf"), directory=tmp_path)
+        motions.answer(
+            session, zjj, m1.id, "A", "施工时间表已公布，9月开工", _pdf("二次答复函.pdf"), directory=tmp_path
+        )
         motions.review_answer(session, org.office, m1.id, True)
         motions.record_feedback(session, org.office, m1.id, "满意")
     assert m1.stage == "done" and m1.satisfaction == "满意"
@@ -242,18 +275,27 @@ def test_frozen_clock_walk(session, batch, tmp_path):
     assert m1.follow_up_done_on == date(2026, 11, 30)
 
     # --- figures: answered on time (first round), A/B/C/D, satisfaction, re-opened
-    fig = {r["department"]: r for r in motions.figures_by_unit(session, kind="suggestion")}
+    fig = {r["department"]: r for r in motion_publishing.figures_by_unit(session, kind="suggestion")}
     zj = fig["区住房和城乡建设局"]
     assert zj["answered"] == 1 and zj["on_time"] == 1 and zj["reopened"] == 1
     assert zj["A"] == 1 and zj["satisfaction_rate"] == 100.0
     # every step is in the audit trail
     actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == m1.task_id)))
-    assert {"motion_register", "assign", "report_part", "request_close", "approve_close", "reopen",
-            "motion_feedback", "motion_promise_kept", "remind"} <= actions
+    assert {
+        "motion_register",
+        "assign",
+        "report_part",
+        "request_close",
+        "approve_close",
+        "reopen",
+        "motion_feedback",
+        "motion_promise_kept",
+        "remind",
+    } <= actions
 
     # --- publishing: reviewed answers only, no contact and no full text
     path = tmp_path / "公开.xlsx"
-    assert motions.export_public(session, path, kind="suggestion") == 1
+    assert motion_publishing.export_public(session, path, kind="suggestion") == 1
     ws = load_workbook(path).active
     values = [c.value for row in ws.iter_rows() for c in row]
     assert "建议第1号" in values and "A 已解决或采纳" in values
@@ -268,11 +310,11 @@ def test_co_handling_unit_cannot_answer_and_office_limits_are_data(session, batc
 
     with clock.frozen(date(2026, 3, 10)), pytest.raises(NotPermitted):
         motions.record_consult(session, cg, m1.id, date(2026, 3, 10), "当面", "x")
-    motions.save_limits(session, org.office, {"opinion": [15, "workdays"]})
-    assert motions.load_limits(session)["opinion"] == [15, "workdays"]
-    assert motions.limit_due(session, ASSIGNED, [15, "workdays"]) == date(2026, 3, 27)
+    motion_limits.save_limits(session, org.office, {"opinion": [15, "workdays"]})
+    assert motion_limits.load_limits(session)["opinion"] == [15, "workdays"]
+    assert motion_limits.limit_due(session, ASSIGNED, [15, "workdays"]) == date(2026, 3, 27)
     with pytest.raises(ValidationFailed):
-        motions.save_limits(session, org.office, {"answer": [3, "weeks"]})
+        motion_limits.save_limits(session, org.office, {"answer": [3, "weeks"]})
 
 
 def test_cli_import_dry_run_export_and_figures(app, session, tmp_path):
@@ -305,17 +347,24 @@ def test_office_sets_the_limits_on_the_figures_page(client, session):
     assert "<title>建议提案办理统计 · " in html  # the title block once held the whole limits form
     assert html.count('id="form-limits"') == 1
     token = html.split('name="csrf_token" value="')[1].split('"')[0]
-    bad = client.post("/motions/limits", data={"csrf_token": token, "amount_answer": "0", "unit_answer": "months"},
-                      follow_redirects=True)
+    bad = client.post(
+        "/motions/limits",
+        data={"csrf_token": token, "amount_answer": "0", "unit_answer": "months"},
+        follow_redirects=True,
+    )
     assert "办理时限填写有误" in bad.get_data(as_text=True)
-    assert motions.load_limits(session)["answer"] == [3, "months"]
-    ok = client.post("/motions/limits", data={"csrf_token": token, "amount_opinion": "20", "unit_opinion": "workdays"},
-                     follow_redirects=True)
+    assert motion_limits.load_limits(session)["answer"] == [3, "months"]
+    ok = client.post(
+        "/motions/limits",
+        data={"csrf_token": token, "amount_opinion": "20", "unit_opinion": "workdays"},
+        follow_redirects=True,
+    )
     assert "办理时限已保存" in ok.get_data(as_text=True)
     session.expire_all()
-    assert motions.load_limits(session)["opinion"] == [20, "workdays"]
-    assert session.exec(select(AuditEvent).where(AuditEvent.action == "rules_update",
-                                                 AuditEvent.note == "motion_limits")).first()
+    assert motion_limits.load_limits(session)["opinion"] == [20, "workdays"]
+    assert session.exec(
+        select(AuditEvent).where(AuditEvent.action == "rules_update", AuditEvent.note == "motion_limits")
+    ).first()
 
 
 def test_the_daily_job_reminds_the_steps(session, batch):
@@ -326,15 +375,23 @@ def test_the_daily_job_reminds_the_steps(session, batch):
     # every assisting unit of the 63 items: its opinion is due 2026-04-07, 3 working days ahead
     expected = session.scalar(select(sa.func.count()).select_from(MotionStep).where(MotionStep.kind == "opinion"))
     assert counts["motions.motion_reminders"] == expected > 30
-    assert session.scalar(select(sa.func.count()).select_from(Reminder).where(
-        Reminder.day == date(2026, 4, 1), Reminder.rule.like("motion:%:before:3"))) == expected
+    assert (
+        session.scalar(
+            select(sa.func.count())
+            .select_from(Reminder)
+            .where(Reminder.day == date(2026, 4, 1), Reminder.rule.like("motion:%:before:3"))
+        )
+        == expected
+    )
 
 
 def test_missed_opinions_are_red_on_the_dashboard(session, batch):
     from tracker.services.figures import board
 
     org, *_ = batch
-    with_assist = session.scalar(select(sa.func.count(sa.distinct(MotionStep.task_id))).where(MotionStep.kind == "opinion"))
+    with_assist = session.scalar(
+        select(sa.func.count(sa.distinct(MotionStep.task_id))).where(MotionStep.kind == "opinion")
+    )
     day = date(2026, 4, 8)  # the opinions were due 2026-04-07; the answers are due in June
     with clock.frozen(day):
         h = derived.Horizon.build(session, today=day)

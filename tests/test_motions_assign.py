@@ -28,16 +28,24 @@ SESSION = "区十七届人大三次会议"
 
 
 def _clerk(session, org, name):
-    user = organisation.create_user(session, SYSTEM, f"c{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK,
-                                    department_id=org.dept(name))
+    user = organisation.create_user(
+        session, SYSTEM, f"c{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK, department_id=org.dept(name)
+    )
     session.flush()
     return Actor.of(user)
 
 
 def _input(org, number, lead, assists=(), **kw):
-    return motions.MotionInput(kind="suggestion", number=number, session_name=SESSION, title=f"关于第{number}件事的建议",
-                               proposer="王建国", lead_department_id=org.dept(lead),
-                               assisting_department_ids=[org.dept(a) for a in assists], **kw)
+    return motions.MotionInput(
+        kind="suggestion",
+        number=number,
+        session_name=SESSION,
+        title=f"关于第{number}件事的建议",
+        proposer="王建国",
+        lead_department_id=org.dept(lead),
+        assisting_department_ids=[org.dept(a) for a in assists],
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -45,18 +53,24 @@ def registered(session):
     """Three suggestions registered, none assigned; the third with a deadline written on the list."""
     org = load_district(session)
     with clock.frozen(REGISTERED):
-        made = motions.register(session, org.office, [
-            _input(org, 1, "区住房和城乡建设局", ["城关街道办事处", "区财政局"]),
-            _input(org, 2, "区交通运输局", ["区住房和城乡建设局"]),
-            _input(org, 3, "区市场监督管理局", due_date=date(2026, 3, 31)),
-        ], assign=False)
+        made = motions.register(
+            session,
+            org.office,
+            [
+                _input(org, 1, "区住房和城乡建设局", ["城关街道办事处", "区财政局"]),
+                _input(org, 2, "区交通运输局", ["区住房和城乡建设局"]),
+                _input(org, 3, "区市场监督管理局", due_date=date(2026, 3, 31)),
+            ],
+            assign=False,
+        )
     session.commit()
     return org, made
 
 
 def _events(session, task_id, action):
-    return session.exec(select(AuditEvent).where(AuditEvent.task_id == task_id, AuditEvent.action == action)
-                        .order_by(AuditEvent.id)).all()
+    return session.exec(
+        select(AuditEvent).where(AuditEvent.task_id == task_id, AuditEvent.action == action).order_by(AuditEvent.id)
+    ).all()
 
 
 def test_registered_motions_wait_as_drafts_units_do_not_see(session, registered):
@@ -93,7 +107,9 @@ def test_batch_assign_plans_the_steps_from_the_assign_date(session, registered):
     }
     # audited: the deadline moved from the registration's 2026-06-02, then 交办 by the office
     moved = _events(session, m1.task_id, "motion_deadline")
-    assert len(moved) == 1 and moved[0].before["due_date"] == "2026-06-02" and moved[0].after["due_date"] == "2026-06-08"
+    assert (
+        len(moved) == 1 and moved[0].before["due_date"] == "2026-06-02" and moved[0].after["due_date"] == "2026-06-08"
+    )
     assigned = _events(session, m1.task_id, "assign")
     assert len(assigned) == 1 and assigned[0].actor_id == org.office.user_id
     assert assigned[0].before["status"] == "draft" and assigned[0].after["status"] == "assigned"
@@ -138,10 +154,22 @@ def test_the_office_changes_units_and_leader_before_assigning(session, registere
     org, (m1, m2, _m3) = registered
     wu, li = org.leader("吴海涛"), org.leader("李明")
     with clock.frozen(date(2026, 3, 4)):
-        motions.update_draft(session, org.office, m1.id, lead_department_id=org.dept("区交通运输局"),
-                             assisting_department_ids=[org.dept("区财政局")], supervising_leader_id=wu)
-        motions.update_draft(session, org.office, m1.id, lead_department_id=org.dept("区交通运输局"),
-                             assisting_department_ids=[org.dept("区财政局")], supervising_leader_id=li)
+        motions.update_draft(
+            session,
+            org.office,
+            m1.id,
+            lead_department_id=org.dept("区交通运输局"),
+            assisting_department_ids=[org.dept("区财政局")],
+            supervising_leader_id=wu,
+        )
+        motions.update_draft(
+            session,
+            org.office,
+            m1.id,
+            lead_department_id=org.dept("区交通运输局"),
+            assisting_department_ids=[org.dept("区财政局")],
+            supervising_leader_id=li,
+        )
     t1 = session.get(Task, m1.task_id)
     assert t1.lead_department_id == org.dept("区交通运输局") and t1.status == "draft"
     assert tasks.assisting_ids(session, t1.id) == [org.dept("区财政局")]
@@ -149,31 +177,59 @@ def test_the_office_changes_units_and_leader_before_assigning(session, registere
     edits = _events(session, t1.id, "edit_draft")
     assert edits[0].after["lead_department_id"] == org.dept("区交通运输局")
     assert sorted(edits[0].before["assisting_department_ids"]) == sorted(
-        [org.dept("城关街道办事处"), org.dept("区财政局")])
+        [org.dept("城关街道办事处"), org.dept("区财政局")]
+    )
     assert [e.after["supervising_leader_id"] for e in _events(session, t1.id, "motion_update")] == [wu, li]
 
     with pytest.raises(ValidationFailed, match="主办单位不能同时是协办单位"):
-        motions.update_draft(session, org.office, m1.id, lead_department_id=org.dept("区财政局"),
-                             assisting_department_ids=[org.dept("区财政局")], supervising_leader_id=None)
+        motions.update_draft(
+            session,
+            org.office,
+            m1.id,
+            lead_department_id=org.dept("区财政局"),
+            assisting_department_ids=[org.dept("区财政局")],
+            supervising_leader_id=None,
+        )
     with pytest.raises(ValidationFailed, match="请选择主办单位"):
-        motions.update_draft(session, org.office, m1.id, lead_department_id=None, assisting_department_ids=[],
-                             supervising_leader_id=None)
+        motions.update_draft(
+            session, org.office, m1.id, lead_department_id=None, assisting_department_ids=[], supervising_leader_id=None
+        )
     with pytest.raises(ValidationFailed, match="单位不存在"):
-        motions.update_draft(session, org.office, m1.id, lead_department_id=987654, assisting_department_ids=[],
-                             supervising_leader_id=None)
+        motions.update_draft(
+            session,
+            org.office,
+            m1.id,
+            lead_department_id=987654,
+            assisting_department_ids=[],
+            supervising_leader_id=None,
+        )
     with pytest.raises(NotFound):  # a unit does not see the draft at all
-        motions.update_draft(session, _clerk(session, org, "区交通运输局"), m1.id,
-                             lead_department_id=org.dept("区交通运输局"), assisting_department_ids=[],
-                             supervising_leader_id=None)
+        motions.update_draft(
+            session,
+            _clerk(session, org, "区交通运输局"),
+            m1.id,
+            lead_department_id=org.dept("区交通运输局"),
+            assisting_department_ids=[],
+            supervising_leader_id=None,
+        )
 
     with clock.frozen(ASSIGNED):
         motions.assign_batch(session, org.office, [m1.id])
     steps = {(s.kind, s.department_id) for s in motions.steps(session, m1.id)}
-    assert steps == {("opinion", org.dept("区财政局")), ("consult", org.dept("区交通运输局")),
-                     ("answer", org.dept("区交通运输局"))}
+    assert steps == {
+        ("opinion", org.dept("区财政局")),
+        ("consult", org.dept("区交通运输局")),
+        ("answer", org.dept("区交通运输局")),
+    }
     with clock.frozen(ASSIGNED), pytest.raises(Conflict, match="改派"):
-        motions.update_draft(session, org.office, m1.id, lead_department_id=org.dept("区住房和城乡建设局"),
-                             assisting_department_ids=[], supervising_leader_id=None)
+        motions.update_draft(
+            session,
+            org.office,
+            m1.id,
+            lead_department_id=org.dept("区住房和城乡建设局"),
+            assisting_department_ids=[],
+            supervising_leader_id=None,
+        )
     assert session.get(Motion, m2.id).stage == motions.UNASSIGNED
 
 
@@ -187,8 +243,9 @@ def test_the_office_assigns_from_the_list_and_the_record_page(client, session, r
     assert page.count("交办后计算") == 2  # the third has its deadline from the list
     token = csrf_from(page)
     with clock.frozen(ASSIGNED):
-        resp = client.post("/motions/assign?stage=unassigned",
-                           data={"csrf_token": token, "motion_ids": [str(m1.id), str(m2.id)]})
+        resp = client.post(
+            "/motions/assign?stage=unassigned", data={"csrf_token": token, "motion_ids": [str(m1.id), str(m2.id)]}
+        )
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/motions/?stage=unassigned")
         after = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已交办2件：建议第1号、建议第2号" in after and after.count('name="motion_ids"') == 1
@@ -196,21 +253,30 @@ def test_the_office_assigns_from_the_list_and_the_record_page(client, session, r
     assert session.get(Task, m1.task_id).due_date == date(2026, 6, 8)
     # a bad batch says which item and why, and assigns nothing
     with clock.frozen(date(2026, 4, 1)):
-        resp = client.post("/motions/assign", data={"csrf_token": token, "motion_ids": [str(m2.id), str(m3.id)]},
-                           follow_redirects=True)
+        resp = client.post(
+            "/motions/assign", data={"csrf_token": token, "motion_ids": [str(m2.id), str(m3.id)]}, follow_redirects=True
+        )
     html = resp.get_data(as_text=True)
     assert "未交办任何一件" in html and "建议第2号已经交办" in html and "2026-03-31 已过" in html
     # the record page: change the lead unit, then 交办
     show = client.get(f"/motions/{m3.id}").get_data(as_text=True)
     assert 'id="form-edit-draft"' in show and 'id="form-assign"' in show
-    resp = client.post(f"/motions/{m3.id}/office", data={
-        "csrf_token": token, "step": "edit_draft", "lead_department_id": str(org.dept("区教育局")),
-        "assisting_department_ids": [str(org.dept("区民政局"))], "supervising_leader_id": str(org.leader("王芳"))},
-        follow_redirects=True)
+    resp = client.post(
+        f"/motions/{m3.id}/office",
+        data={
+            "csrf_token": token,
+            "step": "edit_draft",
+            "lead_department_id": str(org.dept("区教育局")),
+            "assisting_department_ids": [str(org.dept("区民政局"))],
+            "supervising_leader_id": str(org.leader("王芳")),
+        },
+        follow_redirects=True,
+    )
     assert "承办单位和领办领导已保存" in resp.get_data(as_text=True)
     with clock.frozen(date(2026, 3, 20)):
-        resp = client.post(f"/motions/{m3.id}/office", data={"csrf_token": token, "step": "assign"},
-                           follow_redirects=True)
+        resp = client.post(
+            f"/motions/{m3.id}/office", data={"csrf_token": token, "step": "assign"}, follow_redirects=True
+        )
     html = resp.get_data(as_text=True)
     assert "已交办，答复时限 2026-03-31" in html and 'id="form-assign"' not in html
     session.expire_all()

@@ -47,10 +47,12 @@ def _open_item(page, server, label: str):
 
 def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path):
     org = load_district(session)  # office user "duchashi"
-    organisation.create_user(session, SYSTEM, "scjg", "市场监管局联络员", PASSWORD, Role.CLERK,
-                             department_id=org.dept("区市场监督管理局"))
-    organisation.create_user(session, SYSTEM, "cgjd", "城关街道联络员", PASSWORD, Role.CLERK,
-                             department_id=org.dept("城关街道办事处"))
+    organisation.create_user(
+        session, SYSTEM, "scjg", "市场监管局联络员", PASSWORD, Role.CLERK, department_id=org.dept("区市场监督管理局")
+    )
+    organisation.create_user(
+        session, SYSTEM, "cgjd", "城关街道联络员", PASSWORD, Role.CLERK, department_id=org.dept("城关街道办事处")
+    )
     session.commit()
     pdf = tmp_path / "答复函.pdf"
     pdf.write_bytes(PDF)
@@ -138,7 +140,14 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
         shot(office, "motions-06-office-reopened")
         office.goto(url + "/motions/figures")
         row = office.locator("#figures tr[data-department='区市场监督管理局'] td")
-        assert [row.nth(i).inner_text() for i in (1, 2, 3, 4, 8, 9)] == ["2", "1", "1", "0", "0.0%", "1"]  # A: the answer is being redone
+        assert [row.nth(i).inner_text() for i in (1, 2, 3, 4, 8, 9)] == [
+            "2",
+            "1",
+            "1",
+            "0",
+            "0.0%",
+            "1",
+        ]  # A: the answer is being redone
         shot(office, "motions-07-office-figures")
         with office.expect_download() as dl:
             office.goto(url + "/motions/")
@@ -155,7 +164,15 @@ def test_three_roles_in_chromium(live_server, browser_context, session, tmp_path
     assert item.first_answered_on is not None and item.satisfaction == "不满意"
     assert session.exec(select(MotionStep).where(MotionStep.motion_id == item.id, MotionStep.round == 2)).all()
     actions = set(session.exec(select(AuditEvent.action).where(AuditEvent.task_id == task.id)))
-    assert {"assign", "acknowledge", "report_part", "request_close", "approve_close", "reopen", "motion_feedback"} <= actions
+    assert {
+        "assign",
+        "acknowledge",
+        "report_part",
+        "request_close",
+        "approve_close",
+        "reopen",
+        "motion_feedback",
+    } <= actions
 
 
 def test_office_assigns_two_registered_motions_from_the_list(live_server, browser_context, session):
@@ -164,16 +181,26 @@ def test_office_assigns_two_registered_motions_from_the_list(live_server, browse
     from tracker.services.motions import handling as motions
 
     org = load_district(session)
-    organisation.create_user(session, SYSTEM, "zjj", "住建局联络员", PASSWORD, Role.CLERK,
-                             department_id=org.dept("区住房和城乡建设局"))
+    organisation.create_user(
+        session, SYSTEM, "zjj", "住建局联络员", PASSWORD, Role.CLERK, department_id=org.dept("区住房和城乡建设局")
+    )
 
     def item(number, lead):
-        return motions.MotionInput(kind="suggestion", number=number, session_name="区十七届人大三次会议",
-                                   title=f"关于第{number}号事项的建议", proposer="王建国",
-                                   lead_department_id=org.dept(lead))
+        return motions.MotionInput(
+            kind="suggestion",
+            number=number,
+            session_name="区十七届人大三次会议",
+            title=f"关于第{number}号事项的建议",
+            proposer="王建国",
+            lead_department_id=org.dept(lead),
+        )
 
-    made = motions.register(session, org.office, [item(1, "区住房和城乡建设局"), item(2, "区住房和城乡建设局"),
-                                                  item(3, "区交通运输局")], assign=False)
+    made = motions.register(
+        session,
+        org.office,
+        [item(1, "区住房和城乡建设局"), item(2, "区住房和城乡建设局"), item(3, "区交通运输局")],
+        assign=False,
+    )
     session.commit()
     browser = browser_context.browser
     url = live_server.url

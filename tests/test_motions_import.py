@@ -25,6 +25,7 @@ from tracker.models import AuditEvent, ImportJob, LedgerMapping, Motion, MotionS
 from tracker.services.ledger import jobs as svc
 from tracker.services.motions import handling as motions
 from tracker.services.motions import importer as motion_import
+from tracker.services.motions import limits as motion_limits
 
 SESSION = "区十七届人大三次会议"
 
@@ -86,9 +87,17 @@ def test_preview_writes_nothing_and_confirm_registers_and_assigns_every_row(sess
     job = _plan(session, db, org, folder, job)
     report = job.report
     assert job.status == "planned" and report["stage"] == "plan" and report["ok"], report["errors"]
-    assert report["counts"] == {"rows": 32, "create": 32, "update": 0, "unchanged": 0, "duplicate": 0, "error": 0,
-                                "errors": 0, "warnings": 0}
-    default_due = motions.limit_due(session, clock.today(), motions.load_limits(session)["answer"])
+    assert report["counts"] == {
+        "rows": 32,
+        "create": 32,
+        "update": 0,
+        "unchanged": 0,
+        "duplicate": 0,
+        "error": 0,
+        "errors": 0,
+        "warnings": 0,
+    }
+    default_due = motion_limits.limit_due(session, clock.today(), motion_limits.load_limits(session)["answer"])
     assert report["default_due"] == default_due.isoformat() and report["default_limit"] == "交办之日起3个月"
     first = report["rows"][0]
     assert (first["sheet"], first["row"], first["action"]) == ("交办清单", 4, "create")
@@ -115,13 +124,17 @@ def test_preview_writes_nothing_and_confirm_registers_and_assigns_every_row(sess
     assert not (folder / job.stored_name).exists()  # the upload is removed when done
 
 
-@pytest.mark.parametrize("cells, where, column, words", [
-    ({"I10": "区不存在局"}, 10, "I", ("主办单位“区不存在局”不在单位名录中",)),
-    ({"A9": 5}, 9, "A", ("建议第5号在清单中重复",)),
-    ({"K6": "尽快办理"}, 6, "K", ("办理时限“尽快办理”不是日期",)),
-])
-def test_one_bad_row_writes_nothing_and_names_its_row_and_column(session, db, org, folder, tmp_path, cells, where,
-                                                                   column, words):
+@pytest.mark.parametrize(
+    "cells, where, column, words",
+    [
+        ({"I10": "区不存在局"}, 10, "I", ("主办单位“区不存在局”不在单位名录中",)),
+        ({"A9": 5}, 9, "A", ("建议第5号在清单中重复",)),
+        ({"K6": "尽快办理"}, 6, "K", ("办理时限“尽快办理”不是日期",)),
+    ],
+)
+def test_one_bad_row_writes_nothing_and_names_its_row_and_column(
+    session, db, org, folder, tmp_path, cells, where, column, words
+):
     path = _edited(tmp_path, cells)
     before = counts(session)
     job = _plan(session, db, org, folder, _job(session, org, folder, path))
@@ -192,7 +205,8 @@ def test_the_proposal_list_needs_its_session_named(session, db, org, folder):
     job = _plan(session, db, org, folder, job)
     assert not job.report["ok"] and job.report["kind"] == "proposal"
     assert [e["message"] for e in job.report["errors"]] == [
-        "工作表“提案”：未能从清单标题识别届次，请填写届次（如“区十七届人大三次会议”“区政协十届三次会议”）"]
+        "工作表“提案”：未能从清单标题识别届次，请填写届次（如“区十七届人大三次会议”“区政协十届三次会议”）"
+    ]
     assert all(not r["errors"] for r in job.report["rows"])  # said once, not on every row
     job = _plan(session, db, org, folder, job, session_name="区政协十届三次会议")
     assert job.report["ok"] and job.report["rows"][0]["label"] == "提案第1号"
@@ -202,8 +216,15 @@ def test_the_proposal_list_needs_its_session_named(session, db, org, folder):
 
 
 def test_a_kind_chosen_overrides_what_the_list_says(session, db, org, folder):
-    job = _plan(session, db, org, folder, _job(session, org, folder, SUGGESTIONS), motion_kind="proposal",
-                session_name="区政协十届三次会议")
+    job = _plan(
+        session,
+        db,
+        org,
+        folder,
+        _job(session, org, folder, SUGGESTIONS),
+        motion_kind="proposal",
+        session_name="区政协十届三次会议",
+    )
     assert job.report["ok"] and job.report["rows"][0]["label"] == "提案第1号"
 
 
@@ -231,8 +252,11 @@ def test_a_corrected_column_is_used_and_remembered(session, db, org, folder, tmp
 
 # --- a 建议/提案 list uploaded as a 督办台账 ----------------------------------------------------------
 
-LEDGERS = sorted(p for p in [*FIXTURES.iterdir(), *SAMPLES.iterdir()]
-                 if p.suffix in (".xlsx", ".xls", ".csv") and not p.name.startswith(("motions_", "encrypted")))
+LEDGERS = sorted(
+    p
+    for p in [*FIXTURES.iterdir(), *SAMPLES.iterdir()]
+    if p.suffix in (".xlsx", ".xls", ".csv") and not p.name.startswith(("motions_", "encrypted"))
+)
 
 
 @pytest.mark.parametrize("path", [SUGGESTIONS, PROPOSALS], ids=lambda p: p.name)

@@ -49,12 +49,24 @@ def test_inbox_badge_and_links_in_chromium(live_server, browser_context, session
 
 def test_office_sees_a_dead_delivery_in_chromium(live_server, browser_context, session):
     d = f.district(session)
-    note = notify.notify_user(session, d.lead_clerk.user_id, "system", "测试消息", "正文", settings=Settings(env="testing"))
-    ch = NotificationChannel(name="发改委企业微信群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id)
+    note = notify.notify_user(
+        session, d.lead_clerk.user_id, "system", "测试消息", "正文", settings=Settings(env="testing")
+    )
+    ch = NotificationChannel(
+        name="发改委企业微信群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id
+    )
     session.add(ch)
     session.flush()
-    session.add(Delivery(notification_id=note.id, channel="webhook", target=str(ch.id), status="dead", attempts=6,
-                         last_error="Webhook 返回 HTTP 503"))
+    session.add(
+        Delivery(
+            notification_id=note.id,
+            channel="webhook",
+            target=str(ch.id),
+            status="dead",
+            attempts=6,
+            last_error="Webhook 返回 HTTP 503",
+        )
+    )
     session.commit()
     page = browser_context.new_page()
     _login(page, live_server.url, session.get(User, d.office.user_id).username)

@@ -38,8 +38,12 @@ def test_entering_next_year_clears_the_warning(app, session, restore_calendar):
 
 
 def test_unreachable_database(app, tmp_path):
-    settings = Settings(env="testing", database_url="postgresql+psycopg://nobody@127.0.0.1:1/nothing",
-                        instance_path=tmp_path / "x", secret_key="x")
+    settings = Settings(
+        env="testing",
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+        instance_path=tmp_path / "x",
+        secret_key="x",
+    )
     broken = create_app(settings)
     result = broken.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 1

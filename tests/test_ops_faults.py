@@ -30,13 +30,19 @@ def scene(app, session):
 
 def _counts(session) -> tuple[int, int, int]:
     session.expire_all()
-    return tuple(session.scalar(select(sa.func.count()).select_from(m)) for m in (ProgressReport, Attachment, AuditEvent))
+    return tuple(
+        session.scalar(select(sa.func.count()).select_from(m)) for m in (ProgressReport, Attachment, AuditEvent)
+    )
 
 
 def _report(client, task):
-    return post(client, f"/tasks/{task.id}/report",
-                {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(PDF), "批复.pdf")},
-                token_from=f"/tasks/{task.id}", content_type="multipart/form-data")
+    return post(
+        client,
+        f"/tasks/{task.id}/report",
+        {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(PDF), "批复.pdf")},
+        token_from=f"/tasks/{task.id}",
+        content_type="multipart/form-data",
+    )
 
 
 def test_read_only_upload_folder(app, session, scene):
@@ -69,7 +75,9 @@ def test_full_disk(app, session, scene, monkeypatch):
             os.close(self.fd)
             super().close()
 
-    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **kw: FullDisk(fd) if a and "w" in a[0] else real_fdopen(fd, *a, **kw))
+    monkeypatch.setattr(
+        os, "fdopen", lambda fd, *a, **kw: FullDisk(fd) if a and "w" in a[0] else real_fdopen(fd, *a, **kw)
+    )
     before = _counts(session)
     resp = _report(client, task)
     assert resp.status_code in (400, 422)

@@ -43,8 +43,9 @@ L, D, OK, R = "login", "denied", "ok", "redirect"
 
 
 def row(anonymous=L, supervisor=D, clerk=D, other_clerk=D, leader=D, admin=D):
-    return dict(anonymous=anonymous, supervisor=supervisor, clerk=clerk, other_clerk=other_clerk,
-                leader=leader, admin=admin)
+    return dict(
+        anonymous=anonymous, supervisor=supervisor, clerk=clerk, other_clerk=other_clerk, leader=leader, admin=admin
+    )
 
 
 EVERYONE_200 = row(supervisor=200, clerk=200, other_clerk=200, leader=200, admin=200)
@@ -218,15 +219,28 @@ EXPECTED: dict[str, dict[str, object]] = {
 # Which seeded row fills a URL parameter, per endpoint where the default (the lead
 # department's task in progress) is not the row the route is about.
 TASK_FOR = {
-    "office.edit_task": "draft", "office.delete_task": "draft", "api.update_task": "draft",
-    "api.delete_task": "draft", "office.review_close": "review", "tasks.review": "review",
-    "tasks.decide_extension": "ext", "tasks.decide_change": "change", "tasks.decide_reassign": "reassign",
-    "tasks.resume": "suspended", "tasks.reopen": "closed", "tasks.leader_approve": "approval",
-    "tasks.leader_reject": "approval", "tasks.acknowledge": "assigned",
+    "office.edit_task": "draft",
+    "office.delete_task": "draft",
+    "api.update_task": "draft",
+    "api.delete_task": "draft",
+    "office.review_close": "review",
+    "tasks.review": "review",
+    "tasks.decide_extension": "ext",
+    "tasks.decide_change": "change",
+    "tasks.decide_reassign": "reassign",
+    "tasks.resume": "suspended",
+    "tasks.reopen": "closed",
+    "tasks.leader_approve": "approval",
+    "tasks.leader_reject": "approval",
+    "tasks.acknowledge": "assigned",
 }
 REQUEST_FOR = {
-    "tasks.decide_extension": "ext", "office.review_extension": "ext", "tasks.decide_change": "change",
-    "office.review_change": "change", "tasks.decide_reassign": "reassign", "office.review_reassign": "reassign",
+    "tasks.decide_extension": "ext",
+    "office.review_extension": "ext",
+    "tasks.decide_change": "change",
+    "office.review_change": "change",
+    "tasks.decide_reassign": "reassign",
+    "office.review_reassign": "reassign",
 }
 # Deletions two roles may make: each allowed role gets a freshly seeded district.
 RESEED = {"admin.department_alias_remove", "admin.holiday_remove"}
@@ -242,17 +256,23 @@ JSON_BODY = {
 # Valid forms, so that a refused role is refused for who it is, not for an empty form.
 REFUSE = {"decision": "refuse", "note": "理由不充分"}
 FORM = {
-    "tasks.decide_extension": REFUSE, "tasks.decide_change": REFUSE, "tasks.decide_reassign": REFUSE,
+    "tasks.decide_extension": REFUSE,
+    "tasks.decide_change": REFUSE,
+    "tasks.decide_reassign": REFUSE,
     "tasks.review": {"decision": "return", "note": "材料不全"},
     "tasks.request_extension": {"new_due_date": "2027-03-01", "reason": "资金未到位"},
     "tasks.request_change": {"reason": "会议要求调整", "requirement": "按调整后的要求办理"},
     "tasks.request_reassign": {"reason": "不属于我单位职责"},
     "tasks.request_close": {"summary": "已全部完成"},
     "tasks.report": {"text": "已完成可研批复", "percent": "50"},
-    "tasks.suspend": {"reason": "等待上级政策"}, "tasks.cancel": {"reason": "事项已由上级统筹"},
-    "tasks.reopen": {"reason": "复查不合格"}, "tasks.resume": {"note": "政策已明确"},
-    "tasks.remind": {"message": "请抓紧办理"}, "tasks.escalate": {"reason": "逾期未办", "level": "2"},
-    "tasks.leader_reject": {"reason": "请补充工作要求"}, "tasks.leader_approve": {"note": "同意"},
+    "tasks.suspend": {"reason": "等待上级政策"},
+    "tasks.cancel": {"reason": "事项已由上级统筹"},
+    "tasks.reopen": {"reason": "复查不合格"},
+    "tasks.resume": {"note": "政策已明确"},
+    "tasks.remind": {"message": "请抓紧办理"},
+    "tasks.escalate": {"reason": "逾期未办", "level": "2"},
+    "tasks.leader_reject": {"reason": "请补充工作要求"},
+    "tasks.leader_approve": {"note": "同意"},
     "office.review_close": {"decision": "reject", "note": "材料不全"},
     "office.review_extension": {"decision": "reject", "note": "理由不充分"},
     "office.review_change": {"decision": "reject", "note": "理由不充分"},
@@ -281,8 +301,15 @@ def _all_endpoints() -> list[str]:
     from tracker.config import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="tracker-routes-"))
-    app = create_app(Settings(env="testing", database_url=f"sqlite:///{tmp / 'routes.db'}",
-                              instance_path=tmp / "instance", today=date(2026, 11, 23), secret_key="x"))
+    app = create_app(
+        Settings(
+            env="testing",
+            database_url=f"sqlite:///{tmp / 'routes.db'}",
+            instance_path=tmp / "instance",
+            today=date(2026, 11, 23),
+            secret_key="x",
+        )
+    )
     return sorted(_routes(app))
 
 
@@ -302,10 +329,16 @@ def test_every_route_has_an_entry(app):
 
 
 SEEDED_TASKS = {  # key: (status, pending requests)
-    "main": ("in_progress", ()), "draft": ("draft", ()), "assigned": ("assigned", ()),
-    "approval": ("pending_approval", ()), "review": ("pending_review", ()), "closed": ("closed", ()),
-    "suspended": ("suspended", ()), "ext": ("in_progress", ("extension",)),
-    "change": ("in_progress", ("change",)), "reassign": ("in_progress", ("reassign",)),
+    "main": ("in_progress", ()),
+    "draft": ("draft", ()),
+    "assigned": ("assigned", ()),
+    "approval": ("pending_approval", ()),
+    "review": ("pending_review", ()),
+    "closed": ("closed", ()),
+    "suspended": ("suspended", ()),
+    "ext": ("in_progress", ("extension",)),
+    "change": ("in_progress", ("change",)),
+    "reassign": ("in_progress", ("reassign",)),
 }
 
 
@@ -314,11 +347,19 @@ def _notification_rows(session, d) -> dict:
     from tracker.models import Delivery, Notification, NotificationChannel
 
     note = Notification(user_id=d.lead_clerk.user_id, kind="system", day=f.clock.today(), title="矩阵消息")
-    channel = NotificationChannel(name="矩阵群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id)
+    channel = NotificationChannel(
+        name="矩阵群", flavour="wecom", url="http://127.0.0.1:9/hook", department_id=d.lead_id
+    )
     session.add_all([note, channel])
     session.flush()
-    delivery = Delivery(notification_id=note.id, channel="webhook", target=str(channel.id), status="failed",
-                        attempts=1, last_error="Webhook 返回 HTTP 500")
+    delivery = Delivery(
+        notification_id=note.id,
+        channel="webhook",
+        target=str(channel.id),
+        status="failed",
+        attempts=1,
+        last_error="Webhook 返回 HTTP 500",
+    )
     session.add(delivery)
     session.commit()
     return {"notification_id": note.id, "channel_id": channel.id, "delivery_id": delivery.id}
@@ -328,23 +369,46 @@ def _seed(session, app, endpoint):
     d = f.district(session)
     # Only the tasks this route is about (building all of them for every route costs seconds).
     wanted = {TASK_FOR.get(endpoint, "main"), "main"}
-    t = {key: (f.task_in(session, d, *SEEDED_TASKS[key][:1], pending=SEEDED_TASKS[key][1], title=f"督办事项（{key}）")
-               if key in wanted else None) for key in SEEDED_TASKS}
+    t = {
+        key: (
+            f.task_in(session, d, *SEEDED_TASKS[key][:1], pending=SEEDED_TASKS[key][1], title=f"督办事项（{key}）")
+            if key in wanted
+            else None
+        )
+        for key in SEEDED_TASKS
+    }
     with app.app_context():
-        att = attachments.store(session, d.lead_clerk, t["main"].id, None,
-                                FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="批复.pdf"))
+        att = attachments.store(
+            session,
+            d.lead_clerk,
+            t["main"].id,
+            None,
+            FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="批复.pdf"),
+        )
     esc = task_chasing.escalate(session, d.office, t["main"].id, "请抓紧办理", 2)
     view = SavedView(user_id=d.office.user_id, name="我的视图", query="status=in_progress")
     session.add(view)
     from tracker.models import ImportJob  # H1: an upload of the office's, its file long gone
 
-    job = ImportJob(user_id=d.office.user_id, filename="台账.xlsx", stored_name="matrix.upload", options={},
-                    report={"stage": "scan", "sheets": []})
+    job = ImportJob(
+        user_id=d.office.user_id,
+        filename="台账.xlsx",
+        stored_name="matrix.upload",
+        options={},
+        report={"stage": "scan", "sheets": []},
+    )
     session.add(job)
-    users = {"supervisor": d.office, "clerk": d.lead_clerk, "other_clerk": d.other_clerk, "leader": d.leader,
-             "admin": d.admin}
-    tokens = {role: access.issue_token(session, actor, session.get(User, actor.user_id), "矩阵")
-              for role, actor in users.items()}
+    users = {
+        "supervisor": d.office,
+        "clerk": d.lead_clerk,
+        "other_clerk": d.other_clerk,
+        "leader": d.leader,
+        "admin": d.admin,
+    }
+    tokens = {
+        role: access.issue_token(session, actor, session.get(User, actor.user_id), "矩阵")
+        for role, actor in users.items()
+    }
     # A spare token of the office's for DELETE /api/v1/tokens/<id>, and one of the other clerk's for the admin page.
     access.issue_token(session, d.office, session.get(User, d.office.user_id), "备用")
     access.issue_token(session, d.other_clerk, session.get(User, d.other_clerk.user_id), "备用")
@@ -352,33 +416,64 @@ def _seed(session, app, endpoint):
     from tracker.models import ApiToken
 
     spare = session.exec(select(ApiToken).where(ApiToken.name == "备用", ApiToken.user_id == d.office.user_id)).one()
-    clerk_token = session.exec(select(ApiToken).where(ApiToken.name == "备用",
-                                                      ApiToken.user_id == d.other_clerk.user_id)).one()
+    clerk_token = session.exec(
+        select(ApiToken).where(ApiToken.name == "备用", ApiToken.user_id == d.other_clerk.user_id)
+    ).one()
     requests = {}
     if endpoint in REQUEST_FOR:
         key = REQUEST_FOR[endpoint]
         if t[key] is None:
-            t[key] = f.task_in(session, d, SEEDED_TASKS[key][0], pending=SEEDED_TASKS[key][1], title=f"督办事项（{key}）")
+            t[key] = f.task_in(
+                session, d, SEEDED_TASKS[key][0], pending=SEEDED_TASKS[key][1], title=f"督办事项（{key}）"
+            )
         model = ExtensionRequest if key == "ext" else ChangeRequest
         requests[key] = session.exec(select(model).where(model.task_id == t[key].id)).one().id
     motion_id = None
     if endpoint.startswith("motions."):  # H7: one suggestion, the lead department's, assigned
         from tracker.services.motions import handling as motions
 
-        motion_id = motions.register(session, d.office, [motions.MotionInput(
-            kind="suggestion", number=1, session_name="区十七届人大三次会议", title="关于增设停车泊位的建议",
-            proposer="王建国", lead_department_id=d.lead_id, assisting_department_ids=[d.assist_id])])[0].id
+        motion_id = motions.register(
+            session,
+            d.office,
+            [
+                motions.MotionInput(
+                    kind="suggestion",
+                    number=1,
+                    session_name="区十七届人大三次会议",
+                    title="关于增设停车泊位的建议",
+                    proposer="王建国",
+                    lead_department_id=d.lead_id,
+                    assisting_department_ids=[d.assist_id],
+                )
+            ],
+        )[0].id
     alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == d.lead_id)).first()
     preset = session.exec(select(TimeLimitPreset).order_by(TimeLimitPreset.id)).first()
     session.commit()
     usernames = {role: session.get(User, actor.user_id).username for role, actor in users.items()}
     return {
-        "usernames": usernames, "d": d, "tasks": t, "users": users, "tokens": tokens, "requests": requests,
-        "ids": {"attachment_id": att.id, "escalation_id": esc.id, "view_id": view.id, "source_id": d.source_id,
-                "dep_id": d.lead_id, "leader_id": d.leader_id, "alias_id": alias.id, "preset_id": preset.id,
-                "user_id": d.other_clerk.user_id, "day": "2026-10-01", "filename": "docs.css", "job_id": job.id,
-                "motion_id": motion_id,
-                **_notification_rows(session, d)},
+        "usernames": usernames,
+        "d": d,
+        "tasks": t,
+        "users": users,
+        "tokens": tokens,
+        "requests": requests,
+        "ids": {
+            "attachment_id": att.id,
+            "escalation_id": esc.id,
+            "view_id": view.id,
+            "source_id": d.source_id,
+            "dep_id": d.lead_id,
+            "leader_id": d.leader_id,
+            "alias_id": alias.id,
+            "preset_id": preset.id,
+            "user_id": d.other_clerk.user_id,
+            "day": "2026-10-01",
+            "filename": "docs.css",
+            "job_id": job.id,
+            "motion_id": motion_id,
+            **_notification_rows(session, d),
+        },
         "token_ids": {"api": spare.id, "admin": clerk_token.id},
     }
 
@@ -518,7 +613,13 @@ def test_route(endpoint, app, session, request):
         resp = _call(app, endpoint, role, seed)
         got[role] = _outcome(resp, endpoint, method)
         if got[role] == 200 and expected[role] == 200 and method == "GET" and not endpoint.startswith("api."):
-            assert resp.mimetype in ("text/html", "text/css", "application/json", "application/javascript",
-                                     "text/javascript", "application/pdf") or resp.mimetype.startswith("application/vnd"), endpoint
+            assert resp.mimetype in (
+                "text/html",
+                "text/css",
+                "application/json",
+                "application/javascript",
+                "text/javascript",
+                "application/pdf",
+            ) or resp.mimetype.startswith("application/vnd"), endpoint
     wrong = {role: (expected[role], got[role]) for role in ROLES if got[role] != expected[role]}
     assert not wrong, f"{method} {endpoint}: (expected, got) per role: {wrong}"

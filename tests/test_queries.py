@@ -23,7 +23,15 @@ def test_visibility_is_applied_in_sql(session, d):
     with f.on(date(2026, 11, 2)):
         f.task_in(session, d, "in_progress", title="甲", due_date=date(2026, 11, 10))
         f.task_in(session, d, "draft", title="草稿事项")
-        f.task_in(session, d, "assigned", title="乙", lead_department_id=d.other_id, assisting_department_ids=[], leader_ids=[])
+        f.task_in(
+            session,
+            d,
+            "assigned",
+            title="乙",
+            lead_department_id=d.other_id,
+            assisting_department_ids=[],
+            leader_ids=[],
+        )
     session.commit()
     assert _codes(session, d.office, TaskFilter())[1] == 3
     assert _codes(session, d.lead_clerk, TaskFilter())[0] == ["甲"]

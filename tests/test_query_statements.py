@@ -76,18 +76,28 @@ def test_names_for_in_one_statement_and_in_sort_order(session, d):
         row.sort_order = 10 - i  # reverse of the id order: the sort order must win
         session.add(row)
     session.flush()
-    t1 = f.task_in(session, d, "assigned", assisting_department_ids=[x.id for x in extra],
-                   leader_ids=[b.id for b in bosses])
+    t1 = f.task_in(
+        session, d, "assigned", assisting_department_ids=[x.id for x in extra], leader_ids=[b.id for b in bosses]
+    )
     t2 = f.task_in(session, d, "assigned", assisting_department_ids=[], leader_ids=[])
     session.commit()
     with Counter(session.get_bind()) as c:
         assist, leaders = queries.names_for(session, [t1.id, t2.id])
     assert len(c.counts) == 1
-    want_assist = [n for (n,) in session.execute(
-        select(Department.name).where(Department.id.in_([x.id for x in extra]))
-        .order_by(Department.sort_order, Department.id))]
-    want_leaders = [n for (n,) in session.execute(
-        select(Leader.name).where(Leader.id.in_([b.id for b in bosses])).order_by(Leader.sort_order, Leader.id))]
+    want_assist = [
+        n
+        for (n,) in session.execute(
+            select(Department.name)
+            .where(Department.id.in_([x.id for x in extra]))
+            .order_by(Department.sort_order, Department.id)
+        )
+    ]
+    want_leaders = [
+        n
+        for (n,) in session.execute(
+            select(Leader.name).where(Leader.id.in_([b.id for b in bosses])).order_by(Leader.sort_order, Leader.id)
+        )
+    ]
     assert assist == {t1.id: want_assist, t2.id: []}
     assert leaders == {t1.id: want_leaders, t2.id: []}
     assert want_assist == ["排序单位2", "排序单位1", "排序单位0"]

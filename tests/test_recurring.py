@@ -18,8 +18,9 @@ from tracker.services.tasks import recurring
 
 def _task(session, d, **kw):
     with clock.frozen(date(2026, 9, 1)):
-        t = f.draft(session, d, deadline_kind=kw.pop("deadline_kind", "recurring"), due_date=kw.pop("due_date", None),
-                    **kw)
+        t = f.draft(
+            session, d, deadline_kind=kw.pop("deadline_kind", "recurring"), due_date=kw.pop("due_date", None), **kw
+        )
         tasks.assign(session, d.office, t.id)
         session.commit()
     return t
@@ -32,8 +33,13 @@ def test_monthly_25th_moves_off_weekends_and_holidays(session):
     dues = recurring.dues_of(session, t.id)
     # 09-25 is the Mid-Autumn holiday (Friday) → Thursday 09-24; 10-25 is a Sunday → Friday 10-23;
     # 11-25 and 12-25 are working days; 2027-01-25 is a Monday.
-    assert [r.due_date for r in dues] == [date(2026, 9, 24), date(2026, 10, 23), date(2026, 11, 25),
-                                         date(2026, 12, 25), date(2027, 1, 25)]
+    assert [r.due_date for r in dues] == [
+        date(2026, 9, 24),
+        date(2026, 10, 23),
+        date(2026, 11, 25),
+        date(2026, 12, 25),
+        date(2027, 1, 25),
+    ]
     assert dues[0].period_start == date(2026, 9, 1) and dues[1].period_start == date(2026, 9, 25)
     assert recurring.ensure_report_dues(session, date(2027, 1, 31)) == 0  # idempotent
     assert recurring.ensure_report_dues(session, date(2027, 2, 28)) == 1  # and extends from the last one
@@ -48,8 +54,14 @@ def test_ongoing_and_quarterly_cycles(session):
     assert [r.due_date for r in recurring.dues_of(session, ongoing.id)] == [date(2026, 9, 30)]
     # every Friday, the National Day Friday 10-02 moved back to Wednesday 09-30
     assert [r.due_date for r in recurring.dues_of(session, weekly_date.id)] == [
-        date(2026, 9, 4), date(2026, 9, 11), date(2026, 9, 18), date(2026, 9, 24), date(2026, 9, 30),
-        date(2026, 10, 9), date(2026, 10, 16)]
+        date(2026, 9, 4),
+        date(2026, 9, 11),
+        date(2026, 9, 18),
+        date(2026, 9, 24),
+        date(2026, 9, 30),
+        date(2026, 10, 9),
+        date(2026, 10, 16),
+    ]
     assert recurring.dues_of(session, once.id) == []
 
 
@@ -129,7 +141,8 @@ def test_overdue_days_count_from_each_tasks_own_first_missed_report(session):
     recurring.ensure_report_dues(session, date(2026, 9, 30))
     recurring.check_reports(session, date(2026, 9, 7))
     h = derived.Horizon.build(session, today=date(2026, 9, 14))
-    got = dict(session.execute(select(Task.id, derived.overdue_workdays(h))
-                               .where(Task.id.in_([kept_up.id, silent.id]))).all())
+    got = dict(
+        session.execute(select(Task.id, derived.overdue_workdays(h)).where(Task.id.in_([kept_up.id, silent.id]))).all()
+    )
     # kept_up missed 09-11 (one working day ago); silent has missed every Friday since 09-04
     assert got == {kept_up.id: 1, silent.id: 6}

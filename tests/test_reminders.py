@@ -45,28 +45,35 @@ def _rule(rule: str) -> str:
 EXPECTED = {
     date(2026, 9, 21): {("C", "before_due:3")},
     date(2026, 9, 23): {("C", "before_due:1"), ("B", "not_acknowledged"), ("C", "not_acknowledged")},
-    date(2026, 9, 24): {("C", "due_today"), ("B", "not_acknowledged"), ("C", "not_acknowledged"),
-                        ("D", "report_due")},
+    date(2026, 9, 24): {("C", "due_today"), ("B", "not_acknowledged"), ("C", "not_acknowledged"), ("D", "report_due")},
     # C (会签, due 09-24, never answered) closes as 无异议 before the reminders run.
     date(2026, 9, 28): {("B", "not_acknowledged")},
     date(2026, 9, 29): {("A", "before_due:3"), ("B", "not_acknowledged")},
     date(2026, 9, 30): {("B", "not_acknowledged"), ("D", "report_due")},
-    date(2026, 10, 8): {("A", "before_due:1"), ("B", "not_acknowledged"), ("D", "report_overdue"),
-                        ("E", "milestone:before:3")},
-    date(2026, 10, 9): {("A", "due_today"), ("B", "not_acknowledged"), ("D", "report_due"),
-                        ("D", "report_overdue")},
+    date(2026, 10, 8): {
+        ("A", "before_due:1"),
+        ("B", "not_acknowledged"),
+        ("D", "report_overdue"),
+        ("E", "milestone:before:3"),
+    },
+    date(2026, 10, 9): {("A", "due_today"), ("B", "not_acknowledged"), ("D", "report_due"), ("D", "report_overdue")},
     # the make-up Saturday is a working day like any other
-    date(2026, 10, 10): {("A", "overdue"), ("B", "not_acknowledged"), ("D", "report_overdue"),
-                         ("E", "milestone:before:1")},
-    date(2026, 10, 12): {("A", "overdue"), ("B", "not_acknowledged"), ("D", "report_overdue"),
-                         ("E", "milestone:today")},
-    date(2026, 10, 13): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "before_due:3"),
-                         ("E", "before_due:3")},
+    date(2026, 10, 10): {
+        ("A", "overdue"),
+        ("B", "not_acknowledged"),
+        ("D", "report_overdue"),
+        ("E", "milestone:before:1"),
+    },
+    date(2026, 10, 12): {
+        ("A", "overdue"),
+        ("B", "not_acknowledged"),
+        ("D", "report_overdue"),
+        ("E", "milestone:today"),
+    },
+    date(2026, 10, 13): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "before_due:3"), ("E", "before_due:3")},
     date(2026, 10, 14): {("A", "overdue"), ("B", "not_acknowledged")},
-    date(2026, 10, 15): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "before_due:1"),
-                         ("E", "before_due:1")},
-    date(2026, 10, 16): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "due_today"),
-                         ("E", "due_today")},
+    date(2026, 10, 15): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "before_due:1"), ("E", "before_due:1")},
+    date(2026, 10, 16): {("A", "overdue"), ("B", "not_acknowledged"), ("B", "due_today"), ("E", "due_today")},
 }
 
 # Escalations (task, level): 1 / 3 / 5 working days overdue. D's report due 09-30 was
@@ -78,8 +85,13 @@ EXPECTED_ESCALATIONS = {
     date(2026, 10, 15): {("A", 3)},
 }
 
-OFF_DAYS = {date(2026, 9, 25), date(2026, 9, 26), date(2026, 9, 27), *(date(2026, 10, d) for d in range(1, 8)),
-            date(2026, 10, 11)}
+OFF_DAYS = {
+    date(2026, 9, 25),
+    date(2026, 9, 26),
+    date(2026, 9, 27),
+    *(date(2026, 10, d) for d in range(1, 8)),
+    date(2026, 10, 11),
+}
 
 
 def act(session, d, ids, day):
@@ -111,10 +123,22 @@ def walk(session):
         t["A"] = f.draft(session, d, title="A 按期办结", due_date=date(2026, 10, 9))
         t["B"] = f.draft(session, d, title="B 一直未签收", due_date=date(2026, 10, 16))
         t["C"] = f.draft(session, d, title="C 会签意见", due_date=date(2026, 9, 24), time_limit_preset="countersign_3")
-        t["D"] = f.draft(session, d, title="D 每周五报送", deadline_kind="recurring", recurrence="weekly:5",
-                         feedback_cycle="weekly", due_date=None)
-        t["E"] = f.draft(session, d, title="E 有时间节点", due_date=date(2026, 10, 16),
-                         milestones=[{"title": "完成初步设计", "due_date": date(2026, 10, 12)}])
+        t["D"] = f.draft(
+            session,
+            d,
+            title="D 每周五报送",
+            deadline_kind="recurring",
+            recurrence="weekly:5",
+            feedback_cycle="weekly",
+            due_date=None,
+        )
+        t["E"] = f.draft(
+            session,
+            d,
+            title="E 有时间节点",
+            due_date=date(2026, 10, 16),
+            milestones=[{"title": "完成初步设计", "due_date": date(2026, 10, 12)}],
+        )
         for task in t.values():
             tasks.assign(session, d.office, task.id)
         for key in "ADE":
@@ -153,40 +177,61 @@ def test_four_weeks_day_by_day(session, walk):
     assert not any(got[day] for day in OFF_DAYS)
 
     # never twice for the same task, rule and day
-    dupes = session.execute(select(Reminder.task_id, Reminder.rule, Reminder.day, sa.func.count())
-                            .group_by(Reminder.task_id, Reminder.rule, Reminder.day)
-                            .having(sa.func.count() > 1)).all()
+    dupes = session.execute(
+        select(Reminder.task_id, Reminder.rule, Reminder.day, sa.func.count())
+        .group_by(Reminder.task_id, Reminder.rule, Reminder.day)
+        .having(sa.func.count() > 1)
+    ).all()
     assert dupes == []
 
     # one audit event per automatic reminder and escalation, by the system
     n_rem = session.scalar(select(sa.func.count()).select_from(Reminder))
-    assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.entity == "reminder", AuditEvent.actor_name == "系统")) == n_rem
+    assert (
+        session.scalar(
+            select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "reminder", AuditEvent.actor_name == "系统")
+        )
+        == n_rem
+    )
     escs = session.exec(select(Escalation).order_by(Escalation.id)).all()
-    assert session.scalar(select(sa.func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.entity == "escalation", AuditEvent.action == "escalate")) == len(escs)
+    assert session.scalar(
+        select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.entity == "escalation", AuditEvent.action == "escalate")
+    ) == len(escs)
     # numbered through the counter, without gaps, keyed once per deadline and level
     assert [e.notice_no for e in escs] == [f"督办〔2026〕{i}号" for i in range(1, len(escs) + 1)]
     assert {e.auto_key for e in escs} == {
-        f"report:{ids['D']}:1:2026-09-30", f"report:{ids['D']}:2:2026-09-30",
-        f"overdue:{ids['A']}:1:2026-10-09", f"overdue:{ids['A']}:2:2026-10-09", f"overdue:{ids['A']}:3:2026-10-09"}
+        f"report:{ids['D']}:1:2026-09-30",
+        f"report:{ids['D']}:2:2026-09-30",
+        f"overdue:{ids['A']}:1:2026-10-09",
+        f"overdue:{ids['A']}:2:2026-10-09",
+        f"overdue:{ids['A']}:3:2026-10-09",
+    }
 
     # C closed as 无异议 on the first working day after its deadline, dated the deadline
     c = session.get(Task, ids["C"])
     assert c.status == "closed" and c.closed_on == date(2026, 9, 24)
-    ev = session.exec(select(AuditEvent).where(AuditEvent.task_id == c.id,
-                                               AuditEvent.action == "close_no_objection")).one()
+    ev = session.exec(
+        select(AuditEvent).where(AuditEvent.task_id == c.id, AuditEvent.action == "close_no_objection")
+    ).one()
     assert ev.actor_id is None and ev.at.date() in (date(2026, 9, 27), date(2026, 9, 28))
     assert ev.after == {"status": "closed", "closed_on": "2026-09-24"}
 
     # D: reporting deadlines moved off the holidays, the missed one made D overdue until it reported
     dues = recurring.dues_of(session, ids["D"])
-    assert [r.due_date for r in dues][:4] == [date(2026, 9, 24), date(2026, 9, 30), date(2026, 10, 9),
-                                             date(2026, 10, 16)]
+    assert [r.due_date for r in dues][:4] == [
+        date(2026, 9, 24),
+        date(2026, 9, 30),
+        date(2026, 10, 9),
+        date(2026, 10, 16),
+    ]
     assert dues[0].met_on == date(2026, 9, 24)  # in time
     assert dues[1].met_on == dues[2].met_on == dues[3].met_on == date(2026, 10, 12)  # late, then the current period
-    assert [day for day, late in overdue_d.items() if late] == [
-        date(2026, 10, day) for day in range(1, 13)], "overdue from the day after the missed date until it reported"
+    assert [day for day, late in overdue_d.items() if late] == [date(2026, 10, day) for day in range(1, 13)], (
+        "overdue from the day after the missed date until it reported"
+    )
 
 
 def test_dry_run_counts_and_writes_nothing(session, walk):
@@ -211,8 +256,9 @@ def test_escalation_notices_reach_the_ladder(session, walk):
         with clock.frozen(day):
             reminders.run_rules(session, day)
     escs = session.exec(select(Escalation).where(Escalation.task_id == ids["A"]).order_by(Escalation.level)).all()
-    rungs = organisation.ladder_recipients(session, [
-        {"id": e.id, "task_id": e.task_id, "department_id": e.department_id, "level": e.level} for e in escs])
+    rungs = organisation.ladder_recipients(
+        session, [{"id": e.id, "task_id": e.task_id, "department_id": e.department_id, "level": e.level} for e in escs]
+    )
     clerk = d.lead_clerk.user_id
     assert [rungs[e.id] for e in escs] == [[clerk], [head_id, clerk], [leader_user_id, head_id, clerk]]
 

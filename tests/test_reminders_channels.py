@@ -26,9 +26,16 @@ from tracker.models import JobRun, Notification, NotificationChannel, Reminder, 
 @pytest.fixture
 def channel_app(db, tmp_path, smtp):  # noqa: F811
     handler, port = smtp
-    settings = Settings(env="testing", database_url=str(db.url), instance_path=tmp_path / "instance",
-                        secret_key="test-secret", smtp_host="127.0.0.1", smtp_port=port,
-                        smtp_from="duban@duban.local", base_url="http://127.0.0.1:8000")
+    settings = Settings(
+        env="testing",
+        database_url=str(db.url),
+        instance_path=tmp_path / "instance",
+        secret_key="test-secret",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_from="duban@duban.local",
+        base_url="http://127.0.0.1:8000",
+    )
     app = create_app(settings, engine=db)
     yield app, handler
     clock.set_today(None)
@@ -47,8 +54,11 @@ def test_four_weeks_through_inbox_email_and_robot(session, db, walk, channel_app
     app, handler = channel_app
     hook, hook_url = robot()
     session.add(NotificationChannel(name="区发改委工作群", flavour="wecom", url=hook_url, department_id=d.lead_id))
-    addresses = {d.lead_clerk.user_id: "fgw@duban.local", head_id: "fgw-head@duban.local",
-                 leader_user_id: "wuhaitao@duban.local"}
+    addresses = {
+        d.lead_clerk.user_id: "fgw@duban.local",
+        head_id: "fgw-head@duban.local",
+        leader_user_id: "wuhaitao@duban.local",
+    }
     for uid, address in addresses.items():
         session.get(User, uid).email = address
     session.commit()
@@ -81,11 +91,15 @@ def test_four_weeks_through_inbox_email_and_robot(session, db, walk, channel_app
                 levels = Counter(level for _task, level in EXPECTED_ESCALATIONS.get(day, set()))
                 # a notice reaches its rung and every rung below (tracker.rules.ladder): the clerk reads all
                 notices_n = sum(levels.values())
-                assert subjects == Counter({"督办每日提醒": 1, **({"督办通知": notices_n} if notices_n else {})}), (day, mails)
+                assert subjects == Counter({"督办每日提醒": 1, **({"督办通知": notices_n} if notices_n else {})}), (
+                    day,
+                    mails,
+                )
                 assert len(hooks) == 1 and hooks[0]["json"]["msgtype"] == "markdown", day
                 # the digest's 催办 section lists exactly the day's reminders of the department
-                reminded = session.exec(select(Reminder).where(Reminder.day == day,
-                                                               Reminder.department_id == d.lead_id)).all()
+                reminded = session.exec(
+                    select(Reminder).where(Reminder.day == day, Reminder.department_id == d.lead_id)
+                ).all()
                 assert len(reminded) == len(EXPECTED.get(day, ()))
                 section = {s["key"]: s for s in digest.payload["sections"]}.get("reminders")
                 assert (section["total"] if section else 0) == len(reminded), day
@@ -107,5 +121,8 @@ def test_four_weeks_through_inbox_email_and_robot(session, db, walk, channel_app
     # every escalation notice went to the inbox as well, once per person: a level-N notice to
     # N people here (the clerk, the head, the leader: one account on each rung)
     escalation_notes = session.exec(select(Notification).where(Notification.kind == "escalation")).all()
-    assert len(escalation_notes) == len({n.key for n in escalation_notes}) == sum(
-        level for v in EXPECTED_ESCALATIONS.values() for _task, level in v)
+    assert (
+        len(escalation_notes)
+        == len({n.key for n in escalation_notes})
+        == sum(level for v in EXPECTED_ESCALATIONS.values() for _task, level in v)
+    )

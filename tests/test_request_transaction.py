@@ -29,8 +29,10 @@ def _in_transaction(engine):
     """(inside a transaction?, statement) for every statement the engine sends in the block."""
     from psycopg.pq import TransactionStatus
 
-    return statements_on(engine, lambda cursor, statement: (
-        cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement))
+    return statements_on(
+        engine,
+        lambda cursor, statement: (cursor.connection.info.transaction_status != TransactionStatus.IDLE, statement),
+    )
 
 
 def _clerk(app, session):
@@ -103,9 +105,13 @@ def test_a_report_writes_in_one_transaction_from_its_row_lock_on(app, session, d
     if not is_postgres(db):
         return
     with _in_transaction(db) as seen:
-        resp = post(client, f"/tasks/{task.id}/report",
-                    {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "批复.pdf")},
-                    token_from=f"/tasks/{task.id}", content_type="multipart/form-data")
+        resp = post(
+            client,
+            f"/tasks/{task.id}/report",
+            {"text": "已完成可研批复", "percent": "50", "files": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "批复.pdf")},
+            token_from=f"/tasks/{task.id}",
+            content_type="multipart/form-data",
+        )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     lock = next(i for i, (_inside, sql) in enumerate(seen) if "FOR UPDATE" in sql)
     assert not any(inside for inside, _sql in seen[:lock])  # the task page and the form's reads
@@ -113,22 +119,25 @@ def test_a_report_writes_in_one_transaction_from_its_row_lock_on(app, session, d
     assert any(sql.lstrip().upper().startswith("INSERT INTO PROGRESSREPORT") for _inside, sql in seen[lock:])
 
 
-@pytest.mark.parametrize("statement, needs", [
-    ("SELECT tasks.id FROM tasks", False),
-    ("  select 1", False),
-    ("SELECT tasks.id FROM tasks WHERE tasks.id = %(id)s FOR UPDATE", True),
-    ("SELECT d.id FROM deliveries d LIMIT 1 FOR UPDATE SKIP LOCKED", True),
-    ("SELECT t.id FROM tasks t FOR NO KEY UPDATE", True),
-    ("SELECT t.id FROM tasks t FOR SHARE", True),
-    ("SELECT t.id FROM tasks t\nFOR KEY SHARE", True),
-    ("SELECT pg_try_advisory_xact_lock(%(key)s)", True),
-    ("SELECT pg_advisory_xact_lock(42)", True),
-    ("INSERT INTO audit_events (x) VALUES (%(x)s)", True),
-    ("UPDATE tasks SET status = 'closed'", True),
-    ("WITH gone AS (DELETE FROM t RETURNING id) SELECT count(*) FROM gone", True),
-    ("SAVEPOINT sa_savepoint_1", True),
-    ("SELECT tasks.title FROM tasks WHERE tasks.title = 'FOR UPDATE'", True),  # on the safe side
-])
+@pytest.mark.parametrize(
+    "statement, needs",
+    [
+        ("SELECT tasks.id FROM tasks", False),
+        ("  select 1", False),
+        ("SELECT tasks.id FROM tasks WHERE tasks.id = %(id)s FOR UPDATE", True),
+        ("SELECT d.id FROM deliveries d LIMIT 1 FOR UPDATE SKIP LOCKED", True),
+        ("SELECT t.id FROM tasks t FOR NO KEY UPDATE", True),
+        ("SELECT t.id FROM tasks t FOR SHARE", True),
+        ("SELECT t.id FROM tasks t\nFOR KEY SHARE", True),
+        ("SELECT pg_try_advisory_xact_lock(%(key)s)", True),
+        ("SELECT pg_advisory_xact_lock(42)", True),
+        ("INSERT INTO audit_events (x) VALUES (%(x)s)", True),
+        ("UPDATE tasks SET status = 'closed'", True),
+        ("WITH gone AS (DELETE FROM t RETURNING id) SELECT count(*) FROM gone", True),
+        ("SAVEPOINT sa_savepoint_1", True),
+        ("SELECT tasks.title FROM tasks WHERE tasks.title = 'FOR UPDATE'", True),  # on the safe side
+    ],
+)
 def test_which_statements_open_a_transaction(statement, needs):
     assert _needs_transaction(statement) is needs
 
@@ -175,8 +184,9 @@ def test_a_connection_the_server_ended_is_replaced_without_an_error(app, session
     try:
         with admin.connect() as conn:
             others = "datname = current_database() AND pid <> pg_backend_pid()"
-            ended = conn.scalar(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                        f"WHERE {others}"))
+            ended = conn.scalar(
+                sa.text(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}")
+            )
             assert ended >= 1
             for _ in range(100):
                 if not conn.scalar(sa.text(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")):
@@ -199,8 +209,7 @@ def test_psycopg_keeps_the_conversion_of_the_long_task_row_statement(db):
     from tracker.rules.overdue import Horizon
     from tracker.services.tasks import page as taskpage
 
-    sql = str(taskpage.task_select(Horizon(date(2026, 11, 23), date(2026, 11, 26), 100))
-              .compile(dialect=db.dialect))
+    sql = str(taskpage.task_select(Horizon(date(2026, 11, 23), date(2026, 11, 26), 100)).compile(dialect=db.dialect))
     assert len(sql) > 4096
     assert _queries.MAX_CACHED_STATEMENT_LENGTH >= len(sql)
 

@@ -56,10 +56,24 @@ def _names(org, ids):
 
 # --- splitting -------------------------------------------------------------------------
 
-SEPARATED = ["区财政局、区教育局", "区财政局，区教育局", "区财政局,区教育局", "区财政局；区教育局",
-             "区财政局;区教育局", "区财政局/区教育局", "区财政局 区教育局", "区财政局\n区教育局",
-             "区财政局\r\n区教育局", "区财政局　区教育局", "区财政局 、 区教育局", "区财政局和区教育局",
-             "区财政局及区教育局", "区财政局与区教育局", "区财政局以及区教育局", "、区财政局、、区教育局、"]
+SEPARATED = [
+    "区财政局、区教育局",
+    "区财政局，区教育局",
+    "区财政局,区教育局",
+    "区财政局；区教育局",
+    "区财政局;区教育局",
+    "区财政局/区教育局",
+    "区财政局 区教育局",
+    "区财政局\n区教育局",
+    "区财政局\r\n区教育局",
+    "区财政局　区教育局",
+    "区财政局 、 区教育局",
+    "区财政局和区教育局",
+    "区财政局及区教育局",
+    "区财政局与区教育局",
+    "区财政局以及区教育局",
+    "、区财政局、、区教育局、",
+]
 
 
 @pytest.mark.parametrize("text", SEPARATED)
@@ -75,12 +89,15 @@ def test_first_is_lead(resolver, org, text):
     assert (r.lead_id, r.assisting_ids) == (org[FIN], [org[EDU]])
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("区住房和城乡建设局", ["区住房和城乡建设局"]),
-    ("区发展和改革委员会与区财政局", [NDRC, FIN]),
-    ("区住房和城乡建设局和区文化和旅游局", ["区住房和城乡建设局", "区文化和旅游局"]),
-    ("区财政局、区住房和城乡建设局及区文化和旅游局", [FIN, "区住房和城乡建设局", "区文化和旅游局"]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("区住房和城乡建设局", ["区住房和城乡建设局"]),
+        ("区发展和改革委员会与区财政局", [NDRC, FIN]),
+        ("区住房和城乡建设局和区文化和旅游局", ["区住房和城乡建设局", "区文化和旅游局"]),
+        ("区财政局、区住房和城乡建设局及区文化和旅游局", [FIN, "区住房和城乡建设局", "区文化和旅游局"]),
+    ],
+)
 def test_conjunctions_inside_names_are_not_cut(resolver, org, text, expected):
     r = resolver.resolve_list(text)
     assert _names(org, r.assisting_ids) == expected and r.ok
@@ -124,8 +141,15 @@ def test_a_marker_ending_a_clause_covers_the_clause(resolver, org):
     assert (r.lead_id, r.assisting_ids) == (org[NDRC], [org[EDU]])
 
 
-@pytest.mark.parametrize("text", ["区财政局（牵头）、区教育局（牵头）", "区财政局、区教育局牵头",
-                                  "区财政局牵头，区教育局牵头", "区财政局和区教育局牵头"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "区财政局（牵头）、区教育局（牵头）",
+        "区财政局、区教育局牵头",
+        "区财政局牵头，区教育局牵头",
+        "区财政局和区教育局牵头",
+    ],
+)
 def test_two_leads_are_not_settled_by_guessing(resolver, org, text):
     r = resolver.resolve_list(text, first_is_lead=True)
     assert r.lead_id is None and r.assisting_ids == [org[FIN], org[EDU]]
@@ -145,21 +169,25 @@ def test_duplicates_are_dropped_and_the_lead_is_not_assisting(resolver, org):
 
 # --- spellings ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,expected", [
-    ("区发改委", NDRC),
-    ("发改委", NDRC),  # 区 + 发改委 is an alias
-    ("财政局", FIN),  # 区 + 财政局 is a full name
-    ("住建局", "区住房和城乡建设局"),
-    ("市场监管局", "区市场监督管理局"),  # begins with 市, still gets 区 in front
-    ("区 发改委", NDRC),  # a stray space does not cut a name
-    ("区　财政局", FIN),
-    ("城关街道", "城关街道办事处"),
-    ("东城街道", "东城街道办事处"),  # 街道 → 街道办事处
-    ("青山乡", "青山乡人民政府"),  # 乡/镇 → 人民政府
-    ("柳河镇人民政府", "柳河镇人民政府"),
-    ("区新闻办", "区委宣传部"),
-    ("区委宣传部（区新闻办）", "区委宣传部"),  # two names of one office
-])
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("区发改委", NDRC),
+        ("发改委", NDRC),  # 区 + 发改委 is an alias
+        ("财政局", FIN),  # 区 + 财政局 is a full name
+        ("住建局", "区住房和城乡建设局"),
+        ("市场监管局", "区市场监督管理局"),  # begins with 市, still gets 区 in front
+        ("区 发改委", NDRC),  # a stray space does not cut a name
+        ("区　财政局", FIN),
+        ("城关街道", "城关街道办事处"),
+        ("东城街道", "东城街道办事处"),  # 街道 → 街道办事处
+        ("青山乡", "青山乡人民政府"),  # 乡/镇 → 人民政府
+        ("柳河镇人民政府", "柳河镇人民政府"),
+        ("区新闻办", "区委宣传部"),
+        ("区委宣传部（区新闻办）", "区委宣传部"),  # two names of one office
+    ],
+)
 def test_names_aliases_and_tolerated_spellings(resolver, org, text, expected):
     r = resolver.resolve_list(text)
     assert r.assisting_ids == [org[expected]] and r.ok
@@ -196,21 +224,24 @@ TOWNS = ["柳河镇人民政府", "青山乡人民政府"]
 DIRECT = [NDRC, FIN, EDU, "区住房和城乡建设局", "区文化和旅游局", "区融媒体中心", "区市场监督管理局"]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("各街道办事处", STREETS),
-    ("各街道", STREETS),
-    ("全区各街道", STREETS),
-    ("各乡镇", TOWNS),
-    ("各镇", TOWNS),
-    ("各镇（街道）", STREETS + TOWNS),
-    ("各镇(街道)", STREETS + TOWNS),
-    ("各镇街", STREETS + TOWNS),
-    ("各乡镇（街道）", STREETS + TOWNS),
-    ("各乡镇街道", STREETS + TOWNS),
-    ("区直各部门", DIRECT),  # component + institution, not 区委宣传部 (other)
-    ("区直各单位", DIRECT),
-    ("区政府各部门", DIRECT),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("各街道办事处", STREETS),
+        ("各街道", STREETS),
+        ("全区各街道", STREETS),
+        ("各乡镇", TOWNS),
+        ("各镇", TOWNS),
+        ("各镇（街道）", STREETS + TOWNS),
+        ("各镇(街道)", STREETS + TOWNS),
+        ("各镇街", STREETS + TOWNS),
+        ("各乡镇（街道）", STREETS + TOWNS),
+        ("各乡镇街道", STREETS + TOWNS),
+        ("区直各部门", DIRECT),  # component + institution, not 区委宣传部 (other)
+        ("区直各单位", DIRECT),
+        ("区政府各部门", DIRECT),
+    ],
+)
 def test_group_words_expand_by_kind(resolver, org, text, expected):
     r = resolver.resolve_list(text)
     assert _names(org, r.assisting_ids) == expected and r.ok
@@ -241,8 +272,22 @@ def test_a_group_with_no_members_says_so(session):
     assert r.warnings == ["“各街道”下没有登记任何单位，请选择"] and not r.unknown
 
 
-@pytest.mark.parametrize("text", ["相关街道", "有关单位", "相关部门", "各相关单位", "有关镇街", "区直有关部门",
-                                  "区直相关部门", "其他相关单位", "各部门", "各单位", "涉及街道"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "相关街道",
+        "有关单位",
+        "相关部门",
+        "各相关单位",
+        "有关镇街",
+        "区直有关部门",
+        "区直相关部门",
+        "其他相关单位",
+        "各部门",
+        "各单位",
+        "涉及街道",
+    ],
+)
 def test_vague_words_are_not_expanded(resolver, text):
     r = resolver.resolve_list(f"区财政局牵头，{text}配合")
     assert r.assisting_ids == [] and r.unknown == []
@@ -333,27 +378,30 @@ def lres(session, leaders):
     return LeaderResolver.load(session)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("吴海涛", ["吴海涛"]),
-    ("吴海涛（副区长）", ["吴海涛"]),  # a 常务副区长 is a 副区长: no contradiction
-    ("吴海涛(常务副区长)", ["吴海涛"]),
-    ("常务副区长吴海涛", ["吴海涛"]),
-    ("吴海涛常务副区长", ["吴海涛"]),
-    ("吴海涛同志", ["吴海涛"]),
-    ("区长 孙志强", ["孙志强"]),
-    ("区长　孙志强", ["孙志强"]),
-    ("孙志强 区长", ["孙志强"]),
-    ("区长", ["孙志强"]),  # the only active 区长
-    ("常务副区长", ["吴海涛"]),
-    ("吴海涛、李明", ["吴海涛", "李明"]),
-    ("吴海涛，李明；王芳", ["吴海涛", "李明", "王芳"]),
-    ("吴海涛和李明", ["吴海涛", "李明"]),
-    ("吴海涛 李明", ["吴海涛", "李明"]),
-    ("副区长 李明 副区长 王芳", ["李明", "王芳"]),
-    ("李明华", ["李明华"]),  # not 李明 plus 华
-    ("区政府党组成员李明华", ["李明华"]),
-    ("吴海涛、吴海涛（常务副区长）", ["吴海涛"]),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("吴海涛", ["吴海涛"]),
+        ("吴海涛（副区长）", ["吴海涛"]),  # a 常务副区长 is a 副区长: no contradiction
+        ("吴海涛(常务副区长)", ["吴海涛"]),
+        ("常务副区长吴海涛", ["吴海涛"]),
+        ("吴海涛常务副区长", ["吴海涛"]),
+        ("吴海涛同志", ["吴海涛"]),
+        ("区长 孙志强", ["孙志强"]),
+        ("区长　孙志强", ["孙志强"]),
+        ("孙志强 区长", ["孙志强"]),
+        ("区长", ["孙志强"]),  # the only active 区长
+        ("常务副区长", ["吴海涛"]),
+        ("吴海涛、李明", ["吴海涛", "李明"]),
+        ("吴海涛，李明；王芳", ["吴海涛", "李明", "王芳"]),
+        ("吴海涛和李明", ["吴海涛", "李明"]),
+        ("吴海涛 李明", ["吴海涛", "李明"]),
+        ("副区长 李明 副区长 王芳", ["李明", "王芳"]),
+        ("李明华", ["李明华"]),  # not 李明 plus 华
+        ("区政府党组成员李明华", ["李明华"]),
+        ("吴海涛、吴海涛（常务副区长）", ["吴海涛"]),
+    ],
+)
 def test_leaders(lres, leaders, text, expected):
     r = lres.resolve_list(text)
     assert r.ids == [leaders[n] for n in expected]
@@ -413,7 +461,7 @@ def _rows(ws, header_first_cell):
     start = next(i for i, row in enumerate(values) if row[0] == header_first_cell)
     header = values[start]
     out = []
-    for row in values[start + 1:]:
+    for row in values[start + 1 :]:
         if row[0] is None:
             break
         out.append(dict(zip(header, row, strict=True)))

@@ -14,7 +14,7 @@ from tracker.models import Source
 from tracker.rules.time_limits import DAYS, HOURS, MONTHS, UNITS, WEEKS, WORKDAYS, calendar_end, due_after
 from tracker.services import calendar as cal_service
 from tracker.services.intake.deadlines import parse_deadline
-from tracker.services.motions import handling as motions
+from tracker.services.motions import limits as motion_limits
 
 CAL = WorkCalendar.from_package()
 SEP28 = date(2026, 9, 28)  # Monday before the National Day holiday, 10-01..10-07 off, 10-10 (Sat) worked
@@ -62,7 +62,7 @@ def test_preset_phrase_and_motion_limit_agree_on_a_holiday(session):
     session.flush()
     task = f.draft(session, d, due_date=None, time_limit_preset=preset.code)
     phrase = parse_deadline("7日内", base=SEP28, calendar=cal_service.load_calendar(session))
-    motion = motions.limit_due(session, SEP28, [7, "days"])
+    motion = motion_limits.limit_due(session, SEP28, [7, "days"])
     assert task.due_date == phrase.due_date == motion == date(2026, 10, 8)
     assert "顺延至2026-10-08" in phrase.note
 

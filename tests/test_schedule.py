@@ -28,20 +28,45 @@ from tracker.models import (
     TaskLeader,
     WeeklySchedule,
 )
+from tracker.services.scheduling import meeting
 from tracker.services.scheduling import weekly as svc
 from tracker.services.tasks import lifecycle as task_svc
 
 WEEK_DAYS = {"W39": date(2026, 9, 21), "W40": date(2026, 9, 28), "W41": date(2026, 10, 8), "W42": date(2026, 10, 12)}
 
 EXPECTED = {
-    "W39": {"overdue": {"A"}, "due_this_week": {"B"}, "due_next_week": {"C"}, "milestone": set(),
-            "report_missing": {"G"}, "blocked": set()},
-    "W40": {"overdue": {"A", "B"}, "due_this_week": {"C"}, "due_next_week": {"D"}, "milestone": {"F"},
-            "report_missing": {"G"}, "blocked": {"I"}},
-    "W41": {"overdue": {"A", "B", "C"}, "due_this_week": {"D"}, "due_next_week": set(), "milestone": {"F"},
-            "report_missing": set(), "blocked": {"I", "J"}},
-    "W42": {"overdue": {"A", "B", "C", "D"}, "due_this_week": set(), "due_next_week": set(), "milestone": set(),
-            "report_missing": {"G", "H"}, "blocked": {"J"}},
+    "W39": {
+        "overdue": {"A"},
+        "due_this_week": {"B"},
+        "due_next_week": {"C"},
+        "milestone": set(),
+        "report_missing": {"G"},
+        "blocked": set(),
+    },
+    "W40": {
+        "overdue": {"A", "B"},
+        "due_this_week": {"C"},
+        "due_next_week": {"D"},
+        "milestone": {"F"},
+        "report_missing": {"G"},
+        "blocked": {"I"},
+    },
+    "W41": {
+        "overdue": {"A", "B", "C"},
+        "due_this_week": {"D"},
+        "due_next_week": set(),
+        "milestone": {"F"},
+        "report_missing": set(),
+        "blocked": {"I", "J"},
+    },
+    "W42": {
+        "overdue": {"A", "B", "C", "D"},
+        "due_this_week": set(),
+        "due_next_week": set(),
+        "milestone": set(),
+        "report_missing": {"G", "H"},
+        "blocked": {"J"},
+    },
 }
 
 YEAR_END = date(2026, 12, 31)
@@ -59,16 +84,25 @@ def _build(session):
             "E": f.task_in(session, d, "closed", title="E 已办结", due_date=date(2026, 9, 24)),
             "S": f.task_in(session, d, "suspended", title="S 暂缓", due_date=date(2026, 9, 24)),
             "X": f.task_in(session, d, "draft", title="X 草稿", due_date=date(2026, 9, 22)),
-            "F": f.task_in(session, d, "in_progress", title="F 有时间节点", due_date=YEAR_END,
-                           milestones=[{"title": "完成可研批复", "due_date": date(2026, 9, 30)}]),
+            "F": f.task_in(
+                session,
+                d,
+                "in_progress",
+                title="F 有时间节点",
+                due_date=YEAR_END,
+                milestones=[{"title": "完成可研批复", "due_date": date(2026, 9, 30)}],
+            ),
             "G": f.task_in(session, d, "in_progress", title="G 每周反馈", due_date=YEAR_END, feedback_cycle="weekly"),
             "H": f.task_in(session, d, "in_progress", title="H 每月报送", due_date=YEAR_END, feedback_cycle="monthly"),
             "I": f.task_in(session, d, "in_progress", title="I 资金缺口", due_date=YEAR_END),
             "J": f.task_in(session, d, "in_progress", title="J 需要配合", due_date=YEAR_END),
         }
         # H3's recurring deadlines: one missed, one met.
-        session.add(ReportDue(task_id=t["H"].id, period_start=date(2026, 9, 1), due_date=date(2026, 9, 25),
-                              met_on=date(2026, 9, 24)))
+        session.add(
+            ReportDue(
+                task_id=t["H"].id, period_start=date(2026, 9, 1), due_date=date(2026, 9, 25), met_on=date(2026, 9, 24)
+            )
+        )
         session.add(ReportDue(task_id=t["H"].id, period_start=date(2026, 10, 1), due_date=date(2026, 10, 9)))
         session.commit()
     return d, t
@@ -82,8 +116,9 @@ def _report(session, actor, task, day, **kw):
 
 def _sections(session, schedule) -> dict[str, set[int]]:
     out = {s: set() for s in svc.SECTIONS}
-    for task_id, section in session.execute(select(ScheduleItem.task_id, ScheduleItem.section)
-                                            .where(ScheduleItem.schedule_id == schedule.id)):
+    for task_id, section in session.execute(
+        select(ScheduleItem.task_id, ScheduleItem.section).where(ScheduleItem.schedule_id == schedule.id)
+    ):
         out[section].add(task_id)
     return out
 
@@ -101,9 +136,11 @@ def _ids(t, letters):
 
 
 def _item(session, schedule, task, section="blocked") -> ScheduleItem:
-    return session.exec(select(ScheduleItem).where(ScheduleItem.schedule_id == schedule.id,
-                                                   ScheduleItem.task_id == task.id,
-                                                   ScheduleItem.section == section)).one()
+    return session.exec(
+        select(ScheduleItem).where(
+            ScheduleItem.schedule_id == schedule.id, ScheduleItem.task_id == task.id, ScheduleItem.section == section
+        )
+    ).one()
 
 
 def test_four_weeks_hold_exactly_the_expected_tasks(session):
@@ -117,8 +154,14 @@ def test_four_weeks_hold_exactly_the_expected_tasks(session):
     assert "最近一次：2026-09-14" in _item(session, w39, t["G"], "report_missing").detail
 
     # I's lead names a problem; G's lead reports on the 29th.
-    _report(session, d.lead_clerk, t["I"], date(2026, 9, 22), problems="项目资金缺口较大，需争取省级专项资金支持",
-            next_steps="提请分管副区长带队向市财政局汇报")
+    _report(
+        session,
+        d.lead_clerk,
+        t["I"],
+        date(2026, 9, 22),
+        problems="项目资金缺口较大，需争取省级专项资金支持",
+        next_steps="提请分管副区长带队向市财政局汇报",
+    )
     w40 = _generate(session, "W40")
     assert _sections(session, w40) == {s: _ids(t, v) for s, v in EXPECTED["W40"].items()}
     blocked = _item(session, w40, t["I"])
@@ -164,10 +207,16 @@ def test_four_weeks_hold_exactly_the_expected_tasks(session):
 
 @pytest.mark.parametrize(
     "text, coordination, expected",
-    [("需争取上级政策支持", False, "向上争取类"), ("市级资金未下达", False, "向上争取类"),
-     ("与企业洽谈土地价格", False, "重要洽谈类"), ("签约仪式时间未定", False, "重要洽谈类"),
-     ("需规划部门配合出具意见", False, "内部协调类"), ("", True, "内部协调类"),
-     ("施工进度滞后，雨季影响", False, "项目推进类"), ("", False, "项目推进类")],
+    [
+        ("需争取上级政策支持", False, "向上争取类"),
+        ("市级资金未下达", False, "向上争取类"),
+        ("与企业洽谈土地价格", False, "重要洽谈类"),
+        ("签约仪式时间未定", False, "重要洽谈类"),
+        ("需规划部门配合出具意见", False, "内部协调类"),
+        ("", True, "内部协调类"),
+        ("施工进度滞后，雨季影响", False, "项目推进类"),
+        ("", False, "项目推进类"),
+    ],
 )
 def test_category_rule_table(text, coordination, expected):
     assert svc.guess_category(text, coordination) == expected
@@ -180,13 +229,23 @@ def test_regenerating_keeps_the_agenda_and_edits(session):
     w40 = _generate(session, "W40")
     i_item, j_item = _item(session, w40, t["I"]), _item(session, w40, t["J"])
     with clock.frozen(WEEK_DAYS["W40"]):
-        svc.update_items(session, d.office, w40.id, {
-            i_item.id: {"on_agenda": True, "agenda_order": 2, "category": "内部协调类",
-                        "proposal": "由常务副区长召集会商", "lead_leader_id": d.leader_id},
-            j_item.id: {"on_agenda": True, "agenda_order": 1},
-        })
+        meeting.update_items(
+            session,
+            d.office,
+            w40.id,
+            {
+                i_item.id: {
+                    "on_agenda": True,
+                    "agenda_order": 2,
+                    "category": "内部协调类",
+                    "proposal": "由常务副区长召集会商",
+                    "lead_leader_id": d.leader_id,
+                },
+                j_item.id: {"on_agenda": True, "agenda_order": 1},
+            },
+        )
         session.commit()
-    before = {it.id: svc._item_state(it) for it in session.exec(select(ScheduleItem))}
+    before = {it.id: meeting._item_state(it) for it in session.exec(select(ScheduleItem))}
     ids_before = {(it.task_id, it.section): it.id for it in session.exec(select(ScheduleItem))}
 
     # Twice more, the second time after I's problem is solved.
@@ -198,7 +257,7 @@ def test_regenerating_keeps_the_agenda_and_edits(session):
     rows = {it.id: it for it in session.exec(select(ScheduleItem))}
     # Every item the office had touched is still there, unchanged, in the same order.
     for item_id in (i_item.id, j_item.id):
-        assert svc._item_state(rows[item_id]) == before[item_id]
+        assert meeting._item_state(rows[item_id]) == before[item_id]
     assert (rows[j_item.id].agenda_order, rows[i_item.id].agenda_order) == (1, 2)
     assert rows[i_item.id].category == "内部协调类" and rows[i_item.id].proposal == "由常务副区长召集会商"
     # Nothing duplicated; the rest of the lists unchanged.
@@ -235,13 +294,12 @@ def test_concurrent_style_double_generation_converges(session, db):
 def _agenda_week41(session):
     d, t = _build(session)
     _report(session, d.lead_clerk, t["I"], date(2026, 9, 22), problems="需争取省级资金", next_steps="向市财政局汇报")
-    _report(session, d.assist_clerk, t["J"], date(2026, 9, 29), needs_coordination=True,
-            problems="规划部门意见未出具")
+    _report(session, d.assist_clerk, t["J"], date(2026, 9, 29), needs_coordination=True, problems="规划部门意见未出具")
     w41 = _generate(session, "W41")
     i_item, j_item = _item(session, w41, t["I"]), _item(session, w41, t["J"])
     with clock.frozen(WEEK_DAYS["W41"]):
-        svc.update_items(session, d.office, w41.id, {i_item.id: {"on_agenda": True}})
-        svc.update_items(session, d.office, w41.id, {j_item.id: {"on_agenda": True}})
+        meeting.update_items(session, d.office, w41.id, {i_item.id: {"on_agenda": True}})
+        meeting.update_items(session, d.office, w41.id, {j_item.id: {"on_agenda": True}})
         session.commit()
     return d, t, w41, i_item, j_item
 
@@ -251,7 +309,7 @@ def test_agenda_order_and_moves(session):
     session.refresh(i_item), session.refresh(j_item)
     assert (i_item.agenda_order, j_item.agenda_order) == (1, 2)  # in the order they were added
     with clock.frozen(WEEK_DAYS["W41"]):
-        svc.move_item(session, d.office, j_item.id, "up")
+        meeting.move_item(session, d.office, j_item.id, "up")
         session.commit()
     session.refresh(i_item), session.refresh(j_item)
     assert (j_item.agenda_order, i_item.agenda_order) == (1, 2)
@@ -261,21 +319,34 @@ def test_agenda_order_and_moves(session):
     assert {e.entity_id for e in adds} == {i_item.id, j_item.id}
     assert sorted(e.after["agenda_order"] for e in adds) == [1, 2]  # audited after renumbering
     with pytest.raises(ValidationFailed) as err:
-        svc.update_items(session, d.office, w41.id, {i_item.id: {"category": "随便什么类"}})
+        meeting.update_items(session, d.office, w41.id, {i_item.id: {"category": "随便什么类"}})
     assert "类别应为" in err.value.message
     with pytest.raises(NotPermitted):
-        svc.update_items(session, d.lead_clerk, w41.id, {i_item.id: {"on_agenda": False}})
+        meeting.update_items(session, d.lead_clerk, w41.id, {i_item.id: {"on_agenda": False}})
 
 
 def test_meeting_decisions_become_tasks_and_changes(session):
     d, t, w41, i_item, j_item = _agenda_week41(session)
     sources_before = session.scalar(select(sa.func.count()).select_from(Source))
     with clock.frozen(date(2026, 10, 9)):
-        svc.record_meeting(session, d.office, w41.id, date(2026, 10, 9), [
-            svc.Decision(i_item.id, "new_task", "由区财政局会同区发改委形成资金筹措方案",
-                         title="制定项目资金筹措方案", due_date=date(2026, 10, 30)),
-            svc.Decision(j_item.id, "change", "规划部门10月15日前出具意见"),
-        ], chair_leader_id=d.leader_id, attendees="吴海涛、各相关单位主要负责人")
+        meeting.record_meeting(
+            session,
+            d.office,
+            w41.id,
+            date(2026, 10, 9),
+            [
+                meeting.Decision(
+                    i_item.id,
+                    "new_task",
+                    "由区财政局会同区发改委形成资金筹措方案",
+                    title="制定项目资金筹措方案",
+                    due_date=date(2026, 10, 30),
+                ),
+                meeting.Decision(j_item.id, "change", "规划部门10月15日前出具意见"),
+            ],
+            chair_leader_id=d.leader_id,
+            attendees="吴海涛、各相关单位主要负责人",
+        )
         session.commit()
     src = session.exec(select(Source).where(Source.kind == SourceKind.SCHEDULING_MEETING)).one()
     assert session.scalar(select(sa.func.count()).select_from(Source)) == sources_before + 1
@@ -284,22 +355,34 @@ def test_meeting_decisions_become_tasks_and_changes(session):
     session.refresh(i_item), session.refresh(j_item)
     new = session.get(Task, i_item.decision_task_id)
     assert (new.source_id, new.status, new.lead_department_id, new.due_date, new.item_no) == (
-        src.id, "assigned", d.lead_id, date(2026, 10, 30), "1")
+        src.id,
+        "assigned",
+        d.lead_id,
+        date(2026, 10, 30),
+        "1",
+    )
     assert new.title == "制定项目资金筹措方案" and new.requirement.startswith("由区财政局")
     assert session.exec(select(TaskLeader.leader_id).where(TaskLeader.task_id == new.id)).all() == [d.leader_id]
     change = session.exec(select(ChangeRequest).where(ChangeRequest.task_id == t["J"].id)).one()
-    assert change.status == "pending" and "【2026-10-09 调度会议定】规划部门10月15日前出具意见" in change.payload["requirement"]
+    assert (
+        change.status == "pending"
+        and "【2026-10-09 调度会议定】规划部门10月15日前出具意见" in change.payload["requirement"]
+    )
     assert i_item.decision.startswith("由区财政局") and j_item.decision == "规划部门10月15日前出具意见"
     held = session.get(WeeklySchedule, w41.id)
     assert (held.status, held.meeting_date, held.source_id) == ("held", date(2026, 10, 9), src.id)
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.at >= clock.start_of_local_day(
-        date(2026, 10, 9)))).all()]
+    actions = [
+        e.action
+        for e in session.exec(
+            select(AuditEvent).where(AuditEvent.at >= clock.start_of_local_day(date(2026, 10, 9)))
+        ).all()
+    ]
     for expected in ("source_create", "create", "assign", "request_change", "schedule_decision", "schedule_meeting"):
         assert expected in actions, expected
     assert actions.count("schedule_decision") == 2
     # The meeting is on record: the agenda is closed.
     with pytest.raises(Conflict):
-        svc.update_items(session, d.office, w41.id, {i_item.id: {"on_agenda": False}})
+        meeting.update_items(session, d.office, w41.id, {i_item.id: {"on_agenda": False}})
     # Regenerating keeps the decisions.
     _generate(session, "W41")
     session.refresh(i_item)
@@ -310,14 +393,21 @@ def test_meeting_with_a_bad_decision_writes_nothing(session):
     d, t, w41, i_item, j_item = _agenda_week41(session)
     counts = {m.__name__: session.scalar(select(sa.func.count()).select_from(m)) for m in (Source, Task, AuditEvent)}
     with clock.frozen(date(2026, 10, 9)), pytest.raises(ValidationFailed) as err:
-        svc.record_meeting(session, d.office, w41.id, date(2026, 10, 9), [
-            svc.Decision(i_item.id, "new_task", "形成方案", title="制定方案", due_date=None),
-            svc.Decision(j_item.id, "remind", ""),
-        ])
+        meeting.record_meeting(
+            session,
+            d.office,
+            w41.id,
+            date(2026, 10, 9),
+            [
+                meeting.Decision(i_item.id, "new_task", "形成方案", title="制定方案", due_date=None),
+                meeting.Decision(j_item.id, "remind", ""),
+            ],
+        )
     session.rollback()
     assert "第 1 项：请填写新事项的完成时限" in err.value.message and "第 2 项：请填写会议决定" in err.value.message
-    assert {m.__name__: session.scalar(select(sa.func.count()).select_from(m))
-            for m in (Source, Task, AuditEvent)} == counts
+    assert {
+        m.__name__: session.scalar(select(sa.func.count()).select_from(m)) for m in (Source, Task, AuditEvent)
+    } == counts
 
 
 def test_remind_decision_goes_through_the_reminder_service(session):
@@ -325,9 +415,16 @@ def test_remind_decision_goes_through_the_reminder_service(session):
 
     d, t, w41, i_item, j_item = _agenda_week41(session)
     with clock.frozen(date(2026, 10, 9)):
-        svc.record_meeting(session, d.office, w41.id, date(2026, 10, 9),
-                           [svc.Decision(j_item.id, "remind", "请于下周一前报送规划意见"),
-                            svc.Decision(i_item.id, "note", "继续跟踪")])
+        meeting.record_meeting(
+            session,
+            d.office,
+            w41.id,
+            date(2026, 10, 9),
+            [
+                meeting.Decision(j_item.id, "remind", "请于下周一前报送规划意见"),
+                meeting.Decision(i_item.id, "note", "继续跟踪"),
+            ],
+        )
         session.commit()
     reminder = session.exec(select(Reminder).where(Reminder.task_id == t["J"].id)).one()
     assert (reminder.rule, reminder.day, reminder.department_id) == ("schedule_meeting", date(2026, 10, 9), d.lead_id)

@@ -22,8 +22,12 @@ def test_office_runs_the_weekly_schedule_in_chromium(live_server, browser_contex
         d = f.district(session)
         late = f.task_in(session, d, "in_progress", title="推进产业园基础设施建设", due_date=date(2026, 11, 20))
         blocked = f.task_in(session, d, "in_progress", title="推进重点项目用地报批", due_date=date(2026, 12, 31))
-        task_svc.report_progress(session, d.lead_clerk, blocked.id, {
-            "text": "已完成组卷", "problems": "需争取市级用地指标", "next_steps": "提请分管副区长向市自然资源局汇报"})
+        task_svc.report_progress(
+            session,
+            d.lead_clerk,
+            blocked.id,
+            {"text": "已完成组卷", "problems": "需争取市级用地指标", "next_steps": "提请分管副区长向市自然资源局汇报"},
+        )
         session.commit()
     username = session.get(User, d.office.user_id).username
 
@@ -43,8 +47,9 @@ def test_office_runs_the_weekly_schedule_in_chromium(live_server, browser_contex
     assert late.code in page.inner_text("table[data-section=overdue]")
     shot(page, "schedule-01-generated")
 
-    item = session.exec(select(ScheduleItem).where(ScheduleItem.task_id == blocked.id,
-                                                   ScheduleItem.section == "blocked")).one()
+    item = session.exec(
+        select(ScheduleItem).where(ScheduleItem.task_id == blocked.id, ScheduleItem.section == "blocked")
+    ).one()
     row = page.locator(f"tr[data-item='{item.id}']").first
     assert row.locator("select[name$=category]").input_value() == "向上争取类"
     row.locator("input[name$=on_agenda]").check()
@@ -77,9 +82,12 @@ def test_office_runs_the_weekly_schedule_in_chromium(live_server, browser_contex
 def test_office_splits_key_work_in_chromium(live_server, browser_context, session):
     with clock.frozen(date(2026, 11, 16)):
         d = f.district(session)
-        src = f.source(session, kind=SourceKind.KEY_WORK, title="2026年政府工作报告重点工作", source_date=date(2026, 1, 20))
-        root = f.task_in(session, d, "in_progress", title="推进城市更新三年行动", source_id=src.id,
-                         due_date=date(2026, 12, 31))
+        src = f.source(
+            session, kind=SourceKind.KEY_WORK, title="2026年政府工作报告重点工作", source_date=date(2026, 1, 20)
+        )
+        root = f.task_in(
+            session, d, "in_progress", title="推进城市更新三年行动", source_id=src.id, due_date=date(2026, 12, 31)
+        )
         session.commit()
     page = browser_context.new_page()
     page.goto(live_server.url + "/login")

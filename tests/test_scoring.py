@@ -65,8 +65,12 @@ def test_scores_and_ranking_with_a_tie(session, sc):
     # Tied at 71: the higher on-time rate (A 60 % over B 50 %) ranks first.
     assert names == [("区发展和改革委员会", 1, 71.0), ("区教育局", 2, 71.0), ("区财政局", None, 100.0)]
     weights = scoring.score_weights(session)
-    assert scoring.deductions(ranked[0], weights) == {"overdue_task_days": 9.0, "returns": 2.0,
-                                                      "late_reports": 1.0, "extensions": 1.0}
+    assert scoring.deductions(ranked[0], weights) == {
+        "overdue_task_days": 9.0,
+        "returns": 2.0,
+        "late_reports": 1.0,
+        "extensions": 1.0,
+    }
 
 
 def test_caps_and_floor():
@@ -80,8 +84,11 @@ def test_caps_and_floor():
 
 def test_weights_are_configurable_validated_and_audited(session, sc):
     with pytest.raises(ValidationFailed) as exc:
-        scoring.set_weights(session, sc.d.office, {**scoring.DEFAULT_WEIGHTS, "return_": "-1", "extension_cap": "abc",
-                                                   "on_time_rate": "120"})
+        scoring.set_weights(
+            session,
+            sc.d.office,
+            {**scoring.DEFAULT_WEIGHTS, "return_": "-1", "extension_cap": "abc", "on_time_rate": "120"},
+        )
     assert set(exc.value.fields) == {"return_", "extension_cap", "on_time_rate"}
     assert "每次退回扣分" in exc.value.message
     assert session.get(AppSetting, scoring.SETTING_KEY) is None  # nothing half-written
@@ -114,8 +121,9 @@ def test_take_snapshot_is_idempotent(session, sc):
     assert (c.open_count, c.closed_count, c.score) == (0, 0, 100.0)
     # Counters are running totals ("so far"): they do not restart on 1 January.
     scoring.take_snapshot(session, date(2027, 1, 4))
-    new_year = session.exec(select(ScoreSnapshot).where(ScoreSnapshot.day == date(2027, 1, 4),
-                                                        ScoreSnapshot.department_id == sc.d.lead_id)).one()
+    new_year = session.exec(
+        select(ScoreSnapshot).where(ScoreSnapshot.day == date(2027, 1, 4), ScoreSnapshot.department_id == sc.d.lead_id)
+    ).one()
     assert (new_year.closed_count, new_year.returns, new_year.extensions) == (4, 1, 1)
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "take_score_snapshot")).all()
 
@@ -127,8 +135,14 @@ def test_weekly_trend_from_snapshots(session, sc):
     trend = scoring.weekly_trend(session, weeks=4, today=date(2026, 10, 28))
     assert [w["week"] for w in trend] == ["2026-W41", "2026-W42", "2026-W43", "2026-W44"]
     # W41 has no earlier snapshot to compare with; W44 has none yet.
-    assert trend[0] == {"week": "2026-W41", "week_start": date(2026, 10, 5), "day": date(2026, 10, 11),
-                        "open": 8 - 1, "overdue": 2, "closed": None}
+    assert trend[0] == {
+        "week": "2026-W41",
+        "week_start": date(2026, 10, 5),
+        "day": date(2026, 10, 11),
+        "open": 8 - 1,
+        "overdue": 2,
+        "closed": None,
+    }
     # End of 10-18: A2, B1 closed this week (A1 the week before); A3, A4, A5, B2, B3 open; A5 overdue.
     assert (trend[1]["open"], trend[1]["overdue"], trend[1]["closed"]) == (5, 1, 2)
     # End of 10-25: A3, A4 closed; A5 and B2 overdue, B3 open.

@@ -90,7 +90,9 @@ def test_a_session_keeps_one_signed_token_and_another_session_gets_its_own(app, 
     assert theirs != first
     assert client.post("/office/sources", data={"csrf_token": theirs, "title": "串用"}).status_code == 400
     resp = client.post("/office/sources", data={"csrf_token": first, "title": "本会话"})
-    assert resp.status_code == 422 and "页面已过期" not in resp.get_data(as_text=True)  # past CSRF, to the form's checks
+    assert resp.status_code == 422 and "页面已过期" not in resp.get_data(
+        as_text=True
+    )  # past CSRF, to the form's checks
 
 
 def test_session_id_changes_at_login(app, client, office):
@@ -98,8 +100,10 @@ def test_session_id_changes_at_login(app, client, office):
     client.get("/login")
     before = client.get_cookie("session").value
     page = client.get("/login")
-    resp = client.post("/login", data={"username": "office", "password": "password123",
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    resp = client.post(
+        "/login",
+        data={"username": "office", "password": "password123", "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert resp.status_code == 302
     after = client.get_cookie("session").value
     assert after != before
@@ -112,8 +116,16 @@ def test_session_id_changes_at_login(app, client, office):
 def test_cookie_flags_in_production(db, tmp_path, session):
     f.user(session, Role.SUPERVISOR, username="prod")
     session.commit()
-    app = create_app(Settings(env="production", database_url=str(db.url), instance_path=tmp_path / "i",
-                              secret_key="p" * 40, log_format="off"), engine=db)
+    app = create_app(
+        Settings(
+            env="production",
+            database_url=str(db.url),
+            instance_path=tmp_path / "i",
+            secret_key="p" * 40,
+            log_format="off",
+        ),
+        engine=db,
+    )
     client = app.test_client()
     resp = login(client, "prod")
     cookie = resp.headers["Set-Cookie"]
@@ -143,9 +155,16 @@ def test_throttle_per_address_covers_many_usernames(client, session, office):
 # --- password policy ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("password, problem", [
-    ("short1", "至少 8 位"), ("onlyletters", "字母和数字"), ("12345678", "字母和数字"),
-    ("Demo@2026", "演示密码"), ("good-pass-1", None)])
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("short1", "至少 8 位"),
+        ("onlyletters", "字母和数字"),
+        ("12345678", "字母和数字"),
+        ("Demo@2026", "演示密码"),
+        ("good-pass-1", None),
+    ],
+)
 def test_policy_for_reset_and_change(session, password, problem):
     dep = f.department(session)
     user = f.user(session, Role.CLERK, department_id=dep.id, password="first-pass-1")
@@ -164,8 +183,17 @@ def test_policy_for_reset_and_change(session, password, problem):
 
 
 def _demo_app(db, tmp_path, demo: bool):
-    return create_app(Settings(env="testing", database_url=str(db.url), instance_path=tmp_path / "i",
-                               secret_key="x", demo=demo, log_format="off"), engine=db)
+    return create_app(
+        Settings(
+            env="testing",
+            database_url=str(db.url),
+            instance_path=tmp_path / "i",
+            secret_key="x",
+            demo=demo,
+            log_format="off",
+        ),
+        engine=db,
+    )
 
 
 def test_outside_demo_mode_the_demo_password_must_be_changed(db, tmp_path, session):
@@ -177,10 +205,16 @@ def test_outside_demo_mode_the_demo_password_must_be_changed(db, tmp_path, sessi
     user = session.exec(select(User).where(User.username == "duchashi")).one()
     session.refresh(user)
     assert user.must_change_password
-    assert session.exec(select(AuditEvent).where(AuditEvent.action == "demo_password_flagged")).one().entity_id == user.id
-    again = post(client, "/password", {"old_password": "Demo@2026", "new_password": "Demo@2026", "confirm": "Demo@2026"})
+    assert (
+        session.exec(select(AuditEvent).where(AuditEvent.action == "demo_password_flagged")).one().entity_id == user.id
+    )
+    again = post(
+        client, "/password", {"old_password": "Demo@2026", "new_password": "Demo@2026", "confirm": "Demo@2026"}
+    )
     assert again.status_code == 422
-    ok = post(client, "/password", {"old_password": "Demo@2026", "new_password": "Real-pass-77", "confirm": "Real-pass-77"})
+    ok = post(
+        client, "/password", {"old_password": "Demo@2026", "new_password": "Real-pass-77", "confirm": "Real-pass-77"}
+    )
     assert ok.status_code == 302 and client.get("/office/tasks").status_code == 200
 
 
@@ -201,7 +235,11 @@ def test_templates_carry_no_inline_script():
     handler = re.compile(r"\son[a-z]+\s*=", re.I)
     templates = [p for root in ("tracker/templates", "dashboard/templates") for p in Path(root).rglob("*.html")]
     assert len(templates) > 30
-    offenders = [str(p) for p in templates
-                 if inline_tag.search(p.read_text("utf-8")) or handler.search(p.read_text("utf-8"))
-                 or "javascript:" in p.read_text("utf-8")]
+    offenders = [
+        str(p)
+        for p in templates
+        if inline_tag.search(p.read_text("utf-8"))
+        or handler.search(p.read_text("utf-8"))
+        or "javascript:" in p.read_text("utf-8")
+    ]
     assert offenders == []

@@ -39,35 +39,68 @@ def hostile(app, session):
     src = f.source(session, title="区政府常务会议" + XSS)
     t = f.task_in(session, d, "in_progress", title="事项" + XSS, requirement="要求" + XSS)
     t.source_id = src.id
-    tasks.report_progress(session, d.lead_clerk, t.id, {"text": "进展" + XSS, "percent": 40,
-                                                         "problems": "问题" + XSS, "next_steps": "下一步" + XSS})
-    formula = f.task_in(session, d, "in_progress", title='=HYPERLINK("http://127.0.0.1/","点我")',
-                        requirement="@SUM(1+1)")
+    tasks.report_progress(
+        session,
+        d.lead_clerk,
+        t.id,
+        {"text": "进展" + XSS, "percent": 40, "problems": "问题" + XSS, "next_steps": "下一步" + XSS},
+    )
+    formula = f.task_in(
+        session, d, "in_progress", title='=HYPERLINK("http://127.0.0.1/","点我")', requirement="@SUM(1+1)"
+    )
     # the 卫健委 leads a task, so the weekly schedule and last week's bulletin name it
-    f.task_in(session, d, "assigned", title="卫健事项" + SHORT, lead_department_id=dep_b.id, assisting_department_ids=[])
+    f.task_in(
+        session, d, "assigned", title="卫健事项" + SHORT, lead_department_id=dep_b.id, assisting_department_ids=[]
+    )
     from tracker.services.figures.bulletins import generate_bulletin
     from tracker.services.scheduling.weekly import generate_week
 
     generate_week(session, f.clock.today())
     bulletin = generate_bulletin(session, "week")
     for actor in (d.office, d.lead_clerk):
-        session.add(Notification(user_id=actor.user_id, kind="system", day=f.clock.today(),
-                                 title="消息" + XSS, body="正文" + XSS))
+        session.add(
+            Notification(
+                user_id=actor.user_id, kind="system", day=f.clock.today(), title="消息" + XSS, body="正文" + XSS
+            )
+        )
     usernames = {}
-    for key, actor in (("office", d.office), ("clerk", d.lead_clerk), ("leader", d.leader), ("admin", d.admin),
-                       ("other", d.other_clerk)):
+    for key, actor in (
+        ("office", d.office),
+        ("clerk", d.lead_clerk),
+        ("leader", d.leader),
+        ("admin", d.admin),
+        ("other", d.other_clerk),
+    ):
         usernames[key] = session.get(User, actor.user_id).username
     session.commit()
-    return {"d": d, "task": t, "formula": formula, "source": src, "dep_b": dep_b, "users": usernames,
-            "bulletin": bulletin}
+    return {
+        "d": d,
+        "task": t,
+        "formula": formula,
+        "source": src,
+        "dep_b": dep_b,
+        "users": usernames,
+        "bulletin": bulletin,
+    }
 
 
 def _pages(h) -> dict[str, list[str]]:
     t = h["task"].id
     return {
-        "office": ["/office/tasks", f"/tasks/{t}", f"/office/sources/{h['source'].id}", "/office/sources",
-                   "/office/review", "/notifications/", "/office/schedule/", f"/office/tasks/{t}/escalate",
-                   "/admin/departments", "/admin/leaders", "/bulletins/", f"/bulletins/{h['bulletin'].id}"],
+        "office": [
+            "/office/tasks",
+            f"/tasks/{t}",
+            f"/office/sources/{h['source'].id}",
+            "/office/sources",
+            "/office/review",
+            "/notifications/",
+            "/office/schedule/",
+            f"/office/tasks/{t}/escalate",
+            "/admin/departments",
+            "/admin/leaders",
+            "/bulletins/",
+            f"/bulletins/{h['bulletin'].id}",
+        ],
         "clerk": ["/dept/", "/dept/tasks", f"/tasks/{t}", "/notifications/"],
         "leader": ["/leader/", f"/tasks/{t}"],
         "admin": ["/admin/departments", "/admin/leaders", "/admin/users"],
@@ -130,11 +163,38 @@ def test_dash_components_render_text_not_html():
 
 # --- SQL injection -----------------------------------------------------------------------
 
-INJECTIONS = ["' OR '1'='1", "1; DROP TABLE task; --", "1) UNION SELECT password_hash FROM app_user --",
-              "%' OR '%'='", "-due,(SELECT 1)", "9999999999999999999", "²", "\\_%"]
-PARAMS = ["status", "light", "overdue", "due_soon", "department_id", "lead_department_id", "leader_id", "source_id",
-          "source_kind", "urgency", "due_from", "due_to", "closed_from", "closed_to", "closed_late", "q", "text",
-          "sort", "page", "per_page"]
+INJECTIONS = [
+    "' OR '1'='1",
+    "1; DROP TABLE task; --",
+    "1) UNION SELECT password_hash FROM app_user --",
+    "%' OR '%'='",
+    "-due,(SELECT 1)",
+    "9999999999999999999",
+    "²",
+    "\\_%",
+]
+PARAMS = [
+    "status",
+    "light",
+    "overdue",
+    "due_soon",
+    "department_id",
+    "lead_department_id",
+    "leader_id",
+    "source_id",
+    "source_kind",
+    "urgency",
+    "due_from",
+    "due_to",
+    "closed_from",
+    "closed_to",
+    "closed_late",
+    "q",
+    "text",
+    "sort",
+    "page",
+    "per_page",
+]
 
 
 def _titles(html: str, titles: list[str]) -> set[str]:
@@ -157,10 +217,16 @@ def test_filters_and_sorts_resist_injection(app, session, hostile):
     failures = []
     for param in PARAMS:
         for value in INJECTIONS:
-            for client, url, headers in ((office, "/office/tasks", {}), (office, "/office/tasks/export", {}),
-                                         (other, "/dept/tasks", {}), (api, "/api/v1/tasks", bearer),
-                                         (api, "/api/v1/departments", bearer), (api, "/api/v1/leaders", bearer),
-                                         (office, "/admin/departments", {}), (office, "/office/sources", {})):
+            for client, url, headers in (
+                (office, "/office/tasks", {}),
+                (office, "/office/tasks/export", {}),
+                (other, "/dept/tasks", {}),
+                (api, "/api/v1/tasks", bearer),
+                (api, "/api/v1/departments", bearer),
+                (api, "/api/v1/leaders", bearer),
+                (office, "/admin/departments", {}),
+                (office, "/office/sources", {}),
+            ):
                 resp = client.get(url, query_string={param: value}, headers=headers)
                 if resp.status_code >= 500:
                     failures.append((url, param, value, resp.status_code))
@@ -190,8 +256,11 @@ def test_the_permission_matrix_refuses_the_other_department_every_task_bound_rou
     of another department is refused there: test_permission_matrix makes the real requests."""
     from tests.test_permission_matrix import EXPECTED, SKIPPED, _routes
 
-    bound = sorted(endpoint for endpoint, rule in _routes(app).items()
-                   if endpoint not in SKIPPED and BOUND_ARGS & set(rule.arguments))
+    bound = sorted(
+        endpoint
+        for endpoint, rule in _routes(app).items()
+        if endpoint not in SKIPPED and BOUND_ARGS & set(rule.arguments)
+    )
     assert len(bound) >= 30
     allowed = {e: EXPECTED[e]["other_clerk"] for e in bound if EXPECTED[e]["other_clerk"] != "denied"}
     assert allowed == {}
@@ -202,8 +271,14 @@ def test_another_departments_clerk_gets_nothing_of_a_task(app, session, hostile)
     t = hostile["task"]
     client = app.test_client()
     login(client, hostile["users"]["other"])
-    for url in (f"/tasks/{t.id}", f"/office/tasks/{t.id}/edit", f"/office/tasks/{t.id}/escalate",
-                f"/api/v1/tasks/{t.id}", f"/api/v1/tasks/{t.id}/reports", f"/api/v1/tasks/{t.id}/history"):
+    for url in (
+        f"/tasks/{t.id}",
+        f"/office/tasks/{t.id}/edit",
+        f"/office/tasks/{t.id}/escalate",
+        f"/api/v1/tasks/{t.id}",
+        f"/api/v1/tasks/{t.id}/reports",
+        f"/api/v1/tasks/{t.id}/history",
+    ):
         resp = client.get(url, headers={"Accept": "application/json"} if "/api/" in url else {})
         assert resp.status_code in (403, 404), url
         assert "事项&lt;script" not in resp.get_data(as_text=True) and t.title not in resp.get_data(as_text=True)

@@ -22,10 +22,27 @@ from tracker.services.motions import handling as motions
 
 UNIT_STEPS = ("opinion", "consult", "answer", "reassign", "promise")
 LEAD_ONLY = ("consult", "answer", "reassign", "promise")
-OFFICE_STEPS = ("approve_reassign", "refuse_reassign", "approve_answer", "return_answer", "feedback", "publish",
-                "assign", "edit_draft")
-FORM = {"text": "越权写入", "form": "当面", "met_on": "2026-11-20", "category": "A", "summary": "越权答复",
-        "reason": "越权改派", "note": "越权", "result": "满意", "publish": "0"}
+OFFICE_STEPS = (
+    "approve_reassign",
+    "refuse_reassign",
+    "approve_answer",
+    "return_answer",
+    "feedback",
+    "publish",
+    "assign",
+    "edit_draft",
+)
+FORM = {
+    "text": "越权写入",
+    "form": "当面",
+    "met_on": "2026-11-20",
+    "category": "A",
+    "summary": "越权答复",
+    "reason": "越权改派",
+    "note": "越权",
+    "result": "满意",
+    "publish": "0",
+}
 
 
 @pytest.fixture
@@ -33,16 +50,33 @@ def world(app, session):
     d = f.district(session)
 
     def suggestion(number, assign):
-        return motions.register(session, d.office, [motions.MotionInput(
-            kind="suggestion", number=number, session_name="区十七届人大三次会议", title=f"关于第{number}件事的建议",
-            proposer="王建国", lead_department_id=d.lead_id, assisting_department_ids=[d.assist_id])],
-            assign=assign)[0]
+        return motions.register(
+            session,
+            d.office,
+            [
+                motions.MotionInput(
+                    kind="suggestion",
+                    number=number,
+                    session_name="区十七届人大三次会议",
+                    title=f"关于第{number}件事的建议",
+                    proposer="王建国",
+                    lead_department_id=d.lead_id,
+                    assisting_department_ids=[d.assist_id],
+                )
+            ],
+            assign=assign,
+        )[0]
 
     assigned, draft = suggestion(1, True), suggestion(2, False)
     session.commit()
     clients = {}
-    for role, actor in (("office", d.office), ("lead", d.lead_clerk), ("assist", d.assist_clerk),
-                        ("other", d.other_clerk), ("leader", d.leader)):
+    for role, actor in (
+        ("office", d.office),
+        ("lead", d.lead_clerk),
+        ("assist", d.assist_clerk),
+        ("other", d.other_clerk),
+        ("leader", d.leader),
+    ):
         client = app.test_client()
         assert login(client, session.get(User, actor.user_id).username).status_code == 302
         token = csrf_from(client.get("/password").get_data(as_text=True))
@@ -52,10 +86,12 @@ def world(app, session):
 
 def _state(session):
     session.expire_all()
-    return (session.scalar(select(sa.func.count()).select_from(AuditEvent)),
-            sorted(session.exec(select(Task.id, Task.status, Task.lead_department_id)).all()),
-            sorted(session.exec(select(Motion.id, Motion.stage, Motion.supervising_leader_id, Motion.publish)).all()),
-            sorted(session.exec(select(MotionStep.id, MotionStep.done_on)).all()))
+    return (
+        session.scalar(select(sa.func.count()).select_from(AuditEvent)),
+        sorted(session.exec(select(Task.id, Task.status, Task.lead_department_id)).all()),
+        sorted(session.exec(select(Motion.id, Motion.stage, Motion.supervising_leader_id, Motion.publish)).all()),
+        sorted(session.exec(select(MotionStep.id, MotionStep.done_on)).all()),
+    )
 
 
 def _post(world, role, url, data):
@@ -99,8 +135,11 @@ def test_every_motion_route_refuses_whom_it_must(world, session):
     for step in OFFICE_STEPS:
         for mid in (a, dr):
             for role in ("lead", "assist", "other", "leader"):
-                data = {"step": step, "lead_department_id": str(world["d"].other_id),
-                        "assisting_department_ids": [str(world["d"].assist_id)]}
+                data = {
+                    "step": step,
+                    "lead_department_id": str(world["d"].other_id),
+                    "assisting_department_ids": [str(world["d"].assist_id)],
+                }
                 expect(role, "POST", f"/motions/{mid}/office", 403, data)
     for role in ("lead", "assist", "other", "leader"):
         expect(role, "POST", "/motions/assign", 403, {"motion_ids": [str(dr)]})
@@ -117,7 +156,8 @@ def test_the_office_meets_a_missing_item_with_404(world, session):
     resp = _post(world, "office", "/motions/assign", {"motion_ids": ["999999"]})
     assert resp.status_code == 302
     assert "编号为 999999 的建议提案不存在" in world["clients"]["office"][0].get(resp.headers["Location"]).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert _state(session) == before
 
 
@@ -128,9 +168,11 @@ def test_the_new_forms_need_the_csrf_token(world, session):
     assert 'id="form-assign"' in page and 'id="form-edit-draft"' in page
     assert 'id="motion-assign"' in client.get("/motions/").get_data(as_text=True)
     before = _state(session)
-    for url, data in ((f"/motions/{dr}/office", {"step": "assign"}),
-                      (f"/motions/{dr}/office", {"step": "edit_draft", "lead_department_id": str(world["d"].other_id)}),
-                      ("/motions/assign", {"motion_ids": [str(dr)]})):
+    for url, data in (
+        (f"/motions/{dr}/office", {"step": "assign"}),
+        (f"/motions/{dr}/office", {"step": "edit_draft", "lead_department_id": str(world["d"].other_id)}),
+        ("/motions/assign", {"motion_ids": [str(dr)]}),
+    ):
         for token in (None, "forged"):
             body = dict(data) if token is None else {**data, "csrf_token": token}
             resp = client.post(url, data=body)

@@ -33,17 +33,20 @@ def _post_compiled(stmt, dialect) -> set[str]:
     return {p.key for p in stmt.compile(dialect=dialect).post_compile_params}
 
 
-@pytest.mark.parametrize("name, build", [
-    ("running", lambda pg: select(Task.id).where(is_running())),
-    ("visibility (clerk)", lambda pg: select(Task.id).where(visible_clause(CLERK))),
-    ("visibility (template)", lambda pg: select(Task.id).where(visible_template("clerk"))),
-    ("derived columns", lambda pg: select(*derived_columns(H))),
-    ("task page row", lambda pg: taskpage.task_select(H)),
-    ("list rows", lambda pg: queries.list_rows_select(H)),
-    ("inbox sections", lambda pg: _inbox_statements(H, PERIODS)[0]),
-    ("rows by ids", lambda pg: queries._list_rows_by_ids(H, pg)),
-    ("board names", lambda pg: board._names_select(pg, Task.id, Task.title)),
-])
+@pytest.mark.parametrize(
+    "name, build",
+    [
+        ("running", lambda pg: select(Task.id).where(is_running())),
+        ("visibility (clerk)", lambda pg: select(Task.id).where(visible_clause(CLERK))),
+        ("visibility (template)", lambda pg: select(Task.id).where(visible_template("clerk"))),
+        ("derived columns", lambda pg: select(*derived_columns(H))),
+        ("task page row", lambda pg: taskpage.task_select(H)),
+        ("list rows", lambda pg: queries.list_rows_select(H)),
+        ("inbox sections", lambda pg: _inbox_statements(H, PERIODS)[0]),
+        ("rows by ids", lambda pg: queries._list_rows_by_ids(H, pg)),
+        ("board names", lambda pg: board._names_select(pg, Task.id, Task.title)),
+    ],
+)
 def test_hot_statements_have_no_expanding_parameters_on_postgresql(name, build):
     assert _post_compiled(build(True), postgresql.dialect()) == set(), name
 

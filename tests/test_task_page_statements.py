@@ -20,19 +20,23 @@ def d(session):
 
 
 def newest(session, model, task_id, status):
-    return session.exec(select(model).where(model.task_id == task_id, model.status == status)
-                        .order_by(model.id.desc())).first()
+    return session.exec(
+        select(model).where(model.task_id == task_id, model.status == status).order_by(model.id.desc())
+    ).first()
 
 
 def one_query_each(session, task_id):
     """The newest request of each kind, as the columns the page shows of it (None: none)."""
-    found = (newest(session, ExtensionRequest, task_id, RequestStatus.PENDING),
-             newest(session, ChangeRequest, task_id, RequestStatus.PENDING),
-             newest(session, CloseRequest, task_id, RequestStatus.PENDING),
-             newest(session, CloseRequest, task_id, RequestStatus.REJECTED))
+    found = (
+        newest(session, ExtensionRequest, task_id, RequestStatus.PENDING),
+        newest(session, ChangeRequest, task_id, RequestStatus.PENDING),
+        newest(session, CloseRequest, task_id, RequestStatus.PENDING),
+        newest(session, CloseRequest, task_id, RequestStatus.REJECTED),
+    )
     shown = (taskpage.PendingExtension, taskpage.PendingChange, taskpage.PendingClose, taskpage.ReturnedClose)
-    return tuple(None if r is None else part._make(getattr(r, n) for n in part._fields)
-                 for r, part in zip(found, shown))
+    return tuple(
+        None if r is None else part._make(getattr(r, n) for n in part._fields) for r, part in zip(found, shown)
+    )
 
 
 def _open_requests(session, task_id):

@@ -70,11 +70,15 @@ def restore_presets(engine):
 def calendar_guard(engine):
     """For tests that must NOT change the calendar: restore it only if one did anyway
     (a full restore rebuilds ~17k calendar days, slow on PostgreSQL)."""
+
     def state():
         with Session(engine) as s:
-            return (s.scalar(select(sa.func.count()).select_from(Holiday)),
-                    s.scalar(select(sa.func.count()).select_from(Holiday).where(Holiday.origin == "office")),
-                    s.scalar(select(sa.func.count()).select_from(CalendarYear)))
+            return (
+                s.scalar(select(sa.func.count()).select_from(Holiday)),
+                s.scalar(select(sa.func.count()).select_from(Holiday).where(Holiday.origin == "office")),
+                s.scalar(select(sa.func.count()).select_from(CalendarYear)),
+            )
+
     before = state()
     yield
     if state() != before:
@@ -109,11 +113,16 @@ def audit_count(session) -> int:
 
 def field_error(html: str, name: str) -> str:
     """The message shown right after the field ``name`` (its .invalid-feedback)."""
-    m = re.search(r'name="%s"[^>]*>\s*(?:<label[^>]*>.*?</label>\s*)?(?:<button[^>]*>.*?</button>\s*)?'
-                  r'<div class="invalid-feedback">([^<]+)</div>' % re.escape(name), html, re.S)
+    m = re.search(
+        r'name="%s"[^>]*>\s*(?:<label[^>]*>.*?</label>\s*)?(?:<button[^>]*>.*?</button>\s*)?'
+        r'<div class="invalid-feedback">([^<]+)</div>' % re.escape(name),
+        html,
+        re.S,
+    )
     if m is None:  # selects: the feedback follows </select>
-        m = re.search(r'name="%s"[^>]*>.*?</select>\s*<div class="invalid-feedback">([^<]+)</div>'
-                      % re.escape(name), html, re.S)
+        m = re.search(
+            r'name="%s"[^>]*>.*?</select>\s*<div class="invalid-feedback">([^<]+)</div>' % re.escape(name), html, re.S
+        )
     assert m, f"no error shown next to field {name}"
     return m.group(1)
 
@@ -132,8 +141,15 @@ def _admin_urls(app, org, session) -> list[tuple[str, str]]:
     session.add(token)
     session.commit()
     preset = session.exec(select(TimeLimitPreset)).first()
-    values = {"dep_id": org.d.lead_id, "alias_id": alias.id, "leader_id": org.d.leader_id,
-              "user_id": org.clerk, "token_id": token.id, "preset_id": preset.id, "day": "2026-10-10"}
+    values = {
+        "dep_id": org.d.lead_id,
+        "alias_id": alias.id,
+        "leader_id": org.d.leader_id,
+        "user_id": org.clerk,
+        "token_id": token.id,
+        "preset_id": preset.id,
+        "day": "2026-10-10",
+    }
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -162,8 +178,7 @@ def test_clerks_and_leaders_get_403_everywhere_supervisors_not_on_users(app, cli
             if method == "GET":
                 resp = c.get(url)
             else:
-                resp = post(c, url, {"name": "x", "active": "0", "password": "new-pass-123"},
-                            token_from="/password")
+                resp = post(c, url, {"name": "x", "active": "0", "password": "new-pass-123"}, token_from="/password")
             assert resp.status_code == 403, (username, method, url, resp.status_code)
             assert "无权" in resp.get_data(as_text=True)
     assert audit_count(session) == before
@@ -173,8 +188,14 @@ def test_clerks_and_leaders_get_403_everywhere_supervisors_not_on_users(app, cli
 
 def test_every_page_renders_for_admin_and_office(app, org, session):
     gets = [url for method, url in _admin_urls(app, org, session) if method == "GET"]
-    assert {"/admin/", "/admin/departments/new", "/admin/leaders/new", "/admin/users/new",
-            "/admin/presets/new", "/admin/holidays"} <= set(gets)
+    assert {
+        "/admin/",
+        "/admin/departments/new",
+        "/admin/leaders/new",
+        "/admin/users/new",
+        "/admin/presets/new",
+        "/admin/holidays",
+    } <= set(gets)
     for username in ("root", "office"):
         c = as_user(app.test_client(), username)
         for url in gets:
@@ -226,9 +247,17 @@ def test_department_list_shows_kind_aliases_leader_and_state(client, org, sessio
 
 def test_create_department_with_aliases(client, org, session):
     as_user(client, "office")
-    resp = post(client, "/admin/departments/new", {"name": "区 住房和城乡建设局", "kind": "component",
-                                                    "short_name": "区住建局", "aliases": "住建局、区建设局",
-                                                    "sort_order": "5"})
+    resp = post(
+        client,
+        "/admin/departments/new",
+        {
+            "name": "区 住房和城乡建设局",
+            "kind": "component",
+            "short_name": "区住建局",
+            "aliases": "住建局、区建设局",
+            "sort_order": "5",
+        },
+    )
     assert resp.status_code == 302
     dep = dept(session, "区住房和城乡建设局")
     assert dep and dep.short_name == "区住建局" and dep.sort_order == 5
@@ -239,14 +268,17 @@ def test_create_department_with_aliases(client, org, session):
     assert "已新增单位" in client.get("/admin/departments").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"name": "", "kind": "component"}, "name", "不能为空"),
-    ({"name": "区财政局", "kind": "component"}, "name", "已有单位使用该名称"),
-    ({"name": "区发改委", "kind": "component"}, "name", "已是“区发展和改革委员会”的简称"),
-    ({"name": "区新单位", "kind": "bogus"}, "kind", "请选择单位类型"),
-    ({"name": "区新单位", "kind": "component", "sort_order": "abc"}, "sort_order", "须为整数"),
-    ({"name": "区新单位", "kind": "component", "aliases": "区发改委"}, "aliases", "已被“区发展和改革委员会”使用"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"name": "", "kind": "component"}, "name", "不能为空"),
+        ({"name": "区财政局", "kind": "component"}, "name", "已有单位使用该名称"),
+        ({"name": "区发改委", "kind": "component"}, "name", "已是“区发展和改革委员会”的简称"),
+        ({"name": "区新单位", "kind": "bogus"}, "kind", "请选择单位类型"),
+        ({"name": "区新单位", "kind": "component", "sort_order": "abc"}, "sort_order", "须为整数"),
+        ({"name": "区新单位", "kind": "component", "aliases": "区发改委"}, "aliases", "已被“区发展和改革委员会”使用"),
+    ],
+)
 def test_create_department_errors_change_nothing(client, org, session, data, field, message):
     as_user(client, "office")
     n_deps = len(fresh(session).exec(select(Department)).all())
@@ -264,13 +296,24 @@ def test_edit_department_keeps_old_name_as_alias(client, org, session):
     url = f"/admin/departments/{org.d.assist_id}"
     page = client.get(url).get_data(as_text=True)
     assert 'value="区财政局"' in page and "启用状态" in page
-    resp = post(client, url, {"name": "区财政局（区国资办）", "kind": "component", "short_name": "财政局",
-                              "sort_order": "2", "keep_old_name": "1"})
+    resp = post(
+        client,
+        url,
+        {
+            "name": "区财政局（区国资办）",
+            "kind": "component",
+            "short_name": "财政局",
+            "sort_order": "2",
+            "keep_old_name": "1",
+        },
+    )
     assert resp.status_code == 302
     dep = fresh(session).get(Department, org.d.assist_id)
     assert dep.name == "区财政局(区国资办)"  # NFKC: full-width brackets become half-width
     assert dep.short_name == "财政局" and dep.sort_order == 2
-    assert session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == "区财政局")).one().department_id == dep.id
+    assert (
+        session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == "区财政局")).one().department_id == dep.id
+    )
     [event] = events(session, "department_update")
     assert event.before["name"] == "区财政局" and event.after["name"] == "区财政局(区国资办)"
 
@@ -306,21 +349,29 @@ def test_add_and_remove_alias(client, org, session):
     assert resp.status_code == 404 and fresh(session).get(DepartmentAlias, other) is not None
 
 
-@pytest.mark.parametrize("alias, message", [
-    ("区发改委", "简称“区发改委”已被“区发展和改革委员会”使用"),
-    ("区教育局", "与另一单位的全称相同"),
-    ("区财政局", "与本单位全称相同"),
-    ("", "简称不能为空"),
-])
+@pytest.mark.parametrize(
+    "alias, message",
+    [
+        ("区发改委", "简称“区发改委”已被“区发展和改革委员会”使用"),
+        ("区教育局", "与另一单位的全称相同"),
+        ("区财政局", "与本单位全称相同"),
+        ("", "简称不能为空"),
+    ],
+)
 def test_alias_clash_is_a_clear_error(client, org, session, alias, message):
     as_user(client, "office")
     before = audit_count(session)
-    resp = post(client, f"/admin/departments/{org.d.assist_id}/aliases", {"alias": alias},
-                token_from=f"/admin/departments/{org.d.assist_id}")
+    resp = post(
+        client,
+        f"/admin/departments/{org.d.assist_id}/aliases",
+        {"alias": alias},
+        token_from=f"/admin/departments/{org.d.assist_id}",
+    )
     assert resp.status_code == 422
     assert message in field_error(resp.get_data(as_text=True), "alias")
-    assert not fresh(session).exec(select(DepartmentAlias)
-                                   .where(DepartmentAlias.department_id == org.d.assist_id)).all()
+    assert (
+        not fresh(session).exec(select(DepartmentAlias).where(DepartmentAlias.department_id == org.d.assist_id)).all()
+    )
     assert audit_count(session) == before
 
 
@@ -374,8 +425,16 @@ def test_leader_list_and_create_with_portfolio(client, org, session):
     assert "吴海涛" in html and "副区长" in html and "区发展和改革委员会" in html
     form_page = client.get("/admin/leaders/new").get_data(as_text=True)
     assert "现由吴海涛分管" in form_page
-    resp = post(client, "/admin/leaders/new", {"name": "张伟", "title": "常务副区长", "sort_order": "1",
-                                                "department_ids": [str(org.d.assist_id), str(org.d.other_id)]})
+    resp = post(
+        client,
+        "/admin/leaders/new",
+        {
+            "name": "张伟",
+            "title": "常务副区长",
+            "sort_order": "1",
+            "department_ids": [str(org.d.assist_id), str(org.d.other_id)],
+        },
+    )
     assert resp.status_code == 302
     leader = fresh(session).exec(select(Leader).where(Leader.name == "张伟")).one()
     assert leader.title == "常务副区长"
@@ -384,11 +443,14 @@ def test_leader_list_and_create_with_portfolio(client, org, session):
     assert events(session, "leader_create")[-1].entity_id == leader.id
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"name": "", "title": "副区长"}, "name", "领导姓名不能为空"),
-    ({"name": "张伟", "title": "副" * 61}, "title", "不能超过 60 个字"),
-    ({"name": "张伟", "sort_order": "一"}, "sort_order", "须为整数"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"name": "", "title": "副区长"}, "name", "领导姓名不能为空"),
+        ({"name": "张伟", "title": "副" * 61}, "title", "不能超过 60 个字"),
+        ({"name": "张伟", "sort_order": "一"}, "sort_order", "须为整数"),
+    ],
+)
 def test_create_leader_errors(client, org, session, data, field, message):
     as_user(client, "office")
     before = audit_count(session)
@@ -408,11 +470,13 @@ def test_edit_leader_title_portfolio_and_deactivate(client, org, session):
     assert fresh(session).get(Leader, org.d.leader_id).title == "常务副区长"
     assert events(session, "leader_update")[-1].after == {"title": "常务副区长"}
 
-    resp = post(client, f"{url}/portfolio", {"department_ids": [str(org.d.assist_id), str(org.d.lead_id)]},
-                token_from=url)
+    resp = post(
+        client, f"{url}/portfolio", {"department_ids": [str(org.d.assist_id), str(org.d.lead_id)]}, token_from=url
+    )
     assert resp.status_code == 302
-    ids = set(fresh(session).exec(select(LeaderDepartment.department_id)
-                                  .where(LeaderDepartment.leader_id == org.d.leader_id)))
+    ids = set(
+        fresh(session).exec(select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == org.d.leader_id))
+    )
     assert ids == {org.d.lead_id, org.d.assist_id}
     event = events(session, "leader_portfolio")[-1]
     assert event.before == {"department_ids": [org.d.lead_id]}
@@ -442,8 +506,9 @@ def test_leader_edit_errors_change_nothing(client, org, session):
     assert resp.status_code == 422 and "所选单位不存在" in resp.get_data(as_text=True)
     leader = fresh(session).get(Leader, org.d.leader_id)
     assert leader.title == "副区长"
-    assert set(session.exec(select(LeaderDepartment.department_id)
-                            .where(LeaderDepartment.leader_id == leader.id))) == {org.d.lead_id}
+    assert set(session.exec(select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == leader.id))) == {
+        org.d.lead_id
+    }
     assert audit_count(session) == before
 
 
@@ -458,9 +523,18 @@ def test_user_form_defaults_to_forced_password_change(client, org):
 
 def test_create_clerk_and_first_login_forces_password_change(app, client, org, session):
     as_user(client, "root")
-    resp = post(client, "/admin/users/new", {"username": "fgw01", "display_name": "王芳", "role": "clerk",
-                                              "department_id": str(org.d.lead_id), "password": "init-pass-1",
-                                              "must_change_password": "1"})
+    resp = post(
+        client,
+        "/admin/users/new",
+        {
+            "username": "fgw01",
+            "display_name": "王芳",
+            "role": "clerk",
+            "department_id": str(org.d.lead_id),
+            "password": "init-pass-1",
+            "must_change_password": "1",
+        },
+    )
     assert resp.status_code == 302
     user = fresh(session).exec(select(User).where(User.username == "fgw01")).one()
     assert user.role == "clerk" and user.department_id == org.d.lead_id and user.must_change_password
@@ -472,21 +546,33 @@ def test_create_clerk_and_first_login_forces_password_change(app, client, org, s
 
 def test_create_user_without_forced_change(client, org, session):
     as_user(client, "root")
-    resp = post(client, "/admin/users/new", {"username": "dcs02", "display_name": "", "role": "supervisor",
-                                              "password": "init-pass-1", "department_id": str(org.d.lead_id)})
+    resp = post(
+        client,
+        "/admin/users/new",
+        {
+            "username": "dcs02",
+            "display_name": "",
+            "role": "supervisor",
+            "password": "init-pass-1",
+            "department_id": str(org.d.lead_id),
+        },
+    )
     assert resp.status_code == 302
     user = fresh(session).exec(select(User).where(User.username == "dcs02")).one()
     assert not user.must_change_password and user.department_id is None and user.display_name == "dcs02"
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"username": "x1", "role": "clerk", "password": "init-pass-1"}, "department_id", "承办单位用户须绑定单位"),
-    ({"username": "x1", "role": "leader", "password": "init-pass-1"}, "leader_id", "领导用户须绑定领导"),
-    ({"username": "x1", "role": "admin", "password": "short"}, "password", "密码至少 8 位"),
-    ({"username": "", "role": "admin", "password": "init-pass-1"}, "username", "登录名不能为空"),
-    ({"username": "clerk", "role": "admin", "password": "init-pass-1"}, "username", "该登录名已被使用"),
-    ({"username": "x1", "role": "boss", "password": "init-pass-1"}, "role", "角色无效"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"username": "x1", "role": "clerk", "password": "init-pass-1"}, "department_id", "承办单位用户须绑定单位"),
+        ({"username": "x1", "role": "leader", "password": "init-pass-1"}, "leader_id", "领导用户须绑定领导"),
+        ({"username": "x1", "role": "admin", "password": "short"}, "password", "密码至少 8 位"),
+        ({"username": "", "role": "admin", "password": "init-pass-1"}, "username", "登录名不能为空"),
+        ({"username": "clerk", "role": "admin", "password": "init-pass-1"}, "username", "该登录名已被使用"),
+        ({"username": "x1", "role": "boss", "password": "init-pass-1"}, "role", "角色无效"),
+    ],
+)
 def test_create_user_errors(client, org, session, data, field, message):
     as_user(client, "root")
     n_users = len(fresh(session).exec(select(User)).all())
@@ -522,8 +608,16 @@ def test_edit_user_role_and_binding(client, org, session):
     bad = post(client, url, {"display_name": "联络员", "role": "leader", "department_id": str(org.d.lead_id)})
     assert bad.status_code == 422 and "领导用户须绑定领导" in field_error(bad.get_data(as_text=True), "leader_id")
     assert fresh(session).get(User, org.clerk).role == "clerk"
-    ok = post(client, url, {"display_name": "联络员", "role": "leader", "leader_id": str(org.d.leader_id),
-                            "department_id": str(org.d.lead_id)})
+    ok = post(
+        client,
+        url,
+        {
+            "display_name": "联络员",
+            "role": "leader",
+            "leader_id": str(org.d.leader_id),
+            "department_id": str(org.d.lead_id),
+        },
+    )
     assert ok.status_code == 302
     user = fresh(session).get(User, org.clerk)
     assert (user.role, user.leader_id, user.department_id) == ("leader", org.d.leader_id, None)
@@ -630,8 +724,12 @@ def test_holiday_page_shows_year_origin_and_warning_for_2027(client, org, sessio
 
 def test_add_and_remove_one_holiday(client, org, session, restore_calendar):
     as_user(client, "office")
-    resp = post(client, "/admin/holidays/day", {"day": "2027-01-01", "kind": "holiday", "name": "元旦"},
-                token_from="/admin/holidays")
+    resp = post(
+        client,
+        "/admin/holidays/day",
+        {"day": "2027-01-01", "kind": "holiday", "name": "元旦"},
+        token_from="/admin/holidays",
+    )
     assert resp.status_code == 302 and "year=2027" in resp.headers["Location"]
     row = fresh(session).get(Holiday, date(2027, 1, 1))
     assert (row.is_workday, row.name, row.origin) == (False, "元旦", "office")
@@ -646,13 +744,16 @@ def test_add_and_remove_one_holiday(client, org, session, restore_calendar):
     assert len(events(session, "holiday_set")) == 2
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"day": "2027-01-02", "kind": "holiday"}, "day", "本来就是休息日"),
-    ({"day": "2027-01-04", "kind": "workday"}, "day", "本来就是工作日"),
-    ({"day": "2027-02-30", "kind": "holiday"}, "day", "日期无效"),
-    ({"day": "2027-01-01", "kind": "maybe"}, "kind", "请选择放假或调休上班"),
-    ({"day": "2027-01-01", "kind": "holiday", "name": "元" * 41}, "name", "不能超过 40 个字"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"day": "2027-01-02", "kind": "holiday"}, "day", "本来就是休息日"),
+        ({"day": "2027-01-04", "kind": "workday"}, "day", "本来就是工作日"),
+        ({"day": "2027-02-30", "kind": "holiday"}, "day", "日期无效"),
+        ({"day": "2027-01-01", "kind": "maybe"}, "kind", "请选择放假或调休上班"),
+        ({"day": "2027-01-01", "kind": "holiday", "name": "元" * 41}, "name", "不能超过 40 个字"),
+    ],
+)
 def test_holiday_errors_change_nothing(client, org, session, data, field, message, calendar_guard):
     as_user(client, "office")
     before = audit_count(session)
@@ -665,14 +766,16 @@ def test_holiday_errors_change_nothing(client, org, session, data, field, messag
 
 def test_bulk_entry_of_a_year_and_confirm(client, org, session, restore_calendar):
     as_user(client, "office")
-    lines = "\n".join([
-        "# 2027年部分节日安排",
-        "2027-01-01 休 元旦",
-        "2027-02-07 班 春节调休",
-        "2027-02-10至2027-02-16 休 春节",  # a range: only its weekdays are recorded
-        "2027/2/20 班 春节调休",
-        "",
-    ])
+    lines = "\n".join(
+        [
+            "# 2027年部分节日安排",
+            "2027-01-01 休 元旦",
+            "2027-02-07 班 春节调休",
+            "2027-02-10至2027-02-16 休 春节",  # a range: only its weekdays are recorded
+            "2027/2/20 班 春节调休",
+            "",
+        ]
+    )
     # marking the year before anything is entered is refused
     resp = post(client, "/admin/holidays/confirm", {"year": "2027"}, token_from="/admin/holidays")
     assert resp.status_code == 422 and "尚未录入任何节假日" in resp.get_data(as_text=True)
@@ -681,8 +784,14 @@ def test_bulk_entry_of_a_year_and_confirm(client, org, session, restore_calendar
     resp = post(client, "/admin/holidays/bulk", {"lines": lines, "year": "2027"}, token_from="/admin/holidays")
     assert resp.status_code == 302
     rows = {h.day: h for h in fresh(session).exec(select(Holiday).where(Holiday.day >= date(2027, 1, 1)))}
-    expected_off = {date(2027, 1, 1), date(2027, 2, 10), date(2027, 2, 11), date(2027, 2, 12),
-                    date(2027, 2, 15), date(2027, 2, 16)}
+    expected_off = {
+        date(2027, 1, 1),
+        date(2027, 2, 10),
+        date(2027, 2, 11),
+        date(2027, 2, 12),
+        date(2027, 2, 15),
+        date(2027, 2, 16),
+    }
     assert {d for d, h in rows.items() if not h.is_workday} == expected_off
     assert {d for d, h in rows.items() if h.is_workday} == {date(2027, 2, 7), date(2027, 2, 20)}
     assert all(h.origin == "office" for h in rows.values()) and rows[date(2027, 2, 11)].name == "春节"
@@ -703,13 +812,15 @@ def test_bulk_entry_of_a_year_and_confirm(client, org, session, restore_calendar
 
 def test_bulk_entry_is_all_or_nothing_with_line_errors(client, org, session, calendar_guard):
     as_user(client, "office")
-    lines = "\n".join([
-        "2027-01-01 休 元旦",
-        "2027-01-02 休 元旦",  # a Saturday
-        "2027-13-01 休 无效",
-        "2027-02-07 放风筝",
-        "2027-01-01 休 重复",
-    ])
+    lines = "\n".join(
+        [
+            "2027-01-01 休 元旦",
+            "2027-01-02 休 元旦",  # a Saturday
+            "2027-13-01 休 无效",
+            "2027-02-07 放风筝",
+            "2027-01-01 休 重复",
+        ]
+    )
     before = audit_count(session)
     resp = post(client, "/admin/holidays/bulk", {"lines": lines, "year": "2027"}, token_from="/admin/holidays")
     assert resp.status_code == 422
@@ -729,8 +840,12 @@ def test_bulk_entry_is_all_or_nothing_with_line_errors(client, org, session, cal
 
 def test_bulk_entry_can_confirm_the_year_at_once(client, org, session, restore_calendar):
     as_user(client, "root")  # administrators keep the calendar too
-    resp = post(client, "/admin/holidays/bulk", {"lines": "2027-10-01~10-07 休 国庆节\n2027-09-26 班 国庆节调休",
-                                                  "confirm_years": "1"}, token_from="/admin/holidays")
+    resp = post(
+        client,
+        "/admin/holidays/bulk",
+        {"lines": "2027-10-01~10-07 休 国庆节\n2027-09-26 班 国庆节调休", "confirm_years": "1"},
+        token_from="/admin/holidays",
+    )
     assert resp.status_code == 302
     assert fresh(session).get(CalendarYear, 2027) is not None
     assert len(fresh(session).exec(select(Holiday).where(Holiday.day >= date(2027, 1, 1))).all()) == 6
@@ -750,8 +865,18 @@ def test_edit_preset(client, org, session, restore_presets):
     as_user(client, "office")
     url = f"/admin/presets/{preset.id}"
     assert "doc_normal" in client.get(url).get_data(as_text=True)
-    resp = post(client, url, {"name": "请示报告·一般件（6天）", "amount": "6", "unit": "days",
-                              "urgency": "normal", "basis": "004 §57", "sort_order": "3"})
+    resp = post(
+        client,
+        url,
+        {
+            "name": "请示报告·一般件（6天）",
+            "amount": "6",
+            "unit": "days",
+            "urgency": "normal",
+            "basis": "004 §57",
+            "sort_order": "3",
+        },
+    )
     assert resp.status_code == 302
     row = fresh(session).get(TimeLimitPreset, preset.id)
     assert (row.name, row.amount, row.unit, row.active) == ("请示报告·一般件（6天）", 6, "days", False)
@@ -759,12 +884,15 @@ def test_edit_preset(client, org, session, restore_presets):
     assert event.before["amount"] == 5 and event.after["amount"] == 6 and event.after["active"] is False
 
 
-@pytest.mark.parametrize("data, field, message", [
-    ({"name": "", "amount": "5", "unit": "workdays"}, "name", "名称不能为空"),
-    ({"name": "X", "amount": "abc", "unit": "workdays"}, "amount", "时限须为正整数"),
-    ({"name": "X", "amount": "0", "unit": "workdays"}, "amount", "时限须在 1–999 之间"),
-    ({"name": "X", "amount": "5", "unit": "weeks"}, "unit", "请选择单位"),
-])
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"name": "", "amount": "5", "unit": "workdays"}, "name", "名称不能为空"),
+        ({"name": "X", "amount": "abc", "unit": "workdays"}, "amount", "时限须为正整数"),
+        ({"name": "X", "amount": "0", "unit": "workdays"}, "amount", "时限须在 1–999 之间"),
+        ({"name": "X", "amount": "5", "unit": "weeks"}, "unit", "请选择单位"),
+    ],
+)
 def test_preset_errors_change_nothing(client, org, session, data, field, message, restore_presets):
     preset = session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == "doc_normal")).one()
     as_user(client, "office")
@@ -779,8 +907,17 @@ def test_preset_errors_change_nothing(client, org, session, data, field, message
 
 def test_add_preset(client, org, session, restore_presets):
     as_user(client, "office")
-    resp = post(client, "/admin/presets/new", {"name": "工作提示函书面回复（5个工作日）", "amount": "5",
-                                                "unit": "workdays", "basis": "004 §30", "active": "1"})
+    resp = post(
+        client,
+        "/admin/presets/new",
+        {
+            "name": "工作提示函书面回复（5个工作日）",
+            "amount": "5",
+            "unit": "workdays",
+            "basis": "004 §30",
+            "active": "1",
+        },
+    )
     assert resp.status_code == 302
     row = fresh(session).exec(select(TimeLimitPreset).where(TimeLimitPreset.basis == "004 §30")).one()
     assert row.code.startswith("custom_") and row.active and row.amount == 5

@@ -36,7 +36,7 @@ def section(html: str, key: str) -> str:
         return ""
     start = html.index(marker)
     end = html.find("data-section=", start + len(marker))
-    return html[start:end if end != -1 else len(html)]
+    return html[start : end if end != -1 else len(html)]
 
 
 @pytest.fixture
@@ -54,14 +54,29 @@ def inbox_tasks(session, d):
     with f.on(date(2026, 11, 16)):
         t["weekly_due"] = f.task_in(session, d, "in_progress", title="周报未报", feedback_cycle="weekly")
     with f.on(date(2026, 10, 20)):
-        t["monthly_due"] = f.task_in(session, d, "in_progress", title="月报未报", feedback_cycle="monthly",
-                                     due_date=date(2026, 12, 31))
+        t["monthly_due"] = f.task_in(
+            session, d, "in_progress", title="月报未报", feedback_cycle="monthly", due_date=date(2026, 12, 31)
+        )
     t["weekly_done"] = f.task_in(session, d, "in_progress", title="本周已反馈", feedback_cycle="weekly")
-    t["assisting"] = f.task_in(session, d, "assigned", title="我单位协办", lead_department_id=d.other_id,
-                               assisting_department_ids=[d.lead_id], leader_ids=[])
+    t["assisting"] = f.task_in(
+        session,
+        d,
+        "assigned",
+        title="我单位协办",
+        lead_department_id=d.other_id,
+        assisting_department_ids=[d.lead_id],
+        leader_ids=[],
+    )
     tasks.acknowledge(session, d.other_clerk, t["assisting"].id)
-    t["others"] = f.task_in(session, d, "assigned", title="别人的事项", lead_department_id=d.other_id,
-                            assisting_department_ids=[], leader_ids=[])
+    t["others"] = f.task_in(
+        session,
+        d,
+        "assigned",
+        title="别人的事项",
+        lead_department_id=d.other_id,
+        assisting_department_ids=[],
+        leader_ids=[],
+    )
     t["closed"] = f.task_in(session, d, "closed", title="已办结事项")
     t["draft"] = f.task_in(session, d, "draft", title="草稿事项")
     t["pending_close"] = f.task_in(session, d, "pending_review", title="审核中事项")
@@ -97,7 +112,7 @@ def test_inbox_in_order_of_urgency(app, session, d, inbox_tasks):
     # the actions one click away
     ack = inbox_tasks["new"].id
     assert f'action="/tasks/{ack}/acknowledge"' in section(html, "acknowledge")
-    assert f'/tasks/{inbox_tasks["weekly_due"].id}#report' in section(html, "report_due")
+    assert f"/tasks/{inbox_tasks['weekly_due'].id}#report" in section(html, "report_due")
     assert "报送协办进展" in section(html, "assisting")
     assert "待签收" in section(html, "acknowledge")  # statuses in the department's words
 
@@ -187,14 +202,20 @@ def test_a_missed_milestone_is_not_called_due_soon(app, session, d):
     department's pages call it 节点滞后, never 临期 (tracker.rules.overdue.light_label);
     a task inside the due-soon window keeps 临期."""
     with f.on(date(2026, 11, 2)):
-        far = f.task_in(session, d, "in_progress", title="节点滞后的事项", due_date=date(2026, 12, 16),
-                        milestones=[{"title": "完成方案", "due_date": "2026-11-20"}])
+        far = f.task_in(
+            session,
+            d,
+            "in_progress",
+            title="节点滞后的事项",
+            due_date=date(2026, 12, 16),
+            milestones=[{"title": "完成方案", "due_date": "2026-11-20"}],
+        )
         near = f.task_in(session, d, "in_progress", title="即将到期的事项", due_date=date(2026, 11, 25))
     session.commit()
     c = client_for(app, session, d.lead_clerk)
     html = body(c.get("/dept/tasks"))
-    row = html[html.index(f">{far.title}</a>"):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(f">{far.title}</a>") :]
+    row = row[: row.index("</tr>")]
     assert "节点滞后" in row and "临期" not in row and "即将到期" not in row
-    row = html[html.index(f">{near.title}</a>"):]
-    assert "临期" in row[:row.index("</tr>")]
+    row = html[html.index(f">{near.title}</a>") :]
+    assert "临期" in row[: row.index("</tr>")]

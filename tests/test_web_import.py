@@ -65,14 +65,17 @@ def office(client, org):
     return client
 
 
-def upload(client, path: Path | None = None, *, kind: str = "ledger", data: bytes | None = None,
-           name: str | None = None):
+def upload(
+    client, path: Path | None = None, *, kind: str = "ledger", data: bytes | None = None, name: str | None = None
+):
     page = client.get("/imports/")
     token = csrf_from(page.get_data(as_text=True))
     body = data if data is not None else path.read_bytes()
-    return client.post("/imports/", data={"csrf_token": token, "kind": kind,
-                                          "file": (io.BytesIO(body), name or path.name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/imports/",
+        data={"csrf_token": token, "kind": kind, "file": (io.BytesIO(body), name or path.name)},
+        content_type="multipart/form-data",
+    )
 
 
 def job_id_of(resp) -> int:
@@ -156,8 +159,13 @@ def test_sample_department_list_through_the_web(county, session, db):
     job, page = plan(county, db, job_id)
     assert job.status == "planned" and job.report["ok"] and job.report["counts"]["create"] == 10
     assert "县发展和改革委员会" in page and "县发改委" in page
-    assert cell(report_row(page, job.report["rows"][0]["sheet"] + "!" + str(job.report["rows"][0]["row"])), "kind") \
-        in ("组成部门", "街道", "乡镇", "事业单位", "其他")
+    assert cell(report_row(page, job.report["rows"][0]["sheet"] + "!" + str(job.report["rows"][0]["row"])), "kind") in (
+        "组成部门",
+        "街道",
+        "乡镇",
+        "事业单位",
+        "其他",
+    )
     assert session.exec(select(Department.id)).first() is None  # dry run: nothing yet
     job, page = confirm(county, db, job_id)
     assert job.status == "done", job.error
@@ -211,8 +219,12 @@ def test_sample_meeting_ledger_dry_run_then_confirm(county, session, db, app):
     assert job.status == "done", job.error
     assert not (Path(app.instance_path) / "imports" / job.stored_name).exists()  # removed when done
     tasks = {t.title: t for t in session.exec(select(Task))}
-    assert set(tasks) == {"完成县城主干道改造设计方案。", "做好冬春季水利设施维护。", "制定学校食堂食品安全专项整治方案。",
-                          "研究养老服务中心运营模式。"}
+    assert set(tasks) == {
+        "完成县城主干道改造设计方案。",
+        "做好冬春季水利设施维护。",
+        "制定学校食堂食品安全专项整治方案。",
+        "研究养老服务中心运营模式。",
+    }
     t = tasks["制定学校食堂食品安全专项整治方案。"]
     assert t.status == "draft" and t.due_date == date(2026, 12, 7) and t.deadline_text == "15个工作日内"
     assert t.created_by_id == office_user.id
@@ -234,11 +246,14 @@ def test_sample_meeting_ledger_dry_run_then_confirm(county, session, db, app):
     assert len(session.exec(select(Task.id)).all()) == 4
 
 
-@pytest.mark.parametrize("fixture, where, lead, due, text", [
-    ("suggestions_gbk.csv", "suggestions_gbk!2", "区教育局", "2026-12-31", "2026年12月31日前"),
-    ("legacy.xls", "Sheet1!3", "城关街道办事处", "2026-12-31", "2026年12月底前"),
-    ("meetings_multi_sheet.xlsx", "领导批示!3", "河口镇人民政府", "2026-11-24", "立即办理"),
-])
+@pytest.mark.parametrize(
+    "fixture, where, lead, due, text",
+    [
+        ("suggestions_gbk.csv", "suggestions_gbk!2", "区教育局", "2026-12-31", "2026年12月31日前"),
+        ("legacy.xls", "Sheet1!3", "城关街道办事处", "2026-12-31", "2026年12月底前"),
+        ("meetings_multi_sheet.xlsx", "领导批示!3", "河口镇人民政府", "2026-11-24", "立即办理"),
+    ],
+)
 def test_csv_xls_and_multi_sheet_fixtures_through_the_web(office, org, session, db, fixture, where, lead, due, text):
     job_id = job_id_of(upload(office, FIXTURES / fixture))
     job, page = plan(office, db, job_id)
@@ -383,8 +398,9 @@ def test_another_users_job_and_a_forged_id_are_404(office, org, session, db, cli
 
 
 def test_csrf_is_enforced(office, org, session, db):
-    resp = office.post("/imports/", data={"kind": "ledger", "file": (io.BytesIO(b"x"), "a.xlsx")},
-                       content_type="multipart/form-data")
+    resp = office.post(
+        "/imports/", data={"kind": "ledger", "file": (io.BytesIO(b"x"), "a.xlsx")}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 400
     assert session.exec(select(ImportJob)).first() is None
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
@@ -394,14 +410,18 @@ def test_csrf_is_enforced(office, org, session, db):
     assert session.get(ImportJob, job_id).status == "uploaded"
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("报告.pdf", b"%PDF-1.4 not a ledger", "“报告.pdf”不是 Excel 或 CSV 文件"),
-    ("台账.xlsx", b"PK\x03\x04 broken zip", "文件已损坏"),
-    ("台账.xlsx", b"", "文件为空"),
-    ("台账.xlsx", None, "文件过大（超过 2 KB）"),
-])
-def test_bad_uploads_get_a_clear_chinese_error_and_leave_nothing(office, org, session, app, monkeypatch,
-                                                                  name, data, message):
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("报告.pdf", b"%PDF-1.4 not a ledger", "“报告.pdf”不是 Excel 或 CSV 文件"),
+        ("台账.xlsx", b"PK\x03\x04 broken zip", "文件已损坏"),
+        ("台账.xlsx", b"", "文件为空"),
+        ("台账.xlsx", None, "文件过大（超过 2 KB）"),
+    ],
+)
+def test_bad_uploads_get_a_clear_chinese_error_and_leave_nothing(
+    office, org, session, app, monkeypatch, name, data, message
+):
     monkeypatch.setattr(import_svc, "LIMITS", Limits(max_file_bytes=2048))
     body = data if data is not None else (FIXTURES / "key_work_two_row.xlsx").read_bytes()
     assert len(body) > 2048 or data is not None
@@ -452,8 +472,17 @@ def test_only_the_office_imports_ledgers_and_the_admin_department_lists(client, 
 def test_progress_json_and_the_bar(office, org, session, db):
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
     body = office.get(f"/imports/{job_id}/progress").get_json()
-    assert body == {"id": job_id, "status": "uploaded", "label": "待确认列", "done": 0, "total": 0, "percent": 0,
-                    "running": False, "error": None, "url": f"/imports/{job_id}"}
+    assert body == {
+        "id": job_id,
+        "status": "uploaded",
+        "label": "待确认列",
+        "done": 0,
+        "total": 0,
+        "percent": 0,
+        "running": False,
+        "error": None,
+        "url": f"/imports/{job_id}",
+    }
     job = session.get(ImportJob, job_id)
     job.status, job.done, job.total, job.updated_at = "planning", 3, 12, clock.now()
     session.add(job)
@@ -542,7 +571,11 @@ def test_a_large_ledger_reports_progress_and_pages_its_report(office, org, sessi
     job_id = job_id_of(upload(office, tmp_path / "big.xlsx"))
     job, page = plan(office, db, job_id)
     assert (job.status, job.done, job.total) == ("planned", 1200, 1200) and job.report["counts"]["create"] == 1200
-    assert f'href="/imports/{job_id}?page=12"' in page and 'data-row="台账!101"' in page and 'data-row="台账!102"' not in page
+    assert (
+        f'href="/imports/{job_id}?page=12"' in page
+        and 'data-row="台账!101"' in page
+        and 'data-row="台账!102"' not in page
+    )
     last = office.get(f"/imports/{job_id}?page=12").get_data(as_text=True)
     assert 'data-row="台账!1201"' in last and 'data-row="台账!2"' not in last
     job, page = confirm(office, db, job_id)
@@ -584,9 +617,11 @@ def test_sections_become_task_categories_shown_on_the_task_page(office, org, ses
 def _motion_upload(client, path: Path, **form):
     """The upload form on the 建议提案 page (/motions/)."""
     token = csrf_from(client.get("/motions/").get_data(as_text=True))
-    return client.post("/motions/import", data={"csrf_token": token, **form,
-                                                "file": (io.BytesIO(path.read_bytes()), path.name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/motions/import",
+        data={"csrf_token": token, **form, "file": (io.BytesIO(path.read_bytes()), path.name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_the_motions_page_upload_leads_to_a_preview_then_confirm(office, org, session, db):
@@ -602,7 +637,11 @@ def test_the_motions_page_upload_leads_to_a_preview_then_confirm(office, org, se
     page = office.get(f"/imports/{job_id}").get_data(as_text=True)
     assert "导入建议提案交办清单" in page and "识别结果" in page and "已识别为建议提案交办清单" not in page
     assert '<option value="proposer" selected>领衔代表/提案人</option>' in page  # the motion list's own labels
-    assert 'name="motion_kind"' in page and "按清单判断（建议）" in page and "留空则按清单标题：区十七届人大三次会议" in page
+    assert (
+        'name="motion_kind"' in page
+        and "按清单判断（建议）" in page
+        and "留空则按清单标题：区十七届人大三次会议" in page
+    )
     assert re.search(r'<input[^>]*id="assign"[^>]*checked', page)  # 导入后直接交办 by default
     assert 'name="base_date"' not in page
 
@@ -655,8 +694,7 @@ def test_a_ledger_upload_stays_a_ledger(office, org, session, db):
     assert "已识别为建议提案交办清单" not in office.get(f"/imports/{job_id}").get_data(as_text=True)
 
 
-def test_the_motions_page_presets_kind_and_session_and_a_bad_row_blocks_the_confirm(office, org, session, db,
-                                                                                    tmp_path):
+def test_the_motions_page_presets_kind_and_session_and_a_bad_row_blocks_the_confirm(office, org, session, db, tmp_path):
     from tests.fixtures.make_motion_fixtures import SUGGESTIONS
     from tracker.models import Motion
 
@@ -687,8 +725,9 @@ def test_the_motions_upload_refuses_what_it_cannot_read(office, org, session, tm
     assert "未在文件中找到建议提案交办清单表格" in page and "建议编号" in page
     assert session.exec(select(ImportJob)).first() is None
     # CSRF: a forged post writes nothing
-    resp = office.post("/motions/import", data={"file": (io.BytesIO(b"x"), "a.xlsx")},
-                       content_type="multipart/form-data")
+    resp = office.post(
+        "/motions/import", data={"file": (io.BytesIO(b"x"), "a.xlsx")}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 400
 
 

@@ -34,7 +34,7 @@ def section(html: str, key: str) -> str:
     marker = f'data-section="{key}"'
     start = html.index(marker)
     end = html.find("data-section=", start + len(marker))
-    return html[start:end if end != -1 else len(html)]
+    return html[start : end if end != -1 else len(html)]
 
 
 @pytest.fixture
@@ -48,13 +48,34 @@ def portfolio(session, d):
     t["pending"] = f.task_in(session, d, "pending_approval", title="待审核的事项")
     t["draft"] = f.task_in(session, d, "draft", title="草稿的事项")
     # the leader is named as responsible leader on a task of a department outside the portfolio
-    t["named"] = f.task_in(session, d, "assigned", title="点名负责的事项", lead_department_id=d.assist_id,
-                           assisting_department_ids=[], due_date=date(2026, 12, 31))
-    t["others"] = f.task_in(session, d, "assigned", title="别人分管的事项", lead_department_id=d.other_id,
-                            assisting_department_ids=[], leader_ids=[])
+    t["named"] = f.task_in(
+        session,
+        d,
+        "assigned",
+        title="点名负责的事项",
+        lead_department_id=d.assist_id,
+        assisting_department_ids=[],
+        due_date=date(2026, 12, 31),
+    )
+    t["others"] = f.task_in(
+        session,
+        d,
+        "assigned",
+        title="别人分管的事项",
+        lead_department_id=d.other_id,
+        assisting_department_ids=[],
+        leader_ids=[],
+    )
     tasks.acknowledge(session, d.other_clerk, t["others"].id)
-    t["others_pending"] = f.task_in(session, d, "assigned", title="别人分管的待签收", lead_department_id=d.other_id,
-                                    assisting_department_ids=[], leader_ids=[])
+    t["others_pending"] = f.task_in(
+        session,
+        d,
+        "assigned",
+        title="别人分管的待签收",
+        lead_department_id=d.other_id,
+        assisting_department_ids=[],
+        leader_ids=[],
+    )
     session.commit()
     return t
 
@@ -63,7 +84,10 @@ def test_portfolio_overdue_first_then_due_soon_then_the_rest(app, session, d, po
     resp = client_for(app, session, d.leader).get("/leader/")
     html = body(resp)
     assert resp.status_code == 200
-    order = [html.index(f">{title}</a>") for title in ("待审核的事项", "逾期的事项", "临期的事项", "正常的事项", "办结的事项")]
+    order = [
+        html.index(f">{title}</a>")
+        for title in ("待审核的事项", "逾期的事项", "临期的事项", "正常的事项", "办结的事项")
+    ]
     assert order == sorted(order)
     assert ">逾期的事项</a>" in section(html, "overdue") and "逾期 6 个工作日" in section(html, "overdue")
     assert ">临期的事项</a>" in section(html, "due_soon")
@@ -111,13 +135,19 @@ def test_approve_and_reject_from_the_portfolio(app, session, d, portfolio):
     resp = post(c, f"/tasks/{pending}/approve", {"next": "/leader/"}, token_from="/leader/")
     assert resp.headers["Location"].endswith("/leader/")
     assert "已审核同意，事项已交办" in body(c.get("/leader/"))
-    resp = post(c, f"/tasks/{second.id}/reject", {"next": "/leader/", "reason": "请明确时间节点"}, token_from="/leader/")
+    resp = post(
+        c, f"/tasks/{second.id}/reject", {"next": "/leader/", "reason": "请明确时间节点"}, token_from="/leader/"
+    )
     assert resp.headers["Location"].endswith("/leader/")
     session.expire_all()
     assert session.get(Task, pending).status == "assigned"
     assert session.get(Task, second.id).status == "draft"
-    actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.task_id.in_([pending, second.id]))
-                                                .order_by(AuditEvent.id))]
+    actions = [
+        e.action
+        for e in session.exec(
+            select(AuditEvent).where(AuditEvent.task_id.in_([pending, second.id])).order_by(AuditEvent.id)
+        )
+    ]
     assert actions[-2:] == ["leader_approve", "leader_reject"]
     html = body(c.get("/leader/"))
     assert "待我审核" in html and ">第二件待审核</a>" not in html  # a draft again: back with the office

@@ -112,15 +112,29 @@ def office(client, session, d):
 # --- access --------------------------------------------------------------------
 
 ROUTES = [
-    ("GET", "/office/"), ("GET", "/office/sources"), ("POST", "/office/sources"),
-    ("GET", "/office/sources/{src}"), ("GET", "/office/sources/{src}/decompose"),
-    ("POST", "/office/sources/{src}/decompose"), ("GET", "/office/tasks"), ("POST", "/office/tasks/bulk"),
-    ("GET", "/office/tasks/export"), ("GET", "/office/tasks/new"), ("POST", "/office/tasks/new"),
-    ("GET", "/office/tasks/{task}/edit"), ("POST", "/office/tasks/{task}/edit"),
-    ("POST", "/office/tasks/{task}/delete"), ("GET", "/office/tasks/{task}/escalate"),
-    ("POST", "/office/tasks/{task}/escalate"), ("GET", "/office/escalations/{esc}/notice"),
-    ("GET", "/office/review"), ("POST", "/office/review/close/{task}"), ("POST", "/office/review/extension/1"),
-    ("POST", "/office/review/change/1"), ("POST", "/office/review/reassign/1"), ("POST", "/office/views"),
+    ("GET", "/office/"),
+    ("GET", "/office/sources"),
+    ("POST", "/office/sources"),
+    ("GET", "/office/sources/{src}"),
+    ("GET", "/office/sources/{src}/decompose"),
+    ("POST", "/office/sources/{src}/decompose"),
+    ("GET", "/office/tasks"),
+    ("POST", "/office/tasks/bulk"),
+    ("GET", "/office/tasks/export"),
+    ("GET", "/office/tasks/new"),
+    ("POST", "/office/tasks/new"),
+    ("GET", "/office/tasks/{task}/edit"),
+    ("POST", "/office/tasks/{task}/edit"),
+    ("POST", "/office/tasks/{task}/delete"),
+    ("GET", "/office/tasks/{task}/escalate"),
+    ("POST", "/office/tasks/{task}/escalate"),
+    ("GET", "/office/escalations/{esc}/notice"),
+    ("GET", "/office/review"),
+    ("POST", "/office/review/close/{task}"),
+    ("POST", "/office/review/extension/1"),
+    ("POST", "/office/review/change/1"),
+    ("POST", "/office/review/reassign/1"),
+    ("POST", "/office/views"),
     ("POST", "/office/views/1/delete"),
 ]
 
@@ -139,8 +153,17 @@ def test_everyone_but_the_office_gets_403_on_every_office_route(app, session, d)
             if method == "GET":
                 resp = client.get(url)
             else:
-                resp = client.post(url, data={"csrf_token": token, "action": "assign", "ids": str(task.id),
-                                              "decision": "approve", "title": "x", "reason": "x"})
+                resp = client.post(
+                    url,
+                    data={
+                        "csrf_token": token,
+                        "action": "assign",
+                        "ids": str(task.id),
+                        "decision": "approve",
+                        "title": "x",
+                        "reason": "x",
+                    },
+                )
             assert resp.status_code == 403, (who, method, url, resp.status_code)
     session.refresh(task)
     assert task.status == "in_progress" and session.exec(select(Reminder)).all() == []
@@ -158,44 +181,74 @@ def test_sources_list_shows_kind_reference_date_and_task_count(office, session, 
     assert "区政府常务会议" in page and "区政府第12次常务会议" in page
     assert f'data-source-id="{d.source_id}"' in page
     row = page.split(f'data-source-id="{d.source_id}"')[1].split("</tr>")[0]
-    assert "<td class=\"text-end\" data-task-count>2</td>" in row
+    assert '<td class="text-end" data-task-count>2</td>' in row
     assert "登记来源" in page
 
 
 def test_register_a_meeting_with_its_minutes(office, session, d):
-    resp = post(office, "/office/sources", {
-        "kind": "executive_meeting", "reference": "第15次", "source_date": "2026-11-20",
-        "leader_id": str(d.leader_id), "attendees": "吴海涛、李明，区发改委、区财政局主要负责同志",
-        "body": "一、关于老旧小区改造。由区发展和改革委员会牵头。", "title": ""})
+    resp = post(
+        office,
+        "/office/sources",
+        {
+            "kind": "executive_meeting",
+            "reference": "第15次",
+            "source_date": "2026-11-20",
+            "leader_id": str(d.leader_id),
+            "attendees": "吴海涛、李明，区发改委、区财政局主要负责同志",
+            "body": "一、关于老旧小区改造。由区发展和改革委员会牵头。",
+            "title": "",
+        },
+    )
     assert resp.status_code == 302
     src = session.exec(select(Source).where(Source.reference == "第15次")).one()
     assert src.title == "区政府常务会议（第15次）" and src.leader_id == d.leader_id
     assert src.details == {"attendees": "吴海涛、李明，区发改委、区财政局主要负责同志"}
-    assert session.exec(select(AuditEvent).where(AuditEvent.entity == "source",
-                                                 AuditEvent.entity_id == src.id)).one().action == "source_create"
+    assert (
+        session.exec(select(AuditEvent).where(AuditEvent.entity == "source", AuditEvent.entity_id == src.id))
+        .one()
+        .action
+        == "source_create"
+    )
     page = text(office.get(resp.headers["Location"]))
     assert "老旧小区改造" in page and "吴海涛" in page and "参会人员" in page
 
 
 def test_register_an_instruction_needs_leader_and_text(office, session, d):
-    bad = post(office, "/office/sources", {"kind": "leader_instruction", "source_date": "2026-11-21",
-                                           "document": "《关于某街道安全隐患的报告》"}, token_from="/office/sources")
+    bad = post(
+        office,
+        "/office/sources",
+        {"kind": "leader_instruction", "source_date": "2026-11-21", "document": "《关于某街道安全隐患的报告》"},
+        token_from="/office/sources",
+    )
     assert bad.status_code == 422
     page = text(bad)
     assert "请选择作出批示的领导" in page and "请填写批示内容" in page
     assert "《关于某街道安全隐患的报告》" in page  # what was typed comes back
     assert session.exec(select(Source).where(Source.kind == "leader_instruction")).all() == []
-    ok = post(office, "/office/sources", {"kind": "leader_instruction", "source_date": "2026-11-21",
-                                          "leader_id": str(d.leader_id), "body": "请区发改委抓紧研究。",
-                                          "document": "《关于某街道安全隐患的报告》"}, token_from="/office/sources")
+    ok = post(
+        office,
+        "/office/sources",
+        {
+            "kind": "leader_instruction",
+            "source_date": "2026-11-21",
+            "leader_id": str(d.leader_id),
+            "body": "请区发改委抓紧研究。",
+            "document": "《关于某街道安全隐患的报告》",
+        },
+        token_from="/office/sources",
+    )
     assert ok.status_code == 302
     src = session.exec(select(Source).where(Source.kind == "leader_instruction")).one()
     assert src.title == "吴海涛同志批示" and src.details == {"document": "《关于某街道安全隐患的报告》"}
 
 
 def test_bad_date_is_a_field_error(office, session):
-    resp = post(office, "/office/sources", {"kind": "other", "title": "某事项", "source_date": "2026-13-40"},
-                token_from="/office/sources")
+    resp = post(
+        office,
+        "/office/sources",
+        {"kind": "other", "title": "某事项", "source_date": "2026-13-40"},
+        token_from="/office/sources",
+    )
     assert resp.status_code == 422 and "日期不是有效日期" in text(resp)
 
 
@@ -213,12 +266,21 @@ MINUTES = """区政府第15次常务会议纪要
 
 @pytest.fixture
 def meeting(session, d):
-    for name, aliases in [("区住房和城乡建设局", ["区住建局"]), ("区城市管理局", ["区城管局"]),
-                          ("区应急管理局", []), ("区水利局", []), ("区政务服务中心", [])]:
-        organisation.create_department(session, SYSTEM, name, aliases=aliases,
-                                       kind=DepartmentKind.COMPONENT)
-    src = Source(kind=SourceKind.EXECUTIVE_MEETING, title="区政府第15次常务会议", reference="第15次",
-                 source_date=date(2026, 11, 20), body=MINUTES)
+    for name, aliases in [
+        ("区住房和城乡建设局", ["区住建局"]),
+        ("区城市管理局", ["区城管局"]),
+        ("区应急管理局", []),
+        ("区水利局", []),
+        ("区政务服务中心", []),
+    ]:
+        organisation.create_department(session, SYSTEM, name, aliases=aliases, kind=DepartmentKind.COMPONENT)
+    src = Source(
+        kind=SourceKind.EXECUTIVE_MEETING,
+        title="区政府第15次常务会议",
+        reference="第15次",
+        source_date=date(2026, 11, 20),
+        body=MINUTES,
+    )
     session.add(src)
     session.commit()
     return src
@@ -316,11 +378,18 @@ def listed(session, d):
     other_src = f.source(session, kind=SourceKind.LEADER_INSTRUCTION, title="吴海涛同志批示")
     with f.on(date(2026, 11, 2)):
         late = f.task_in(session, d, "in_progress", title="老旧小区改造", due_date=date(2026, 11, 10))
-        soon = f.task_in(session, d, "assigned", title="河长制巡查", due_date=date(2026, 11, 24),
-                         urgency="urgent")
-        green = f.task_in(session, d, "assigned", title="学校食堂检查", due_date=date(2026, 12, 30),
-                          lead_department_id=d.other_id, assisting_department_ids=[], leader_ids=[],
-                          source_id=other_src.id)
+        soon = f.task_in(session, d, "assigned", title="河长制巡查", due_date=date(2026, 11, 24), urgency="urgent")
+        green = f.task_in(
+            session,
+            d,
+            "assigned",
+            title="学校食堂检查",
+            due_date=date(2026, 12, 30),
+            lead_department_id=d.other_id,
+            assisting_department_ids=[],
+            leader_ids=[],
+            source_id=other_src.id,
+        )
     draft = f.task_in(session, d, "draft", title="草拟事项", due_date=date(2026, 12, 10))
     closed = f.task_in(session, d, "closed", title="已办结事项", due_date=date(2026, 12, 1))
     session.commit()
@@ -366,7 +435,7 @@ def test_department_and_leader_filters(office, listed, d):
 def test_light_badges_and_paging(office, listed):
     page = text(office.get("/office/tasks"))
     late_row = page.split(f'data-task-id="{listed["late"].id}"')[1].split("</tr>")[0]
-    assert 'badge badge-light-red' in late_row and "逾期 9个工作日" in late_row
+    assert "badge badge-light-red" in late_row and "逾期 9个工作日" in late_row
     assert "badge-light-green" in page and "badge-light-yellow" in page and "badge-light-none" in page
     first = text(office.get("/office/tasks?per_page=20&sort=code"))
     assert "共 5 项，第 1/1 页" in first and 'aria-label="分页"' not in first
@@ -387,8 +456,12 @@ def test_bulk_assign_reports_success_and_refusals(office, session, d):
     incomplete = f.draft(session, d, title="缺牵头单位", lead_department_id=None)
     running = f.task_in(session, d, "in_progress", title="已在办")
     session.commit()
-    resp = post(office, "/office/tasks/bulk", {"action": "assign", "ids": [ready.id, incomplete.id, running.id],
-                                               "next": "/office/tasks?status=draft"}, token_from="/office/tasks")
+    resp = post(
+        office,
+        "/office/tasks/bulk",
+        {"action": "assign", "ids": [ready.id, incomplete.id, running.id], "next": "/office/tasks?status=draft"},
+        token_from="/office/tasks",
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/office/tasks?status=draft"
     page = text(office.get(resp.headers["Location"]))
     assert f"已交办 1 项：{ready.code}" in page
@@ -403,8 +476,12 @@ def test_bulk_remind(office, session, d):
     b = f.task_in(session, d, "in_progress", title="乙")
     dr = f.draft(session, d, title="丙")
     session.commit()
-    resp = post(office, "/office/tasks/bulk", {"action": "remind", "ids": [a.id, b.id, dr.id],
-                                               "message": "请本周内报送进展"}, token_from="/office/tasks")
+    resp = post(
+        office,
+        "/office/tasks/bulk",
+        {"action": "remind", "ids": [a.id, b.id, dr.id], "message": "请本周内报送进展"},
+        token_from="/office/tasks",
+    )
     page = text(office.get(resp.headers["Location"]))
     assert "已催办 2 项" in page and "未能催办 1 项" in page
     reminders = session.exec(select(Reminder).order_by(Reminder.task_id)).all()
@@ -415,8 +492,9 @@ def test_bulk_remind(office, session, d):
 
 
 def test_bulk_without_selection_and_bad_next(office, session, d):
-    resp = post(office, "/office/tasks/bulk", {"action": "assign", "next": "https://evil.example/"},
-                token_from="/office/tasks")
+    resp = post(
+        office, "/office/tasks/bulk", {"action": "assign", "next": "https://evil.example/"}, token_from="/office/tasks"
+    )
     assert resp.headers["Location"] == "/office/tasks"
     assert "请先勾选要处理的事项" in text(office.get("/office/tasks"))
 
@@ -433,8 +511,12 @@ def test_export_writes_the_filtered_list_as_a_ledger(office, listed):
 
 
 def test_saved_views(office, session, d, client, listed):
-    resp = post(office, "/office/views", {"name": "逾期事项", "query": "light=red&bogus=1&sort=-due"},
-                token_from="/office/tasks")
+    resp = post(
+        office,
+        "/office/views",
+        {"name": "逾期事项", "query": "light=red&bogus=1&sort=-due"},
+        token_from="/office/tasks",
+    )
     assert resp.status_code == 302
     view = session.exec(select(SavedView)).one()
     assert view.query == "light=red&sort=-due" and view.user_id == d.office.user_id
@@ -461,29 +543,54 @@ def test_saved_views(office, session, d, client, listed):
 
 
 def test_new_draft_with_preset_milestones_and_several_departments(office, session, d):
-    resp = post(office, "/office/tasks/new", {
-        "title": "编制专项债券项目储备方案", "requirement": "按会议要求编制", "source_id": str(d.source_id),
-        "item_no": "三", "lead_department_id": str(d.lead_id), "assisting_department_ids": [d.assist_id, d.other_id],
-        "leader_ids": [d.leader_id], "urgency": "urgent", "deadline_kind": "date", "due_date": "",
-        "time_limit_preset": "countersign_7", "feedback_cycle": "weekly", "needs_leader_approval": "1",
-        "milestone_title": ["完成初稿", "", "报区政府"], "milestone_due": ["2026-11-27", "", "2026-11-30"],
-        "then": ""})
+    resp = post(
+        office,
+        "/office/tasks/new",
+        {
+            "title": "编制专项债券项目储备方案",
+            "requirement": "按会议要求编制",
+            "source_id": str(d.source_id),
+            "item_no": "三",
+            "lead_department_id": str(d.lead_id),
+            "assisting_department_ids": [d.assist_id, d.other_id],
+            "leader_ids": [d.leader_id],
+            "urgency": "urgent",
+            "deadline_kind": "date",
+            "due_date": "",
+            "time_limit_preset": "countersign_7",
+            "feedback_cycle": "weekly",
+            "needs_leader_approval": "1",
+            "milestone_title": ["完成初稿", "", "报区政府"],
+            "milestone_due": ["2026-11-27", "", "2026-11-30"],
+            "then": "",
+        },
+    )
     assert resp.status_code == 302
     task = session.exec(select(Task)).one()
     # 7 working days from the source's date (2026-11-16): 2026-11-25
     assert task.due_date == date(2026, 11, 25) and task.time_limit_preset == "countersign_7"
     assert task.needs_leader_approval and task.urgency == "urgent" and task.feedback_cycle == "weekly"
     assert set(session.exec(select(TaskAssist.department_id).where(TaskAssist.task_id == task.id))) == {
-        d.assist_id, d.other_id}
+        d.assist_id,
+        d.other_id,
+    }
     assert [m.title for m in session.exec(select(Milestone).order_by(Milestone.sort_order))] == ["完成初稿", "报区政府"]
     page = text(office.get(resp.headers["Location"]))
     assert "草稿已保存" in page and 'value="完成初稿"' in page and "删除草稿" in page
 
 
 def test_invalid_draft_comes_back_with_field_messages_and_nothing_saved(office, session, d):
-    resp = post(office, "/office/tasks/new", {"title": "", "lead_department_id": str(d.lead_id),
-                                              "assisting_department_ids": [d.lead_id],
-                                              "milestone_title": ["无日期的节点"], "milestone_due": [""]})
+    resp = post(
+        office,
+        "/office/tasks/new",
+        {
+            "title": "",
+            "lead_department_id": str(d.lead_id),
+            "assisting_department_ids": [d.lead_id],
+            "milestone_title": ["无日期的节点"],
+            "milestone_due": [""],
+        },
+    )
     assert resp.status_code == 422 and "时间节点需同时填写内容和日期" in text(resp)
     resp = post(office, "/office/tasks/new", {"title": "", "requirement": "保留的要求"}, token_from="/office/tasks/new")
     assert resp.status_code == 422
@@ -495,8 +602,12 @@ def test_save_and_assign_is_one_transaction(office, session, d):
     resp = post(office, "/office/tasks/new", {"title": "无牵头单位", "due_date": "2026-12-31", "then": "assign"})
     assert resp.status_code == 422 and "请指定牵头单位" in text(resp)
     assert session.exec(select(Task)).all() == []  # the draft was not kept either
-    ok = post(office, "/office/tasks/new", {"title": "有牵头单位", "lead_department_id": str(d.lead_id),
-                                            "due_date": "2026-12-31", "then": "assign"}, token_from="/office/tasks/new")
+    ok = post(
+        office,
+        "/office/tasks/new",
+        {"title": "有牵头单位", "lead_department_id": str(d.lead_id), "due_date": "2026-12-31", "then": "assign"},
+        token_from="/office/tasks/new",
+    )
     assert ok.status_code == 302
     assert session.exec(select(Task)).one().status == "assigned"
 
@@ -513,7 +624,9 @@ def test_edit_and_delete_a_draft(office, session, d):
     session.refresh(task)
     assert task.title == "新名称" and task.status == "draft"
     task_id = task.id
-    assert post(office, f"/office/tasks/{task_id}/delete", token_from=f"/office/tasks/{task_id}/edit").status_code == 302
+    assert (
+        post(office, f"/office/tasks/{task_id}/delete", token_from=f"/office/tasks/{task_id}/edit").status_code == 302
+    )
     session.expire_all()
     assert session.exec(select(Task).where(Task.id == task_id)).first() is None
 
@@ -539,10 +652,19 @@ def pending(session, d):
     re_task = f.task_in(session, d, "assigned", title="待审改派")
     reassign = task_requests.request_reassign(session, d.lead_clerk, re_task.id, "不属于我单位职责", d.other_id)
     ch_task = f.task_in(session, d, "in_progress", title="待审变更")
-    change = task_requests.request_change(session, d.lead_clerk, ch_task.id, "会议要求调整", requirement="按调整后的要求办理")
+    change = task_requests.request_change(
+        session, d.lead_clerk, ch_task.id, "会议要求调整", requirement="按调整后的要求办理"
+    )
     session.commit()
-    return {"close": closing, "ext": ext, "ext_task": ext_task, "reassign": reassign, "re_task": re_task,
-            "change": change, "ch_task": ch_task}
+    return {
+        "close": closing,
+        "ext": ext,
+        "ext_task": ext_task,
+        "reassign": reassign,
+        "re_task": re_task,
+        "change": change,
+        "ch_task": ch_task,
+    }
 
 
 def test_review_queue_lists_every_pending_request(office, pending, d):
@@ -555,49 +677,83 @@ def test_review_queue_lists_every_pending_request(office, pending, d):
 
 
 def test_review_decisions(office, session, pending, d):
-    bad = post(office, f"/office/review/close/{pending['close'].id}", {"decision": "reject", "note": ""},
-               token_from="/office/review")
+    bad = post(
+        office,
+        f"/office/review/close/{pending['close'].id}",
+        {"decision": "reject", "note": ""},
+        token_from="/office/review",
+    )
     assert bad.status_code == 422 and "请填写退回理由" in text(bad)
     session.refresh(pending["close"])
     assert pending["close"].status == "pending_review"
-    ok = post(office, f"/office/review/close/{pending['close'].id}", {"decision": "reject", "note": "缺少佐证材料"},
-              token_from="/office/review")
+    ok = post(
+        office,
+        f"/office/review/close/{pending['close'].id}",
+        {"decision": "reject", "note": "缺少佐证材料"},
+        token_from="/office/review",
+    )
     assert ok.status_code == 302
     session.refresh(pending["close"])
     assert pending["close"].status == "in_progress"
 
-    assert post(office, f"/office/review/extension/{pending['ext'].id}", {"decision": "approve"},
-                token_from="/office/review").status_code == 302
+    assert (
+        post(
+            office,
+            f"/office/review/extension/{pending['ext'].id}",
+            {"decision": "approve"},
+            token_from="/office/review",
+        ).status_code
+        == 302
+    )
     session.refresh(pending["ext_task"])
     assert pending["ext_task"].due_date == date(2026, 12, 18)
     assert pending["ext_task"].original_due_date == date(2026, 12, 4)
 
-    no_lead = post(office, f"/office/review/reassign/{pending['reassign'].id}", {"decision": "approve"},
-                   token_from="/office/review")
+    no_lead = post(
+        office,
+        f"/office/review/reassign/{pending['reassign'].id}",
+        {"decision": "approve"},
+        token_from="/office/review",
+    )
     assert no_lead.status_code == 422 and "请指定新的牵头单位" in text(no_lead)
-    assert post(office, f"/office/review/reassign/{pending['reassign'].id}",
-                {"decision": "approve", "new_lead_department_id": str(d.other_id)},
-                token_from="/office/review").status_code == 302
+    assert (
+        post(
+            office,
+            f"/office/review/reassign/{pending['reassign'].id}",
+            {"decision": "approve", "new_lead_department_id": str(d.other_id)},
+            token_from="/office/review",
+        ).status_code
+        == 302
+    )
     session.refresh(pending["re_task"])
     assert pending["re_task"].lead_department_id == d.other_id
 
-    assert post(office, f"/office/review/change/{pending['change'].id}", {"decision": "approve"},
-                token_from="/office/review").status_code == 302
+    assert (
+        post(
+            office,
+            f"/office/review/change/{pending['change'].id}",
+            {"decision": "approve"},
+            token_from="/office/review",
+        ).status_code
+        == 302
+    )
     session.refresh(pending["ch_task"])
     assert pending["ch_task"].requirement == "按调整后的要求办理"
     session.refresh(pending["change"])
     assert pending["change"].status == "approved"
 
-    twice = post(office, f"/office/review/extension/{pending['ext'].id}", {"decision": "approve"},
-                 token_from="/office/review")
+    twice = post(
+        office, f"/office/review/extension/{pending['ext'].id}", {"decision": "approve"}, token_from="/office/review"
+    )
     assert twice.status_code == 409 and "已处理" in text(twice)
     page = text(office.get("/office/review"))
     assert "没有待审核的延期申请" in page and "没有待审核的改派申请" in page
 
 
 def test_approve_close(office, session, pending):
-    resp = post(office, f"/office/review/close/{pending['close'].id}", {"decision": "approve"},
-                token_from="/office/review")
+    resp = post(
+        office, f"/office/review/close/{pending['close'].id}", {"decision": "approve"}, token_from="/office/review"
+    )
     assert resp.status_code == 302
     session.refresh(pending["close"])
     assert pending["close"].status == "closed"
@@ -636,8 +792,16 @@ def test_notice_of_a_recurring_task_says_what_its_escalation_says(office, sessio
     from tracker.services.tasks import recurring
 
     with f.on(date(2026, 11, 2)):
-        task = f.task_in(session, d, "acknowledged", title="每周报送的事项", deadline_kind="recurring",
-                         recurrence="weekly:5", feedback_cycle="weekly", due_date=None)
+        task = f.task_in(
+            session,
+            d,
+            "acknowledged",
+            title="每周报送的事项",
+            deadline_kind="recurring",
+            recurrence="weekly:5",
+            feedback_cycle="weekly",
+            due_date=None,
+        )
     recurring.ensure_report_dues(session, date(2026, 11, 23))
     session.commit()
     reminders.run_rules(session, date(2026, 11, 23))
@@ -655,7 +819,8 @@ def test_notice_of_a_recurring_task_says_what_its_escalation_says(office, sessio
 def test_escalating_a_draft_is_refused(office, session, d):
     task = f.draft(session, d)
     session.commit()
-    resp = post(office, f"/office/tasks/{task.id}/escalate", {"reason": "测试", "level": "2"},
-                token_from="/office/tasks")
+    resp = post(
+        office, f"/office/tasks/{task.id}/escalate", {"reason": "测试", "level": "2"}, token_from="/office/tasks"
+    )
     assert resp.status_code == 409
     assert session.exec(select(Escalation)).all() == []

@@ -91,9 +91,15 @@ def stored_files(app) -> list:
 # --- the page ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who, status_word", [
-    ("office", "已交办"), ("lead_clerk", "待签收"), ("assist_clerk", "待签收"), ("leader", "已交办"),
-])
+@pytest.mark.parametrize(
+    "who, status_word",
+    [
+        ("office", "已交办"),
+        ("lead_clerk", "待签收"),
+        ("assist_clerk", "待签收"),
+        ("leader", "已交办"),
+    ],
+)
 def test_each_party_sees_the_status_in_its_own_words(app, session, d, who, status_word):
     task = f.task_in(session, d, "assigned")
     session.commit()
@@ -151,24 +157,47 @@ def test_header_shows_extension_and_working_days_overdue(app, session, d):
 def test_timeline_tells_the_whole_history_in_chinese(app, session, d):
     task = f.task_in(session, d, "acknowledged")
     tasks.report_progress(session, d.assist_clerk, task.id, {"text": "协办部分：资金已拨付"})
-    tasks.report_progress(session, d.lead_clerk, task.id, {"text": "牵头：完成招标", "percent": 60,
-                                                          "problems": "征地未完成"})
+    tasks.report_progress(
+        session, d.lead_clerk, task.id, {"text": "牵头：完成招标", "percent": 60, "problems": "征地未完成"}
+    )
     task_chasing.remind(session, d.office, task.id, "请加快进度")
     task_chasing.escalate(session, d.office, task.id, "进度滞后")
     task_requests.request_close(session, d.lead_clerk, task.id, "已完成全部工作")
     task_requests.review_close(session, d.office, task.id, approve=False, note="缺少验收材料")
     session.commit()
     html = body(client_for(app, session, d.office).get(f"/tasks/{task.id}"))
-    timeline = html[html.index('id="timeline"'):]
-    for words in ("登记立项", "交办", "签收", "报送协办进展", "报送进展", "催办", "督办", "督办〔2026〕1号",
-                  "申请办结", "审核退回", "缺少验收材料", "协办部分：资金已拨付", "牵头：完成招标", "征地未完成",
-                  "已签收 → 办理中"):
+    timeline = html[html.index('id="timeline"') :]
+    for words in (
+        "登记立项",
+        "交办",
+        "签收",
+        "报送协办进展",
+        "报送进展",
+        "催办",
+        "督办",
+        "督办〔2026〕1号",
+        "申请办结",
+        "审核退回",
+        "缺少验收材料",
+        "协办部分：资金已拨付",
+        "牵头：完成招标",
+        "征地未完成",
+        "已签收 → 办理中",
+    ):
         assert words in timeline, words
-    order = [timeline.index(w) for w in ('data-action="create"', 'data-action="assign"',
-                                         'data-action="acknowledge"', 'data-action="report"',
-                                         'data-action="remind"', 'data-action="return"')]
+    order = [
+        timeline.index(w)
+        for w in (
+            'data-action="create"',
+            'data-action="assign"',
+            'data-action="acknowledge"',
+            'data-action="report"',
+            'data-action="remind"',
+            'data-action="return"',
+        )
+    ]
     assert order == sorted(order)
-    latest = html[html.index('id="latest-reports"'):html.index('id="timeline"')]
+    latest = html[html.index('id="latest-reports"') : html.index('id="timeline"')]
     assert "牵头：完成招标" in latest and "协办部分：资金已拨付" in latest and "60%" in latest
     assert "办结申请已被退回" in html
     esc = session.exec(select(Escalation)).one()
@@ -188,14 +217,14 @@ def test_a_long_history_shows_its_newest_entries_and_links_to_the_rest(app, sess
     total = 3 + TIMELINE_SHOWN + 2
     client = client_for(app, session, d.lead_clerk)
     html = body(client.get(f"/tasks/{task.id}"))
-    timeline = html[html.index('id="timeline"'):]
+    timeline = html[html.index('id="timeline"') :]
     assert timeline.count("<li data-action=") == TIMELINE_SHOWN
     assert f"第{TIMELINE_SHOWN + 1:03d}次进展" in timeline and "第000次进展" not in timeline  # the newest kept
     assert 'data-action="create"' not in timeline
     assert f"较早的 {total - TIMELINE_SHOWN} 条未显示" in timeline
     assert f'href="/tasks/{task.id}?history=all#timeline">显示全部 {total} 条</a>' in timeline
     everything = body(client.get(f"/tasks/{task.id}?history=all"))
-    rest = everything[everything.index('id="timeline"'):]
+    rest = everything[everything.index('id="timeline"') :]
     assert rest.count("<li data-action=") == total and "第000次进展" in rest and 'id="timeline-more"' not in rest
 
 
@@ -286,18 +315,27 @@ def test_bad_percent_is_a_field_error(app, session, d):
 
 def test_report_form_is_prefilled_from_the_previous_report(app, session, d):
     task = f.task_in(session, d, "in_progress", milestones=[{"title": "完成立项", "due_date": date(2026, 12, 1)}])
-    tasks.report_progress(session, d.lead_clerk, task.id, {"text": "上周：完成选址", "percent": 40,
-                                                          "problems": "用地指标不足", "next_steps": "报批",
-                                                          "needs_coordination": True})
+    tasks.report_progress(
+        session,
+        d.lead_clerk,
+        task.id,
+        {
+            "text": "上周：完成选址",
+            "percent": 40,
+            "problems": "用地指标不足",
+            "next_steps": "报批",
+            "needs_coordination": True,
+        },
+    )
     tasks.report_progress(session, d.assist_clerk, task.id, {"text": "财政资金已落实", "percent": 100})
     session.commit()
     html = body(client_for(app, session, d.lead_clerk).get(f"/tasks/{task.id}"))
-    form = html[html.index('id="report"'):]
+    form = html[html.index('id="report"') :]
     assert ">上周：完成选址</textarea>" in form and 'value="40"' in form and ">用地指标不足</textarea>" in form
     assert 'id="report-coord" name="needs_coordination" value="1" checked' in form
     assert "完成立项" in form  # the lead may tick milestones off
     assert "财政资金已落实" in form  # the assisting department's latest report beside the form
-    assert 'required' not in form[form.index('name="files"') - 200:form.index('name="files"') + 200]
+    assert "required" not in form[form.index('name="files"') - 200 : form.index('name="files"') + 200]
 
 
 def test_assisting_department_sees_and_reports_only_its_part(app, session, d):
@@ -322,11 +360,20 @@ def test_report_with_files_and_milestones(app, session, d):
     session.commit()
     ms = session.exec(select(Milestone)).one()
     c = client_for(app, session, d.lead_clerk)
-    resp = act(c, task.id, "report", {
-        "text": "立项完成", "percent": "30", "next_steps": "开展招标", "needs_coordination": "1",
-        "milestones_done": str(ms.id),
-        "files": [(io.BytesIO(PDF), "../../立项批复.pdf"), (io.BytesIO(PNG), "现场照片.png")],
-    }, content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {
+            "text": "立项完成",
+            "percent": "30",
+            "next_steps": "开展招标",
+            "needs_coordination": "1",
+            "milestones_done": str(ms.id),
+            "files": [(io.BytesIO(PDF), "../../立项批复.pdf"), (io.BytesIO(PNG), "现场照片.png")],
+        },
+        content_type="multipart/form-data",
+    )
     assert "附件 2 个" in flashed(c, resp)
     rep = session.exec(select(ProgressReport)).one()
     assert (rep.percent, rep.next_steps, rep.needs_coordination) == (30, "开展招标", True)
@@ -349,10 +396,16 @@ def test_a_disguised_exe_is_refused_and_nothing_is_saved(app, session, d):
     session.commit()
     before = audit_count(session, task.id)
     c = client_for(app, session, d.lead_clerk)
-    resp = act(c, task.id, "report", {
-        "text": "附上材料",
-        "files": [(io.BytesIO(PDF), "真的.pdf"), (io.BytesIO(EXE), "报告.pdf")],
-    }, content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {
+            "text": "附上材料",
+            "files": [(io.BytesIO(PDF), "真的.pdf"), (io.BytesIO(EXE), "报告.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
     html = body(resp)
     assert resp.status_code == 422
     assert "“报告.pdf”的文件内容与扩展名 .pdf 不符，已拒绝上传" in html
@@ -368,8 +421,13 @@ def test_a_refused_extension_is_refused(app, session, d):
     task = f.task_in(session, d, "acknowledged")
     session.commit()
     c = client_for(app, session, d.lead_clerk)
-    resp = act(c, task.id, "report", {"text": "x", "files": [(io.BytesIO(b"hello"), "说明.txt")]},
-               content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {"text": "x", "files": [(io.BytesIO(b"hello"), "说明.txt")]},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422 and "附件只能是" in body(resp)
     assert session.scalar(select(func.count()).select_from(ProgressReport)) == 0
 
@@ -379,8 +437,13 @@ def test_oversized_file_is_refused_with_a_chinese_message(app, session, d, monke
     session.commit()
     monkeypatch.setattr(attachments, "MAX_SIZE", 1000)
     c = client_for(app, session, d.lead_clerk)
-    resp = act(c, task.id, "report", {"text": "x", "files": [(io.BytesIO(PDF + b"0" * 1000), "大文件.pdf")]},
-               content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {"text": "x", "files": [(io.BytesIO(PDF + b"0" * 1000), "大文件.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422 and "“大文件.pdf”超过" in body(resp)
     assert session.scalar(select(func.count()).select_from(ProgressReport)) == 0
     assert stored_files(app) == []
@@ -391,8 +454,13 @@ def test_a_real_21_mb_file_is_refused(app, session, d):
     session.commit()
     c = client_for(app, session, d.lead_clerk)
     big = PDF + b"\0" * (20 * 1024 * 1024)
-    resp = act(c, task.id, "report", {"text": "x", "files": [(io.BytesIO(big), "扫描件.pdf")]},
-               content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {"text": "x", "files": [(io.BytesIO(big), "扫描件.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422 and "超过 20 MB" in body(resp)
     assert session.scalar(select(func.count()).select_from(Attachment)) == 0
     assert stored_files(app) == []
@@ -404,8 +472,13 @@ def test_a_request_over_the_body_limit_gets_the_friendly_413(app, session, d):
     session.commit()
     app.config["MAX_CONTENT_LENGTH"] = 4096
     c = client_for(app, session, d.lead_clerk)
-    resp = act(c, task.id, "report", {"text": "x", "files": [(io.BytesIO(PDF + b"0" * 8192), "a.pdf")]},
-               content_type="multipart/form-data")
+    resp = act(
+        c,
+        task.id,
+        "report",
+        {"text": "x", "files": [(io.BytesIO(PDF + b"0" * 8192), "a.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 413 and "上传的文件过大" in body(resp)
     assert session.scalar(select(func.count()).select_from(ProgressReport)) == 0
 
@@ -414,8 +487,13 @@ def test_download_checks_who_may_see_the_task(app, session, d):
     task = f.task_in(session, d, "acknowledged")
     session.commit()
     lead = client_for(app, session, d.lead_clerk)
-    act(lead, task.id, "report", {"text": "附件", "files": [(io.BytesIO(PDF), "批复 (终稿).pdf")]},
-        content_type="multipart/form-data")
+    act(
+        lead,
+        task.id,
+        "report",
+        {"text": "附件", "files": [(io.BytesIO(PDF), "批复 (终稿).pdf")]},
+        content_type="multipart/form-data",
+    )
     att = session.exec(select(Attachment)).one()
     url = f"/tasks/attachments/{att.id}"
     resp = lead.get(url)
@@ -474,8 +552,13 @@ def test_close_request_with_evidence_and_review(app, session, d):
     lead = client_for(app, session, d.lead_clerk)
     empty = act(lead, task.id, "close", {"summary": ""})
     assert empty.status_code == 422 and "请填写办结情况说明" in body(empty)
-    resp = act(lead, task.id, "close", {"summary": "项目已开工", "files": [(io.BytesIO(PDF), "开工令.pdf")]},
-               content_type="multipart/form-data")
+    resp = act(
+        lead,
+        task.id,
+        "close",
+        {"summary": "项目已开工", "files": [(io.BytesIO(PDF), "开工令.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert "办结申请已提交" in flashed(lead, resp)
     assert fresh(session, task.id).status == "pending_review"
     att = session.exec(select(Attachment)).one()
@@ -563,8 +646,9 @@ def test_reassign_request_and_decision(app, session, d):
     assert f'<option value="{d.assist_id}">区财政局</option>' in page
     missing = act(office, task.id, f"reassign/{req.id}/decide", {"decision": "approve"})
     assert missing.status_code == 422 and "请指定新的牵头单位" in body(missing)
-    resp = act(office, task.id, f"reassign/{req.id}/decide",
-               {"decision": "approve", "new_lead_department_id": str(d.other_id)})
+    resp = act(
+        office, task.id, f"reassign/{req.id}/decide", {"decision": "approve", "new_lead_department_id": str(d.other_id)}
+    )
     assert "已同意改派" in flashed(office, resp)
     t = fresh(session, task.id)
     assert (t.lead_department_id, t.status) == (d.other_id, "assigned")
@@ -634,8 +718,11 @@ def test_escalate(app, session, d):
     esc = session.exec(select(Escalation)).one()
     assert (esc.level, esc.notice_no, esc.department_id) == (3, "督办〔2026〕1号", d.lead_id)
     notice = f"/office/escalations/{esc.id}/notice"
-    has_notice = any(r.rule == "/office/escalations/<int:escalation_id>/notice" or
-                     re.fullmatch(r"/office/escalations/<[^>]+>/notice", r.rule) for r in app.url_map.iter_rules())
+    has_notice = any(
+        r.rule == "/office/escalations/<int:escalation_id>/notice"
+        or re.fullmatch(r"/office/escalations/<[^>]+>/notice", r.rule)
+        for r in app.url_map.iter_rules()
+    )
     expected = notice if has_notice else f"/tasks/{task.id}"
     assert resp.status_code == 302 and resp.headers["Location"].endswith(expected)
     assert last_event(session, task.id).action == "escalate"
@@ -725,13 +812,26 @@ def test_forged_actions_on_someone_elses_task_are_not_found_and_change_nothing(a
 
     def state_of():
         session.expire_all()
-        tasks_ = {t.id: (t.status, t.due_date, t.requirement, t.lead_department_id, t.title)
-                  for t in session.exec(select(Task))}
-        counts = {name: session.scalar(select(func.count()).select_from(model)) for name, model in (
-            ("audit", AuditEvent), ("reports", ProgressReport), ("ext", ExtensionRequest), ("close", CloseRequest),
-            ("change", ChangeRequest), ("remind", Reminder), ("esc", Escalation), ("att", Attachment))}
-        requests = [r.status for r in session.exec(select(ExtensionRequest))] + \
-                   [r.status for r in session.exec(select(ChangeRequest))]
+        tasks_ = {
+            t.id: (t.status, t.due_date, t.requirement, t.lead_department_id, t.title)
+            for t in session.exec(select(Task))
+        }
+        counts = {
+            name: session.scalar(select(func.count()).select_from(model))
+            for name, model in (
+                ("audit", AuditEvent),
+                ("reports", ProgressReport),
+                ("ext", ExtensionRequest),
+                ("close", CloseRequest),
+                ("change", ChangeRequest),
+                ("remind", Reminder),
+                ("esc", Escalation),
+                ("att", Attachment),
+            )
+        }
+        requests = [r.status for r in session.exec(select(ExtensionRequest))] + [
+            r.status for r in session.exec(select(ChangeRequest))
+        ]
         return tasks_, counts, requests
 
     before = state_of()

@@ -12,9 +12,11 @@ CHOICES = (("1", "区发改委"), ("2", "<script>x</script>"), ("3", "区财政�
 def test_options_escape_their_labels_and_values():
     html = select_options(CHOICES)
     assert isinstance(html, Markup)
-    assert html == ('<option value="1">区发改委</option>'
-                    '<option value="2">&lt;script&gt;x&lt;/script&gt;</option>'
-                    '<option value="3">区财政局 &amp; 区税务局</option>')
+    assert html == (
+        '<option value="1">区发改委</option>'
+        '<option value="2">&lt;script&gt;x&lt;/script&gt;</option>'
+        '<option value="3">区财政局 &amp; 区税务局</option>'
+    )
     assert select_options((('"><b>', "x"),)) == '<option value="&#34;&gt;&lt;b&gt;">x</option>'
 
 

@@ -157,7 +157,8 @@ def _run(action: Action, session: Session, d: f.District, actor: Actor, task: Ta
         A.REPORT: lambda: tasks.report_progress(session, actor, tid, {"text": "已完成项目选址", "percent": 40}),
         A.REPORT_PART: lambda: tasks.report_progress(session, actor, tid, {"text": "资金已安排到位"}),
         A.REQUEST_EXTENSION: lambda: task_requests.request_extension(
-            session, actor, tid, (task.due_date or clock.today()) + timedelta(days=10), "用地审批未完成"),
+            session, actor, tid, (task.due_date or clock.today()) + timedelta(days=10), "用地审批未完成"
+        ),
         A.DECIDE_EXTENSION: lambda: task_requests.decide_extension(session, actor, req.id, approve=True),
         A.REQUEST_CLOSE: lambda: task_requests.request_close(session, actor, tid, "已全部完成，附验收材料"),
         A.APPROVE_CLOSE: lambda: task_requests.review_close(session, actor, tid, approve=True),
@@ -167,10 +168,12 @@ def _run(action: Action, session: Session, d: f.District, actor: Actor, task: Ta
         A.CANCEL: lambda: tasks.cancel(session, actor, tid, "事项已由上级统筹"),
         A.REOPEN: lambda: tasks.reopen(session, actor, tid, "复查发现问题反弹"),
         A.REQUEST_REASSIGN: lambda: task_requests.request_reassign(session, actor, tid, "不属于我单位职责", d.other_id),
-        A.DECIDE_REASSIGN: lambda: task_requests.decide_reassign(session, actor, req.id, approve=True,
-                                                         new_lead_department_id=d.other_id),
-        A.REQUEST_CHANGE: lambda: task_requests.request_change(session, actor, tid, "会议要求调整",
-                                                       requirement="按第13次常务会议要求调整"),
+        A.DECIDE_REASSIGN: lambda: task_requests.decide_reassign(
+            session, actor, req.id, approve=True, new_lead_department_id=d.other_id
+        ),
+        A.REQUEST_CHANGE: lambda: task_requests.request_change(
+            session, actor, tid, "会议要求调整", requirement="按第13次常务会议要求调整"
+        ),
         A.DECIDE_CHANGE: lambda: task_requests.decide_change(session, actor, req.id, approve=True),
         A.REMIND: lambda: task_chasing.remind(session, actor, tid, "请抓紧办理"),
         A.ESCALATE: lambda: task_chasing.escalate(session, actor, tid, "逾期未办结"),
@@ -191,15 +194,25 @@ def _stray_request(session: Session, d: f.District, task: Task, kind: str):
     The services cannot make it; it stands for a forged or stale request id, so that
     the decision service gets as far as its workflow check."""
     if kind == "extension":
-        req = ExtensionRequest(task_id=task.id, department_id=d.lead_id, requested_by_id=d.lead_clerk.user_id,
-                               reason="资金未到位", old_due_date=task.due_date,
-                               new_due_date=task.due_date + timedelta(days=14))
+        req = ExtensionRequest(
+            task_id=task.id,
+            department_id=d.lead_id,
+            requested_by_id=d.lead_clerk.user_id,
+            reason="资金未到位",
+            old_due_date=task.due_date,
+            new_due_date=task.due_date + timedelta(days=14),
+        )
     else:
-        req = ChangeRequest(task_id=task.id, department_id=d.lead_id, requested_by_id=d.lead_clerk.user_id,
-                            kind=ChangeKind.REASSIGN if kind == "reassign" else ChangeKind.REQUIREMENT_CHANGE,
-                            reason="会议要求调整",
-                            payload={"suggested_department_id": d.other_id} if kind == "reassign"
-                            else {"requirement": "按调整后的会议要求办理"})
+        req = ChangeRequest(
+            task_id=task.id,
+            department_id=d.lead_id,
+            requested_by_id=d.lead_clerk.user_id,
+            kind=ChangeKind.REASSIGN if kind == "reassign" else ChangeKind.REQUIREMENT_CHANGE,
+            reason="会议要求调整",
+            payload={"suggested_department_id": d.other_id}
+            if kind == "reassign"
+            else {"requirement": "按调整后的会议要求办理"},
+        )
     session.add(req)
     session.flush()
     return req
@@ -287,8 +300,11 @@ def _check_effects(session: Session, d: f.District, action: Action, task: Task, 
     elif action == A.DECIDE_CHANGE:
         assert task.requirement == "按调整后的会议要求办理"
     elif action == A.CANCEL:
-        assert all(status != RequestStatus.PENDING for key in ("ExtensionRequest", "ChangeRequest", "CloseRequest")
-                   for _, status in _state(session, task)[key])
+        assert all(
+            status != RequestStatus.PENDING
+            for key in ("ExtensionRequest", "ChangeRequest", "CloseRequest")
+            for _, status in _state(session, task)[key]
+        )
     if action not in (A.ASSIGN, A.LEADER_APPROVE, A.EDIT_DRAFT, A.DECIDE_EXTENSION):
         assert task.due_date == before["due_date"] and task.original_due_date == before["original_due_date"]
 
@@ -373,8 +389,16 @@ def test_allowed_spot_checks():
     assert allowed(S.ASSIGNED, {P.LEAD}) == [A.ACKNOWLEDGE, A.REQUEST_EXTENSION, A.REQUEST_REASSIGN, A.REQUEST_CHANGE]
     assert allowed(S.PENDING_REVIEW, {P.LEAD}) == [A.REQUEST_CHANGE]
     assert allowed(S.PENDING_REVIEW, {P.OFFICE}) == [
-        A.DECIDE_EXTENSION, A.APPROVE_CLOSE, A.RETURN, A.SUSPEND, A.CANCEL,
-        A.REQUEST_CHANGE, A.DECIDE_CHANGE, A.REMIND, A.ESCALATE]
+        A.DECIDE_EXTENSION,
+        A.APPROVE_CLOSE,
+        A.RETURN,
+        A.SUSPEND,
+        A.CANCEL,
+        A.REQUEST_CHANGE,
+        A.DECIDE_CHANGE,
+        A.REMIND,
+        A.ESCALATE,
+    ]
     assert allowed(S.IN_PROGRESS, {P.ASSIST}) == [A.REPORT_PART]
     assert allowed(S.CLOSED, {P.OFFICE}) == [A.REOPEN]
     for who in PARTY_SETS:

@@ -95,9 +95,13 @@ class WorkflowMachine(RuleBasedStateMachine):
     def create(self, due_in: int, approval: bool, assisting: bool):
         """Register a task: one that goes straight out or one that needs the leader's
         approval first, with or without an assisting department."""
-        task = f.draft(self.session, self.d, due_date=clock.today() + timedelta(days=due_in),
-                       needs_leader_approval=approval,
-                       assisting_department_ids=[self.d.assist_id] if assisting else [])
+        task = f.draft(
+            self.session,
+            self.d,
+            due_date=clock.today() + timedelta(days=due_in),
+            needs_leader_approval=approval,
+            assisting_department_ids=[self.d.assist_id] if assisting else [],
+        )
         self.session.commit()
         assert task.id not in self.task_ids, "a task id is never reused"
         self.task_ids.append(task.id)
@@ -106,8 +110,12 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     # --- one step --------------------------------------------------------------
 
-    @rule(which=st.integers(0, 2), days=st.sampled_from([0] * 10 + [1, 1, 2, 3, 7, 30]),
-          guided=st.integers(0, 9), data=st.data())
+    @rule(
+        which=st.integers(0, 2),
+        days=st.sampled_from([0] * 10 + [1, 1, 2, 3, 7, 30]),
+        guided=st.integers(0, 9),
+        data=st.data(),
+    )
     @precondition(lambda self: self.task_ids)
     def step(self, which: int, days: int, guided: int, data):
         """The clock runs on (never back) by ``days``, then one action by one actor.
@@ -218,8 +226,9 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     def _request(self, model, task_id: int, data, kind_ok=lambda r: True):
         """Mostly the task's pending request; sometimes an old, decided one; else none."""
-        rows = [r for r in self.session.exec(select(model).where(model.task_id == task_id).order_by(model.id))
-                if kind_ok(r)]
+        rows = [
+            r for r in self.session.exec(select(model).where(model.task_id == task_id).order_by(model.id)) if kind_ok(r)
+        ]
         pending = [r for r in rows if r.status == RequestStatus.PENDING]
         if pending and data.draw(st.integers(0, 4), label="stale") > 0:
             return pending[-1]
@@ -241,12 +250,14 @@ class WorkflowMachine(RuleBasedStateMachine):
                 "requirement": "按会议要求办理",
                 "source_id": d.source_id,
                 "lead_department_id": draw(st.sampled_from([current] * 4 + [*self.deps, None]), label="lead"),
-                "assisting_department_ids": draw(st.sampled_from(
-                    [[], [d.assist_id], [d.other_id], [d.assist_id, d.other_id]]), label="assisting"),
-                "leader_ids": draw(st.sampled_from([[d.leader_id], [d.leader_id, d.other_leader.leader_id], []]),
-                                   label="leaders"),
-                "due_date": clock.today() + timedelta(days=draw(st.sampled_from([60, 30, 10, 3, 0, -1]),
-                                                                label="due_in")),
+                "assisting_department_ids": draw(
+                    st.sampled_from([[], [d.assist_id], [d.other_id], [d.assist_id, d.other_id]]), label="assisting"
+                ),
+                "leader_ids": draw(
+                    st.sampled_from([[d.leader_id], [d.leader_id, d.other_leader.leader_id], []]), label="leaders"
+                ),
+                "due_date": clock.today()
+                + timedelta(days=draw(st.sampled_from([60, 30, 10, 3, 0, -1]), label="due_in")),
                 "needs_leader_approval": draw(st.sampled_from([approval] * 3 + [not approval]), label="approval"),
             }
             call = lambda: tasks.update_draft(s, actor, task_id, payload)
@@ -287,8 +298,9 @@ class WorkflowMachine(RuleBasedStateMachine):
             lead = draw(dep_or_none, label="new_lead")
             requirement = draw(st.sampled_from([None, "按新的会议要求办理"]), label="requirement")
             title = draw(st.sampled_from([None, "", "调整后的事项名称"]), label="new_title")
-            call = lambda: task_requests.request_change(s, actor, task_id, text, lead_department_id=lead,
-                                                requirement=requirement, title=title)
+            call = lambda: task_requests.request_change(
+                s, actor, task_id, text, lead_department_id=lead, requirement=requirement, title=title
+            )
         elif action == A.REMIND:
             call = lambda: task_chasing.remind(s, actor, task_id, text)
         elif action == A.ESCALATE:
@@ -321,8 +333,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         for task_id in self.task_ids:
             task = self.session.get(Task, task_id)
             if task is None:
-                audit = self.session.exec(select(sa.func.count()).select_from(AuditEvent)
-                                          .where(AuditEvent.task_id == task_id)).one()
+                audit = self.session.exec(
+                    select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.task_id == task_id)
+                ).one()
                 out[task_id] = {"deleted": True, "audit": audit}
             else:
                 out[task_id] = f.task_state(self.session, task)
@@ -357,7 +370,8 @@ class WorkflowMachine(RuleBasedStateMachine):
                 assert state["acknowledged_at"] is not None, f"{working}, but its lead department never signed for it"
             if status != S.CANCELLED:
                 assert _pending(state, "CloseRequest") == (1 if working == S.PENDING_REVIEW else 0), (
-                    f"{_pending(state, 'CloseRequest')} pending close requests on a task that is {status}/{working}")
+                    f"{_pending(state, 'CloseRequest')} pending close requests on a task that is {status}/{working}"
+                )
             else:
                 assert not any(_pending(state, m) for m in ("ExtensionRequest", "ChangeRequest", "CloseRequest"))
             assert _pending(state, "ExtensionRequest") <= 1 and _pending(state, "ChangeRequest") <= 1
@@ -366,8 +380,9 @@ class WorkflowMachine(RuleBasedStateMachine):
 def test_random_walks_keep_the_invariants(engine):
     run_state_machine_as_test(
         lambda: WorkflowMachine(engine),
-        settings=settings(max_examples=40, stateful_step_count=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=40, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
     )
 
 
@@ -428,5 +443,7 @@ def test_new_lead_withdraws_the_old_leads_close_request(session, suspended):
     tasks.acknowledge(session, d.other_clerk, task.id)
     task_requests.request_close(session, d.other_clerk, task.id, "已全部完成")
     task_requests.review_close(session, d.office, task.id, approve=True)
-    assert _close_requests(session, task) == [(d.lead_id, RequestStatus.WITHDRAWN),
-                                              (d.other_id, RequestStatus.APPROVED)]
+    assert _close_requests(session, task) == [
+        (d.lead_id, RequestStatus.WITHDRAWN),
+        (d.other_id, RequestStatus.APPROVED),
+    ]

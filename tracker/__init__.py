@@ -11,9 +11,7 @@ from tracker import clock
 from tracker.config import Settings, load_settings
 
 
-def create_app(
-    settings: Settings | Mapping[str, str] | None = None, *, engine: sa.Engine | None = None
-) -> Flask:
+def create_app(settings: Settings | Mapping[str, str] | None = None, *, engine: sa.Engine | None = None) -> Flask:
     """Build the app.
 
     ``settings`` may be a Settings, a mapping of TRACKER_* values, or None (the

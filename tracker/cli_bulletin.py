@@ -22,10 +22,17 @@ from tracker.services.figures import bulletins, scoring
 
 @click.command("bulletin")
 @with_appcontext
-@click.option("--week", is_flag=False, flag_value="", default=None, metavar="2026-W48",
-              help="周通报（ISO周）；只写 --week 为上一个完整周")
-@click.option("--month", is_flag=False, flag_value="", default=None, metavar="2026-11",
-              help="月通报；只写 --month 为上一个完整月")
+@click.option(
+    "--week",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="2026-W48",
+    help="周通报（ISO周）；只写 --week 为上一个完整周",
+)
+@click.option(
+    "--month", is_flag=False, flag_value="", default=None, metavar="2026-11", help="月通报；只写 --month 为上一个完整月"
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="输出格式")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="另存为 Excel 文件（.xlsx）")
 def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | None) -> None:
@@ -55,7 +62,9 @@ def bulletin_command(week: str | None, month: str | None, fmt: str, out: str | N
 @click.command("score-snapshot")
 @with_appcontext
 @click.option("--day", default=None, metavar="YYYY-MM-DD", help="快照日期，默认今天")
-@click.option("--since", default=None, metavar="YYYY-MM-DD", help="补写自该日起至 --day 的每日快照（新装系统、演示数据）")
+@click.option(
+    "--since", default=None, metavar="YYYY-MM-DD", help="补写自该日起至 --day 的每日快照（新装系统、演示数据）"
+)
 def score_snapshot_command(day: str | None, since: str | None) -> None:
     """写入当日各单位考核快照（可重复执行，同日只保留一份）。"""
     from datetime import date

@@ -50,8 +50,11 @@ def reminders_run(day_text: str | None, dry_run: bool, as_json: bool) -> None:
             with clock.frozen(day):
                 counts = run_rules(session, day, dry_run=True)
             session.rollback()  # a dry run writes nothing, whatever a service flushed
-        click.echo(json.dumps(counts, ensure_ascii=False) if as_json else
-                   "（试运行，未写入）\n" + "\n".join(f"  {k} = {v}" for k, v in sorted(counts.items())))
+        click.echo(
+            json.dumps(counts, ensure_ascii=False)
+            if as_json
+            else "（试运行，未写入）\n" + "\n".join(f"  {k} = {v}" for k, v in sorted(counts.items()))
+        )
         return
     run = run_job(db.engine(), "reminders", day)
     if as_json:

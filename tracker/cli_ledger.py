@@ -48,6 +48,7 @@ def _progress(label: str):
     def report(done: int, total: int) -> None:
         if total >= PROGRESS_FROM_ROWS:
             click.echo(f"{label}：{done}/{total}", err=True)
+
     return report
 
 
@@ -102,9 +103,18 @@ def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, rememb
     report = None
     try:
         with db.session_scope() as session:
-            report = import_ledger(session, SYSTEM, file, dry_run=dry_run, base_date=base, sheet=sheet,
-                                   assign=assign, store=MappingTable(session), overrides=overrides,
-                                   progress=_progress("已检查"))
+            report = import_ledger(
+                session,
+                SYSTEM,
+                file,
+                dry_run=dry_run,
+                base_date=base,
+                sheet=sheet,
+                assign=assign,
+                store=MappingTable(session),
+                overrides=overrides,
+                progress=_progress("已检查"),
+            )
             if dry_run or not report.ok:
                 session.rollback()
     except DomainError as exc:  # something changed between the check and the write
@@ -139,22 +149,55 @@ def import_command(file, sheet, dry_run, fmt, base_date, assign, mapping, rememb
 @click.option("--q", "text", default=None, help="关键词")
 @click.option("--title", default="督办台账", help="台账标题")
 @click.option("--sort", default="source", help="排序：source（按来源分组，默认）、due、code")
-def export_command(out, status, light, overdue, due_soon, department, lead_department, leader, source_id,
-                   source_kind, urgency, due_from, due_to, text, title, sort) -> None:
+def export_command(
+    out,
+    status,
+    light,
+    overdue,
+    due_soon,
+    department,
+    lead_department,
+    leader,
+    source_id,
+    source_kind,
+    urgency,
+    due_from,
+    due_to,
+    text,
+    title,
+    sort,
+) -> None:
     """按筛选条件导出标准督办台账（.xlsx）。"""
 
     settings = current_app.config["TRACKER"]
     try:
         with db.session_scope() as session:
-            f = TaskFilter(status=list(status), light=light or "", overdue=overdue, due_soon=due_soon,
-                           department_id=_department_id(session, department),
-                           lead_department_id=_department_id(session, lead_department),
-                           leader_id=_leader_id(session, leader), source_id=source_id,
-                           source_kind=source_kind or "", urgency=urgency or "",
-                           due_from=_date_option(due_from), due_to=_date_option(due_to), text=text or "")
+            f = TaskFilter(
+                status=list(status),
+                light=light or "",
+                overdue=overdue,
+                due_soon=due_soon,
+                department_id=_department_id(session, department),
+                lead_department_id=_department_id(session, lead_department),
+                leader_id=_leader_id(session, leader),
+                source_id=source_id,
+                source_kind=source_kind or "",
+                urgency=urgency or "",
+                due_from=_date_option(due_from),
+                due_to=_date_option(due_to),
+                text=text or "",
+            )
             horizon = Horizon.build(session, settings.due_soon_workdays)
-            n = export_ledger(session, SYSTEM, out, f, horizon, title=title, sort=sort,
-                              progress=lambda k: click.echo(f"已写入：{k}", err=True))
+            n = export_ledger(
+                session,
+                SYSTEM,
+                out,
+                f,
+                horizon,
+                title=title,
+                sort=sort,
+                progress=lambda k: click.echo(f"已写入：{k}", err=True),
+            )
             session.rollback()
     except DomainError as exc:
         click.echo(f"错误：{exc.message}", err=True)

@@ -16,8 +16,8 @@ from tracker import db
 from tracker.errors import DomainError
 from tracker.services.actors import SYSTEM
 from tracker.services.ledger.mappings import MappingTable
-from tracker.services.motions import handling as motions
 from tracker.services.motions import importer as motion_import
+from tracker.services.motions import publishing as motion_publishing
 
 motions_cli = AppGroup("motions", help="人大代表建议、政协委员提案")
 
@@ -32,8 +32,15 @@ def import_command(path: str, kind: str | None, session_name: str, dry_run: bool
 
     try:
         with db.session_scope() as session:
-            report = motion_import.import_list(session, SYSTEM, path, kind=kind or "", session_name=session_name,
-                                               dry_run=dry_run, store=MappingTable(session, "motions"))
+            report = motion_import.import_list(
+                session,
+                SYSTEM,
+                path,
+                kind=kind or "",
+                session_name=session_name,
+                dry_run=dry_run,
+                store=MappingTable(session, "motions"),
+            )
             if dry_run:
                 session.rollback()
     except DomainError as exc:
@@ -53,7 +60,7 @@ def export_command(path: str, kind: str | None, session_name: str) -> None:
     """导出主动公开的办理结果（不含联系方式、原文和满意度）。"""
 
     with db.session_scope() as session:
-        n = motions.export_public(session, path, kind=kind or "", session_name=session_name)
+        n = motion_publishing.export_public(session, path, kind=kind or "", session_name=session_name)
     click.echo(f"已导出 {n} 件答复：{path}")
 
 
@@ -64,7 +71,7 @@ def figures_command(kind: str | None, session_name: str) -> None:
     """按主办单位统计：件数、按期答复、ABCD、满意率、重新办理（JSON）。"""
 
     with db.session_scope() as session:
-        rows = motions.figures_by_unit(session, kind=kind or "", session_name=session_name)
+        rows = motion_publishing.figures_by_unit(session, kind=kind or "", session_name=session_name)
     click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
 

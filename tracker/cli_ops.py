@@ -42,8 +42,10 @@ def register_ops_cli(app: Flask) -> None:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
         counts = manifest["counts"]
-        click.echo(f"已备份到 {out}：事项 {counts['task']} 件，进展反馈 {counts['progressreport']} 条，"
-                   f"附件 {counts['attachment']} 个（文件 {manifest['files']} 个），审计记录 {counts['auditevent']} 条")
+        click.echo(
+            f"已备份到 {out}：事项 {counts['task']} 件，进展反馈 {counts['progressreport']} 条，"
+            f"附件 {counts['attachment']} 个（文件 {manifest['files']} 个），审计记录 {counts['auditevent']} 条"
+        )
 
     @app.cli.command("restore")
     @click.argument("archive", type=click.Path(dir_okay=False))
@@ -55,6 +57,8 @@ def register_ops_cli(app: Flask) -> None:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
         counts = manifest["restored_counts"]
-        click.echo(f"已恢复 {archive}（版本 {manifest['revision']}，备份于 {manifest['created_at']}）："
-                   f"事项 {counts['task']} 件，进展反馈 {counts['progressreport']} 条，附件 {counts['attachment']} 个，"
-                   f"审计记录 {counts['auditevent']} 条")
+        click.echo(
+            f"已恢复 {archive}（版本 {manifest['revision']}，备份于 {manifest['created_at']}）："
+            f"事项 {counts['task']} 件，进展反馈 {counts['progressreport']} 条，附件 {counts['attachment']} 个，"
+            f"审计记录 {counts['auditevent']} 条"
+        )

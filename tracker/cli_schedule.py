@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from tracker import clock, db
 from tracker.cli_args import parse_date
 from tracker.errors import DomainError
+from tracker.services.scheduling import meeting
 from tracker.services.scheduling import weekly as svc
 
 schedule = AppGroup("schedule", help="每周重点工作调度：生成或刷新本周调度清单。")
@@ -27,14 +28,14 @@ def week(day_text: str | None, fmt: str) -> None:
     try:
         with db.session_scope() as session:
             result = svc.generate_week(session, day)
-            data = svc.as_dict(session, result)
+            data = meeting.as_dict(session, result)
     except DomainError as exc:
         click.echo(f"错误：{exc.message}", err=True)
         sys.exit(1)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        click.echo(svc.as_text(data))
+        click.echo(meeting.as_text(data))
 
 
 def register_schedule_cli(app: Flask) -> None:

@@ -96,20 +96,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if env.get("TRACKER_INSTANCE_PATH"):
         kwargs["instance_path"] = Path(env["TRACKER_INSTANCE_PATH"])
     if env.get("TRACKER_DUE_SOON_WORKDAYS"):
-        kwargs["due_soon_workdays"] = _parse_int(
-            "TRACKER_DUE_SOON_WORKDAYS", env["TRACKER_DUE_SOON_WORKDAYS"]
-        )
+        kwargs["due_soon_workdays"] = _parse_int("TRACKER_DUE_SOON_WORKDAYS", env["TRACKER_DUE_SOON_WORKDAYS"])
     if env.get("TRACKER_REASSIGN_WINDOW_WORKDAYS"):
         kwargs["reassign_window_workdays"] = _parse_int(
             "TRACKER_REASSIGN_WINDOW_WORKDAYS", env["TRACKER_REASSIGN_WINDOW_WORKDAYS"]
         )
-    for name, attr in (("TRACKER_BASE_URL", "base_url"), ("TRACKER_SMTP_HOST", "smtp_host"),
-                       ("TRACKER_SMTP_USER", "smtp_user"), ("TRACKER_SMTP_PASSWORD", "smtp_password"),
-                       ("TRACKER_SMTP_FROM", "smtp_from"), ("TRACKER_SMTP_TLS", "smtp_tls")):
+    for name, attr in (
+        ("TRACKER_BASE_URL", "base_url"),
+        ("TRACKER_SMTP_HOST", "smtp_host"),
+        ("TRACKER_SMTP_USER", "smtp_user"),
+        ("TRACKER_SMTP_PASSWORD", "smtp_password"),
+        ("TRACKER_SMTP_FROM", "smtp_from"),
+        ("TRACKER_SMTP_TLS", "smtp_tls"),
+    ):
         if env.get(name):
             kwargs[attr] = env[name].rstrip("/") if attr == "base_url" else env[name]
-    for name, attr in (("TRACKER_SMTP_PORT", "smtp_port"), ("TRACKER_SMTP_TIMEOUT", "smtp_timeout"),
-                       ("TRACKER_WEBHOOK_TIMEOUT", "webhook_timeout")):
+    for name, attr in (
+        ("TRACKER_SMTP_PORT", "smtp_port"),
+        ("TRACKER_SMTP_TIMEOUT", "smtp_timeout"),
+        ("TRACKER_WEBHOOK_TIMEOUT", "webhook_timeout"),
+    ):
         if env.get(name):
             kwargs[attr] = _parse_int(name, env[name])
     if env.get("TRACKER_TRUSTED_PROXIES"):

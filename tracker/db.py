@@ -41,8 +41,9 @@ def make_engine(url: str, **kw) -> sa.Engine:
 
 # A SELECT that locks rows or takes a transaction-scoped advisory lock must run inside the
 # transaction that will release it; every other statement than SELECT opens one too.
-_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bpg_(?:try_)?advisory_xact_lock",
-                      re.IGNORECASE)
+_LOCKING = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bpg_(?:try_)?advisory_xact_lock", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -138,8 +139,7 @@ def _described_cursor() -> type:
             # The statement as the caller passed it: psycopg keeps its converted form (``_query``)
             # only for statements it has not prepared, i.e. the first five runs of each.
             res, query = self.pgresult, self._last_query
-            if (res is None or type(query) is not str or res.status != ExecStatus.TUPLES_OK
-                    or len(self._results) != 1):
+            if res is None or type(query) is not str or res.status != ExecStatus.TUPLES_OK or len(self._results) != 1:
                 return super().description  # several results ("SELECT 1 AS a; SELECT 2 AS b"): as psycopg
             key = (query, tuple(map(res.ftype, range(res.nfields))))
             columns = described.get(key)

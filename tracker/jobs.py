@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = timedelta(seconds=30)  # how often a running run says it is alive
 LOST_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the process is gone
 
+
 class SkipJob(Exception):
     """The job has nothing to do (a non-working day, a missing service, a lock held elsewhere)."""
 
@@ -93,7 +94,7 @@ def _reminders(session: Session, day: date) -> dict:
     counts = {"report_dues": recurring.ensure_report_dues(session, day + REPORT_DUES_AHEAD)}
     counts.update(_flat("reports", recurring.check_reports(session, day)))
     counts.update(_flat("rules", reminders.run_rules(session, day)))
-    counts.update(_flat("motions", _service("motions.handling", "run_step_reminders")(session, day)))
+    counts.update(_flat("motions", _service("motions.reminders", "run_step_reminders")(session, day)))
     return counts
 
 
@@ -145,10 +146,8 @@ JOBS: dict[str, JobSpec] = {
     # (调休 Saturdays), made inside the job, not the trigger's.
     "daily": JobSpec("每日催办、督办与提醒", {"trigger": "cron", "hour": 8, "minute": 30}, _daily),
     "deliver": JobSpec("发送待发消息（重试）", {"trigger": "interval", "minutes": 5}, _deliver, lock=False),
-    "schedule": JobSpec("生成每周调度", {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30},
-                        _schedule),
-    "report_check": JobSpec("周五进展报送检查", {"trigger": "cron", "day_of_week": "fri", "hour": 16},
-                            _report_check),
+    "schedule": JobSpec("生成每周调度", {"trigger": "cron", "day_of_week": "mon", "hour": 7, "minute": 30}, _schedule),
+    "report_check": JobSpec("周五进展报送检查", {"trigger": "cron", "day_of_week": "fri", "hour": 16}, _report_check),
     "scoring": JobSpec("考核数据快照", {"trigger": "cron", "hour": 1, "minute": 0}, _scoring),
     "bulletin_week": JobSpec("生成周通报", {"trigger": "cron", "day_of_week": "mon", "hour": 8}, _bulletin("week")),
     "bulletin_month": JobSpec("生成月通报", {"trigger": "cron", "day": 1, "hour": 8}, _bulletin("month")),
@@ -214,8 +213,11 @@ def reap_lost(session: Session, now=None) -> int:
     if not lost:
         return 0
     # Conditional: a run that ended meanwhile, or another reader's mark, is left as it is.
-    return session.execute(sa.update(JobRun).where(JobRun.id.in_(lost), JobRun.status == "running")
-                           .values(status="interrupted", error=INTERRUPTED)).rowcount
+    return session.execute(
+        sa.update(JobRun)
+        .where(JobRun.id.in_(lost), JobRun.status == "running")
+        .values(status="interrupted", error=INTERRUPTED)
+    ).rowcount
 
 
 def _heartbeat(engine: sa.Engine, run_id: int, started, stop: threading.Event) -> None:
@@ -225,8 +227,11 @@ def _heartbeat(engine: sa.Engine, run_id: int, started, stop: threading.Event) -
     while not stop.wait(HEARTBEAT.total_seconds()):
         try:
             with engine.begin() as conn:
-                conn.execute(sa.update(JobRun).where(JobRun.id == run_id, JobRun.status == "running")
-                             .values(heartbeat_at=started + timedelta(seconds=time.monotonic() - t0)))
+                conn.execute(
+                    sa.update(JobRun)
+                    .where(JobRun.id == run_id, JobRun.status == "running")
+                    .values(heartbeat_at=started + timedelta(seconds=time.monotonic() - t0))
+                )
         except Exception:  # noqa: BLE001 - a missed beat (SQLite busy) is no reason to stop the job
             log.warning("job run %s: heartbeat not written", run_id, exc_info=True)
 
@@ -242,8 +247,9 @@ def run_job(engine: sa.Engine, name: str, day: date | None = None) -> JobRun:
         s.add(run)
         s.commit()
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(engine, run.id, run.started_at, stop),
-                            name=f"job-heartbeat-{run.id}", daemon=True)
+    beat = threading.Thread(
+        target=_heartbeat, args=(engine, run.id, run.started_at, stop), name=f"job-heartbeat-{run.id}", daemon=True
+    )
     beat.start()
     try:
         status, counts, error = _run_body(engine, spec, name, day)
@@ -328,6 +334,7 @@ def build_scheduler(app, *, background: bool = False):
     )
     for name in SCHEDULED:
         spec = JOBS[name]
-        scheduler.add_job("tracker.jobs:scheduled", args=[name], id=name, name=spec.label,
-                          replace_existing=True, **spec.trigger)
+        scheduler.add_job(
+            "tracker.jobs:scheduled", args=[name], id=name, name=spec.label, replace_existing=True, **spec.trigger
+        )
     return scheduler

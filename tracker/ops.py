@@ -66,7 +66,9 @@ def run_check(settings: Settings, engine: sa.Engine, upload_dir: Path) -> CheckR
         if settings.demo:
             rep.warnings.append("配置：生产环境开启了演示模式 TRACKER_DEMO，演示账号的密码不再强制修改")
         if not settings.base_url.startswith("https://"):
-            rep.warnings.append(f"配置：TRACKER_BASE_URL 不是 https 地址（{settings.base_url}），邮件中的链接将以明文传输")
+            rep.warnings.append(
+                f"配置：TRACKER_BASE_URL 不是 https 地址（{settings.base_url}），邮件中的链接将以明文传输"
+            )
     rep.passed.append(f"配置：环境 {settings.env}")
 
     reachable = False
@@ -81,7 +83,9 @@ def run_check(settings: Settings, engine: sa.Engine, upload_dir: Path) -> CheckR
     if reachable:
         current, head = migrate.current_revision(engine), migrate.head_revision()
         if current != head:
-            rep.errors.append(f"数据库结构：未升级到最新版本（当前 {current or '空库'}，最新 {head}），请运行 flask --app wsgi init-db")
+            rep.errors.append(
+                f"数据库结构：未升级到最新版本（当前 {current or '空库'}，最新 {head}），请运行 flask --app wsgi init-db"
+            )
         else:
             rep.passed.append(f"数据库结构：最新版本 {head}")
             _check_calendar(engine, rep)
@@ -107,8 +111,10 @@ def _check_calendar(engine: sa.Engine, rep: CheckReport) -> None:
         if y in known:
             rep.passed.append(f"节假日：{y} 年已录入")
         else:
-            rep.warnings.append(f"节假日：{y} 年的放假安排尚未录入，该年按周一至周五计算工作日并标注“暂定”；"
-                                "国务院通知发布后请在 系统管理 → 节假日 中录入并确认")
+            rep.warnings.append(
+                f"节假日：{y} 年的放假安排尚未录入，该年按周一至周五计算工作日并标注“暂定”；"
+                "国务院通知发布后请在 系统管理 → 节假日 中录入并确认"
+            )
 
 
 def _check_writable(upload_dir: Path, rep: CheckReport) -> None:
@@ -139,14 +145,17 @@ def _check_smtp(settings: Settings, rep: CheckReport) -> None:
             pass
         rep.passed.append(f"邮件：可以连接 {settings.smtp_host}:{settings.smtp_port}")
     except OSError as exc:
-        rep.errors.append(f"邮件：无法连接 SMTP 服务器 {settings.smtp_host}:{settings.smtp_port}（{exc.strerror or exc}）")
+        rep.errors.append(
+            f"邮件：无法连接 SMTP 服务器 {settings.smtp_host}:{settings.smtp_port}（{exc.strerror or exc}）"
+        )
 
 
 def _check_webhooks(engine: sa.Engine, rep: CheckReport) -> None:
 
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(NotificationChannel.name, NotificationChannel.url)
-                            .where(NotificationChannel.active.is_(True))).all()
+        rows = conn.execute(
+            sa.select(NotificationChannel.name, NotificationChannel.url).where(NotificationChannel.active.is_(True))
+        ).all()
     bad = [name for name, url in rows if not url.startswith(("http://", "https://"))]
     if bad:
         rep.errors.append("群机器人：以下机器人的地址不是 http(s) 地址：" + "、".join(bad))
@@ -161,8 +170,9 @@ def _libpq_url(engine: sa.Engine) -> str:
     """pg_dump takes a libpq URI: the SQLAlchemy URL without the driver name, and without the
     password, which goes in PGPASSWORD (a command line is visible to every user in ``ps``)."""
     u = engine.url
-    return sa.engine.URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database,
-                                query=u.query).render_as_string(hide_password=False)
+    return sa.engine.URL.create(
+        "postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=u.query
+    ).render_as_string(hide_password=False)
 
 
 def _pg_env(engine: sa.Engine) -> dict[str, str]:
@@ -196,8 +206,11 @@ def backup(engine: sa.Engine, upload_dir: Path, out: Path) -> dict:
         raise OpsError(f"备份文件已存在：{out}（不会覆盖）")
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest = {
-        "format": BACKUP_FORMAT, "dialect": engine.dialect.name, "revision": migrate.current_revision(engine),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "counts": row_counts(engine),
+        "format": BACKUP_FORMAT,
+        "dialect": engine.dialect.name,
+        "revision": migrate.current_revision(engine),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": row_counts(engine),
     }
     files = sorted(p for p in upload_dir.rglob("*") if p.is_file()) if upload_dir.is_dir() else []
     manifest["files"] = len(files)
@@ -214,8 +227,20 @@ def backup(engine: sa.Engine, upload_dir: Path, out: Path) -> dict:
                 src.close()
         elif engine.dialect.name == "postgresql":
             db_name = "database.dump"
-            _run(["pg_dump", "-Fc", "--no-owner", "--no-privileges", "-f", str(tmp_dir / db_name),
-                  "-d", _libpq_url(engine)], "pg_dump", _pg_env(engine))
+            _run(
+                [
+                    "pg_dump",
+                    "-Fc",
+                    "--no-owner",
+                    "--no-privileges",
+                    "-f",
+                    str(tmp_dir / db_name),
+                    "-d",
+                    _libpq_url(engine),
+                ],
+                "pg_dump",
+                _pg_env(engine),
+            )
         else:
             raise OpsError(f"不支持备份 {engine.dialect.name} 数据库")
         manifest["database"] = db_name
@@ -286,8 +311,19 @@ def restore(engine: sa.Engine, upload_dir: Path, archive: Path) -> dict:
                 dst.close()
                 src.close()
         else:
-            _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", _libpq_url(engine),
-                  str(db_file)], "pg_restore", _pg_env(engine))
+            _run(
+                [
+                    "pg_restore",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "-d",
+                    _libpq_url(engine),
+                    str(db_file),
+                ],
+                "pg_restore",
+                _pg_env(engine),
+            )
         uploads = tmp_dir / "uploads"
         if uploads.is_dir():
             upload_dir.mkdir(parents=True, exist_ok=True)

@@ -174,17 +174,11 @@ def check(action: Action, status: str, parties: set[Party] | frozenset[Party]) -
     if not (transition.parties & set(parties)):
         raise NotPermitted(f"您无权对该事项执行“{transition.label}”操作")
     if Status(status) not in transition.sources:
-        raise IllegalTransition(
-            f"事项当前状态为“{status_label(status)}”，不能执行“{transition.label}”操作"
-        )
+        raise IllegalTransition(f"事项当前状态为“{status_label(status)}”，不能执行“{transition.label}”操作")
     return transition
 
 
 def allowed(status: str, parties: set[Party] | frozenset[Party]) -> list[Action]:
     """The actions these parties may take on a task in this status, in table order."""
     st = Status(status)
-    return [
-        action
-        for action, t in TRANSITIONS.items()
-        if st in t.sources and t.parties & set(parties)
-    ]
+    return [action for action, t in TRANSITIONS.items() if st in t.sources and t.parties & set(parties)]

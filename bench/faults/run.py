@@ -100,8 +100,10 @@ def recreate(name: str, template: str | None = None) -> str:
             src.close()
             dst.close()
         return url_of(name)
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE); CREATE DATABASE "{name}"'
-          + (f' TEMPLATE "{template}"' if template else ""))
+    admin(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE); CREATE DATABASE "{name}"'
+        + (f' TEMPLATE "{template}"' if template else "")
+    )
     return PG + name
 
 
@@ -116,15 +118,21 @@ def scalar(url: str, sql: str):
 
 
 def env_for(url: str, tmp: Path, day: str = DAY) -> dict:
-    return dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(tmp / "instance"),
-                TRACKER_TODAY=day, TRACKER_SECRET_KEY="bench-secret-key-h9")
+    return dict(
+        os.environ,
+        TRACKER_DATABASE_URL=url,
+        TRACKER_INSTANCE_PATH=str(tmp / "instance"),
+        TRACKER_TODAY=day,
+        TRACKER_SECRET_KEY="bench-secret-key-h9",
+    )
 
 
 def run_killed(cmd: list[str], env: dict, after: float | None) -> tuple[float, int]:
     """Run ``cmd``; SIGKILL its process group ``after`` seconds in (None: let it finish)."""
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     if after is None:
         proc.wait()
     else:
@@ -156,14 +164,20 @@ def scenario_import(tmp: Path) -> None:
     full_s, rc = run_killed(cmd, env, None)
     full = scalar(url, "SELECT count(*) FROM task")
     full_audit = scalar(url, "SELECT count(*) FROM auditevent")
-    record("import: uninterrupted", f"{full} tasks, {full_audit - setup_audit} audit rows in {full_s:.1f}s (exit {rc})",
-           rc == 0 and full > 0)
+    record(
+        "import: uninterrupted",
+        f"{full} tasks, {full_audit - setup_audit} audit rows in {full_s:.1f}s (exit {rc})",
+        rc == 0 and full > 0,
+    )
     if sqlite():  # the kills fall at fractions of a run's time: take a warm one (the first reads from disk)
         url = recreate("bench_h9f_import")
         setup_database(url)
         full_s, _rc = run_killed(cmd, env, None)
-    points = [(0.3, None), (0.5, None), (0.7, None), (0.85, None), (0.95, None)] if sqlite() else \
-        [(None, None), (None, 0.1), (None, 0.4), (None, 0.8), (None, 1.2)]
+    points = (
+        [(0.3, None), (0.5, None), (0.7, None), (0.85, None), (0.95, None)]
+        if sqlite()
+        else [(None, None), (None, 0.1), (None, 0.4), (None, 0.8), (None, 1.2)]
+    )
     for frac, extra in points:
         url = recreate("bench_h9f_import")
         setup_database(url)
@@ -175,9 +189,12 @@ def scenario_import(tmp: Path) -> None:
         audit = scalar(url, "SELECT count(*) FROM auditevent") - base_audit
         killed = rc == -signal.SIGKILL
         whole = (n == 0 and audit == 0) or (n == full and audit == full_new)
-        record(f"import: SIGKILL {when}",
-               f"{'killed' if killed else 'finished first'} at {took:.1f}s; {n} tasks, {audit} audit rows -> "
-               f"{'none' if n == 0 else 'all' if n == full else 'PARTIAL'}", whole)
+        record(
+            f"import: SIGKILL {when}",
+            f"{'killed' if killed else 'finished first'} at {took:.1f}s; {n} tasks, {audit} audit rows -> "
+            f"{'none' if n == 0 else 'all' if n == full else 'PARTIAL'}",
+            whole,
+        )
 
 
 def _ledger(tmp: Path) -> Path:
@@ -189,8 +206,9 @@ def _ledger(tmp: Path) -> Path:
     return book
 
 
-def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
-                 at: float | None = None, startup: float = 3.0) -> tuple[float, int, str]:
+def _kill_import(
+    cmd: list[str], env: dict, url: str, extra: float | None, at: float | None = None, startup: float = 3.0
+) -> tuple[float, int, str]:
     """SIGKILL the process 3 s in (extra None: the import is still reading, the scheduler starting),
     or ``extra`` seconds after PostgreSQL first shows it writing (a transaction id), i.e. inside a write;
     or (``at``, SQLite) ``at`` seconds after it started."""
@@ -204,8 +222,9 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
     name = url.rsplit("/", 1)[1]
     watch = sa.create_engine(PG + "postgres", isolation_level="AUTOCOMMIT")  # pg_stat_activity is per-transaction
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     when = "half-way through the dry run" if extra is None else f"{extra:.1f}s into the write transaction"
     try:
         if extra is None:
@@ -213,9 +232,13 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
         else:
             with watch.connect() as conn:
                 while proc.poll() is None:
-                    busy = conn.execute(sa.text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND backend_xid IS NOT NULL"
-                        " AND pid <> pg_backend_pid()"), {"d": name}).scalar()
+                    busy = conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND backend_xid IS NOT NULL"
+                            " AND pid <> pg_backend_pid()"
+                        ),
+                        {"d": name},
+                    ).scalar()
                     if busy:
                         break
                     time.sleep(0.02)
@@ -228,16 +251,18 @@ def _kill_import(cmd: list[str], env: dict, url: str, extra: float | None,
     return time.time() - start, proc.returncode, when
 
 
-def _kill_scheduler_sqlite(cmd: list[str], env: dict, url: str, extra: float | None,
-                           startup: float) -> tuple[float, int, str]:
+def _kill_scheduler_sqlite(
+    cmd: list[str], env: dict, url: str, extra: float | None, startup: float
+) -> tuple[float, int, str]:
     """SQLite has no pg_stat_activity: SIGKILL ``extra`` seconds after the run's JobRun row
     appears (the body starts right after it), or ``startup`` s in (extra None: still starting up)."""
     import sqlalchemy as sa
 
     watch = sa.create_engine(url)
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     when = "at start-up" if extra is None else f"{extra:.1f}s into the run"
     try:
         if extra is None:
@@ -281,8 +306,12 @@ def scenario_transition(tmp: Path) -> None:
         for _attempt in range(10):  # a killed worker drops the connection: count it, try again
             try:
                 tok = csrf.search(s.get(f"{base}/login", timeout=30).text).group(1)
-                r = s.post(f"{base}/login", allow_redirects=False, timeout=30,
-                           data={"username": username, "password": data["password"], "csrf_token": tok})
+                r = s.post(
+                    f"{base}/login",
+                    allow_redirects=False,
+                    timeout=30,
+                    data={"username": username, "password": data["password"], "csrf_token": tok},
+                )
                 if r.status_code == 302:
                     break
             except Exception:  # noqa: BLE001
@@ -299,13 +328,21 @@ def scenario_transition(tmp: Path) -> None:
                 if mine:
                     tid = mine.pop()
                     page = s.get(f"{base}/tasks/{tid}", timeout=30).text
-                    r = s.post(f"{base}/tasks/{tid}/acknowledge", data={"csrf_token": csrf.search(page).group(1)},
-                               allow_redirects=False, timeout=30)
+                    r = s.post(
+                        f"{base}/tasks/{tid}/acknowledge",
+                        data={"csrf_token": csrf.search(page).group(1)},
+                        allow_redirects=False,
+                        timeout=30,
+                    )
                 else:
                     tid = working[i % len(working)]
                     page = s.get(f"{base}/tasks/{tid}", timeout=30).text
-                    r = s.post(f"{base}/tasks/{tid}/report", allow_redirects=False, timeout=30,
-                               data={"csrf_token": csrf.search(page).group(1), "text": f"故障测试进展 {username} {i}"})
+                    r = s.post(
+                        f"{base}/tasks/{tid}/report",
+                        allow_redirects=False,
+                        timeout=30,
+                        data={"csrf_token": csrf.search(page).group(1), "text": f"故障测试进展 {username} {i}"},
+                    )
                 outcomes[f"HTTP {r.status_code}"] += 1
             except Exception:  # noqa: BLE001
                 outcomes["connection dropped"] += 1
@@ -325,8 +362,11 @@ def scenario_transition(tmp: Path) -> None:
             t.join()
     finally:
         stop(server)
-    record("transition: load", f"{sum(outcomes.values())} requests, {killed} workers SIGKILLed: {dict(outcomes)}",
-           killed > 0)
+    record(
+        "transition: load",
+        f"{sum(outcomes.values())} requests, {killed} workers SIGKILLed: {dict(outcomes)}",
+        killed > 0,
+    )
     record("transition: audit trail", _audit_consistency(url), _audit_consistency(url).startswith("consistent"))
 
 
@@ -367,8 +407,10 @@ def _audit_consistency(url: str) -> str:
     audited = Counter(r[0] for r in _rows(url, "SELECT entity_id FROM auditevent WHERE entity='progress_report'"))
     report_bad = sum(1 for r in reports if audited[r] != 1) + sum(1 for r in audited if r not in reports)
     verdict = "consistent" if not (gaps or mismatched or report_bad) else "INCONSISTENT"
-    return (f"{verdict}: {len(tasks)} tasks, {mismatched} status != last audited, {gaps} gaps in the trail, "
-            f"{unaudited} without status audit; {len(reports)} reports, {report_bad} without exactly one audit row")
+    return (
+        f"{verdict}: {len(tasks)} tasks, {mismatched} status != last audited, {gaps} gaps in the trail, "
+        f"{unaudited} without status audit; {len(reports)} reports, {report_bad} without exactly one audit row"
+    )
 
 
 def _json(value):
@@ -390,14 +432,21 @@ def scenario_scheduler(tmp: Path) -> None:
     want = _table_counts(ref)
     before = _table_counts(url_of(template))
     made = {k: v - before.get(k, 0) for k, v in want.items()}
-    record("scheduler: uninterrupted daily run",
-           f"{took:.1f}s (exit {rc}); new rows: " + ", ".join(f"{k} {v}" for k, v in made.items() if v), rc == 0)
-    points = [(None, None), (None, 0.0), (None, 0.2), (None, 0.4), (None, 0.7)] if sqlite() else \
+    record(
+        "scheduler: uninterrupted daily run",
+        f"{took:.1f}s (exit {rc}); new rows: " + ", ".join(f"{k} {v}" for k, v in made.items() if v),
+        rc == 0,
+    )
+    points = (
         [(None, None), (None, 0.0), (None, 0.2), (None, 0.4), (None, 0.7)]
+        if sqlite()
+        else [(None, None), (None, 0.0), (None, 0.2), (None, 0.4), (None, 0.7)]
+    )
     for frac, extra in points:
         copy = recreate("bench_h9f_sched_copy", template)
-        _t, rc1, when = _kill_import(cmd, env_for(copy, tmp, SCHED_DAY), copy, extra,
-                                     at=frac * took if frac else None, startup=0.8)
+        _t, rc1, when = _kill_import(
+            cmd, env_for(copy, tmp, SCHED_DAY), copy, extra, at=frac * took if frac else None, startup=0.8
+        )
         when += f" ({frac:.0%} of an uninterrupted run)" if frac else ""
         mid = _table_counts(copy)
         left = [r[0] for r in _rows(copy, "SELECT status FROM jobrun ORDER BY id")]
@@ -408,13 +457,19 @@ def scenario_scheduler(tmp: Path) -> None:
         partial = sum(mid.get(k, 0) - before.get(k, 0) for k in ("reminder", "notification"))
         # The killed run's row (if it got that far) said "running"; the rerun's start marks it interrupted.
         marked = runs[:-1] == ["interrupted" if st == "running" else st for st in left] and runs[-1:] == ["ok"]
-        record(f"scheduler: SIGKILL {when.replace('dry run', 'start-up')}, run again",
-               f"{'killed' if rc1 == -signal.SIGKILL else 'finished first'} ({partial} reminder/notification rows "
-               f"after the kill), rerun exit {rc2}: " + ("same rows as uninterrupted" if not diff else f"DIFF {diff}")
-               + f"; job runs {left} -> {runs}", not diff and rc2 == 0 and marked)
+        record(
+            f"scheduler: SIGKILL {when.replace('dry run', 'start-up')}, run again",
+            f"{'killed' if rc1 == -signal.SIGKILL else 'finished first'} ({partial} reminder/notification rows "
+            f"after the kill), rerun exit {rc2}: "
+            + ("same rows as uninterrupted" if not diff else f"DIFF {diff}")
+            + f"; job runs {left} -> {runs}",
+            not diff and rc2 == 0 and marked,
+        )
     if not sqlite():
-        admin('DROP DATABASE IF EXISTS "bench_h9f_sched_copy" WITH (FORCE); '
-              'DROP DATABASE IF EXISTS "bench_h9f_sched_ref" WITH (FORCE)')
+        admin(
+            'DROP DATABASE IF EXISTS "bench_h9f_sched_copy" WITH (FORCE); '
+            'DROP DATABASE IF EXISTS "bench_h9f_sched_ref" WITH (FORCE)'
+        )
 
 
 def _table_counts(url: str) -> dict[str, int]:
@@ -456,14 +511,38 @@ def _start_app(url: str, tmp: Path, port: int) -> subprocess.Popen:
     """gunicorn, 2 workers x 2 threads, serving stale_wsgi:app (wsgi:app with a short STALE_AFTER)."""
     from run import TODAY, stop, wait_healthy  # bench/load/run.py
 
-    env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(tmp / "instance"),
-               TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development",
-               TRACKER_LOG_FORMAT="off", BENCH_IMPORT_STALE_SECONDS=str(STALE_S))
+    env = dict(
+        os.environ,
+        TRACKER_DATABASE_URL=url,
+        TRACKER_INSTANCE_PATH=str(tmp / "instance"),
+        TRACKER_TODAY=TODAY.isoformat(),
+        TRACKER_SECRET_KEY="bench-secret-key-h9",
+        TRACKER_ENV="development",
+        TRACKER_LOG_FORMAT="off",
+        BENCH_IMPORT_STALE_SECONDS=str(STALE_S),
+    )
     log = tmp / "gunicorn-webimport.log"
     proc = subprocess.Popen(
-        [str(VENV / "gunicorn"), "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
-         "--pythonpath", f"{ROOT},{ROOT / 'bench' / 'faults'}", "stale_wsgi:app"],
-        cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(VENV / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--pythonpath",
+            f"{ROOT},{ROOT / 'bench' / 'faults'}",
+            "stale_wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     if not wait_healthy(port):
         stop(proc)
         raise RuntimeError(f"gunicorn did not start, see {log}")
@@ -481,8 +560,12 @@ class _Office:
 
         self.base, self.s = base, requests.Session()
         tok = self.token("/login")
-        r = self.s.post(f"{base}/login", data={"username": "boffice", "password": PASSWORD, "csrf_token": tok},
-                        allow_redirects=False, timeout=30)
+        r = self.s.post(
+            f"{base}/login",
+            data={"username": "boffice", "password": PASSWORD, "csrf_token": tok},
+            allow_redirects=False,
+            timeout=30,
+        )
         assert r.status_code == 302, f"login: HTTP {r.status_code}"
 
     def token(self, path: str) -> str:
@@ -490,10 +573,15 @@ class _Office:
 
     def upload(self, book: Path) -> int:
         with book.open("rb") as fh:
-            r = self.s.post(f"{self.base}/imports/", allow_redirects=False, timeout=120,
-                            data={"kind": "ledger", "csrf_token": self.token("/imports/")},
-                            files={"file": ("督办台账.xlsx", fh, "application/vnd.openxmlformats-officedocument"
-                                                                  ".spreadsheetml.sheet")})
+            r = self.s.post(
+                f"{self.base}/imports/",
+                allow_redirects=False,
+                timeout=120,
+                data={"kind": "ledger", "csrf_token": self.token("/imports/")},
+                files={
+                    "file": ("督办台账.xlsx", fh, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                },
+            )
         assert r.status_code == 302, f"upload: HTTP {r.status_code}"
         return int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
@@ -516,14 +604,22 @@ class _Office:
             time.sleep(0.5)
 
     def plan(self, job: int) -> dict:
-        r = self.s.post(f"{self.base}/imports/{job}/plan", allow_redirects=False, timeout=60,
-                        data={"csrf_token": self.token(f"/imports/{job}"), "base_date": "2026-11-20"})
+        r = self.s.post(
+            f"{self.base}/imports/{job}/plan",
+            allow_redirects=False,
+            timeout=60,
+            data={"csrf_token": self.token(f"/imports/{job}"), "base_date": "2026-11-20"},
+        )
         assert r.status_code == 302, f"plan: HTTP {r.status_code}"
         return self.wait(job, ("planned", "failed"))
 
     def confirm(self, job: int, token: str | None = None) -> int:
-        return self.s.post(f"{self.base}/imports/{job}/confirm", allow_redirects=False, timeout=60,
-                           data={"csrf_token": token or self.token(f"/imports/{job}")}).status_code
+        return self.s.post(
+            f"{self.base}/imports/{job}/confirm",
+            allow_redirects=False,
+            timeout=60,
+            data={"csrf_token": token or self.token(f"/imports/{job}")},
+        ).status_code
 
 
 def _cpu(pid: int) -> int:
@@ -582,9 +678,12 @@ def scenario_webimport(tmp: Path) -> None:
     finally:
         stop(server)
     full, full_audit = (n - b for n, b in zip(_counts(url), (base_tasks, base_audit)))
-    record("webimport: uninterrupted", f"dry run {plan_s:.1f}s ({planned['status']}), commit {commit_s:.1f}s "
-           f"(re-plan {replan_s or 0:.1f}s, then the writes; {done['status']}): {full} tasks, {full_audit} audit rows",
-           done["status"] == "done" and full > 0)
+    record(
+        "webimport: uninterrupted",
+        f"dry run {plan_s:.1f}s ({planned['status']}), commit {commit_s:.1f}s "
+        f"(re-plan {replan_s or 0:.1f}s, then the writes; {done['status']}): {full} tasks, {full_audit} audit rows",
+        done["status"] == "done" and full > 0,
+    )
     # Kill points by the job's own progress: the commit's re-plan 30% / 90% done, then 0.1 s and
     # 0.4 s after the re-plan reported its last row (the transaction is writing).
     for point in (("plan", 0.3), ("plan", 0.9), ("write", 0.1), ("write", 0.4)):
@@ -592,8 +691,11 @@ def scenario_webimport(tmp: Path) -> None:
         port = free_port()
         server = _start_app(url, tmp, port)
         try:
-            record(*_kill_commit(url, server.pid, f"http://127.0.0.1:{port}", book, point,
-                                 full, full_audit, base_tasks, base_audit))
+            record(
+                *_kill_commit(
+                    url, server.pid, f"http://127.0.0.1:{port}", book, point, full, full_audit, base_tasks, base_audit
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - one broken point still prints the table
             record(f"webimport: SIGKILL {point}", f"{type(exc).__name__}: {exc}"[:300], False)
         finally:
@@ -619,7 +721,7 @@ def _kill_commit(url, master, base, book, point, full, full_audit, base_tasks, b
     victim, ticks = _busiest(first)
     os.kill(victim, signal.SIGKILL)
     at = time.time() - t0
-    when = (f"re-plan {p['done']}/{p['total']} rows" if stage == "plan" else f"{amount:.1f}s after the re-plan")
+    when = f"re-plan {p['done']}/{p['total']} rows" if stage == "plan" else f"{amount:.1f}s after the re-plan"
     n, audit = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
     whole = (n, audit) in ((0, 0), (full, full_audit))
     # the master forks a new worker; the job must not stay 导入中 (committing) for ever
@@ -644,10 +746,12 @@ def _kill_commit(url, master, base, book, point, full, full_audit, base_tasks, b
     n2, audit2 = (v - b for v, b in zip(_counts(url), (base_tasks, base_audit)))
     once = (n2, audit2) == (full, full_audit) and end == "done"
     jobs_done = scalar(url, "SELECT count(*) FROM importjob WHERE status = 'done'")
-    outcome = (f"killed the busiest worker ({ticks} CPU ticks) {at:.1f}s into the commit: {n} tasks, {audit} "
-               f"audit rows -> {'none' if n == 0 else 'all' if n == full else 'PARTIAL'}; job then "
-               f"{right_after['label']}, {later['label']} after {given_up:.0f}s; dry run again: {replanned}, "
-               f"two confirms {sorted(codes)} -> {end}: {n2} tasks, {audit2} audit rows, {jobs_done} job done")
+    outcome = (
+        f"killed the busiest worker ({ticks} CPU ticks) {at:.1f}s into the commit: {n} tasks, {audit} "
+        f"audit rows -> {'none' if n == 0 else 'all' if n == full else 'PARTIAL'}; job then "
+        f"{right_after['label']}, {later['label']} after {given_up:.0f}s; dry run again: {replanned}, "
+        f"two confirms {sorted(codes)} -> {end}: {n2} tasks, {audit2} audit rows, {jobs_done} job done"
+    )
     ok = whole and once and jobs_done == 1 and (right_after["status"] == "committing" or n == full)
     return f"webimport: SIGKILL at {when}", outcome, ok
 
@@ -659,17 +763,38 @@ def scenario_pgrestart(_tmp: Path) -> None:
     if sqlite():
         record("pgrestart: PostgreSQL only", "not run on SQLite (no database server to restart)", True)
         return
-    proc = subprocess.run([sys.executable, str(ROOT / "bench/load/run.py"), "--db", "postgresql", "--users", "84",
-                           "--seconds", "45", "--restart-pg-at", "20", "--database-name", "bench_h9f_load"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/load/run.py"),
+            "--db",
+            "postgresql",
+            "--users",
+            "84",
+            "--seconds",
+            "45",
+            "--restart-pg-at",
+            "20",
+            "--database-name",
+            "bench_h9f_load",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     print(proc.stdout[-4000:])
     clean = "clean failure and recovery without restart   YES" in proc.stdout
     tail = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  requests") or "of them 500" in line]
     record("pgrestart: under load", "; ".join(tail) or proc.stderr[-300:], clean)
 
 
-SCENARIOS = {"import": scenario_import, "transition": scenario_transition, "scheduler": scenario_scheduler,
-             "webimport": scenario_webimport, "pgrestart": scenario_pgrestart}
+SCENARIOS = {
+    "import": scenario_import,
+    "transition": scenario_transition,
+    "scheduler": scenario_scheduler,
+    "webimport": scenario_webimport,
+    "pgrestart": scenario_pgrestart,
+}
 
 
 def main() -> int:
@@ -682,7 +807,7 @@ def main() -> int:
     MODE.update(db=args.db, tmp=tmp)
     started = time.time()
     print(f"database: {args.db}", flush=True)
-    for name in (SCENARIOS if args.scenario == "all" else [args.scenario]):
+    for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
         print(f"\n== {name}", flush=True)
         try:
             SCENARIOS[name](tmp)

@@ -72,9 +72,13 @@ class BenchUser(FastHttpUser):
     def login(self):
         page = self.client.get("/login", name="login page").text
         token = CSRF.search(page).group(1)
-        with self.client.post("/login", name="login", allow_redirects=False, catch_response=True,
-                              data={"username": self.account["u"], "password": PASSWORD,
-                                    "csrf_token": token}) as resp:
+        with self.client.post(
+            "/login",
+            name="login",
+            allow_redirects=False,
+            catch_response=True,
+            data={"username": self.account["u"], "password": PASSWORD, "csrf_token": token},
+        ) as resp:
             if resp.status_code != 302:
                 resp.failure(f"login refused: {resp.status_code}")
             self.logged_in = resp.status_code == 302
@@ -140,11 +144,20 @@ class Reporter(BenchUser):
             return
         self.sent += 1
         marker = f"BENCH-{uuid.uuid4().hex}"
-        with self.client.post(f"/tasks/{task_id}/report", name="reporter: POST report + PDF", allow_redirects=False,
-                              catch_response=True,
-                              data={"csrf_token": match.group(1), "text": f"{marker} 本周完成项目现场踏勘，推进顺利。",
-                                    "percent": str(random.randint(10, 90)), "problems": "", "next_steps": "继续推进"},
-                              files={"files": ("进展材料.pdf", PDF, "application/pdf")}) as resp:
+        with self.client.post(
+            f"/tasks/{task_id}/report",
+            name="reporter: POST report + PDF",
+            allow_redirects=False,
+            catch_response=True,
+            data={
+                "csrf_token": match.group(1),
+                "text": f"{marker} 本周完成项目现场踏勘，推进顺利。",
+                "percent": str(random.randint(10, 90)),
+                "problems": "",
+                "next_steps": "继续推进",
+            },
+            files={"files": ("进展材料.pdf", PDF, "application/pdf")},
+        ) as resp:
             # Exactly the task page: a redirect to /login?next=/tasks/… (a session lost) is no acceptance.
             if resp.status_code == 302 and urlsplit(resp.headers.get("Location", "")).path == f"/tasks/{task_id}":
                 ACCEPTED.append(marker)
@@ -160,11 +173,17 @@ class Office(BenchUser):
     def filtered(self):
         if not self.on_task():
             return
-        args = random.choice([
-            "status=in_progress", "overdue=1", "due_soon=1", "urgency=urgent",
-            f"lead_department_id={random.choice(DATA['departments'])}",
-            "status=acknowledged&sort=due", "q=项目",
-        ])
+        args = random.choice(
+            [
+                "status=in_progress",
+                "overdue=1",
+                "due_soon=1",
+                "urgency=urgent",
+                f"lead_department_id={random.choice(DATA['departments'])}",
+                "status=acknowledged&sort=due",
+                "q=项目",
+            ]
+        )
         self.get(f"/office/tasks?{args}", "office: /office/tasks?filter")
 
     @task(1)
@@ -191,8 +210,12 @@ class Leader(BenchUser):
         if not self.on_task():
             return
         name = random.choice(list(DATA["dash"]))
-        with self.client.post("/dashboard/_dash-update-component", name=f"leader: dash {name}",
-                              data=json.dumps(DATA["dash"][name]), catch_response=True,
-                              headers={"Content-Type": "application/json"}) as resp:
+        with self.client.post(
+            "/dashboard/_dash-update-component",
+            name=f"leader: dash {name}",
+            data=json.dumps(DATA["dash"][name]),
+            catch_response=True,
+            headers={"Content-Type": "application/json"},
+        ) as resp:
             if resp.status_code not in (200, 204):
                 resp.failure(f"status {resp.status_code}")

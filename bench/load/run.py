@@ -89,16 +89,22 @@ def clone_tasks(s, copies: int) -> int:
     leaders = s.execute(sa.select(TaskLeader.__table__)).all()
     made = 0
     for n in range(1, copies + 1):
-        batch = [{**{k: v for k, v in r.items() if k != "id"}, "code": f"{r['code']}-{n}"[:20], "parent_id": None}
-                 for r in rows]
+        batch = [
+            {**{k: v for k, v in r.items() if k != "id"}, "code": f"{r['code']}-{n}"[:20], "parent_id": None}
+            for r in rows
+        ]
         new_ids = s.execute(sa.insert(t).returning(t.c.id, sort_by_parameter_order=True), batch).scalars().all()
         old_to_new = {r["id"]: new_id for r, new_id in zip(rows, new_ids)}
         if assists:
-            s.execute(sa.insert(TaskAssist.__table__), [{"task_id": old_to_new[a.task_id],
-                                                         "department_id": a.department_id} for a in assists])
+            s.execute(
+                sa.insert(TaskAssist.__table__),
+                [{"task_id": old_to_new[a.task_id], "department_id": a.department_id} for a in assists],
+            )
         if leaders:
-            s.execute(sa.insert(TaskLeader.__table__), [{"task_id": old_to_new[x.task_id],
-                                                         "leader_id": x.leader_id} for x in leaders])
+            s.execute(
+                sa.insert(TaskLeader.__table__),
+                [{"task_id": old_to_new[x.task_id], "leader_id": x.leader_id} for x in leaders],
+            )
         made += len(batch)
     return made
 
@@ -143,13 +149,15 @@ def seed(url: str, counts: dict[str, int], instance: Path, copies: int = 0) -> d
         writers = [d for d in deps if working[d.id]]
         for i in range(counts["clerk"]):
             d = readers[i % len(readers)]
-            organisation.create_user(s, SYSTEM, f"bclerk{i:03d}", f"{d.name}联络员{i}", PASSWORD, Role.CLERK,
-                                     department_id=d.id)
+            organisation.create_user(
+                s, SYSTEM, f"bclerk{i:03d}", f"{d.name}联络员{i}", PASSWORD, Role.CLERK, department_id=d.id
+            )
             out["clerk"].append({"u": f"bclerk{i:03d}", "tasks": led[d.id][:20]})
         for i in range(counts["reporter"]):
             d = writers[i % len(writers)]
-            organisation.create_user(s, SYSTEM, f"brep{i:03d}", f"{d.name}报送员{i}", PASSWORD, Role.CLERK,
-                                     department_id=d.id)
+            organisation.create_user(
+                s, SYSTEM, f"brep{i:03d}", f"{d.name}报送员{i}", PASSWORD, Role.CLERK, department_id=d.id
+            )
             out["reporter"].append({"u": f"brep{i:03d}", "tasks": working[d.id]})
         for i in range(counts["office"]):
             organisation.create_user(s, SYSTEM, f"boffice{i:02d}", f"督查室{i}", PASSWORD, Role.SUPERVISOR)
@@ -163,11 +171,15 @@ def seed(url: str, counts: dict[str, int], instance: Path, copies: int = 0) -> d
     # The Dash callbacks' request bodies, exactly as bench_dashboard.py builds them from the live app.
     from bench_dashboard import callback_payloads
 
-    app = create_app(Settings(env="testing", database_url=url, instance_path=instance, today=TODAY,
-                              secret_key="bench"), engine=engine)
+    app = create_app(
+        Settings(env="testing", database_url=url, instance_path=instance, today=TODAY, secret_key="bench"),
+        engine=engine,
+    )
     dash = callback_payloads(app, {}, "")
-    out["dash"] = {k: dash[k] for k in ("cards", "bars_department", "bars_leader", "trend_heatmap", "schedule",
-                                        "grid_replace", "grid_rows")}
+    out["dash"] = {
+        k: dash[k]
+        for k in ("cards", "bars_department", "bars_leader", "trend_heatmap", "schedule", "grid_replace", "grid_rows")
+    }
     engine.dispose()
     return out
 
@@ -178,17 +190,42 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, instance: Path, port: int, workers: int, threads: int, log: Path,
-                   connections: int | None = None) -> subprocess.Popen:
-    env = dict(os.environ, TRACKER_DATABASE_URL=url, TRACKER_INSTANCE_PATH=str(instance),
-               TRACKER_TODAY=TODAY.isoformat(), TRACKER_SECRET_KEY="bench-secret-key-h9", TRACKER_ENV="development")
+def start_gunicorn(
+    url: str, instance: Path, port: int, workers: int, threads: int, log: Path, connections: int | None = None
+) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        TRACKER_DATABASE_URL=url,
+        TRACKER_INSTANCE_PATH=str(instance),
+        TRACKER_TODAY=TODAY.isoformat(),
+        TRACKER_SECRET_KEY="bench-secret-key-h9",
+        TRACKER_ENV="development",
+    )
     proc = subprocess.Popen(
         # The shipped configuration (recycling, GC tuning); the command line overrides its layout.
-        [str(VENV / "gunicorn"), "-c", "docs/deploy/gunicorn.conf.py",
-         "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "--graceful-timeout", "5",
-         *(["--worker-connections", str(connections)] if connections else []), "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(VENV / "gunicorn"),
+            "-c",
+            "docs/deploy/gunicorn.conf.py",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            *(["--worker-connections", str(connections)] if connections else []),
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     if not wait_healthy(port) or not wait_workers_ready(log, workers):
         stop(proc)
         raise SystemExit(f"gunicorn did not start, see {log}")
@@ -235,8 +272,12 @@ def restart_postgres() -> float:
     start = time.time()
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     try:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=False,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            check=False,
+            capture_output=True,
+            timeout=120,
+        )
     finally:
         for _ in range(120):
             if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
@@ -273,11 +314,18 @@ class CpuSampler(threading.Thread):
                 cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            comm = stat[stat.index("(") + 1:stat.rindex(")")]
-            group = ("gunicorn" if b"gunicorn" in cmd else "locust" if b"locust" in cmd
-                     else "postgres" if comm.startswith("postgres") else None)
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            group = (
+                "gunicorn"
+                if b"gunicorn" in cmd
+                else "locust"
+                if b"locust" in cmd
+                else "postgres"
+                if comm.startswith("postgres")
+                else None
+            )
             if group:
-                fields = stat[stat.rindex(")") + 2:].split()
+                fields = stat[stat.rindex(")") + 2 :].split()
                 seen[int(entry)] = (group, int(fields[11]) + int(fields[12]))  # utime + stime
         return seen
 
@@ -293,8 +341,10 @@ class CpuSampler(threading.Thread):
         """CPU seconds of each process of a group over the run, largest first: gunicorn's
         workers should share the work; a worker that holds most users' keep-alive
         connections runs at one core while the others idle."""
-        return sorted(((ticks - self.start_ticks.get(pid, 0)) / self.hz
-                       for pid, (g, ticks) in self.last.items() if g == group), reverse=True)
+        return sorted(
+            ((ticks - self.start_ticks.get(pid, 0)) / self.hz for pid, (g, ticks) in self.last.items() if g == group),
+            reverse=True,
+        )
 
     def between(self, a: float, b: float) -> dict[str, float] | None:
         """CPU seconds per group from about ``a`` to about ``b`` (nearest samples)."""
@@ -367,13 +417,14 @@ def timeline(records: list, cpu: CpuSampler | None = None, step: int = 10) -> li
     lines = [head]
     cores = os.cpu_count() or 1
     for k in sorted(reads):
-        line = (f"{k * step:4d}-{(k + 1) * step:<4d} {len(reads[k]) / step:9.1f} {posts[k] / step:7.1f} "
-                f"{pct(reads[k], 0.5):6.0f} {pct(reads[k], 0.95):6.0f}")
+        line = (
+            f"{k * step:4d}-{(k + 1) * step:<4d} {len(reads[k]) / step:9.1f} {posts[k] / step:7.1f} "
+            f"{pct(reads[k], 0.5):6.0f} {pct(reads[k], 0.95):6.0f}"
+        )
         used = cpu.between(t0 + k * step, t0 + (k + 1) * step) if cpu else None
         if used:
             share = "/".join(f"{100 * used[g] / step / cores:.0f}" for g in CpuSampler.GROUPS)
-            line += (f" {1000 * used['gunicorn'] / every[k]:10.2f} {1000 * used['postgres'] / every[k]:9.2f}"
-                     f" {share:>25}")
+            line += f" {1000 * used['gunicorn'] / every[k]:10.2f} {1000 * used['postgres'] / every[k]:9.2f} {share:>25}"
         lines.append(line)
     return lines
 
@@ -393,14 +444,18 @@ def server_exceptions(log: Path) -> tuple[int, dict[str, str]] | None:
 def cpu_by_request(log: Path) -> list[str]:
     """The CPU each kind of request cost its gunicorn thread (``cpu_ms`` of the app's request log):
     where the server's CPU goes, by page, under the real mix."""
-    kinds = [("POST", re.compile(r"^/tasks/\d+/report$"), "POST report + PDF"),
-             ("GET", re.compile(r"^/tasks/\d+$"), "task page"),
-             ("GET", re.compile(r"^/dept/$"), "inbox"), ("GET", re.compile(r"^/dept/tasks$"), "my tasks"),
-             ("GET", re.compile(r"^/office/tasks$"), "office list"),
-             ("GET", re.compile(r"^/office/tasks/export$"), "export xlsx"),
-             ("GET", re.compile(r"^/dashboard/$"), "board page"),
-             ("POST", re.compile(r"^/dashboard/_dash-update-component$"), "board callback"),
-             ("GET", re.compile(r"^/login$"), "login page"), ("POST", re.compile(r"^/login$"), "login")]
+    kinds = [
+        ("POST", re.compile(r"^/tasks/\d+/report$"), "POST report + PDF"),
+        ("GET", re.compile(r"^/tasks/\d+$"), "task page"),
+        ("GET", re.compile(r"^/dept/$"), "inbox"),
+        ("GET", re.compile(r"^/dept/tasks$"), "my tasks"),
+        ("GET", re.compile(r"^/office/tasks$"), "office list"),
+        ("GET", re.compile(r"^/office/tasks/export$"), "export xlsx"),
+        ("GET", re.compile(r"^/dashboard/$"), "board page"),
+        ("POST", re.compile(r"^/dashboard/_dash-update-component$"), "board callback"),
+        ("GET", re.compile(r"^/login$"), "login page"),
+        ("POST", re.compile(r"^/login$"), "login"),
+    ]
     cpu: dict[str, list[float]] = defaultdict(list)
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.startswith("{") or '"cpu_ms"' not in line:
@@ -413,8 +468,10 @@ def cpu_by_request(log: Path) -> list[str]:
     total = sum(sum(v) for v in cpu.values()) or 1.0
     lines = [f"{'request':36} {'count':>7} {'cpu ms mean':>11} {'p50':>6} {'p95':>6} {'share':>6}"]
     for name, values in sorted(cpu.items(), key=lambda kv: -sum(kv[1])):
-        lines.append(f"{name:36} {len(values):7d} {sum(values) / len(values):11.2f} {pct(values, 0.5):6.1f} "
-                     f"{pct(values, 0.95):6.1f} {100 * sum(values) / total:5.1f}%")
+        lines.append(
+            f"{name:36} {len(values):7d} {sum(values) / len(values):11.2f} {pct(values, 0.5):6.1f} "
+            f"{pct(values, 0.95):6.1f} {100 * sum(values) / total:5.1f}%"
+        )
     return lines
 
 
@@ -423,9 +480,12 @@ def check_writes(url: str, accepted: list[str]) -> dict:
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT r.text, (SELECT count(*) FROM attachment a WHERE a.report_id = r.id) "
-            "FROM progressreport r WHERE r.text LIKE 'BENCH-%'")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT r.text, (SELECT count(*) FROM attachment a WHERE a.report_id = r.id) "
+                "FROM progressreport r WHERE r.text LIKE 'BENCH-%'"
+            )
+        ).all()
     engine.dispose()
     in_db = Counter(text.split()[0] for text, _ in rows)
     files = {text.split()[0]: n for text, n in rows}
@@ -447,17 +507,28 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int)
     ap.add_argument("--threads", type=int, default=4)
-    ap.add_argument("--worker-connections", type=int,
-                    help="cap each worker's connections (keep-alive users otherwise pile up on one worker)")
+    ap.add_argument(
+        "--worker-connections",
+        type=int,
+        help="cap each worker's connections (keep-alive users otherwise pile up on one worker)",
+    )
     ap.add_argument("--wait", type=float, default=1.0, help="mean think time between a user's requests, s")
-    ap.add_argument("--report-wait", type=float, default=10.0,
-                    help="mean time a reporter takes to write the next report, s (1: the stress pace)")
+    ap.add_argument(
+        "--report-wait",
+        type=float,
+        default=10.0,
+        help="mean time a reporter takes to write the next report, s (1: the stress pace)",
+    )
     ap.add_argument("--max-reports", type=int, default=20, help="report POSTs per reporter at most")
     ap.add_argument("--database-name", default="bench_h9")
     ap.add_argument("--restart-pg-at", type=float, help="restart PostgreSQL this many seconds into the run")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, locust output)")
-    ap.add_argument("--copies", type=int, default=0,
-                    help="a bigger district: every demo task this many more times (30: ~10,000 tasks)")
+    ap.add_argument(
+        "--copies",
+        type=int,
+        default=0,
+        help="a bigger district: every demo task this many more times (30: ~10,000 tasks)",
+    )
     args = ap.parse_args()
     if args.restart_pg_at is not None and args.db != "postgresql":
         ap.error("--restart-pg-at needs --db postgresql")
@@ -467,37 +538,67 @@ def main() -> int:
     instance = tmp / "instance"
     instance.mkdir()
     total = args.users
-    counts = {"clerk": max(1, total * 200 // 280), "reporter": max(1, total * 50 // 280),
-              "office": max(1, total * 10 // 280), "leader": max(1, total * 20 // 280)}
+    counts = {
+        "clerk": max(1, total * 200 // 280),
+        "reporter": max(1, total * 50 // 280),
+        "office": max(1, total * 10 // 280),
+        "leader": max(1, total * 20 // 280),
+    }
     t0 = time.time()
     url = scratch_database(args.db, args.database_name, tmp)
     data = seed(url, counts, instance, args.copies)
     (tmp / "users.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    print(f"seeded {args.db} in {time.time() - t0:.0f}s: {sum(counts.values())} accounts {counts}"
-          + (f", {data['cloned_tasks']} cloned tasks" if args.copies else ""), flush=True)
+    print(
+        f"seeded {args.db} in {time.time() - t0:.0f}s: {sum(counts.values())} accounts {counts}"
+        + (f", {data['cloned_tasks']} cloned tasks" if args.copies else ""),
+        flush=True,
+    )
 
     port = free_port()
     server = start_gunicorn(url, instance, port, workers, args.threads, tmp / "gunicorn.log", args.worker_connections)
     restarted: dict = {}
     try:
-        env = dict(os.environ, BENCH_USERS=str(tmp / "users.json"), BENCH_OUT=str(tmp / "out.json"),
-                   BENCH_WAIT=str(args.wait), BENCH_REPORT_WAIT=str(args.report_wait),
-                   BENCH_MAX_REPORTS=str(args.max_reports))
-        cmd = [str(VENV / "locust"), "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
-               "-u", str(sum(counts.values())), "-r", str(max(10, total // 5)), "-t", f"{args.seconds}s",
-               "--host", f"http://127.0.0.1:{port}", "--only-summary", "--stop-timeout", "10",
-               "--loglevel", "ERROR"]
+        env = dict(
+            os.environ,
+            BENCH_USERS=str(tmp / "users.json"),
+            BENCH_OUT=str(tmp / "out.json"),
+            BENCH_WAIT=str(args.wait),
+            BENCH_REPORT_WAIT=str(args.report_wait),
+            BENCH_MAX_REPORTS=str(args.max_reports),
+        )
+        cmd = [
+            str(VENV / "locust"),
+            "-f",
+            str(ROOT / "bench/load/locustfile.py"),
+            "--headless",
+            "-u",
+            str(sum(counts.values())),
+            "-r",
+            str(max(10, total // 5)),
+            "-t",
+            f"{args.seconds}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--only-summary",
+            "--stop-timeout",
+            "10",
+            "--loglevel",
+            "ERROR",
+        ]
         start = time.time()
         cpu = CpuSampler()
         cpu.start()
         if args.restart_pg_at is not None:
+
             def _restart():
                 time.sleep(args.restart_pg_at)
                 restarted["at"] = time.time()
                 restarted["down_s"] = restart_postgres()
+
             threading.Thread(target=_restart, daemon=True).start()
-        subprocess.run(cmd, cwd=tmp, env=env, stdout=(tmp / "locust.log").open("w"), stderr=subprocess.STDOUT,
-                       check=False)
+        subprocess.run(
+            cmd, cwd=tmp, env=env, stdout=(tmp / "locust.log").open("w"), stderr=subprocess.STDOUT, check=False
+        )
         elapsed = time.time() - start
         cpu.halt.set()
     finally:
@@ -512,16 +613,20 @@ def main() -> int:
     records = out["records"]
     # Requests start after the ramp-up; rps over the measured span (first to last request).
     span = (max(r[4] for r in records) - min(r[4] for r in records)) if records else elapsed
-    print(f"\n{args.db}: {sum(counts.values())} users, {workers} gunicorn worker(s) x {args.threads} threads, "
-          f"{span:.0f}s measured, think time {args.wait}s (reporters {args.report_wait}s), "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n{args.db}: {sum(counts.values())} users, {workers} gunicorn worker(s) x {args.threads} threads, "
+        f"{span:.0f}s measured, think time {args.wait}s (reporters {args.report_wait}s), "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     lines, summary = table(records, span)
     print("\n".join(lines))
     print("\nread mix over time:")
     print("\n".join(timeline(records, cpu)))
     shares = [x for x in cpu.shares("gunicorn") if x >= 0.5]  # the master uses next to nothing
-    print("gunicorn workers' CPU over the run: "
-          + ", ".join(f"{x:.1f} s ({100 * x / (sum(shares) or 1):.0f} %)" for x in shares))
+    print(
+        "gunicorn workers' CPU over the run: "
+        + ", ".join(f"{x:.1f} s ({100 * x / (sum(shares) or 1):.0f} %)" for x in shares)
+    )
     print("\nCPU of the request's gunicorn thread (the app's request log), by kind:")
     print("\n".join(cpu_by_request(tmp / "gunicorn.log")))
     if out["errors"]:
@@ -543,8 +648,10 @@ def main() -> int:
         fault_report(records, restarted)
     else:
         hit = summary.get("rps", 0) >= TARGET_RPS and summary.get("p95", 1e9) < TARGET_P95 and summary["fails"] == 0
-        print(f"\ntarget (read mix >= {TARGET_RPS:.0f} rps, p95 < {TARGET_P95:.0f} ms, 0 errors, 0 lost/doubled): "
-              f"{'MET' if hit and ok else 'NOT MET'}")
+        print(
+            f"\ntarget (read mix >= {TARGET_RPS:.0f} rps, p95 < {TARGET_P95:.0f} ms, 0 errors, 0 lost/doubled): "
+            f"{'MET' if hit and ok else 'NOT MET'}"
+        )
     if args.keep:
         print(f"kept {tmp}")
     else:
@@ -558,8 +665,7 @@ def fault_report(records: list, restarted: dict) -> None:
     window = [r for r in records if at - 1 <= r[4] <= at + down + 5]
     after = [r for r in records if r[4] > at + down + 5]
     statuses = Counter(r[3] for r in window if not r[2])
-    print(f"\nfault: PostgreSQL restarted {at - min(r[4] for r in records):.0f}s into the run, "
-          f"down {down:.1f}s")
+    print(f"\nfault: PostgreSQL restarted {at - min(r[4] for r in records):.0f}s into the run, down {down:.1f}s")
     print(f"  {'scenario':44} outcome")
     print(f"  {'requests failed around the restart':44} {sum(statuses.values())} by status {dict(statuses)}")
     print(f"  {'of them 500 (a traceback would be here)':44} {statuses.get(500, 0)}")

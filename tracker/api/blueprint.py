@@ -14,8 +14,14 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from tracker.http.errors import error_response
 from tracker.http.security import csrf
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", static_folder="static",
-               static_url_path="/static", template_folder="templates")
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    static_folder="static",
+    static_url_path="/static",
+    template_folder="templates",
+)
 csrf.exempt(bp)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -30,6 +36,7 @@ def _csrf_for_session_writes():
     try:
         validate_csrf(token)
     except ValidationError:
-        return error_response(400, "csrf_failed",
-                              "使用登录会话调用接口时，修改操作须在请求头 X-CSRFToken 中附带有效的 CSRF 令牌")
+        return error_response(
+            400, "csrf_failed", "使用登录会话调用接口时，修改操作须在请求头 X-CSRFToken 中附带有效的 CSRF 令牌"
+        )
     return None

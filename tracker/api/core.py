@@ -59,9 +59,21 @@ COMMON_ERRORS = (401, 403)
 WRITE_ERRORS = (400, 415, 422)
 
 
-def operation(bp, method: str, path: str, *, summary: str, tag: str, description: str = "",
-              body: Any = None, query: type[BaseModel] | None = None, response: Any = None,
-              status: int = 200, errors: tuple[int, ...] = (), path_params: dict[str, str] | None = None):
+def operation(
+    bp,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    description: str = "",
+    body: Any = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    path_params: dict[str, str] | None = None,
+):
     """Route ``view`` on ``bp`` and record it for the OpenAPI document.
 
     Path parameters are ids: routing refuses anything but 1..2**31-1 with a 404,
@@ -79,11 +91,22 @@ def operation(bp, method: str, path: str, *, summary: str, tag: str, description
             codes.add(422)
         if "{" in path:
             codes.add(404)
-        OPERATIONS.append(Operation(
-            method=method.lower(), path=path, endpoint=f"{bp.name}.{view.__name__}", summary=summary,
-            tag=tag, description=description, body=body, query=query, response=response, status=status,
-            errors=tuple(sorted(codes)), path_params=path_params or {},
-        ))
+        OPERATIONS.append(
+            Operation(
+                method=method.lower(),
+                path=path,
+                endpoint=f"{bp.name}.{view.__name__}",
+                summary=summary,
+                tag=tag,
+                description=description,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                errors=tuple(sorted(codes)),
+                path_params=path_params or {},
+            )
+        )
         return view
 
     return decorate

@@ -24,7 +24,7 @@ REF = "#/components/schemas/{model}"
 
 ERROR_DESCRIPTIONS = {
     400: "请求有误：请求体不是有效的 JSON（malformed_json），或以登录会话调用修改操作时缺少有效的 "
-         "X-CSRFToken 请求头（csrf_failed）",
+    "X-CSRFToken 请求头（csrf_failed）",
     401: "未登录，或访问令牌无效、已吊销（unauthorized）",
     403: "无权执行（forbidden），或须先修改初始密码（password_change_required）",
     404: "不存在，或调用者无权查看（not_found / http_404）",
@@ -69,8 +69,13 @@ def _query_models() -> list:
 
 def _parameters(op: Operation, schemas: dict) -> list[dict]:
     params = [
-        {"name": name, "in": "path", "required": True, "description": desc,
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": desc,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        }
         for name, desc in op.path_params.items()
     ]
     if op.query is not None:
@@ -111,8 +116,9 @@ def _responses(op: Operation, refs: dict) -> dict:
 
 @lru_cache(maxsize=1)
 def _document() -> dict:
-    pairs = ([(m, "validation") for m in _body_models() + _query_models()]
-             + [(m, "serialization") for m in _response_models()])
+    pairs = [(m, "validation") for m in _body_models() + _query_models()] + [
+        (m, "serialization") for m in _response_models()
+    ]
     pairs = list(dict.fromkeys(pairs))
     refs, defs = models_json_schema(pairs, ref_template=REF)
     schemas = defs.get("$defs", {})
@@ -146,15 +152,21 @@ def _document() -> dict:
         "components": {
             "schemas": schemas,
             "responses": {
-                f"Error{code}": {"description": desc,
-                                 "content": {"application/json": {"schema": error_ref}}}
+                f"Error{code}": {"description": desc, "content": {"application/json": {"schema": error_ref}}}
                 for code, desc in ERROR_DESCRIPTIONS.items()
             },
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "登录后通过 POST /api/v1/tokens 签发的访问令牌"},
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
-                               "description": "浏览器登录会话；修改操作须另带 X-CSRFToken 请求头"},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "登录后通过 POST /api/v1/tokens 签发的访问令牌",
+                },
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "浏览器登录会话；修改操作须另带 X-CSRFToken 请求头",
+                },
             },
         },
     }
@@ -188,7 +200,11 @@ def swagger_ui():
     # No CSRF token (and so no session cookie) for token callers: Flask-Login's strong
     # session protection would then treat their next request as a hijacked session.
     csrf_token = "" if getattr(g, "token_auth", False) else generate_csrf()
-    return render_template("api/docs.html", spec_url=url_for("api.openapi_json"), csrf_token=csrf_token,
-                           css=url_for("static", filename=f"{SWAGGER_UI}/swagger-ui.css"),
-                           bundle=url_for("static", filename=f"{SWAGGER_UI}/swagger-ui-bundle.js"),
-                           init=url_for("api.static", filename="swagger-init.js"))
+    return render_template(
+        "api/docs.html",
+        spec_url=url_for("api.openapi_json"),
+        csrf_token=csrf_token,
+        css=url_for("static", filename=f"{SWAGGER_UI}/swagger-ui.css"),
+        bundle=url_for("static", filename=f"{SWAGGER_UI}/swagger-ui-bundle.js"),
+        init=url_for("api.static", filename="swagger-init.js"),
+    )

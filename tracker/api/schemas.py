@@ -40,8 +40,10 @@ class Out(BaseModel):
 class ErrorBody(Out):
     """The one error shape of the API."""
 
-    error: str = Field(description="稳定的错误代码，如 invalid、not_found、forbidden、illegal_transition、"
-                                   "conflict、unknown_action、malformed_json、csrf_failed、unauthorized、http_404")
+    error: str = Field(
+        description="稳定的错误代码，如 invalid、not_found、forbidden、illegal_transition、"
+        "conflict、unknown_action、malformed_json、csrf_failed、unauthorized、http_404"
+    )
     message: str = Field(description="给人看的中文说明")
     fields: dict[str, str] = Field(description="字段名（嵌套时以点号连接）→ 该字段的中文说明")
 
@@ -233,8 +235,7 @@ def _optional_copy(model: type[BaseModel], name: str) -> type[BaseModel]:
         clone.default_factory = None
         fields[fname] = (info.annotation, clone)
     config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
-    return create_model(name, __config__=config, __doc__="只需给出要修改的字段；未给出的字段保持不变。",
-                        **fields)
+    return create_model(name, __config__=config, __doc__="只需给出要修改的字段；未给出的字段保持不变。", **fields)
 
 
 TaskPatch = _optional_copy(TaskCreate, "TaskPatch")
@@ -269,44 +270,52 @@ class ProgressReportList(Out):
 
 # One model per workflow action, told apart by "action".
 
+
 class _Act(BaseModel):
     model_config = STRICT
 
 
 class AcknowledgeAct(_Act):
     """签收（牵头单位）"""
+
     action: Literal["acknowledge"]
 
 
 class AssignAct(_Act):
     """交办（督查室）"""
+
     action: Literal["assign"]
 
 
 class SubmitForApprovalAct(_Act):
     """提交领导审核（督查室）"""
+
     action: Literal["submit_for_approval"]
 
 
 class LeaderApproveAct(_Act):
     """领导审核同意并交办"""
+
     action: Literal["leader_approve"]
     note: Note = ""
 
 
 class LeaderRejectAct(_Act):
     """领导退回修改"""
+
     action: Literal["leader_reject"]
     reason: Reason
 
 
 class ReportAct(ReportIn):
     """报送进展；协办单位报送其承担部分（report_part）"""
+
     action: Literal["report", "report_part"]
 
 
 class RequestExtensionAct(_Act):
     """申请延期（牵头单位，须在时限届满前）"""
+
     action: Literal["request_extension"]
     new_due_date: date
     reason: Reason
@@ -314,6 +323,7 @@ class RequestExtensionAct(_Act):
 
 class DecideExtensionAct(_Act):
     """审核延期（督查室）；不给 request_id 时审核该事项待审的延期申请"""
+
     action: Literal["decide_extension"]
     request_id: Optional[Id] = None
     approve: bool
@@ -322,48 +332,56 @@ class DecideExtensionAct(_Act):
 
 class RequestCloseAct(_Act):
     """申请办结（牵头单位）"""
+
     action: Literal["request_close"]
     summary: Annotated[str, Field(max_length=20_000)]
 
 
 class ApproveCloseAct(_Act):
     """审核办结（督查室）"""
+
     action: Literal["approve_close"]
     note: Note = ""
 
 
 class ReturnAct(_Act):
     """退回重办（督查室）"""
+
     action: Literal["return"]
     note: Reason
 
 
 class SuspendAct(_Act):
     """暂缓（督查室）"""
+
     action: Literal["suspend"]
     reason: Reason
 
 
 class ResumeAct(_Act):
     """恢复办理（督查室）"""
+
     action: Literal["resume"]
     note: Note = ""
 
 
 class CancelAct(_Act):
     """撤销（督查室）"""
+
     action: Literal["cancel"]
     reason: Reason
 
 
 class ReopenAct(_Act):
     """复查不合格，重新打开（督查室）"""
+
     action: Literal["reopen"]
     reason: Reason
 
 
 class RequestReassignAct(_Act):
     """申请改派（牵头单位，交办后限定工作日内）"""
+
     action: Literal["request_reassign"]
     reason: Reason
     suggested_department_id: Optional[Id] = None
@@ -371,6 +389,7 @@ class RequestReassignAct(_Act):
 
 class DecideReassignAct(_Act):
     """审核改派（督查室）；同意时须指定新的牵头单位"""
+
     action: Literal["decide_reassign"]
     request_id: Optional[Id] = None
     approve: bool
@@ -380,6 +399,7 @@ class DecideReassignAct(_Act):
 
 class RequestChangeAct(_Act):
     """申请变更牵头单位、名称或工作要求（督查室或牵头单位）"""
+
     action: Literal["request_change"]
     reason: Reason
     lead_department_id: Optional[Id] = None
@@ -389,6 +409,7 @@ class RequestChangeAct(_Act):
 
 class DecideChangeAct(_Act):
     """审核变更（督查室或责任领导，申请人本人除外）"""
+
     action: Literal["decide_change"]
     request_id: Optional[Id] = None
     approve: bool
@@ -397,6 +418,7 @@ class DecideChangeAct(_Act):
 
 class RemindAct(_Act):
     """催办（督查室或责任领导）；默认催牵头单位，可指定协办单位"""
+
     action: Literal["remind"]
     message: Note = ""
     department_id: Optional[Id] = None
@@ -404,15 +426,35 @@ class RemindAct(_Act):
 
 class EscalateAct(_Act):
     """督办：发督办通知单（督查室）"""
+
     action: Literal["escalate"]
     reason: Reason
     level: int = Field(default=2, ge=1, le=3, description="1 联络员，2 单位负责人，3 责任领导")
 
 
-ACTS = (AcknowledgeAct, AssignAct, SubmitForApprovalAct, LeaderApproveAct, LeaderRejectAct, ReportAct,
-        RequestExtensionAct, DecideExtensionAct, RequestCloseAct, ApproveCloseAct, ReturnAct, SuspendAct,
-        ResumeAct, CancelAct, ReopenAct, RequestReassignAct, DecideReassignAct, RequestChangeAct,
-        DecideChangeAct, RemindAct, EscalateAct)
+ACTS = (
+    AcknowledgeAct,
+    AssignAct,
+    SubmitForApprovalAct,
+    LeaderApproveAct,
+    LeaderRejectAct,
+    ReportAct,
+    RequestExtensionAct,
+    DecideExtensionAct,
+    RequestCloseAct,
+    ApproveCloseAct,
+    ReturnAct,
+    SuspendAct,
+    ResumeAct,
+    CancelAct,
+    ReopenAct,
+    RequestReassignAct,
+    DecideReassignAct,
+    RequestChangeAct,
+    DecideChangeAct,
+    RemindAct,
+    EscalateAct,
+)
 
 
 class TransitionRequest(RootModel[Annotated[Union[ACTS], Field(discriminator="action")]]):  # type: ignore[valid-type]
@@ -422,7 +464,8 @@ class TransitionRequest(RootModel[Annotated[Union[ACTS], Field(discriminator="ac
 class TransitionResult(Out):
     action: str
     result: Optional[dict[str, Any]] = Field(
-        description="该操作产生的记录（如延期申请、催办、督办通知单），没有则为 null")
+        description="该操作产生的记录（如延期申请、催办、督办通知单），没有则为 null"
+    )
     task: Optional[TaskDetail] = Field(description="操作后的事项；调用者此后无权查看时为 null")
 
 

@@ -23,19 +23,35 @@ TAG = "访问令牌"
 
 
 def _out(row: ApiToken) -> dict:
-    return dict(id=row.id, name=row.name, created_at=local(row.created_at), last_used_at=local(row.last_used_at),
-                revoked=row.revoked)
+    return dict(
+        id=row.id,
+        name=row.name,
+        created_at=local(row.created_at),
+        last_used_at=local(row.last_used_at),
+        revoked=row.revoked,
+    )
 
 
 @operation(bp, "GET", "/tokens", summary="我的访问令牌（不含令牌原文）", tag=TAG, response=s.TokenList)
 def list_tokens():
-    rows = get_session().exec(select(ApiToken).where(ApiToken.user_id == current_row().id)
-                              .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    rows = get_session().exec(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_row().id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
     return reply(s.TokenList(items=[s.TokenOut(**_out(r)) for r in rows]))
 
 
-@operation(bp, "POST", "/tokens", summary="签发访问令牌（须以登录会话调用；令牌原文只返回这一次）", tag=TAG,
-           body=s.TokenCreate, response=s.TokenIssued, status=201)
+@operation(
+    bp,
+    "POST",
+    "/tokens",
+    summary="签发访问令牌（须以登录会话调用；令牌原文只返回这一次）",
+    tag=TAG,
+    body=s.TokenCreate,
+    response=s.TokenIssued,
+    status=201,
+)
 def issue_token():
     data = body(s.TokenCreate)
     if getattr(g, "token_auth", False):
@@ -49,8 +65,15 @@ def issue_token():
     return reply(s.TokenIssued(**_out(row), token=token), 201)
 
 
-@operation(bp, "DELETE", "/tokens/{token_id}", summary="吊销我的一个访问令牌", tag=TAG, status=204,
-           path_params={"token_id": "令牌编号（id）"})
+@operation(
+    bp,
+    "DELETE",
+    "/tokens/{token_id}",
+    summary="吊销我的一个访问令牌",
+    tag=TAG,
+    status=204,
+    path_params={"token_id": "令牌编号（id）"},
+)
 def revoke_token(token_id: int):
     session = get_session()
     row = session.get(ApiToken, token_id)

@@ -34,6 +34,7 @@ from tracker.demo.organisation import Org
 from tracker.models import Motion, Task
 from tracker.services.calendar import load_calendar
 from tracker.services.motions import handling as motions
+from tracker.services.motions import reminders as motion_reminders
 from tracker.services.tasks.attachments import upload_dir
 
 NPC_SESSION = "区十七届人大三次会议"
@@ -103,34 +104,77 @@ KEY = {("suggestion", 1): "gao", ("suggestion", 3): "lin", ("proposal", 1): "exe
 # done: satisfaction recorded; second: 不满意, in its second round; promise: a B answer followed up;
 # kept: a B answer whose promise is kept. The letter is the answer's category, the last the feedback.
 FATES = {
-    ("suggestion", 1): ("second", "A", "不满意"), ("suggestion", 2): ("done", "A", "满意"),
-    ("suggestion", 3): ("promise", "B", "满意"), ("suggestion", 4): ("done", "A", "基本满意"),
-    ("suggestion", 5): ("feedback", "A", ""), ("suggestion", 6): ("review", "A", ""),
-    ("suggestion", 7): ("handling", "", ""), ("suggestion", 8): ("no_opinion", "", ""),
-    ("suggestion", 9): ("done", "C", "基本满意"), ("suggestion", 10): ("handling", "", ""),
-    ("suggestion", 11): ("done", "A", "满意"), ("suggestion", 12): ("feedback", "C", ""),
-    ("suggestion", 13): ("returned", "A", ""), ("suggestion", 14): ("done", "D", "基本满意"),
-    ("suggestion", 15): ("handling", "", ""), ("suggestion", 16): ("no_consult", "", ""),
-    ("suggestion", 17): ("done", "A", "满意"), ("suggestion", 18): ("kept", "B", "满意"),
-    ("suggestion", 19): ("feedback", "C", ""), ("suggestion", 20): ("done", "A", "满意"),
-    ("suggestion", 21): ("handling", "", ""), ("suggestion", 22): ("review", "C", ""),
-    ("suggestion", 23): ("done", "A", "满意"), ("suggestion", 24): ("handling", "", ""),
-    ("suggestion", 25): ("feedback", "A", ""), ("suggestion", 26): ("done", "C", "满意"),
+    ("suggestion", 1): ("second", "A", "不满意"),
+    ("suggestion", 2): ("done", "A", "满意"),
+    ("suggestion", 3): ("promise", "B", "满意"),
+    ("suggestion", 4): ("done", "A", "基本满意"),
+    ("suggestion", 5): ("feedback", "A", ""),
+    ("suggestion", 6): ("review", "A", ""),
+    ("suggestion", 7): ("handling", "", ""),
+    ("suggestion", 8): ("no_opinion", "", ""),
+    ("suggestion", 9): ("done", "C", "基本满意"),
+    ("suggestion", 10): ("handling", "", ""),
+    ("suggestion", 11): ("done", "A", "满意"),
+    ("suggestion", 12): ("feedback", "C", ""),
+    ("suggestion", 13): ("returned", "A", ""),
+    ("suggestion", 14): ("done", "D", "基本满意"),
+    ("suggestion", 15): ("handling", "", ""),
+    ("suggestion", 16): ("no_consult", "", ""),
+    ("suggestion", 17): ("done", "A", "满意"),
+    ("suggestion", 18): ("kept", "B", "满意"),
+    ("suggestion", 19): ("feedback", "C", ""),
+    ("suggestion", 20): ("done", "A", "满意"),
+    ("suggestion", 21): ("handling", "", ""),
+    ("suggestion", 22): ("review", "C", ""),
+    ("suggestion", 23): ("done", "A", "满意"),
+    ("suggestion", 24): ("handling", "", ""),
+    ("suggestion", 25): ("feedback", "A", ""),
+    ("suggestion", 26): ("done", "C", "满意"),
     ("suggestion", 27): ("handling", "", ""),
-    ("proposal", 1): ("done", "A", "满意"), ("proposal", 2): ("handling", "", ""),
-    ("proposal", 3): ("feedback", "A", ""), ("proposal", 4): ("done", "C", "基本满意"),
-    ("proposal", 5): ("review", "A", ""), ("proposal", 6): ("done", "A", "满意"),
-    ("proposal", 7): ("handling", "", ""), ("proposal", 8): ("done", "A", "满意"),
-    ("proposal", 9): ("done", "D", "基本满意"), ("proposal", 10): ("feedback", "A", ""),
-    ("proposal", 11): ("handling", "", ""), ("proposal", 12): ("done", "A", "满意"),
-    ("proposal", 13): ("review", "C", ""), ("proposal", 14): ("done", "A", "满意"),
-    ("proposal", 15): ("handling", "", ""), ("proposal", 16): ("done", "C", "满意"),
-    ("proposal", 17): ("feedback", "A", ""), ("proposal", 18): ("done", "A", "满意"),
-    ("proposal", 19): ("handling", "", ""), ("proposal", 20): ("done", "A", "满意"),
+    ("proposal", 1): ("done", "A", "满意"),
+    ("proposal", 2): ("handling", "", ""),
+    ("proposal", 3): ("feedback", "A", ""),
+    ("proposal", 4): ("done", "C", "基本满意"),
+    ("proposal", 5): ("review", "A", ""),
+    ("proposal", 6): ("done", "A", "满意"),
+    ("proposal", 7): ("handling", "", ""),
+    ("proposal", 8): ("done", "A", "满意"),
+    ("proposal", 9): ("done", "D", "基本满意"),
+    ("proposal", 10): ("feedback", "A", ""),
+    ("proposal", 11): ("handling", "", ""),
+    ("proposal", 12): ("done", "A", "满意"),
+    ("proposal", 13): ("review", "C", ""),
+    ("proposal", 14): ("done", "A", "满意"),
+    ("proposal", 15): ("handling", "", ""),
+    ("proposal", 16): ("done", "C", "满意"),
+    ("proposal", 17): ("feedback", "A", ""),
+    ("proposal", 18): ("done", "A", "满意"),
+    ("proposal", 19): ("handling", "", ""),
+    ("proposal", 20): ("done", "A", "满意"),
 }
 
-PEOPLE = ["王建国", "李秀英", "张卫东", "刘淑华", "陈志强", "杨桂芳", "赵德胜", "黄丽萍", "周海波", "吴红梅",
-          "徐国庆", "孙玉兰", "胡振华", "朱晓燕", "高建平", "林文静", "何永刚", "郭春梅", "马学军", "罗小琴"]
+PEOPLE = [
+    "王建国",
+    "李秀英",
+    "张卫东",
+    "刘淑华",
+    "陈志强",
+    "杨桂芳",
+    "赵德胜",
+    "黄丽萍",
+    "周海波",
+    "吴红梅",
+    "徐国庆",
+    "孙玉兰",
+    "胡振华",
+    "朱晓燕",
+    "高建平",
+    "林文静",
+    "何永刚",
+    "郭春梅",
+    "马学军",
+    "罗小琴",
+]
 ANSWERS = {
     "A": "经研究，所提建议已采纳，相关工作已完成并建立长效机制。",
     "B": "所提问题已列入明年工作计划，将按承诺时限推进解决。",
@@ -178,15 +222,26 @@ def seed_motions(session: Session, org: Org, today: date, *, directory: Path | N
                 continue
             person = PEOPLE[(number * (3 if kind == "suggestion" else 7)) % len(PEOPLE)]
             leader = KEY.get((kind, number))
-            out.append(motions.MotionInput(
-                kind=kind, number=number, session_name=NPC_SESSION if kind == "suggestion" else CPPCC_SESSION,
-                title=title, proposer=person, lead_department_id=dep[lead],
-                assisting_department_ids=[dep[a] for a in assists], category=category,
-                body=(f"{person}{'代表' if kind == 'suggestion' else '委员'}在调研中了解到，{_topic(title)}是群众反映集中的问题。"
-                      f"建议：一是摸清底数，制定工作方案；二是加大投入，明确责任单位和完成时限；三是建立长效机制，定期向代表委员通报进展。"),
-                co_signers="、".join(PEOPLE[(number + k) % len(PEOPLE)] for k in (5, 9)) if number % 3 == 0 else "",
-                contact=f"139{number:04d}{len(title):04d}", is_key=leader is not None,
-                supervising_leader_id=org.leaders[leader] if leader else None))
+            out.append(
+                motions.MotionInput(
+                    kind=kind,
+                    number=number,
+                    session_name=NPC_SESSION if kind == "suggestion" else CPPCC_SESSION,
+                    title=title,
+                    proposer=person,
+                    lead_department_id=dep[lead],
+                    assisting_department_ids=[dep[a] for a in assists],
+                    category=category,
+                    body=(
+                        f"{person}{'代表' if kind == 'suggestion' else '委员'}在调研中了解到，{_topic(title)}是群众反映集中的问题。"
+                        f"建议：一是摸清底数，制定工作方案；二是加大投入，明确责任单位和完成时限；三是建立长效机制，定期向代表委员通报进展。"
+                    ),
+                    co_signers="、".join(PEOPLE[(number + k) % len(PEOPLE)] for k in (5, 9)) if number % 3 == 0 else "",
+                    contact=f"139{number:04d}{len(title):04d}",
+                    is_key=leader is not None,
+                    supervising_leader_id=org.leaders[leader] if leader else None,
+                )
+            )
         return out
 
     made: dict[tuple[str, int], Motion] = {}
@@ -209,23 +264,40 @@ def seed_motions(session: Session, org: Org, today: date, *, directory: Path | N
 
     def opinion(key, unit, topic):
         clerk = org.clerks[unit]
-        motions.send_opinion(session, clerk, made[key].id,
-                             f"{clerk.name.removesuffix('联络员')}将积极配合，在职责范围内做好{topic}相关工作。")
+        motions.send_opinion(
+            session,
+            clerk,
+            made[key].id,
+            f"{clerk.name.removesuffix('联络员')}将积极配合，在职责范围内做好{topic}相关工作。",
+        )
 
     def consult(key, day, form, text=""):
-        motions.record_consult(session, lead_of(key), made[key].id, day, form,
-                               text or f"与{made[key].proposer}{form}沟通办理思路，代表委员对工作安排表示理解。")
+        motions.record_consult(
+            session,
+            lead_of(key),
+            made[key].id,
+            day,
+            form,
+            text or f"与{made[key].proposer}{form}沟通办理思路，代表委员对工作安排表示理解。",
+        )
 
     def answer(key, category, summary, promise=None):
-        motions.answer(session, lead_of(key), made[key].id, category, summary, _letter(), promise_date=promise,
-                       directory=directory)
+        motions.answer(
+            session, lead_of(key), made[key].id, category, summary, _letter(), promise_date=promise, directory=directory
+        )
 
     def review(key, approve, note):
         motions.review_answer(session, office, made[key].id, approve, note)
 
     def feedback(key, result, day):
-        motions.record_feedback(session, office, made[key].id, result,
-                                "希望进一步明确施工时间表" if result == "不满意" else "对办理结果表示认可", day)
+        motions.record_feedback(
+            session,
+            office,
+            made[key].id,
+            result,
+            "希望进一步明确施工时间表" if result == "不满意" else "对办理结果表示认可",
+            day,
+        )
 
     def kept(key):
         motions.keep_promise(session, lead_of(key), made[key].id, "承诺事项已落实，已向代表书面通报。")
@@ -267,8 +339,12 @@ def seed_motions(session: Session, org: Org, today: date, *, directory: Path | N
         feedback_day = wd(review_day, 5 + skip)
         at(feedback_day, partial(feedback, key, feeling, feedback_day))
         if fate == "second":
-            at(wd(today, -10), partial(consult, key, wd(today, -10), "座谈",
-                                       "召开居民座谈会，逐项说明施工时间表，代表要求按月通报进度。"))
+            at(
+                wd(today, -10),
+                partial(
+                    consult, key, wd(today, -10), "座谈", "召开居民座谈会，逐项说明施工时间表，代表要求按月通报进度。"
+                ),
+            )
         if fate == "kept":
             at(wd(promise, -3), partial(kept, key))
 
@@ -277,5 +353,5 @@ def seed_motions(session: Session, org: Org, today: date, *, directory: Path | N
             call()
     session.flush()
     if cal.is_workday(today):
-        motions.run_step_reminders(session, today)
+        motion_reminders.run_step_reminders(session, today)
     return Counter(("unassigned" if m.stage == motions.UNASSIGNED else m.stage) for m in made.values())

@@ -34,8 +34,13 @@ LEADERS = [
     (HE, "何军", "区政府党组成员、办公室主任"),
 ]
 
-C, ST, TW, INS, OT = (DepartmentKind.COMPONENT, DepartmentKind.STREET, DepartmentKind.TOWN,
-                      DepartmentKind.INSTITUTION, DepartmentKind.OTHER)
+C, ST, TW, INS, OT = (
+    DepartmentKind.COMPONENT,
+    DepartmentKind.STREET,
+    DepartmentKind.TOWN,
+    DepartmentKind.INSTITUTION,
+    DepartmentKind.OTHER,
+)
 
 DEPARTMENTS = [
     # key (short name), full name, aliases (the first is the usual label), kind, leader in charge
@@ -157,8 +162,15 @@ def build_org(session: Session) -> Org:
     for order, (key, name, aliases, kind, _leader) in enumerate(DEPARTMENTS, start=1):
         dep = session.exec(select(Department).where(Department.name == normalise_name(name))).first()
         if dep is None:
-            dep = organisation.create_department(session, admin, name, kind=kind, short_name=label(key),
-                                                 aliases=_free_aliases(session, aliases), sort_order=order * 10)
+            dep = organisation.create_department(
+                session,
+                admin,
+                name,
+                kind=kind,
+                short_name=label(key),
+                aliases=_free_aliases(session, aliases),
+                sort_order=order * 10,
+            )
             created["department"] += 1
         else:
             for alias in _free_aliases(session, aliases):
@@ -170,8 +182,9 @@ def build_org(session: Session) -> Org:
         leader = session.exec(select(Leader).where(Leader.name == name, Leader.title == title)).first()
         if leader is None:
             portfolio = [departments[d] for d, boss in DEPT_LEADER.items() if boss == key]
-            leader = organisation.create_leader(session, admin, name, title, department_ids=portfolio,
-                                                sort_order=order * 10)
+            leader = organisation.create_leader(
+                session, admin, name, title, department_ids=portfolio, sort_order=order * 10
+            )
             created["leader"] += 1
         leaders[key] = leader.id
 
@@ -182,16 +195,22 @@ def build_org(session: Session) -> Org:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
             user = organisation.create_user(
-                session, admin, username, display, DEMO_PASSWORD, role,
+                session,
+                admin,
+                username,
+                display,
+                DEMO_PASSWORD,
+                role,
                 department_id=departments[dep_key] if dep_key else None,
-                leader_id=leaders[leader_key] if leader_key else None, must_change_password=False)
+                leader_id=leaders[leader_key] if leader_key else None,
+                must_change_password=False,
+            )
             created["user"] += 1
         users[username] = user
 
     def actor(username: str, display: str, role: Role, **kw) -> Actor:
         user = users[username]
-        ok = (user.role == role and user.active
-              and all(getattr(user, name) == value for name, value in kw.items()))
+        ok = user.role == role and user.active and all(getattr(user, name) == value for name, value in kw.items())
         # A same-named account with another role stays untouched; act without it.
         return Actor.of(user) if ok else Actor(None, display, role, **kw)
 
@@ -202,10 +221,12 @@ def build_org(session: Session) -> Org:
         if role == Role.CLERK:
             clerks[dep_key] = actor(username, display, role, department_id=departments[dep_key])
     return Org(
-        departments=departments, leaders=leaders, users=users,
+        departments=departments,
+        leaders=leaders,
+        users=users,
         office=actor("duchashi", "督查室王敏", Role.SUPERVISOR),
         office2=actor("duchashi2", "督查室张磊", Role.SUPERVISOR),
         leader=actor("wuhaitao", "吴海涛", Role.LEADER, leader_id=leaders[EXEC]),
-        clerks=clerks, created=created,
+        clerks=clerks,
+        created=created,
     )
-

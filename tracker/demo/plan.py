@@ -45,10 +45,20 @@ SCENARIOS = {
     Status.PENDING_APPROVAL: {"pending": (12, 0)},
     Status.ASSIGNED: {"fresh": (18, 0), "stale": (5, 3), "reassigned": (3, 2)},
     Status.ACKNOWLEDGED: {"normal": (17, 0), "soon": (4, 0), "overdue": (5, 3)},
-    Status.IN_PROGRESS: {"ontrack": (28, 0), "soon": (12, 0), "overdue": (20, 3), "ext_ok": (9, 2),
-                         "ext_overdue": (3, 6), "ext_refused": (6, 2), "ext_pending": (4, 1),
-                         "returned": (7, 3), "ongoing": (5, 1), "reopened": (2, 6), "resumed": (2, 4),
-                         "change": (2, 3)},
+    Status.IN_PROGRESS: {
+        "ontrack": (28, 0),
+        "soon": (12, 0),
+        "overdue": (20, 3),
+        "ext_ok": (9, 2),
+        "ext_overdue": (3, 6),
+        "ext_refused": (6, 2),
+        "ext_pending": (4, 1),
+        "returned": (7, 3),
+        "ongoing": (5, 1),
+        "reopened": (2, 6),
+        "resumed": (2, 4),
+        "change": (2, 3),
+    },
     Status.PENDING_REVIEW: {"normal": (12, 1), "late": (5, 3), "second": (3, 4)},
     Status.CLOSED: {"ontime": (46, 2), "late": (20, 4), "extended": (9, 5), "returned": (9, 5)},
     Status.SUSPENDED: {"suspended": (8, 2)},
@@ -134,8 +144,11 @@ class PlannerBase:
         self.first_due = today if cal.is_workday(today) else cal.add_workdays(today, 1).value
         self.soon_until = overdue.Horizon.build(session, soon_workdays, today=today).soon_until
         start = today - timedelta(days=HISTORY_DAYS + 60)
-        self.workdays = [start + timedelta(days=i) for i in range(HISTORY_DAYS + 60 + 500)
-                         if cal.is_workday(start + timedelta(days=i))]
+        self.workdays = [
+            start + timedelta(days=i)
+            for i in range(HISTORY_DAYS + 60 + 500)
+            if cal.is_workday(start + timedelta(days=i))
+        ]
         w0 = today - timedelta(days=HISTORY_DAYS)
         self.past = [d for d in self.workdays if w0 <= d <= self.last]
         self.sources: list[SourcePlan] = []
@@ -222,11 +235,22 @@ class PlannerBase:
         return Urgency.EXTRA_URGENT if r < 0.08 else Urgency.URGENT if r < 0.3 else Urgency.NORMAL
 
     def _feedback(self) -> FeedbackCycle:
-        return self.rng.choices([FeedbackCycle.WEEKLY, FeedbackCycle.MONTHLY, FeedbackCycle.ONCE],
-                                [3, 4, 3])[0]
+        return self.rng.choices([FeedbackCycle.WEEKLY, FeedbackCycle.MONTHLY, FeedbackCycle.ONCE], [3, 4, 3])[0]
 
-    def _item(self, src: SourcePlan, t: Template, fixed: dict, *, extra_leaders=(), prefix="",
-              urgency=None, feedback=None, lead=None, assists=None, preset=None) -> Item:
+    def _item(
+        self,
+        src: SourcePlan,
+        t: Template,
+        fixed: dict,
+        *,
+        extra_leaders=(),
+        prefix="",
+        urgency=None,
+        feedback=None,
+        lead=None,
+        assists=None,
+        preset=None,
+    ) -> Item:
         rng = self.rng
         v = self._values(fixed)
         title = t.title.format(**v)
@@ -240,26 +264,60 @@ class PlannerBase:
         for extra in extra_leaders:
             if extra and extra not in leaders:
                 leaders.append(extra)
-        item = Item(source=src, item_no=str(len(src.items) + 1), title=title, requirement=requirement,
-                     lead=lead_key, assists=[a for a in assists if a != lead_key], leaders=leaders,
-                     steps=tuple(s.format(**v) for s in t.steps),
-                     problems=tuple(p.format(**v) for p in t.problems) or tuple(GENERIC_PROBLEMS[:3]),
-                     urgency=urgency or self._urgency(), feedback=feedback or self._feedback(), preset=preset)
+        item = Item(
+            source=src,
+            item_no=str(len(src.items) + 1),
+            title=title,
+            requirement=requirement,
+            lead=lead_key,
+            assists=[a for a in assists if a != lead_key],
+            leaders=leaders,
+            steps=tuple(s.format(**v) for s in t.steps),
+            problems=tuple(p.format(**v) for p in t.problems) or tuple(GENERIC_PROBLEMS[:3]),
+            urgency=urgency or self._urgency(),
+            feedback=feedback or self._feedback(),
+            preset=preset,
+        )
         src.items.append(item)
         self.items.append(item)
         return item
 
-    def _simple(self, src: SourcePlan, title: str, lead: str, assists: list[str], *, preset=None,
-                requirement: str = "", urgency=None, fixed=None) -> Item:
+    def _simple(
+        self,
+        src: SourcePlan,
+        title: str,
+        lead: str,
+        assists: list[str],
+        *,
+        preset=None,
+        requirement: str = "",
+        urgency=None,
+        fixed=None,
+    ) -> Item:
         """An item from a short (title, lead, assists) row: audits, suggestions, documents."""
         v = self._values(fixed)
         title = title.format(**v)
         assists = [self._resolve(a, v) for a in assists]
-        t = Template("专项", "", title, requirement or f"认真办理{title}相关工作，按时限报送办理结果。", (lead,),
-                     tuple(assists), ("制定办理方案，明确责任分工", "开展调查核实", "落实具体措施", "形成办理结果"),
-                     tuple(GENERIC_PROBLEMS[:4]))
-        return self._item(src, t, {}, lead=lead, assists=assists, preset=preset, urgency=urgency,
-                          extra_leaders=[src.leader] if src.leader in (MAYOR, EXEC) else [])
+        t = Template(
+            "专项",
+            "",
+            title,
+            requirement or f"认真办理{title}相关工作，按时限报送办理结果。",
+            (lead,),
+            tuple(assists),
+            ("制定办理方案，明确责任分工", "开展调查核实", "落实具体措施", "形成办理结果"),
+            tuple(GENERIC_PROBLEMS[:4]),
+        )
+        return self._item(
+            src,
+            t,
+            {},
+            lead=lead,
+            assists=assists,
+            preset=preset,
+            urgency=urgency,
+            extra_leaders=[src.leader] if src.leader in (MAYOR, EXEC) else [],
+        )
 
     # -- statuses and scenarios -------------------------------------------------
 

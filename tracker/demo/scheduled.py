@@ -16,6 +16,7 @@ from tracker.services.calendar import load_calendar
 from tracker.services.chasing import reminders
 from tracker.services.figures import bulletins, scoring
 from tracker.services.notify import digest
+from tracker.services.scheduling import meeting
 from tracker.services.scheduling import weekly as schedule
 from tracker.services.tasks import recurring
 
@@ -35,13 +36,15 @@ def this_week(session: Session, today: date, *, settings: Settings | None = None
     """This week's 每周调度 with eight blocked items on the agenda, and the day's reminders,
     escalations and digests, as the scheduler would have left them this morning."""
     week = schedule.generate_week(session, today)
-    blocked = session.exec(select(ScheduleItem.id).where(
-        ScheduleItem.schedule_id == week.id, ScheduleItem.section == "blocked")
-        .order_by(ScheduleItem.id).limit(8)).all()  # a meeting's worth, not every blocked item
+    blocked = session.exec(
+        select(ScheduleItem.id)
+        .where(ScheduleItem.schedule_id == week.id, ScheduleItem.section == "blocked")
+        .order_by(ScheduleItem.id)
+        .limit(8)
+    ).all()  # a meeting's worth, not every blocked item
     if blocked:
         office = session.exec(select(User).where(User.username == "duchashi")).one()
-        schedule.update_items(session, Actor.of(office), week.id,
-                              {item_id: {"on_agenda": True} for item_id in blocked})
+        meeting.update_items(session, Actor.of(office), week.id, {item_id: {"on_agenda": True} for item_id in blocked})
     if load_calendar(session).is_workday(today):
         recurring.ensure_report_dues(session, today + REPORT_DUES_AHEAD)
         reminders.run_rules(session, today)

@@ -29,8 +29,9 @@ class Planner(SourcePlanning, TaskStories, PlannerBase):
     """The whole plan: sources and their items, their days and statuses, each task's story."""
 
 
-def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED,
-              settings: Settings | None = None) -> str:
+def seed_demo(
+    session: Session, *, force: bool = False, seed: int = DEFAULT_SEED, settings: Settings | None = None
+) -> str:
     """Write the demo district into ``session`` (not committed) and return a Chinese summary.
 
     Raises ``DomainError`` when the database already holds tasks, unless ``force``;
@@ -41,8 +42,9 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
     soon_workdays = (settings or Settings()).due_soon_workdays
     existing = session.exec(select(sa.func.count()).select_from(Task)).one()
     if existing and not force:
-        raise DomainError(f"数据库中已有 {existing} 件督办事项，为免与真实数据混在一起，未写入演示数据。"
-                          "如确需写入，请加 --force。")
+        raise DomainError(
+            f"数据库中已有 {existing} 件督办事项，为免与真实数据混在一起，未写入演示数据。如确需写入，请加 --force。"
+        )
     today = clock.today()
     plan = Planner(session, today, seed, soon_workdays=soon_workdays)
     plan.plan_sources()
@@ -64,10 +66,12 @@ def seed_demo(session: Session, *, force: bool = False, seed: int = DEFAULT_SEED
     ids = [it.task_id for it in plan.items]
     by_status = Tally(session.exec(select(Task.status).where(Task.id.in_(ids))).all())
     horizon = overdue_rule.Horizon.build(session, soon_workdays)
-    overdue = session.exec(select(sa.func.count()).select_from(Task).where(
-        Task.id.in_(ids), overdue_rule.is_overdue(horizon))).one()
-    soon = session.exec(select(sa.func.count()).select_from(Task).where(
-        Task.id.in_(ids), overdue_rule.is_due_soon(horizon))).one()
+    overdue = session.exec(
+        select(sa.func.count()).select_from(Task).where(Task.id.in_(ids), overdue_rule.is_overdue(horizon))
+    ).one()
+    soon = session.exec(
+        select(sa.func.count()).select_from(Task).where(Task.id.in_(ids), overdue_rule.is_due_soon(horizon))
+    ).one()
     statuses = "、".join(f"{status_label(status)}{by_status.get(status, 0)}" for status in Status)
     created = org.created
     reused = "" if not (len(DEPARTMENTS) - created["department"]) else "（已有单位、领导和用户沿用原数据）"

@@ -53,8 +53,12 @@ class TaskStories:
         it.due0 = due
         c = it.create_day
         if approval is None:
-            approval = (EXEC in it.leaders and self.rng.random() < 0.35 and c < self.last
-                        and (due is None or due >= self.wd(c, 1)))
+            approval = (
+                EXEC in it.leaders
+                and self.rng.random() < 0.35
+                and c < self.last
+                and (due is None or due >= self.wd(c, 1))
+            )
         it.needs_approval = approval
         it.add(c, "create")
         if approval:
@@ -78,8 +82,19 @@ class TaskStories:
         f = self.wdb(a, day) / max(1, self.wdb(a, due))
         return int(min(90, max(10, 100 * f + self.rng.uniform(-12, 8))) // 5 * 5)
 
-    def _work(self, it: Item, lo: date, hi: date, n: int, pct_to: int | None, *, final=False,
-              problems=0.25, assists=True, done: set | None = None) -> None:
+    def _work(
+        self,
+        it: Item,
+        lo: date,
+        hi: date,
+        n: int,
+        pct_to: int | None,
+        *,
+        final=False,
+        problems=0.25,
+        assists=True,
+        done: set | None = None,
+    ) -> None:
         """Lead reports on ``n`` days in [lo, hi] rising to ``pct_to``; assisting parts too."""
         rng = self.rng
         lo = min(lo, hi)
@@ -160,8 +175,9 @@ class TaskStories:
         if it.scenario == "reassigned" and age >= 2:
             a = self._out(it, None, approval=False)
             it.due0 = self.due_future(it, a)
-            options = [d for d in it.assists] or [d for d, boss in DEPT_LEADER.items()
-                                                   if boss == DEPT_LEADER[it.lead] and d != it.lead]
+            options = [d for d in it.assists] or [
+                d for d, boss in DEPT_LEADER.items() if boss == DEPT_LEADER[it.lead] and d != it.lead
+            ]
             new = rng.choice(options)
             it.add(self.wd(a, 1), "reassign_request", new=new)
             it.add(self.cap(self.wd(a, 2)), "reassign_decide", new=new)
@@ -220,8 +236,14 @@ class TaskStories:
                 it.feedback = FeedbackCycle.MONTHLY
             a = self._out(it, None)
             k = self._ack(it, a)
-            self._work(it, self.wd(k, 1) if k < last else k, last, max(1, min(4, 1 + self.wdb(k, last) // 15)),
-                       None, problems=0.15)
+            self._work(
+                it,
+                self.wd(k, 1) if k < last else k,
+                last,
+                max(1, min(4, 1 + self.wdb(k, last) // 15)),
+                None,
+                problems=0.15,
+            )
             return
         if sc == "overdue" and age >= 3:
             due = self.due_past(it, c, today)
@@ -229,8 +251,15 @@ class TaskStories:
             self._milestones(it, a, due, open_=True)
             k = self._ack(it, a, latest=due)
             self._work(it, k, due, self._reports_n(it, k, due), rng.choice([30, 40, 50]), problems=0.3)
-            self._work(it, self.wd(due, 1), last, rng.choice([1, 1, 2]), rng.choice([60, 70, 80, 85]),
-                       problems=0.85, assists=False)
+            self._work(
+                it,
+                self.wd(due, 1),
+                last,
+                rng.choice([1, 1, 2]),
+                rng.choice([60, 70, 80, 85]),
+                problems=0.85,
+                assists=False,
+            )
             self._pressure(it, due, last)
             return
         if sc == "ext_ok" and age >= 2:
@@ -246,8 +275,7 @@ class TaskStories:
             dd = self.cap(self.wd(e, 1))
             it.add(dd, "ext_decide", approve=True, new_due=due1)
             if dd < last:
-                self._work(it, self.wd(dd, 1), last, rng.choice([1, 2]), self._pct(it, a, due1, last),
-                           assists=False)
+                self._work(it, self.wd(dd, 1), last, rng.choice([1, 2]), self._pct(it, a, due1, last), assists=False)
             return
         if sc == "ext_overdue" and age >= 6:
             a = self._out(it, None, approval=False)
@@ -423,8 +451,9 @@ class TaskStories:
             k = self._ack(it, a, latest=due0)
             e = self.rand_day(k, due0)
             late = rng.random() < 0.3 and self.wd(due0, 1) < v
-            due1 = (self.rand_day(self.wd(due0, 1), self.wd(v, -1)) if late
-                    else self.wd(max(v, due0), rng.randint(0, 15)))
+            due1 = (
+                self.rand_day(self.wd(due0, 1), self.wd(v, -1)) if late else self.wd(max(v, due0), rng.randint(0, 15))
+            )
             if due1 <= due0:
                 due1 = self.wd(due0, 5)
             it.add(e, "ext_request", new_due=due1)

@@ -69,11 +69,20 @@ class Runner:
     # sources
 
     def _do_source(self, src: SourcePlan) -> None:
-        row = sources.create_source(self.session, self.org.office, {
-            "kind": src.kind, "title": src.title, "reference": src.reference, "source_date": src.day,
-            "leader_id": self.org.leaders[src.leader] if src.leader else None, "body": src.body,
-            "attendees": src.attendees, "document": src.document,
-        })
+        row = sources.create_source(
+            self.session,
+            self.org.office,
+            {
+                "kind": src.kind,
+                "title": src.title,
+                "reference": src.reference,
+                "source_date": src.day,
+                "leader_id": self.org.leaders[src.leader] if src.leader else None,
+                "body": src.body,
+                "attendees": src.attendees,
+                "document": src.document,
+            },
+        )
         src.db_id = row.id
 
     # the loop
@@ -101,8 +110,11 @@ class Runner:
         assert task.due_date == it.due0, (it.title, task.due_date, it.due0)  # the story was planned on it
         it.task_id = task.id
         if it.milestones:
-            it.milestone_ids = list(self.session.exec(
-                select(Milestone.id).where(Milestone.task_id == task.id).order_by(Milestone.sort_order)))
+            it.milestone_ids = list(
+                self.session.exec(
+                    select(Milestone.id).where(Milestone.task_id == task.id).order_by(Milestone.sort_order)
+                )
+            )
 
     def _do_submit(self, it: Item) -> None:
         tasks.submit_for_approval(self.session, self.office(it), it.task_id)
@@ -139,9 +151,14 @@ class Runner:
         problems = ""
         if problem:
             problems = rng.choice(list(it.problems) + GENERIC_PROBLEMS) + "。"
-        data = {"text": text, "percent": pct, "problems": problems, "next_steps": next_steps,
-                "needs_coordination": bool(problem and rng.random() < 0.5),
-                "milestones_done": [it.milestone_ids[m] for m in marks]}
+        data = {
+            "text": text,
+            "percent": pct,
+            "problems": problems,
+            "next_steps": next_steps,
+            "needs_coordination": bool(problem and rng.random() < 0.5),
+            "milestones_done": [it.milestone_ids[m] for m in marks],
+        }
         tasks.report_progress(self.session, self.lead(it), it.task_id, data)
 
     def _do_part(self, it: Item, dep: str) -> None:
@@ -149,9 +166,11 @@ class Runner:
             return
         kind = DEPT_BY_KEY[dep][3]
         phrase = ASSIST_PHRASES.get(dep) or (
-            "辖区内入户宣传、群众工作和现场协调" if kind in (ST, TW) else "本单位职责范围内的配合工作")
-        text = (f"按照牵头单位{label(it.current_lead)}的要求，已完成{phrase}。"
-                + self.rng.choice(["相关材料已报送牵头单位。", "将继续做好配合工作。", "下一步将按时间节点配合推进。"]))
+            "辖区内入户宣传、群众工作和现场协调" if kind in (ST, TW) else "本单位职责范围内的配合工作"
+        )
+        text = f"按照牵头单位{label(it.current_lead)}的要求，已完成{phrase}。" + self.rng.choice(
+            ["相关材料已报送牵头单位。", "将继续做好配合工作。", "下一步将按时间节点配合推进。"]
+        )
         tasks.report_progress(self.session, self.org.clerks[dep], it.task_id, {"text": text})
 
     def _do_ext_request(self, it: Item, new_due: date) -> None:
@@ -160,25 +179,32 @@ class Runner:
         it.request_id = req.id
 
     def _do_ext_decide(self, it: Item, approve: bool, new_due: date | None = None) -> None:
-        note = (f"同意延期至{cn_date(new_due)}，请严格按新时限办结。" if approve and new_due
-                else self.rng.choice(REFUSE_NOTES))
+        note = (
+            f"同意延期至{cn_date(new_due)}，请严格按新时限办结。"
+            if approve and new_due
+            else self.rng.choice(REFUSE_NOTES)
+        )
         task_requests.decide_extension(self.session, self.office(it), it.request_id, approve, note)
 
     def _do_close_request(self, it: Item, again: bool = False) -> None:
         assists = "、".join(label(d) for d in it.assists)
-        summary = (("已按退回意见补充完善。" if again else "")
-                   + f"{it.title}已按要求办理完毕：{it.steps[-1]}。"
-                   + (f"{assists}按职责完成配合工作。" if assists else "")
-                   + "佐证材料已上传，申请办结。")
+        summary = (
+            ("已按退回意见补充完善。" if again else "")
+            + f"{it.title}已按要求办理完毕：{it.steps[-1]}。"
+            + (f"{assists}按职责完成配合工作。" if assists else "")
+            + "佐证材料已上传，申请办结。"
+        )
         task_requests.request_close(self.session, self.lead(it), it.task_id, summary)
 
     def _do_return(self, it: Item) -> None:
-        task_requests.review_close(self.session, self.office(it), it.task_id, approve=False,
-                           note=self.rng.choice(RETURN_NOTES))
+        task_requests.review_close(
+            self.session, self.office(it), it.task_id, approve=False, note=self.rng.choice(RETURN_NOTES)
+        )
 
     def _do_approve_close(self, it: Item) -> None:
-        task_requests.review_close(self.session, self.office(it), it.task_id, approve=True,
-                           note="经审核，办理结果符合要求，同意办结。")
+        task_requests.review_close(
+            self.session, self.office(it), it.task_id, approve=True, note="经审核，办理结果符合要求，同意办结。"
+        )
 
     def _reminder_text(self, it: Item, due: date | None, **kw) -> str:
         if kw.get("unacknowledged"):
@@ -198,8 +224,10 @@ class Runner:
 
     def _do_escalate(self, it: Item, due: date, level: int) -> None:
         who = "报请责任领导督办" if level == 3 else "现予督办"
-        reason = (f"该事项已超过完成时限（{cn_date(due)}），经多次催办仍未办结，{who}。请{label(it.current_lead)}"
-                  "主要负责同志亲自过问，3个工作日内书面报送办理情况。")
+        reason = (
+            f"该事项已超过完成时限（{cn_date(due)}），经多次催办仍未办结，{who}。请{label(it.current_lead)}"
+            "主要负责同志亲自过问，3个工作日内书面报送办理情况。"
+        )
         task_chasing.escalate(self.session, self.office(it), it.task_id, reason, level=level)
 
     def _do_suspend(self, it: Item) -> None:
@@ -212,26 +240,38 @@ class Runner:
         tasks.cancel(self.session, self.office(it), it.task_id, self.rng.choice(CANCEL_REASONS))
 
     def _do_reopen(self, it: Item) -> None:
-        tasks.reopen(self.session, self.office(it), it.task_id,
-                     "复查核验发现整改不彻底，部分问题出现反弹，重新打开继续办理。")
+        tasks.reopen(
+            self.session, self.office(it), it.task_id, "复查核验发现整改不彻底，部分问题出现反弹，重新打开继续办理。"
+        )
 
     def _do_reassign_request(self, it: Item, new: str) -> None:
         reason = self.rng.choice(REASSIGN_REASONS).format(other=label(new))
-        req = task_requests.request_reassign(self.session, self.lead(it), it.task_id, reason,
-                                     suggested_department_id=self.dep(new))
+        req = task_requests.request_reassign(
+            self.session, self.lead(it), it.task_id, reason, suggested_department_id=self.dep(new)
+        )
         it.request_id = req.id
 
     def _do_reassign_decide(self, it: Item, new: str) -> None:
-        task_requests.decide_reassign(self.session, self.office(it), it.request_id, True,
-                              new_lead_department_id=self.dep(new), note=f"经核实，同意改由{label(new)}牵头办理。")
+        task_requests.decide_reassign(
+            self.session,
+            self.office(it),
+            it.request_id,
+            True,
+            new_lead_department_id=self.dep(new),
+            note=f"经核实，同意改由{label(new)}牵头办理。",
+        )
         it.current_lead = new
         it.assists = [d for d in it.assists if d != new]
 
     def _do_change_request(self, it: Item) -> None:
         requirement = it.requirement + "（经协调，先行实施一期工程，二期视资金和用地条件另行安排。）"
-        req = task_requests.request_change(self.session, self.lead(it), it.task_id,
-                                   "受资金和用地条件限制，原工作要求难以一次完成，申请调整工作内容。",
-                                   requirement=requirement)
+        req = task_requests.request_change(
+            self.session,
+            self.lead(it),
+            it.task_id,
+            "受资金和用地条件限制，原工作要求难以一次完成，申请调整工作内容。",
+            requirement=requirement,
+        )
         it.request_id = req.id
 
     def _do_change_decide(self, it: Item, approve: bool) -> None:

@@ -21,9 +21,7 @@ from tracker.models.base import _json, _ts
 class Reminder(SQLModel, table=True):
     """催办. The unique key makes an automatic rule fire once per task and day."""
 
-    __table_args__ = (
-        sa.UniqueConstraint("task_id", "department_id", "rule", "day", name="uq_reminder_once"),
-    )
+    __table_args__ = (sa.UniqueConstraint("task_id", "department_id", "rule", "day", name="uq_reminder_once"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
@@ -72,9 +70,7 @@ class WeeklySchedule(SQLModel, table=True):
 class ScheduleItem(SQLModel, table=True):
     """A task in a week's schedule, in one section; blocked items can go on the agenda."""
 
-    __table_args__ = (
-        sa.UniqueConstraint("schedule_id", "task_id", "section", name="uq_scheduleitem_once"),
-    )
+    __table_args__ = (sa.UniqueConstraint("schedule_id", "task_id", "section", name="uq_scheduleitem_once"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     schedule_id: int = Field(foreign_key="weeklyschedule.id", index=True, ondelete="CASCADE")

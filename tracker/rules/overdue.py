@@ -114,7 +114,7 @@ def report_missed(h: Horizon) -> sa.ColumnElement[bool]:
 
 @_cached
 def step_missed(h: Horizon) -> sa.ColumnElement[bool]:
-    """A motion's handling step (协办意见, 面商, services/motions.py) past its date and not done."""
+    """A motion's handling step (协办意见, 面商, services/motions/handling.py) past its date and not done."""
     return sa.exists().where(MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today)
 
 

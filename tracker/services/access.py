@@ -24,12 +24,12 @@ MAX_FAILURES_PER_IP = 30
 def is_throttled(session: Session, username: str, ip: str) -> bool:
     since = clock.now() - FAILURE_WINDOW
     by_user = session.scalar(
-        select(sa.func.count()).select_from(LoginFailure)
+        select(sa.func.count())
+        .select_from(LoginFailure)
         .where(LoginFailure.username == username, LoginFailure.at >= since)
     )
     by_ip = session.scalar(
-        select(sa.func.count()).select_from(LoginFailure)
-        .where(LoginFailure.ip == ip, LoginFailure.at >= since)
+        select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at >= since)
     )
     return by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP
 
@@ -47,8 +47,14 @@ def require_change_of_demo_password(session: Session, user: User, password: str,
     user.must_change_password = True
     session.add(user)
     session.flush()
-    audit.record(session, Actor.of(user), "demo_password_flagged", entity="user", entity_id=user.id,
-                 after={"must_change_password": True})
+    audit.record(
+        session,
+        Actor.of(user),
+        "demo_password_flagged",
+        entity="user",
+        entity_id=user.id,
+        after={"must_change_password": True},
+    )
     return True
 
 
@@ -71,8 +77,14 @@ def issue_token(session: Session, actor: Actor, user: User, name: str) -> str:
     row = ApiToken(user_id=user.id, name=name.strip()[:60] or "API", token_hash=_hash(token))
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_token_issue", entity="api_token", entity_id=row.id,
-                 after={"user_id": user.id, "name": row.name})
+    audit.record(
+        session,
+        actor,
+        "api_token_issue",
+        entity="api_token",
+        entity_id=row.id,
+        after={"user_id": user.id, "name": row.name},
+    )
     return token
 
 
@@ -92,5 +104,4 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> None:
     if row is None:
         raise NotFound("未找到该令牌")
     row.revoked = True
-    audit.record(session, actor, "api_token_revoke", entity="api_token", entity_id=row.id,
-                 after={"revoked": True})
+    audit.record(session, actor, "api_token_revoke", entity="api_token", entity_id=row.id, after={"revoked": True})

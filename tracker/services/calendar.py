@@ -148,9 +148,7 @@ def rebuild_calendar_days(session: Session, since: date | None = None) -> None:
         return
     seq = 0
     if start > TABLE_START:
-        seq = session.exec(
-            select(CalendarDay.seq).where(CalendarDay.day == start - timedelta(days=1))
-        ).first()
+        seq = session.exec(select(CalendarDay.seq).where(CalendarDay.day == start - timedelta(days=1))).first()
         if seq is None:  # table never built: build it whole
             start, seq = TABLE_START, 0
     session.exec(delete(CalendarDay).where(CalendarDay.day >= start))
@@ -162,9 +160,7 @@ def rebuild_calendar_days(session: Session, since: date | None = None) -> None:
     session.flush()
 
 
-def set_holiday(
-    session: Session, actor: Actor, day: date, *, is_workday: bool | None, name: str = ""
-) -> None:
+def set_holiday(session: Session, actor: Actor, day: date, *, is_workday: bool | None, name: str = "") -> None:
     """Record an exception (None removes it). Only the office edits the calendar."""
     if not actor.is_office and actor.role != "admin":
         raise ValidationFailed("只有督查室或管理员可以维护节假日")
@@ -185,8 +181,16 @@ def set_holiday(
             row.is_workday, row.name, row.origin = is_workday, name, "office"
         after = {"is_workday": is_workday, "name": name}
     session.flush()
-    audit.record(session, actor, "holiday_set", entity="holiday", entity_id=None,
-                 before=before, after=after, note=day.isoformat())
+    audit.record(
+        session,
+        actor,
+        "holiday_set",
+        entity="holiday",
+        entity_id=None,
+        before=before,
+        after=after,
+        note=day.isoformat(),
+    )
     rebuild_calendar_days(session, since=day)
 
 
@@ -195,8 +199,9 @@ def confirm_year(session: Session, actor: Actor, year: int) -> None:
     if session.get(CalendarYear, year) is None:
         session.add(CalendarYear(year=year, origin="office"))
         _bump_version(session)  # the year is no longer provisional, in every process
-        audit.record(session, actor, "calendar_year_confirmed", entity="calendar_year",
-                     entity_id=year, after={"year": year})
+        audit.record(
+            session, actor, "calendar_year_confirmed", entity="calendar_year", entity_id=year, after={"year": year}
+        )
         session.flush()
 
 
@@ -228,8 +233,11 @@ def seed_presets(session: Session) -> int:
     for order, (code, name, amount, unit, urgency, basis) in enumerate(DEFAULT_PRESETS):
         if code in existing:
             continue
-        session.add(TimeLimitPreset(code=code, name=name, amount=amount, unit=unit,
-                                    urgency=urgency, basis=basis, sort_order=order))
+        session.add(
+            TimeLimitPreset(
+                code=code, name=name, amount=amount, unit=unit, urgency=urgency, basis=basis, sort_order=order
+            )
+        )
         added += 1
     session.flush()
     return added
@@ -264,8 +272,13 @@ def _require_office(actor: Actor) -> None:
 
 
 def year_exceptions(session: Session, year: int) -> list[Holiday]:
-    return list(session.exec(select(Holiday).where(Holiday.day >= date(year, 1, 1),
-                                                   Holiday.day <= date(year, 12, 31)).order_by(Holiday.day)))
+    return list(
+        session.exec(
+            select(Holiday)
+            .where(Holiday.day >= date(year, 1, 1), Holiday.day <= date(year, 12, 31))
+            .order_by(Holiday.day)
+        )
+    )
 
 
 def known_years(session: Session) -> list[CalendarYear]:
@@ -312,7 +325,9 @@ def parse_holiday_lines(text: str) -> list[tuple[date, bool, str]]:
     seen: dict[date, int] = {}
     lines = (text or "").splitlines()
     if len(lines) > MAX_BULK_LINES:
-        raise ValidationFailed(f"一次最多录入 {MAX_BULK_LINES} 行", fields={"lines": f"一次最多录入 {MAX_BULK_LINES} 行"})
+        raise ValidationFailed(
+            f"一次最多录入 {MAX_BULK_LINES} 行", fields={"lines": f"一次最多录入 {MAX_BULK_LINES} 行"}
+        )
     for no, raw in enumerate(lines, start=1):
         line = unicodedata.normalize("NFKC", raw).strip()
         if not line or line.startswith("#"):
@@ -385,8 +400,16 @@ def enter_holidays(session: Session, actor: Actor, text: str, *, confirm_years: 
         after[key] = {"is_workday": is_workday, "name": name}
     session.flush()
     years = sorted({d.year for d, _w, _n in entries})
-    audit.record(session, actor, "holiday_bulk_set", entity="holiday", entity_id=None, before=before,
-                 after=after, note=f"批量录入 {len(entries)} 天（{'、'.join(map(str, years))}年）")
+    audit.record(
+        session,
+        actor,
+        "holiday_bulk_set",
+        entity="holiday",
+        entity_id=None,
+        before=before,
+        after=after,
+        note=f"批量录入 {len(entries)} 天（{'、'.join(map(str, years))}年）",
+    )
     if confirm_years:
         for year in years:
             confirm_year(session, actor, year)
@@ -410,8 +433,9 @@ def mark_year_entered(session: Session, actor: Actor, year: int) -> bool:
     return True
 
 
-def _preset_fields(name: str, amount, unit: str, urgency: str, basis: str,
-                   sort_order) -> tuple[dict, int | None, int | None]:
+def _preset_fields(
+    name: str, amount, unit: str, urgency: str, basis: str, sort_order
+) -> tuple[dict, int | None, int | None]:
     fields: dict = {}
     if not name:
         fields["name"] = "名称不能为空"
@@ -439,8 +463,19 @@ def _preset_fields(name: str, amount, unit: str, urgency: str, basis: str,
     return fields, amount, sort_order
 
 
-def create_preset(session: Session, actor: Actor, *, code: str = "", name: str, amount, unit: str,
-                  urgency: str = "", basis: str = "", active: bool = True, sort_order=0) -> TimeLimitPreset:
+def create_preset(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str = "",
+    name: str,
+    amount,
+    unit: str,
+    urgency: str = "",
+    basis: str = "",
+    active: bool = True,
+    sort_order=0,
+) -> TimeLimitPreset:
     """A new time limit the office can pick when registering a task."""
     name, basis, code = (name or "").strip(), (basis or "").strip(), (code or "").strip().lower()
     fields, amount, sort_order = _preset_fields(name, amount, unit, urgency, basis, sort_order)
@@ -455,18 +490,50 @@ def create_preset(session: Session, actor: Actor, *, code: str = "", name: str, 
         while session.exec(select(TimeLimitPreset).where(TimeLimitPreset.code == f"custom_{n}")).first():
             n += 1
         code = f"custom_{n}"
-    preset = TimeLimitPreset(code=code, name=name, amount=amount, unit=unit, urgency=urgency, basis=basis,
-                             active=active, sort_order=sort_order)
+    preset = TimeLimitPreset(
+        code=code,
+        name=name,
+        amount=amount,
+        unit=unit,
+        urgency=urgency,
+        basis=basis,
+        active=active,
+        sort_order=sort_order,
+    )
     session.add(preset)
     session.flush()
-    audit.record(session, actor, "preset_create", entity="time_limit_preset", entity_id=preset.id,
-                 after={"code": code, "name": name, "amount": amount, "unit": unit, "urgency": urgency,
-                        "basis": basis, "active": active})
+    audit.record(
+        session,
+        actor,
+        "preset_create",
+        entity="time_limit_preset",
+        entity_id=preset.id,
+        after={
+            "code": code,
+            "name": name,
+            "amount": amount,
+            "unit": unit,
+            "urgency": urgency,
+            "basis": basis,
+            "active": active,
+        },
+    )
     return preset
 
 
-def update_preset(session: Session, actor: Actor, preset_id: int, *, name: str, amount, unit: str,
-                  urgency: str = "", basis: str = "", active: bool = True, sort_order=0) -> TimeLimitPreset:
+def update_preset(
+    session: Session,
+    actor: Actor,
+    preset_id: int,
+    *,
+    name: str,
+    amount,
+    unit: str,
+    urgency: str = "",
+    basis: str = "",
+    active: bool = True,
+    sort_order=0,
+) -> TimeLimitPreset:
     """Edit a preset. Tasks keep the due date computed when they were registered."""
     preset = session.get(TimeLimitPreset, preset_id)
     if preset is None:
@@ -481,8 +548,16 @@ def update_preset(session: Session, actor: Actor, preset_id: int, *, name: str, 
     preset.basis, preset.active, preset.sort_order = basis, active, sort_order
     session.add(preset)
     session.flush()
-    audit.record(session, actor, "preset_update", entity="time_limit_preset", entity_id=preset.id,
-                 before=before, after={k: getattr(preset, k) for k in keys}, note=preset.code)
+    audit.record(
+        session,
+        actor,
+        "preset_update",
+        entity="time_limit_preset",
+        entity_id=preset.id,
+        before=before,
+        after={k: getattr(preset, k) for k in keys},
+        note=preset.code,
+    )
     return preset
 
 

@@ -11,8 +11,14 @@ from tracker.errors import ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate(model: type[M], data: dict, labels: dict[str, str], *,
-             missing: str = "{label}不能为空", none_is_missing: bool = False) -> M:
+def validate(
+    model: type[M],
+    data: dict,
+    labels: dict[str, str],
+    *,
+    missing: str = "{label}不能为空",
+    none_is_missing: bool = False,
+) -> M:
     """``model.model_validate(data)``, or ValidationFailed naming each bad field in Chinese.
 
     ``missing`` is the wording for an empty required field; ``none_is_missing``

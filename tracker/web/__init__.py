@@ -30,17 +30,36 @@ from tracker.web.nav import fixed_url, id_url, nav_items
 from tracker.web.widgets import select_options
 
 # Every page blueprint, in the order the app factory registers them.
-BLUEPRINTS = (auth.bp, home.bp, office.bp, tasks.bp, department.bp, leader.bp, admin.bp, imports.bp,
-              notifications.bp, schedule.bp, bulletins.bp, jobs.bp, motions.bp)
+BLUEPRINTS = (
+    auth.bp,
+    home.bp,
+    office.bp,
+    tasks.bp,
+    department.bp,
+    leader.bp,
+    admin.bp,
+    imports.bp,
+    notifications.bp,
+    schedule.bp,
+    bulletins.bp,
+    jobs.bp,
+    motions.bp,
+)
 
 
 def init_web(app: Flask) -> None:
     """What the page templates share: compiled templates kept on disk, the navigation, the
     logged-in user (``me``). The blueprints are registered by the app factory."""
     _keep_compiled_templates(app)
-    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, id_url=id_url, select_options=select_options,
-                                 role_label=lambda r: ROLE_LABELS[Role(r)], unread_badge=notifications.unread_badge,
-                                 light_label=light_label)
+    app.jinja_env.globals.update(
+        nav_items=nav_items,
+        fixed_url=fixed_url,
+        id_url=id_url,
+        select_options=select_options,
+        role_label=lambda r: ROLE_LABELS[Role(r)],
+        unread_badge=notifications.unread_badge,
+        light_label=light_label,
+    )
 
     @app.context_processor
     def _inject_user():

@@ -47,7 +47,6 @@ from tracker.web.access import roles_required
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-
 @bp.before_request
 def _office_or_admin():
     """The whole section is for the office and administrators (login is checked first)."""
@@ -67,8 +66,8 @@ def _admin_globals():
         "weekday": weekday_name,
         "department_options": lambda deps: [(d.id, d.name + ("" if d.active else "（已停用）")) for d in deps],
         "leader_options": lambda leaders: [
-            (x.id, x.name + (f"（{x.title}）" if x.title else "") + ("" if x.active else "（已停用）"))
-            for x in leaders],
+            (x.id, x.name + (f"（{x.title}）" if x.title else "") + ("" if x.active else "（已停用）")) for x in leaders
+        ],
     }
 
 
@@ -150,13 +149,20 @@ def departments():
     for dep_id, leader in db.exec(
         select(LeaderDepartment.department_id, Leader)
         .join(Leader, Leader.id == LeaderDepartment.leader_id)
-        .where(Leader.active.is_(True)).order_by(Leader.sort_order, Leader.id)
+        .where(Leader.active.is_(True))
+        .order_by(Leader.sort_order, Leader.id)
     ):
         in_charge[dep_id].append(leader)
     kind = request.args.get("kind", "")
     rows = [d for d in _departments() if not kind or d.kind == kind]
-    return render_template("admin/departments.html", departments=rows, aliases=aliases,
-                           in_charge=in_charge, open_counts=organisation.open_task_counts(db), kind=kind)
+    return render_template(
+        "admin/departments.html",
+        departments=rows,
+        aliases=aliases,
+        in_charge=in_charge,
+        open_counts=organisation.open_task_counts(db),
+        kind=kind,
+    )
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
@@ -166,9 +172,14 @@ def department_new():
         form = request.form
         try:
             dep = organisation.register_department(
-                get_session(), current_actor(), form.get("name", ""), kind=form.get("kind", ""),
-                short_name=form.get("short_name", ""), aliases=split_list(form.get("aliases", "")),
-                sort_order=_int(form.get("sort_order"), "sort_order"))
+                get_session(),
+                current_actor(),
+                form.get("name", ""),
+                kind=form.get("kind", ""),
+                short_name=form.get("short_name", ""),
+                aliases=split_list(form.get("aliases", "")),
+                sort_order=_int(form.get("sort_order"), "sort_order"),
+            )
         except (ValidationFailed, Conflict) as exc:
             errors = _errors(exc, "name")
         else:
@@ -178,23 +189,42 @@ def department_new():
     return render_template("admin/department_form.html", dep=None, form=form, errors=errors), (422 if errors else 200)
 
 
-def _department_page(dep_id: int, *, form=None, errors=None, alias_form=None, alias_errors=None,
-                     status_errors=None):
+def _department_page(dep_id: int, *, form=None, errors=None, alias_form=None, alias_errors=None, status_errors=None):
     db = get_session()
     dep = organisation.get_department(db, dep_id)
     if form is None:
-        form = {"name": dep.name, "kind": dep.kind, "short_name": dep.short_name,
-                "sort_order": dep.sort_order, "keep_old_name": "1"}
-    aliases = list(db.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == dep.id)
-                           .order_by(DepartmentAlias.alias)))
-    leaders = list(db.exec(select(Leader).join(LeaderDepartment, LeaderDepartment.leader_id == Leader.id)
-                           .where(LeaderDepartment.department_id == dep.id).order_by(Leader.sort_order)))
+        form = {
+            "name": dep.name,
+            "kind": dep.kind,
+            "short_name": dep.short_name,
+            "sort_order": dep.sort_order,
+            "keep_old_name": "1",
+        }
+    aliases = list(
+        db.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == dep.id).order_by(DepartmentAlias.alias))
+    )
+    leaders = list(
+        db.exec(
+            select(Leader)
+            .join(LeaderDepartment, LeaderDepartment.leader_id == Leader.id)
+            .where(LeaderDepartment.department_id == dep.id)
+            .order_by(Leader.sort_order)
+        )
+    )
     users = list(db.exec(select(User).where(User.department_id == dep.id).order_by(User.username)))
     failed = bool(errors or alias_errors or status_errors)
     return render_template(
-        "admin/department_form.html", dep=dep, form=form, errors=errors or {}, aliases=aliases,
-        alias_form=alias_form or {}, alias_errors=alias_errors or {}, status_errors=status_errors or {},
-        leaders=leaders, users=users, open_count=organisation.open_task_counts(db, dep.id).get(dep.id, 0),
+        "admin/department_form.html",
+        dep=dep,
+        form=form,
+        errors=errors or {},
+        aliases=aliases,
+        alias_form=alias_form or {},
+        alias_errors=alias_errors or {},
+        status_errors=status_errors or {},
+        leaders=leaders,
+        users=users,
+        open_count=organisation.open_task_counts(db, dep.id).get(dep.id, 0),
     ), (422 if failed else 200)
 
 
@@ -205,9 +235,15 @@ def department_edit(dep_id: int):
     form = request.form
     try:
         dep = organisation.update_department(
-            get_session(), current_actor(), dep_id, name=form.get("name", ""), kind=form.get("kind", ""),
-            short_name=form.get("short_name", ""), sort_order=_int(form.get("sort_order"), "sort_order"),
-            keep_old_name=_checked("keep_old_name"))
+            get_session(),
+            current_actor(),
+            dep_id,
+            name=form.get("name", ""),
+            kind=form.get("kind", ""),
+            short_name=form.get("short_name", ""),
+            sort_order=_int(form.get("sort_order"), "sort_order"),
+            keep_old_name=_checked("keep_old_name"),
+        )
     except (ValidationFailed, Conflict) as exc:
         return _department_page(dep_id, form=form, errors=_errors(exc, "name"))
     get_session().commit()
@@ -218,8 +254,7 @@ def department_edit(dep_id: int):
 @bp.post("/departments/<int:dep_id>/aliases")
 def department_alias_add(dep_id: int):
     try:
-        row = organisation.add_department_alias(get_session(), current_actor(), dep_id,
-                                                request.form.get("alias", ""))
+        row = organisation.add_department_alias(get_session(), current_actor(), dep_id, request.form.get("alias", ""))
     except (ValidationFailed, Conflict) as exc:
         return _department_page(dep_id, alias_form=request.form, alias_errors=_errors(exc, "alias"))
     get_session().commit()
@@ -239,8 +274,9 @@ def department_alias_remove(dep_id: int, alias_id: int):
 def department_active(dep_id: int):
     active = request.form.get("active") == "1"
     try:
-        count = organisation.set_department_active(get_session(), current_actor(), dep_id, active,
-                                                   accept_open_tasks=_checked("confirm"))
+        count = organisation.set_department_active(
+            get_session(), current_actor(), dep_id, active, accept_open_tasks=_checked("confirm")
+        )
     except ValidationFailed as exc:
         return _department_page(dep_id, status_errors=_errors(exc, "confirm"))
     get_session().commit()
@@ -270,8 +306,11 @@ def leaders():
 def _portfolio_owners(exclude_leader_id: int | None) -> dict[int, list[str]]:
     """Department id → names of the other active leaders in charge, shown beside each box."""
     owners: dict[int, list[str]] = defaultdict(list)
-    query = (select(LeaderDepartment.department_id, Leader.name)
-             .join(Leader, Leader.id == LeaderDepartment.leader_id).where(Leader.active.is_(True)))
+    query = (
+        select(LeaderDepartment.department_id, Leader.name)
+        .join(Leader, Leader.id == LeaderDepartment.leader_id)
+        .where(Leader.active.is_(True))
+    )
     if exclude_leader_id is not None:
         query = query.where(Leader.id != exclude_leader_id)
     for dep_id, name in get_session().exec(query):
@@ -287,17 +326,28 @@ def leader_new():
         selected = _ids(form.getlist("department_ids"))
         try:
             leader = organisation.register_leader(
-                get_session(), current_actor(), form.get("name", ""), form.get("title", ""),
-                department_ids=selected, sort_order=_int(form.get("sort_order"), "sort_order"))
+                get_session(),
+                current_actor(),
+                form.get("name", ""),
+                form.get("title", ""),
+                department_ids=selected,
+                sort_order=_int(form.get("sort_order"), "sort_order"),
+            )
         except (ValidationFailed, Conflict, NotFound) as exc:
             errors = _errors(exc, "name")
         else:
             get_session().commit()
             flash(f"已新增领导“{leader.name}”", "success")
             return redirect(url_for("admin.leaders"))
-    return render_template("admin/leader_form.html", leader=None, form=form, errors=errors, selected=selected,
-                           departments=_departments(active_only=True), owners=_portfolio_owners(None)), \
-        (422 if errors else 200)
+    return render_template(
+        "admin/leader_form.html",
+        leader=None,
+        form=form,
+        errors=errors,
+        selected=selected,
+        departments=_departments(active_only=True),
+        owners=_portfolio_owners(None),
+    ), (422 if errors else 200)
 
 
 def _leader_page(leader_id: int, *, form=None, errors=None, selected=None, portfolio_errors=None):
@@ -311,9 +361,17 @@ def _leader_page(leader_id: int, *, form=None, errors=None, selected=None, portf
     deps = [d for d in _departments() if d.active or d.id in selected]
     users = list(db.exec(select(User).where(User.leader_id == leader.id)))
     failed = bool(errors or portfolio_errors)
-    return render_template("admin/leader_form.html", leader=leader, form=form, errors=errors or {},
-                           selected=selected, portfolio_errors=portfolio_errors or {}, departments=deps,
-                           owners=_portfolio_owners(leader.id), users=users), (422 if failed else 200)
+    return render_template(
+        "admin/leader_form.html",
+        leader=leader,
+        form=form,
+        errors=errors or {},
+        selected=selected,
+        portfolio_errors=portfolio_errors or {},
+        departments=deps,
+        owners=_portfolio_owners(leader.id),
+        users=users,
+    ), (422 if failed else 200)
 
 
 @bp.route("/leaders/<int:leader_id>", methods=["GET", "POST"])
@@ -322,9 +380,14 @@ def leader_edit(leader_id: int):
         return _leader_page(leader_id)
     form = request.form
     try:
-        leader = organisation.update_leader(get_session(), current_actor(), leader_id, name=form.get("name", ""),
-                                            title=form.get("title", ""),
-                                            sort_order=_int(form.get("sort_order"), "sort_order"))
+        leader = organisation.update_leader(
+            get_session(),
+            current_actor(),
+            leader_id,
+            name=form.get("name", ""),
+            title=form.get("title", ""),
+            sort_order=_int(form.get("sort_order"), "sort_order"),
+        )
     except ValidationFailed as exc:
         return _leader_page(leader_id, form=form, errors=_errors(exc, "name"))
     get_session().commit()
@@ -370,8 +433,15 @@ def users():
     tokens: dict[int, int] = defaultdict(int)
     for user_id in db.exec(select(ApiToken.user_id).where(ApiToken.revoked.is_(False))):
         tokens[user_id] += 1
-    return render_template("admin/users.html", users=rows, role=role, q=q, tokens=tokens,
-                           departments={d.id: d for d in _departments()}, leaders={x.id: x for x in _leaders()})
+    return render_template(
+        "admin/users.html",
+        users=rows,
+        role=role,
+        q=q,
+        tokens=tokens,
+        departments={d.id: d for d in _departments()},
+        leaders={x.id: x for x in _leaders()},
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -382,36 +452,72 @@ def user_new():
         form = request.form
         try:
             user = organisation.register_user(
-                get_session(), current_actor(), form.get("username", ""), form.get("display_name", ""),
-                form.get("password", ""), form.get("role", ""), department_id=_opt_id(form.get("department_id")),
-                leader_id=_opt_id(form.get("leader_id")), must_change_password=_checked("must_change_password"))
+                get_session(),
+                current_actor(),
+                form.get("username", ""),
+                form.get("display_name", ""),
+                form.get("password", ""),
+                form.get("role", ""),
+                department_id=_opt_id(form.get("department_id")),
+                leader_id=_opt_id(form.get("leader_id")),
+                must_change_password=_checked("must_change_password"),
+            )
         except (ValidationFailed, Conflict) as exc:
             errors = _errors(exc, "username")
         else:
             get_session().commit()
             flash(f"已新增用户“{user.username}”", "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
-    return render_template("admin/user_form.html", user=None, form=form, errors=errors,
-                           departments=_departments(active_only=True), leaders=_leaders(active_only=True)), \
-        (422 if errors else 200)
+    return render_template(
+        "admin/user_form.html",
+        user=None,
+        form=form,
+        errors=errors,
+        departments=_departments(active_only=True),
+        leaders=_leaders(active_only=True),
+    ), (422 if errors else 200)
 
 
-def _user_page(user_id: int, *, form=None, errors=None, password_errors=None, status_errors=None,
-               token_errors=None, new_token=None, status=None):
+def _user_page(
+    user_id: int,
+    *,
+    form=None,
+    errors=None,
+    password_errors=None,
+    status_errors=None,
+    token_errors=None,
+    new_token=None,
+    status=None,
+):
     db = get_session()
     user = organisation.get_user(db, user_id)
     if form is None:
-        form = {"display_name": user.display_name, "role": user.role, "department_id": user.department_id or "",
-                "leader_id": user.leader_id or ""}
-    tokens = list(db.exec(select(ApiToken).where(ApiToken.user_id == user.id)
-                          .order_by(ApiToken.revoked, ApiToken.created_at.desc())))
+        form = {
+            "display_name": user.display_name,
+            "role": user.role,
+            "department_id": user.department_id or "",
+            "leader_id": user.leader_id or "",
+        }
+    tokens = list(
+        db.exec(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.revoked, ApiToken.created_at.desc())
+        )
+    )
     failed = bool(errors or password_errors or status_errors or token_errors)
     deps = [d for d in _departments() if d.active or d.id == user.department_id]
     leaders = [x for x in _leaders() if x.active or x.id == user.leader_id]
     return render_template(
-        "admin/user_form.html", user=user, form=form, errors=errors or {}, password_errors=password_errors or {},
-        status_errors=status_errors or {}, token_errors=token_errors or {}, tokens=tokens, new_token=new_token,
-        departments=deps, leaders=leaders,
+        "admin/user_form.html",
+        user=user,
+        form=form,
+        errors=errors or {},
+        password_errors=password_errors or {},
+        status_errors=status_errors or {},
+        token_errors=token_errors or {},
+        tokens=tokens,
+        new_token=new_token,
+        departments=deps,
+        leaders=leaders,
     ), (status or (422 if failed else 200))
 
 
@@ -422,10 +528,15 @@ def user_edit(user_id: int):
         return _user_page(user_id)
     form = request.form
     try:
-        user = organisation.update_user(get_session(), current_actor(), user_id,
-                                        display_name=form.get("display_name", ""), role=form.get("role", ""),
-                                        department_id=_opt_id(form.get("department_id")),
-                                        leader_id=_opt_id(form.get("leader_id")))
+        user = organisation.update_user(
+            get_session(),
+            current_actor(),
+            user_id,
+            display_name=form.get("display_name", ""),
+            role=form.get("role", ""),
+            department_id=_opt_id(form.get("department_id")),
+            leader_id=_opt_id(form.get("leader_id")),
+        )
     except ValidationFailed as exc:
         return _user_page(user_id, form=form, errors=_errors(exc, "display_name"))
     get_session().commit()
@@ -488,8 +599,9 @@ def user_token_revoke(user_id: int, token_id: int):
 # --- holidays ---------------------------------------------------------------------
 
 
-def _holiday_page(year: int | None = None, *, form=None, errors=None, bulk_form=None, bulk_errors=None,
-                  year_errors=None):
+def _holiday_page(
+    year: int | None = None, *, form=None, errors=None, bulk_form=None, bulk_errors=None, year_errors=None
+):
     db = get_session()
     today = clock.today()
     year = year or today.year
@@ -499,11 +611,21 @@ def _holiday_page(year: int | None = None, *, form=None, errors=None, bulk_form=
     failed = bool(errors or bulk_errors or year_errors)
     line_errors = [v for k, v in (bulk_errors or {}).items() if k.startswith("line_")]
     return render_template(
-        "admin/holidays.html", year=year, years=years, known=known, known_set=known_set,
-        year_known=year in known_set, rows=calendar.year_exceptions(db, year),
-        form=form or {"kind": "holiday"}, errors=errors or {}, bulk_form=bulk_form or {},
-        bulk_errors=bulk_errors or {}, line_errors=line_errors, year_errors=year_errors or {},
-        unknown_year=_unknown_next_year(), today=today,
+        "admin/holidays.html",
+        year=year,
+        years=years,
+        known=known,
+        known_set=known_set,
+        year_known=year in known_set,
+        rows=calendar.year_exceptions(db, year),
+        form=form or {"kind": "holiday"},
+        errors=errors or {},
+        bulk_form=bulk_form or {},
+        bulk_errors=bulk_errors or {},
+        line_errors=line_errors,
+        year_errors=year_errors or {},
+        unknown_year=_unknown_next_year(),
+        today=today,
     ), (422 if failed else 200)
 
 
@@ -519,8 +641,9 @@ def holidays():
 def holiday_set():
     form = request.form
     try:
-        day = calendar.enter_holiday(get_session(), current_actor(), form.get("day", ""), form.get("kind", ""),
-                                     form.get("name", ""))
+        day = calendar.enter_holiday(
+            get_session(), current_actor(), form.get("day", ""), form.get("kind", ""), form.get("name", "")
+        )
     except ValidationFailed as exc:
         year = _opt_id(form.get("year")) or clock.today().year
         return _holiday_page(year, form=form, errors=_errors(exc, "day"))
@@ -548,8 +671,9 @@ def holiday_remove(day: str):
 def holiday_bulk():
     form = request.form
     try:
-        days = calendar.enter_holidays(get_session(), current_actor(), form.get("lines", ""),
-                                       confirm_years=_checked("confirm_years"))
+        days = calendar.enter_holidays(
+            get_session(), current_actor(), form.get("lines", ""), confirm_years=_checked("confirm_years")
+        )
     except ValidationFailed as exc:
         year = _opt_id(form.get("year")) or clock.today().year
         return _holiday_page(year, bulk_form=form, bulk_errors=_errors(exc, "lines"))
@@ -577,15 +701,26 @@ def holiday_confirm_year():
 
 @bp.get("/presets")
 def presets():
-    rows = list(get_session().exec(select(TimeLimitPreset).order_by(
-        TimeLimitPreset.active.desc(), TimeLimitPreset.sort_order, TimeLimitPreset.id)))
+    rows = list(
+        get_session().exec(
+            select(TimeLimitPreset).order_by(
+                TimeLimitPreset.active.desc(), TimeLimitPreset.sort_order, TimeLimitPreset.id
+            )
+        )
+    )
     return render_template("admin/presets.html", presets=rows)
 
 
 def _preset_args(form) -> dict:
-    return {"name": form.get("name", ""), "amount": form.get("amount", ""), "unit": form.get("unit", ""),
-            "urgency": form.get("urgency", ""), "basis": form.get("basis", ""), "active": _checked("active"),
-            "sort_order": form.get("sort_order", "")}
+    return {
+        "name": form.get("name", ""),
+        "amount": form.get("amount", ""),
+        "unit": form.get("unit", ""),
+        "urgency": form.get("urgency", ""),
+        "basis": form.get("basis", ""),
+        "active": _checked("active"),
+        "sort_order": form.get("sort_order", ""),
+    }
 
 
 @bp.route("/presets/new", methods=["GET", "POST"])
@@ -594,8 +729,9 @@ def preset_new():
     if request.method == "POST":
         form = request.form
         try:
-            preset = calendar.create_preset(get_session(), current_actor(), code=form.get("code", ""),
-                                            **_preset_args(form))
+            preset = calendar.create_preset(
+                get_session(), current_actor(), code=form.get("code", ""), **_preset_args(form)
+            )
         except ValidationFailed as exc:
             errors = _errors(exc, "name")
         else:
@@ -624,7 +760,13 @@ def preset_edit(preset_id: int):
             return redirect(url_for("admin.presets"))
         preset = db.get(TimeLimitPreset, preset_id)
     else:
-        form = {"name": preset.name, "amount": preset.amount, "unit": preset.unit, "urgency": preset.urgency,
-                "basis": preset.basis, "active": "1" if preset.active else "", "sort_order": preset.sort_order}
-    return render_template("admin/preset_form.html", preset=preset, form=form, errors=errors), \
-        (422 if errors else 200)
+        form = {
+            "name": preset.name,
+            "amount": preset.amount,
+            "unit": preset.unit,
+            "urgency": preset.urgency,
+            "basis": preset.basis,
+            "active": "1" if preset.active else "",
+            "sort_order": preset.sort_order,
+        }
+    return render_template("admin/preset_form.html", preset=preset, form=form, errors=errors), (422 if errors else 200)

@@ -50,8 +50,7 @@ def login():
             error = "用户名或密码错误"
         else:
             access.clear_failures(db, username)
-            access.require_change_of_demo_password(db, user, password,
-                                                   demo_mode=current_app.config["TRACKER"].demo)
+            access.require_change_of_demo_password(db, user, password, demo_mode=current_app.config["TRACKER"].demo)
             db.commit()
             session.clear()  # no session fixation: a fresh session on login
             login_user(LoginUser(user))
@@ -78,8 +77,14 @@ def change_password():
         db = get_session()
         row = db.get(User, current_user.id)
         try:
-            organisation.change_password(db, current_actor(), row, request.form.get("old_password", ""),
-                                         request.form.get("new_password", ""), request.form.get("confirm", ""))
+            organisation.change_password(
+                db,
+                current_actor(),
+                row,
+                request.form.get("old_password", ""),
+                request.form.get("new_password", ""),
+                request.form.get("confirm", ""),
+            )
         except organisation.ValidationFailed as exc:
             errors = exc.fields or {"_": exc.message}
         else:

@@ -35,6 +35,7 @@ def _china_time(value) -> str:
     """A stored UTC instant as China time (the bulletin's 生成时间)."""
     return value.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M") if value else ""
 
+
 READERS = (Role.SUPERVISOR, Role.CLERK, Role.LEADER)
 
 
@@ -44,11 +45,17 @@ def index():
     s = get_session()
     kind = request.args.get("kind", "")
     rows = bulletins.list_bulletins(s, kind if kind in bulletins.KINDS else None)
-    return render_template("bulletins/index.html", rows=rows, kind=kind, kinds=bulletins.KINDS,
-                           can_generate=current_user.row.role == Role.SUPERVISOR,
-                           last_week=bulletins.last_complete_period("week"),
-                           last_month=bulletins.last_complete_period("month"),
-                           form={}, errors={})
+    return render_template(
+        "bulletins/index.html",
+        rows=rows,
+        kind=kind,
+        kinds=bulletins.KINDS,
+        can_generate=current_user.row.role == Role.SUPERVISOR,
+        last_week=bulletins.last_complete_period("week"),
+        last_month=bulletins.last_complete_period("month"),
+        form={},
+        errors={},
+    )
 
 
 @bp.post("/generate")
@@ -61,12 +68,18 @@ def generate():
         bulletin = bulletins.generate_bulletin(s, kind, period, actor=current_actor())
     except DomainError as exc:
         s.rollback()
-        return render_template("bulletins/index.html", rows=bulletins.list_bulletins(s), kind="",
-                               kinds=bulletins.KINDS, can_generate=True,
-                               last_week=bulletins.last_complete_period("week"),
-                               last_month=bulletins.last_complete_period("month"),
-                               form=request.form, errors=exc.fields or {"_": exc.message},
-                               message=exc.message), exc.http_status
+        return render_template(
+            "bulletins/index.html",
+            rows=bulletins.list_bulletins(s),
+            kind="",
+            kinds=bulletins.KINDS,
+            can_generate=True,
+            last_week=bulletins.last_complete_period("week"),
+            last_month=bulletins.last_complete_period("month"),
+            form=request.form,
+            errors=exc.fields or {"_": exc.message},
+            message=exc.message,
+        ), exc.http_status
     s.commit()
     flash(f"已生成：{bulletin.data['title']}", "success")
     return redirect(url_for("bulletins.show", bulletin_id=bulletin.id))
@@ -76,8 +89,7 @@ def generate():
 @roles_required(*READERS)
 def show(bulletin_id: int):
     bulletin = bulletins.get(get_session(), bulletin_id)
-    return render_template("bulletins/show.html", b=bulletin, d=bulletin.data or {},
-                           labels=scoring.WEIGHT_LABELS)
+    return render_template("bulletins/show.html", b=bulletin, d=bulletin.data or {}, labels=scoring.WEIGHT_LABELS)
 
 
 @bp.get("/<int:bulletin_id>/export")
@@ -89,8 +101,12 @@ def export(bulletin_id: int):
     write_bulletin(out, bulletin.data or {})
     out.seek(0)
     name = ("督办周通报" if bulletin.kind == "week" else "督办月通报") + f"-{bulletin.period}.xlsx"
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=name)
+    return send_file(
+        out,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=name,
+    )
 
 
 @bp.route("/weights", methods=["GET", "POST"])
@@ -111,6 +127,12 @@ def weights():
             s.commit()
             flash("考核权重已保存，新生成的通报和每日考核快照将按新权重计分；已生成的通报不变。", "success")
             return redirect(url_for("bulletins.weights"))
-    return render_template("bulletins/weights.html", values=values, errors=errors, labels=scoring.WEIGHT_LABELS,
-                           defaults=scoring.DEFAULT_WEIGHTS, doc=scoring.__doc__,
-                           is_admin=current_user.row.role == Role.ADMIN), status
+    return render_template(
+        "bulletins/weights.html",
+        values=values,
+        errors=errors,
+        labels=scoring.WEIGHT_LABELS,
+        defaults=scoring.DEFAULT_WEIGHTS,
+        doc=scoring.__doc__,
+        is_admin=current_user.row.role == Role.ADMIN,
+    ), status

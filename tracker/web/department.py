@@ -33,8 +33,7 @@ _open = [s.value for s in OPEN]
 _working = [s.value for s in WORKING]
 
 
-def _sections(session: Session, actor: Actor, base: sa.Select,
-              conditions: list[list]) -> list[tuple[list, int]]:
+def _sections(session: Session, actor: Actor, base: sa.Select, conditions: list[list]) -> list[tuple[list, int]]:
     """The inbox sections in two statements instead of one (or two) per section.
 
     Each section is the shared task-list select (``base``) under the actor's visibility and
@@ -90,8 +89,12 @@ def _inbox_statements(h: Horizon, periods: recurring.PeriodsInForce) -> tuple[sa
 def returned_clause() -> sa.ColumnElement[bool]:
     """The task's latest close request was returned (退回) and the task is back in progress."""
     latest_status = (
-        select(CloseRequest.status).where(CloseRequest.task_id == Task.id)
-        .order_by(CloseRequest.id.desc()).limit(1).correlate(Task).scalar_subquery()
+        select(CloseRequest.status)
+        .where(CloseRequest.task_id == Task.id)
+        .order_by(CloseRequest.id.desc())
+        .limit(1)
+        .correlate(Task)
+        .scalar_subquery()
     )
     return sa.and_(Task.status == Status.IN_PROGRESS.value, latest_status == RequestStatus.REJECTED.value)
 
@@ -140,19 +143,28 @@ def inbox():
     dep = actor.department_id
     periods = recurring.periods_in_force(session, h.today)
     flags, n = _inbox_statements(h, periods)
-    found = _deal(session, flags, lambda ids: queries.list_rows_by_ids(session, h, ids), n,
-                  {"v_department_id": dep})
-    sections = [{"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
-                for (key, title, hint), (rows, total) in zip(SECTIONS, found)]
+    found = _deal(session, flags, lambda ids: queries.list_rows_by_ids(session, h, ids), n, {"v_department_id": dep})
+    sections = [
+        {"key": key, "title": title, "hint": hint, "rows": rows, "total": total}
+        for (key, title, hint), (rows, total) in zip(SECTIONS, found)
+    ]
     returned_ids = [r.id for s in sections if s["key"] == "returned" for r in s["rows"]]
-    urls = {"show": id_url("tasks.show"), "acknowledge": id_url("tasks.acknowledge"),
-            "inbox": url_for("department.inbox")}
+    urls = {
+        "show": id_url("tasks.show"),
+        "acknowledge": id_url("tasks.acknowledge"),
+        "inbox": url_for("department.inbox"),
+    }
     return render_template(
-        "department/inbox.html", sections=sections, today=h.today,
+        "department/inbox.html",
+        sections=sections,
+        today=h.today,
         urls=urls,
-        return_notes=_return_notes(session, returned_ids), my_department=dep,
+        return_notes=_return_notes(session, returned_ids),
+        my_department=dep,
         status_text=lambda s: status_label(s, Party.LEAD),
-        cycle_labels=FEEDBACK_CYCLE_LABELS, limit=SECTION_LIMIT, report_periods=periods,
+        cycle_labels=FEEDBACK_CYCLE_LABELS,
+        limit=SECTION_LIMIT,
+        report_periods=periods,
     )
 
 
@@ -169,17 +181,26 @@ def tasks():
     f = TaskFilter.from_args(request.args)
     sort = request.args.get("sort", "due")
     sort = sort if sort in SORT_CHOICES else "due"
-    page = queries.list_task_rows(session, actor, f, h, sort=sort, page=page_number(request.args.get("page")),
-                                  per_page=50)
+    page = queries.list_task_rows(
+        session, actor, f, h, sort=sort, page=page_number(request.args.get("page")), per_page=50
+    )
     ids = [r.id for r in page.rows]
     assist_names, leader_names = queries.names_for(session, ids)
     args = f.to_args()
     if sort != "due":
         args["sort"] = sort
     return render_template(
-        "department/tasks.html", page=page, f=f, args=args, sort=sort, sort_choices=SORT_CHOICES,
+        "department/tasks.html",
+        page=page,
+        f=f,
+        args=args,
+        sort=sort,
+        sort_choices=SORT_CHOICES,
         show_url=id_url("tasks.show"),
-        assist_names=assist_names, leader_names=leader_names, my_department=actor.department_id,
+        assist_names=assist_names,
+        leader_names=leader_names,
+        my_department=actor.department_id,
         status_choices=[(s.value, status_label(s, Party.LEAD)) for s in STATUS_CHOICES],
-        status_text=lambda s: status_label(s, Party.LEAD), light_labels=LIGHT_LABELS,
+        status_text=lambda s: status_label(s, Party.LEAD),
+        light_labels=LIGHT_LABELS,
     )

@@ -32,10 +32,19 @@ def index():
             sa.func.count().filter(is_overdue(h)),
             sa.func.count().filter(is_due_soon(h)),
             sa.func.count().filter(Task.status == "closed"),
-        ).select_from(Task).where(visible_clause(actor))
+        )
+        .select_from(Task)
+        .where(visible_clause(actor))
     ).one()
-    return render_template("home.html", today=h.today, open=counts[0], overdue=counts[1],
-                           due_soon=counts[2], closed=counts[3], soon_days=settings.due_soon_workdays)
+    return render_template(
+        "home.html",
+        today=h.today,
+        open=counts[0],
+        overdue=counts[1],
+        due_soon=counts[2],
+        closed=counts[3],
+        soon_days=settings.due_soon_workdays,
+    )
 
 
 @bp.get("/favicon.ico")

@@ -39,9 +39,14 @@ def _office_or_admin():
 
 @bp.context_processor
 def _labels():
-    return {"STATUS_LABELS": svc.STATUS_LABELS, "KINDS": svc.KINDS, "ACTION_LABELS": ACTION_LABELS,
-            "MOTION_KINDS": svc.MOTION_KINDS, "DEADLINE_KINDS": KIND_LABELS,
-            "UNIT_KINDS": {k.value: v for k, v in DEPARTMENT_KIND_LABELS.items()}}
+    return {
+        "STATUS_LABELS": svc.STATUS_LABELS,
+        "KINDS": svc.KINDS,
+        "ACTION_LABELS": ACTION_LABELS,
+        "MOTION_KINDS": svc.MOTION_KINDS,
+        "DEADLINE_KINDS": KIND_LABELS,
+        "UNIT_KINDS": {k.value: v for k, v in DEPARTMENT_KIND_LABELS.items()},
+    }
 
 
 def _folder():
@@ -56,9 +61,14 @@ def _kinds() -> dict[str, str]:
 def _render_index(errors: dict | None = None, status: int = 200, kind: str | None = None):
     s = get_session()
     kinds = _kinds()
-    return render_template("imports/index.html", jobs=svc.recent_jobs(s, current_actor()), kinds=kinds,
-                           kind=kind or next(iter(kinds)), errors=errors or {},
-                           max_size=svc.LIMITS.human_size(svc.LIMITS.max_file_bytes)), status
+    return render_template(
+        "imports/index.html",
+        jobs=svc.recent_jobs(s, current_actor()),
+        kinds=kinds,
+        kind=kind or next(iter(kinds)),
+        errors=errors or {},
+        max_size=svc.LIMITS.human_size(svc.LIMITS.max_file_bytes),
+    ), status
 
 
 @bp.get("/")
@@ -104,7 +114,7 @@ def _rows_page(report: dict, show: str, page: int) -> tuple[list[dict], int]:
         rows = [r for r in rows if r.get("action") == show]
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = min(max(1, page), pages)
-    return rows[(page - 1) * PER_PAGE: page * PER_PAGE], pages
+    return rows[(page - 1) * PER_PAGE : page * PER_PAGE], pages
 
 
 @bp.get("/<int:job_id>")
@@ -116,11 +126,21 @@ def job(job_id: int):
     rows, pages = _rows_page(report, show, page) if report.get("stage") in ("plan", "result") else ([], 1)
     options = {k: v for k, v in (job.options or {}).items() if k != "scan"}
     return render_template(
-        "imports/job.html", job=job, report=report, rows=rows, pages=pages, page=min(page, pages), show=show,
-        options=options, fields=svc.FIELDS[job.kind], field_labels=FIELD_LABELS_BY_KIND[job.kind],
+        "imports/job.html",
+        job=job,
+        report=report,
+        rows=rows,
+        pages=pages,
+        page=min(page, pages),
+        show=show,
+        options=options,
+        fields=svc.FIELDS[job.kind],
+        field_labels=FIELD_LABELS_BY_KIND[job.kind],
         why_not=svc.why_not(report) if report.get("stage") == "plan" else "",
-        can_restart=svc.can_restart(job, _folder()), scan=svc.scan_of(job),
-        progress=svc.progress(job), sources=_sources(report) if job.status == "done" and job.kind == "ledger" else [],
+        can_restart=svc.can_restart(job, _folder()),
+        scan=svc.scan_of(job),
+        progress=svc.progress(job),
+        sources=_sources(report) if job.status == "done" and job.kind == "ledger" else [],
         page_url=lambda n: url_for(".job", job_id=job.id, show=show or None, page=n),
     )
 
@@ -132,7 +152,7 @@ def _sources(report: dict) -> list[tuple[int, str, int]]:
     s = get_session()
     per_source: dict[int, int] = {}
     for part in range(0, len(ids), 900):
-        for source_id in s.exec(select(Task.source_id).where(Task.id.in_(ids[part:part + 900]))):
+        for source_id in s.exec(select(Task.source_id).where(Task.id.in_(ids[part : part + 900]))):
             if source_id is not None:
                 per_source[source_id] = per_source.get(source_id, 0) + 1
     if not per_source:

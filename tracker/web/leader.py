@@ -25,8 +25,12 @@ SECTIONS = [
     ("overdue", "逾期事项", TaskFilter(light=Light.RED.value), "due"),
     ("due_soon", "临期或节点滞后", TaskFilter(light=Light.YELLOW.value), "due"),
     ("on_track", "正常推进", TaskFilter(light=Light.GREEN.value), "due"),
-    ("other", "已办结、暂缓或撤销", TaskFilter(status=[Status.CLOSED.value, Status.SUSPENDED.value,
-                                                   Status.CANCELLED.value]), "-updated"),
+    (
+        "other",
+        "已办结、暂缓或撤销",
+        TaskFilter(status=[Status.CLOSED.value, Status.SUSPENDED.value, Status.CANCELLED.value]),
+        "-updated",
+    ),
 ]
 
 
@@ -36,8 +40,9 @@ def portfolio():
     session = get_session()
     actor = current_actor()
     h = Horizon.build(session, current_app.config["TRACKER"].due_soon_workdays)
-    pending = queries.list_tasks(session, actor, TaskFilter(status=[Status.PENDING_APPROVAL.value]), h,
-                                 per_page=SECTION_LIMIT)
+    pending = queries.list_tasks(
+        session, actor, TaskFilter(status=[Status.PENDING_APPROVAL.value]), h, per_page=SECTION_LIMIT
+    )
     sections = []
     for key, title, flt, sort in SECTIONS:
         page = queries.list_tasks(session, actor, flt, h, sort=sort, per_page=SECTION_LIMIT)
@@ -45,7 +50,12 @@ def portfolio():
     ids = [r.Task.id for r in pending.rows] + [r.Task.id for s in sections for r in s["page"].rows]
     assist_names, leader_names = queries.names_for(session, ids)
     return render_template(
-        "leader/portfolio.html", pending=pending, sections=sections, today=h.today, assist_names=assist_names,
-        leader_names=leader_names, limit=SECTION_LIMIT,
+        "leader/portfolio.html",
+        pending=pending,
+        sections=sections,
+        today=h.today,
+        assist_names=assist_names,
+        leader_names=leader_names,
+        limit=SECTION_LIMIT,
         status_text=lambda s: status_label(s, Party.LEADER),
     )

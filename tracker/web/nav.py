@@ -79,5 +79,7 @@ def _entries(role: str) -> list[tuple[str, str]]:
 
 def nav_items(role: str) -> list[dict]:
     path = request.path
-    return [{"href": href, "label": label, "active": path == href or (href != "/" and path.startswith(href))}
-            for href, label in _entries(role)]
+    return [
+        {"href": href, "label": label, "active": path == href or (href != "/" and path.startswith(href))}
+        for href, label in _entries(role)
+    ]

@@ -35,8 +35,13 @@ def _fmt_dt(value) -> str:
 
 @bp.context_processor
 def _labels():
-    return {"KIND_LABELS": notify.KIND_LABELS, "STATUS_LABELS": notify.STATUS_LABELS,
-            "CHANNEL_LABELS": notify.CHANNEL_LABELS, "FLAVOURS": FLAVOURS, "fmt_dt": _fmt_dt}
+    return {
+        "KIND_LABELS": notify.KIND_LABELS,
+        "STATUS_LABELS": notify.STATUS_LABELS,
+        "CHANNEL_LABELS": notify.CHANNEL_LABELS,
+        "FLAVOURS": FLAVOURS,
+        "fmt_dt": _fmt_dt,
+    }
 
 
 # --- the inbox ---------------------------------------------------------------------------
@@ -47,8 +52,9 @@ def inbox():
     session = get_session()
     page = _page_arg()
     rows, total = notify.inbox(session, current_actor().user_id, page=page, per_page=PER_PAGE)
-    return render_template("notifications/inbox.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)))
+    return render_template(
+        "notifications/inbox.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE))
+    )
 
 
 @bp.post("/<int:notification_id>/read")
@@ -79,8 +85,12 @@ def mark_all_read():
 def deliveries():
     session = get_session()
     channels = {str(c.id): c.name for c in session.exec(select(NotificationChannel)).all()}
-    return render_template("notifications/deliveries.html", rows=delivery_queue.deliveries(session),
-                           counts=delivery_queue.delivery_counts(session), channels=channels)
+    return render_template(
+        "notifications/deliveries.html",
+        rows=delivery_queue.deliveries(session),
+        counts=delivery_queue.delivery_counts(session),
+        channels=channels,
+    )
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
@@ -104,8 +114,11 @@ def retry(delivery_id: int):
 
 
 def _departments():
-    return get_session().exec(select(Department).where(Department.active)
-                              .order_by(Department.sort_order, Department.id)).all()
+    return (
+        get_session()
+        .exec(select(Department).where(Department.active).order_by(Department.sort_order, Department.id))
+        .all()
+    )
 
 
 def _dep_id(raw) -> int | None:
@@ -116,8 +129,9 @@ def _dep_id(raw) -> int | None:
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def channels():
     session = get_session()
-    rows = session.exec(select(NotificationChannel).order_by(NotificationChannel.active.desc(),
-                                                             NotificationChannel.id)).all()
+    rows = session.exec(
+        select(NotificationChannel).order_by(NotificationChannel.active.desc(), NotificationChannel.id)
+    ).all()
     names = {d.id: d.name for d in session.exec(select(Department)).all()}
     return render_template("notifications/channels.html", rows=rows, names=names)
 
@@ -126,11 +140,23 @@ def _channel_form(channel: NotificationChannel | None):
     session = get_session()
     form, errors = request.form, {}
     if request.method == "GET":
-        form = ({"name": channel.name, "flavour": channel.flavour, "url": channel.url,
-                 "department_id": channel.department_id or ""} if channel else {"flavour": "wecom"})
+        form = (
+            {
+                "name": channel.name,
+                "flavour": channel.flavour,
+                "url": channel.url,
+                "department_id": channel.department_id or "",
+            }
+            if channel
+            else {"flavour": "wecom"}
+        )
     else:
-        data = dict(name=form.get("name", ""), flavour=form.get("flavour", ""), url=form.get("url", ""),
-                    department_id=_dep_id(form.get("department_id")))
+        data = dict(
+            name=form.get("name", ""),
+            flavour=form.get("flavour", ""),
+            url=form.get("url", ""),
+            department_id=_dep_id(form.get("department_id")),
+        )
         try:
             if channel is None:
                 channel = notify_settings.create_channel(session, current_actor(), **data)
@@ -143,8 +169,9 @@ def _channel_form(channel: NotificationChannel | None):
             session.commit()
             flash(f"已保存群机器人“{channel.name}”", "success")
             return redirect(url_for(".channels"))
-    return render_template("notifications/channel_form.html", channel=channel, form=form, errors=errors,
-                           departments=_departments()), (422 if errors else 200)
+    return render_template(
+        "notifications/channel_form.html", channel=channel, form=form, errors=errors, departments=_departments()
+    ), (422 if errors else 200)
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])

@@ -64,8 +64,13 @@ from tracker.workflow import STATUS_LABELS, Action, Party, Status, check, status
 bp = Blueprint("office", __name__, url_prefix="/office")
 
 SORT_LABELS = {
-    "due": "完成时限（早→晚）", "-due": "完成时限（晚→早）", "code": "编号（小→大）", "-code": "编号（大→小）",
-    "created": "登记时间（早→晚）", "-created": "登记时间（晚→早）", "updated": "更新时间（早→晚）",
+    "due": "完成时限（早→晚）",
+    "-due": "完成时限（晚→早）",
+    "code": "编号（小→大）",
+    "-code": "编号（大→小）",
+    "created": "登记时间（早→晚）",
+    "-created": "登记时间（晚→早）",
+    "updated": "更新时间（早→晚）",
     "-updated": "更新时间（晚→早）",
 }
 PER_PAGE_CHOICES = (20, 50, 100, 200)
@@ -82,9 +87,13 @@ def _office_only():
 @bp.context_processor
 def _labels():
     return {
-        "SOURCE_KIND_LABELS": SOURCE_KIND_LABELS, "URGENCY_LABELS": URGENCY_LABELS,
-        "LIGHT_LABELS": LIGHT_LABELS, "FEEDBACK_CYCLE_LABELS": FEEDBACK_CYCLE_LABELS,
-        "status_label": status_label, "task_url": task_url, "kind_label": source_svc.kind_label,
+        "SOURCE_KIND_LABELS": SOURCE_KIND_LABELS,
+        "URGENCY_LABELS": URGENCY_LABELS,
+        "LIGHT_LABELS": LIGHT_LABELS,
+        "FEEDBACK_CYCLE_LABELS": FEEDBACK_CYCLE_LABELS,
+        "status_label": status_label,
+        "task_url": task_url,
+        "kind_label": source_svc.kind_label,
         "fmt_dt": _fmt_dt,
     }
 
@@ -102,13 +111,19 @@ def task_url(task_id: int) -> str:
 
 
 def _row_urls() -> dict[str, tuple[str, str]]:
-    return {"task": around_id(task_url(ID_PLACEHOLDER)), "edit": id_url("office.edit_task"),
-            "escalate": id_url("office.escalate")}
+    return {
+        "task": around_id(task_url(ID_PLACEHOLDER)),
+        "edit": id_url("office.edit_task"),
+        "escalate": id_url("office.escalate"),
+    }
 
 
 def _departments():
-    return get_session().exec(select(Department).where(Department.active)
-                              .order_by(Department.sort_order, Department.id)).all()
+    return (
+        get_session()
+        .exec(select(Department).where(Department.active).order_by(Department.sort_order, Department.id))
+        .all()
+    )
 
 
 def _leaders():
@@ -149,8 +164,16 @@ def _render_sources(form: dict, errors: dict, status: int = 200):
     page = max(1, _int(request.args.get("page")) or 1)
     rows, total = source_svc.list_sources(s, kind=kind, text=text, page=page)
     return render_template(
-        "office/sources.html", rows=rows, total=total, page=page, pages=max(1, -(-total // 50)),
-        kind=kind, q=text, form=form, errors=errors, leaders=_leaders(),
+        "office/sources.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        kind=kind,
+        q=text,
+        form=form,
+        errors=errors,
+        leaders=_leaders(),
         meeting_kinds=[k for k in SourceKind if k in MEETING_KINDS],
         other_kinds=[k for k in SourceKind if k not in MEETING_KINDS],
         open_form=bool(errors) or request.args.get("new") == "1",
@@ -184,8 +207,15 @@ def source(source_id: int):
     h = _horizon()
     page = queries.list_tasks(s, current_actor(), TaskFilter(source_id=src.id), h, sort="code", per_page=200)
     assist, leaders = queries.names_for(s, [r.Task.id for r in page.rows])
-    return render_template("office/source.html", src=src, leader=leader, page=page, assist=assist,
-                           leaders=leaders, is_meeting=src.kind in MEETING_KINDS)
+    return render_template(
+        "office/source.html",
+        src=src,
+        leader=leader,
+        page=page,
+        assist=assist,
+        leaders=leaders,
+        is_meeting=src.kind in MEETING_KINDS,
+    )
 
 
 # --- decomposition ---------------------------------------------------------------
@@ -202,10 +232,17 @@ def _rows_from_form(form) -> list[decompose.DraftRow]:
 
 
 def _render_decompose(src: Source, text: str, rows, status: int = 200, message: str = ""):
-    return render_template("office/decompose.html", src=src, text=text, rows=rows, message=message,
-                           department_names=[d.name for d in _departments()],
-                           leader_names=[ldr.name for ldr in _leaders()], urgencies=list(Urgency),
-                           describe_recurrence=describe_recurrence), status
+    return render_template(
+        "office/decompose.html",
+        src=src,
+        text=text,
+        rows=rows,
+        message=message,
+        department_names=[d.name for d in _departments()],
+        leader_names=[ldr.name for ldr in _leaders()],
+        urgencies=list(Urgency),
+        describe_recurrence=describe_recurrence,
+    ), status
 
 
 @bp.route("/sources/<int:source_id>/decompose", methods=["GET", "POST"])
@@ -258,8 +295,11 @@ def _list_args(flt: TaskFilter, sort: str, per_page: int) -> dict:
 @shared()
 def _views_select():
     """The user's saved views (id, name, query): plain rows, the statement built once."""
-    return (select(SavedView.id, SavedView.name, SavedView.query)
-            .where(SavedView.user_id == sa.bindparam("user_id")).order_by(SavedView.name, SavedView.id))
+    return (
+        select(SavedView.id, SavedView.name, SavedView.query)
+        .where(SavedView.user_id == sa.bindparam("user_id"))
+        .order_by(SavedView.name, SavedView.id)
+    )
 
 
 @shared()
@@ -271,8 +311,11 @@ def _choices_select(model):
 @shared()
 def _sources_select():
     """The 200 latest sources (id, title, date) for the list's filter: plain rows, not entities."""
-    return (select(Source.id, Source.title, Source.source_date)
-            .order_by(Source.source_date.desc(), Source.id.desc()).limit(200))
+    return (
+        select(Source.id, Source.title, Source.source_date)
+        .order_by(Source.source_date.desc(), Source.id.desc())
+        .limit(200)
+    )
 
 
 @bp.get("/tasks")
@@ -292,12 +335,24 @@ def tasks():
     conn = s.connection()
     views = conn.execute(_views_select(), {"user_id": actor.user_id}).all()
     return render_template(
-        "office/tasks.html", page=result, flt=flt, sort=sort, per_page=per_page, args=args,
-        query=urlencode(args, doseq=True), assist=assist, leaders_of=leaders, views=views,
-        departments=conn.execute(_choices_select(Department)).all(), leaders=conn.execute(_choices_select(Leader)).all(),
+        "office/tasks.html",
+        page=result,
+        flt=flt,
+        sort=sort,
+        per_page=per_page,
+        args=args,
+        query=urlencode(args, doseq=True),
+        assist=assist,
+        leaders_of=leaders,
+        views=views,
+        departments=conn.execute(_choices_select(Department)).all(),
+        leaders=conn.execute(_choices_select(Leader)).all(),
         sources=[(i, f"{day.isoformat()} {title}") for i, title, day in conn.execute(_sources_select())],
-        statuses=STATUS_LABELS["office"], lights=list(Light), sorts=SORT_LABELS,
-        per_page_choices=PER_PAGE_CHOICES, urls=_row_urls(),
+        statuses=STATUS_LABELS["office"],
+        lights=list(Light),
+        sorts=SORT_LABELS,
+        per_page_choices=PER_PAGE_CHOICES,
+        urls=_row_urls(),
         page_url=lambda n: url_for(".tasks", **{**args, "page": n}),
         sort_url=lambda key: url_for(".tasks", **{**args, "sort": key}),
     )
@@ -355,8 +410,12 @@ def export_tasks():
     out = io.BytesIO()
     export_ledger(s, current_actor(), out, flt, _horizon(), sort=sort if sort in SORTS else "source")
     out.seek(0)
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"督办台账-{clock.today():%Y%m%d}.xlsx")
+    return send_file(
+        out,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"督办台账-{clock.today():%Y%m%d}.xlsx",
+    )
 
 
 # --- saved views ------------------------------------------------------------------
@@ -367,8 +426,14 @@ def _clean_query(raw: str) -> str:
     args = MultiDict(parse_qsl(raw.lstrip("?")))
     sort = args.get("sort", "due")
     per_page = _int(args.get("per_page")) or 50
-    return urlencode(_list_args(TaskFilter.from_args(args), sort if sort in SORTS else "due",
-                                per_page if per_page in PER_PAGE_CHOICES else 50), doseq=True)
+    return urlencode(
+        _list_args(
+            TaskFilter.from_args(args),
+            sort if sort in SORTS else "due",
+            per_page if per_page in PER_PAGE_CHOICES else 50,
+        ),
+        doseq=True,
+    )
 
 
 @bp.post("/views")
@@ -423,14 +488,19 @@ def _task_form_data(form) -> tuple[dict, dict]:
             continue
         milestones.append({"title": title, "due_date": due})
     data = {
-        "title": form.get("title", ""), "requirement": form.get("requirement", ""),
-        "source_id": _int(form.get("source_id")), "item_no": form.get("item_no", ""),
+        "title": form.get("title", ""),
+        "requirement": form.get("requirement", ""),
+        "source_id": _int(form.get("source_id")),
+        "item_no": form.get("item_no", ""),
         "lead_department_id": _int(form.get("lead_department_id")),
-        "assisting_department_ids": _ints("assisting_department_ids"), "leader_ids": _ints("leader_ids"),
+        "assisting_department_ids": _ints("assisting_department_ids"),
+        "leader_ids": _ints("leader_ids"),
         "urgency": form.get("urgency") or Urgency.NORMAL.value,
         "deadline_kind": form.get("deadline_kind") or DeadlineKind.DATE.value,
-        "due_date": form.get("due_date") or None, "deadline_text": form.get("deadline_text", ""),
-        "recurrence": form.get("recurrence", ""), "time_limit_preset": form.get("time_limit_preset", ""),
+        "due_date": form.get("due_date") or None,
+        "deadline_text": form.get("deadline_text", ""),
+        "recurrence": form.get("recurrence", ""),
+        "time_limit_preset": form.get("time_limit_preset", ""),
         "feedback_cycle": form.get("feedback_cycle") or "once",
         "needs_leader_approval": form.get("needs_leader_approval") == "1",
         "milestones": milestones,
@@ -440,18 +510,29 @@ def _task_form_data(form) -> tuple[dict, dict]:
 
 def _render_task_form(task: Task | None, values: dict, errors: dict, status: int = 200):
     s = get_session()
-    presets = s.exec(select(TimeLimitPreset).where(TimeLimitPreset.active)
-                     .order_by(TimeLimitPreset.sort_order, TimeLimitPreset.id)).all()
+    presets = s.exec(
+        select(TimeLimitPreset).where(TimeLimitPreset.active).order_by(TimeLimitPreset.sort_order, TimeLimitPreset.id)
+    ).all()
     recent_sources = s.exec(select(Source).order_by(Source.source_date.desc(), Source.id.desc()).limit(200)).all()
     if values.get("source_id") and all(src.id != values["source_id"] for src in recent_sources):
         extra = s.get(Source, values["source_id"])
         recent_sources = ([extra] if extra else []) + list(recent_sources)
     milestones = values.get("milestones") or []
     return render_template(
-        "office/task_form.html", task=task, v=values, errors=errors, presets=presets, sources=recent_sources,
-        departments=_departments(), leaders=_leaders(), urgencies=list(Urgency), deadline_kinds={
-            DeadlineKind.DATE.value: "固定日期", DeadlineKind.RECURRING.value: "周期报送",
-            DeadlineKind.ONGOING.value: "长期坚持"},
+        "office/task_form.html",
+        task=task,
+        v=values,
+        errors=errors,
+        presets=presets,
+        sources=recent_sources,
+        departments=_departments(),
+        leaders=_leaders(),
+        urgencies=list(Urgency),
+        deadline_kinds={
+            DeadlineKind.DATE.value: "固定日期",
+            DeadlineKind.RECURRING.value: "周期报送",
+            DeadlineKind.ONGOING.value: "长期坚持",
+        },
         milestones=milestones + [{"title": "", "due_date": ""}],
     ), status
 
@@ -490,8 +571,13 @@ def _save_draft(task_id: int | None):
 def new_task():
     if request.method == "POST":
         return _save_draft(None)
-    values = {"source_id": _int(request.args.get("source_id")), "item_no": request.args.get("item_no", ""),
-              "urgency": Urgency.NORMAL.value, "deadline_kind": DeadlineKind.DATE.value, "feedback_cycle": "once"}
+    values = {
+        "source_id": _int(request.args.get("source_id")),
+        "item_no": request.args.get("item_no", ""),
+        "urgency": Urgency.NORMAL.value,
+        "deadline_kind": DeadlineKind.DATE.value,
+        "feedback_cycle": "once",
+    }
     return _render_task_form(None, values, {})
 
 
@@ -522,8 +608,6 @@ def delete_task(task_id: int):
 # --- escalation and the printable notice ----------------------------------------------
 
 
-
-
 @bp.route("/tasks/<int:task_id>/escalate", methods=["GET", "POST"])
 def escalate(task_id: int):
     s = get_session()
@@ -546,9 +630,16 @@ def escalate(task_id: int):
     if request.method != "POST" and state.overdue:
         what = "进展报送时限" if state.kind == "report" else "完成时限"
         reason = f"该事项已超过{what}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
-    return render_template("office/escalate.html", task=task, lead=lead, reason=reason, level=level,
-                           levels=level_choices(), errors=errors,
-                           overdue=(state.workdays, state.calendar_days)), (422 if errors else 200)
+    return render_template(
+        "office/escalate.html",
+        task=task,
+        lead=lead,
+        reason=reason,
+        level=level,
+        levels=level_choices(),
+        errors=errors,
+        overdue=(state.workdays, state.calendar_days),
+    ), (422 if errors else 200)
 
 
 def _deadline_missed(state) -> str:
@@ -571,13 +662,22 @@ def notice(escalation_id: int):
     assist, leaders = queries.names_for(s, [task.id])
     src = s.get(Source, task.source_id) if task.source_id else None
     state = deadline_state(s, _horizon(), task.id)
-    return render_template("office/notice.html", esc=esc, task=task, department=department,
-                           assist=assist[task.id], leaders=leaders[task.id], src=src,
-                           overdue_workdays=state.workdays, overdue_days=state.calendar_days,
-                           overdue_since=state.deadline, overdue_what=_deadline_missed(state),
-                           today=clock.today(),
-                           level_label=level_name(esc.level),
-                           issued_on=clock.local_date(esc.created_at))
+    return render_template(
+        "office/notice.html",
+        esc=esc,
+        task=task,
+        department=department,
+        assist=assist[task.id],
+        leaders=leaders[task.id],
+        src=src,
+        overdue_workdays=state.workdays,
+        overdue_days=state.calendar_days,
+        overdue_since=state.deadline,
+        overdue_what=_deadline_missed(state),
+        today=clock.today(),
+        level_label=level_name(esc.level),
+        issued_on=clock.local_date(esc.created_at),
+    )
 
 
 # --- the review queue -----------------------------------------------------------------
@@ -586,26 +686,37 @@ def notice(escalation_id: int):
 def _render_review(errors: dict | None = None, status: int = 200):
     s = get_session()
     closes = s.execute(
-        select(CloseRequest, Task, Department).join(Task, Task.id == CloseRequest.task_id)
+        select(CloseRequest, Task, Department)
+        .join(Task, Task.id == CloseRequest.task_id)
         .join(Department, Department.id == CloseRequest.department_id)
         .where(CloseRequest.status == RequestStatus.PENDING, Task.status == Status.PENDING_REVIEW)
-        .order_by(CloseRequest.created_at, CloseRequest.id)).all()
+        .order_by(CloseRequest.created_at, CloseRequest.id)
+    ).all()
     extensions = s.execute(
-        select(ExtensionRequest, Task, Department).join(Task, Task.id == ExtensionRequest.task_id)
+        select(ExtensionRequest, Task, Department)
+        .join(Task, Task.id == ExtensionRequest.task_id)
         .join(Department, Department.id == ExtensionRequest.department_id)
         .where(ExtensionRequest.status == RequestStatus.PENDING)
-        .order_by(ExtensionRequest.created_at, ExtensionRequest.id)).all()
+        .order_by(ExtensionRequest.created_at, ExtensionRequest.id)
+    ).all()
     changes = s.execute(
-        select(ChangeRequest, Task).join(Task, Task.id == ChangeRequest.task_id)
+        select(ChangeRequest, Task)
+        .join(Task, Task.id == ChangeRequest.task_id)
         .where(ChangeRequest.status == RequestStatus.PENDING)
-        .order_by(ChangeRequest.created_at, ChangeRequest.id)).all()
+        .order_by(ChangeRequest.created_at, ChangeRequest.id)
+    ).all()
     departments = _departments()
     dept_names = {d.id: d.name for d in s.exec(select(Department)).all()}
     return render_template(
-        "office/review.html", closes=closes, extensions=extensions,
+        "office/review.html",
+        closes=closes,
+        extensions=extensions,
         reassigns=[(r, t) for r, t in changes if r.kind == ChangeKind.REASSIGN],
         changes=[(r, t) for r, t in changes if r.kind != ChangeKind.REASSIGN],
-        departments=departments, dept_names=dept_names, errors=errors or {}, me_id=current_actor().user_id,
+        departments=departments,
+        dept_names=dept_names,
+        errors=errors or {},
+        me_id=current_actor().user_id,
     ), status
 
 
@@ -637,29 +748,39 @@ def _approve() -> bool:
 @bp.post("/review/close/<int:task_id>")
 def review_close(task_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"close-{task_id}", lambda s, a: task_requests.review_close(s, a, task_id, approve, note),
-                   "已审核办结" if approve else "已退回，事项回到办理中")
+    return _decide(
+        f"close-{task_id}",
+        lambda s, a: task_requests.review_close(s, a, task_id, approve, note),
+        "已审核办结" if approve else "已退回，事项回到办理中",
+    )
 
 
 @bp.post("/review/extension/<int:req_id>")
 def review_extension(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"extension-{req_id}", lambda s, a: task_requests.decide_extension(s, a, req_id, approve, note),
-                   "已同意延期，完成时限已调整" if approve else "已不同意延期")
+    return _decide(
+        f"extension-{req_id}",
+        lambda s, a: task_requests.decide_extension(s, a, req_id, approve, note),
+        "已同意延期，完成时限已调整" if approve else "已不同意延期",
+    )
 
 
 @bp.post("/review/change/<int:req_id>")
 def review_change(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
-    return _decide(f"change-{req_id}", lambda s, a: task_requests.decide_change(s, a, req_id, approve, note),
-                   "已同意变更" if approve else "已不同意变更")
+    return _decide(
+        f"change-{req_id}",
+        lambda s, a: task_requests.decide_change(s, a, req_id, approve, note),
+        "已同意变更" if approve else "已不同意变更",
+    )
 
 
 @bp.post("/review/reassign/<int:req_id>")
 def review_reassign(req_id: int):
     approve, note = _approve(), request.form.get("note", "")
     new_lead = _int(request.form.get("new_lead_department_id"))
-    return _decide(f"reassign-{req_id}",
-                   lambda s, a: task_requests.decide_reassign(s, a, req_id, approve, new_lead, note),
-                   "已同意改派，新牵头单位需重新签收" if approve else "已不同意改派")
-
+    return _decide(
+        f"reassign-{req_id}",
+        lambda s, a: task_requests.decide_reassign(s, a, req_id, approve, new_lead, note),
+        "已同意改派，新牵头单位需重新签收" if approve else "已不同意改派",
+    )

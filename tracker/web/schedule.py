@@ -24,7 +24,7 @@ from tracker.errors import DomainError, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import Department, Leader, Role
-from tracker.services.scheduling import cascade
+from tracker.services.scheduling import cascade, meeting
 from tracker.services.scheduling import weekly as svc
 from tracker.services.tasks import lifecycle as task_svc
 from tracker.workflow import status_label
@@ -44,13 +44,19 @@ def _only(roles) -> None:
 @bp.app_context_processor
 def _cascade_helpers():
     """``cascade_section(task)`` for the task page's small 逐级分解 section."""
+
     def cascade_section(task):
         s = get_session()
         level = cascade.level_of(s, task)
         if level is None:
             return None
-        return {"level": level, "label": cascade.LEVEL_LABELS[level], "rollup": cascade.rollup(s, task.id),
-                "can_split": cascade.child_level(level) is not None}
+        return {
+            "level": level,
+            "label": cascade.LEVEL_LABELS[level],
+            "rollup": cascade.rollup(s, task.id),
+            "can_split": cascade.child_level(level) is not None,
+        }
+
     return {"cascade_section": cascade_section}
 
 
@@ -89,16 +95,31 @@ def _render_week(week: svc.Week, *, errors: dict | None = None, form: dict | Non
         counts = svc.section_counts(s, schedule.id, actor)
         agenda = svc.items(s, schedule.id, actor, agenda_only=True)
     leaders = s.exec(select(Leader).where(Leader.active).order_by(Leader.sort_order, Leader.id)).all()
-    departments = s.exec(select(Department).where(Department.active)
-                         .order_by(Department.sort_order, Department.id)).all()
+    departments = s.exec(
+        select(Department).where(Department.active).order_by(Department.sort_order, Department.id)
+    ).all()
     return render_template(
-        "schedule/week.html", week=week, schedule=schedule, sections=sections, agenda=agenda, counts=counts,
+        "schedule/week.html",
+        week=week,
+        schedule=schedule,
+        sections=sections,
+        agenda=agenda,
+        counts=counts,
         PAGE_ROWS=PAGE_ROWS,
-        SECTIONS=svc.SECTIONS, SECTION_LABELS=svc.SECTION_LABELS, CATEGORIES=svc.CATEGORIES,
-        DECISION_ACTIONS=svc.DECISION_ACTIONS, leaders=leaders, departments=departments,
-        is_office=actor.is_office, errors=errors or {}, form=form or {}, status_label=status_label,
-        prev_url=_week_url(week.shift(-1)), next_url=_week_url(week.shift(1)),
-        today=clock.today(), fmt_dt=lambda v: v.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M") if v else "",
+        SECTIONS=svc.SECTIONS,
+        SECTION_LABELS=svc.SECTION_LABELS,
+        CATEGORIES=svc.CATEGORIES,
+        DECISION_ACTIONS=svc.DECISION_ACTIONS,
+        leaders=leaders,
+        departments=departments,
+        is_office=actor.is_office,
+        errors=errors or {},
+        form=form or {},
+        status_label=status_label,
+        prev_url=_week_url(week.shift(-1)),
+        next_url=_week_url(week.shift(1)),
+        today=clock.today(),
+        fmt_dt=lambda v: v.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M") if v else "",
     ), status
 
 
@@ -116,9 +137,15 @@ def week():
 @bp.get("/weeks")
 def weeks():
     _only(READERS)
-    return render_template("schedule/weeks.html", schedules=svc.list_schedules(get_session()),
-                           week_of=svc.week_of, SECTIONS=svc.SECTIONS, SECTION_LABELS=svc.SECTION_LABELS,
-                           current=svc.Week.of(clock.today()), is_office=current_actor().is_office)
+    return render_template(
+        "schedule/weeks.html",
+        schedules=svc.list_schedules(get_session()),
+        week_of=svc.week_of,
+        SECTIONS=svc.SECTIONS,
+        SECTION_LABELS=svc.SECTION_LABELS,
+        current=svc.Week.of(clock.today()),
+        is_office=current_actor().is_office,
+    )
 
 
 @bp.post("/generate")
@@ -132,8 +159,11 @@ def generate():
     schedule = svc.generate_week(s, day, actor=current_actor())
     s.commit()
     counts = schedule.counts or {}
-    flash(f"已生成{wk.label}调度清单：" + "，".join(f"{svc.SECTION_LABELS[k]} {counts.get(k, 0)} 项"
-                                                 for k in svc.SECTIONS), "success")
+    flash(
+        f"已生成{wk.label}调度清单："
+        + "，".join(f"{svc.SECTION_LABELS[k]} {counts.get(k, 0)} 项" for k in svc.SECTIONS),
+        "success",
+    )
     return redirect(_week_url(wk))
 
 
@@ -171,7 +201,7 @@ def save_agenda():
             s.rollback()
             return _render_week(wk, errors={p + "agenda_order": "议程序号应为整数"}, form=form.to_dict(), status=422)
     try:
-        changed = svc.update_items(s, current_actor(), schedule.id, edits)
+        changed = meeting.update_items(s, current_actor(), schedule.id, edits)
     except ValidationFailed as exc:
         s.rollback()
         return _render_week(wk, errors={**exc.fields, "_": exc.message}, form=form.to_dict(), status=422)
@@ -187,7 +217,7 @@ def move():
     item_id = _int(request.form.get("item_id"))
     if item_id is None:
         raise ValidationFailed("请指定要移动的议程事项", fields={"item_id": "缺少"})
-    item = svc.move_item(s, current_actor(), item_id, request.form.get("direction", ""))
+    item = meeting.move_item(s, current_actor(), item_id, request.form.get("direction", ""))
     wk = svc.week_of(svc.get_schedule_by_id(s, item.schedule_id))
     s.commit()
     return redirect(_week_url(wk) + "#agenda")
@@ -215,13 +245,26 @@ def record_meeting():
             text = form.get(p + "decision", "")
             if not action and not text.strip():
                 continue  # not decided at this meeting
-            decisions.append(svc.Decision(item_id=item_id, action=action, text=text,
-                                          title=form.get(p + "title", ""),
-                                          due_date=_date(form.get(p + "due_date"), p + "due_date", "完成时限")))
+            decisions.append(
+                meeting.Decision(
+                    item_id=item_id,
+                    action=action,
+                    text=text,
+                    title=form.get(p + "title", ""),
+                    due_date=_date(form.get(p + "due_date"), p + "due_date", "完成时限"),
+                )
+            )
         if not decisions:
             raise ValidationFailed("请至少为一项议题填写会议决定", fields={"_": "请填写会议决定"})
-        svc.record_meeting(s, current_actor(), schedule.id, meeting_date, decisions,
-                           chair_leader_id=_int(form.get("chair_leader_id")), attendees=form.get("attendees", ""))
+        meeting.record_meeting(
+            s,
+            current_actor(),
+            schedule.id,
+            meeting_date,
+            decisions,
+            chair_leader_id=_int(form.get("chair_leader_id")),
+            attendees=form.get("attendees", ""),
+        )
     except DomainError as exc:
         s.rollback()
         if not isinstance(exc, ValidationFailed):
@@ -238,7 +281,7 @@ def _data_for_export():
     schedule = svc.get_schedule(s, wk)
     if schedule is None:
         raise ValidationFailed(f"{wk.label}尚未生成调度清单，请先生成", fields={"week": "未生成"})
-    return wk, svc.as_dict(s, schedule, current_actor())
+    return wk, meeting.as_dict(s, schedule, current_actor())
 
 
 @bp.get("/export.xlsx")
@@ -253,8 +296,12 @@ def export():
     out = io.BytesIO()
     write_schedule(out, data, svc.SECTION_LABELS)
     out.seek(0)
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"每周调度-{wk.key}.xlsx")
+    return send_file(
+        out,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"每周调度-{wk.key}.xlsx",
+    )
 
 
 @bp.get("/print")
@@ -265,8 +312,13 @@ def print_view():
     except ValidationFailed as exc:
         flash(exc.message, "error")
         return redirect(url_for(".week", week=request.args.get("week", "")))
-    return render_template("schedule/print.html", data=data, SECTIONS=svc.SECTIONS,
-                           SECTION_LABELS=svc.SECTION_LABELS, printed=clock.today())
+    return render_template(
+        "schedule/print.html",
+        data=data,
+        SECTIONS=svc.SECTIONS,
+        SECTION_LABELS=svc.SECTION_LABELS,
+        printed=clock.today(),
+    )
 
 
 # --- cascade -------------------------------------------------------------------
@@ -279,13 +331,21 @@ def _render_cascade(task_id: int, rows: list[dict] | None = None, errors: dict |
     level = cascade.level_of(s, task)
     child = cascade.child_level(level)
     if rows is None:
-        rows = [{"title": r["title"], "due_date": r["due_date"].isoformat(), "requirement": ""}
-                for r in cascade.suggest_children(s, task)]
-    return render_template("schedule/cascade.html", task=task, level=level, child=child,
-                           LEVEL_LABELS=cascade.LEVEL_LABELS, rows=rows + [{"title": "", "due_date": "",
-                                                                             "requirement": ""}],
-                           rollup=cascade.rollup(s, task.id), errors=errors or {},
-                           status_label=status_label), status
+        rows = [
+            {"title": r["title"], "due_date": r["due_date"].isoformat(), "requirement": ""}
+            for r in cascade.suggest_children(s, task)
+        ]
+    return render_template(
+        "schedule/cascade.html",
+        task=task,
+        level=level,
+        child=child,
+        LEVEL_LABELS=cascade.LEVEL_LABELS,
+        rows=rows + [{"title": "", "due_date": "", "requirement": ""}],
+        rollup=cascade.rollup(s, task.id),
+        errors=errors or {},
+        status_label=status_label,
+    ), status
 
 
 @bp.get("/cascade/<int:task_id>")
@@ -320,8 +380,9 @@ def cascade_create(task_id: int):
         created = cascade.create_children(s, current_actor(), task_id, rows)
     except ValidationFailed as exc:
         s.rollback()
-        return _render_cascade(task_id, [r for r in raw_rows if r["title"] or r["due_date"]],
-                               {**exc.fields, "_": exc.message}, 422)
+        return _render_cascade(
+            task_id, [r for r in raw_rows if r["title"] or r["due_date"]], {**exc.fields, "_": exc.message}, 422
+        )
     s.commit()
     flash(f"已分解 {len(created)} 项：" + "、".join(t.code for t in created), "success")
     return redirect(url_for(".cascade_form", task_id=task_id))

@@ -158,10 +158,16 @@ def _known_or_by_id(session: Session, model, ids, known: dict[int, Any]) -> dict
     return out
 
 
-def build_timeline(session: Session, task: Task, party: Party, only_department: int | None, *,
-                   reports_known: dict[int, ProgressReport] | None = None,
-                   files_known: dict[int, Attachment] | None = None,
-                   names_known: dict[int, str] | None = None) -> list[Entry]:
+def build_timeline(
+    session: Session,
+    task: Task,
+    party: Party,
+    only_department: int | None,
+    *,
+    reports_known: dict[int, ProgressReport] | None = None,
+    files_known: dict[int, Attachment] | None = None,
+    names_known: dict[int, str] | None = None,
+) -> list[Entry]:
     """The audit log in the viewer's words; ``only_department`` (``actors.own_part_only``): an
     assisting department sees only its own reports and their files.
 
@@ -205,8 +211,9 @@ def build_timeline(session: Session, task: Task, party: Party, only_department: 
         report = reports.get(e.entity_id) if e.entity == "progress_report" else None
         if e.entity == "progress_report" and not own(report):
             continue
-        entry = Entry(e.at, e.actor_name, ACTION_LABELS.get(e.action, e.action), e.action, note=e.note or "",
-                      report=report)
+        entry = Entry(
+            e.at, e.actor_name, ACTION_LABELS.get(e.action, e.action), e.action, note=e.note or "", report=report
+        )
         before, after = e.before or {}, e.after or {}
         if "status" in after and before.get("status") != after.get("status"):
             old = status_label(before["status"], party) if before.get("status") else "—"
@@ -214,8 +221,12 @@ def build_timeline(session: Session, task: Task, party: Party, only_department: 
         if "due_date" in after and "due_date" in before:
             entry.details.append(("完成时限", f"{before['due_date'] or '—'} → {after['due_date'] or '—'}"))
         if "lead_department_id" in after and "lead_department_id" in before:
-            entry.details.append(("牵头单位", f"{names.get(before['lead_department_id'], '—')} → "
-                                              f"{names.get(after['lead_department_id'], '—')}"))
+            entry.details.append(
+                (
+                    "牵头单位",
+                    f"{names.get(before['lead_department_id'], '—')} → {names.get(after['lead_department_id'], '—')}",
+                )
+            )
         if e.entity == "extension_request" and e.ext_old_due_date is not None:
             entry.details.append(("申请时限", f"{e.ext_old_due_date} → {e.ext_new_due_date}"))
         if e.entity == "change_request" and e.change_id is not None:
@@ -280,15 +291,19 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         actions.discard(Action.DECIDE_EXTENSION)
     if pending_change is None or pending_change.kind != ChangeKind.REASSIGN:
         actions.discard(Action.DECIDE_REASSIGN)
-    if (pending_change is None or pending_change.kind == ChangeKind.REASSIGN
-            or pending_change.requested_by_id == actor.user_id):
+    if (
+        pending_change is None
+        or pending_change.kind == ChangeKind.REASSIGN
+        or pending_change.requested_by_id == actor.user_id
+    ):
         actions.discard(Action.DECIDE_CHANGE)
     if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
         actions.discard(Action.REQUEST_EXTENSION)
 
     needs_departments = bool(actions & {Action.REQUEST_REASSIGN, Action.DECIDE_REASSIGN, Action.REQUEST_CHANGE})
     assisting, leader_names, milestones, departments = taskpage.people_and_milestones(
-        session, task.id, departments=needs_departments)
+        session, task.id, departments=needs_departments
+    )
     reports, task_files = taskpage.reports_and_files(session, task.id)
     latest = latest_reports(reports)
     latest_ids = {r.id for r in latest.values()}
@@ -310,10 +325,15 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         change_names = {i: name for i, name in departments if i in wanted}  # the active ones, when read
         change_names.update(_departments(session, wanted - change_names.keys()))
     own_previous = latest.get(actor.department_id) if actor.department_id else None
-    timeline = build_timeline(session, task, party, own, reports_known={r.id: r for r in reports},
-                              files_known={a.id: a for a in task_files},
-                              names_known={**dict(departments), task.lead_department_id: row.lead_name,
-                                           **dict(assisting)})
+    timeline = build_timeline(
+        session,
+        task,
+        party,
+        own,
+        reports_known={r.id: r for r in reports},
+        files_known={a.id: a for a in task_files},
+        names_known={**dict(departments), task.lead_department_id: row.lead_name, **dict(assisting)},
+    )
     # A task reported on weekly for years has hundreds of entries: the newest TIMELINE_SHOWN, and a
     # link to the rest (with all of them, the page of a task with 420 reports weighs 343 KB).
     hidden = 0 if request.args.get("history") == "all" else max(0, len(timeline) - TIMELINE_SHOWN)
@@ -354,17 +374,20 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "accept": ",".join("." + ext for ext in attachments.TYPES),
         "is_open": task.status in OPEN,
         "may_cascade": cascade.may_have_level(task.parent_id, row.source_kind),  # else no 逐级分解 section
-        "draft_edit_url": (url_for("office.edit_task", task_id=task.id)
-                           if party == Party.OFFICE and task.status == "draft"
-                           and "office.edit_task" in current_app.view_functions else None),
+        "draft_edit_url": (
+            url_for("office.edit_task", task_id=task.id)
+            if party == Party.OFFICE and task.status == "draft" and "office.edit_task" in current_app.view_functions
+            else None
+        ),
     }
 
 
 def render_task(task_id: int, *, status: int = 200, error: DomainError | None = None, form: str = ""):
     ctx = task_context(get_session(), current_actor(), task_id)
     values = request.form if request.method == "POST" else {}
-    return render_template("tasks/show.html", error=error, form_name=form,
-                           fields=(error.fields if error else {}), values=values, **ctx), status
+    return render_template(
+        "tasks/show.html", error=error, form_name=form, fields=(error.fields if error else {}), values=values, **ctx
+    ), status
 
 
 @bp.get("/<int:task_id>")
@@ -375,8 +398,13 @@ def show(task_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int):
     row, path = attachments.for_download(get_session(), current_actor(), attachment_id)
-    resp = send_file(path, mimetype=row.content_type or "application/octet-stream", as_attachment=True,
-                     download_name=row.original_name, max_age=0)
+    resp = send_file(
+        path,
+        mimetype=row.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=row.original_name,
+        max_age=0,
+    )
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
@@ -386,7 +414,12 @@ def download(attachment_id: int):
 
 def _safe_next(default: str) -> str:
     target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and ":" not in target.split("?")[0]:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and ":" not in target.split("?")[0]
+    ):
         return target
     return default
 
@@ -417,8 +450,14 @@ def _files(name: str = "files") -> list:
     return request.files.getlist(name)
 
 
-def act(task_id: int, form: str, step: Callable[[Session, Actor], Any], message: str | Callable[[Any], str],
-        *, redirect_to: Callable[[Any], str | None] | None = None):
+def act(
+    task_id: int,
+    form: str,
+    step: Callable[[Session, Actor], Any],
+    message: str | Callable[[Any], str],
+    *,
+    redirect_to: Callable[[Any], str | None] | None = None,
+):
     """Run one service step as one unit of work, then redirect or re-render on a domain error."""
     session = get_session()
     try:
@@ -472,10 +511,14 @@ def report(task_id: int):
 
 @bp.post("/<int:task_id>/extension")
 def request_extension(task_id: int):
-    return act(task_id, "request_extension",
-               lambda s, a: task_requests.request_extension(s, a, task_id, _date("new_due_date", "新的完成时限"),
-                                                            _text("reason")),
-               "延期申请已提交，请等待督查室审核")
+    return act(
+        task_id,
+        "request_extension",
+        lambda s, a: task_requests.request_extension(
+            s, a, task_id, _date("new_due_date", "新的完成时限"), _text("reason")
+        ),
+        "延期申请已提交，请等待督查室审核",
+    )
 
 
 @bp.post("/<int:task_id>/extension/<int:request_id>/decide")
@@ -484,8 +527,12 @@ def decide_extension(task_id: int, request_id: int):
         _request_of(s, ExtensionRequest, task_id, request_id, "延期申请")
         return task_requests.decide_extension(s, a, request_id, _decision(), _text("note"))
 
-    return act(task_id, "decide_extension", step,
-               lambda req: "已同意延期，完成时限已调整" if req.status == RequestStatus.APPROVED else "已不同意延期")
+    return act(
+        task_id,
+        "decide_extension",
+        step,
+        lambda req: "已同意延期，完成时限已调整" if req.status == RequestStatus.APPROVED else "已不同意延期",
+    )
 
 
 @bp.post("/<int:task_id>/close")
@@ -506,8 +553,12 @@ def review(task_id: int):
             raise ValidationFailed("请选择审核结果", fields={"decision": "请选择办结或退回"})
         return task_requests.review_close(s, a, task_id, decision == "approve", _text("note"))
 
-    return act(task_id, "review", step,
-               lambda task: "审核通过，事项已办结" if task.status == "closed" else "已退回承办单位继续办理")
+    return act(
+        task_id,
+        "review",
+        step,
+        lambda task: "审核通过，事项已办结" if task.status == "closed" else "已退回承办单位继续办理",
+    )
 
 
 @bp.post("/<int:task_id>/suspend")
@@ -527,36 +578,56 @@ def cancel(task_id: int):
 
 @bp.post("/<int:task_id>/reopen")
 def reopen(task_id: int):
-    return act(task_id, "reopen", lambda s, a: svc.reopen(s, a, task_id, _text("reason")), "事项已重新打开，退回承办单位办理")
+    return act(
+        task_id, "reopen", lambda s, a: svc.reopen(s, a, task_id, _text("reason")), "事项已重新打开，退回承办单位办理"
+    )
 
 
 @bp.post("/<int:task_id>/reassign")
 def request_reassign(task_id: int):
     window = current_app.config["TRACKER"].reassign_window_workdays
-    return act(task_id, "request_reassign",
-               lambda s, a: task_requests.request_reassign(s, a, task_id, _text("reason"), _int("suggested_department_id"),
-                                                 window_workdays=window),
-               "改派申请已提交，请等待督查室审核")
+    return act(
+        task_id,
+        "request_reassign",
+        lambda s, a: task_requests.request_reassign(
+            s, a, task_id, _text("reason"), _int("suggested_department_id"), window_workdays=window
+        ),
+        "改派申请已提交，请等待督查室审核",
+    )
 
 
 @bp.post("/<int:task_id>/reassign/<int:request_id>/decide")
 def decide_reassign(task_id: int, request_id: int):
     def step(s: Session, a: Actor):
         _request_of(s, ChangeRequest, task_id, request_id, "改派申请")
-        return task_requests.decide_reassign(s, a, request_id, _decision(), _int("new_lead_department_id"), _text("note"))
+        return task_requests.decide_reassign(
+            s, a, request_id, _decision(), _int("new_lead_department_id"), _text("note")
+        )
 
-    return act(task_id, "decide_reassign", step,
-               lambda req: "已同意改派，事项已交新的牵头单位签收" if req.status == RequestStatus.APPROVED else "已不同意改派")
+    return act(
+        task_id,
+        "decide_reassign",
+        step,
+        lambda req: "已同意改派，事项已交新的牵头单位签收" if req.status == RequestStatus.APPROVED else "已不同意改派",
+    )
 
 
 @bp.post("/<int:task_id>/change")
 def request_change(task_id: int):
-    return act(task_id, "request_change",
-               lambda s, a: task_requests.request_change(s, a, task_id, _text("reason"),
-                                               lead_department_id=_int("lead_department_id"),
-                                               requirement=_text("requirement") or None,
-                                               title=_text("title") or None),
-               "变更申请已提交，请等待审核")
+    return act(
+        task_id,
+        "request_change",
+        lambda s, a: task_requests.request_change(
+            s,
+            a,
+            task_id,
+            _text("reason"),
+            lead_department_id=_int("lead_department_id"),
+            requirement=_text("requirement") or None,
+            title=_text("title") or None,
+        ),
+        "变更申请已提交，请等待审核",
+    )
 
 
 @bp.post("/<int:task_id>/change/<int:request_id>/decide")
@@ -565,8 +636,12 @@ def decide_change(task_id: int, request_id: int):
         _request_of(s, ChangeRequest, task_id, request_id, "变更申请")
         return task_requests.decide_change(s, a, request_id, _decision(), _text("note"))
 
-    return act(task_id, "decide_change", step,
-               lambda req: "已同意变更" if req.status == RequestStatus.APPROVED else "已不同意变更")
+    return act(
+        task_id,
+        "decide_change",
+        step,
+        lambda req: "已同意变更" if req.status == RequestStatus.APPROVED else "已不同意变更",
+    )
 
 
 @bp.post("/<int:task_id>/remind")
@@ -590,17 +665,27 @@ def escalate(task_id: int):
         level = _int("level") or MANUAL_DEFAULT_LEVEL
         return task_chasing.escalate(s, a, task_id, _text("reason"), level)
 
-    return act(task_id, "escalate", step, lambda esc: f"已发出督办通知（{esc.notice_no}）",
-               redirect_to=lambda esc: _notice_path(esc.id))
+    return act(
+        task_id,
+        "escalate",
+        step,
+        lambda esc: f"已发出督办通知（{esc.notice_no}）",
+        redirect_to=lambda esc: _notice_path(esc.id),
+    )
 
 
 @bp.post("/<int:task_id>/approve")
 def leader_approve(task_id: int):
-    return act(task_id, "leader_approve", lambda s, a: svc.leader_approve(s, a, task_id, _text("note")),
-               "已审核同意，事项已交办")
+    return act(
+        task_id,
+        "leader_approve",
+        lambda s, a: svc.leader_approve(s, a, task_id, _text("note")),
+        "已审核同意，事项已交办",
+    )
 
 
 @bp.post("/<int:task_id>/reject")
 def leader_reject(task_id: int):
-    return act(task_id, "leader_reject", lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")),
-               "已退回督查室修改")
+    return act(
+        task_id, "leader_reject", lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")), "已退回督查室修改"
+    )

@@ -33,8 +33,15 @@ from tracker.services.tasks.lifecycle import (
 from tracker.workflow import Action, Party, Status, check
 
 
-def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
-           rule: str = "manual", department_id: int | None = None) -> Reminder:
+def remind(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    message: str = "",
+    *,
+    rule: str = "manual",
+    department_id: int | None = None,
+) -> Reminder:
     """催办 the lead department (or the given one). Once per task, rule and day."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REMIND, task.status, who)
@@ -42,26 +49,31 @@ def remind(session: Session, actor: Actor, task_id: int, message: str = "", *,
     if target != task.lead_department_id and target not in assisting_ids(session, task.id):
         raise ValidationFailed("只能催办该事项的牵头单位或协办单位", fields={"department_id": "不是该事项的承办单位"})
     day = clock.today()
-    exists = session.exec(select(Reminder).where(
-        Reminder.task_id == task.id, Reminder.department_id == target,
-        Reminder.rule == rule, Reminder.day == day)).first()
+    exists = session.exec(
+        select(Reminder).where(
+            Reminder.task_id == task.id, Reminder.department_id == target, Reminder.rule == rule, Reminder.day == day
+        )
+    ).first()
     if exists:
         raise Conflict("今天已对该单位催办过此事项")
     before = snapshot(session, task)
-    reminder = Reminder(task_id=task.id, department_id=target, rule=rule, day=day,
-                        message=message.strip(), sent_by_id=actor.user_id)
+    reminder = Reminder(
+        task_id=task.id, department_id=target, rule=rule, day=day, message=message.strip(), sent_by_id=actor.user_id
+    )
     try:
         with session.begin_nested():
             session.add(reminder)
     except sa.exc.IntegrityError as exc:  # a concurrent reminder won the race
         raise Conflict("今天已对该单位催办过此事项") from exc
-    record_change(session, actor, Action.REMIND, task, before, note=message.strip(),
-            entity="reminder", entity_id=reminder.id)
+    record_change(
+        session, actor, Action.REMIND, task, before, note=message.strip(), entity="reminder", entity_id=reminder.id
+    )
     return reminder
 
 
-def escalate(session: Session, actor: Actor, task_id: int, reason: str,
-             level: int = ladder.MANUAL_DEFAULT_LEVEL) -> Escalation:
+def escalate(
+    session: Session, actor: Actor, task_id: int, reason: str, level: int = ladder.MANUAL_DEFAULT_LEVEL
+) -> Escalation:
     """督办: a numbered notice (督办通知单) to the department head and the leader."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.ESCALATE, task.status, who)
@@ -71,8 +83,14 @@ def escalate(session: Session, actor: Actor, task_id: int, reason: str,
     year = clock.today().year
     number = next_number(session, "escalation", year)
     before = snapshot(session, task)
-    esc = Escalation(task_id=task.id, department_id=task.lead_department_id, level=level,
-                     notice_no=f"督办〔{year}〕{number}号", reason=reason, created_by_id=actor.user_id)
+    esc = Escalation(
+        task_id=task.id,
+        department_id=task.lead_department_id,
+        level=level,
+        notice_no=f"督办〔{year}〕{number}号",
+        reason=reason,
+        created_by_id=actor.user_id,
+    )
     session.add(esc)
     session.flush()
     record_change(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
@@ -98,6 +116,12 @@ def close_no_objection(session: Session, actor: Actor, task_id: int) -> Task:
     before = snapshot(session, task)
     task.closed_on = task.due_date
     _set_status(task, Status.CLOSED)
-    record_change(session, actor, Action.CLOSE_NO_OBJECTION, task, before,
-            note=f"逾期（{task.due_date.isoformat()}）未回复，视为无不同意见")
+    record_change(
+        session,
+        actor,
+        Action.CLOSE_NO_OBJECTION,
+        task,
+        before,
+        note=f"逾期（{task.due_date.isoformat()}）未回复，视为无不同意见",
+    )
     return task

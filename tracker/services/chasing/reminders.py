@@ -87,51 +87,99 @@ def _reminder_selects(session: Session, day: date, rules: dict, seq: int, cal) -
     due_text = _text(Task.due_date)
 
     def due_base(*cols):
-        return (select(Task.id, Task.lead_department_id, *cols)
-                .join(cd, cd.day == Task.due_date)
-                .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind == DeadlineKind.DATE.value,
-                       Task.lead_department_id.is_not(None)))
+        return (
+            select(Task.id, Task.lead_department_id, *cols)
+            .join(cd, cd.day == Task.due_date)
+            .where(
+                Task.status.in_(CHASED_VALUES),
+                Task.deadline_kind == DeadlineKind.DATE.value,
+                Task.lead_department_id.is_not(None),
+            )
+        )
 
     for n in rules["before_due"]:
-        out.append(("before_due", due_base(
-            _lit(f"before_due:{n}"), _lit("距完成时限（") + due_text + _lit(f"）还有{n}个工作日，请抓紧办理"))
-            .where(Task.due_date > day, cd.seq == seq + n)))
+        out.append(
+            (
+                "before_due",
+                due_base(
+                    _lit(f"before_due:{n}"), _lit("距完成时限（") + due_text + _lit(f"）还有{n}个工作日，请抓紧办理")
+                ).where(Task.due_date > day, cd.seq == seq + n),
+            )
+        )
     if rules["on_due"]:
-        out.append(("due_today", due_base(
-            _lit("due_today"), _lit("完成时限为") + due_text + _lit("，今天是最后一个工作日，请按时办结"))
-            .where(Task.due_date >= day, cd.seq == seq)))
+        out.append(
+            (
+                "due_today",
+                due_base(
+                    _lit("due_today"), _lit("完成时限为") + due_text + _lit("，今天是最后一个工作日，请按时办结")
+                ).where(Task.due_date >= day, cd.seq == seq),
+            )
+        )
     if rules["overdue_daily"]:
-        out.append(("overdue", due_base(
-            _lit("overdue"),
-            _lit("已超过完成时限（") + due_text + _lit("）") + _text(seq - cd.seq) + _lit("个工作日，请尽快办结并报送情况"))
-            .where(Task.due_date < day)))
+        out.append(
+            (
+                "overdue",
+                due_base(
+                    _lit("overdue"),
+                    _lit("已超过完成时限（")
+                    + due_text
+                    + _lit("）")
+                    + _text(seq - cd.seq)
+                    + _lit("个工作日，请尽快办结并报送情况"),
+                ).where(Task.due_date < day),
+            )
+        )
     if rules["milestones"]:
         mcd = aliased(CalendarDay)
         ms_text = _lit("时间节点“") + Milestone.title + _lit("”（") + _text(Milestone.due_date) + _lit("）")
 
         def ms_base(*cols):
-            return (select(Task.id, Task.lead_department_id, *cols)
-                    .join(Milestone, Milestone.task_id == Task.id)
-                    .join(mcd, mcd.day == Milestone.due_date)
-                    .where(Task.status.in_(CHASED_VALUES), Milestone.done_on.is_(None),
-                           Task.lead_department_id.is_not(None)))
+            return (
+                select(Task.id, Task.lead_department_id, *cols)
+                .join(Milestone, Milestone.task_id == Task.id)
+                .join(mcd, mcd.day == Milestone.due_date)
+                .where(
+                    Task.status.in_(CHASED_VALUES), Milestone.done_on.is_(None), Task.lead_department_id.is_not(None)
+                )
+            )
 
         for n in rules["before_due"]:
-            out.append(("milestone", ms_base(
-                _lit("milestone:") + _text(Milestone.id) + _lit(f":before:{n}"), ms_text + _lit(f"还有{n}个工作日"))
-                .where(Milestone.due_date > day, mcd.seq == seq + n)))
+            out.append(
+                (
+                    "milestone",
+                    ms_base(
+                        _lit("milestone:") + _text(Milestone.id) + _lit(f":before:{n}"),
+                        ms_text + _lit(f"还有{n}个工作日"),
+                    ).where(Milestone.due_date > day, mcd.seq == seq + n),
+                )
+            )
         if rules["on_due"]:
-            out.append(("milestone", ms_base(
-                _lit("milestone:") + _text(Milestone.id) + _lit(":today"), ms_text + _lit("今天到期"))
-                .where(Milestone.due_date >= day, mcd.seq == seq)))
+            out.append(
+                (
+                    "milestone",
+                    ms_base(
+                        _lit("milestone:") + _text(Milestone.id) + _lit(":today"), ms_text + _lit("今天到期")
+                    ).where(Milestone.due_date >= day, mcd.seq == seq),
+                )
+            )
     if rules["ack_workdays"]:
         n = rules["ack_workdays"]
         cutoff = clock.start_of_local_day(cal.add_workdays(day, -n).value)
-        out.append(("not_acknowledged", select(
-            Task.id, Task.lead_department_id, _lit("not_acknowledged"),
-            _lit(f"交办后超过{n}个工作日尚未签收，请及时签收办理"))
-            .where(Task.status == "assigned", Task.lead_department_id.is_not(None),
-                   Task.assigned_at < sa.bindparam("ack_cutoff", cutoff, type_=UTCDateTime()))))
+        out.append(
+            (
+                "not_acknowledged",
+                select(
+                    Task.id,
+                    Task.lead_department_id,
+                    _lit("not_acknowledged"),
+                    _lit(f"交办后超过{n}个工作日尚未签收，请及时签收办理"),
+                ).where(
+                    Task.status == "assigned",
+                    Task.lead_department_id.is_not(None),
+                    Task.assigned_at < sa.bindparam("ack_cutoff", cutoff, type_=UTCDateTime()),
+                ),
+            )
+        )
     if rules["report_reminders"]:
         out.extend(report_selects(day, "report_due", "report_overdue"))
     return out
@@ -139,24 +187,36 @@ def _reminder_selects(session: Session, day: date, rules: dict, seq: int, cal) -
 
 def report_selects(day: date, due_rule: str | None, overdue_rule: str | None) -> list[tuple[str, sa.Select]]:
     """Reminders for periodic reports: due today (``due_rule``) and past due (``overdue_rule``)."""
-    base = (select(Task.id, Task.lead_department_id)
-            .join(ReportDue, ReportDue.task_id == Task.id)
-            .where(Task.status.in_(CHASED_VALUES), ReportDue.met_on.is_(None), Task.lead_department_id.is_not(None)))
+    base = (
+        select(Task.id, Task.lead_department_id)
+        .join(ReportDue, ReportDue.task_id == Task.id)
+        .where(Task.status.in_(CHASED_VALUES), ReportDue.met_on.is_(None), Task.lead_department_id.is_not(None))
+    )
     out = []
     if due_rule:
         words = "本期进展尚未报送，今天是报送期限" if due_rule == "report_missing" else "今天是进展报送期限"
-        out.append((due_rule, base.add_columns(_lit(due_rule), _lit(words + "，请按时报送"))
-                    .where(ReportDue.due_date == day)))
+        out.append(
+            (due_rule, base.add_columns(_lit(due_rule), _lit(words + "，请按时报送")).where(ReportDue.due_date == day))
+        )
     if overdue_rule:
         # one reminder per task and day, however many periods are missing
-        out.append((overdue_rule, base.add_columns(
-            _lit(overdue_rule), _lit("进展报送已逾期（应于") + _text(sa.func.min(ReportDue.due_date)) + _lit("前报送），请尽快补报"))
-            .where(ReportDue.due_date < day).group_by(Task.id, Task.lead_department_id)))
+        out.append(
+            (
+                overdue_rule,
+                base.add_columns(
+                    _lit(overdue_rule),
+                    _lit("进展报送已逾期（应于")
+                    + _text(sa.func.min(ReportDue.due_date))
+                    + _lit("前报送），请尽快补报"),
+                )
+                .where(ReportDue.due_date < day)
+                .group_by(Task.id, Task.lead_department_id),
+            )
+        )
     return out
 
 
-def _write_reminders(session: Session, day: date, selects, *, dry_run: bool,
-                     skip: list[int] = ()) -> dict[str, int]:
+def _write_reminders(session: Session, day: date, selects, *, dry_run: bool, skip: list[int] = ()) -> dict[str, int]:
     """Insert the selected reminders that are not there yet; ``skip``: tasks a dry run
     would have closed first (会签), so that its counts match a real run."""
     counts: dict[str, int] = {}
@@ -164,27 +224,56 @@ def _write_reminders(session: Session, day: date, selects, *, dry_run: bool,
     for name, stmt in selects:
         sub = stmt.subquery()
         cols = list(sub.c)
-        fresh = select(cols[0], cols[1], cols[2], cols[3]).where(~sa.exists().where(
-            Reminder.task_id == cols[0], Reminder.department_id == cols[1],
-            Reminder.rule == cols[2], Reminder.day == day))
+        fresh = select(cols[0], cols[1], cols[2], cols[3]).where(
+            ~sa.exists().where(
+                Reminder.task_id == cols[0],
+                Reminder.department_id == cols[1],
+                Reminder.rule == cols[2],
+                Reminder.day == day,
+            )
+        )
         if dry_run:
             if skip:
                 fresh = fresh.where(cols[0].not_in(skip))
             n = session.scalar(select(sa.func.count()).select_from(fresh.subquery())) or 0
         else:
-            src = select(cols[0], cols[1], cols[2], sa.literal(day, sa.Date), cols[3],
-                         sa.bindparam("now", now, type_=UTCDateTime())).where(sa.true()).order_by(cols[0], cols[2])
-            ins = (_insert(session, Reminder)
-                   .from_select(["task_id", "department_id", "rule", "day", "message", "created_at"], src)
-                   .on_conflict_do_nothing()
-                   .returning(Reminder.id, Reminder.task_id, Reminder.message))
+            src = (
+                select(
+                    cols[0],
+                    cols[1],
+                    cols[2],
+                    sa.literal(day, sa.Date),
+                    cols[3],
+                    sa.bindparam("now", now, type_=UTCDateTime()),
+                )
+                .where(sa.true())
+                .order_by(cols[0], cols[2])
+            )
+            ins = (
+                _insert(session, Reminder)
+                .from_select(["task_id", "department_id", "rule", "day", "message", "created_at"], src)
+                .on_conflict_do_nothing()
+                .returning(Reminder.id, Reminder.task_id, Reminder.message)
+            )
             rows = session.execute(ins).all()
             n = len(rows)
             if rows:
-                session.execute(sa.insert(AuditEvent), [
-                    {"at": now, "actor_id": None, "actor_name": SYSTEM.name, "entity": "reminder",
-                     "entity_id": rid, "task_id": tid, "action": "remind", "note": msg}
-                    for rid, tid, msg in rows])
+                session.execute(
+                    sa.insert(AuditEvent),
+                    [
+                        {
+                            "at": now,
+                            "actor_id": None,
+                            "actor_name": SYSTEM.name,
+                            "entity": "reminder",
+                            "entity_id": rid,
+                            "task_id": tid,
+                            "action": "remind",
+                            "note": msg,
+                        }
+                        for rid, tid, msg in rows
+                    ],
+                )
         counts[name] = counts.get(name, 0) + n
     return counts
 
@@ -194,21 +283,41 @@ def _deadline_rows(session: Session, day: date, seq: int, min_over: int) -> sa.S
 
     A dated task's due date, or a recurring/ongoing task's earliest missing report."""
     cd = aliased(CalendarDay)
-    dated = (select(Task.id.label("task_id"), Task.lead_department_id.label("department_id"),
-                    Task.due_date.label("deadline"), (seq - cd.seq).label("days_over"),
-                    _lit("overdue").label("kind"))
-             .join(cd, cd.day == Task.due_date)
-             .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind == DeadlineKind.DATE.value,
-                    Task.lead_department_id.is_not(None), Task.due_date < day, seq - cd.seq >= min_over))
-    first_missing = (select(ReportDue.task_id, sa.func.min(ReportDue.due_date).label("due"))
-                     .where(ReportDue.met_on.is_(None), ReportDue.due_date < day)
-                     .group_by(ReportDue.task_id).subquery())
+    dated = (
+        select(
+            Task.id.label("task_id"),
+            Task.lead_department_id.label("department_id"),
+            Task.due_date.label("deadline"),
+            (seq - cd.seq).label("days_over"),
+            _lit("overdue").label("kind"),
+        )
+        .join(cd, cd.day == Task.due_date)
+        .where(
+            Task.status.in_(CHASED_VALUES),
+            Task.deadline_kind == DeadlineKind.DATE.value,
+            Task.lead_department_id.is_not(None),
+            Task.due_date < day,
+            seq - cd.seq >= min_over,
+        )
+    )
+    first_missing = (
+        select(ReportDue.task_id, sa.func.min(ReportDue.due_date).label("due"))
+        .where(ReportDue.met_on.is_(None), ReportDue.due_date < day)
+        .group_by(ReportDue.task_id)
+        .subquery()
+    )
     rcd = aliased(CalendarDay)
-    reports = (select(Task.id, Task.lead_department_id, first_missing.c.due, (seq - rcd.seq), _lit("report"))
-               .join(first_missing, first_missing.c.task_id == Task.id)
-               .join(rcd, rcd.day == first_missing.c.due)
-               .where(Task.status.in_(CHASED_VALUES), Task.deadline_kind != DeadlineKind.DATE.value,
-                      Task.lead_department_id.is_not(None), seq - rcd.seq >= min_over))
+    reports = (
+        select(Task.id, Task.lead_department_id, first_missing.c.due, (seq - rcd.seq), _lit("report"))
+        .join(first_missing, first_missing.c.task_id == Task.id)
+        .join(rcd, rcd.day == first_missing.c.due)
+        .where(
+            Task.status.in_(CHASED_VALUES),
+            Task.deadline_kind != DeadlineKind.DATE.value,
+            Task.lead_department_id.is_not(None),
+            seq - rcd.seq >= min_over,
+        )
+    )
     return sa.union_all(dated, reports).subquery()
 
 
@@ -227,9 +336,10 @@ def _escalation_candidates(session: Session, day: date, seq: int, ladder: list[i
     best: dict[int, tuple] = {}
     for level, threshold in enumerate(ladder, start=1):
         higher = [key(k) for k in range(level, len(ladder) + 1)]
-        stmt = (select(dl.c.task_id, dl.c.department_id, dl.c.deadline, dl.c.days_over, dl.c.kind, key(level))
-                .where(dl.c.days_over >= threshold,
-                       ~sa.exists().where(Escalation.task_id == dl.c.task_id, Escalation.auto_key.in_(higher))))
+        stmt = select(dl.c.task_id, dl.c.department_id, dl.c.deadline, dl.c.days_over, dl.c.kind, key(level)).where(
+            dl.c.days_over >= threshold,
+            ~sa.exists().where(Escalation.task_id == dl.c.task_id, Escalation.auto_key.in_(higher)),
+        )
         for row in session.execute(stmt):
             best[row[0]] = (level, *row)  # a later (higher) level replaces a lower one
     return sorted(best.values(), key=lambda r: (r[1], r[0]))
@@ -238,8 +348,7 @@ def _escalation_candidates(session: Session, day: date, seq: int, ladder: list[i
 def _lock_counter(session: Session, year: int) -> None:
     """Take the escalation counter's row lock before choosing what to escalate, so a
     concurrent run waits here and then sees the notices the first one wrote."""
-    stmt = (sa.update(Counter).where(Counter.name == "escalation", Counter.year == year)
-            .values(last=Counter.last))
+    stmt = sa.update(Counter).where(Counter.name == "escalation", Counter.year == year).values(last=Counter.last)
     if session.execute(stmt).rowcount == 0:
         try:
             with session.begin_nested():
@@ -249,8 +358,9 @@ def _lock_counter(session: Session, year: int) -> None:
         session.execute(stmt)
 
 
-def _escalate(session: Session, day: date, seq: int, rules: dict, *, dry_run: bool,
-              skip: list[int] = ()) -> tuple[int, list[dict]]:
+def _escalate(
+    session: Session, day: date, seq: int, rules: dict, *, dry_run: bool, skip: list[int] = ()
+) -> tuple[int, list[dict]]:
     ladder = rules["ladder"]
     if dry_run:
         return len([r for r in _escalation_candidates(session, day, seq, ladder) if r[1] not in set(skip)]), []
@@ -258,29 +368,65 @@ def _escalate(session: Session, day: date, seq: int, rules: dict, *, dry_run: bo
     found = _escalation_candidates(session, day, seq, ladder)
     if not found:
         return 0, []
-    bump = (sa.update(Counter).where(Counter.name == "escalation", Counter.year == day.year)
-            .values(last=Counter.last + len(found)).returning(Counter.last))
+    bump = (
+        sa.update(Counter)
+        .where(Counter.name == "escalation", Counter.year == day.year)
+        .values(last=Counter.last + len(found))
+        .returning(Counter.last)
+    )
     last = session.execute(bump).scalar()
     first = last - len(found) + 1
     now = clock.now()
     rows = []
     for i, (level, task_id, dep_id, deadline, days_over, kind, key) in enumerate(found):
         what = "进展报送" if kind == "report" else "完成时限"
-        reason = (f"{what}（{deadline.isoformat()}）已逾期{days_over}个工作日，"
-                  f"按规则自动督办（第{level}级：{level_name(level)}）")
-        rows.append({"task_id": task_id, "department_id": dep_id, "level": level, "auto_key": key,
-                     "notice_no": f"督办〔{day.year}〕{first + i}号", "reason": reason, "created_at": now})
+        reason = (
+            f"{what}（{deadline.isoformat()}）已逾期{days_over}个工作日，"
+            f"按规则自动督办（第{level}级：{level_name(level)}）"
+        )
+        rows.append(
+            {
+                "task_id": task_id,
+                "department_id": dep_id,
+                "level": level,
+                "auto_key": key,
+                "notice_no": f"督办〔{day.year}〕{first + i}号",
+                "reason": reason,
+                "created_at": now,
+            }
+        )
     made = []
     for i in range(0, len(rows), 5000):
-        ins = (_insert(session, Escalation).on_conflict_do_nothing()
-               .returning(Escalation.id, Escalation.task_id, Escalation.department_id, Escalation.level,
-                          Escalation.notice_no, Escalation.reason))
-        made += [r._asdict() for r in session.execute(ins, rows[i:i + 5000])]
+        ins = (
+            _insert(session, Escalation)
+            .on_conflict_do_nothing()
+            .returning(
+                Escalation.id,
+                Escalation.task_id,
+                Escalation.department_id,
+                Escalation.level,
+                Escalation.notice_no,
+                Escalation.reason,
+            )
+        )
+        made += [r._asdict() for r in session.execute(ins, rows[i : i + 5000])]
     if made:
-        session.execute(sa.insert(AuditEvent), [
-            {"at": now, "actor_id": None, "actor_name": SYSTEM.name, "entity": "escalation",
-             "entity_id": e["id"], "task_id": e["task_id"], "action": "escalate", "note": e["reason"]}
-            for e in made])
+        session.execute(
+            sa.insert(AuditEvent),
+            [
+                {
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": SYSTEM.name,
+                    "entity": "escalation",
+                    "entity_id": e["id"],
+                    "task_id": e["task_id"],
+                    "action": "escalate",
+                    "note": e["reason"],
+                }
+                for e in made
+            ],
+        )
     return len(made), made
 
 
@@ -292,25 +438,39 @@ def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
     codes = {}
     ids = sorted({e["task_id"] for e in made})
     for i in range(0, len(ids), 900):
-        codes.update(session.execute(select(Task.id, Task.code).where(Task.id.in_(ids[i:i + 900]))).all())
+        codes.update(session.execute(select(Task.id, Task.code).where(Task.id.in_(ids[i : i + 900]))).all())
     rungs = ladder_recipients(session, made)
     by_id = {e["id"]: e for e in made}
     messages = [
-        {"user_id": uid, "kind": "escalation", "title": f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
-         "body": e["reason"], "key": f"escalation:{esc_id}:{uid}", "day": day,
-         "payload": {"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]}}
-        for esc_id, users in rungs.items() for e in (by_id[esc_id],) for uid in users
+        {
+            "user_id": uid,
+            "kind": "escalation",
+            "title": f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
+            "body": e["reason"],
+            "key": f"escalation:{esc_id}:{uid}",
+            "day": day,
+            "payload": {"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]},
+        }
+        for esc_id, users in rungs.items()
+        for e in (by_id[esc_id],)
+        for uid in users
     ]
     return notify_many(session, messages)
 
 
 def _countersign_candidates(day: date, rules: dict) -> sa.Select:
-    return (select(Task.id).where(
-        Task.time_limit_preset.in_(rules["countersign_presets"] or [""]),
-        Task.status.in_(sorted(s.value for s in TRANSITIONS[Action.CLOSE_NO_OBJECTION].sources)), Task.due_date < day,
-        ~sa.exists().where(ExtensionRequest.task_id == Task.id,
-                           ExtensionRequest.status == RequestStatus.PENDING.value))
-        .order_by(Task.id))
+    return (
+        select(Task.id)
+        .where(
+            Task.time_limit_preset.in_(rules["countersign_presets"] or [""]),
+            Task.status.in_(sorted(s.value for s in TRANSITIONS[Action.CLOSE_NO_OBJECTION].sources)),
+            Task.due_date < day,
+            ~sa.exists().where(
+                ExtensionRequest.task_id == Task.id, ExtensionRequest.status == RequestStatus.PENDING.value
+            ),
+        )
+        .order_by(Task.id)
+    )
 
 
 def _close_countersigns(session: Session, day: date, rules: dict, *, dry_run: bool) -> list[int]:
@@ -339,17 +499,24 @@ def run_rules(session: Session, day: date, *, dry_run: bool = False) -> dict[str
         raise ValidationFailed(f"{day.isoformat()} 超出工作日历的范围")
     # The services called here (and their audit rows) must see the run's day; the freeze is
     # process-wide, so only a run for another day (a catch-up, --date) takes it.
-    with (clock.frozen(day) if day != clock.today() else contextlib.nullcontext()):
+    with clock.frozen(day) if day != clock.today() else contextlib.nullcontext():
         closed = _close_countersigns(session, day, rules, dry_run=dry_run)
         session.flush()
         skip = closed if dry_run else []
-        per_rule = _write_reminders(session, day, _reminder_selects(session, day, rules, seq, cal),
-                                    dry_run=dry_run, skip=skip)
+        per_rule = _write_reminders(
+            session, day, _reminder_selects(session, day, rules, seq, cal), dry_run=dry_run, skip=skip
+        )
         escalated, made = _escalate(session, day, seq, rules, dry_run=dry_run, skip=skip)
         notified = 0 if dry_run else _notify_escalations(session, day, made)
     session.flush()
-    counts = {"workday": 1, **per_rule, "reminders": sum(per_rule.values()), "escalations": escalated,
-              "closed_no_objection": len(closed), "escalation_notices": notified}
+    counts = {
+        "workday": 1,
+        **per_rule,
+        "reminders": sum(per_rule.values()),
+        "escalations": escalated,
+        "closed_no_objection": len(closed),
+        "escalation_notices": notified,
+    }
     for level in (1, 2, 3):
         counts[f"escalation_level_{level}"] = sum(1 for e in made if e["level"] == level)
     return counts

@@ -125,8 +125,9 @@ def parse_form(form) -> dict:
             fields[name] = f"{RULE_FIELD_LABELS[name]}应为整数"
     for name in ("on_due", "overdue_daily", "milestones", "report_reminders", "countersign_auto_close"):
         out[name] = form.get(name) in ("on", "1", "true", True)
-    out["countersign_presets"] = [p.strip() for p in str(form.get("countersign_presets", "")).replace("，", ",").split(",")
-                                  if p.strip()]
+    out["countersign_presets"] = [
+        p.strip() for p in str(form.get("countersign_presets", "")).replace("，", ",").split(",") if p.strip()
+    ]
     if fields:
         raise ValidationFailed("催办规则填写有误：" + "；".join(fields.values()), fields=fields)
     return out
@@ -154,8 +155,16 @@ def save_rules(session: Session, actor: Actor, data: dict) -> dict:
     row.value, row.updated_by_id, row.updated_at = rules, actor.user_id, clock.now()
     session.add(row)
     session.flush()
-    audit.record(session, actor, "rules_update", entity="app_setting", entity_id=None,
-                 before=before, after=rules, note=SETTING_KEY)
+    audit.record(
+        session,
+        actor,
+        "rules_update",
+        entity="app_setting",
+        entity_id=None,
+        before=before,
+        after=rules,
+        note=SETTING_KEY,
+    )
     return rules
 
 

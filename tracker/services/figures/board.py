@@ -66,23 +66,45 @@ class BoardFilter:
     @classmethod
     def from_args(cls, args) -> "BoardFilter":
         """From URL query args or a dict of control values; anything unreadable means "any"."""
-        f = TaskFilter.from_args({
-            "due_from": args.get("due_from"), "due_to": args.get("due_to"),
-            "source_kind": args.get("source_kind"), "leader_id": args.get("leader_id"),
-            "lead_department_id": args.get("department_id"), "urgency": args.get("urgency"),
-        })
-        return cls(f.due_from, f.due_to, f.source_kind if f.source_kind in SOURCE_KIND_LABELS else "",
-                   f.leader_id, f.lead_department_id, f.urgency if f.urgency in URGENCY_LABELS else "")
+        f = TaskFilter.from_args(
+            {
+                "due_from": args.get("due_from"),
+                "due_to": args.get("due_to"),
+                "source_kind": args.get("source_kind"),
+                "leader_id": args.get("leader_id"),
+                "lead_department_id": args.get("department_id"),
+                "urgency": args.get("urgency"),
+            }
+        )
+        return cls(
+            f.due_from,
+            f.due_to,
+            f.source_kind if f.source_kind in SOURCE_KIND_LABELS else "",
+            f.leader_id,
+            f.lead_department_id,
+            f.urgency if f.urgency in URGENCY_LABELS else "",
+        )
 
     def to_args(self) -> dict[str, str]:
-        out = {"due_from": self.due_from and self.due_from.isoformat(), "due_to": self.due_to and self.due_to.isoformat(),
-               "source_kind": self.source_kind, "leader_id": self.leader_id, "department_id": self.department_id,
-               "urgency": self.urgency}
+        out = {
+            "due_from": self.due_from and self.due_from.isoformat(),
+            "due_to": self.due_to and self.due_to.isoformat(),
+            "source_kind": self.source_kind,
+            "leader_id": self.leader_id,
+            "department_id": self.department_id,
+            "urgency": self.urgency,
+        }
         return {k: str(v) for k, v in out.items() if v not in (None, "")}
 
     def task_filter(self, **extra) -> TaskFilter:
-        base = TaskFilter(due_from=self.due_from, due_to=self.due_to, source_kind=self.source_kind,
-                          leader_id=self.leader_id, lead_department_id=self.department_id, urgency=self.urgency)
+        base = TaskFilter(
+            due_from=self.due_from,
+            due_to=self.due_to,
+            source_kind=self.source_kind,
+            leader_id=self.leader_id,
+            lead_department_id=self.department_id,
+            urgency=self.urgency,
+        )
         return replace(base, **extra)
 
 
@@ -111,12 +133,16 @@ def scope(actor: Actor) -> sa.ColumnElement[bool]:
     """
     t = aliased(Task)
     if actor.role == Role.CLERK and actor.department_id is not None:
-        ids = sa.union(select(t.id).where(t.lead_department_id == actor.department_id),
-                       select(TaskAssist.task_id).where(TaskAssist.department_id == actor.department_id))
+        ids = sa.union(
+            select(t.id).where(t.lead_department_id == actor.department_id),
+            select(TaskAssist.task_id).where(TaskAssist.department_id == actor.department_id),
+        )
     elif actor.role == Role.LEADER and actor.leader_id is not None:
         portfolio = select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == actor.leader_id)
-        ids = sa.union(select(TaskLeader.task_id).where(TaskLeader.leader_id == actor.leader_id),
-                       select(t.id).where(t.lead_department_id.in_(portfolio)))
+        ids = sa.union(
+            select(TaskLeader.task_id).where(TaskLeader.leader_id == actor.leader_id),
+            select(t.id).where(t.lead_department_id.in_(portfolio)),
+        )
     else:
         return sa.true()
     return Task.id.in_(ids)
@@ -133,8 +159,9 @@ def count(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> Figure:
     return Figure(queries.count_tasks(session, actor, f, h), f)
 
 
-def count_many(session: Session, actor: Actor, filters: list[TaskFilter], h: Horizon,
-               *narrow: sa.ColumnElement[bool]) -> list[Figure]:
+def count_many(
+    session: Session, actor: Actor, filters: list[TaskFilter], h: Horizon, *narrow: sa.ColumnElement[bool]
+) -> list[Figure]:
     """Several counts in one pass over the tasks: each is ``count(*) FILTER (WHERE <the
     list's own filter clauses>)`` under the actor's visibility, the very WHERE the
     list's count query uses, so the numbers cannot drift apart. ``narrow`` may add a
@@ -143,8 +170,9 @@ def count_many(session: Session, actor: Actor, filters: list[TaskFilter], h: Hor
     return [Figure(int(v), f) for v, f in zip(values, filters)]
 
 
-def count_many_select(actor: Actor, filters: list[TaskFilter], h: Horizon,
-                      *narrow: sa.ColumnElement[bool]) -> sa.Select:
+def count_many_select(
+    actor: Actor, filters: list[TaskFilter], h: Horizon, *narrow: sa.ColumnElement[bool]
+) -> sa.Select:
     columns = [sa.func.count().filter(sa.and_(sa.true(), *queries.filter_clauses(f, h))) for f in filters]
     return select(*columns).select_from(Task).where(visible_clause(actor), scope(actor), *narrow)
 
@@ -189,8 +217,9 @@ def cards(session: Session, actor: Actor, bf: BoardFilter, h: Horizon) -> Cards:
     wanted = _card_filters(actor, bf, h)
     values = session.connection().execute(_cards_select(actor, bf, h)).one()
     figures = [Figure(int(v), f) for v, f in zip(values, wanted.values())]
-    return Cards(**dict(zip(wanted, figures)),
-                 last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7)))
+    return Cards(
+        **dict(zip(wanted, figures)), last_week=snapshot_totals(session, actor, bf, h.today - timedelta(days=7))
+    )
 
 
 @shared(256)
@@ -199,8 +228,9 @@ def _cards_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
     building nine filters' clauses cost more Python time than the query."""
     monday, _sunday = week_of(h.today)
     # every card counts open tasks or tasks closed since last Monday
-    narrow = sa.or_(is_running(), sa.and_(Task.status == Status.CLOSED.value,
-                                          Task.closed_on >= monday - timedelta(days=7)))
+    narrow = sa.or_(
+        is_running(), sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= monday - timedelta(days=7))
+    )
     return count_many_select(actor, list(_card_filters(actor, bf, h).values()), h, narrow)
 
 
@@ -265,13 +295,20 @@ def snapshot_totals(session: Session, actor: Actor, bf: BoardFilter, day: date) 
 @shared()
 def _snapshot_totals_select(by_department: bool, pg: bool) -> sa.Select:
     """The latest snapshot day in the week up to ``day`` and its sums, in one statement built once."""
-    latest = (select(sa.func.max(ScoreSnapshot.day))
-              .where(ScoreSnapshot.day <= sa.bindparam("day", type_=sa.Date),
-                     ScoreSnapshot.day > sa.bindparam("since", type_=sa.Date)).scalar_subquery())
+    latest = (
+        select(sa.func.max(ScoreSnapshot.day))
+        .where(
+            ScoreSnapshot.day <= sa.bindparam("day", type_=sa.Date),
+            ScoreSnapshot.day > sa.bindparam("since", type_=sa.Date),
+        )
+        .scalar_subquery()
+    )
     where = [id_in(ScoreSnapshot.department_id, "ids", pg)] if by_department else []
-    return select(latest, sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
-                  sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0)).where(ScoreSnapshot.day == latest,
-                                                                                       *where)
+    return select(
+        latest,
+        sa.func.coalesce(sa.func.sum(ScoreSnapshot.open_count), 0),
+        sa.func.coalesce(sa.func.sum(ScoreSnapshot.overdue_count), 0),
+    ).where(ScoreSnapshot.day == latest, *where)
 
 
 def _week_case(column, mondays: list[date]) -> sa.ColumnElement[int]:
@@ -290,8 +327,9 @@ class TrendWeek:
 _READ = object()  # "read snapshot_departments": a caller that has them passes them instead
 
 
-def weekly_trend(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26, *,
-                 departments=_READ) -> list[TrendWeek]:
+def weekly_trend(
+    session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 26, *, departments=_READ
+) -> list[TrendWeek]:
     """Open, overdue and closed per week from the snapshots (``scoring.weekly_trend``),
     over the departments the actor may read (``departments``: ``snapshot_departments`` already read)."""
 
@@ -308,8 +346,9 @@ class HeatMap:
     values: list[list[int]]  # [department][week]: overdue task-days
 
 
-def overdue_heatmap(session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 12,
-                    limit: int = 30, *, departments=_READ) -> HeatMap:
+def overdue_heatmap(
+    session: Session, actor: Actor, bf: BoardFilter, today: date, weeks: int = 12, limit: int = 30, *, departments=_READ
+) -> HeatMap:
     """Overdue task-days per lead department and week: the sum over the week's snapshot
     days of the department's overdue tasks, grouped in SQL."""
     monday, _ = week_of(today)
@@ -334,8 +373,11 @@ def _heatmap_select(mondays: tuple[date, ...], today: date, by_department: bool,
     to run); the departments are the parameter ``ids``."""
     where = [id_in(ScoreSnapshot.department_id, "ids", pg)] if by_department else []
     week = _week_case(ScoreSnapshot.day, list(mondays)).label("week")
-    inner = (select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
-             .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where).subquery())
+    inner = (
+        select(ScoreSnapshot.department_id.label("dep"), week, ScoreSnapshot.overdue_count.label("n"))
+        .where(ScoreSnapshot.day >= mondays[0], ScoreSnapshot.day <= today, *where)
+        .subquery()
+    )
     return select(inner.c.dep, inner.c.week, sa.func.sum(inner.c.n)).group_by(inner.c.dep, inner.c.week)
 
 
@@ -373,8 +415,11 @@ def _grouping(name: str):
     if name == "source_kind":
         return Source.kind, (), [(Source, Source.id == Task.source_id)]
     if name == "meeting":
-        return (Task.source_id, (Source.kind.in_([k.value for k in MEETING_KINDS]),),
-                [(Source, Source.id == Task.source_id)])
+        return (
+            Task.source_id,
+            (Source.kind.in_([k.value for k in MEETING_KINDS]),),
+            [(Source, Source.id == Task.source_id)],
+        )
     raise ValueError(name)
 
 
@@ -388,12 +433,17 @@ def _by_light_select(actor: Actor, bf: BoardFilter, h: Horizon, grouping: str) -
     50,000 CASE values sorted.
     """
     group_col, joins_where, joins = _grouping(grouping)
-    stmt = select(group_col.label("g"), is_overdue(h).label("red"), is_due_soon(h).label("soon"),
-                  milestone_missed_in(h).label("mm")).select_from(Task)
+    stmt = select(
+        group_col.label("g"),
+        is_overdue(h).label("red"),
+        is_due_soon(h).label("soon"),
+        milestone_missed_in(h).label("mm"),
+    ).select_from(Task)
     for target, onclause in joins:
         stmt = stmt.join(target, onclause)
-    inner = stmt.where(visible_clause(actor), scope(actor), is_running(),
-                       *queries.filter_clauses(bf.task_filter(), h), *joins_where)
+    inner = stmt.where(
+        visible_clause(actor), scope(actor), is_running(), *queries.filter_clauses(bf.task_filter(), h), *joins_where
+    )
     # OFFSET 0 keeps the subquery a subquery: flattened, PostgreSQL would evaluate each
     # flag (and its EXISTS) once per colour that mentions it, twice as slow
     inner = inner.offset(0).subquery()
@@ -476,8 +526,13 @@ def _grid_statements(actor: Actor, shape: tuple, sort: str, h: Horizon) -> tuple
     shape (``queries.filter_template``: the grid's text and the board filter bound per call),
     sort and day."""
     where = [visible_clause(actor), scope(actor), *queries.filter_template(shape, h)]
-    page = (select(Task.id, sa.func.count().over().label("total")).where(*where).order_by(*GRID_SORTS[sort])
-            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+    page = (
+        select(Task.id, sa.func.count().over().label("total"))
+        .where(*where)
+        .order_by(*GRID_SORTS[sort])
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
     return page, select(sa.func.count()).select_from(Task).where(*where)
 
 
@@ -488,13 +543,23 @@ def _grid_rows_select(h: Horizon, sort: str, pg: bool) -> sa.Select:
     base = queries.task_rows_select(h)
     wanted = ("id", "code", "title", "due_date", "urgency")
     columns = [Task.__table__.c[name] for name in wanted] + [
-        base.selected_columns[name] for name in ("lead_name", "source_title", "source_kind", "last_report_at",
-                                                 "overdue_workdays")]
+        base.selected_columns[name]
+        for name in ("lead_name", "source_title", "source_kind", "last_report_at", "overdue_workdays")
+    ]
     return base.with_only_columns(*columns).where(id_in(Task.id, "ids", pg)).order_by(*GRID_SORTS[sort])
 
 
-def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *, start: int = 0, end: int = 100,
-                 sort: str = "-overdue_workdays", text: str = "") -> GridPage:
+def overdue_rows(
+    session: Session,
+    actor: Actor,
+    bf: BoardFilter,
+    h: Horizon,
+    *,
+    start: int = 0,
+    end: int = 100,
+    sort: str = "-overdue_workdays",
+    text: str = "",
+) -> GridPage:
     """One block of the overdue list, most overdue first, paged in SQL for the grid."""
     shape, params = queries.filter_params(overdue_filter(bf, text))
     size = max(1, min(end - start, 500))
@@ -513,15 +578,21 @@ def overdue_rows(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, *,
     out = []
     for r in rows:
         last = r.last_report_at
-        out.append({
-            "id": r.id, "code": r.code, "title": r.title,
-            "overdue_workdays": int(r.overdue_workdays or 0),
-            "due_date": r.due_date.isoformat() if r.due_date else "",
-            "lead": r.lead_name or "", "leaders": "、".join(leaders.get(r.id, [])),
-            "source": r.source_title or "", "source_kind": SOURCE_KIND_LABELS.get(r.source_kind, r.source_kind or ""),
-            "urgency": URGENCY_LABELS.get(r.urgency, r.urgency),
-            "last_report": clock.local_date(last).isoformat() if last else "",  # China's date, not UTC's
-        })
+        out.append(
+            {
+                "id": r.id,
+                "code": r.code,
+                "title": r.title,
+                "overdue_workdays": int(r.overdue_workdays or 0),
+                "due_date": r.due_date.isoformat() if r.due_date else "",
+                "lead": r.lead_name or "",
+                "leaders": "、".join(leaders.get(r.id, [])),
+                "source": r.source_title or "",
+                "source_kind": SOURCE_KIND_LABELS.get(r.source_kind, r.source_kind or ""),
+                "urgency": URGENCY_LABELS.get(r.urgency, r.urgency),
+                "last_report": clock.local_date(last).isoformat() if last else "",  # China's date, not UTC's
+            }
+        )
     return GridPage(out, total)
 
 
@@ -538,39 +609,59 @@ class Schedule:
 
 @shared()
 def _week_schedule_select() -> sa.Select:
-    return select(WeeklySchedule.id).where(WeeklySchedule.iso_year == sa.bindparam("year"),
-                                           WeeklySchedule.iso_week == sa.bindparam("week")).limit(1)
+    return (
+        select(WeeklySchedule.id)
+        .where(WeeklySchedule.iso_year == sa.bindparam("year"), WeeklySchedule.iso_week == sa.bindparam("week"))
+        .limit(1)
+    )
 
 
 @shared(256)
 def _blocked_select(actor: Actor, bf: BoardFilter, h: Horizon) -> sa.Select:
     """The week's blocked items under the actor's visibility and the board filter, built once
     per actor, filter and day (the schedule and the limit are parameters)."""
-    return (select(ScheduleItem, Task.code, Task.title, Department.name.label("lead"))
-            .join(Task, Task.id == ScheduleItem.task_id)
-            .join(Department, Department.id == Task.lead_department_id, isouter=True)
-            .where(ScheduleItem.schedule_id == sa.bindparam("schedule_id"), ScheduleItem.section == "blocked",
-                   visible_clause(actor), *queries.filter_clauses(bf.task_filter(), h))
-            .order_by(ScheduleItem.on_agenda.desc(), ScheduleItem.agenda_order, ScheduleItem.id)
-            .limit(sa.bindparam("limit")))
+    return (
+        select(ScheduleItem, Task.code, Task.title, Department.name.label("lead"))
+        .join(Task, Task.id == ScheduleItem.task_id)
+        .join(Department, Department.id == Task.lead_department_id, isouter=True)
+        .where(
+            ScheduleItem.schedule_id == sa.bindparam("schedule_id"),
+            ScheduleItem.section == "blocked",
+            visible_clause(actor),
+            *queries.filter_clauses(bf.task_filter(), h),
+        )
+        .order_by(ScheduleItem.on_agenda.desc(), ScheduleItem.agenda_order, ScheduleItem.id)
+        .limit(sa.bindparam("limit"))
+    )
 
 
 def schedule(session: Session, actor: Actor, bf: BoardFilter, h: Horizon, limit: int = 30) -> Schedule:
     """Open tasks due this week, and the week's blocked items for the 调度会 agenda (004 §30, §47)."""
     monday, sunday = week_of(h.today)
-    f = bf.task_filter(status=OPEN_STATUSES, due_from=max(monday, bf.due_from or monday),
-                       due_to=min(sunday, bf.due_to or sunday))
+    f = bf.task_filter(
+        status=OPEN_STATUSES, due_from=max(monday, bf.due_from or monday), due_to=min(sunday, bf.due_to or sunday)
+    )
     page = queries.list_task_rows(session, actor, f, h, sort="due", per_page=limit)
     iso = h.today.isocalendar()
     conn = session.connection()
     sched_id = conn.execute(_week_schedule_select(), {"year": iso.year, "week": iso.week}).scalar()
     blocked: list[dict] = []
     if sched_id is not None:
-        for item, code, title, lead in session.execute(_blocked_select(actor, bf, h),
-                                                       {"schedule_id": sched_id, "limit": limit}):
-            blocked.append({"task_id": item.task_id, "code": code, "title": title, "lead": lead or "",
-                            "category": item.category, "detail": item.detail, "on_agenda": item.on_agenda,
-                            "proposal": item.proposal})
+        for item, code, title, lead in session.execute(
+            _blocked_select(actor, bf, h), {"schedule_id": sched_id, "limit": limit}
+        ):
+            blocked.append(
+                {
+                    "task_id": item.task_id,
+                    "code": code,
+                    "title": title,
+                    "lead": lead or "",
+                    "category": item.category,
+                    "detail": item.detail,
+                    "on_agenda": item.on_agenda,
+                    "proposal": item.proposal,
+                }
+            )
     return Schedule(monday, Figure(page.total, f), page.rows, blocked)
 
 
@@ -582,8 +673,12 @@ class Ranking:
 
 def latest_ranking(session: Session) -> Ranking | None:
     """The department ranking of the latest weekly bulletin (a published notice: everyone may read it)."""
-    b = session.exec(select(Bulletin).where(Bulletin.kind == "week")
-                     .order_by(Bulletin.period_end.desc(), Bulletin.id.desc()).limit(1)).first()
+    b = session.exec(
+        select(Bulletin)
+        .where(Bulletin.kind == "week")
+        .order_by(Bulletin.period_end.desc(), Bulletin.id.desc())
+        .limit(1)
+    ).first()
     if b is None or not isinstance(b.data, dict):
         return None
     rows = b.data.get("ranking") or []
@@ -600,8 +695,11 @@ def choices(session: Session, actor: Actor) -> dict[str, list[tuple]]:
     if actor.role == Role.CLERK:
         deps = deps.where(Department.id == (actor.department_id or -1))
     elif actor.role == Role.LEADER:
-        deps = deps.where(Department.id.in_(select(LeaderDepartment.department_id)
-                                            .where(LeaderDepartment.leader_id == (actor.leader_id or -1))))
+        deps = deps.where(
+            Department.id.in_(
+                select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == (actor.leader_id or -1))
+            )
+        )
         leaders = leaders.where(Leader.id == (actor.leader_id or -1))
     elif actor.role != Role.SUPERVISOR:
         deps, leaders = deps.where(sa.false()), leaders.where(sa.false())

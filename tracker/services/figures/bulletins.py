@@ -40,8 +40,14 @@ KINDS = {"week": "周", "month": "月"}
 TOP_RETURNS = 5
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 # The order statuses are listed in.
-STATUS_ORDER = [Status.ASSIGNED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.PENDING_REVIEW,
-                Status.SUSPENDED, Status.CLOSED]
+STATUS_ORDER = [
+    Status.ASSIGNED,
+    Status.ACKNOWLEDGED,
+    Status.IN_PROGRESS,
+    Status.PENDING_REVIEW,
+    Status.SUSPENDED,
+    Status.CLOSED,
+]
 
 
 # --- periods ----------------------------------------------------------------------------
@@ -49,7 +55,9 @@ STATUS_ORDER = [Status.ASSIGNED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status
 
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ValidationFailed(f"通报类型应为 week（周通报）或 month（月通报），收到“{kind}”", fields={"kind": "类型无效"})
+        raise ValidationFailed(
+            f"通报类型应为 week（周通报）或 month（月通报），收到“{kind}”", fields={"kind": "类型无效"}
+        )
     return kind
 
 
@@ -99,13 +107,22 @@ def generate_bulletin(session: Session, kind: str, period: str | None = None, *,
     if end >= today:
         raise ValidationFailed(
             f"{period} 尚未结束（至 {end.isoformat()}），通报只能在期末之后生成，生成后即固定不变",
-            fields={"period": "本期尚未结束"})
-    bulletin = Bulletin(kind=kind, period=period, period_start=start, period_end=end,
-                        data=compute(session, kind, period, start, end))
+            fields={"period": "本期尚未结束"},
+        )
+    bulletin = Bulletin(
+        kind=kind, period=period, period_start=start, period_end=end, data=compute(session, kind, period, start, end)
+    )
     session.add(bulletin)
     session.flush()
-    audit.record(session, actor, "generate_bulletin", entity="bulletin", entity_id=bulletin.id,
-                 after={"kind": kind, "period": period}, note=bulletin.data["title"])
+    audit.record(
+        session,
+        actor,
+        "generate_bulletin",
+        entity="bulletin",
+        entity_id=bulletin.id,
+        after={"kind": kind, "period": period},
+        note=bulletin.data["title"],
+    )
     publish(session, bulletin)
     return bulletin
 
@@ -118,23 +135,51 @@ def publish(session: Session, bulletin: Bulletin) -> int:
     d = bulletin.data or {}
     s = d.get("summary", {})
     rate = s.get("on_time_rate")
-    general = (f"本期办结 {s.get('closed', 0)} 件，按时办结率 {'—' if rate is None else f'{rate * 100:.1f}%'}；"
-               f"期末逾期 {s.get('overdue', 0)} 件。")
+    general = (
+        f"本期办结 {s.get('closed', 0)} 件，按时办结率 {'—' if rate is None else f'{rate * 100:.1f}%'}；"
+        f"期末逾期 {s.get('overdue', 0)} 件。"
+    )
     places = {r["department_id"]: r for r in d.get("ranking", [])}
-    users = session.exec(select(User).where(User.active, User.role.in_(
-        [Role.SUPERVISOR.value, Role.LEADER.value, Role.CLERK.value])).order_by(User.id)).all()
+    users = session.exec(
+        select(User)
+        .where(User.active, User.role.in_([Role.SUPERVISOR.value, Role.LEADER.value, Role.CLERK.value]))
+        .order_by(User.id)
+    ).all()
     n = 0
     for user in users:
         body = general
         if user.role == Role.CLERK and user.department_id is not None:
             place = places.get(user.department_id)
-            body += (f"本单位排名第 {place['rank']}/{len(places)} 名，得分 {place['score']:.2f}。" if place
-                     else "本单位本期无牵头事项，未参加排名。")
+            body += (
+                f"本单位排名第 {place['rank']}/{len(places)} 名，得分 {place['score']:.2f}。"
+                if place
+                else "本单位本期无牵头事项，未参加排名。"
+            )
         # The inbox shows a message's sections (the link) with the item's note; e-mail shows the body.
-        payload = {"bulletin_id": bulletin.id, "sections": [{"title": "通报", "total": 1, "items": [
-            {"label": d.get("title", bulletin.period), "url": f"/bulletins/{bulletin.id}", "note": body}]}]}
-        if notify_user(session, user.id, "bulletin", f"通报已发布：{d.get('title', bulletin.period)}", body,
-                       key=f"bulletin:{bulletin.id}:{user.id}", payload=payload) is not None:
+        payload = {
+            "bulletin_id": bulletin.id,
+            "sections": [
+                {
+                    "title": "通报",
+                    "total": 1,
+                    "items": [
+                        {"label": d.get("title", bulletin.period), "url": f"/bulletins/{bulletin.id}", "note": body}
+                    ],
+                }
+            ],
+        }
+        if (
+            notify_user(
+                session,
+                user.id,
+                "bulletin",
+                f"通报已发布：{d.get('title', bulletin.period)}",
+                body,
+                key=f"bulletin:{bulletin.id}:{user.id}",
+                payload=payload,
+            )
+            is not None
+        ):
             n += 1
     return n
 
@@ -163,16 +208,30 @@ def compute(session: Session, kind: str, period: str, start: date, end: date) ->
     weights = scoring.score_weights(session)
     figures = scoring.rank(list(scoring.period_figures(session, start, end).values()), weights)
     ranked = [f for f in figures if f.rank is not None]
-    total = {k: sum(getattr(f, k) for f in figures)
-             for k in ("closed", "closed_on_time", "open", "overdue", "overdue_task_days", "returns",
-                       "late_reports", "extensions")}
+    total = {
+        k: sum(getattr(f, k) for f in figures)
+        for k in (
+            "closed",
+            "closed_on_time",
+            "open",
+            "overdue",
+            "overdue_task_days",
+            "returns",
+            "late_reports",
+            "extensions",
+        )
+    }
     denominator = total["closed"] + total["overdue"]
     total["closed_late"] = total["closed"] - total["closed_on_time"]
     total["on_time_rate"] = None if denominator == 0 else round(total["closed_on_time"] / denominator, 4)
     total["assigned"] = session.execute(
-        select(sa.func.count()).select_from(Task).where(
+        select(sa.func.count())
+        .select_from(Task)
+        .where(
             scoring.task_scope(as_of),
-            sa.func.coalesce(Task.assigned_at, Task.created_at) >= clock.start_of_local_day(start))).scalar_one()
+            sa.func.coalesce(Task.assigned_at, Task.created_at) >= clock.start_of_local_day(start),
+        )
+    ).scalar_one()
     by_dept, by_leader = _overdue_lists(session, as_of)
     return {
         "version": 1,
@@ -186,9 +245,12 @@ def compute(session: Session, kind: str, period: str, start: date, end: date) ->
         "status_counts": _status_counts(session, as_of),
         "overdue_by_department": by_dept,
         "overdue_by_leader": by_leader,
-        "top_returns": [{"department_id": f.department_id, "department": f.department, "returns": f.returns}
-                        for f in sorted((f for f in figures if f.returns),
-                                        key=lambda f: (-f.returns, f.sort_order, f.department_id))[:TOP_RETURNS]],
+        "top_returns": [
+            {"department_id": f.department_id, "department": f.department, "returns": f.returns}
+            for f in sorted(
+                (f for f in figures if f.returns), key=lambda f: (-f.returns, f.sort_order, f.department_id)
+            )[:TOP_RETURNS]
+        ],
         "ranking": [dict(f.as_dict(), deductions=scoring.deductions(f, weights)) for f in ranked],
         "unranked": [f.department for f in figures if f.rank is None],
         "weights": weights,
@@ -198,8 +260,10 @@ def compute(session: Session, kind: str, period: str, start: date, end: date) ->
 def _status_counts(session: Session, as_of: date) -> list[dict]:
     """Tasks out by the period end, by their status then; one closed after the end
     counts as 办理中 (the status it had is not kept)."""
-    status = sa.case((sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of), Status.IN_PROGRESS.value),
-                     else_=Task.status).label("s")
+    status = sa.case(
+        (sa.and_(Task.status == Status.CLOSED.value, Task.closed_on >= as_of), Status.IN_PROGRESS.value),
+        else_=Task.status,
+    ).label("s")
     inner = select(status).where(scoring.task_scope(as_of)).subquery()
     counts = dict(session.execute(select(inner.c.s, sa.func.count()).group_by(inner.c.s)).all())
     return [{"status": s.value, "label": status_label(s), "count": int(counts.get(s.value, 0))} for s in STATUS_ORDER]
@@ -209,8 +273,17 @@ def _overdue_lists(session: Session, as_of: date) -> tuple[list[dict], list[dict
     """Overdue tasks at the period end, per lead department and per responsible leader."""
     days = overdue_days_at(session, as_of).label("days")
     rows = session.execute(
-        select(Task.id, Task.code, Task.title, Task.lead_department_id, Task.due_date, Task.original_due_date, days,
-               Department.name, Department.sort_order)
+        select(
+            Task.id,
+            Task.code,
+            Task.title,
+            Task.lead_department_id,
+            Task.due_date,
+            Task.original_due_date,
+            days,
+            Department.name,
+            Department.sort_order,
+        )
         .join(Department, Department.id == Task.lead_department_id)
         .where(scoring.task_scope(as_of), overdue_at(as_of))
         .order_by(Department.sort_order, Department.id, sa.desc("days"), Task.code)
@@ -218,25 +291,36 @@ def _overdue_lists(session: Session, as_of: date) -> tuple[list[dict], list[dict
     leaders: dict[int, list[tuple[int, str]]] = {}
     if rows:
         for task_id, leader_id, name in session.execute(
-                select(TaskLeader.task_id, Leader.id, Leader.name).join(Leader, Leader.id == TaskLeader.leader_id)
-                .where(TaskLeader.task_id.in_([r.id for r in rows])).order_by(Leader.sort_order, Leader.id)).all():
+            select(TaskLeader.task_id, Leader.id, Leader.name)
+            .join(Leader, Leader.id == TaskLeader.leader_id)
+            .where(TaskLeader.task_id.in_([r.id for r in rows]))
+            .order_by(Leader.sort_order, Leader.id)
+        ).all():
             leaders.setdefault(task_id, []).append((leader_id, name))
     by_dept: dict[int, dict] = {}
     by_leader: dict[int | None, dict] = {}
     for r in rows:
-        item = {"task_id": r.id, "code": r.code, "title": r.title, "department": r.name,
-                "due_date": r.due_date.isoformat(),
-                "original_due_date": r.original_due_date.isoformat() if r.original_due_date else None,
-                "overdue_workdays": int(r.days or 0),
-                "leaders": [name for _, name in leaders.get(r.id, [])]}
-        d = by_dept.setdefault(r.lead_department_id, {"department_id": r.lead_department_id, "department": r.name,
-                                                      "count": 0, "task_days": 0, "tasks": []})
+        item = {
+            "task_id": r.id,
+            "code": r.code,
+            "title": r.title,
+            "department": r.name,
+            "due_date": r.due_date.isoformat(),
+            "original_due_date": r.original_due_date.isoformat() if r.original_due_date else None,
+            "overdue_workdays": int(r.days or 0),
+            "leaders": [name for _, name in leaders.get(r.id, [])],
+        }
+        d = by_dept.setdefault(
+            r.lead_department_id,
+            {"department_id": r.lead_department_id, "department": r.name, "count": 0, "task_days": 0, "tasks": []},
+        )
         d["count"] += 1
         d["task_days"] += item["overdue_workdays"]
         d["tasks"].append(item)
         for leader_id, name in leaders.get(r.id) or [(None, "未明确责任领导")]:
-            entry = by_leader.setdefault(leader_id, {"leader_id": leader_id, "leader": name, "count": 0,
-                                                     "task_days": 0, "tasks": []})
+            entry = by_leader.setdefault(
+                leader_id, {"leader_id": leader_id, "leader": name, "count": 0, "task_days": 0, "tasks": []}
+            )
             entry["count"] += 1
             entry["task_days"] += item["overdue_workdays"]
             entry["tasks"].append(item)
@@ -251,28 +335,39 @@ def as_text(bulletin: Bulletin) -> str:
     d = bulletin.data or {}
     s = d.get("summary", {})
     rate = s.get("on_time_rate")
-    lines = [d.get("title", bulletin.period), f"统计截至 {d.get('period_end')}（牵头单位计入完成率）", "",
-             f"本期交办 {s.get('assigned', 0)} 件；办结 {s.get('closed', 0)} 件，其中按时 {s.get('closed_on_time', 0)} 件、"
-             f"超期 {s.get('closed_late', 0)} 件；按时办结率 {'—' if rate is None else f'{rate * 100:.1f}%'}。",
-             f"期末在办 {s.get('open', 0)} 件，其中逾期 {s.get('overdue', 0)} 件，累计逾期 {s.get('overdue_task_days', 0)} 个工作日；"
-             f"退回 {s.get('returns', 0)} 次，延期 {s.get('extensions', 0)} 次，报送超期 {s.get('late_reports', 0)} 次。",
-             "", "各状态事项："]
+    lines = [
+        d.get("title", bulletin.period),
+        f"统计截至 {d.get('period_end')}（牵头单位计入完成率）",
+        "",
+        f"本期交办 {s.get('assigned', 0)} 件；办结 {s.get('closed', 0)} 件，其中按时 {s.get('closed_on_time', 0)} 件、"
+        f"超期 {s.get('closed_late', 0)} 件；按时办结率 {'—' if rate is None else f'{rate * 100:.1f}%'}。",
+        f"期末在办 {s.get('open', 0)} 件，其中逾期 {s.get('overdue', 0)} 件，累计逾期 {s.get('overdue_task_days', 0)} 个工作日；"
+        f"退回 {s.get('returns', 0)} 次，延期 {s.get('extensions', 0)} 次，报送超期 {s.get('late_reports', 0)} 次。",
+        "",
+        "各状态事项：",
+    ]
     lines += [f"  {c['label']}：{c['count']}" for c in d.get("status_counts", [])]
     lines += ["", "逾期事项（按牵头单位）："]
     for dep in d.get("overdue_by_department", []):
         lines.append(f"  {dep['department']}：{dep['count']} 件，{dep['task_days']} 个工作日")
-        lines += [f"    {t['code']} {t['title']}（时限 {t['due_date']}，逾期 {t['overdue_workdays']} 个工作日）"
-                  for t in dep["tasks"]]
+        lines += [
+            f"    {t['code']} {t['title']}（时限 {t['due_date']}，逾期 {t['overdue_workdays']} 个工作日）"
+            for t in dep["tasks"]
+        ]
     if not d.get("overdue_by_department"):
         lines.append("  无")
     lines += ["", "逾期事项（按责任领导）："]
-    lines += [f"  {e['leader']}：{e['count']} 件，{e['task_days']} 个工作日" for e in d.get("overdue_by_leader", [])] or ["  无"]
+    lines += [
+        f"  {e['leader']}：{e['count']} 件，{e['task_days']} 个工作日" for e in d.get("overdue_by_leader", [])
+    ] or ["  无"]
     lines += ["", "退回次数较多的单位："]
     lines += [f"  {e['department']}：{e['returns']} 次" for e in d.get("top_returns", [])] or ["  无"]
     lines += ["", "考核排名："]
     for f in d.get("ranking", []):
         r = f.get("on_time_rate")
-        lines.append(f"  {f['rank']}. {f['department']} {f['score']:.2f} 分（按时办结率 {'—' if r is None else f'{r * 100:.1f}%'}，"
-                     f"逾期 {f['overdue']} 件/{f['overdue_task_days']} 个工作日，退回 {f['returns']}，"
-                     f"报送超期 {f['late_reports']}，延期 {f['extensions']}）")
+        lines.append(
+            f"  {f['rank']}. {f['department']} {f['score']:.2f} 分（按时办结率 {'—' if r is None else f'{r * 100:.1f}%'}，"
+            f"逾期 {f['overdue']} 件/{f['overdue_task_days']} 个工作日，退回 {f['returns']}，"
+            f"报送超期 {f['late_reports']}，延期 {f['extensions']}）"
+        )
     return "\n".join(lines)

@@ -169,8 +169,16 @@ def set_weights(session: Session, actor: Actor, raw: dict) -> dict[str, float]:
     row.updated_by_id = actor.user_id
     row.updated_at = clock.now()
     session.flush()
-    audit.record(session, actor, "set_score_weights", entity="app_setting", entity_id=None,
-                 before=before, after=weights, note=SETTING_KEY)
+    audit.record(
+        session,
+        actor,
+        "set_score_weights",
+        entity="app_setting",
+        entity_id=None,
+        before=before,
+        after=weights,
+        note=SETTING_KEY,
+    )
     return weights
 
 
@@ -230,8 +238,9 @@ def task_scope(as_of: date):
     )
 
 
-def period_figures(session: Session, start: date | None, end: date,
-                   department_ids: list[int] | None = None) -> dict[int, Figures]:
+def period_figures(
+    session: Session, start: date | None, end: date, department_ids: list[int] | None = None
+) -> dict[int, Figures]:
     """Figures per active department for the period, at the end of ``end`` (see the module doc).
 
     Four GROUP BY queries (tasks, returns, extensions, reporting deadlines)."""
@@ -249,35 +258,63 @@ def period_figures(session: Session, start: date | None, end: date,
     on_time = sa.and_(closed_in, sa.or_(Task.due_date.is_(None), Task.closed_on <= Task.due_date))
     as_int = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
     rows = session.execute(
-        select(Task.lead_department_id, as_int(closed_in), as_int(on_time), as_int(open_at(as_of)),
-               as_int(overdue_at(as_of)), sa.func.sum(overdue_days_at(session, as_of)))
+        select(
+            Task.lead_department_id,
+            as_int(closed_in),
+            as_int(on_time),
+            as_int(open_at(as_of)),
+            as_int(overdue_at(as_of)),
+            sa.func.sum(overdue_days_at(session, as_of)),
+        )
         .where(task_scope(as_of), Task.lead_department_id.in_(ids))
         .group_by(Task.lead_department_id)
     ).all()
     for dep, closed, on_time_n, open_n, overdue_n, days in rows:
         f = out[dep]
-        f.closed, f.closed_on_time, f.open, f.overdue = int(closed or 0), int(on_time_n or 0), int(open_n or 0), int(overdue_n or 0)
+        f.closed, f.closed_on_time, f.open, f.overdue = (
+            int(closed or 0),
+            int(on_time_n or 0),
+            int(open_n or 0),
+            int(overdue_n or 0),
+        )
         f.overdue_task_days = int(days or 0)
     lo, hi = _utc_bounds(start, end)
-    for model, status, attr in ((CloseRequest, RequestStatus.REJECTED, "returns"),
-                                (ExtensionRequest, RequestStatus.APPROVED, "extensions")):
-        q = (select(model.department_id, sa.func.count())
-             .where(model.status == status.value, model.decided_at < hi, model.department_id.in_(ids))
-             .group_by(model.department_id))
+    for model, status, attr in (
+        (CloseRequest, RequestStatus.REJECTED, "returns"),
+        (ExtensionRequest, RequestStatus.APPROVED, "extensions"),
+    ):
+        q = (
+            select(model.department_id, sa.func.count())
+            .where(model.status == status.value, model.decided_at < hi, model.department_id.in_(ids))
+            .group_by(model.department_id)
+        )
         if lo is not None:
             q = q.where(model.decided_at >= lo)
         for dep, n in session.execute(q).all():
             setattr(out[dep], attr, int(n))
     # Unmet counts only while the task still owed it: not once closed before the date,
     # nor while suspended (a suspended task owes no report, services/recurring.py).
-    late = sa.or_(ReportDue.met_on > ReportDue.due_date,
-                  sa.and_(ReportDue.met_on.is_(None), ReportDue.due_date < as_of,
-                          Task.status != Status.SUSPENDED.value,
-                          sa.or_(Task.closed_on.is_(None), Task.closed_on > ReportDue.due_date)))
-    q = (select(Task.lead_department_id, sa.func.count()).select_from(ReportDue).join(Task, Task.id == ReportDue.task_id)
-         .where(late, ReportDue.due_date <= end, Task.lead_department_id.in_(ids),
-                none_of(Task.status, [*_NOT_OUT, Status.CANCELLED.value]))
-         .group_by(Task.lead_department_id))
+    late = sa.or_(
+        ReportDue.met_on > ReportDue.due_date,
+        sa.and_(
+            ReportDue.met_on.is_(None),
+            ReportDue.due_date < as_of,
+            Task.status != Status.SUSPENDED.value,
+            sa.or_(Task.closed_on.is_(None), Task.closed_on > ReportDue.due_date),
+        ),
+    )
+    q = (
+        select(Task.lead_department_id, sa.func.count())
+        .select_from(ReportDue)
+        .join(Task, Task.id == ReportDue.task_id)
+        .where(
+            late,
+            ReportDue.due_date <= end,
+            Task.lead_department_id.in_(ids),
+            none_of(Task.status, [*_NOT_OUT, Status.CANCELLED.value]),
+        )
+        .group_by(Task.lead_department_id)
+    )
     if start is not None:
         q = q.where(ReportDue.due_date >= start)
     for dep, n in session.execute(q).all():
@@ -308,8 +345,13 @@ def rank(figures: list[Figures], weights: dict[str, float]) -> list[Figures]:
     the others come last, unranked."""
     for f in figures:
         f.score = score(f, weights)
-    key = lambda f: (-f.score, -(f.on_time_rate if f.on_time_rate is not None else 1.0),  # noqa: E731
-                     f.overdue_task_days, f.sort_order, f.department_id)
+    key = lambda f: (
+        -f.score,
+        -(f.on_time_rate if f.on_time_rate is not None else 1.0),  # noqa: E731
+        f.overdue_task_days,
+        f.sort_order,
+        f.department_id,
+    )
     ranked = sorted((f for f in figures if f.has_business), key=key)
     for i, f in enumerate(ranked, start=1):
         f.rank = i
@@ -344,8 +386,15 @@ def take_snapshot(session: Session, day: date, *, actor: Actor = SYSTEM) -> int:
         snap.overdue_task_days, snap.returns = f.overdue_task_days, f.returns
         snap.late_reports, snap.extensions, snap.score = f.late_reports, f.extensions, f.score
     session.flush()
-    audit.record(session, actor, "take_score_snapshot", entity="score_snapshot", entity_id=None,
-                 after={"day": day, "departments": len(figures)}, note=f"考核快照 {day.isoformat()}")
+    audit.record(
+        session,
+        actor,
+        "take_score_snapshot",
+        entity="score_snapshot",
+        entity_id=None,
+        after={"day": day, "departments": len(figures)},
+        note=f"考核快照 {day.isoformat()}",
+    )
     return len(figures)
 
 
@@ -355,7 +404,9 @@ def backfill_snapshots(session: Session, start: date, end: date, *, actor: Actor
     the rows (assignment, closing, decisions); a task suspended or cancelled since
     is taken as it is now. Returns the number of days written."""
     if end < start:
-        raise ValidationFailed(f"起始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}", fields={"since": "起止日期颠倒"})
+        raise ValidationFailed(
+            f"起始日期 {start.isoformat()} 晚于结束日期 {end.isoformat()}", fields={"since": "起止日期颠倒"}
+        )
     if (end - start).days > 400:
         raise ValidationFailed("一次最多补写400天的考核快照", fields={"since": "期间过长"})
     day = start
@@ -365,8 +416,9 @@ def backfill_snapshots(session: Session, start: date, end: date, *, actor: Actor
     return (end - start).days + 1
 
 
-def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | None = None,
-                 today: date | None = None) -> list[dict]:
+def weekly_trend(
+    session: Session, weeks: int = 26, department_ids: list[int] | None = None, today: date | None = None
+) -> list[dict]:
     """Open, overdue and closed per week over the last ``weeks`` weeks (this one last),
     from the snapshots: open/overdue from the week's latest snapshot, closed as the
     growth of the running count since the latest snapshot before the week (looked
@@ -375,18 +427,31 @@ def weekly_trend(session: Session, weeks: int = 26, department_ids: list[int] | 
     today = today or clock.today()
     this_monday, this_sunday = week_of(today)
     first_monday = this_monday - timedelta(weeks=weeks - 1)
-    q = (select(ScoreSnapshot.day, sa.func.sum(ScoreSnapshot.open_count), sa.func.sum(ScoreSnapshot.overdue_count),
-                sa.func.sum(ScoreSnapshot.closed_count))
-         .where(ScoreSnapshot.day >= first_monday - timedelta(days=7), ScoreSnapshot.day <= this_sunday)
-         .group_by(ScoreSnapshot.day).order_by(ScoreSnapshot.day))
+    q = (
+        select(
+            ScoreSnapshot.day,
+            sa.func.sum(ScoreSnapshot.open_count),
+            sa.func.sum(ScoreSnapshot.overdue_count),
+            sa.func.sum(ScoreSnapshot.closed_count),
+        )
+        .where(ScoreSnapshot.day >= first_monday - timedelta(days=7), ScoreSnapshot.day <= this_sunday)
+        .group_by(ScoreSnapshot.day)
+        .order_by(ScoreSnapshot.day)
+    )
     if department_ids is not None:
         q = q.where(ScoreSnapshot.department_id.in_(department_ids))
     days = [(d, int(o or 0), int(v or 0), int(c or 0)) for d, o, v, c in session.execute(q).all()]
     out = []
     for i in range(weeks):
         monday, sunday = week_of(first_monday + timedelta(weeks=i))
-        entry = {"week": week_key(monday), "week_start": monday, "day": None,
-                 "open": None, "overdue": None, "closed": None}
+        entry = {
+            "week": week_key(monday),
+            "week_start": monday,
+            "day": None,
+            "open": None,
+            "overdue": None,
+            "closed": None,
+        }
         in_week = [d for d in days if monday <= d[0] <= sunday]
         if in_week:
             last = in_week[-1]

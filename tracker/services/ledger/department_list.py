@@ -30,10 +30,26 @@ from tracker.services.organisation import directory as organisation
 from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
 _KIND_WORDS = {
-    DepartmentKind.COMPONENT: ("政府组成部门", "组成部门", "区政府组成部门", "县政府组成部门", "工作部门", "政府工作部门", "部门"),
+    DepartmentKind.COMPONENT: (
+        "政府组成部门",
+        "组成部门",
+        "区政府组成部门",
+        "县政府组成部门",
+        "工作部门",
+        "政府工作部门",
+        "部门",
+    ),
     DepartmentKind.STREET: ("街道", "街道办事处", "街道办"),
     DepartmentKind.TOWN: ("乡镇", "镇", "乡", "乡镇人民政府", "镇人民政府"),
-    DepartmentKind.INSTITUTION: ("事业单位", "直属机构", "直属事业单位", "直属单位", "派出机构", "垂直管理部门", "垂管部门"),
+    DepartmentKind.INSTITUTION: (
+        "事业单位",
+        "直属机构",
+        "直属事业单位",
+        "直属单位",
+        "派出机构",
+        "垂直管理部门",
+        "垂管部门",
+    ),
     DepartmentKind.OTHER: ("其他", "其它", "群团组织", "人民团体", "国有企业", "驻区单位"),
 }
 
@@ -77,25 +93,41 @@ class DepartmentRow(PlacedIssues):
 
     def to_dict(self) -> dict:
         return {
-            "sheet": self.sheet, "row": self.row, "action": self.action, "name": self.name,
-            "kind": self.kind, "short_name": self.short_name or None, "aliases": self.aliases,
-            "leaders": self.leaders, "department_id": self.department_id,
-            "new_aliases": self.new_aliases, "new_leaders": self.new_leaders,
-            "errors": [e.to_dict() for e in self.errors], "warnings": [w.to_dict() for w in self.warnings],
+            "sheet": self.sheet,
+            "row": self.row,
+            "action": self.action,
+            "name": self.name,
+            "kind": self.kind,
+            "short_name": self.short_name or None,
+            "aliases": self.aliases,
+            "leaders": self.leaders,
+            "department_id": self.department_id,
+            "new_aliases": self.new_aliases,
+            "new_leaders": self.new_leaders,
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
-def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None = None,
-                     store: MappingStore | None = None,
-                     overrides: dict[str, dict[int, str | None]] | None = None) -> ImportReport:
+def plan_departments(
+    session: Session,
+    workbook: Workbook,
+    *,
+    sheet: str | None = None,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+) -> ImportReport:
     """Dry run of a department list (单位全称, 简称/别名, 单位类型, 分管领导)."""
     report = ImportReport(workbook.filename, workbook.kind, workbook.reader, workbook.encoding, what="departments")
-    scans, issues = scan_sheets(workbook, sheet=sheet, fields=DEPARTMENT_FIELDS, required=frozenset({"name"}),
-                                store=store, overrides=overrides)
+    scans, issues = scan_sheets(
+        workbook, sheet=sheet, fields=DEPARTMENT_FIELDS, required=frozenset({"name"}), store=store, overrides=overrides
+    )
     report.errors.extend(issues)
     registered = DepartmentResolver.load(session)
     leaders = LeaderResolver.load(session)
-    portfolio = {(lid, did) for lid, did in session.execute(select(LeaderDepartment.leader_id, LeaderDepartment.department_id))}
+    portfolio = {
+        (lid, did) for lid, did in session.execute(select(LeaderDepartment.leader_id, LeaderDepartment.department_id))
+    }
     names_in_file: dict[str, DepartmentRow] = {}
     aliases_in_file: dict[str, DepartmentRow] = {}
     order = 0
@@ -109,12 +141,17 @@ def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None 
         result.title, result.mapping, result.rows = t.title, t.mapping.to_dict(), len(t.rows)
         result.sections, result.notes, result.skipped = t.sections, t.notes, t.skipped
         for col in t.mapping.unmapped():
-            result.warnings.append(Issue(f"未识别的列“{col.header}”，该列内容不会导入", t.sheet,
-                                         t.mapping.header_rows[-1], col.letter))
+            result.warnings.append(
+                Issue(f"未识别的列“{col.header}”，该列内容不会导入", t.sheet, t.mapping.header_rows[-1], col.letter)
+            )
         for data in t.rows:
             order += 1
-            row = DepartmentRow(data.sheet, data.row, sort_order=order * 10,
-                                _columns={n: c.letter for n, c in t.mapping.field_columns().items()})
+            row = DepartmentRow(
+                data.sheet,
+                data.row,
+                sort_order=order * 10,
+                _columns={n: c.letter for n, c in t.mapping.field_columns().items()},
+            )
             report.rows.append(row)
             row.name = normalise_name(data.text("name"))
             if not row.name:
@@ -142,8 +179,11 @@ def plan_departments(session: Session, workbook: Workbook, *, sheet: str | None 
                     row.warn(f"未填写单位类型，按名称推断为“{DEPARTMENT_KIND_LABELS[kind]}”", "kind")
             row.kind = kind.value if kind else ""
             if existing is not None and kind is not None and existing.kind != kind.value:
-                row.warn(f"单位类型与系统不一致（系统：{DEPARTMENT_KIND_LABELS.get(DepartmentKind(existing.kind), existing.kind)}），"
-                         "导入不修改已登记单位的类型", "kind")
+                row.warn(
+                    f"单位类型与系统不一致（系统：{DEPARTMENT_KIND_LABELS.get(DepartmentKind(existing.kind), existing.kind)}），"
+                    "导入不修改已登记单位的类型",
+                    "kind",
+                )
             # aliases
             aliases = [normalise_name(a) for a in split_list(data.text("aliases")) if normalise_name(a)]
             aliases = [a for a in dict.fromkeys(aliases) if a != row.name]
@@ -202,16 +242,25 @@ def commit_departments(session: Session, actor: Actor, report: ImportReport) -> 
     if not actor.is_office and actor.role != "admin":
         raise NotPermitted("只有督查室或系统管理员可以导入单位名录")
     if not report.ok:
-        raise ValidationFailed(f"单位名录有 {report.error_count} 处错误，未导入任何单位" if report.error_count
-                               else "文件中没有可导入的单位")
+        raise ValidationFailed(
+            f"单位名录有 {report.error_count} 处错误，未导入任何单位"
+            if report.error_count
+            else "文件中没有可导入的单位"
+        )
     if not any(r.action in ("create", "update") for r in report.rows):
         return report  # the same list again: nothing to write
     ids: dict[str, int] = {}
     for row in report.rows:
         if row.action == "create":
-            dep = organisation.create_department(session, actor, row.name, kind=row.kind, short_name=row.short_name,
-                                                 aliases=[a for a in row.aliases if a != row.short_name],
-                                                 sort_order=row.sort_order)
+            dep = organisation.create_department(
+                session,
+                actor,
+                row.name,
+                kind=row.kind,
+                short_name=row.short_name,
+                aliases=[a for a in row.aliases if a != row.short_name],
+                sort_order=row.sort_order,
+            )
             row.department_id = dep.id
         elif row.action == "update":
             dep = session.get(Department, row.department_id)
@@ -234,17 +283,33 @@ def commit_departments(session: Session, actor: Actor, report: ImportReport) -> 
         missing = [d for d in dict.fromkeys(dep_ids) if d not in current]
         if missing:
             organisation.change_portfolio(session, actor, found[0], current + missing)
-    audit.record(session, actor, "departments_import", entity="departments_import", entity_id=None,
-                 after={"file": report.filename, **{k: v for k, v in report.counts().items()
-                                                     if k in ("create", "update", "unchanged")}},
-                 note=report.filename)
+    audit.record(
+        session,
+        actor,
+        "departments_import",
+        entity="departments_import",
+        entity_id=None,
+        after={
+            "file": report.filename,
+            **{k: v for k, v in report.counts().items() if k in ("create", "update", "unchanged")},
+        },
+        note=report.filename,
+    )
     session.flush()
     report.committed = True
     return report
 
 
-def import_departments(session: Session, actor: Actor, path: str | Path, *, filename: str | None = None,
-                       dry_run: bool = True, sheet: str | None = None, limits: Limits | None = None) -> ImportReport:
+def import_departments(
+    session: Session,
+    actor: Actor,
+    path: str | Path,
+    *,
+    filename: str | None = None,
+    dry_run: bool = True,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+) -> ImportReport:
     try:
         workbook = read_workbook(path, filename=filename, limits=limits)
     except WorkbookError as exc:
@@ -255,4 +320,3 @@ def import_departments(session: Session, actor: Actor, path: str | Path, *, file
     if not dry_run and report.ok:
         commit_departments(session, actor, report)
     return report
-

@@ -27,8 +27,9 @@ from tracker.sql import id_in
 from tracker.workflow import Party, status_label
 
 
-def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "source",
-                chunk: int = 2000) -> tuple[int, Iterator]:
+def ledger_rows(
+    session: Session, actor: Actor, f, horizon, *, sort: str = "source", chunk: int = 2000
+) -> tuple[int, Iterator]:
     """Tasks matching the filter, visible to the actor, as ledger rows streamed in chunks.
 
     ``sort="source"`` groups by source (date, then item number) so that the
@@ -56,8 +57,9 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
             rows = {r.id: r for r in conn.execute(rows_stmt, {"ids": part})}
             wanted = {r.source_id for r in rows.values() if r.source_id and r.source_id not in sources}
             if wanted:
-                sources.update({sid: (title, day) for sid, title, day in conn.execute(
-                    sources_stmt, {"ids": list(wanted)})})
+                sources.update(
+                    {sid: (title, day) for sid, title, day in conn.execute(sources_stmt, {"ids": list(wanted)})}
+                )
             assist, leaders = queries.names_for(session, part)
             latest = _latest_progress(session, part, department_id=own)
             for tid in part:
@@ -70,11 +72,21 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
                 if lit in (Light.RED, Light.YELLOW):
                     status += f"（{light_label(lit.value, due_soon_of(horizon, t.status, t.due_date))}）"
                 yield LedgerRow(
-                    source=src_title, source_date=src_date, code=t.code, title=t.title, requirement=t.requirement,
-                    lead=dept_names.get(t.lead_department_id, ""), assisting=assist.get(tid, []),
-                    leaders=leaders.get(tid, []), deadline=_deadline_cell(t, src_date, check), item_no=t.item_no,
-                    urgency=URGENCY_LABELS.get(Urgency(t.urgency), t.urgency), status=status,
-                    progress=latest.get(tid, ""), light=lit.value, source_key=t.source_id,
+                    source=src_title,
+                    source_date=src_date,
+                    code=t.code,
+                    title=t.title,
+                    requirement=t.requirement,
+                    lead=dept_names.get(t.lead_department_id, ""),
+                    assisting=assist.get(tid, []),
+                    leaders=leaders.get(tid, []),
+                    deadline=_deadline_cell(t, src_date, check),
+                    item_no=t.item_no,
+                    urgency=URGENCY_LABELS.get(Urgency(t.urgency), t.urgency),
+                    status=status,
+                    progress=latest.get(tid, ""),
+                    light=lit.value,
+                    source_key=t.source_id,
                     category=t.category if sort == "source" else "",
                 )
 
@@ -85,10 +97,24 @@ def ledger_rows(session: Session, actor: Actor, f, horizon, *, sort: str = "sour
 def _export_rows_select(horizon, pg: bool) -> sa.Select:
     """The ledger's columns for a chunk of ids (parameter ``ids``), built once per day."""
 
-    return select(Task.id, Task.code, Task.title, Task.requirement, Task.source_id, Task.item_no,
-                  Task.lead_department_id, Task.urgency, Task.deadline_kind, Task.due_date, Task.original_due_date,
-                  Task.deadline_text, Task.recurrence, Task.status, Task.category,
-                  light(horizon).label("light")).where(id_in(Task.id, "ids", pg))
+    return select(
+        Task.id,
+        Task.code,
+        Task.title,
+        Task.requirement,
+        Task.source_id,
+        Task.item_no,
+        Task.lead_department_id,
+        Task.urgency,
+        Task.deadline_kind,
+        Task.due_date,
+        Task.original_due_date,
+        Task.deadline_text,
+        Task.recurrence,
+        Task.status,
+        Task.category,
+        light(horizon).label("light"),
+    ).where(id_in(Task.id, "ids", pg))
 
 
 @shared()
@@ -101,24 +127,44 @@ def _ids_by_source(visible: str, shape: tuple, horizon) -> sa.Select:
     """The export's task ids grouped by source (date, then item number), built once per
     visibility and filter shape (``queries.filter_template``), the values bound at execution."""
 
-    return (select(Task.id).join(Source, Source.id == Task.source_id, isouter=True)
-            .where(visible_template(visible), *queries.filter_template(shape, horizon))
-            .order_by(Source.source_date.asc().nulls_last(), Task.source_id.asc().nulls_last(),
-                      sa.func.length(Task.item_no), Task.item_no, Task.id))
+    return (
+        select(Task.id)
+        .join(Source, Source.id == Task.source_id, isouter=True)
+        .where(visible_template(visible), *queries.filter_template(shape, horizon))
+        .order_by(
+            Source.source_date.asc().nulls_last(),
+            Task.source_id.asc().nulls_last(),
+            sa.func.length(Task.item_no),
+            Task.item_no,
+            Task.id,
+        )
+    )
 
 
 def _latest_progress(session: Session, ids: list[int], *, department_id: int | None = None) -> dict[int, str]:
     """Each task's newest progress text. With ``department_id`` (a clerk's export), as
     ``actors.own_part_only``: the newest of all on the tasks it leads, its own newest on those
     it assists."""
-    mine = [] if department_id is None else [sa.or_(
-        ProgressReport.department_id == department_id,
-        ProgressReport.task_id.in_(select(Task.id).where(Task.lead_department_id == department_id)))]
-    newest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
-              .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)), *mine)
-              .group_by(ProgressReport.task_id).subquery())
-    rows = session.connection().execute(select(ProgressReport.task_id, ProgressReport.text)
-                                        .join(newest, newest.c.rid == ProgressReport.id), {"ids": list(ids)})
+    mine = (
+        []
+        if department_id is None
+        else [
+            sa.or_(
+                ProgressReport.department_id == department_id,
+                ProgressReport.task_id.in_(select(Task.id).where(Task.lead_department_id == department_id)),
+            )
+        ]
+    )
+    newest = (
+        select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
+        .where(id_in(ProgressReport.task_id, "ids", is_postgres(session)), *mine)
+        .group_by(ProgressReport.task_id)
+        .subquery()
+    )
+    rows = session.connection().execute(
+        select(ProgressReport.task_id, ProgressReport.text).join(newest, newest.c.rid == ProgressReport.id),
+        {"ids": list(ids)},
+    )
     return {tid: text for tid, text in rows}
 
 
@@ -163,8 +209,13 @@ def _deadline_cell(t, source_date: date | None = None, check: _PhraseCheck | Non
     (after an extension, say); the phrase for recurring and ongoing deadlines."""
 
     if t.deadline_kind == DeadlineKind.DATE.value:
-        if t.deadline_text and t.due_date and t.due_date == t.original_due_date and check is not None \
-                and check(t.deadline_text, source_date) == t.due_date:
+        if (
+            t.deadline_text
+            and t.due_date
+            and t.due_date == t.original_due_date
+            and check is not None
+            and check(t.deadline_text, source_date) == t.due_date
+        ):
             return t.deadline_text
         return t.due_date or ""
     if t.deadline_kind == DeadlineKind.RECURRING.value:
@@ -175,8 +226,17 @@ def _deadline_cell(t, source_date: date | None = None, check: _PhraseCheck | Non
     return text
 
 
-def export_ledger(session: Session, actor: Actor, out, f, horizon, *, title: str = "督办台账",
-                  sort: str = "source", progress: Callable[[int], None] | None = None) -> int:
+def export_ledger(
+    session: Session,
+    actor: Actor,
+    out,
+    f,
+    horizon,
+    *,
+    title: str = "督办台账",
+    sort: str = "source",
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the standard ledger for the filtered tasks; returns the number of tasks."""
 
     _total, rows = ledger_rows(session, actor, f, horizon, sort=sort)
@@ -185,9 +245,12 @@ def export_ledger(session: Session, actor: Actor, out, f, horizon, *, title: str
 
 def write_import_template(session: Session, out) -> None:
 
-    departments = list(session.exec(select(Department.name).where(Department.active.is_(True))
-                                    .order_by(Department.sort_order, Department.id)))
-    leaders = list(session.exec(select(Leader.name).where(Leader.active.is_(True))
-                                .order_by(Leader.sort_order, Leader.id)))
+    departments = list(
+        session.exec(
+            select(Department.name).where(Department.active.is_(True)).order_by(Department.sort_order, Department.id)
+        )
+    )
+    leaders = list(
+        session.exec(select(Leader.name).where(Leader.active.is_(True)).order_by(Leader.sort_order, Leader.id))
+    )
     write_template(out, departments=departments, leaders=leaders, urgencies=list(URGENCY_LABELS.values()))
-

@@ -20,7 +20,6 @@ already registered, else the ledger's own date (“截至2026年11月20日” ab
 table), else the ``base_date`` the user gave — never today by accident.
 """
 
-
 from __future__ import annotations
 
 import re
@@ -60,12 +59,10 @@ from tracker.services.organisation.resolve import DepartmentResolver, LeaderReso
 Progress = Callable[[int, int], None]
 
 
-
 @dataclass
 class Named:
     id: int | None
     name: str
-
 
 
 @dataclass
@@ -104,13 +101,18 @@ class RowResult(PlacedIssues):
 
     def to_dict(self) -> dict:
         return {
-            "sheet": self.sheet, "row": self.row, "action": self.action,
-            "task_id": self.task_id, "task_code": self.task_code or None,
-            "category": self.category or None, "item_no": self.item_no or None,
+            "sheet": self.sheet,
+            "row": self.row,
+            "action": self.action,
+            "task_id": self.task_id,
+            "task_code": self.task_code or None,
+            "category": self.category or None,
+            "item_no": self.item_no or None,
             "source": self.source or None,
             "source_kind": self.source_kind or None,
             "source_date": self.source_date.isoformat() if self.source_date else None,
-            "title": self.title, "requirement": self.requirement or None,
+            "title": self.title,
+            "requirement": self.requirement or None,
             "lead": self.lead.name if self.lead else None,
             "lead_id": self.lead.id if self.lead else None,
             "assisting": [d.name for d in self.assisting],
@@ -127,7 +129,6 @@ class RowResult(PlacedIssues):
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
         }
-
 
 
 _SOURCE_KINDS: list[tuple[re.Pattern, SourceKind]] = [
@@ -189,8 +190,6 @@ def needs_base(text: Any, calendar) -> bool:
     if all(r[0] == "error" for r in results):
         return any(r[1] for r in results)
     return results[0] != results[1]
-
-
 
 
 @dataclass
@@ -261,16 +260,28 @@ class _Context:
                     bucket.append(src)
 
 
-def load_ledger(path: str | Path, *, filename: str | None = None, limits: Limits | None = None,
-                progress: Callable[[str], None] | None = None) -> Workbook:
+def load_ledger(
+    path: str | Path,
+    *,
+    filename: str | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Workbook:
     """Read the file (``WorkbookError`` with a Chinese message for a bad one)."""
     return read_workbook(path, filename=filename, limits=limits, progress=progress)
 
 
-def plan_ledger(session: Session, workbook: Workbook, *, base_date: date | None = None,
-                sheet: str | None = None, assign: bool = False, store: MappingStore | None = None,
-                overrides: dict[str, dict[int, str | None]] | None = None,
-                progress: Progress | None = None) -> ImportReport:
+def plan_ledger(
+    session: Session,
+    workbook: Workbook,
+    *,
+    base_date: date | None = None,
+    sheet: str | None = None,
+    assign: bool = False,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
     """The dry run: every row resolved and checked, nothing written."""
     report = ImportReport(workbook.filename, workbook.kind, workbook.reader, workbook.encoding, base_date)
     scans, issues = scan_sheets(workbook, sheet=sheet, store=store, overrides=overrides)
@@ -289,8 +300,14 @@ def plan_ledger(session: Session, workbook: Workbook, *, base_date: date | None 
         for note in t.mapping.notes:
             result.warnings.append(Issue(note, t.sheet))
         for col in t.mapping.unmapped():
-            result.warnings.append(Issue(f"未识别的列“{col.header}”，该列内容不会导入（可在导入时指定该列的含义）",
-                                         t.sheet, t.mapping.header_rows[-1], col.letter))
+            result.warnings.append(
+                Issue(
+                    f"未识别的列“{col.header}”，该列内容不会导入（可在导入时指定该列的含义）",
+                    t.sheet,
+                    t.mapping.header_rows[-1],
+                    col.letter,
+                )
+            )
     if not tables and not report.errors:
         reasons = "；".join(f"{s.name}：{s.reason}" for s in report.sheets) or "文件中没有工作表"
         report.errors.append(Issue(f"未在文件中找到督办台账表格（{reasons}）"))
@@ -312,8 +329,13 @@ def plan_ledger(session: Session, workbook: Workbook, *, base_date: date | None 
             if sourced:
                 result.warnings.append(Issue(f"没有“任务来源”列，以台账标题“{sourced[0].source}”作为任务来源", t.sheet))
             elif t.title:
-                result.warnings.append(Issue("没有“任务来源”列，台账也未注明日期，事项不关联任务来源"
-                                             "（可用 --base-date 指定日期，以台账标题登记来源）", t.sheet))
+                result.warnings.append(
+                    Issue(
+                        "没有“任务来源”列，台账也未注明日期，事项不关联任务来源"
+                        "（可用 --base-date 指定日期，以台账标题登记来源）",
+                        t.sheet,
+                    )
+                )
             else:
                 result.warnings.append(Issue("没有“任务来源”列，事项不关联任务来源", t.sheet))
     _find_existing(ctx, report.rows)
@@ -429,8 +451,11 @@ def _plan_source(ctx: _Context, t: Table, data: DataRow, row: RowResult, cols, p
     row.source_kind = kind.value
     if when is None:
         if has_column:
-            row.error(f"无法确定任务来源“{text}”的日期：台账中没有会议或批示日期列，标题中也没有“截至…”日期，"
-                      "请增加日期列或用 --base-date 指定", "source")
+            row.error(
+                f"无法确定任务来源“{text}”的日期：台账中没有会议或批示日期列，标题中也没有“截至…”日期，"
+                "请增加日期列或用 --base-date 指定",
+                "source",
+            )
         else:
             row.source, row.source_kind = "", ""  # the sheet says why, once
         return
@@ -469,8 +494,10 @@ def _plan_departments(ctx: _Context, data: DataRow, row: RowResult) -> None:
         marked = re.search(r"牵头|主办|负责", data.text(primary_field))
         if primary_field == "lead" and res.assisting_ids and not marked:
             extra = "、".join(ctx.dept_names.get(i, "") for i in res.assisting_ids)
-            row.warn(f"牵头单位列填写了多个单位，以“{ctx.dept_names.get(lead_id, '')}”为牵头单位，"
-                     f"{extra}作为配合单位", "lead")
+            row.warn(
+                f"牵头单位列填写了多个单位，以“{ctx.dept_names.get(lead_id, '')}”为牵头单位，{extra}作为配合单位",
+                "lead",
+            )
         assisting.extend(res.assisting_ids)
     else:
         row.warn("未填写牵头单位", "lead")
@@ -534,8 +561,11 @@ def _plan_deadline(ctx: _Context, t: Table, data: DataRow, row: RowResult) -> No
     base = row.source_date or t.ledger_date or ctx.base_date
     if base is None:
         if ctx.needs_base(value):
-            row.error(f"完成时限“{raw}”需要起算日期（会议或批示日期）：台账中没有日期列，标题中也没有“截至…”日期，"
-                      "请用 --base-date 指定", "deadline")
+            row.error(
+                f"完成时限“{raw}”需要起算日期（会议或批示日期）：台账中没有日期列，标题中也没有“截至…”日期，"
+                "请用 --base-date 指定",
+                "deadline",
+            )
             return
         base = _PROBES[0]
     try:
@@ -592,8 +622,9 @@ def _find_existing(ctx: _Context, rows: list[RowResult]) -> None:
         earlier = next((seen[k] for k in keys if k in seen), None)
         if earlier is not None:
             row.action = "duplicate"
-            row.warnings.append(Issue(f"与第{earlier.row}行（工作表“{earlier.sheet}”）是同一事项，不重复导入",
-                                      row.sheet, row.row))
+            row.warnings.append(
+                Issue(f"与第{earlier.row}行（工作表“{earlier.sheet}”）是同一事项，不重复导入", row.sheet, row.row)
+            )
             continue
         for k in keys:
             seen[k] = row
@@ -609,15 +640,19 @@ def _find_existing(ctx: _Context, rows: list[RowResult]) -> None:
     leads: dict[int, set[int]] = {i: set() for i in ids}
     texts: dict[int, list[str]] = {i: [] for i in ids}
     for chunk in chunks(ids, 500):
-        for tid, dep in session.execute(select(TaskAssist.task_id, TaskAssist.department_id)
-                                        .where(TaskAssist.task_id.in_(chunk))):
+        for tid, dep in session.execute(
+            select(TaskAssist.task_id, TaskAssist.department_id).where(TaskAssist.task_id.in_(chunk))
+        ):
             assist[tid].add(dep)
-        for tid, lid in session.execute(select(TaskLeader.task_id, TaskLeader.leader_id)
-                                        .where(TaskLeader.task_id.in_(chunk))):
+        for tid, lid in session.execute(
+            select(TaskLeader.task_id, TaskLeader.leader_id).where(TaskLeader.task_id.in_(chunk))
+        ):
             leads[tid].add(lid)
-        for tid, text in session.execute(select(ProgressReport.task_id, ProgressReport.text)
-                                         .where(ProgressReport.task_id.in_(chunk))
-                                         .order_by(ProgressReport.created_at, ProgressReport.id)):
+        for tid, text in session.execute(
+            select(ProgressReport.task_id, ProgressReport.text)
+            .where(ProgressReport.task_id.in_(chunk))
+            .order_by(ProgressReport.created_at, ProgressReport.id)
+        ):
             texts[tid].append(text)
     tasks_by_id = {t.id: t for t in existing.values()}
     for tid, rows_ in matched.items():
@@ -632,6 +667,7 @@ def _find_existing(ctx: _Context, rows: list[RowResult]) -> None:
 def _compare(ctx: _Context, row: RowResult, task: Task, assist: set[int], leaders: set[int]) -> None:
     """Differences between the ledger and the registered task are shown, never applied:
     changing a task that went out is a workflow step (变更、延期), not an import."""
+
     def names(ids, table):
         return "、".join(sorted(table.get(i, str(i)) for i in ids)) or "无"
 
@@ -639,27 +675,51 @@ def _compare(ctx: _Context, row: RowResult, task: Task, assist: set[int], leader
     if row.lead is not None and row.lead.id != task.lead_department_id:
         diffs.append(f"牵头单位（系统：{ctx.dept_names.get(task.lead_department_id, '无')}；台账：{row.lead.name}）")
     if row.assisting and {d.id for d in row.assisting} != assist:
-        diffs.append(f"配合单位（系统：{names(assist, ctx.dept_names)}；台账：{names({d.id for d in row.assisting}, ctx.dept_names)}）")
+        diffs.append(
+            f"配合单位（系统：{names(assist, ctx.dept_names)}；台账：{names({d.id for d in row.assisting}, ctx.dept_names)}）"
+        )
     if row.leaders and {lead.id for lead in row.leaders} != leaders:
-        diffs.append(f"责任领导（系统：{names(leaders, ctx.leader_names)}；台账：{names({x.id for x in row.leaders}, ctx.leader_names)}）")
+        diffs.append(
+            f"责任领导（系统：{names(leaders, ctx.leader_names)}；台账：{names({x.id for x in row.leaders}, ctx.leader_names)}）"
+        )
     if row.deadline_kind:
         kind = DeadlineKind.DATE.value if row.deadline_kind == "immediate" else row.deadline_kind
-        if kind != task.deadline_kind or (kind == DeadlineKind.DATE.value and row.due_date != task.due_date) \
-                or (kind == DeadlineKind.RECURRING.value and row.recurrence != task.recurrence):
+        if (
+            kind != task.deadline_kind
+            or (kind == DeadlineKind.DATE.value and row.due_date != task.due_date)
+            or (kind == DeadlineKind.RECURRING.value and row.recurrence != task.recurrence)
+        ):
             shown = task.due_date.isoformat() if task.due_date else (task.deadline_text or task.deadline_kind)
             diffs.append(f"完成时限（系统：{shown}；台账：{row.deadline_text}）")
     if row.requirement and task.requirement and text_key(row.requirement) != text_key(task.requirement):
         diffs.append("工作要求")
     if diffs:
-        row.warnings.append(Issue("台账与系统中的事项不一致，导入不会修改已登记的事项：" + "；".join(diffs)
-                                  + "（如需调整请走变更或延期流程）", row.sheet, row.row))
+        row.warnings.append(
+            Issue(
+                "台账与系统中的事项不一致，导入不会修改已登记的事项："
+                + "；".join(diffs)
+                + "（如需调整请走变更或延期流程）",
+                row.sheet,
+                row.row,
+            )
+        )
 
 
-def import_ledger(session: Session, actor: Actor, path: str | Path, *, filename: str | None = None,
-                  dry_run: bool = True, base_date: date | None = None, sheet: str | None = None,
-                  assign: bool = False, limits: Limits | None = None, store: MappingStore | None = None,
-                  overrides: dict[str, dict[int, str | None]] | None = None,
-                  progress: Progress | None = None) -> ImportReport:
+def import_ledger(
+    session: Session,
+    actor: Actor,
+    path: str | Path,
+    *,
+    filename: str | None = None,
+    dry_run: bool = True,
+    base_date: date | None = None,
+    sheet: str | None = None,
+    assign: bool = False,
+    limits: Limits | None = None,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Read, plan and (unless ``dry_run`` or any row has an error) write; the caller commits.
 
     A file that cannot be read comes back as a report with a file-level error,
@@ -671,9 +731,16 @@ def import_ledger(session: Session, actor: Actor, path: str | Path, *, filename:
         report = ImportReport(filename or Path(path).name, base_date=base_date)
         report.errors.append(Issue(exc.message))
         return report
-    report = plan_ledger(session, workbook, base_date=base_date, sheet=sheet, assign=assign, store=store,
-                         overrides=overrides, progress=progress)
+    report = plan_ledger(
+        session,
+        workbook,
+        base_date=base_date,
+        sheet=sheet,
+        assign=assign,
+        store=store,
+        overrides=overrides,
+        progress=progress,
+    )
     if not dry_run and report.ok:
         commit_ledger(session, actor, report, assign=assign)
     return report
-

@@ -67,8 +67,14 @@ FIELDS = {"ledger": LEDGER_FIELDS, "departments": DEPARTMENT_FIELDS, "motions": 
 REQUIRED = {"ledger": frozenset({"title"}), "departments": frozenset({"name"}), "motions": motion_import.REQUIRED}
 MOTION_KINDS = motions.KIND_LABELS
 RUNNING = ("planning", "committing")
-STATUS_LABELS = {"uploaded": "待确认列", "planning": "预检中", "planned": "已预检", "committing": "导入中",
-                 "done": "已导入", "failed": "未完成"}
+STATUS_LABELS = {
+    "uploaded": "待确认列",
+    "planning": "预检中",
+    "planned": "已预检",
+    "committing": "导入中",
+    "done": "已导入",
+    "failed": "未完成",
+}
 SAMPLE_ROWS = 3
 
 
@@ -104,8 +110,9 @@ def save_upload(stream: IO[bytes], filename: str, folder: Path, limits: Limits |
         raise ValidationFailed("请选择要导入的文件", fields={"file": "请选择文件"})
     suffix = Path(name).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
-        raise ValidationFailed(f"“{name}”不是 Excel 或 CSV 文件：只能导入 .xlsx、.xls 或 .csv 文件",
-                               fields={"file": "文件类型不支持"})
+        raise ValidationFailed(
+            f"“{name}”不是 Excel 或 CSV 文件：只能导入 .xlsx、.xls 或 .csv 文件", fields={"file": "文件类型不支持"}
+        )
     folder.mkdir(parents=True, exist_ok=True)
     stored = secrets.token_hex(16) + ".upload"
     path = folder / stored
@@ -115,8 +122,10 @@ def save_upload(stream: IO[bytes], filename: str, folder: Path, limits: Limits |
             while chunk := stream.read(1 << 20):
                 size += len(chunk)
                 if size > limits.max_file_bytes:
-                    raise WorkbookError(f"文件过大（超过 {limits.human_size(limits.max_file_bytes)}），"
-                                        "单次导入不能超过该大小，请拆分后再导入")
+                    raise WorkbookError(
+                        f"文件过大（超过 {limits.human_size(limits.max_file_bytes)}），"
+                        "单次导入不能超过该大小，请拆分后再导入"
+                    )
                 out.write(chunk)
         if size == 0:
             raise WorkbookError("文件为空")
@@ -129,7 +138,7 @@ def save_upload(stream: IO[bytes], filename: str, folder: Path, limits: Limits |
 def _samples(sheet, header_rows: list[int], width: int) -> list[list[str]]:
     """The first data rows under the header, as text, to help the user name the columns."""
     out = []
-    for raw in sheet.rows[header_rows[-1]:]:
+    for raw in sheet.rows[header_rows[-1] :]:
         texts = [as_text(raw[c]) if c < len(raw) else "" for c in range(width)]
         if sum(1 for t in texts if t) > 1 or (width == 1 and any(texts)):  # not a section row
             out.append([t if len(t) <= 40 else t[:39] + "…" for t in texts])
@@ -154,9 +163,13 @@ def scan_workbook(session: Session, workbook, kind: str) -> dict:
         if sc.table is not None:
             t = sc.table
             mapping = t.mapping.to_dict()
-            entry.update(title=t.title or None, rows=len(t.rows), mapping=mapping,
-                         ledger_date=t.ledger_date.isoformat() if t.ledger_date else None,
-                         samples=_samples(by_name[sc.sheet], mapping["header_rows"], len(mapping["columns"])))
+            entry.update(
+                title=t.title or None,
+                rows=len(t.rows),
+                mapping=mapping,
+                ledger_date=t.ledger_date.isoformat() if t.ledger_date else None,
+                samples=_samples(by_name[sc.sheet], mapping["header_rows"], len(mapping["columns"])),
+            )
             if kind == "motions":
                 entry.update(motion_kind=motion_import.guess_kind(t), session_name=motion_import.guess_session(t))
         sheets.append(entry)
@@ -167,8 +180,16 @@ def scan_workbook(session: Session, workbook, kind: str) -> dict:
     return {"stage": "scan", "kind": workbook.kind, "sheets": sheets}
 
 
-def create_job(session: Session, actor: Actor, kind: str, stream: IO[bytes], filename: str,
-               folder: Path, *, preset: dict | None = None) -> ImportJob:
+def create_job(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    stream: IO[bytes],
+    filename: str,
+    folder: Path,
+    *,
+    preset: dict | None = None,
+) -> ImportJob:
     """Store the upload, recognise its tables, and open a job; the caller commits.
 
     A file that cannot be read raises ``ValidationFailed`` with the reason, and
@@ -192,8 +213,16 @@ def create_job(session: Session, actor: Actor, kind: str, stream: IO[bytes], fil
     options = {**(preset or {}), "scan": found}
     if rerouted:
         options["rerouted"] = rerouted
-    job = ImportJob(user_id=actor.user_id, kind=kind, filename=Path(filename).name[:255], stored_name=stored,
-                    size=size, status="uploaded", options=options, report=found)
+    job = ImportJob(
+        user_id=actor.user_id,
+        kind=kind,
+        filename=Path(filename).name[:255],
+        stored_name=stored,
+        size=size,
+        status="uploaded",
+        options=options,
+        report=found,
+    )
     session.add(job)
     session.flush()
     return job
@@ -217,8 +246,11 @@ def get_job(session: Session, actor: Actor, job_id: int, *, light: bool = False)
 
 
 def recent_jobs(session: Session, actor: Actor, limit: int = 20) -> list[ImportJob]:
-    return list(session.exec(select(ImportJob).where(ImportJob.user_id == actor.user_id)
-                             .order_by(ImportJob.id.desc()).limit(limit)))
+    return list(
+        session.exec(
+            select(ImportJob).where(ImportJob.user_id == actor.user_id).order_by(ImportJob.id.desc()).limit(limit)
+        )
+    )
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -235,20 +267,29 @@ class Options:
     session_name: str = ""  # motions: 届次, empty: from the list's title row
 
     def to_json(self) -> dict:
-        return {"sheet": self.sheet, "base_date": self.base_date.isoformat() if self.base_date else "",
-                "assign": self.assign, "remember": self.remember, "motion_kind": self.motion_kind,
-                "session_name": self.session_name,
-                "overrides": {s: {str(i): f for i, f in m.items()} for s, m in (self.overrides or {}).items()}}
+        return {
+            "sheet": self.sheet,
+            "base_date": self.base_date.isoformat() if self.base_date else "",
+            "assign": self.assign,
+            "remember": self.remember,
+            "motion_kind": self.motion_kind,
+            "session_name": self.session_name,
+            "overrides": {s: {str(i): f for i, f in m.items()} for s, m in (self.overrides or {}).items()},
+        }
 
     @classmethod
     def from_json(cls, data: dict | None) -> "Options":
         data = data or {}
         base = data.get("base_date") or ""
-        return cls(sheet=data.get("sheet") or "", base_date=date.fromisoformat(base) if base else None,
-                   assign=bool(data.get("assign")), remember=bool(data.get("remember", True)),
-                   motion_kind=data.get("motion_kind") or "", session_name=data.get("session_name") or "",
-                   overrides={s: {int(i): f for i, f in m.items()} for s, m in (data.get("overrides") or {}).items()}
-                   or None)
+        return cls(
+            sheet=data.get("sheet") or "",
+            base_date=date.fromisoformat(base) if base else None,
+            assign=bool(data.get("assign")),
+            remember=bool(data.get("remember", True)),
+            motion_kind=data.get("motion_kind") or "",
+            session_name=data.get("session_name") or "",
+            overrides={s: {int(i): f for i, f in m.items()} for s, m in (data.get("overrides") or {}).items()} or None,
+        )
 
 
 def read_options(job: ImportJob, form) -> Options:
@@ -266,8 +307,9 @@ def read_options(job: ImportJob, form) -> Options:
         try:
             base = date.fromisoformat(base_text)
         except ValueError:
-            raise ValidationFailed(f"基准日期“{base_text}”不是有效日期（应为 YYYY-MM-DD）",
-                                   fields={"base_date": "日期格式应为 YYYY-MM-DD"}) from None
+            raise ValidationFailed(
+                f"基准日期“{base_text}”不是有效日期（应为 YYYY-MM-DD）", fields={"base_date": "日期格式应为 YYYY-MM-DD"}
+            ) from None
     motion_kind = (form.get("motion_kind") or "").strip() if job.kind == "motions" else ""
     if motion_kind and motion_kind not in MOTION_KINDS:
         raise ValidationFailed(f"类别“{motion_kind}”应为建议或提案", fields={"motion_kind": "请选择建议或提案"})
@@ -286,21 +328,29 @@ def read_options(job: ImportJob, form) -> Options:
                 continue
             value = form.get(key) or None
             if value is not None and value not in fields:
-                raise ValidationFailed(f"工作表“{s['name']}”列{col['column']}：未知的字段“{value}”",
-                                       fields={key: "未知的字段"})
+                raise ValidationFailed(
+                    f"工作表“{s['name']}”列{col['column']}：未知的字段“{value}”", fields={key: "未知的字段"}
+                )
             if value is not None and value in letters:
                 raise ValidationFailed(
                     f"工作表“{s['name']}”中列{letters[value]}和列{col['column']}都选择了"
-                    f"“{labels.get(value, value)}”，每项内容只能对应一列", fields={key: "与其他列重复"})
+                    f"“{labels.get(value, value)}”，每项内容只能对应一列",
+                    fields={key: "与其他列重复"},
+                )
             if value is not None:
                 letters[value] = col["column"]
             chosen[col["index"]] = value
         if chosen:
             overrides[s["name"]] = chosen
-    return Options(sheet=sheet, base_date=base,
-                   assign=job.kind in ("ledger", "motions") and bool(form.get("assign")),
-                   overrides=overrides or None, remember=bool(form.get("remember")),
-                   motion_kind=motion_kind, session_name=session_name)
+    return Options(
+        sheet=sheet,
+        base_date=base,
+        assign=job.kind in ("ledger", "motions") and bool(form.get("assign")),
+        overrides=overrides or None,
+        remember=bool(form.get("remember")),
+        motion_kind=motion_kind,
+        session_name=session_name,
+    )
 
 
 def _corrected(job: ImportJob, options: Options) -> list[ColumnMapping]:
@@ -313,8 +363,9 @@ def _corrected(job: ImportJob, options: Options) -> list[ColumnMapping]:
         m = s["mapping"]
         if all(chosen.get(c["index"], c["field"]) == c["field"] for c in m["columns"]):
             continue
-        columns = [Column(c["index"], c["header"], chosen.get(c["index"], c["field"]), guessed=False)
-                   for c in m["columns"]]
+        columns = [
+            Column(c["index"], c["header"], chosen.get(c["index"], c["field"]), guessed=False) for c in m["columns"]
+        ]
         out.append(ColumnMapping(columns, m["header_rows"], m["signature"], remembered=True))
     return out
 
@@ -364,9 +415,9 @@ def start_commit(session: Session, actor: Actor, job: ImportJob) -> str:
         raise ValidationFailed(why_not(report) or "预检未通过，不能导入")
     token = secrets.token_hex(8)
     taken = session.execute(
-        sa.update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == "planned")
-        .values(status="committing", done=0, updated_at=clock.now(),
-                options={**(job.options or {}), "run": token})
+        sa.update(ImportJob)
+        .where(ImportJob.id == job.id, ImportJob.status == "planned")
+        .values(status="committing", done=0, updated_at=clock.now(), options={**(job.options or {}), "run": token})
     ).rowcount
     if taken != 1:
         raise Conflict("该文件已在导入或已导入，不会重复导入")
@@ -378,8 +429,7 @@ def why_not(report: dict) -> str:
     """Why a dry-run report cannot be imported (empty when it can)."""
     counts = report.get("counts") or {}
     if counts.get("errors"):
-        return (f"有 {counts['errors']} 处错误，不能导入：请按提示修改文件后重新上传，"
-                "或调整列的对应关系后重新预检")
+        return f"有 {counts['errors']} 处错误，不能导入：请按提示修改文件后重新上传，或调整列的对应关系后重新预检"
     if not counts.get("rows"):
         return "文件中没有可导入的行"
     if not counts.get("create") and not counts.get("update"):
@@ -395,8 +445,9 @@ def check_stale(session: Session, job: ImportJob) -> bool:
         return False
     was = job.status
     job.status = "failed"
-    job.error = ("后台导入中断，未导入任何内容" if was == "committing" else "后台预检中断") + \
-        "（服务可能已重启）。可以重新预检。"
+    job.error = (
+        "后台导入中断，未导入任何内容" if was == "committing" else "后台预检中断"
+    ) + "（服务可能已重启）。可以重新预检。"
     job.options = {**(job.options or {}), "run": None, "interrupted": True}
     job.updated_at = clock.now()
     session.add(job)
@@ -406,11 +457,17 @@ def check_stale(session: Session, job: ImportJob) -> bool:
 
 def progress(job: ImportJob) -> dict:
     """What the progress bar polls."""
-    percent = 100 if job.status in ("planned", "done") else (
-        int(job.done * 100 / job.total) if job.total else 0)
-    return {"id": job.id, "status": job.status, "label": STATUS_LABELS.get(job.status, job.status),
-            "done": job.done, "total": job.total, "percent": max(0, min(100, percent)),
-            "running": job.status in RUNNING, "error": job.error or None}
+    percent = 100 if job.status in ("planned", "done") else (int(job.done * 100 / job.total) if job.total else 0)
+    return {
+        "id": job.id,
+        "status": job.status,
+        "label": STATUS_LABELS.get(job.status, job.status),
+        "done": job.done,
+        "total": job.total,
+        "percent": max(0, min(100, percent)),
+        "running": job.status in RUNNING,
+        "error": job.error or None,
+    }
 
 
 def _restartable(job: ImportJob) -> bool:
@@ -423,8 +480,9 @@ def cleanup(session: Session, folder: Path) -> int:
     files removed; the caller commits."""
     cutoff = clock.now() - KEEP_FOR
     keep: set[str] = set()
-    for job in session.exec(select(ImportJob).where(ImportJob.status.in_(("uploaded", "planning", "planned",
-                                                                          "committing", "failed")))):
+    for job in session.exec(
+        select(ImportJob).where(ImportJob.status.in_(("uploaded", "planning", "planned", "committing", "failed")))
+    ):
         if job.status in RUNNING:
             keep.add(job.stored_name)
         elif job.status in ("uploaded", "planned") or _restartable(job):
@@ -459,8 +517,9 @@ def can_restart(job: ImportJob, folder: Path) -> bool:
 
 def launch(engine: sa.Engine, job_id: int, token: str, folder: Path) -> threading.Thread:
     """Start ``run_job`` in a daemon thread (the request has committed the job first)."""
-    thread = threading.Thread(target=run_job, args=(engine, job_id, token, folder),
-                              name=f"import-job-{job_id}", daemon=True)
+    thread = threading.Thread(
+        target=run_job, args=(engine, job_id, token, folder), name=f"import-job-{job_id}", daemon=True
+    )
     thread.start()
     return thread
 
@@ -513,8 +572,9 @@ def run_job(engine: sa.Engine, job_id: int, token: str, folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filename: str, options: Options,
-                   progress) -> ImportReport | motion_import.MotionImport:
+def _read_and_plan(
+    session: Session, actor: Actor, kind: str, path: Path, filename: str, options: Options, progress
+) -> ImportReport | motion_import.MotionImport:
     try:
         workbook = read_workbook(path, filename=filename, limits=LIMITS)
     except WorkbookError as exc:
@@ -525,19 +585,33 @@ def _read_and_plan(session: Session, actor: Actor, kind: str, path: Path, filena
         return report
     store = MappingTable(session, kind)
     if kind == "motions":
-        report, _inputs = motion_import.read_list(session, workbook, kind=options.motion_kind,
-                                                  session_name=options.session_name, sheet=options.sheet or None,
-                                                  store=store, overrides=options.overrides)
+        report, _inputs = motion_import.read_list(
+            session,
+            workbook,
+            kind=options.motion_kind,
+            session_name=options.session_name,
+            sheet=options.sheet or None,
+            store=store,
+            overrides=options.overrides,
+        )
         progress(len(report.rows), len(report.rows))
         return report
     if kind == "departments":
-        report = department_list.plan_departments(session, workbook, sheet=options.sheet or None, store=store,
-                                         overrides=options.overrides)
+        report = department_list.plan_departments(
+            session, workbook, sheet=options.sheet or None, store=store, overrides=options.overrides
+        )
         progress(len(report.rows), len(report.rows))
         return report
-    return ledger_import.plan_ledger(session, workbook, base_date=options.base_date, sheet=options.sheet or None,
-                              assign=options.assign, store=store, overrides=options.overrides,
-                              progress=progress)
+    return ledger_import.plan_ledger(
+        session,
+        workbook,
+        base_date=options.base_date,
+        sheet=options.sheet or None,
+        assign=options.assign,
+        store=store,
+        overrides=options.overrides,
+        progress=progress,
+    )
 
 
 def report_json(report: ImportReport | motion_import.MotionImport, stage: str) -> dict:
@@ -561,8 +635,14 @@ def _commit(engine, job_id, token, actor, kind, path, filename, options, progres
         if not report.ok or report.error_count:
             s.rollback()
             # Something changed since the dry run (a department retired, say): show the new report.
-            _set(engine, job_id, token, status="planned", report=report_json(report, "plan"),
-                 error="预检后数据发生了变化，导入已取消，未写入任何内容：请查看新的预检结果")
+            _set(
+                engine,
+                job_id,
+                token,
+                status="planned",
+                report=report_json(report, "plan"),
+                error="预检后数据发生了变化，导入已取消，未写入任何内容：请查看新的预检结果",
+            )
             return
         if kind == "departments":
             department_list.commit_departments(s, actor, report)

@@ -50,7 +50,14 @@ class MappingTable:
         row.updated_at = clock.now()
         self.session.add(row)
         self.session.flush()
-        audit.record(self.session, actor, "remember_mapping", entity="ledger_mapping", entity_id=row.id,
-                     before=before, after={"fields": row.fields, "kind": row.kind},
-                     note="、".join(h for h in row.headers if h)[:500])
+        audit.record(
+            self.session,
+            actor,
+            "remember_mapping",
+            entity="ledger_mapping",
+            entity_id=row.id,
+            before=before,
+            after={"fields": row.fields, "kind": row.kind},
+            note="、".join(h for h in row.headers if h)[:500],
+        )
         return row

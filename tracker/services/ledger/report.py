@@ -44,10 +44,13 @@ class Issue:
         return "".join(parts)
 
     def to_dict(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column or None,
-                "field": self.field or None, "message": self.message}
-
-
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column or None,
+            "field": self.field or None,
+            "message": self.message,
+        }
 
 
 class PlacedIssues:
@@ -78,10 +81,13 @@ class SheetResult:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.name, "detected": self.detected, "reason": self.reason or None,
+            "name": self.name,
+            "detected": self.detected,
+            "reason": self.reason or None,
             "title": self.title or None,
             "ledger_date": self.ledger_date.isoformat() if self.ledger_date else None,
-            "mapping": self.mapping, "rows": self.rows,
+            "mapping": self.mapping,
+            "rows": self.rows,
             "sections": [{"row": r, "text": t} for r, t in self.sections],
             "notes": [{"row": r, "text": t} for r, t in self.notes],
             "skipped": [{"row": r, "reason": t} for r, t in self.skipped],
@@ -128,26 +134,36 @@ class ImportReport:
 
     def to_dict(self) -> dict:
         return {
-            "file": self.filename, "kind": self.kind, "reader": self.reader,
-            "encoding": self.encoding or None, "what": self.what,
+            "file": self.filename,
+            "kind": self.kind,
+            "reader": self.reader,
+            "encoding": self.encoding or None,
+            "what": self.what,
             "base_date": self.base_date.isoformat() if self.base_date else None,
-            "ok": self.ok, "committed": self.committed, "counts": self.counts(),
+            "ok": self.ok,
+            "committed": self.committed,
+            "counts": self.counts(),
             "errors": [e.to_dict() for e in self.errors],
             "sheets": [s.to_dict() for s in self.sheets],
             "rows": [r.to_dict() for r in self.rows],
         }
 
 
-
 def chunks(items: list, size: int) -> Iterator[list]:
     """``items`` in slices of ``size``: IN lists and inserts stay within the databases' limits."""
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def scan_sheets(workbook: Workbook, *, sheet: str | None = None, fields=LEDGER_FIELDS,
-                required=frozenset({"title"}), store: MappingStore | None = None,
-                overrides: dict[str, dict[int, str | None]] | None = None) -> tuple[list[SheetScan], list[Issue]]:
+def scan_sheets(
+    workbook: Workbook,
+    *,
+    sheet: str | None = None,
+    fields=LEDGER_FIELDS,
+    required=frozenset({"title"}),
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+) -> tuple[list[SheetScan], list[Issue]]:
     """Detect the table of every sheet (or of the one named)."""
     issues: list[Issue] = []
     sheets = workbook.sheets
@@ -171,8 +187,14 @@ _ACTION_LABELS = {"create": "新建", "update": "更新进展", "unchanged": "�
 
 def format_report(report: ImportReport, *, dry_run: bool) -> str:
     """The report as a clerk reads it in a terminal."""
-    lines = [f"文件：{report.filename}" + (f"（{report.kind}，{report.encoding}）" if report.encoding else
-                                        (f"（{report.kind}）" if report.kind else ""))]
+    lines = [
+        f"文件：{report.filename}"
+        + (
+            f"（{report.kind}，{report.encoding}）"
+            if report.encoding
+            else (f"（{report.kind}）" if report.kind else "")
+        )
+    ]
     for issue in report.errors:
         lines.append(f"错误：{issue.where() + '：' if issue.where() else ''}{issue.message}")
     for s in report.sheets:
@@ -180,8 +202,10 @@ def format_report(report: ImportReport, *, dry_run: bool) -> str:
             lines.append(f"工作表“{s.name}”：{s.reason}")
             continue
         header = s.mapping["header_rows"] if s.mapping else []
-        lines.append(f"工作表“{s.name}”：表头在第{'、'.join(map(str, header))}行，识别出 {s.rows} 行"
-                     + (f"，台账日期 {s.ledger_date.isoformat()}" if s.ledger_date else ""))
+        lines.append(
+            f"工作表“{s.name}”：表头在第{'、'.join(map(str, header))}行，识别出 {s.rows} 行"
+            + (f"，台账日期 {s.ledger_date.isoformat()}" if s.ledger_date else "")
+        )
         if s.mapping:
             mapped = "，".join(f"{c['column']}={c['label'] or '未识别'}" for c in s.mapping["columns"] if c["header"])
             lines.append(f"  列：{mapped}")
@@ -200,21 +224,27 @@ def format_report(report: ImportReport, *, dry_run: bool) -> str:
             due = row.due_date.isoformat() if row.due_date else "—"
             kind = {"recurring": "周期", "ongoing": "长期", "immediate": "立即"}.get(row.deadline_kind, "")
             lines.append(f"[{row.sheet}!{row.row}] {label}{' ' + row.task_code if row.task_code else ''}  {row.title}")
-            lines.append(f"    来源：{row.source or '—'}"
-                         + (f"（{row.source_date.isoformat()}）" if row.source_date else "")
-                         + f"  牵头：{row.lead.name if row.lead else '—'}"
-                         + f"  配合：{'、'.join(d.name for d in row.assisting) or '—'}"
-                         + f"  领导：{'、'.join(x.name for x in row.leaders) or '—'}")
-            lines.append(f"    时限：{due}{'（' + kind + '）' if kind else ''}  原文：{row.deadline_text or '—'}"
-                         + (f"  分类：{row.category}" if row.category else ""))
+            lines.append(
+                f"    来源：{row.source or '—'}"
+                + (f"（{row.source_date.isoformat()}）" if row.source_date else "")
+                + f"  牵头：{row.lead.name if row.lead else '—'}"
+                + f"  配合：{'、'.join(d.name for d in row.assisting) or '—'}"
+                + f"  领导：{'、'.join(x.name for x in row.leaders) or '—'}"
+            )
+            lines.append(
+                f"    时限：{due}{'（' + kind + '）' if kind else ''}  原文：{row.deadline_text or '—'}"
+                + (f"  分类：{row.category}" if row.category else "")
+            )
         for e in row.errors:
             lines.append(f"    错误{' ' + e.column + '列' if e.column else ''}：{e.message}")
         for w in row.warnings:
             lines.append(f"    提示{' ' + w.column + '列' if w.column else ''}：{w.message}")
     c = report.counts()
     what = "单位" if report.what == "departments" else "事项"
-    lines.append(f"共 {c['rows']} 行：新建 {c['create']}，更新 {c['update']}，无变化 {c['unchanged']}，"
-                 f"重复 {c.get('duplicate', 0)}；错误 {c['errors']} 处，提示 {c['warnings']} 处。")
+    lines.append(
+        f"共 {c['rows']} 行：新建 {c['create']}，更新 {c['update']}，无变化 {c['unchanged']}，"
+        f"重复 {c.get('duplicate', 0)}；错误 {c['errors']} 处，提示 {c['warnings']} 处。"
+    )
     if report.committed:
         lines.append("已导入（一次性写入）。")
     elif report.error_count:
@@ -226,4 +256,3 @@ def format_report(report: ImportReport, *, dry_run: bool) -> str:
     else:
         lines.append(f"没有新的{what}或变化，未写入任何内容。")
     return "\n".join(lines)
-

@@ -7,10 +7,11 @@ Each motion is one ``Motion`` row linked to one task: the task carries the lead 
 (主办), the co-handling units (协办) and the answer deadline, so the dashboard, the
 exports and the reminder ladder treat it like any task. The steps particular to
 motions are ``MotionStep`` rows with their own deadline and the unit that owes
-them; a missed step makes the task overdue (``derived.step_missed``) and
-``run_step_reminders`` reminds the owing unit on the same working days as any
+them; a missed step makes the task overdue (``rules.overdue.step_missed``) and
+``motions.reminders`` reminds the owing unit on the same working days as any
 deadline (``chasing.rules.load_rules``: 3 and 1 working days before, on the day, then
-daily).
+daily). The time limits are in ``motions.limits``; figures and publishing in
+``motions.publishing``.
 
 The closed loop is the task's own: 交办 = ``tasks.lifecycle.assign`` (at registration, or later
 as its own step: ``assign_batch``; until then the motion's stage is "unassigned",
@@ -19,36 +20,25 @@ units and leader); 改派 = ``tasks.requests.request_reassign``/``decide_reassig
 answer is ``tasks.requests.request_close`` and the office's review
 ``tasks.requests.review_close``; a 不满意 re-opens through ``tasks.lifecycle.reopen``. Only the
 task service's core (``tasks.lifecycle._set_status``) sets a status.
-
-Time limits (``DEFAULT_LIMITS``, stored over by AppSetting "motion_limits"): the
-办理办法 of most districts count "10日内", "一个月内" and "三个月内" in calendar days
-and months from assignment (交办之日起), not working days; a limit may be set to
-working days instead. Either way the date comes from ``rules.time_limits.due_after``,
-which also decides what happens when a limit ends on a holiday.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from importers.cells import needs_quote_prefix, safe_text
 from tracker import clock
 from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
-    AppSetting,
-    AuditEvent,
     ChangeRequest,
     Department,
     Leader,
     Motion,
     MotionFeedback,
     MotionStep,
-    Reminder,
     RequestStatus,
     Role,
     Source,
@@ -56,12 +46,10 @@ from tracker.models import (
     Task,
     TaskAssist,
 )
-from tracker.rules.overdue import CHASED_VALUES
-from tracker.rules.time_limits import due_after
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor, parties
 from tracker.services.calendar import load_calendar
-from tracker.services.chasing.rules import load_rules
+from tracker.services.motions.limits import limit_due, limit_text, load_limits
 from tracker.services.tasks import attachments
 from tracker.services.tasks import lifecycle as tasks
 from tracker.services.tasks import requests as task_requests
@@ -72,7 +60,13 @@ KIND_SOURCE = {"suggestion": SourceKind.NPC_SUGGESTION, "proposal": SourceKind.C
 PERSON_LABELS = {"suggestion": "领衔代表", "proposal": "提案人"}
 STEP_LABELS = {"opinion": "协办意见", "consult": "面商沟通", "answer": "书面答复", "follow_up": "列入计划事项跟踪"}
 UNASSIGNED = "unassigned"  # registered, its task still a draft: the office has not assigned it yet
-STAGE_LABELS = {UNASSIGNED: "待交办", "handling": "办理中", "review": "答复待审核", "feedback": "待代表委员反馈", "done": "已办结"}
+STAGE_LABELS = {
+    UNASSIGNED: "待交办",
+    "handling": "办理中",
+    "review": "答复待审核",
+    "feedback": "待代表委员反馈",
+    "done": "已办结",
+}
 CATEGORY_LABELS = {
     "A": "A 已解决或采纳",
     "B": "B 正在解决或列入计划解决",
@@ -81,68 +75,6 @@ CATEGORY_LABELS = {
 }
 SATISFACTION = ("满意", "基本满意", "不满意")
 CONSULT_FORMS = ("当面", "电话", "座谈", "视察", "书面", "网络")
-
-LIMITS_KEY = "motion_limits"
-# amount, unit (days | months | workdays), counted from assignment (second: from the 不满意).
-# reassign 10 days, opinion one month, answer three months: the common 办理办法 defaults;
-# consult two months: our default so the 面商 comes a month before the answer.
-DEFAULT_LIMITS: dict[str, list] = {
-    "reassign": [10, "days"],
-    "opinion": [1, "months"],
-    "consult": [2, "months"],
-    "answer": [3, "months"],
-    "second": [3, "months"],
-}
-UNIT_LABELS = {"days": "日", "months": "个月", "workdays": "个工作日"}
-
-
-# --- time limits ---------------------------------------------------------------
-
-
-def load_limits(session: Session) -> dict[str, list]:
-    row = session.get(AppSetting, LIMITS_KEY)
-    out = {k: list(v) for k, v in DEFAULT_LIMITS.items()}
-    if row is not None and isinstance(row.value, dict):
-        out.update({k: list(v) for k, v in row.value.items() if k in DEFAULT_LIMITS})
-    return out
-
-
-def save_limits(session: Session, actor: Actor, data: dict[str, Any]) -> dict[str, list]:
-    if not actor.is_office:
-        raise NotPermitted("只有督查室可以修改建议提案办理时限")
-    limits = load_limits(session)
-    before = {k: list(v) for k, v in limits.items()}
-    errors = {}
-    for key, value in data.items():
-        if key not in DEFAULT_LIMITS:
-            continue
-        try:
-            amount, unit = int(value[0]), str(value[1])
-        except (TypeError, ValueError, IndexError):
-            errors[key] = "应为“数量＋单位”"
-            continue
-        if unit not in UNIT_LABELS or not 1 <= amount <= 366:
-            errors[key] = "数量应为 1–366，单位为日、个月或工作日"
-            continue
-        limits[key] = [amount, unit]
-    if errors:
-        raise ValidationFailed("办理时限填写有误：" + "；".join(errors.values()), fields=errors)
-    row = session.get(AppSetting, LIMITS_KEY) or AppSetting(key=LIMITS_KEY)
-    row.value, row.updated_by_id, row.updated_at = limits, actor.user_id, clock.now()
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "rules_update", entity="app_setting", entity_id=None, before=before, after=limits,
-                 note=LIMITS_KEY)
-    return limits
-
-
-def limit_due(session: Session, start: date, limit: list) -> date:
-    """The deadline of a stored limit ([amount, unit]) counted from ``start``."""
-    return due_after(load_calendar(session), start, int(limit[0]), limit[1]).value
-
-
-def limit_text(limit: list) -> str:
-    return f"{limit[0]}{UNIT_LABELS[limit[1]]}"
 
 
 # --- reading -------------------------------------------------------------------
@@ -164,21 +96,38 @@ def get(session: Session, actor: Actor, motion_id: int) -> tuple[Motion, Task, s
 
 
 def steps(session: Session, motion_id: int) -> list[MotionStep]:
-    return list(session.exec(select(MotionStep).where(MotionStep.motion_id == motion_id)
-                             .order_by(MotionStep.round, MotionStep.due_date, MotionStep.id)))
+    return list(
+        session.exec(
+            select(MotionStep)
+            .where(MotionStep.motion_id == motion_id)
+            .order_by(MotionStep.round, MotionStep.due_date, MotionStep.id)
+        )
+    )
 
 
 def feedbacks(session: Session, motion_id: int) -> list[MotionFeedback]:
-    return list(session.exec(select(MotionFeedback).where(MotionFeedback.motion_id == motion_id)
-                             .order_by(MotionFeedback.id)))
+    return list(
+        session.exec(select(MotionFeedback).where(MotionFeedback.motion_id == motion_id).order_by(MotionFeedback.id))
+    )
 
 
-def list_motions(session: Session, actor: Actor, *, kind: str = "", session_name: str = "", department_id: int | None = None,
-                 category: str = "", key_only: bool = False, stage: str = "") -> list[tuple[Motion, Task]]:
+def list_motions(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str = "",
+    session_name: str = "",
+    department_id: int | None = None,
+    category: str = "",
+    key_only: bool = False,
+    stage: str = "",
+) -> list[tuple[Motion, Task]]:
     stmt = select(Motion, Task).join(Task, Task.id == Motion.task_id)
     if actor.role == Role.CLERK:
-        mine = sa.or_(Task.lead_department_id == actor.department_id,
-                      sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == actor.department_id))
+        mine = sa.or_(
+            Task.lead_department_id == actor.department_id,
+            sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == actor.department_id),
+        )
         stmt = stmt.where(mine, Task.status != "draft")
     elif not actor.is_office:
         raise NotPermitted("只有督查室和承办单位可以查看建议提案")
@@ -187,8 +136,12 @@ def list_motions(session: Session, actor: Actor, *, kind: str = "", session_name
     if session_name:
         stmt = stmt.where(Motion.session_name == session_name)
     if department_id:
-        stmt = stmt.where(sa.or_(Task.lead_department_id == department_id, sa.exists().where(
-            TaskAssist.task_id == Task.id, TaskAssist.department_id == department_id)))
+        stmt = stmt.where(
+            sa.or_(
+                Task.lead_department_id == department_id,
+                sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == department_id),
+            )
+        )
     if category:
         stmt = stmt.where(Motion.category == category)
     if key_only:
@@ -252,8 +205,11 @@ def check_inputs(session: Session, inputs: list[MotionInput]) -> list[str]:
         if key in seen:
             problems.append(f"{w}{KIND_LABELS[d.kind]}第{d.number}号在清单中重复")
         seen.add(key)
-        if session.exec(select(Motion.id).where(Motion.kind == d.kind, Motion.session_name == d.session_name,
-                                                Motion.number == d.number)).first():
+        if session.exec(
+            select(Motion.id).where(
+                Motion.kind == d.kind, Motion.session_name == d.session_name, Motion.number == d.number
+            )
+        ).first():
             problems.append(f"{w}{d.session_name}{KIND_LABELS[d.kind]}第{d.number}号已经登记")
         if d.lead_department_id is None:
             problems.append(f"{w}未填写主办单位")
@@ -273,8 +229,11 @@ def register(session: Session, actor: Actor, inputs: list[MotionInput], *, assig
         raise NotPermitted("只有督查室可以登记和交办建议提案")
     problems = check_inputs(session, inputs)
     if problems:
-        raise ValidationFailed("清单有误，未导入任何一件：" + "；".join(problems[:20])
-                               + (f"；等共{len(problems)}处" if len(problems) > 20 else ""))
+        raise ValidationFailed(
+            "清单有误，未导入任何一件："
+            + "；".join(problems[:20])
+            + (f"；等共{len(problems)}处" if len(problems) > 20 else "")
+        )
     today = clock.today()
     limits = load_limits(session)
     sources: dict[tuple[str, str], Source] = {}
@@ -282,38 +241,66 @@ def register(session: Session, actor: Actor, inputs: list[MotionInput], *, assig
     for d in inputs:
         src = sources.get((d.kind, d.session_name))
         if src is None:
-            src = session.exec(select(Source).where(Source.kind == KIND_SOURCE[d.kind].value,
-                                                    Source.reference == d.session_name)).first()
+            src = session.exec(
+                select(Source).where(Source.kind == KIND_SOURCE[d.kind].value, Source.reference == d.session_name)
+            ).first()
             if src is None:
-                src = Source(kind=KIND_SOURCE[d.kind].value, reference=d.session_name, source_date=today,
-                             title=f"{d.session_name}{'代表建议' if d.kind == 'suggestion' else '委员提案'}",
-                             created_by_id=actor.user_id)
+                src = Source(
+                    kind=KIND_SOURCE[d.kind].value,
+                    reference=d.session_name,
+                    source_date=today,
+                    title=f"{d.session_name}{'代表建议' if d.kind == 'suggestion' else '委员提案'}",
+                    created_by_id=actor.user_id,
+                )
                 session.add(src)
                 session.flush()
             sources[(d.kind, d.session_name)] = src
         due = d.due_date or limit_due(session, today, limits["answer"])
         leader_ids = [d.supervising_leader_id] if d.supervising_leader_id else []
-        task = tasks.create_draft(session, actor, {
-            "title": f"{KIND_LABELS[d.kind]}第{d.number}号：{d.title}"[:200],
-            "requirement": d.body or d.title,
-            "source_id": src.id,
-            "item_no": str(d.number),
-            "lead_department_id": d.lead_department_id,
-            "assisting_department_ids": d.assisting_department_ids,
-            "leader_ids": leader_ids,
-            "due_date": due,
-            "urgency": "normal",
-        })
+        task = tasks.create_draft(
+            session,
+            actor,
+            {
+                "title": f"{KIND_LABELS[d.kind]}第{d.number}号：{d.title}"[:200],
+                "requirement": d.body or d.title,
+                "source_id": src.id,
+                "item_no": str(d.number),
+                "lead_department_id": d.lead_department_id,
+                "assisting_department_ids": d.assisting_department_ids,
+                "leader_ids": leader_ids,
+                "due_date": due,
+                "urgency": "normal",
+            },
+        )
         task.category = d.category[:120]
-        motion = Motion(kind=d.kind, number=d.number, session_name=d.session_name.strip(), title=d.title.strip(),
-                        body=d.body, proposer=d.proposer.strip(), co_signers=d.co_signers, contact=d.contact,
-                        category=d.category.strip(), is_key=d.is_key, supervising_leader_id=d.supervising_leader_id,
-                        source_id=src.id, task_id=task.id, first_answer_due=d.due_date,
-                        stage="handling" if assign else UNASSIGNED)
+        motion = Motion(
+            kind=d.kind,
+            number=d.number,
+            session_name=d.session_name.strip(),
+            title=d.title.strip(),
+            body=d.body,
+            proposer=d.proposer.strip(),
+            co_signers=d.co_signers,
+            contact=d.contact,
+            category=d.category.strip(),
+            is_key=d.is_key,
+            supervising_leader_id=d.supervising_leader_id,
+            source_id=src.id,
+            task_id=task.id,
+            first_answer_due=d.due_date,
+            stage="handling" if assign else UNASSIGNED,
+        )
         session.add(motion)
         session.flush()
-        audit.record(session, actor, "motion_register", entity="motion", entity_id=motion.id, task_id=task.id,
-                     after={"label": label(motion), "proposer": motion.proposer})
+        audit.record(
+            session,
+            actor,
+            "motion_register",
+            entity="motion",
+            entity_id=motion.id,
+            task_id=task.id,
+            after={"label": label(motion), "proposer": motion.proposer},
+        )
         if assign:
             assign_motion(session, actor, motion)
         made.append(motion)
@@ -335,8 +322,9 @@ def assign_motion(session: Session, actor: Actor, motion: Motion) -> None:
             before = tasks.snapshot(session, task)
             task.due_date = task.original_due_date = due
             task.updated_at = clock.now()
-            tasks.record_change(session, actor, "motion_deadline", task, before,
-                                note=f"{label(motion)}答复时限自交办之日起计算")
+            tasks.record_change(
+                session, actor, "motion_deadline", task, before, note=f"{label(motion)}答复时限自交办之日起计算"
+            )
     tasks.assign(session, actor, motion.task_id, as_motion=True)
     motion.stage = "handling"
     _plan_round(session, motion, today, keep_due=True)
@@ -377,8 +365,9 @@ def assign_batch(session: Session, actor: Actor, motion_ids: list[int]) -> list[
         if motion.first_answer_due is not None and motion.first_answer_due < today:
             problems.append(f"{_named(motion)}的办理时限 {motion.first_answer_due.isoformat()} 已过，请先修改")
     if problems:
-        raise ValidationFailed("未交办任何一件：" + "；".join(problems[:20])
-                               + (f"；等共{len(problems)}处" if len(problems) > 20 else ""))
+        raise ValidationFailed(
+            "未交办任何一件：" + "；".join(problems[:20]) + (f"；等共{len(problems)}处" if len(problems) > 20 else "")
+        )
     out = []
     for mid in ids:
         assign_motion(session, actor, found[mid])
@@ -386,8 +375,15 @@ def assign_batch(session: Session, actor: Actor, motion_ids: list[int]) -> list[
     return out
 
 
-def update_draft(session: Session, actor: Actor, motion_id: int, *, lead_department_id: int | None,
-                 assisting_department_ids: list[int], supervising_leader_id: int | None) -> Motion:
+def update_draft(
+    session: Session,
+    actor: Actor,
+    motion_id: int,
+    *,
+    lead_department_id: int | None,
+    assisting_department_ids: list[int],
+    supervising_leader_id: int | None,
+) -> Motion:
     """Change the lead unit, the co-handling units and the 领办领导 before assignment.
 
     Once assigned, a change of lead goes through 改派 (``request_reassign``). The task's
@@ -413,8 +409,17 @@ def update_draft(session: Session, actor: Actor, motion_id: int, *, lead_departm
         before = {"supervising_leader_id": motion.supervising_leader_id}
         motion.supervising_leader_id = supervising_leader_id
         session.flush()
-        audit.record(session, actor, "motion_update", entity="motion", entity_id=motion.id, task_id=task.id,
-                     before=before, after={"supervising_leader_id": supervising_leader_id}, note=label(motion))
+        audit.record(
+            session,
+            actor,
+            "motion_update",
+            entity="motion",
+            entity_id=motion.id,
+            task_id=task.id,
+            before=before,
+            after={"supervising_leader_id": supervising_leader_id},
+            note=label(motion),
+        )
     return motion
 
 
@@ -423,19 +428,27 @@ def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool
     the answer is due on the task's date (a 办理时限 written on the list)."""
     task = session.get(Task, motion.task_id)
     limits = load_limits(session)
-    for step in session.exec(select(MotionStep).where(MotionStep.motion_id == motion.id,
-                                                      MotionStep.round == motion.round,
-                                                      MotionStep.done_on.is_(None))):
+    for step in session.exec(
+        select(MotionStep).where(
+            MotionStep.motion_id == motion.id, MotionStep.round == motion.round, MotionStep.done_on.is_(None)
+        )
+    ):
         session.delete(step)
     session.flush()
-    done = {(s.kind, s.department_id) for s in session.exec(
-        select(MotionStep).where(MotionStep.motion_id == motion.id, MotionStep.round == motion.round))}
+    done = {
+        (s.kind, s.department_id)
+        for s in session.exec(
+            select(MotionStep).where(MotionStep.motion_id == motion.id, MotionStep.round == motion.round)
+        )
+    }
     if motion.round == 1:
         answer_due = limit_due(session, start, limits["answer"])
         if keep_due and task.due_date:
             answer_due = task.due_date
-        plan = [("consult", task.lead_department_id, min(limit_due(session, start, limits["consult"]), answer_due)),
-                ("answer", task.lead_department_id, answer_due)]
+        plan = [
+            ("consult", task.lead_department_id, min(limit_due(session, start, limits["consult"]), answer_due)),
+            ("answer", task.lead_department_id, answer_due),
+        ]
         opinion_due = min(limit_due(session, start, limits["opinion"]), answer_due)
         plan += [("opinion", dep, opinion_due) for dep in tasks.assisting_ids(session, task.id)]
     else:
@@ -443,8 +456,11 @@ def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool
         plan = [("consult", task.lead_department_id, answer_due), ("answer", task.lead_department_id, answer_due)]
     for kind, dep, due in plan:
         if (kind, dep) not in done:
-            session.add(MotionStep(motion_id=motion.id, task_id=task.id, kind=kind, round=motion.round,
-                                   department_id=dep, due_date=due))
+            session.add(
+                MotionStep(
+                    motion_id=motion.id, task_id=task.id, kind=kind, round=motion.round, department_id=dep, due_date=due
+                )
+            )
     if task.due_date != answer_due:
         before = tasks.snapshot(session, task)
         task.due_date = answer_due
@@ -453,7 +469,9 @@ def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool
             motion.first_answer_due = answer_due
         task.updated_at = clock.now()
         session.flush()
-        tasks.record_change(session, SYSTEM, "motion_deadline", task, before, note=f"{label(motion)}第{motion.round}轮办理时限")
+        tasks.record_change(
+            session, SYSTEM, "motion_deadline", task, before, note=f"{label(motion)}第{motion.round}轮办理时限"
+        )
     session.flush()
 
 
@@ -461,34 +479,53 @@ def _plan_round(session: Session, motion: Motion, start: date, *, keep_due: bool
 
 
 def _open_step(session: Session, motion: Motion, kind: str, department_id: int) -> MotionStep:
-    step = session.exec(select(MotionStep).where(
-        MotionStep.motion_id == motion.id, MotionStep.round == motion.round, MotionStep.kind == kind,
-        MotionStep.department_id == department_id)).first()
+    step = session.exec(
+        select(MotionStep).where(
+            MotionStep.motion_id == motion.id,
+            MotionStep.round == motion.round,
+            MotionStep.kind == kind,
+            MotionStep.department_id == department_id,
+        )
+    ).first()
     if step is None:
         raise NotPermitted(f"本单位在{label(motion)}中没有“{STEP_LABELS[kind]}”这一步")
     return step
 
 
-def request_reassign(session: Session, actor: Actor, motion_id: int, reason: str,
-                     suggested_department_id: int | None = None) -> ChangeRequest:
+def request_reassign(
+    session: Session, actor: Actor, motion_id: int, reason: str, suggested_department_id: int | None = None
+) -> ChangeRequest:
     """A lead unit that is not responsible asks for 改派 within the limit (default 10 days)."""
     motion, task, who = get(session, actor, motion_id)
     limit = load_limits(session)["reassign"]
     assigned_on = clock.local_date(task.assigned_at)
     last = limit_due(session, assigned_on, limit)
     if clock.today() > last:
-        raise ValidationFailed(f"改派申请应在交办后{limit_text(limit)}内（{last.isoformat()}前）提出，已超过期限，请与督查室联系")
+        raise ValidationFailed(
+            f"改派申请应在交办后{limit_text(limit)}内（{last.isoformat()}前）提出，已超过期限，请与督查室联系"
+        )
     # the motion's own window replaces the task's default two working days
     window = load_calendar(session).workdays_between(assigned_on, last).value
-    return task_requests.request_reassign(session, actor, task.id, reason, suggested_department_id, window_workdays=window)
+    return task_requests.request_reassign(
+        session, actor, task.id, reason, suggested_department_id, window_workdays=window
+    )
 
 
-def decide_reassign(session: Session, actor: Actor, motion_id: int, approve: bool,
-                    new_lead_department_id: int | None = None, note: str = "") -> ChangeRequest:
+def decide_reassign(
+    session: Session,
+    actor: Actor,
+    motion_id: int,
+    approve: bool,
+    new_lead_department_id: int | None = None,
+    note: str = "",
+) -> ChangeRequest:
     """The office decides; an approved 改派 restarts the limits from the new assignment."""
     motion, task, who = get(session, actor, motion_id)
-    req = session.exec(select(ChangeRequest).where(ChangeRequest.task_id == task.id,
-                                                   ChangeRequest.status == RequestStatus.PENDING.value)).first()
+    req = session.exec(
+        select(ChangeRequest).where(
+            ChangeRequest.task_id == task.id, ChangeRequest.status == RequestStatus.PENDING.value
+        )
+    ).first()
     if req is None:
         raise NotFound("该建议提案没有待审核的改派申请")
     req = task_requests.decide_reassign(session, actor, req.id, approve, new_lead_department_id, note)
@@ -533,14 +570,25 @@ def record_consult(session: Session, actor: Actor, motion_id: int, met_on: date,
     step = _open_step(session, motion, "consult", task.lead_department_id)
     if task.status == Status.ASSIGNED:
         tasks.acknowledge(session, actor, task.id)
-    tasks.report_progress(session, actor, task.id, {"text": f"与{motion.proposer}{form}沟通（{met_on.isoformat()}）：{text}"})
+    tasks.report_progress(
+        session, actor, task.id, {"text": f"与{motion.proposer}{form}沟通（{met_on.isoformat()}）：{text}"}
+    )
     step.met_on, step.form, step.text, step.done_on, step.by_id = met_on, form, text, clock.today(), actor.user_id
     session.flush()
     return step
 
 
-def answer(session: Session, actor: Actor, motion_id: int, category: str, summary: str, upload=None, *,
-           promise_date: date | None = None, directory=None) -> Motion:
+def answer(
+    session: Session,
+    actor: Actor,
+    motion_id: int,
+    category: str,
+    summary: str,
+    upload=None,
+    *,
+    promise_date: date | None = None,
+    directory=None,
+) -> Motion:
     """The lead unit's written answer (答复函): file, category, summary; goes to the office's review."""
     motion, task, who = get(session, actor, motion_id)
     _lead_only(who, "提交答复")
@@ -554,7 +602,9 @@ def answer(session: Session, actor: Actor, motion_id: int, category: str, summar
     consult = _open_step(session, motion, "consult", task.lead_department_id)
     if consult.done_on is None:
         raise ValidationFailed("答复前应先与代表委员面商沟通，请先记录沟通情况")
-    missing = [s for s in steps(session, motion.id) if s.kind == "opinion" and s.round == motion.round and s.done_on is None]
+    missing = [
+        s for s in steps(session, motion.id) if s.kind == "opinion" and s.round == motion.round and s.done_on is None
+    ]
     if missing:
         names = "、".join(session.get(Department, s.department_id).name for s in missing)
         raise ValidationFailed(f"协办单位（{names}）尚未报送协办意见，暂不能答复")
@@ -583,11 +633,20 @@ def review_answer(session: Session, actor: Actor, motion_id: int, approve: bool,
     if approve:
         motion.stage = "feedback"
         if motion.answer_category == "B" and motion.promise_date and motion.round == 1:
-            exists = session.exec(select(MotionStep).where(MotionStep.motion_id == motion.id,
-                                                           MotionStep.kind == "follow_up")).first()
+            exists = session.exec(
+                select(MotionStep).where(MotionStep.motion_id == motion.id, MotionStep.kind == "follow_up")
+            ).first()
             if exists is None:
-                session.add(MotionStep(motion_id=motion.id, task_id=task.id, kind="follow_up", round=motion.round,
-                                       department_id=task.lead_department_id, due_date=motion.promise_date))
+                session.add(
+                    MotionStep(
+                        motion_id=motion.id,
+                        task_id=task.id,
+                        kind="follow_up",
+                        round=motion.round,
+                        department_id=task.lead_department_id,
+                        due_date=motion.promise_date,
+                    )
+                )
     else:
         step = _open_step(session, motion, "answer", task.lead_department_id)
         step.done_on = None
@@ -599,8 +658,9 @@ def review_answer(session: Session, actor: Actor, motion_id: int, approve: bool,
     return motion
 
 
-def record_feedback(session: Session, actor: Actor, motion_id: int, result: str, note: str = "",
-                    received_on: date | None = None) -> Motion:
+def record_feedback(
+    session: Session, actor: Actor, motion_id: int, result: str, note: str = "", received_on: date | None = None
+) -> Motion:
     """The deputy's satisfaction; 不满意 re-opens the item for a second handling (default three months)."""
     motion, task, who = get(session, actor, motion_id)
     if Party.OFFICE not in who:
@@ -610,15 +670,31 @@ def record_feedback(session: Session, actor: Actor, motion_id: int, result: str,
     if motion.stage != "feedback":
         raise Conflict("答复经督查室审核发出后才能登记满意度")
     received_on = received_on or clock.today()
-    session.add(MotionFeedback(motion_id=motion.id, round=motion.round, result=result, note=note,
-                               received_on=received_on, recorded_by_id=actor.user_id))
+    session.add(
+        MotionFeedback(
+            motion_id=motion.id,
+            round=motion.round,
+            result=result,
+            note=note,
+            received_on=received_on,
+            recorded_by_id=actor.user_id,
+        )
+    )
     motion.satisfaction = result
     if result == "不满意":
         if motion.round >= 2:
             motion.stage = "done"
             session.flush()
-            audit.record(session, actor, "motion_feedback", entity="motion", entity_id=motion.id, task_id=task.id,
-                         after={"result": result, "round": motion.round}, note="二次办理后仍不满意，如实记录")
+            audit.record(
+                session,
+                actor,
+                "motion_feedback",
+                entity="motion",
+                entity_id=motion.id,
+                task_id=task.id,
+                after={"result": result, "round": motion.round},
+                note="二次办理后仍不满意，如实记录",
+            )
             return motion
         tasks.reopen(session, actor, task.id, f"{motion.proposer}对答复不满意，重新办理：{note or '无说明'}")
         motion.round = 2
@@ -628,8 +704,16 @@ def record_feedback(session: Session, actor: Actor, motion_id: int, result: str,
     else:
         motion.stage = "done"
     session.flush()
-    audit.record(session, actor, "motion_feedback", entity="motion", entity_id=motion.id, task_id=task.id,
-                 after={"result": result, "round": motion.round}, note=note)
+    audit.record(
+        session,
+        actor,
+        "motion_feedback",
+        entity="motion",
+        entity_id=motion.id,
+        task_id=task.id,
+        after={"result": result, "round": motion.round},
+        note=note,
+    )
     return motion
 
 
@@ -638,162 +722,28 @@ def keep_promise(session: Session, actor: Actor, motion_id: int, text: str) -> M
     motion, task, who = get(session, actor, motion_id)
     if not (who & {Party.LEAD, Party.OFFICE}):
         raise NotPermitted("只有主办单位或督查室可以登记落实情况")
-    step = session.exec(select(MotionStep).where(MotionStep.motion_id == motion.id, MotionStep.kind == "follow_up",
-                                                 MotionStep.done_on.is_(None))).first()
+    step = session.exec(
+        select(MotionStep).where(
+            MotionStep.motion_id == motion.id, MotionStep.kind == "follow_up", MotionStep.done_on.is_(None)
+        )
+    ).first()
     if step is None:
         raise Conflict("该件没有待跟踪落实的承诺事项")
     step.text = tasks.require_text(text, "text", "落实情况")
     step.done_on, step.by_id = clock.today(), actor.user_id
     motion.follow_up_done_on = clock.today()
     session.flush()
-    audit.record(session, actor, "motion_promise_kept", entity="motion", entity_id=motion.id, task_id=task.id,
-                 after={"done_on": step.done_on}, note=step.text)
+    audit.record(
+        session,
+        actor,
+        "motion_promise_kept",
+        entity="motion",
+        entity_id=motion.id,
+        task_id=task.id,
+        after={"done_on": step.done_on},
+        note=step.text,
+    )
     return step
-
-
-# --- reminders ---------------------------------------------------------------------
-
-
-def run_step_reminders(session: Session, day: date) -> dict[str, int]:
-    """Remind the unit owing a step: N working days before (the reminder rules' ``before_due``),
-    on the day, and every working day after. Nothing on a non-working day, nothing twice
-    (the Reminder table's unique key). Flushes, never commits."""
-    cal = load_calendar(session)
-    if not cal.is_workday(day):
-        return {"motion_reminders": 0}
-    rules = load_rules(session)
-    ahead = {cal.add_workdays(day, n).value: n for n in rules["before_due"]}
-    rows = session.exec(
-        select(MotionStep, Motion, Task).join(Motion, Motion.id == MotionStep.motion_id)
-        .join(Task, Task.id == MotionStep.task_id)
-        .where(MotionStep.done_on.is_(None), MotionStep.due_date <= max([day, *ahead]),
-               sa.or_(Task.status.in_(CHASED_VALUES), MotionStep.kind == "follow_up"))).all()
-    made = 0
-    now = clock.now()
-    for step, motion, task in rows:
-        what = f"{label(motion)}“{STEP_LABELS[step.kind]}”（{step.due_date.isoformat()}）"
-        if step.due_date in ahead and step.due_date > day:
-            rule, msg = f"motion:{step.id}:before:{ahead[step.due_date]}", f"{what}还有{ahead[step.due_date]}个工作日到期"
-        elif step.due_date == day and rules["on_due"]:
-            rule, msg = f"motion:{step.id}:today", f"{what}今天到期，请按时办理"
-        elif step.due_date < day and rules["overdue_daily"]:
-            over = cal.workdays_between(step.due_date, day).value
-            rule, msg = f"motion:{step.id}:overdue", f"{what}已逾期{over}个工作日，请尽快办理"
-        else:
-            continue
-        if session.exec(select(Reminder.id).where(Reminder.task_id == task.id, Reminder.department_id == step.department_id,
-                                                  Reminder.rule == rule, Reminder.day == day)).first():
-            continue
-        try:
-            with session.begin_nested():
-                rem = Reminder(task_id=task.id, department_id=step.department_id, rule=rule, day=day, message=msg,
-                               created_at=now)
-                session.add(rem)
-                session.flush()
-        except sa.exc.IntegrityError:  # another run wrote it first
-            continue
-        session.add(AuditEvent(at=now, actor_name=SYSTEM.name, entity="reminder", entity_id=rem.id, task_id=task.id,
-                               action="remind", note=msg))
-        made += 1
-    session.flush()
-    return {"motion_reminders": made}
-
-
-# --- figures and publishing ------------------------------------------------------------
-
-
-def figures_by_unit(session: Session, *, kind: str = "", session_name: str = "") -> list[dict]:
-    """Per lead unit: items, answered, answered on time (first round), A/B/C/D, satisfaction rate, re-opened."""
-    stmt = select(Motion, Task.lead_department_id).join(Task, Task.id == Motion.task_id)
-    if kind:
-        stmt = stmt.where(Motion.kind == kind)
-    if session_name:
-        stmt = stmt.where(Motion.session_name == session_name)
-    per: dict[int, dict] = {}
-    names = dict(session.exec(select(Department.id, Department.name)).all())
-    fb = {}
-    for mid, result in session.exec(select(MotionFeedback.motion_id, MotionFeedback.result).order_by(MotionFeedback.id)):
-        fb.setdefault(mid, []).append(result)
-    for motion, dep in session.exec(stmt):
-        row = per.setdefault(dep, {"department_id": dep, "department": names.get(dep, ""), "total": 0, "answered": 0,
-                                   "on_time": 0, "A": 0, "B": 0, "C": 0, "D": 0, "feedback": 0, "satisfied": 0,
-                                   "reopened": 0, "promises_open": 0})
-        row["total"] += 1
-        if motion.first_answered_on:
-            row["answered"] += 1
-            if motion.first_answer_due and motion.first_answered_on <= motion.first_answer_due:
-                row["on_time"] += 1
-        if motion.answer_category and motion.stage in ("feedback", "done"):
-            row[motion.answer_category] += 1
-        results = fb.get(motion.id, [])
-        if results:
-            row["feedback"] += 1
-            row["satisfied"] += results[-1] in ("满意", "基本满意")
-        row["reopened"] += motion.round > 1
-        row["promises_open"] += motion.answer_category == "B" and motion.promise_date is not None \
-            and motion.follow_up_done_on is None
-    out = sorted(per.values(), key=lambda r: r["department"])
-    for row in out:
-        row["satisfaction_rate"] = round(100 * row["satisfied"] / row["feedback"], 1) if row["feedback"] else None
-        row["on_time_rate"] = round(100 * row["on_time"] / row["answered"], 1) if row["answered"] else None
-    return out
-
-
-PUBLIC_HEADERS = ["类别", "届次", "编号", "标题", "领衔代表/提案人", "主办单位", "协办单位", "答复类别", "答复日期", "答复内容摘要"]
-
-
-def public_rows(session: Session, *, kind: str = "", session_name: str = "") -> list[list]:
-    """主动公开办理结果: answers sent (reviewed), without contact, co-signers' details, full text or feedback."""
-    stmt = (select(Motion, Task).join(Task, Task.id == Motion.task_id)
-            .where(Motion.stage.in_(("feedback", "done")), Motion.publish.is_(True)))
-    if kind:
-        stmt = stmt.where(Motion.kind == kind)
-    if session_name:
-        stmt = stmt.where(Motion.session_name == session_name)
-    names = dict(session.exec(select(Department.id, Department.name)).all())
-    out = []
-    for motion, task in session.exec(stmt.order_by(Motion.kind.desc(), Motion.number)):
-        assist = "、".join(names[d] for d in sorted(tasks.assisting_ids(session, task.id)))
-        out.append([KIND_LABELS[motion.kind], motion.session_name, label(motion), motion.title, motion.proposer,
-                    names.get(task.lead_department_id, ""), assist, CATEGORY_LABELS[motion.answer_category],
-                    motion.answered_on.isoformat() if motion.answered_on else "", motion.answer_summary])
-    return out
-
-
-def export_public(session: Session, path, *, kind: str = "", session_name: str = "") -> int:
-    """Write the public answers to an .xlsx (cells protected against formula injection)."""
-    from openpyxl import Workbook
-
-
-    rows = public_rows(session, kind=kind, session_name=session_name)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "办理结果公开"
-    ws.append(PUBLIC_HEADERS)
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            text = safe_text(value)
-            cell = ws.cell(row=r, column=c)
-            cell.value = text
-            cell.data_type = "s"  # never a formula, whatever it starts with
-            if needs_quote_prefix(text):
-                cell.quotePrefix = True
-    wb.save(path)
-    return len(rows)
-
-
-def set_publish(session: Session, actor: Actor, motion_id: int, publish: bool, reason: str = "") -> Motion:
-    motion, task, who = get(session, actor, motion_id)
-    if Party.OFFICE not in who:
-        raise NotPermitted("只有督查室可以决定是否公开")
-    if not publish:
-        reason = tasks.require_text(reason, "reason", "不予公开的理由")
-    before = {"publish": motion.publish}
-    motion.publish = publish
-    session.flush()
-    audit.record(session, actor, "motion_publish", entity="motion", entity_id=motion.id, task_id=task.id,
-                 before=before, after={"publish": publish}, note=reason)
-    return motion
 
 
 def leaders(session: Session) -> list[Leader]:

@@ -42,9 +42,17 @@ _KEY_WORDS = ("是", "重点", "√", "Y", "y", "1")
 # The headers that only a motion list has: its number or title names 建议/提案 (or 案号/案由).
 _MOTION_WORDS = ("建议", "提案")
 # Which column a problem found by ``motions.check_inputs`` belongs to (first match wins).
-_PROBLEM_FIELDS = (("不能同时是协办", "assist"), ("未填写主办单位", "lead"), ("办理时限", "deadline"),
-                   ("已经登记", "number"), ("重复", "number"), ("编号", "number"), ("题目为空", "title"),
-                   ("届次为空", "session"), ("为空", "proposer"))
+_PROBLEM_FIELDS = (
+    ("不能同时是协办", "assist"),
+    ("未填写主办单位", "lead"),
+    ("办理时限", "deadline"),
+    ("已经登记", "number"),
+    ("重复", "number"),
+    ("编号", "number"),
+    ("题目为空", "title"),
+    ("届次为空", "session"),
+    ("为空", "proposer"),
+)
 _WHERE = re.compile(r"^第(\d+)行：")
 
 
@@ -87,13 +95,28 @@ class MotionRow:
         return f"{motions.KIND_LABELS.get(self.kind, '')}第{self.number}号" if self.number else ""
 
     def to_dict(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row, "action": self.action, "kind": self.kind,
-                "number": self.number, "label": self.label, "session": self.session_name, "title": self.title,
-                "proposer": self.proposer, "lead": self.lead or None, "assisting": self.assisting,
-                "due_date": self.due_date.isoformat() if self.due_date else None,
-                "deadline_text": self.deadline_text or None, "category": self.category or None,
-                "is_key": self.is_key, "leader": self.leader or None, "motion_id": self.motion_id,
-                "task_id": self.task_id, "errors": self.errors, "warnings": self.warnings}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "action": self.action,
+            "kind": self.kind,
+            "number": self.number,
+            "label": self.label,
+            "session": self.session_name,
+            "title": self.title,
+            "proposer": self.proposer,
+            "lead": self.lead or None,
+            "assisting": self.assisting,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "deadline_text": self.deadline_text or None,
+            "category": self.category or None,
+            "is_key": self.is_key,
+            "leader": self.leader or None,
+            "motion_id": self.motion_id,
+            "task_id": self.task_id,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
 
 
 @dataclass
@@ -140,19 +163,34 @@ class MotionImport:
 
     def counts(self) -> dict[str, int]:
         create = sum(1 for i in self.items if i.action == "create")
-        return {"rows": len(self.items), "create": create, "update": 0, "unchanged": 0, "duplicate": 0,
-                "error": len(self.items) - create, "errors": self.error_count,
-                "warnings": sum(len(i.warnings) for i in self.items)}
+        return {
+            "rows": len(self.items),
+            "create": create,
+            "update": 0,
+            "unchanged": 0,
+            "duplicate": 0,
+            "error": len(self.items) - create,
+            "errors": self.error_count,
+            "warnings": sum(len(i.warnings) for i in self.items),
+        }
 
     def to_dict(self) -> dict:
         """The shape of the web importer's job report (``ledger.jobs.report_json``)."""
-        return {"file": self.filename, "what": "motions", "kind": self.kind, "session_name": self.session_name,
-                "ok": self.ok, "committed": self.committed, "counts": self.counts(),
-                "default_due": self.default_due.isoformat() if self.default_due else None,
-                "default_limit": self.default_limit,
-                "sessions": [{"kind": k, "session": s} for k, s in self.sessions()],
-                "errors": [{"message": m} for m in self.file_errors], "sheets": self.sheets,
-                "rows": [i.to_dict() for i in self.items]}
+        return {
+            "file": self.filename,
+            "what": "motions",
+            "kind": self.kind,
+            "session_name": self.session_name,
+            "ok": self.ok,
+            "committed": self.committed,
+            "counts": self.counts(),
+            "default_due": self.default_due.isoformat() if self.default_due else None,
+            "default_limit": self.default_limit,
+            "sessions": [{"kind": k, "session": s} for k, s in self.sessions()],
+            "errors": [{"message": m} for m in self.file_errors],
+            "sheets": self.sheets,
+            "rows": [i.to_dict() for i in self.items],
+        }
 
 
 def guess_kind(table: Table) -> str:
@@ -167,8 +205,13 @@ def guess_session(table: Table) -> str:
     return m[1] if m else ""
 
 
-def scan_sheets(workbook: Workbook, *, sheet: str | None = None, store: MappingStore | None = None,
-                overrides: dict[str, dict[int, str | None]] | None = None) -> list[SheetScan]:
+def scan_sheets(
+    workbook: Workbook,
+    *,
+    sheet: str | None = None,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+) -> list[SheetScan]:
     """Detect the list's table on every sheet (or on the one named)."""
     out = []
     for s in workbook.sheets:
@@ -202,10 +245,18 @@ def looks_like_list(workbook: Workbook) -> bool:
     return False
 
 
-def read_list(session: Session, source: str | Path | Workbook, *, kind: str = "", session_name: str = "",
-              filename: str | None = None, sheet: str | None = None, store: MappingStore | None = None,
-              overrides: dict[str, dict[int, str | None]] | None = None,
-              limits: Limits | None = None) -> tuple[MotionImport, list[motions.MotionInput]]:
+def read_list(
+    session: Session,
+    source: str | Path | Workbook,
+    *,
+    kind: str = "",
+    session_name: str = "",
+    filename: str | None = None,
+    sheet: str | None = None,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+    limits: Limits | None = None,
+) -> tuple[MotionImport, list[motions.MotionInput]]:
     """Read and check a list, writing nothing.
 
     ``kind``/``session_name`` default to what each sheet's title rows and headers
@@ -220,18 +271,23 @@ def read_list(session: Session, source: str | Path | Workbook, *, kind: str = ""
     report.default_limit = f"交办之日起{motions.limit_text(limit)}"
     tables = []
     for scan in scan_sheets(workbook, sheet=sheet, store=store, overrides=overrides):
-        entry: dict[str, Any] = {"name": scan.sheet, "detected": scan.table is not None,
-                                 "reason": scan.reason or None}
+        entry: dict[str, Any] = {"name": scan.sheet, "detected": scan.table is not None, "reason": scan.reason or None}
         if scan.table is not None:
             t = scan.table
             tables.append(t)
-            entry.update(title=t.title or None, rows=len(t.rows), mapping=t.mapping.to_dict(),
-                         warnings=[{"message": note, "column": None} for note in t.mapping.notes])
+            entry.update(
+                title=t.title or None,
+                rows=len(t.rows),
+                mapping=t.mapping.to_dict(),
+                warnings=[{"message": note, "column": None} for note in t.mapping.notes],
+            )
         report.sheets.append(entry)
     if not tables:
         reasons = "；".join(f"{s['name']}：{s['reason']}" for s in report.sheets if s.get("reason"))
-        report.file_errors.append("未识别到建议提案清单的表头（应有“建议编号”“建议题目”“主办单位”等列）"
-                                  + (f"（{reasons}）" if reasons else ""))
+        report.file_errors.append(
+            "未识别到建议提案清单的表头（应有“建议编号”“建议题目”“主办单位”等列）"
+            + (f"（{reasons}）" if reasons else "")
+        )
         return report, []
     depts = DepartmentResolver.load(session)
     leaders = LeaderResolver.load(session)
@@ -245,11 +301,13 @@ def read_list(session: Session, source: str | Path | Workbook, *, kind: str = ""
         report.session_name = report.session_name or t_session
         has_session_column = "session" in t.mapping.field_columns()
         if not t_session and not has_session_column:
-            report.file_errors.append(f"工作表“{t.sheet}”：未能从清单标题识别届次，请填写届次"
-                                      "（如“区十七届人大三次会议”“区政协十届三次会议”）")
+            report.file_errors.append(
+                f"工作表“{t.sheet}”：未能从清单标题识别届次，请填写届次（如“区十七届人大三次会议”“区政协十届三次会议”）"
+            )
         for data in t.rows:
-            item, data_input = _read_row(t, data, t_kind, t_session, depts, leaders, names, leader_names,
-                                         date1904=workbook.date1904)
+            item, data_input = _read_row(
+                t, data, t_kind, t_session, depts, leaders, names, leader_names, date1904=workbook.date1904
+            )
             report.items.append(item)
             inputs.append(data_input)
     _batch_checks(session, report, inputs)
@@ -269,20 +327,48 @@ def commit_list(session: Session, actor: Actor, report: MotionImport, *, assign:
     report.motions = motions.register(session, actor, report.inputs, assign=assign)
     for item, motion in zip(report.items, report.motions):
         item.motion_id, item.task_id = motion.id, motion.task_id
-    audit.record(session, actor, "motions_import", entity="motion", entity_id=None,
-                 after={"file": report.filename, "created": len(report.motions), "assigned": assign,
-                        "sessions": [f"{motions.KIND_LABELS[k]}：{s}" for k, s in report.sessions()]})
+    audit.record(
+        session,
+        actor,
+        "motions_import",
+        entity="motion",
+        entity_id=None,
+        after={
+            "file": report.filename,
+            "created": len(report.motions),
+            "assigned": assign,
+            "sessions": [f"{motions.KIND_LABELS[k]}：{s}" for k, s in report.sessions()],
+        },
+    )
     report.committed = True
     return report
 
 
-def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentResolver, leaders: LeaderResolver,
-              names: dict[int, str], leader_names: dict[int, str], *, date1904: bool = False):
+def _read_row(
+    t: Table,
+    data,
+    kind: str,
+    session_name: str,
+    depts: DepartmentResolver,
+    leaders: LeaderResolver,
+    names: dict[int, str],
+    leader_names: dict[int, str],
+    *,
+    date1904: bool = False,
+):
     num = _NUMBER.search(data.text("number"))
-    item = MotionRow(t.sheet, data.row, kind, int(num[1]) if num else None,
-                     data.text("session") or session_name, data.text("title"), data.text("proposer"),
-                     category=data.text("category"), is_key=data.text("key") in _KEY_WORDS,
-                     columns={name: col.letter for name, col in t.mapping.field_columns().items()})
+    item = MotionRow(
+        t.sheet,
+        data.row,
+        kind,
+        int(num[1]) if num else None,
+        data.text("session") or session_name,
+        data.text("title"),
+        data.text("proposer"),
+        category=data.text("category"),
+        is_key=data.text("key") in _KEY_WORDS,
+        columns={name: col.letter for name, col in t.mapping.field_columns().items()},
+    )
     if not num:
         item.error(f"编号“{data.text('number')}”应含数字", "number")
     lead_id, assist = _read_units(item, data, depts, names)
@@ -296,14 +382,27 @@ def _read_row(t: Table, data, kind: str, session_name: str, depts: DepartmentRes
             item.error(f"领办领导“{data.text('leader')}”不在领导名单中", "leader")
         item.leader = leader_names.get(leader_id, data.text("leader")) if leader_id else data.text("leader")
     return item, motions.MotionInput(
-        kind=kind, number=item.number or 0, session_name=item.session_name, title=item.title,
-        proposer=item.proposer, lead_department_id=lead_id, assisting_department_ids=assist,
-        body=data.text("body"), co_signers=data.text("co_signers"), contact=data.text("contact"),
-        category=item.category, is_key=item.is_key, supervising_leader_id=leader_id, due_date=due, row=data.row)
+        kind=kind,
+        number=item.number or 0,
+        session_name=item.session_name,
+        title=item.title,
+        proposer=item.proposer,
+        lead_department_id=lead_id,
+        assisting_department_ids=assist,
+        body=data.text("body"),
+        co_signers=data.text("co_signers"),
+        contact=data.text("contact"),
+        category=item.category,
+        is_key=item.is_key,
+        supervising_leader_id=leader_id,
+        due_date=due,
+        row=data.row,
+    )
 
 
-def _read_units(item: MotionRow, data, depts: DepartmentResolver,
-               names: dict[int, str]) -> tuple[int | None, list[int]]:
+def _read_units(
+    item: MotionRow, data, depts: DepartmentResolver, names: dict[int, str]
+) -> tuple[int | None, list[int]]:
     """主办 and 协办 units, read as a ledger reads 牵头 and 配合: one lead; a second unit
     written in the 主办单位 cell assists (with a warning), as in a ledger."""
     lead_name = data.text("lead")
@@ -340,8 +439,9 @@ def _read_due(item: MotionRow, value: Any, date1904: bool) -> date | None:
         return None
     due = cell_date(value, date1904=date1904)
     if due is None:
-        item.error(f"办理时限“{as_text(value)}”不是日期（应写明年月日，如“2026年5月29日前”；不填则按默认答复时限）",
-                   "deadline")
+        item.error(
+            f"办理时限“{as_text(value)}”不是日期（应写明年月日，如“2026年5月29日前”；不填则按默认答复时限）", "deadline"
+        )
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         item.warn(f"办理时限“{as_text(value)}”按 Excel 日期序号读作 {due.isoformat()}", "deadline")
     return due
@@ -359,7 +459,7 @@ def _batch_checks(session: Session, report: MotionImport, inputs: list[motions.M
         if item is None:
             report.file_errors.append(problem)
             continue
-        message = problem[m.end():]
+        message = problem[m.end() :]
         name = next((f for word, f in _PROBLEM_FIELDS if word in message), "")
         if name == "session" and session_missing:
             continue
@@ -370,24 +470,46 @@ def _batch_checks(session: Session, report: MotionImport, inputs: list[motions.M
         item.error(message, name)
 
 
-def import_list(session: Session, actor: Actor, source: str | Path | Workbook, *, kind: str = "",
-                session_name: str = "", dry_run: bool = False, filename: str | None = None,
-                assign: bool = True, sheet: str | None = None, store: MappingStore | None = None,
-                overrides: dict[str, dict[int, str | None]] | None = None,
-                limits: Limits | None = None) -> MotionImport:
+def import_list(
+    session: Session,
+    actor: Actor,
+    source: str | Path | Workbook,
+    *,
+    kind: str = "",
+    session_name: str = "",
+    dry_run: bool = False,
+    filename: str | None = None,
+    assign: bool = True,
+    sheet: str | None = None,
+    store: MappingStore | None = None,
+    overrides: dict[str, dict[int, str | None]] | None = None,
+    limits: Limits | None = None,
+) -> MotionImport:
     """Check every row, then register (and by default assign) the whole batch, or nothing.
 
     Raises ``ValidationFailed`` listing the problems by row and column. ``assign=False``
     registers the motions with their tasks left as drafts, for the office to assign later.
     """
-    report, inputs = read_list(session, source, kind=kind, session_name=session_name, filename=filename,
-                               sheet=sheet, store=store, overrides=overrides, limits=limits)
+    report, inputs = read_list(
+        session,
+        source,
+        kind=kind,
+        session_name=session_name,
+        filename=filename,
+        sheet=sheet,
+        store=store,
+        overrides=overrides,
+        limits=limits,
+    )
     errors = report.errors
     if errors or not inputs:
         errors = errors or ["清单中没有可导入的行"]
-        raise ValidationFailed(f"清单有{len(errors)}处错误，未导入任何一件：" + "；".join(errors[:20])
-                               + (f"；等共{len(errors)}处" if len(errors) > 20 else ""),
-                               fields={"errors": errors})
+        raise ValidationFailed(
+            f"清单有{len(errors)}处错误，未导入任何一件："
+            + "；".join(errors[:20])
+            + (f"；等共{len(errors)}处" if len(errors) > 20 else ""),
+            fields={"errors": errors},
+        )
     if not dry_run:
         commit_list(session, actor, report, assign=assign)
     return report

@@ -53,8 +53,12 @@ def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
     msg = build_email(settings, to, subject, body)
     try:
         if settings.smtp_tls == "ssl":
-            smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(
+                settings.smtp_host,
+                settings.smtp_port,
+                timeout=settings.smtp_timeout,
+                context=ssl.create_default_context(),
+            )
         else:
             smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
         with smtp:
@@ -104,8 +108,9 @@ def post_webhook(url: str, payload: dict, timeout: int) -> None:
     if not url.startswith(("http://", "https://")):
         raise DeliveryFailed(f"Webhook 地址无效：{url}")
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method="POST",
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+    req = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http/https checked above)  # nosec B310
             raw = resp.read(65536)

@@ -60,15 +60,26 @@ class Section:
     more_url: str = ""  # the full list, when there are more than SECTION_LIMIT
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "title": self.title, "total": self.total, "items": self.items,
-                "more_url": self.more_url}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "total": self.total,
+            "items": self.items,
+            "more_url": self.more_url,
+        }
 
 
 def _returned_clause() -> sa.ColumnElement[bool]:
     """退回: the latest close request was returned and the task is back in progress
     (the department inbox's definition, tracker/web/department.py)."""
-    latest = (select(CloseRequest.status).where(CloseRequest.task_id == Task.id)
-              .order_by(CloseRequest.id.desc()).limit(1).correlate(Task).scalar_subquery())
+    latest = (
+        select(CloseRequest.status)
+        .where(CloseRequest.task_id == Task.id)
+        .order_by(CloseRequest.id.desc())
+        .limit(1)
+        .correlate(Task)
+        .scalar_subquery()
+    )
     return sa.and_(Task.status == Status.IN_PROGRESS.value, latest == RequestStatus.REJECTED.value)
 
 
@@ -96,19 +107,26 @@ class _Reader:
         return self.base + path
 
     def _task_item(self, t: Task, note: str = "") -> dict:
-        return {"task_id": t.id, "code": t.code, "title": t.title,
-                "due_date": t.due_date.isoformat() if t.due_date else "", "url": self.url(TASK_PATH.format(id=t.id)),
-                "note": note}
+        return {
+            "task_id": t.id,
+            "code": t.code,
+            "title": t.title,
+            "due_date": t.due_date.isoformat() if t.due_date else "",
+            "url": self.url(TASK_PATH.format(id=t.id)),
+            "note": note,
+        }
 
-    def tasks(self, key: str, title: str, where: list, *, more: str = "", seen: set[int] | None = None,
-              order=None) -> Section:
+    def tasks(
+        self, key: str, title: str, where: list, *, more: str = "", seen: set[int] | None = None, order=None
+    ) -> Section:
         """A section of tasks: one bounded SELECT that also counts every match."""
         clauses = list(where)
         if seen:
             clauses.append(Task.id.not_in(seen))
         sec = Section(key, title)
-        rows, sec.total = self._bounded(select(Task).where(*clauses).order_by(
-            *(order or (Task.due_date.asc().nulls_last(), Task.id.asc()))))
+        rows, sec.total = self._bounded(
+            select(Task).where(*clauses).order_by(*(order or (Task.due_date.asc().nulls_last(), Task.id.asc())))
+        )
         sec.items = [self._task_item(t, self._late_note(t)) for (t,) in rows]
         if seen is not None:
             seen.update(t.id for (t,) in rows)
@@ -135,9 +153,14 @@ class _Reader:
         """The window's escalations whose rung reaches this user, by the ladder's one rule
         (``tracker.rules.ladder.recipients``, as the notices were sent): read once per run."""
         if self._reached is None:
-            rows = [dict(r._mapping) for r in self.s.execute(
-                select(Escalation.id, Escalation.level, Escalation.task_id, Escalation.department_id)
-                .where(Escalation.created_at >= self.since, Escalation.created_at < self.until))]
+            rows = [
+                dict(r._mapping)
+                for r in self.s.execute(
+                    select(Escalation.id, Escalation.level, Escalation.task_id, Escalation.department_id).where(
+                        Escalation.created_at >= self.since, Escalation.created_at < self.until
+                    )
+                )
+            ]
             self._reached = {}
             for eid, users in (ladder_recipients(self.s, rows) if rows else {}).items():
                 for uid in users:
@@ -147,11 +170,16 @@ class _Reader:
     def _escalations(self, title: str, where: list) -> Section:
         sec = Section("escalations", title)
         clauses = [Escalation.created_at >= self.since, Escalation.created_at < self.until, *where]
-        rows, sec.total = self._bounded(select(Escalation, Task).join(Task, Task.id == Escalation.task_id)
-                                        .where(*clauses).order_by(Escalation.level.desc(), Escalation.id))
+        rows, sec.total = self._bounded(
+            select(Escalation, Task)
+            .join(Task, Task.id == Escalation.task_id)
+            .where(*clauses)
+            .order_by(Escalation.level.desc(), Escalation.id)
+        )
         if rows:
-            sec.items = [self._task_item(t, f"督办通知 {e.notice_no}（第{e.level}级）：{e.reason}"[:300])
-                         for e, t in rows]
+            sec.items = [
+                self._task_item(t, f"督办通知 {e.notice_no}（第{e.level}级）：{e.reason}"[:300]) for e, t in rows
+            ]
         return sec
 
     # -- audiences --
@@ -163,12 +191,18 @@ class _Reader:
         among them the ``groups``, ``task_id`` and what ``order(columns)`` sorts on."""
         sub = stmt.subquery()
         part = [sub.c[g] for g in groups]
-        ranked = select(sub, sa.func.row_number().over(partition_by=part, order_by=order(sub.c)).label("rn"),
-                        sa.func.count().over(partition_by=part).label("total")).subquery()
+        ranked = select(
+            sub,
+            sa.func.row_number().over(partition_by=part, order_by=order(sub.c)).label("rn"),
+            sa.func.count().over(partition_by=part).label("total"),
+        ).subquery()
         out: dict[tuple, tuple[list, int]] = {}
-        for row in self.s.execute(select(ranked, Task).join(Task, Task.id == ranked.c.task_id)
-                                  .where(ranked.c.rn <= SECTION_LIMIT)
-                                  .order_by(*[ranked.c[g] for g in groups], ranked.c.rn)).all():
+        for row in self.s.execute(
+            select(ranked, Task)
+            .join(Task, Task.id == ranked.c.task_id)
+            .where(ranked.c.rn <= SECTION_LIMIT)
+            .order_by(*[ranked.c[g] for g in groups], ranked.c.rn)
+        ).all():
             key = tuple(row._mapping[g] for g in groups)
             items, _ = out.setdefault(key, ([], row._mapping["total"]))
             items.append(row)
@@ -181,10 +215,12 @@ class _Reader:
         h = self.h
         # (task, department) for the lead and every assisting department: a clerk sees both.
         pairs = sa.union(
-            select(Task.id.label("task_id"), Task.lead_department_id.label("dep"))
-            .where(Task.lead_department_id.in_(deps)),
-            select(TaskAssist.task_id.label("task_id"), TaskAssist.department_id.label("dep"))
-            .where(TaskAssist.department_id.in_(deps)),
+            select(Task.id.label("task_id"), Task.lead_department_id.label("dep")).where(
+                Task.lead_department_id.in_(deps)
+            ),
+            select(TaskAssist.task_id.label("task_id"), TaskAssist.department_id.label("dep")).where(
+                TaskAssist.department_id.in_(deps)
+            ),
         ).subquery("pairs")
         is_lead = Task.lead_department_id == pairs.c.dep
         # Each task in its most urgent section only, as in the department inbox.
@@ -196,31 +232,61 @@ class _Reader:
             else_=None,
         )
         by_due = lambda c: (c.due_date.asc().nulls_last(), c.task_id.asc())  # noqa: E731
-        base = (select(Task.id.label("task_id"), pairs.c.dep.label("dep"), Task.due_date.label("due_date"))
-                .join(pairs, pairs.c.task_id == Task.id).where(Task.status.not_in(UNPUBLISHED)))
+        base = (
+            select(Task.id.label("task_id"), pairs.c.dep.label("dep"), Task.due_date.label("due_date"))
+            .join(pairs, pairs.c.task_id == Task.id)
+            .where(Task.status.not_in(UNPUBLISHED))
+        )
         self._tasks = self._top_per_group(
             base.add_columns(section.label("section")).where(
-                sa.or_(sa.and_(is_lead, Task.status == Status.ASSIGNED.value), sa.and_(is_lead, _returned_clause()),
-                       is_overdue(h), is_due_soon(h))),
-            ["dep", "section"], by_due)
+                sa.or_(
+                    sa.and_(is_lead, Task.status == Status.ASSIGNED.value),
+                    sa.and_(is_lead, _returned_clause()),
+                    is_overdue(h),
+                    is_due_soon(h),
+                )
+            ),
+            ["dep", "section"],
+            by_due,
+        )
         self._head_overdue = self._top_per_group(base.where(is_overdue(h)), ["dep"], by_due)
         self._dues = self._top_per_group(
-            select(ReportDue.task_id.label("task_id"), Task.lead_department_id.label("dep"),
-                   ReportDue.due_date.label("due_date"), ReportDue.id.label("rid"))
+            select(
+                ReportDue.task_id.label("task_id"),
+                Task.lead_department_id.label("dep"),
+                ReportDue.due_date.label("due_date"),
+                ReportDue.id.label("rid"),
+            )
             .join(Task, Task.id == ReportDue.task_id)
-            .where(ReportDue.met_on.is_(None), ReportDue.due_date <= h.soon_until, is_running(),
-                   Task.lead_department_id.in_(deps)),
-            ["dep"], lambda c: (c.due_date.asc(), c.rid.asc()))
+            .where(
+                ReportDue.met_on.is_(None),
+                ReportDue.due_date <= h.soon_until,
+                is_running(),
+                Task.lead_department_id.in_(deps),
+            ),
+            ["dep"],
+            lambda c: (c.due_date.asc(), c.rid.asc()),
+        )
         self._reminders = self._top_per_group(
-            select(Reminder.task_id.label("task_id"), Reminder.department_id.label("dep"),
-                   Reminder.id.label("rid"), Reminder.message.label("message"))
-            .where(Reminder.day == self.day, Reminder.department_id.in_(deps)),
-            ["dep"], lambda c: (c.rid.asc(),))
-        esc = (select(Escalation.task_id.label("task_id"), Escalation.department_id.label("dep"),
-                      Escalation.id.label("eid"), Escalation.level.label("level"),
-                      Escalation.notice_no.label("notice_no"), Escalation.reason.label("reason"))
-               .where(Escalation.created_at >= self.since, Escalation.created_at < self.until,
-                      Escalation.department_id.in_(deps)))
+            select(
+                Reminder.task_id.label("task_id"),
+                Reminder.department_id.label("dep"),
+                Reminder.id.label("rid"),
+                Reminder.message.label("message"),
+            ).where(Reminder.day == self.day, Reminder.department_id.in_(deps)),
+            ["dep"],
+            lambda c: (c.rid.asc(),),
+        )
+        esc = select(
+            Escalation.task_id.label("task_id"),
+            Escalation.department_id.label("dep"),
+            Escalation.id.label("eid"),
+            Escalation.level.label("level"),
+            Escalation.notice_no.label("notice_no"),
+            Escalation.reason.label("reason"),
+        ).where(
+            Escalation.created_at >= self.since, Escalation.created_at < self.until, Escalation.department_id.in_(deps)
+        )
         by_level = lambda c: (c.level.desc(), c.eid.asc())  # noqa: E731
         self._esc = self._top_per_group(esc, ["dep"], by_level)
 
@@ -251,8 +317,12 @@ class _Reader:
             self._section("overdue", "已逾期", t.get((dep, "overdue")), late, "/dept/tasks?overdue=1"),
             self._section("due_soon", "即将到期", t.get((dep, "due_soon")), late, "/dept/tasks?due_soon=1"),
             self._section("report_due", "应报送进展", self._dues.get((dep,)), self._due_note),
-            self._section("reminders", "催办", self._reminders.get((dep,)),
-                          lambda r: (r._mapping["message"] or "请抓紧办理并及时反馈")[:300]),
+            self._section(
+                "reminders",
+                "催办",
+                self._reminders.get((dep,)),
+                lambda r: (r._mapping["message"] or "请抓紧办理并及时反馈")[:300],
+            ),
             self._section("escalations", "督办通知", self._esc.get((dep,)), self._esc_note),
         ]
 
@@ -260,10 +330,16 @@ class _Reader:
         """单位负责人: the escalations whose rung reached them and the department's overdue list."""
         reached = self._reached_by(user_id)
         return [
-            self._escalations("督办通知（单位负责人）", [Escalation.id.in_(reached)]) if reached
+            self._escalations("督办通知（单位负责人）", [Escalation.id.in_(reached)])
+            if reached
             else Section("escalations", "督办通知（单位负责人）"),
-            self._section("overdue", "本单位逾期事项", self._head_overdue.get((dep,)),
-                          lambda r: self._late_note(r.Task), "/dept/tasks?overdue=1"),
+            self._section(
+                "overdue",
+                "本单位逾期事项",
+                self._head_overdue.get((dep,)),
+                lambda r: self._late_note(r.Task),
+                "/dept/tasks?overdue=1",
+            ),
         ]
 
     def leader(self, leader_id: int, user_id: int) -> list[Section]:
@@ -275,7 +351,8 @@ class _Reader:
             self.tasks("approval", "待审批交办", [vis, Task.status == Status.PENDING_APPROVAL.value], more="/leader/"),
             self.tasks("overdue", "分管逾期事项", [vis, is_overdue(self.h)], more="/leader/"),
             self.tasks("due_soon", "分管临期事项", [vis, is_due_soon(self.h)], more="/leader/"),
-            self._escalations("督办至责任领导", [Escalation.id.in_(reached)]) if reached
+            self._escalations("督办至责任领导", [Escalation.id.in_(reached)])
+            if reached
             else Section("escalations", "督办至责任领导"),
         ]
         self._cache[("leader", leader_id, user_id)] = out
@@ -286,22 +363,45 @@ class _Reader:
         if ("office",) in self._cache:
             return self._cache[("office",)]
         s = self.s
-        closes = s.scalar(select(sa.func.count()).select_from(CloseRequest).join(Task, Task.id == CloseRequest.task_id)
-                          .where(CloseRequest.status == RequestStatus.PENDING.value,
-                                 Task.status == Status.PENDING_REVIEW.value)) or 0
-        extensions = s.scalar(select(sa.func.count()).select_from(ExtensionRequest)
-                              .where(ExtensionRequest.status == RequestStatus.PENDING.value)) or 0
+        closes = (
+            s.scalar(
+                select(sa.func.count())
+                .select_from(CloseRequest)
+                .join(Task, Task.id == CloseRequest.task_id)
+                .where(CloseRequest.status == RequestStatus.PENDING.value, Task.status == Status.PENDING_REVIEW.value)
+            )
+            or 0
+        )
+        extensions = (
+            s.scalar(
+                select(sa.func.count())
+                .select_from(ExtensionRequest)
+                .where(ExtensionRequest.status == RequestStatus.PENDING.value)
+            )
+            or 0
+        )
         changes = {True: 0, False: 0}
-        for kind, n in s.execute(select(ChangeRequest.kind, sa.func.count())
-                                 .where(ChangeRequest.status == RequestStatus.PENDING.value)
-                                 .group_by(ChangeRequest.kind)).all():
+        for kind, n in s.execute(
+            select(ChangeRequest.kind, sa.func.count())
+            .where(ChangeRequest.status == RequestStatus.PENDING.value)
+            .group_by(ChangeRequest.kind)
+        ).all():
             changes[kind == ChangeKind.REASSIGN.value] += n
         overdue = s.scalar(select(sa.func.count()).select_from(Task).where(is_overdue(self.h))) or 0
-        failed = dict(s.execute(select(Delivery.status, sa.func.count())
-                                .where(Delivery.status.in_([FAILED, DEAD])).group_by(Delivery.status)).all())
+        failed = dict(
+            s.execute(
+                select(Delivery.status, sa.func.count())
+                .where(Delivery.status.in_([FAILED, DEAD]))
+                .group_by(Delivery.status)
+            ).all()
+        )
         review = Section("review", "待审核")
-        for label, n in (("办结申请", closes), ("延期申请", extensions), ("改派申请", changes.get(True, 0)),
-                         ("变更申请", changes.get(False, 0))):
+        for label, n in (
+            ("办结申请", closes),
+            ("延期申请", extensions),
+            ("改派申请", changes.get(True, 0)),
+            ("变更申请", changes.get(False, 0)),
+        ):
             if n:
                 review.items.append({"label": f"{label} {n} 项", "url": self.url("/office/review")})
                 review.total += n
@@ -310,8 +410,12 @@ class _Reader:
             late.items.append({"label": f"全区逾期事项 {overdue} 项", "url": self.url("/office/tasks?overdue=1")})
         bad = Section("deliveries", "发送失败", total=sum(failed.values()))
         if bad.total:
-            bad.items.append({"label": f"发送失败待重试 {failed.get(FAILED, 0)} 条，已放弃 {failed.get(DEAD, 0)} 条",
-                              "url": self.url("/notifications/deliveries")})
+            bad.items.append(
+                {
+                    "label": f"发送失败待重试 {failed.get(FAILED, 0)} 条，已放弃 {failed.get(DEAD, 0)} 条",
+                    "url": self.url("/notifications/deliveries"),
+                }
+            )
         out = [review, late, bad]
         self._cache[("office",)] = out
         return out
@@ -419,11 +523,19 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
     if users:
         keys = [digest_key(u.id, day) for u in users]
         for i in range(0, len(keys), 500):
-            key_ids.update(session.execute(select(Notification.key, Notification.id)
-                                           .where(Notification.key.in_(keys[i:i + 500]))).all())
+            key_ids.update(
+                session.execute(
+                    select(Notification.key, Notification.id).where(Notification.key.in_(keys[i : i + 500]))
+                ).all()
+            )
     # Read only what the users still without today's digest need (a rerun reads next to nothing).
-    reader._load_departments({u.department_id for u in users if u.role == Role.CLERK and u.department_id
-                              and digest_key(u.id, day) not in key_ids})
+    reader._load_departments(
+        {
+            u.department_id
+            for u in users
+            if u.role == Role.CLERK and u.department_id and digest_key(u.id, day) not in key_ids
+        }
+    )
     rows, wanted = [], {}
     for user in users:
         key = digest_key(user.id, day)
@@ -439,8 +551,19 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
             counts["empty"] += 1
             continue
         title = digest_title(day, payload["sections"])
-        rows.append(dict(user_id=user.id, kind="digest", key=key, day=day, title=title,
-                         body=render_text(title, payload), payload=payload, created_at=clock.now(), read_at=None))
+        rows.append(
+            dict(
+                user_id=user.id,
+                kind="digest",
+                key=key,
+                day=day,
+                title=title,
+                body=render_text(title, payload),
+                payload=payload,
+                created_at=clock.now(),
+                read_at=None,
+            )
+        )
         wanted[key] = user
     created = insert_ignore_many(session, Notification.__table__, rows, ["key"], "key")
     counts["created"] = len(created)
@@ -454,10 +577,26 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
         if channel_owner.get(owner_of) == user.id:
             deliveries += [("webhook", nid, str(ch.id)) for ch in channels.get(owner_of, [])]
     now = clock.now()
-    made = insert_ignore_many(session, Delivery.__table__, [
-        dict(notification_id=nid, channel=channel, target=target, status=PENDING, attempts=0, next_attempt_at=None,
-             last_error="", sent_at=None, created_at=now) for channel, nid, target in deliveries],
-        ["notification_id", "channel", "target"], "channel")
+    made = insert_ignore_many(
+        session,
+        Delivery.__table__,
+        [
+            dict(
+                notification_id=nid,
+                channel=channel,
+                target=target,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                last_error="",
+                sent_at=None,
+                created_at=now,
+            )
+            for channel, nid, target in deliveries
+        ],
+        ["notification_id", "channel", "target"],
+        "channel",
+    )
     counts["emails"] = sum(1 for c in made.values() if c == "email")
     counts["webhooks"] = len(made) - counts["emails"]
     session.flush()

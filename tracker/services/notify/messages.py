@@ -28,8 +28,14 @@ from tracker.services.notify.channels import smtp_configured
 PENDING, SENDING, SENT, FAILED, DEAD = "pending", "sending", "sent", "failed", "dead"
 STATUS_LABELS = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "失败待重试", DEAD: "已放弃"}
 CHANNEL_LABELS = {"email": "电子邮件", "webhook": "群机器人"}
-KIND_LABELS = {"digest": "每日提醒", "reminder": "催办", "escalation": "督办", "schedule": "调度",
-               "bulletin": "通报", "system": "系统消息"}
+KIND_LABELS = {
+    "digest": "每日提醒",
+    "reminder": "催办",
+    "escalation": "督办",
+    "schedule": "调度",
+    "bulletin": "通报",
+    "system": "系统消息",
+}
 
 
 def resolve_settings(settings: Settings | None) -> Settings:
@@ -66,8 +72,9 @@ def _insert_ignore(session: Session, table: sa.Table, values: dict, conflict: li
         return None
 
 
-def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conflict: list[str],
-                       label: str, chunk: int = 500) -> dict:
+def insert_ignore_many(
+    session: Session, table: sa.Table, rows: list[dict], conflict: list[str], label: str, chunk: int = 500
+) -> dict:
     """``_insert_ignore`` for many rows, a chunk per statement: {id: row[label]} of the rows
     actually inserted (on other databases, one savepoint per row)."""
     out: dict = {}
@@ -86,32 +93,69 @@ def insert_ignore_many(session: Session, table: sa.Table, rows: list[dict], conf
     # without compiling a statement per chunk
     stmt = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id, table.c[label])
     for i in range(0, len(rows), chunk):
-        out.update({new_id: value for new_id, value in session.execute(stmt, rows[i:i + chunk]).all()})
+        out.update({new_id: value for new_id, value in session.execute(stmt, rows[i : i + chunk]).all()})
     return out
 
 
-def _add_notification(session: Session, *, user_id: int, kind: str, title: str, body: str, key: str | None,
-                      payload: dict | None, day: date) -> int | None:
-    values = dict(user_id=user_id, kind=kind, key=key, day=day, title=title[:200], body=body,
-                  payload=payload, created_at=clock.now(), read_at=None)
+def _add_notification(
+    session: Session,
+    *,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str,
+    key: str | None,
+    payload: dict | None,
+    day: date,
+) -> int | None:
+    values = dict(
+        user_id=user_id,
+        kind=kind,
+        key=key,
+        day=day,
+        title=title[:200],
+        body=body,
+        payload=payload,
+        created_at=clock.now(),
+        read_at=None,
+    )
     if key is None:
-        return session.execute(sa.insert(Notification.__table__).values(**values)
-                               .returning(Notification.__table__.c.id)).scalar()
+        return session.execute(
+            sa.insert(Notification.__table__).values(**values).returning(Notification.__table__.c.id)
+        ).scalar()
     return _insert_ignore(session, Notification.__table__, values, ["key"])
 
 
 def _add_delivery(session: Session, notification_id: int, channel: str, target: str) -> int | None:
-    values = dict(notification_id=notification_id, channel=channel, target=target, status=PENDING, attempts=0,
-                  next_attempt_at=None, last_error="", sent_at=None, created_at=clock.now())
+    values = dict(
+        notification_id=notification_id,
+        channel=channel,
+        target=target,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+        sent_at=None,
+        created_at=clock.now(),
+    )
     return _insert_ignore(session, Delivery.__table__, values, ["notification_id", "channel", "target"])
 
 
 # --- writing messages ---------------------------------------------------------------------
 
 
-def notify_user(session: Session, user_id: int, kind: str, title: str, body: str, *, key: str | None = None,
-                payload: dict | None = None, day: date | None = None,
-                settings: Settings | None = None) -> Notification | None:
+def notify_user(
+    session: Session,
+    user_id: int,
+    kind: str,
+    title: str,
+    body: str,
+    *,
+    key: str | None = None,
+    payload: dict | None = None,
+    day: date | None = None,
+    settings: Settings | None = None,
+) -> Notification | None:
     """An immediate message to one user's inbox (and e-mail, when they have an address).
 
     ``key`` makes it idempotent in the database: None is returned when a message
@@ -122,8 +166,16 @@ def notify_user(session: Session, user_id: int, kind: str, title: str, body: str
         raise NotFound(f"用户不存在：{user_id}")
     if not title.strip():
         raise ValidationFailed("消息标题不能为空", fields={"title": "消息标题不能为空"})
-    nid = _add_notification(session, user_id=user_id, kind=kind[:20], title=title, body=body, key=key,
-                            payload=payload, day=day or clock.today())
+    nid = _add_notification(
+        session,
+        user_id=user_id,
+        kind=kind[:20],
+        title=title,
+        body=body,
+        key=key,
+        payload=payload,
+        day=day or clock.today(),
+    )
     if nid is None:
         return None
     if user.active and user.email and smtp_configured(settings):
@@ -147,26 +199,53 @@ def notify_many(session: Session, messages: list[dict], *, settings: Settings | 
     for m in messages:
         if not m.get("key") or not str(m.get("title", "")).strip():
             raise ValidationFailed("批量消息须有标题和唯一标识", fields={"key": "缺少消息标识"})
-        rows.append(dict(user_id=m["user_id"], kind=m["kind"][:20], key=m["key"], day=m.get("day") or today,
-                         title=m["title"][:200], body=m.get("body", ""), payload=m.get("payload"),
-                         created_at=now, read_at=None))
+        rows.append(
+            dict(
+                user_id=m["user_id"],
+                kind=m["kind"][:20],
+                key=m["key"],
+                day=m.get("day") or today,
+                title=m["title"][:200],
+                body=m.get("body", ""),
+                payload=m.get("payload"),
+                created_at=now,
+                read_at=None,
+            )
+        )
     made = insert_ignore_many(session, Notification.__table__, rows, ["key"], "user_id")
     if made and smtp_configured(settings):
-        users = {u: e for part in _chunks(sorted(set(made.values())), 900)
-                 for u, e in session.execute(select(User.id, User.email).where(
-                     User.id.in_(part), User.active.is_(True), User.email != "")).all()}
-        deliveries = [dict(notification_id=nid, channel="email", target=users[uid], status=PENDING, attempts=0,
-                           next_attempt_at=None, last_error="", sent_at=None, created_at=now)
-                      for nid, uid in made.items() if users.get(uid)]
-        insert_ignore_many(session, Delivery.__table__, deliveries, ["notification_id", "channel", "target"],
-                           "notification_id")
+        users = {
+            u: e
+            for part in _chunks(sorted(set(made.values())), 900)
+            for u, e in session.execute(
+                select(User.id, User.email).where(User.id.in_(part), User.active.is_(True), User.email != "")
+            ).all()
+        }
+        deliveries = [
+            dict(
+                notification_id=nid,
+                channel="email",
+                target=users[uid],
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                last_error="",
+                sent_at=None,
+                created_at=now,
+            )
+            for nid, uid in made.items()
+            if users.get(uid)
+        ]
+        insert_ignore_many(
+            session, Delivery.__table__, deliveries, ["notification_id", "channel", "target"], "notification_id"
+        )
     session.flush()
     return len(made)
 
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 # --- reading for the pages --------------------------------------------------------------------
@@ -175,8 +254,12 @@ def _chunks(items: list, size: int):
 def unread_count_of(user_id) -> sa.ScalarSelect:
     """How many unread messages ``user_id`` (a value or a column) has, as a scalar subquery: the
     page's user is loaded with it in one statement (``tracker.http.login``)."""
-    return (select(sa.func.count()).select_from(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None)).scalar_subquery())
+    return (
+        select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
 
 
 def unread_count(session: Session, user_id: int) -> int:
@@ -184,11 +267,16 @@ def unread_count(session: Session, user_id: int) -> int:
 
 
 def inbox(session: Session, user_id: int, *, page: int = 1, per_page: int = 20) -> tuple[list[Notification], int]:
-    total = session.scalar(select(sa.func.count()).select_from(Notification)
-                           .where(Notification.user_id == user_id)) or 0
-    rows = session.exec(select(Notification).where(Notification.user_id == user_id)
-                        .order_by(Notification.created_at.desc(), Notification.id.desc())
-                        .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    total = (
+        session.scalar(select(sa.func.count()).select_from(Notification).where(Notification.user_id == user_id)) or 0
+    )
+    rows = session.exec(
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
     return list(rows), total
 
 

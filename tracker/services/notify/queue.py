@@ -36,15 +36,15 @@ from tracker.services.notify.messages import (
 )
 
 # Back-off after the 1st..5th failure; the 6th failure makes a delivery "dead" (shown to the office).
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-           timedelta(hours=6))
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = timedelta(minutes=15)  # a "sending" row whose worker died is due again after this
 
 
 def _due_clause(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(Delivery.status == PENDING,
-                  sa.and_(Delivery.status.in_([FAILED, SENDING]), Delivery.next_attempt_at <= now))
+    return sa.or_(
+        Delivery.status == PENDING, sa.and_(Delivery.status.in_([FAILED, SENDING]), Delivery.next_attempt_at <= now)
+    )
 
 
 def _claim(session: Session, now: datetime, pg: bool) -> int | None:
@@ -58,9 +58,12 @@ def _claim(session: Session, now: datetime, pg: bool) -> int | None:
     if pg:
         pick = pick.with_for_update(skip_locked=True)
     table = Delivery.__table__
-    stmt = (sa.update(table).where(table.c.id == pick.scalar_subquery())
-            .values(status=SENDING, attempts=table.c.attempts + 1, next_attempt_at=now + LEASE)
-            .returning(table.c.id))
+    stmt = (
+        sa.update(table)
+        .where(table.c.id == pick.scalar_subquery())
+        .values(status=SENDING, attempts=table.c.attempts + 1, next_attempt_at=now + LEASE)
+        .returning(table.c.id)
+    )
     claimed = session.execute(stmt).scalar()
     session.commit()
     return claimed
@@ -78,14 +81,18 @@ def _send(session: Session, d: Delivery, settings: Settings) -> None:
         if ch is None or not ch.active:
             raise DeliveryFailed("群机器人已删除或停用")
         title = note.title
-        post_webhook(ch.url, webhook_payload(ch.flavour, title, render_markdown(title, note.payload, note.body)),
-                     settings.webhook_timeout)
+        post_webhook(
+            ch.url,
+            webhook_payload(ch.flavour, title, render_markdown(title, note.payload, note.body)),
+            settings.webhook_timeout,
+        )
         return
     raise DeliveryFailed(f"未知的发送渠道：{d.channel}")
 
 
-def deliver_pending(session: Session, now: datetime | None = None, *, settings: Settings | None = None,
-                    limit: int = 1000) -> dict[str, int]:
+def deliver_pending(
+    session: Session, now: datetime | None = None, *, settings: Settings | None = None, limit: int = 1000
+) -> dict[str, int]:
     """Send pending deliveries and failed ones whose retry time has come.
 
     COMMITS at each state change (see the module docstring): call it with a session of
@@ -135,8 +142,15 @@ def retry_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery
     before = {"status": d.status, "attempts": d.attempts}
     d.status, d.attempts, d.next_attempt_at = PENDING, 0, None
     session.add(d)
-    audit.record(session, actor, "retry_delivery", entity="delivery", entity_id=d.id, before=before,
-                 after={"status": d.status, "attempts": 0})
+    audit.record(
+        session,
+        actor,
+        "retry_delivery",
+        entity="delivery",
+        entity_id=d.id,
+        before=before,
+        after={"status": d.status, "attempts": 0},
+    )
     session.flush()
     return d
 
@@ -146,15 +160,20 @@ def retry_delivery(session: Session, actor: Actor, delivery_id: int) -> Delivery
 
 def deliveries(session: Session, *, limit: int = 200) -> list[Any]:
     """The office's view: dead and failed first, then pending, then the latest sent."""
-    order = sa.case((Delivery.status == DEAD, 0), (Delivery.status == FAILED, 1),
-                    (Delivery.status.in_([PENDING, SENDING]), 2), else_=3)
+    order = sa.case(
+        (Delivery.status == DEAD, 0),
+        (Delivery.status == FAILED, 1),
+        (Delivery.status.in_([PENDING, SENDING]), 2),
+        else_=3,
+    )
     return session.execute(
         select(Delivery, Notification.title, User.display_name)
         .join(Notification, Notification.id == Delivery.notification_id)
         .join(User, User.id == Notification.user_id)
-        .order_by(order, Delivery.id.desc()).limit(limit)).all()
+        .order_by(order, Delivery.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def delivery_counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all())
-

@@ -40,8 +40,9 @@ def _channel_fields(session: Session, name: str, flavour: str, url: str, departm
     return {"name": name, "flavour": flavour, "url": url, "department_id": department_id}
 
 
-def create_channel(session: Session, actor: Actor, *, name: str, flavour: str, url: str,
-                   department_id: int | None) -> NotificationChannel:
+def create_channel(
+    session: Session, actor: Actor, *, name: str, flavour: str, url: str, department_id: int | None
+) -> NotificationChannel:
     _admin(actor)
     data = _channel_fields(session, name, flavour, url, department_id)
     ch = NotificationChannel(kind="webhook", **data)
@@ -51,8 +52,9 @@ def create_channel(session: Session, actor: Actor, *, name: str, flavour: str, u
     return ch
 
 
-def update_channel(session: Session, actor: Actor, channel_id: int, *, name: str, flavour: str, url: str,
-                   department_id: int | None) -> NotificationChannel:
+def update_channel(
+    session: Session, actor: Actor, channel_id: int, *, name: str, flavour: str, url: str, department_id: int | None
+) -> NotificationChannel:
     _admin(actor)
     ch = get_channel(session, channel_id)
     data = _channel_fields(session, name, flavour, url, department_id)
@@ -60,8 +62,9 @@ def update_channel(session: Session, actor: Actor, channel_id: int, *, name: str
     for k, v in data.items():
         setattr(ch, k, v)
     session.add(ch)
-    audit.record(session, actor, "update_channel", entity="notificationchannel", entity_id=ch.id, before=before,
-                 after=data)
+    audit.record(
+        session, actor, "update_channel", entity="notificationchannel", entity_id=ch.id, before=before, after=data
+    )
     session.flush()
     return ch
 
@@ -70,9 +73,15 @@ def set_channel_active(session: Session, actor: Actor, channel_id: int, active: 
     _admin(actor)
     ch = get_channel(session, channel_id)
     if ch.active != active:
-        audit.record(session, actor, "enable_channel" if active else "disable_channel",
-                     entity="notificationchannel", entity_id=ch.id, before={"active": ch.active},
-                     after={"active": active})
+        audit.record(
+            session,
+            actor,
+            "enable_channel" if active else "disable_channel",
+            entity="notificationchannel",
+            entity_id=ch.id,
+            before={"active": ch.active},
+            after={"active": active},
+        )
         ch.active = active
         session.add(ch)
         session.flush()
@@ -112,12 +121,24 @@ def set_user_email(session: Session, actor: Actor, user_id: int, email: str) -> 
     email = (email or "").strip()
     if email:
         local, at, domain = email.partition("@")
-        if not at or not local or "." not in domain.strip(".") or any(c.isspace() or c in "<>,;\"" for c in email) \
-                or len(email) > 120:
+        if (
+            not at
+            or not local
+            or "." not in domain.strip(".")
+            or any(c.isspace() or c in '<>,;"' for c in email)
+            or len(email) > 120
+        ):
             raise ValidationFailed(f"电子邮箱格式不正确：{email}", fields={"email": "电子邮箱格式不正确"})
     if email != user.email:
-        audit.record(session, actor, "set_email", entity="user", entity_id=user.id, before={"email": user.email},
-                     after={"email": email})
+        audit.record(
+            session,
+            actor,
+            "set_email",
+            entity="user",
+            entity_id=user.id,
+            before={"email": user.email},
+            after={"email": email},
+        )
         user.email = email
         session.add(user)
         session.flush()

@@ -43,13 +43,22 @@ def password_problem(password: str, *, allow_demo: bool = False) -> str | None:
     if password in DEMO_PASSWORDS and not allow_demo:
         return "不能使用演示密码"
     return None
+
+
 # scrypt by default; the test suite swaps in a cheap method to stay fast.
 PASSWORD_METHOD = "scrypt"
 
 
-def create_department(session: Session, actor: Actor, name: str, *, kind: str = DepartmentKind.COMPONENT,
-                      short_name: str = "", aliases: list[str] | tuple[str, ...] = (),
-                      sort_order: int = 0) -> Department:
+def create_department(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    kind: str = DepartmentKind.COMPONENT,
+    short_name: str = "",
+    aliases: list[str] | tuple[str, ...] = (),
+    sort_order: int = 0,
+) -> Department:
     name = normalise_name(name)
     if not name:
         raise ValidationFailed("单位全称不能为空", fields={"name": "不能为空"})
@@ -62,8 +71,14 @@ def create_department(session: Session, actor: Actor, name: str, *, kind: str = 
     session.flush()
     for alias in aliases:
         add_alias(session, dep, alias, audit_actor=None)
-    audit.record(session, actor, "department_create", entity="department", entity_id=dep.id,
-                 after={"name": name, "kind": kind, "aliases": list(aliases)})
+    audit.record(
+        session,
+        actor,
+        "department_create",
+        entity="department",
+        entity_id=dep.id,
+        after={"name": name, "kind": kind, "aliases": list(aliases)},
+    )
     return dep
 
 
@@ -81,12 +96,25 @@ def add_alias(session: Session, dep: Department, alias: str, *, audit_actor: Act
         session.add(DepartmentAlias(department_id=dep.id, alias=alias))
         session.flush()
         if audit_actor is not None:
-            audit.record(session, audit_actor, "department_alias_add", entity="department",
-                         entity_id=dep.id, after={"alias": alias})
+            audit.record(
+                session,
+                audit_actor,
+                "department_alias_add",
+                entity="department",
+                entity_id=dep.id,
+                after={"alias": alias},
+            )
 
 
-def create_leader(session: Session, actor: Actor, name: str, title: str = "", *,
-                  department_ids: list[int] | tuple[int, ...] = (), sort_order: int = 0) -> Leader:
+def create_leader(
+    session: Session,
+    actor: Actor,
+    name: str,
+    title: str = "",
+    *,
+    department_ids: list[int] | tuple[int, ...] = (),
+    sort_order: int = 0,
+) -> Leader:
     name = normalise_name(name)
     if not name:
         raise ValidationFailed("领导姓名不能为空", fields={"name": "不能为空"})
@@ -97,8 +125,14 @@ def create_leader(session: Session, actor: Actor, name: str, title: str = "", *,
     session.add(leader)
     session.flush()
     set_portfolio(session, leader, department_ids)
-    audit.record(session, actor, "leader_create", entity="leader", entity_id=leader.id,
-                 after={"name": name, "title": title, "department_ids": list(department_ids)})
+    audit.record(
+        session,
+        actor,
+        "leader_create",
+        entity="leader",
+        entity_id=leader.id,
+        after={"name": name, "title": title, "department_ids": list(department_ids)},
+    )
     return leader
 
 
@@ -113,9 +147,18 @@ def set_portfolio(session: Session, leader: Leader, department_ids) -> None:
     session.flush()
 
 
-def create_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
-                role: str, *, department_id: int | None = None, leader_id: int | None = None,
-                must_change_password: bool = False) -> User:
+def create_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    *,
+    department_id: int | None = None,
+    leader_id: int | None = None,
+    must_change_password: bool = False,
+) -> User:
     username = (username or "").strip()
     fields = {}
     if not username:
@@ -136,16 +179,25 @@ def create_user(session: Session, actor: Actor, username: str, display_name: str
         raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"登录名“{username}”已存在")
-    user = User(username=username, display_name=display_name.strip() or username,
-                password_hash=generate_password_hash(password, method=PASSWORD_METHOD), role=role,
-                department_id=department_id if role == Role.CLERK else None,
-                leader_id=leader_id if role == Role.LEADER else None,
-                must_change_password=must_change_password)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+        role=role,
+        department_id=department_id if role == Role.CLERK else None,
+        leader_id=leader_id if role == Role.LEADER else None,
+        must_change_password=must_change_password,
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user_create", entity="user", entity_id=user.id,
-                 after={"username": username, "role": role, "department_id": user.department_id,
-                        "leader_id": user.leader_id})
+    audit.record(
+        session,
+        actor,
+        "user_create",
+        entity="user",
+        entity_id=user.id,
+        after={"username": username, "role": role, "department_id": user.department_id, "leader_id": user.leader_id},
+    )
     return user
 
 
@@ -214,9 +266,13 @@ def get_user(session: Session, user_id: int) -> User:
 def open_task_counts(session: Session, dep_id: int | None = None) -> dict[int, int]:
     """Unfinished tasks per department, as lead or assisting department."""
     lead = select(Task.lead_department_id.label("dep"), Task.id.label("task")).where(
-        Task.lead_department_id.is_not(None), Task.status.not_in(_FINISHED_STATUSES))
-    assist = (select(TaskAssist.department_id.label("dep"), Task.id.label("task"))
-              .join(Task, Task.id == TaskAssist.task_id).where(Task.status.not_in(_FINISHED_STATUSES)))
+        Task.lead_department_id.is_not(None), Task.status.not_in(_FINISHED_STATUSES)
+    )
+    assist = (
+        select(TaskAssist.department_id.label("dep"), Task.id.label("task"))
+        .join(Task, Task.id == TaskAssist.task_id)
+        .where(Task.status.not_in(_FINISHED_STATUSES))
+    )
     if dep_id is not None:
         lead = lead.where(Task.lead_department_id == dep_id)
         assist = assist.where(TaskAssist.department_id == dep_id)
@@ -233,8 +289,7 @@ def _check_department_name(session: Session, name: str, dep_id: int | None, fiel
     alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == name)).first()
     if alias is not None and alias.department_id != dep_id:
         owner = session.get(Department, alias.department_id)
-        raise ValidationFailed(f"“{name}”已是“{owner.name}”的简称",
-                               fields={field: f"已是“{owner.name}”的简称"})
+        raise ValidationFailed(f"“{name}”已是“{owner.name}”的简称", fields={field: f"已是“{owner.name}”的简称"})
 
 
 def _department_fields(name: str, kind: str, short_name: str) -> dict:
@@ -248,9 +303,16 @@ def _department_fields(name: str, kind: str, short_name: str) -> dict:
     return fields
 
 
-def register_department(session: Session, actor: Actor, name: str, *, kind: str = DepartmentKind.COMPONENT,
-                        short_name: str = "", aliases: list[str] | tuple[str, ...] = (),
-                        sort_order: int = 0) -> Department:
+def register_department(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    kind: str = DepartmentKind.COMPONENT,
+    short_name: str = "",
+    aliases: list[str] | tuple[str, ...] = (),
+    sort_order: int = 0,
+) -> Department:
     """create_department with every problem reported against a form field."""
     name, short_name = normalise_name(name), normalise_name(short_name)
     aliases = [a for a in dict.fromkeys(normalise_name(a) for a in aliases) if a and a != name]
@@ -261,14 +323,24 @@ def register_department(session: Session, actor: Actor, name: str, *, kind: str 
         raise ValidationFailed("单位信息有误：" + "；".join(fields.values()), fields=fields)
     _check_department_name(session, name, None)
     try:
-        return create_department(session, actor, name, kind=kind, short_name=short_name,
-                                 aliases=aliases, sort_order=sort_order)
+        return create_department(
+            session, actor, name, kind=kind, short_name=short_name, aliases=aliases, sort_order=sort_order
+        )
     except Conflict as exc:
         raise ValidationFailed(exc.message, fields={"aliases": exc.message}) from None
 
 
-def update_department(session: Session, actor: Actor, dep_id: int, *, name: str, kind: str,
-                      short_name: str = "", sort_order: int = 0, keep_old_name: bool = True) -> Department:
+def update_department(
+    session: Session,
+    actor: Actor,
+    dep_id: int,
+    *,
+    name: str,
+    kind: str,
+    short_name: str = "",
+    sort_order: int = 0,
+    keep_old_name: bool = True,
+) -> Department:
     """Edit a department; a renamed one keeps its old name as an alias (for imports)."""
     dep = get_department(session, dep_id)
     name, short_name = normalise_name(name), normalise_name(short_name)
@@ -278,8 +350,9 @@ def update_department(session: Session, actor: Actor, dep_id: int, *, name: str,
     _check_department_name(session, name, dep.id)
     before = {"name": dep.name, "kind": dep.kind, "short_name": dep.short_name, "sort_order": dep.sort_order}
     old_name = dep.name
-    own = session.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == dep.id,
-                                                     DepartmentAlias.alias == name)).first()
+    own = session.exec(
+        select(DepartmentAlias).where(DepartmentAlias.department_id == dep.id, DepartmentAlias.alias == name)
+    ).first()
     if own is not None:  # the new name was an alias: it is the name now
         session.delete(own)
     dep.name, dep.kind, dep.short_name, dep.sort_order = name, kind, short_name, sort_order
@@ -288,8 +361,7 @@ def update_department(session: Session, actor: Actor, dep_id: int, *, name: str,
     if keep_old_name and old_name != name:
         add_alias(session, dep, old_name, audit_actor=None)
     after = {"name": name, "kind": kind, "short_name": short_name, "sort_order": sort_order}
-    audit.record(session, actor, "department_update", entity="department", entity_id=dep.id,
-                 before=before, after=after)
+    audit.record(session, actor, "department_update", entity="department", entity_id=dep.id, before=before, after=after)
     return dep
 
 
@@ -303,8 +375,9 @@ def add_department_alias(session: Session, actor: Actor, dep_id: int, alias: str
         problem = "简称不能超过 120 个字"
     elif alias == dep.name:
         problem = "简称与本单位全称相同，无需添加"
-    elif session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == alias,
-                                                    DepartmentAlias.department_id == dep.id)).first():
+    elif session.exec(
+        select(DepartmentAlias).where(DepartmentAlias.alias == alias, DepartmentAlias.department_id == dep.id)
+    ).first():
         problem = f"本单位已有简称“{alias}”"
     if problem is None:
         try:
@@ -322,12 +395,14 @@ def remove_department_alias(session: Session, actor: Actor, dep_id: int, alias_i
         raise NotFound("未找到该简称")
     session.delete(row)
     session.flush()
-    audit.record(session, actor, "department_alias_remove", entity="department", entity_id=dep_id,
-                 before={"alias": row.alias})
+    audit.record(
+        session, actor, "department_alias_remove", entity="department", entity_id=dep_id, before={"alias": row.alias}
+    )
 
 
-def set_department_active(session: Session, actor: Actor, dep_id: int, active: bool, *,
-                          accept_open_tasks: bool = False) -> int:
+def set_department_active(
+    session: Session, actor: Actor, dep_id: int, active: bool, *, accept_open_tasks: bool = False
+) -> int:
     """(De)activate a department. Its unfinished tasks keep it; deactivating one that has
     any needs ``accept_open_tasks`` (the user saw the warning). Returns that count."""
     dep = get_department(session, dep_id)
@@ -340,9 +415,16 @@ def set_department_active(session: Session, actor: Actor, dep_id: int, active: b
     dep.active = active
     session.add(dep)
     session.flush()
-    audit.record(session, actor, "department_activate" if active else "department_deactivate",
-                 entity="department", entity_id=dep.id, before={"active": not active},
-                 after={"active": active}, note=f"未办结事项 {count} 项" if count else "")
+    audit.record(
+        session,
+        actor,
+        "department_activate" if active else "department_deactivate",
+        entity="department",
+        entity_id=dep.id,
+        before={"active": not active},
+        after={"active": active},
+        note=f"未办结事项 {count} 项" if count else "",
+    )
     return count
 
 
@@ -363,8 +445,9 @@ def _check_department_ids(session: Session, department_ids) -> list[int]:
     return ids
 
 
-def register_leader(session: Session, actor: Actor, name: str, title: str = "", *,
-                    department_ids=(), sort_order: int = 0) -> Leader:
+def register_leader(
+    session: Session, actor: Actor, name: str, title: str = "", *, department_ids=(), sort_order: int = 0
+) -> Leader:
     """create_leader with field-level checks (lengths, unknown departments)."""
     name, title = normalise_name(name), (title or "").strip()
     fields = _leader_fields(name, title)
@@ -374,8 +457,9 @@ def register_leader(session: Session, actor: Actor, name: str, title: str = "", 
     return create_leader(session, actor, name, title, department_ids=ids, sort_order=sort_order)
 
 
-def update_leader(session: Session, actor: Actor, leader_id: int, *, name: str, title: str,
-                  sort_order: int = 0) -> Leader:
+def update_leader(
+    session: Session, actor: Actor, leader_id: int, *, name: str, title: str, sort_order: int = 0
+) -> Leader:
     leader = get_leader(session, leader_id)
     name, title = normalise_name(name), (title or "").strip()
     fields = _leader_fields(name, title)
@@ -385,14 +469,20 @@ def update_leader(session: Session, actor: Actor, leader_id: int, *, name: str, 
     leader.name, leader.title, leader.sort_order = name, title, sort_order
     session.add(leader)
     session.flush()
-    audit.record(session, actor, "leader_update", entity="leader", entity_id=leader.id, before=before,
-                 after={"name": name, "title": title, "sort_order": sort_order})
+    audit.record(
+        session,
+        actor,
+        "leader_update",
+        entity="leader",
+        entity_id=leader.id,
+        before=before,
+        after={"name": name, "title": title, "sort_order": sort_order},
+    )
     return leader
 
 
 def portfolio_ids(session: Session, leader_id: int) -> list[int]:
-    return sorted(session.exec(select(LeaderDepartment.department_id)
-                               .where(LeaderDepartment.leader_id == leader_id)))
+    return sorted(session.exec(select(LeaderDepartment.department_id).where(LeaderDepartment.leader_id == leader_id)))
 
 
 def change_portfolio(session: Session, actor: Actor, leader_id: int, department_ids) -> Leader:
@@ -401,8 +491,15 @@ def change_portfolio(session: Session, actor: Actor, leader_id: int, department_
     ids = _check_department_ids(session, department_ids)
     before = portfolio_ids(session, leader.id)
     set_portfolio(session, leader, ids)
-    audit.record(session, actor, "leader_portfolio", entity="leader", entity_id=leader.id,
-                 before={"department_ids": before}, after={"department_ids": sorted(ids)})
+    audit.record(
+        session,
+        actor,
+        "leader_portfolio",
+        entity="leader",
+        entity_id=leader.id,
+        before={"department_ids": before},
+        after={"department_ids": sorted(ids)},
+    )
     return leader
 
 
@@ -413,15 +510,30 @@ def set_leader_active(session: Session, actor: Actor, leader_id: int, active: bo
         leader.active = active
         session.add(leader)
         session.flush()
-        audit.record(session, actor, "leader_activate" if active else "leader_deactivate",
-                     entity="leader", entity_id=leader.id, before={"active": not active},
-                     after={"active": active})
+        audit.record(
+            session,
+            actor,
+            "leader_activate" if active else "leader_deactivate",
+            entity="leader",
+            entity_id=leader.id,
+            before={"active": not active},
+            after={"active": active},
+        )
     return leader
 
 
-def register_user(session: Session, actor: Actor, username: str, display_name: str, password: str,
-                  role: str, *, department_id: int | None = None, leader_id: int | None = None,
-                  must_change_password: bool = True) -> User:
+def register_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    *,
+    department_id: int | None = None,
+    leader_id: int | None = None,
+    must_change_password: bool = True,
+) -> User:
     """create_user with lengths checked and a taken login name shown at its field."""
     fields: dict = {}
     _too_long(fields, "username", (username or "").strip(), 60)
@@ -429,15 +541,31 @@ def register_user(session: Session, actor: Actor, username: str, display_name: s
     if fields:
         raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
     try:
-        return create_user(session, actor, username, display_name, password, role,
-                           department_id=department_id, leader_id=leader_id,
-                           must_change_password=must_change_password)
+        return create_user(
+            session,
+            actor,
+            username,
+            display_name,
+            password,
+            role,
+            department_id=department_id,
+            leader_id=leader_id,
+            must_change_password=must_change_password,
+        )
     except Conflict as exc:
         raise ValidationFailed(exc.message, fields={"username": "该登录名已被使用"}) from None
 
 
-def update_user(session: Session, actor: Actor, user_id: int, *, display_name: str, role: str,
-                department_id: int | None = None, leader_id: int | None = None) -> User:
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    display_name: str,
+    role: str,
+    department_id: int | None = None,
+    leader_id: int | None = None,
+) -> User:
     """Change a user's name, role and binding; nobody changes their own role."""
     user = get_user(session, user_id)
     display_name = (display_name or "").strip()
@@ -459,16 +587,31 @@ def update_user(session: Session, actor: Actor, user_id: int, *, display_name: s
         fields["leader_id"] = "领导不存在"
     if fields:
         raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
-    before = {"display_name": user.display_name, "role": user.role, "department_id": user.department_id,
-              "leader_id": user.leader_id}
+    before = {
+        "display_name": user.display_name,
+        "role": user.role,
+        "department_id": user.department_id,
+        "leader_id": user.leader_id,
+    }
     user.display_name, user.role = display_name, role
     user.department_id = department_id if role == Role.CLERK else None
     user.leader_id = leader_id if role == Role.LEADER else None
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user_update", entity="user", entity_id=user.id, before=before,
-                 after={"display_name": user.display_name, "role": user.role,
-                        "department_id": user.department_id, "leader_id": user.leader_id})
+    audit.record(
+        session,
+        actor,
+        "user_update",
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={
+            "display_name": user.display_name,
+            "role": user.role,
+            "department_id": user.department_id,
+            "leader_id": user.leader_id,
+        },
+    )
     return user
 
 
@@ -481,8 +624,15 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) 
         user.active = active
         session.add(user)
         session.flush()
-        audit.record(session, actor, "user_activate" if active else "user_deactivate", entity="user",
-                     entity_id=user.id, before={"active": not active}, after={"active": active})
+        audit.record(
+            session,
+            actor,
+            "user_activate" if active else "user_deactivate",
+            entity="user",
+            entity_id=user.id,
+            before={"active": not active},
+            after={"active": active},
+        )
     return user
 
 
@@ -495,8 +645,9 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
     user.must_change_password = True
     session.add(user)
     session.flush()
-    audit.record(session, actor, "password_reset", entity="user", entity_id=user.id,
-                 after={"must_change_password": True})
+    audit.record(
+        session, actor, "password_reset", entity="user", entity_id=user.id, after={"must_change_password": True}
+    )
     return user
 
 
@@ -509,13 +660,16 @@ def ladder_recipients(session: Session, escalations: list[dict]) -> dict[int, li
     staff: dict[int, dict[str, list[int]]] = {}
     for uid, dep, is_head in session.execute(
         select(User.id, User.department_id, User.is_head)
-        .where(User.department_id.in_(deps), User.active, User.role == Role.CLERK.value).order_by(User.id)
+        .where(User.department_id.in_(deps), User.active, User.role == Role.CLERK.value)
+        .order_by(User.id)
     ):
         staff.setdefault(dep, {"clerks": [], "heads": []})["heads" if is_head else "clerks"].append(uid)
     leaders: dict[int, list[int]] = {}
     for uid, tid in session.execute(
-        select(User.id, TaskLeader.task_id).join(TaskLeader, TaskLeader.leader_id == User.leader_id)
-        .where(TaskLeader.task_id.in_(tasks_), User.active, User.role == Role.LEADER.value).order_by(User.id)
+        select(User.id, TaskLeader.task_id)
+        .join(TaskLeader, TaskLeader.leader_id == User.leader_id)
+        .where(TaskLeader.task_id.in_(tasks_), User.active, User.role == Role.LEADER.value)
+        .order_by(User.id)
     ):
         leaders.setdefault(tid, []).append(uid)
     in_charge: dict[int, list[int]] = {}
@@ -527,5 +681,3 @@ def ladder_recipients(session: Session, escalations: list[dict]) -> dict[int, li
     ):
         in_charge.setdefault(dep, []).append(uid)
     return ladder.recipients_by_escalation(escalations, staff=staff, leaders=leaders, in_charge=in_charge)
-
-

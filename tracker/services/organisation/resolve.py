@@ -99,8 +99,14 @@ class _Entry:
 class DepartmentResolver:
     """Resolves department lists against the departments read once by ``load``."""
 
-    def __init__(self, departments: list[_Dept], names: dict[str, set[int]], inactive: dict[str, set[int]],
-                 registered: list[Department] = (), aliases: list[DepartmentAlias] = ()):
+    def __init__(
+        self,
+        departments: list[_Dept],
+        names: dict[str, set[int]],
+        inactive: dict[str, set[int]],
+        registered: list[Department] = (),
+        aliases: list[DepartmentAlias] = (),
+    ):
         self._depts = {d.id: d for d in departments}
         self._index = names
         self._inactive = inactive
@@ -231,7 +237,7 @@ class DepartmentResolver:
         label = PREFIX_LABEL.match(normalise_name(clause))
         if label:
             clause_role = ROLE_OF.get(label["w"])
-            clause = clause[clause.find(":") + 1:]
+            clause = clause[clause.find(":") + 1 :]
         segments = [e for piece in split_outside_brackets(clause, MINOR_SEPARATORS) for e in self._segment(piece)]
         names: list[_Entry] = []
         for k, e in enumerate(segments):
@@ -304,6 +310,7 @@ class DepartmentResolver:
 
 # --- leaders -----------------------------------------------------------------------
 
+
 @dataclass
 class LeaderResolution:
     ids: list[int] = field(default_factory=list)
@@ -357,8 +364,10 @@ class LeaderResolver:
         if outer in self._by_name:
             return outer, bracket
         for name in self._names:
-            for title in (outer[: -len(name)] if outer.endswith(name) else None,
-                          outer[len(name):] if outer.startswith(name) else None):
+            for title in (
+                outer[: -len(name)] if outer.endswith(name) else None,
+                outer[len(name) :] if outer.startswith(name) else None,
+            ):
                 if title and self._is_title(title):
                     return name, bracket or title
         return None
@@ -375,7 +384,7 @@ class LeaderResolver:
         return out
 
     def _pair_titles(self, tokens: list[str]) -> list[str]:
-        """"区长 孙志强" and "孙志强 区长" are one person, not a title and a name."""
+        """ "区长 孙志强" and "孙志强 区长" are one person, not a title and a name."""
         keys = [normalise_name(t) for t in tokens] + ["", ""]
         merged, i = [], 0
         while keys[i]:
@@ -384,7 +393,7 @@ class LeaderResolver:
             # "孙志强 区长 吴海涛" pairs 区长 with 吴海涛, not with 孙志强
             name_then_title = here in self._by_name and self._is_title(after) and then not in self._by_name
             step = 2 if title_then_name or name_then_title else 1
-            merged.append("".join(keys[i:i + step]))
+            merged.append("".join(keys[i : i + step]))
             i += step
         return merged
 

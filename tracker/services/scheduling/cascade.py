@@ -127,8 +127,7 @@ def suggest_children(session: Session, task: Task) -> list[dict]:
         due = min(last_workday, until)
         if due < today:
             continue
-        out.append({"title": _short(task.title, 200 - len(name) - 2) + "——" + name, "due_date": due,
-                    "requirement": ""})
+        out.append({"title": _short(task.title, 200 - len(name) - 2) + "——" + name, "due_date": due, "requirement": ""})
     return out
 
 
@@ -176,12 +175,22 @@ def create_children(session: Session, actor: Actor, parent_id: int, rows: list[d
     leaders = task_svc.leader_ids(session, parent.id)
     created = []
     for r in rows:
-        task = task_svc.create_draft(session, actor, {
-            "title": r["title"].strip(), "requirement": (r.get("requirement") or "").strip() or parent.requirement,
-            "source_id": parent.source_id, "parent_id": parent.id,
-            "lead_department_id": parent.lead_department_id, "assisting_department_ids": assisting,
-            "leader_ids": leaders, "urgency": parent.urgency, "due_date": r["due_date"],
-            "feedback_cycle": CHILD_FEEDBACK[child]})
+        task = task_svc.create_draft(
+            session,
+            actor,
+            {
+                "title": r["title"].strip(),
+                "requirement": (r.get("requirement") or "").strip() or parent.requirement,
+                "source_id": parent.source_id,
+                "parent_id": parent.id,
+                "lead_department_id": parent.lead_department_id,
+                "assisting_department_ids": assisting,
+                "leader_ids": leaders,
+                "urgency": parent.urgency,
+                "due_date": r["due_date"],
+                "feedback_cycle": CHILD_FEEDBACK[child],
+            },
+        )
         if parent.status in {s.value for s in OPEN}:
             task_svc.assign(session, actor, task.id)
         created.append(task)
@@ -197,16 +206,25 @@ class Rollup:
 
 
 def rollup(session: Session, task_id: int, _depth: int = 0) -> Rollup:
-    kids = session.exec(select(Task).where(Task.parent_id == task_id, Task.status != Status.CANCELLED.value)
-                        .order_by(Task.due_date, Task.id)).all()
+    kids = session.exec(
+        select(Task)
+        .where(Task.parent_id == task_id, Task.status != Status.CANCELLED.value)
+        .order_by(Task.due_date, Task.id)
+    ).all()
     if not kids:
         return Rollup(0, 0, None, [])
-    latest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
-              .join(Task, Task.id == ProgressReport.task_id)
-              .where(Task.parent_id == task_id, ProgressReport.department_id == Task.lead_department_id)
-              .group_by(ProgressReport.task_id).subquery())
-    percents = dict(session.execute(select(ProgressReport.task_id, ProgressReport.percent)
-                                    .join(latest, latest.c.rid == ProgressReport.id)).all())
+    latest = (
+        select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
+        .join(Task, Task.id == ProgressReport.task_id)
+        .where(Task.parent_id == task_id, ProgressReport.department_id == Task.lead_department_id)
+        .group_by(ProgressReport.task_id)
+        .subquery()
+    )
+    percents = dict(
+        session.execute(
+            select(ProgressReport.task_id, ProgressReport.percent).join(latest, latest.c.rid == ProgressReport.id)
+        ).all()
+    )
     figures = []
     closed = 0
     for kid in kids:

@@ -1,4 +1,6 @@
-"""每周重点工作调度 (004 §30, §47): the week's schedule, its agenda and the meeting.
+"""每周重点工作调度 (004 §30, §47): the week's schedule, generated and read.
+
+The agenda the office sets and the meeting it records are in ``scheduling.meeting``.
 
 "原则每周进行重点工作定期调度，聚焦影响工作推进的'节点''阻点''断点'" (004 §47): every ISO
 week gets one ``WeeklySchedule`` whose ``ScheduleItem`` rows sort the running tasks
@@ -30,16 +32,16 @@ Section rules (``day`` is the as-of date, normally the Monday the job runs):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.models import (
     DeadlineKind,
     Department,
@@ -51,7 +53,6 @@ from tracker.models import (
     ReportDue,
     Role,
     ScheduleItem,
-    SourceKind,
     Task,
     TaskLeader,
     WeeklySchedule,
@@ -61,10 +62,6 @@ from tracker.rules.overdue import Horizon, is_overdue, is_running, overdue_workd
 from tracker.services import audit
 from tracker.services.actors import SYSTEM, Actor, visible_clause
 from tracker.services.calendar import load_calendar
-from tracker.services.chasing import by_hand as task_chasing
-from tracker.services.tasks import lifecycle as task_svc
-from tracker.services.tasks import requests as task_requests
-from tracker.services.tasks import sources as source_svc
 
 SECTIONS = ("overdue", "due_this_week", "due_next_week", "milestone", "report_missing", "blocked")
 SECTION_LABELS = {
@@ -137,8 +134,9 @@ def parse_week(text: str | None, default: date | None = None) -> Week:
     try:
         return Week.of(keyed.start if keyed else date.fromisoformat(text))
     except ValueError:
-        raise ValidationFailed(f"周次或日期无效：{text}（应为 2026-W40 或 2026-09-30）",
-                               fields={"week": "周次无效"}) from None
+        raise ValidationFailed(
+            f"周次或日期无效：{text}（应为 2026-W40 或 2026-09-30）", fields={"week": "周次无效"}
+        ) from None
 
 
 def week_of(schedule: WeeklySchedule) -> Week:
@@ -166,7 +164,7 @@ class _Candidate:
     proposal: str = ""
 
 
-def _fmt(d: date | None) -> str:
+def iso_or_blank(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
@@ -177,19 +175,19 @@ def _candidates(session: Session, week: Week, day: date) -> dict[tuple[int, str]
     running = is_running()
     dated = sa.and_(running, Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date.is_not(None))
 
-    for task_id, due, late in session.execute(
-        select(Task.id, Task.due_date, overdue_workdays(h)).where(is_overdue(h))
-    ):
-        out[(task_id, "overdue")] = _Candidate(f"完成时限 {_fmt(due)}，已逾期 {late or 0} 个工作日")
+    for task_id, due, late in session.execute(select(Task.id, Task.due_date, overdue_workdays(h)).where(is_overdue(h))):
+        out[(task_id, "overdue")] = _Candidate(f"完成时限 {iso_or_blank(due)}，已逾期 {late or 0} 个工作日")
 
-    for section, lo, hi in (("due_this_week", day, week.end),
-                            ("due_next_week", week.end + timedelta(days=1), week.end + timedelta(days=7))):
+    for section, lo, hi in (
+        ("due_this_week", day, week.end),
+        ("due_next_week", week.end + timedelta(days=1), week.end + timedelta(days=7)),
+    ):
         if lo > hi:
             continue
         for task_id, due in session.execute(
             select(Task.id, Task.due_date).where(dated, Task.due_date >= lo, Task.due_date <= hi)
         ):
-            out[(task_id, section)] = _Candidate(f"完成时限 {_fmt(due)}")
+            out[(task_id, section)] = _Candidate(f"完成时限 {iso_or_blank(due)}")
 
     ms: dict[int, list[str]] = {}
     for task_id, title, due in session.execute(
@@ -198,7 +196,7 @@ def _candidates(session: Session, week: Week, day: date) -> dict[tuple[int, str]
         .where(running, Milestone.done_on.is_(None), Milestone.due_date <= week.end)
         .order_by(Milestone.task_id, Milestone.due_date, Milestone.sort_order)
     ):
-        ms.setdefault(task_id, []).append(f"{title}（{_fmt(due)}{'，已过' if due < day else ''}）")
+        ms.setdefault(task_id, []).append(f"{title}（{iso_or_blank(due)}{'，已过' if due < day else ''}）")
     for task_id, parts in ms.items():
         out[(task_id, "milestone")] = _Candidate("节点：" + "；".join(parts))
 
@@ -210,30 +208,47 @@ def _candidates(session: Session, week: Week, day: date) -> dict[tuple[int, str]
         .group_by(ReportDue.task_id)
     ):
         missing.setdefault(task_id, []).append(
-            f"应于 {_fmt(first_due)} 前报送" + (f"（共 {n} 期未报）" if n > 1 else ""))
+            f"应于 {iso_or_blank(first_due)} 前报送" + (f"（共 {n} 期未报）" if n > 1 else "")
+        )
     cutoff = cal.add_workdays(day, -WEEKLY_REPORT_WORKDAYS).value
     window_start = clock.start_of_local_day(cutoff + timedelta(days=1))
-    last_lead = (select(sa.func.max(ProgressReport.created_at))
-                 .where(ProgressReport.task_id == Task.id,
-                        ProgressReport.department_id == Task.lead_department_id)
-                 .correlate(Task).scalar_subquery())
-    recent = sa.exists().where(ProgressReport.task_id == Task.id,
-                               ProgressReport.department_id == Task.lead_department_id,
-                               ProgressReport.created_at >= window_start)
+    last_lead = (
+        select(sa.func.max(ProgressReport.created_at))
+        .where(ProgressReport.task_id == Task.id, ProgressReport.department_id == Task.lead_department_id)
+        .correlate(Task)
+        .scalar_subquery()
+    )
+    recent = sa.exists().where(
+        ProgressReport.task_id == Task.id,
+        ProgressReport.department_id == Task.lead_department_id,
+        ProgressReport.created_at >= window_start,
+    )
     for task_id, last in session.execute(
-        select(Task.id, last_lead).where(running, Task.feedback_cycle == FeedbackCycle.WEEKLY.value,
-                                         Task.assigned_at < window_start, sa.not_(recent))
+        select(Task.id, last_lead).where(
+            running, Task.feedback_cycle == FeedbackCycle.WEEKLY.value, Task.assigned_at < window_start, sa.not_(recent)
+        )
     ):
         when = clock.local_date(last).isoformat() if isinstance(last, datetime) else "尚无"
-        missing.setdefault(task_id, []).append(f"每周反馈，近 {WEEKLY_REPORT_WORKDAYS} 个工作日未报（最近一次：{when}）")
+        missing.setdefault(task_id, []).append(
+            f"每周反馈，近 {WEEKLY_REPORT_WORKDAYS} 个工作日未报（最近一次：{when}）"
+        )
     for task_id, parts in missing.items():
         out[(task_id, "report_missing")] = _Candidate("；".join(parts))
 
-    latest = (select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
-              .group_by(ProgressReport.task_id).subquery())
+    latest = (
+        select(ProgressReport.task_id, sa.func.max(ProgressReport.id).label("rid"))
+        .group_by(ProgressReport.task_id)
+        .subquery()
+    )
     blocked = session.execute(
-        select(Task.id, Task.lead_department_id, ProgressReport.problems, ProgressReport.next_steps,
-               ProgressReport.needs_coordination, ProgressReport.created_at)
+        select(
+            Task.id,
+            Task.lead_department_id,
+            ProgressReport.problems,
+            ProgressReport.next_steps,
+            ProgressReport.needs_coordination,
+            ProgressReport.created_at,
+        )
         .join(latest, latest.c.task_id == Task.id)
         .join(ProgressReport, ProgressReport.id == latest.c.rid)
         .where(running, sa.or_(ProgressReport.problems != "", ProgressReport.needs_coordination.is_(True)))
@@ -247,8 +262,11 @@ def _candidates(session: Session, week: Week, day: date) -> dict[tuple[int, str]
                 detail += "（申请协调）"
             out[(task_id, "blocked")] = _Candidate(
                 f"{detail}（{clock.local_date(at).isoformat()} 反馈）",
-                category=guess_category(text, bool(coord)), lead_leader_id=leaders.get(task_id),
-                lead_department_id=dep_id, proposal=(next_steps or "").strip())
+                category=guess_category(text, bool(coord)),
+                lead_leader_id=leaders.get(task_id),
+                lead_department_id=dep_id,
+                proposal=(next_steps or "").strip(),
+            )
     return out
 
 
@@ -258,7 +276,8 @@ def _lead_leaders(session: Session, task_ids: list[int]) -> dict[int, int]:
     for chunk in _chunks(task_ids):
         for task_id, leader_id in session.execute(
             select(TaskLeader.task_id, sa.func.min(TaskLeader.leader_id))
-            .where(TaskLeader.task_id.in_(chunk)).group_by(TaskLeader.task_id)
+            .where(TaskLeader.task_id.in_(chunk))
+            .group_by(TaskLeader.task_id)
         ):
             found[task_id] = leader_id
         rest = [t for t in chunk if t not in found]
@@ -266,7 +285,8 @@ def _lead_leaders(session: Session, task_ids: list[int]) -> dict[int, int]:
             for task_id, leader_id in session.execute(
                 select(Task.id, sa.func.min(LeaderDepartment.leader_id))
                 .join(LeaderDepartment, LeaderDepartment.department_id == Task.lead_department_id)
-                .where(Task.id.in_(rest)).group_by(Task.id)
+                .where(Task.id.in_(rest))
+                .group_by(Task.id)
             ):
                 found[task_id] = leader_id
     return found
@@ -274,7 +294,7 @@ def _lead_leaders(session: Session, task_ids: list[int]) -> dict[int, int]:
 
 def _chunks(items: list, size: int = 1000) -> Iterable[list]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 _PG_INSERT = sa.text("""
@@ -301,11 +321,19 @@ def _insert_items(session: Session, schedule_id: int, rows: list[dict]) -> None:
     chunk; psycopg's executemany sends a statement per row (10 s for 60,000 items)."""
     if session.get_bind().dialect.name == "postgresql":
         for chunk in _chunks(rows, 20000):
-            session.execute(_PG_INSERT, {
-                "schedule_id": schedule_id, "t": [r["task_id"] for r in chunk], "s": [r["section"] for r in chunk],
-                "d": [r["detail"] for r in chunk], "c": [r["category"] for r in chunk],
-                "l": [r["lead_leader_id"] for r in chunk], "dep": [r["lead_department_id"] for r in chunk],
-                "p": [r["proposal"] for r in chunk]})
+            session.execute(
+                _PG_INSERT,
+                {
+                    "schedule_id": schedule_id,
+                    "t": [r["task_id"] for r in chunk],
+                    "s": [r["section"] for r in chunk],
+                    "d": [r["detail"] for r in chunk],
+                    "c": [r["category"] for r in chunk],
+                    "l": [r["lead_leader_id"] for r in chunk],
+                    "dep": [r["lead_department_id"] for r in chunk],
+                    "p": [r["proposal"] for r in chunk],
+                },
+            )
         return
     from sqlalchemy.dialects.sqlite import insert
 
@@ -315,8 +343,9 @@ def _insert_items(session: Session, schedule_id: int, rows: list[dict]) -> None:
 
 
 def _get_or_create(session: Session, week: Week) -> WeeklySchedule:
-    stmt = select(WeeklySchedule).where(WeeklySchedule.iso_year == week.iso_year,
-                                        WeeklySchedule.iso_week == week.iso_week)
+    stmt = select(WeeklySchedule).where(
+        WeeklySchedule.iso_year == week.iso_year, WeeklySchedule.iso_week == week.iso_week
+    )
     found = session.exec(stmt).first()
     if found is not None:
         return found
@@ -342,21 +371,46 @@ def generate_week(session: Session, day: date, *, actor: Actor = SYSTEM) -> Week
     schedule = _get_or_create(session, week)
     wanted = _candidates(session, week, day)
 
-    cols = (ScheduleItem.id, ScheduleItem.task_id, ScheduleItem.section, ScheduleItem.detail,
-            ScheduleItem.on_agenda, ScheduleItem.decision, ScheduleItem.decision_task_id)
-    existing = {(r.task_id, r.section): r for r in session.execute(
-        select(*cols).where(ScheduleItem.schedule_id == schedule.id))}
+    cols = (
+        ScheduleItem.id,
+        ScheduleItem.task_id,
+        ScheduleItem.section,
+        ScheduleItem.detail,
+        ScheduleItem.on_agenda,
+        ScheduleItem.decision,
+        ScheduleItem.decision_task_id,
+    )
+    existing = {
+        (r.task_id, r.section): r for r in session.execute(select(*cols).where(ScheduleItem.schedule_id == schedule.id))
+    }
 
     new_rows = [
-        {"schedule_id": schedule.id, "task_id": t, "section": s, "detail": c.detail, "category": c.category,
-         "lead_leader_id": c.lead_leader_id, "lead_department_id": c.lead_department_id,
-         "proposal": c.proposal, "on_agenda": False, "agenda_order": 0, "decision": ""}
-        for (t, s), c in wanted.items() if (t, s) not in existing
+        {
+            "schedule_id": schedule.id,
+            "task_id": t,
+            "section": s,
+            "detail": c.detail,
+            "category": c.category,
+            "lead_leader_id": c.lead_leader_id,
+            "lead_department_id": c.lead_department_id,
+            "proposal": c.proposal,
+            "on_agenda": False,
+            "agenda_order": 0,
+            "decision": "",
+        }
+        for (t, s), c in wanted.items()
+        if (t, s) not in existing
     ]
-    changed = [{"id": r.id, "detail": wanted[k].detail} for k, r in existing.items()
-               if k in wanted and r.detail != wanted[k].detail]
-    stale = [r.id for k, r in existing.items()
-             if k not in wanted and not r.on_agenda and not r.decision and r.decision_task_id is None]
+    changed = [
+        {"id": r.id, "detail": wanted[k].detail}
+        for k, r in existing.items()
+        if k in wanted and r.detail != wanted[k].detail
+    ]
+    stale = [
+        r.id
+        for k, r in existing.items()
+        if k not in wanted and not r.on_agenda and not r.decision and r.decision_task_id is None
+    ]
     _insert_items(session, schedule.id, new_rows)
     if changed and session.get_bind().dialect.name == "postgresql":
         for chunk in _chunks(changed, 20000):
@@ -368,7 +422,8 @@ def generate_week(session: Session, day: date, *, actor: Actor = SYSTEM) -> Week
 
     counts = {s: 0 for s in SECTIONS}
     for section, n in session.execute(
-        select(ScheduleItem.section, sa.func.count()).where(ScheduleItem.schedule_id == schedule.id)
+        select(ScheduleItem.section, sa.func.count())
+        .where(ScheduleItem.schedule_id == schedule.id)
         .group_by(ScheduleItem.section)
     ):
         counts[section] = n
@@ -377,9 +432,16 @@ def generate_week(session: Session, day: date, *, actor: Actor = SYSTEM) -> Week
     schedule.generated_at = clock.now()
     session.add(schedule)
     session.flush()
-    audit.record(session, actor, "schedule_generate", entity="weekly_schedule", entity_id=schedule.id,
-                 before=before, after={"counts": counts},
-                 note=f"{week.key}（截至 {day.isoformat()}）新增 {len(new_rows)} 项，移出 {len(stale)} 项")
+    audit.record(
+        session,
+        actor,
+        "schedule_generate",
+        entity="weekly_schedule",
+        entity_id=schedule.id,
+        before=before,
+        after={"counts": counts},
+        note=f"{week.key}（截至 {day.isoformat()}）新增 {len(new_rows)} 项，移出 {len(stale)} 项",
+    )
     # Rows were written with Core statements: loaded items must be read afresh.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ScheduleItem) and obj.schedule_id == schedule.id:
@@ -402,8 +464,9 @@ class ItemRow:
 
 
 def get_schedule(session: Session, week: Week) -> WeeklySchedule | None:
-    return session.exec(select(WeeklySchedule).where(WeeklySchedule.iso_year == week.iso_year,
-                                                     WeeklySchedule.iso_week == week.iso_week)).first()
+    return session.exec(
+        select(WeeklySchedule).where(WeeklySchedule.iso_year == week.iso_year, WeeklySchedule.iso_week == week.iso_week)
+    ).first()
 
 
 def get_schedule_by_id(session: Session, schedule_id: int | None) -> WeeklySchedule:
@@ -414,8 +477,11 @@ def get_schedule_by_id(session: Session, schedule_id: int | None) -> WeeklySched
 
 
 def list_schedules(session: Session, limit: int = 104) -> list[WeeklySchedule]:
-    return list(session.exec(select(WeeklySchedule).order_by(WeeklySchedule.iso_year.desc(),
-                                                             WeeklySchedule.iso_week.desc()).limit(limit)))
+    return list(
+        session.exec(
+            select(WeeklySchedule).order_by(WeeklySchedule.iso_year.desc(), WeeklySchedule.iso_week.desc()).limit(limit)
+        )
+    )
 
 
 def _visible(actor: Actor | None) -> list[sa.ColumnElement[bool]]:
@@ -431,15 +497,24 @@ def _visible(actor: Actor | None) -> list[sa.ColumnElement[bool]]:
 def section_counts(session: Session, schedule_id: int, actor: Actor | None = None) -> dict[str, int]:
     counts = {s: 0 for s in SECTIONS}
     for section, n in session.execute(
-        select(ScheduleItem.section, sa.func.count()).join(Task, Task.id == ScheduleItem.task_id)
-        .where(ScheduleItem.schedule_id == schedule_id, *_visible(actor)).group_by(ScheduleItem.section)
+        select(ScheduleItem.section, sa.func.count())
+        .join(Task, Task.id == ScheduleItem.task_id)
+        .where(ScheduleItem.schedule_id == schedule_id, *_visible(actor))
+        .group_by(ScheduleItem.section)
     ):
         counts[section] = n
     return counts
 
 
-def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
-          section: str | None = None, agenda_only: bool = False, limit: int | None = None) -> list[ItemRow]:
+def items(
+    session: Session,
+    schedule_id: int,
+    actor: Actor | None = None,
+    *,
+    section: str | None = None,
+    agenda_only: bool = False,
+    limit: int | None = None,
+) -> list[ItemRow]:
     """The week's items the actor may see, with the names a page needs, in one query;
     the most urgent first (earliest deadline), the agenda in the office's order."""
     where = [ScheduleItem.schedule_id == schedule_id, *_visible(actor)]
@@ -451,8 +526,7 @@ def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
     stmt = (
         select(ScheduleItem, Task.code, Task.title, Task.status, Task.due_date, dep.name, Leader.name)
         .join(Task, Task.id == ScheduleItem.task_id)
-        .join(dep, dep.id == sa.func.coalesce(ScheduleItem.lead_department_id, Task.lead_department_id),
-              isouter=True)
+        .join(dep, dep.id == sa.func.coalesce(ScheduleItem.lead_department_id, Task.lead_department_id), isouter=True)
         .join(Leader, Leader.id == ScheduleItem.lead_leader_id, isouter=True)
         .where(*where)
     )
@@ -462,8 +536,10 @@ def items(session: Session, schedule_id: int, actor: Actor | None = None, *,
         stmt = stmt.order_by(ScheduleItem.section, Task.due_date, Task.id)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [ItemRow(it, code, title, status, due, dname or "", lname or "")
-            for it, code, title, status, due, dname, lname in session.execute(stmt).all()]
+    return [
+        ItemRow(it, code, title, status, due, dname or "", lname or "")
+        for it, code, title, status, due, dname, lname in session.execute(stmt).all()
+    ]
 
 
 def by_section(rows: list[ItemRow]) -> dict[str, list[ItemRow]]:
@@ -471,271 +547,3 @@ def by_section(rows: list[ItemRow]) -> dict[str, list[ItemRow]]:
     for r in rows:
         out.setdefault(r.item.section, []).append(r)
     return out
-
-
-# --- the agenda ----------------------------------------------------------------
-
-
-def _require_office(actor: Actor) -> None:
-    if not actor.is_office:
-        raise NotPermitted("只有督查室可以安排调度会议议程")
-
-
-def _item_state(item: ScheduleItem) -> dict[str, Any]:
-    return {k: getattr(item, k) for k in ("category", "lead_leader_id", "lead_department_id", "proposal",
-                                          "on_agenda", "agenda_order", "decision", "decision_task_id")}
-
-
-def _renumber(session: Session, schedule_id: int) -> None:
-    """Agenda order is 1..n in the office's order; off-agenda items hold 0."""
-    rows = session.exec(select(ScheduleItem).where(ScheduleItem.schedule_id == schedule_id)
-                        .order_by(ScheduleItem.agenda_order, ScheduleItem.id)).all()
-    n = 0
-    for it in rows:
-        if it.on_agenda:
-            n += 1
-            it.agenda_order = n
-        elif it.agenda_order:
-            it.agenda_order = 0
-    session.flush()
-
-
-def _check_open(schedule: WeeklySchedule) -> None:
-    if schedule.status == "held":
-        raise Conflict("本周调度会议已记录，议程不能再修改")
-
-
-def update_items(session: Session, actor: Actor, schedule_id: int, edits: dict[int, dict]) -> int:
-    """Apply the office's edits to several items at once: all checked first, then written.
-
-    Each edit may hold ``on_agenda``, ``agenda_order`` (a number: the place on the
-    agenda), ``category``, ``lead_leader_id``, ``lead_department_id``, ``proposal``.
-    Returns the number of items changed; each change is one audit event.
-    """
-    _require_office(actor)
-    schedule = get_schedule_by_id(session, schedule_id)
-    _check_open(schedule)
-    loaded = {it.id: it for it in session.exec(select(ScheduleItem).where(
-        ScheduleItem.schedule_id == schedule_id, ScheduleItem.id.in_(list(edits) or [0])))}
-    errors: dict[str, str] = {}
-    for item_id, edit in edits.items():
-        if item_id not in loaded:
-            raise NotFound(f"调度清单中没有编号为 {item_id} 的事项")
-        cat = edit.get("category")
-        if cat not in (None, "") and cat not in CATEGORIES:
-            errors[f"item-{item_id}-category"] = f"类别应为{'、'.join(CATEGORIES)}之一"
-        lid = edit.get("lead_leader_id")
-        if lid is not None and (session.get(Leader, lid) is None):
-            errors[f"item-{item_id}-lead_leader_id"] = "领导不存在"
-        did = edit.get("lead_department_id")
-        if did is not None and (session.get(Department, did) is None):
-            errors[f"item-{item_id}-lead_department_id"] = "单位不存在"
-        order = edit.get("agenda_order")
-        if order is not None and not (0 <= order <= 9999):
-            errors[f"item-{item_id}-agenda_order"] = "议程序号应为 0–9999"
-    if errors:
-        raise ValidationFailed("议程填写有误：" + "；".join(sorted(set(errors.values()))), fields=errors)
-
-    befores = {}
-    for item_id, edit in edits.items():
-        item = loaded[item_id]
-        befores[item_id] = _item_state(item)
-        for key in ("category", "lead_leader_id", "lead_department_id", "proposal", "on_agenda"):
-            if key in edit:
-                value = edit[key]
-                setattr(item, key, value.strip() if isinstance(value, str) else value)
-        if "agenda_order" in edit and edit["agenda_order"] is not None:
-            item.agenda_order = edit["agenda_order"]
-        if item.on_agenda and not befores[item_id]["on_agenda"] and not edit.get("agenda_order"):
-            item.agenda_order = 10_000 + item_id  # newly added without a number: at the end
-    session.flush()
-    _renumber(session, schedule_id)
-    changed = 0
-    for item_id, before in befores.items():  # audited as they stand after renumbering
-        item = loaded[item_id]
-        after = _item_state(item)
-        if after == before:
-            continue
-        changed += 1
-        action = ("schedule_agenda_add" if after["on_agenda"] and not before["on_agenda"] else
-                  "schedule_agenda_remove" if before["on_agenda"] and not after["on_agenda"] else
-                  "schedule_item_update")
-        audit.record(session, actor, action, entity="schedule_item", entity_id=item.id,
-                     task_id=item.task_id, before=before, after=after, note=week_of(schedule).key)
-    session.flush()
-    return changed
-
-
-def move_item(session: Session, actor: Actor, item_id: int, direction: str) -> ScheduleItem:
-    """Swap an agenda item with its neighbour ("up" or "down")."""
-    _require_office(actor)
-    item = session.get(ScheduleItem, item_id)
-    if item is None or not item.on_agenda:
-        raise NotFound("议程中没有该事项")
-    if direction not in ("up", "down"):
-        raise ValidationFailed("移动方向无效", fields={"direction": "应为 up 或 down"})
-    schedule = get_schedule_by_id(session, item.schedule_id)
-    _check_open(schedule)
-    _renumber(session, item.schedule_id)
-    agenda = session.exec(select(ScheduleItem).where(ScheduleItem.schedule_id == item.schedule_id,
-                                                     ScheduleItem.on_agenda.is_(True))
-                          .order_by(ScheduleItem.agenda_order)).all()
-    i = agenda.index(item)
-    j = i - 1 if direction == "up" else i + 1
-    if 0 <= j < len(agenda):
-        other = agenda[j]
-        before = {"agenda_order": item.agenda_order}
-        item.agenda_order, other.agenda_order = other.agenda_order, item.agenda_order
-        session.flush()
-        audit.record(session, actor, "schedule_agenda_move", entity="schedule_item", entity_id=item.id,
-                     task_id=item.task_id, before=before, after={"agenda_order": item.agenda_order},
-                     note=week_of(schedule).key)
-    return item
-
-
-# --- the meeting ---------------------------------------------------------------
-
-
-@dataclass
-class Decision:
-    """What the meeting decided on one agenda item."""
-
-    item_id: int
-    action: str  # a key of DECISION_ACTIONS
-    text: str
-    title: str = ""  # new_task: the new task's title
-    due_date: date | None = None  # new_task: its deadline
-    extra: dict = field(default_factory=dict)
-
-
-def record_meeting(session: Session, actor: Actor, schedule_id: int, meeting_date: date,
-                   decisions: list[Decision], *, chair_leader_id: int | None = None,
-                   attendees: str = "") -> WeeklySchedule:
-    """记录调度推进会议: the meeting becomes a Source (重点工作调度推进会议) and each
-    decision closes its loop through the task services — a new task assigned from
-    that source, a requirement change put to review, or a 催办 carrying the decision.
-
-    Everything is checked before anything is written; a refusal from a task
-    service leaves the caller to roll back the whole meeting.
-    """
-    _require_office(actor)
-    schedule = get_schedule_by_id(session, schedule_id)
-    _check_open(schedule)
-    week = week_of(schedule)
-    agenda = {it.id: it for it in session.exec(select(ScheduleItem).where(
-        ScheduleItem.schedule_id == schedule_id, ScheduleItem.on_agenda.is_(True)))}
-    if not agenda:
-        raise ValidationFailed("议程为空：请先将需协调的事项列入议程")
-    errors: dict[str, str] = {}
-    seen: set[int] = set()
-    for d in decisions:
-        key = f"item-{d.item_id}"
-        if d.item_id not in agenda:
-            raise NotFound(f"议程中没有编号为 {d.item_id} 的事项")
-        if d.item_id in seen:
-            errors[f"{key}-action"] = "同一议题只能记录一项决定"
-        seen.add(d.item_id)
-        d.text = (d.text or "").strip()
-        d.title = (d.title or "").strip()
-        if d.action not in DECISION_ACTIONS:
-            errors[f"{key}-action"] = "请选择会议决定的处理方式"
-            continue
-        if not d.text:
-            errors[f"{key}-decision"] = f"第 {agenda[d.item_id].agenda_order} 项：请填写会议决定"
-        if d.action == "new_task":
-            if not d.title:
-                errors[f"{key}-title"] = f"第 {agenda[d.item_id].agenda_order} 项：请填写新事项名称"
-            if d.due_date is None:
-                errors[f"{key}-due_date"] = f"第 {agenda[d.item_id].agenda_order} 项：请填写新事项的完成时限"
-            elif d.due_date < clock.today():
-                errors[f"{key}-due_date"] = f"第 {agenda[d.item_id].agenda_order} 项：完成时限早于今天"
-            if agenda[d.item_id].lead_department_id is None:
-                errors[f"{key}-lead_department_id"] = f"第 {agenda[d.item_id].agenda_order} 项：请指定牵头单位"
-    if errors:
-        raise ValidationFailed("会议记录填写有误：" + "；".join(errors.values()), fields=errors)
-
-    body = "\n".join(f"{agenda[d.item_id].agenda_order}. {d.text}"
-                     for d in sorted(decisions, key=lambda d: agenda[d.item_id].agenda_order))
-    source = source_svc.create_source(session, actor, {
-        "kind": SourceKind.SCHEDULING_MEETING, "title": f"重点工作调度推进会议（{week.label}）",
-        "reference": week.key, "source_date": meeting_date, "leader_id": chair_leader_id,
-        "body": body, "attendees": attendees})
-    for d in sorted(decisions, key=lambda d: agenda[d.item_id].agenda_order):
-        item = agenda[d.item_id]
-        before = _item_state(item)
-        note = d.text
-        if d.action == "new_task":
-            task = task_svc.create_draft(session, actor, {
-                "title": d.title, "requirement": d.text, "source_id": source.id,
-                "item_no": str(item.agenda_order), "lead_department_id": item.lead_department_id,
-                "leader_ids": [item.lead_leader_id] if item.lead_leader_id else [],
-                "due_date": d.due_date, "feedback_cycle": FeedbackCycle.WEEKLY})
-            task_svc.assign(session, actor, task.id)
-            item.decision_task_id = task.id
-            note = f"{d.text}（形成新事项 {task.code}）"
-        elif d.action == "change":
-            task = task_svc.get_task(session, item.task_id)
-            addition = f"【{meeting_date.isoformat()} 调度会议定】{d.text}"
-            requirement = f"{task.requirement}\n{addition}" if task.requirement else addition
-            task_requests.request_change(session, actor, item.task_id, f"{source.title}议定", requirement=requirement)
-        elif d.action == "remind":
-            task_chasing.remind(session, actor, item.task_id, f"调度会议定：{d.text}", rule="schedule_meeting")
-        item.decision = d.text
-        session.flush()
-        audit.record(session, actor, "schedule_decision", entity="schedule_item", entity_id=item.id,
-                     task_id=item.task_id, before=before, after=_item_state(item),
-                     note=f"{DECISION_ACTIONS[d.action]}：{note}")
-    before = {"status": schedule.status, "meeting_date": schedule.meeting_date, "source_id": schedule.source_id}
-    schedule.status, schedule.meeting_date, schedule.source_id = "held", meeting_date, source.id
-    session.add(schedule)
-    session.flush()
-    audit.record(session, actor, "schedule_meeting", entity="weekly_schedule", entity_id=schedule.id,
-                 before=before, after={"status": "held", "meeting_date": meeting_date, "source_id": source.id},
-                 note=f"{week.key} 议定 {len(decisions)} 项")
-    return schedule
-
-
-# --- plain data for the CLI and the exports ------------------------------------
-
-
-def as_dict(session: Session, schedule: WeeklySchedule, actor: Actor | None = None) -> dict:
-    week = week_of(schedule)
-    rows = items(session, schedule.id, actor)
-    sections = by_section(rows)
-
-    def one(r: ItemRow) -> dict:
-        it = r.item
-        return {"item_id": it.id, "task_id": it.task_id, "code": r.code, "title": r.title, "status": r.status,
-                "due_date": _fmt(r.due_date), "detail": it.detail, "department": r.department,
-                "leader": r.leader, "category": it.category, "proposal": it.proposal,
-                "on_agenda": it.on_agenda, "agenda_order": it.agenda_order, "decision": it.decision,
-                "decision_task_id": it.decision_task_id}
-
-    agenda = sorted((r for r in rows if r.item.on_agenda), key=lambda r: (r.item.agenda_order, r.item.id))
-    return {
-        "week": week.key, "label": week.label, "week_start": week.start.isoformat(),
-        "week_end": week.end.isoformat(), "status": schedule.status,
-        "meeting_date": _fmt(schedule.meeting_date), "source_id": schedule.source_id,
-        "generated_at": schedule.generated_at.isoformat() if schedule.generated_at else "",
-        "counts": {s: len(sections.get(s, [])) for s in SECTIONS},
-        "sections": {s: [one(r) for r in sections.get(s, [])] for s in SECTIONS},
-        "agenda": [one(r) for r in agenda],
-    }
-
-
-def as_text(data: dict) -> str:
-    lines = [f"每周重点工作调度 {data['label']}", f"状态：{'已召开调度会' if data['status'] == 'held' else '待召开'}"]
-    for s in SECTIONS:
-        rows = data["sections"][s]
-        lines.append("")
-        lines.append(f"【{SECTION_LABELS[s]}】{len(rows)} 项")
-        for r in rows:
-            extra = f" [{r['category']}]" if s == "blocked" else ""
-            lines.append(f"  {r['code']} {r['title']} — {r['department'] or '未定'}；{r['detail']}{extra}")
-    lines.append("")
-    lines.append(f"【调度会议议程】{len(data['agenda'])} 项")
-    for r in data["agenda"]:
-        lines.append(f"  {r['agenda_order']}. [{r['category'] or DEFAULT_CATEGORY}] {r['code']} {r['title']}；"
-                     f"牵头领导：{r['leader'] or '未定'}；牵头单位：{r['department'] or '未定'}；"
-                     f"建议：{r['proposal'] or '—'}" + (f"；决定：{r['decision']}" if r["decision"] else ""))
-    return "\n".join(lines)

@@ -121,8 +121,16 @@ def _refuse(message: str) -> ValidationFailed:
     return ValidationFailed(message, fields={"files": message})
 
 
-def store(session: Session, actor: Actor, task_id: int, report_id: int | None, file_storage: Upload, *,
-          close_request_id: int | None = None, directory: Path | None = None) -> Attachment:
+def store(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    report_id: int | None,
+    file_storage: Upload,
+    *,
+    close_request_id: int | None = None,
+    directory: Path | None = None,
+) -> Attachment:
     """Check and save one uploaded file for a task (and a report of it).
 
     Raises NotFound if the actor may not see the task or the report is not the
@@ -176,8 +184,10 @@ def store(session: Session, actor: Actor, task_id: int, report_id: int | None, f
                 out.write(chunk)
     except OSError as exc:
         _drop(pending, path)
-        raise _refuse(f"“{name}”无法保存：服务器附件目录不可写或磁盘已满（{exc.strerror or exc}），"
-                      "本次提交未保存，请联系系统管理员") from exc
+        raise _refuse(
+            f"“{name}”无法保存：服务器附件目录不可写或磁盘已满（{exc.strerror or exc}），"
+            "本次提交未保存，请联系系统管理员"
+        ) from exc
     if size > MAX_SIZE:
         _drop(pending, path)
         raise _refuse(f"“{name}”超过 {MAX_SIZE // (1024 * 1024)} MB，请压缩或拆分后再上传")
@@ -188,13 +198,27 @@ def store(session: Session, actor: Actor, task_id: int, report_id: int | None, f
         _drop(pending, path)
         raise _refuse(f"“{name}”的文件内容与扩展名 .{ext} 不符，已拒绝上传（附件只能是 {ALLOWED_LABEL} 文件）")
 
-    row = Attachment(task_id=task.id, report_id=report_id, original_name=name, stored_name=stored_name,
-                     content_type=content_type, size=size, uploaded_by_id=actor.user_id)
+    row = Attachment(
+        task_id=task.id,
+        report_id=report_id,
+        original_name=name,
+        stored_name=stored_name,
+        content_type=content_type,
+        size=size,
+        uploaded_by_id=actor.user_id,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "attachment_upload", entity="attachment", entity_id=row.id, task_id=task.id,
-                 after={"name": name, "size": size, "report_id": report_id, "close_request_id": close_request_id},
-                 note=name)
+    audit.record(
+        session,
+        actor,
+        "attachment_upload",
+        entity="attachment",
+        entity_id=row.id,
+        task_id=task.id,
+        after={"name": name, "size": size, "report_id": report_id, "close_request_id": close_request_id},
+        note=name,
+    )
     return row
 
 
@@ -209,18 +233,29 @@ def _drop(pending: list[Path], path: Path) -> None:
         pass
 
 
-def store_all(session: Session, actor: Actor, task_id: int, report_id: int | None, files, *,
-              close_request_id: int | None = None, directory: Path | None = None) -> list[Attachment]:
+def store_all(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    report_id: int | None,
+    files,
+    *,
+    close_request_id: int | None = None,
+    directory: Path | None = None,
+) -> list[Attachment]:
     """Store every chosen file (empty file inputs are skipped); the first refusal stops all."""
     chosen = [f for f in files if getattr(f, "filename", "")]
     if len(chosen) > MAX_FILES:
         raise _refuse(f"一次最多上传 {MAX_FILES} 个附件")
-    return [store(session, actor, task_id, report_id, f, close_request_id=close_request_id, directory=directory)
-            for f in chosen]
+    return [
+        store(session, actor, task_id, report_id, f, close_request_id=close_request_id, directory=directory)
+        for f in chosen
+    ]
 
 
-def for_download(session: Session, actor: Actor, attachment_id: int, *, directory: Path | None = None
-                 ) -> tuple[Attachment, Path]:
+def for_download(
+    session: Session, actor: Actor, attachment_id: int, *, directory: Path | None = None
+) -> tuple[Attachment, Path]:
     """The attachment and its file, if the actor may see it; NotFound otherwise.
 
     An assisting department sees only its own part of a task, so it may fetch

@@ -202,8 +202,7 @@ def _set_status(task: Task, status: Status) -> None:
     task.updated_at = clock.now()
 
 
-def record_change(session, actor, action, task, before, *, note="", entity="task", entity_id=None,
-                  links=None):
+def record_change(session, actor, action, task, before, *, note="", entity="task", entity_id=None, links=None):
     """Audit a change of ``task``: ``before`` (a ``snapshot``) against its state now.
 
     Public so that the services built on tasks (motions) audit their changes the same way."""
@@ -224,9 +223,7 @@ def record_change(session, actor, action, task, before, *, note="", entity="task
 
 
 def _pending(session: Session, model, task_id: int):
-    return session.exec(
-        select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)
-    ).first()
+    return session.exec(select(model).where(model.task_id == task_id, model.status == RequestStatus.PENDING)).first()
 
 
 # --- drafts --------------------------------------------------------------------
@@ -253,9 +250,21 @@ def _apply_input(session: Session, task: Task, data: TaskInput) -> None:
             start = session.get(Source, data.source_id).source_date
         result, preset = due_from_preset(session, data.time_limit_preset, start)
         due = result.value
-    for name in ("title", "requirement", "source_id", "item_no", "parent_id", "lead_department_id",
-                 "urgency", "deadline_kind", "deadline_text", "recurrence", "time_limit_preset",
-                 "feedback_cycle", "needs_leader_approval"):
+    for name in (
+        "title",
+        "requirement",
+        "source_id",
+        "item_no",
+        "parent_id",
+        "lead_department_id",
+        "urgency",
+        "deadline_kind",
+        "deadline_text",
+        "recurrence",
+        "time_limit_preset",
+        "feedback_cycle",
+        "needs_leader_approval",
+    ):
         setattr(task, name, getattr(data, name))
     task.due_date = due if data.deadline_kind == DeadlineKind.DATE else data.due_date
     task.original_due_date = task.due_date  # a draft has no history yet
@@ -287,7 +296,7 @@ def create_draft(session: Session, actor: Actor, data: dict | TaskInput) -> Task
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _existing(session: Session, column, ids: set[int], *where) -> set[int]:
@@ -305,8 +314,9 @@ def _check_drafts(session: Session, inputs: list[TaskInput]) -> None:
     leads = {d.lead_department_id for d in inputs if d.lead_department_id is not None}
     assisting = {i for d in inputs for i in d.assisting_department_ids}
     active = _existing(session, Department.id, leads | assisting, Department.active.is_(True))
-    for dep_id, field in [(i, "lead_department_id") for i in sorted(leads)] + \
-            [(i, "assisting_department_ids") for i in sorted(assisting)]:
+    for dep_id, field in [(i, "lead_department_id") for i in sorted(leads)] + [
+        (i, "assisting_department_ids") for i in sorted(assisting)
+    ]:
         if dep_id not in active:
             raise ValidationFailed(f"单位不存在或已停用（编号 {dep_id}）", fields={field: "单位不存在或已停用"})
     leaders = {i for d in inputs for i in d.leader_ids}
@@ -352,17 +362,31 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
                 start = source_dates[data.source_id]
             due = due_from_preset(session, data.time_limit_preset, start)[0].value
         due = due if data.deadline_kind == DeadlineKind.DATE else data.due_date
-        rows.append({
-            "title": data.title, "requirement": data.requirement, "source_id": data.source_id,
-            "item_no": data.item_no, "category": data.category, "parent_id": data.parent_id,
-            "lead_department_id": data.lead_department_id, "urgency": data.urgency.value,
-            "deadline_kind": data.deadline_kind.value, "due_date": due, "original_due_date": due,
-            "deadline_text": data.deadline_text, "recurrence": data.recurrence,
-            "time_limit_preset": data.time_limit_preset, "feedback_cycle": data.feedback_cycle.value,
-            "status": Status.DRAFT.value, "status_before_suspend": "",
-            "needs_leader_approval": data.needs_leader_approval,
-            "created_by_id": actor.user_id, "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "title": data.title,
+                "requirement": data.requirement,
+                "source_id": data.source_id,
+                "item_no": data.item_no,
+                "category": data.category,
+                "parent_id": data.parent_id,
+                "lead_department_id": data.lead_department_id,
+                "urgency": data.urgency.value,
+                "deadline_kind": data.deadline_kind.value,
+                "due_date": due,
+                "original_due_date": due,
+                "deadline_text": data.deadline_text,
+                "recurrence": data.recurrence,
+                "time_limit_preset": data.time_limit_preset,
+                "feedback_cycle": data.feedback_cycle.value,
+                "status": Status.DRAFT.value,
+                "status_before_suspend": "",
+                "needs_leader_approval": data.needs_leader_approval,
+                "created_by_id": actor.user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     first = next_number(session, "task", year, len(rows)) - len(rows) + 1
     for k, row in enumerate(rows):
         row["code"] = f"DB-{year}-{first + k:04d}"
@@ -379,25 +403,47 @@ def create_drafts(session: Session, actor: Actor, inputs: Iterable[dict | TaskIn
         leader_list = list(dict.fromkeys(data.leader_ids))
         assists.extend({"task_id": task_id, "department_id": d} for d in assisting)
         leaders.extend({"task_id": task_id, "leader_id": x} for x in leader_list)
-        milestones.extend({"task_id": task_id, "title": m.title, "due_date": m.due_date, "done_on": None,
-                           "sort_order": order}
-                          for order, m in enumerate(sorted(data.milestones, key=lambda m: m.due_date)))
-        values = {name: row[name] for name in ("status", "title", "requirement", "lead_department_id", "urgency",
-                                                "deadline_kind", "due_date", "original_due_date",
-                                                "deadline_text", "recurrence")}
+        milestones.extend(
+            {"task_id": task_id, "title": m.title, "due_date": m.due_date, "done_on": None, "sort_order": order}
+            for order, m in enumerate(sorted(data.milestones, key=lambda m: m.due_date))
+        )
+        values = {
+            name: row[name]
+            for name in (
+                "status",
+                "title",
+                "requirement",
+                "lead_department_id",
+                "urgency",
+                "deadline_kind",
+                "due_date",
+                "original_due_date",
+                "deadline_text",
+                "recurrence",
+            )
+        }
         values.update(closed_on=None, assisting_department_ids=sorted(assisting), leader_ids=sorted(leader_list))
         if data.category:
             values["category"] = data.category
         # audit.diff({}, values), without its generality (a third of a 10,000-row import's time):
         # the keys that are set, dates as ISO text, each "before" None.
-        after = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in sorted(values.items())
-                 if v is not None}
+        after = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in sorted(values.items()) if v is not None}
         before = {k: None for k in after}
-        events.append({"at": now, "actor_id": actor.user_id, "actor_name": actor.name, "entity": "task",
-                       "entity_id": task_id, "task_id": task_id, "action": "create",
-                       "before": before or None, "after": after or None, "note": ""})
-    for model, items in ((TaskAssist, assists), (TaskLeader, leaders), (Milestone, milestones),
-                         (AuditEvent, events)):
+        events.append(
+            {
+                "at": now,
+                "actor_id": actor.user_id,
+                "actor_name": actor.name,
+                "entity": "task",
+                "entity_id": task_id,
+                "task_id": task_id,
+                "action": "create",
+                "before": before or None,
+                "after": after or None,
+                "note": "",
+            }
+        )
+    for model, items in ((TaskAssist, assists), (TaskLeader, leaders), (Milestone, milestones), (AuditEvent, events)):
         for part in _chunks(items, 5000):
             session.execute(model.__table__.insert(), part)
     return list(zip(ids, [r["code"] for r in rows]))
@@ -414,8 +460,10 @@ def draft_values(session: Session, task: Task) -> dict:
     values["category"] = task.category or ""
     values["assisting_department_ids"] = assisting_ids(session, task.id)
     values["leader_ids"] = leader_ids(session, task.id)
-    values["milestones"] = [{"title": m.title, "due_date": m.due_date} for m in session.exec(
-        select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))]
+    values["milestones"] = [
+        {"title": m.title, "due_date": m.due_date}
+        for m in session.exec(select(Milestone).where(Milestone.task_id == task.id).order_by(Milestone.sort_order))
+    ]
     return values
 
 
@@ -439,8 +487,17 @@ def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
     for model in (TaskAssist, TaskLeader, Milestone):
         for row in session.exec(select(model).where(model.task_id == task.id)):
             session.delete(row)
-    audit.record(session, actor, Action.DELETE_DRAFT, entity="task", entity_id=task.id,
-                 task_id=task.id, before=before, after={}, note=task.code)
+    audit.record(
+        session,
+        actor,
+        Action.DELETE_DRAFT,
+        entity="task",
+        entity_id=task.id,
+        task_id=task.id,
+        before=before,
+        after={},
+        note=task.code,
+    )
     session.delete(task)
     session.flush()
 
@@ -476,8 +533,10 @@ def _refuse_motion(session: Session, task: Task, what: str) -> None:
         return
     motion = session.exec(select(Motion).where(Motion.task_id == task.id)).first()
     if motion is not None:
-        raise ValidationFailed(f"该事项是{'建议' if motion.kind == 'suggestion' else '提案'}第{motion.number}号"
-                               f"（{motion.session_name}），{what}")
+        raise ValidationFailed(
+            f"该事项是{'建议' if motion.kind == 'suggestion' else '提案'}第{motion.number}号"
+            f"（{motion.session_name}），{what}"
+        )
 
 
 def _go_out(task: Task) -> None:
@@ -571,12 +630,22 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
     try:
         data = data if isinstance(data, ReportInput) else ReportInput.model_validate(data)
     except ValidationError as exc:
-        fields = {str(e["loc"][0]): ("完成进度应为 0–100" if e["loc"][0] == "percent" else "请填写进展情况") for e in exc.errors()}
+        fields = {
+            str(e["loc"][0]): ("完成进度应为 0–100" if e["loc"][0] == "percent" else "请填写进展情况")
+            for e in exc.errors()
+        }
         raise ValidationFailed("进展反馈填写有误：" + "；".join(fields.values()), fields=fields) from exc
     before = snapshot(session, task)
-    report = ProgressReport(task_id=task.id, department_id=actor.department_id, author_id=actor.user_id,
-                            text=data.text, percent=data.percent, problems=data.problems,
-                            next_steps=data.next_steps, needs_coordination=data.needs_coordination)
+    report = ProgressReport(
+        task_id=task.id,
+        department_id=actor.department_id,
+        author_id=actor.user_id,
+        text=data.text,
+        percent=data.percent,
+        problems=data.problems,
+        next_steps=data.next_steps,
+        needs_coordination=data.needs_coordination,
+    )
     session.add(report)
     if action == Action.REPORT and data.milestones_done:  # most reports tick none: no read then
         for m in session.exec(select(Milestone).where(Milestone.task_id == task.id)):

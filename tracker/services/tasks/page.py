@@ -41,8 +41,12 @@ _TASK_ID = sa.bindparam("task_id", type_=sa.Integer)
 
 @shared()
 def _request_aliases() -> tuple:
-    return (aliased(ExtensionRequest, name="pending_ext"), aliased(ChangeRequest, name="pending_change"),
-            aliased(CloseRequest, name="pending_close"), aliased(CloseRequest, name="last_return"))
+    return (
+        aliased(ExtensionRequest, name="pending_ext"),
+        aliased(ChangeRequest, name="pending_change"),
+        aliased(CloseRequest, name="pending_close"),
+        aliased(CloseRequest, name="last_return"),
+    )
 
 
 def _join_open_requests(stmt: sa.Select) -> sa.Select:
@@ -92,8 +96,12 @@ class ReturnedClose(NamedTuple):
 
 
 # (prefix in the task row, alias index, the columns the page shows)
-_REQUEST_PARTS = (("ext_", 0, PendingExtension), ("change_", 1, PendingChange),
-                  ("close_", 2, PendingClose), ("return_", 3, ReturnedClose))
+_REQUEST_PARTS = (
+    ("ext_", 0, PendingExtension),
+    ("change_", 1, PendingChange),
+    ("close_", 2, PendingClose),
+    ("return_", 3, ReturnedClose),
+)
 
 
 @shared(16)
@@ -106,13 +114,19 @@ def task_select(h: Horizon) -> sa.Select:
     t, src = Task.__table__, Source.__table__
     lead = Department.__table__.alias("lead")
     aliases = _request_aliases()
-    requests = [getattr(aliases[i], name).label(prefix + name)
-                for prefix, i, part in _REQUEST_PARTS for name in part._fields]
+    requests = [
+        getattr(aliases[i], name).label(prefix + name) for prefix, i, part in _REQUEST_PARTS for name in part._fields
+    ]
     return _join_open_requests(
-        sa.select(*t.c, lead.c.name.label("lead_name"), src.c.title.label("source_title"),
-                  src.c.kind.label("source_kind"), *derived_columns(h), *requests)
-        .select_from(t.outerjoin(lead, lead.c.id == t.c.lead_department_id)
-                     .outerjoin(src, src.c.id == t.c.source_id))
+        sa.select(
+            *t.c,
+            lead.c.name.label("lead_name"),
+            src.c.title.label("source_title"),
+            src.c.kind.label("source_kind"),
+            *derived_columns(h),
+            *requests,
+        )
+        .select_from(t.outerjoin(lead, lead.c.id == t.c.lead_department_id).outerjoin(src, src.c.id == t.c.source_id))
         .where(t.c.id == _TASK_ID)
     )
 
@@ -155,17 +169,27 @@ def _people_select(with_departments: bool) -> sa.Select:
     m = Milestone.__table__
     no_date = sa.cast(sa.null(), sa.Date)
     parts = [
-        sa.select(sa.literal("a").label("kind"), d.c.id, d.c.name, d.c.sort_order,
-                  no_date.label("due_date"), no_date.label("done_on"))
-        .select_from(ta.join(d, d.c.id == ta.c.department_id)).where(ta.c.task_id == _TASK_ID),
+        sa.select(
+            sa.literal("a").label("kind"),
+            d.c.id,
+            d.c.name,
+            d.c.sort_order,
+            no_date.label("due_date"),
+            no_date.label("done_on"),
+        )
+        .select_from(ta.join(d, d.c.id == ta.c.department_id))
+        .where(ta.c.task_id == _TASK_ID),
         sa.select(sa.literal("l"), ld.c.id, ld.c.name, ld.c.sort_order, no_date, no_date)
-        .select_from(tl.join(ld, ld.c.id == tl.c.leader_id)).where(tl.c.task_id == _TASK_ID),
-        sa.select(sa.literal("m"), m.c.id, m.c.title, m.c.sort_order, m.c.due_date, m.c.done_on)
-        .where(m.c.task_id == _TASK_ID),
+        .select_from(tl.join(ld, ld.c.id == tl.c.leader_id))
+        .where(tl.c.task_id == _TASK_ID),
+        sa.select(sa.literal("m"), m.c.id, m.c.title, m.c.sort_order, m.c.due_date, m.c.done_on).where(
+            m.c.task_id == _TASK_ID
+        ),
     ]
     if with_departments:
-        parts.append(sa.select(sa.literal("d"), d.c.id, d.c.name, d.c.sort_order, no_date, no_date)
-                     .where(d.c.active.is_(True)))
+        parts.append(
+            sa.select(sa.literal("d"), d.c.id, d.c.name, d.c.sort_order, no_date, no_date).where(d.c.active.is_(True))
+        )
     every = sa.union_all(*parts).subquery()
     return sa.select(every).order_by(every.c.kind, every.c.sort_order, every.c.due_date, every.c.id)
 
@@ -195,12 +219,28 @@ def _reports_and_files_select() -> sa.Select:
     r, f = ProgressReport.__table__, Attachment.__table__
     no_text = sa.cast(sa.null(), sa.Text)
     every = sa.union_all(
-        sa.select(sa.literal("r").label("kind"), r.c.id, r.c.department_id.label("ref_id"), r.c.created_at,
-                  r.c.text, r.c.percent, r.c.problems, r.c.next_steps, r.c.needs_coordination)
-        .where(r.c.task_id == _TASK_ID),
-        sa.select(sa.literal("f"), f.c.id, f.c.report_id, f.c.created_at, f.c.original_name, f.c.size,
-                  no_text, no_text, sa.cast(sa.null(), sa.Boolean))
-        .where(f.c.task_id == _TASK_ID),
+        sa.select(
+            sa.literal("r").label("kind"),
+            r.c.id,
+            r.c.department_id.label("ref_id"),
+            r.c.created_at,
+            r.c.text,
+            r.c.percent,
+            r.c.problems,
+            r.c.next_steps,
+            r.c.needs_coordination,
+        ).where(r.c.task_id == _TASK_ID),
+        sa.select(
+            sa.literal("f"),
+            f.c.id,
+            f.c.report_id,
+            f.c.created_at,
+            f.c.original_name,
+            f.c.size,
+            no_text,
+            no_text,
+            sa.cast(sa.null(), sa.Boolean),
+        ).where(f.c.task_id == _TASK_ID),
     ).subquery()
     return sa.select(every).order_by(every.c.kind, every.c.created_at.desc(), every.c.id.desc())
 
@@ -218,18 +258,32 @@ def _timeline_select() -> sa.Select:
     chg, ext = ChangeRequest.__table__, ExtensionRequest.__table__
 
     def ext_col(col):
-        return (sa.select(col).where(ext.c.id == ae.c.entity_id, ae.c.entity == "extension_request")
-                .correlate(ae).scalar_subquery())
+        return (
+            sa.select(col)
+            .where(ext.c.id == ae.c.entity_id, ae.c.entity == "extension_request")
+            .correlate(ae)
+            .scalar_subquery()
+        )
 
     return (
         sa.select(
-            ae.c.id, ae.c.at, ae.c.actor_name, ae.c.entity, ae.c.entity_id, ae.c.action, ae.c.before,
-            ae.c.after, ae.c.note,
-            rem.c.id.label("reminder_id"), rem.c.department_id.label("reminder_department_id"),
+            ae.c.id,
+            ae.c.at,
+            ae.c.actor_name,
+            ae.c.entity,
+            ae.c.entity_id,
+            ae.c.action,
+            ae.c.before,
+            ae.c.after,
+            ae.c.note,
+            rem.c.id.label("reminder_id"),
+            rem.c.department_id.label("reminder_department_id"),
             rem.c.rule.label("reminder_rule"),
-            esc.c.id.label("escalation_id"), esc.c.notice_no.label("escalation_notice_no"),
+            esc.c.id.label("escalation_id"),
+            esc.c.notice_no.label("escalation_notice_no"),
             esc.c.level.label("escalation_level"),
-            chg.c.id.label("change_id"), chg.c.payload.label("change_payload"),
+            chg.c.id.label("change_id"),
+            chg.c.payload.label("change_payload"),
             ext_col(ext.c.old_due_date).label("ext_old_due_date"),
             ext_col(ext.c.new_due_date).label("ext_new_due_date"),
         )
@@ -247,18 +301,19 @@ def reports_and_files(session: Session, task_id: int) -> tuple[list[PageReport],
     """All the task's progress reports, newest first, and all its files, in upload order."""
     reports, files = [], []
     for kind, id_, ref_id, created_at, text, percent, problems, next_steps, needs_coordination in _rows(
-            session, _reports_and_files_select(), task_id):
+        session, _reports_and_files_select(), task_id
+    ):
         if kind == "r":
-            reports.append(PageReport(id_, ref_id, created_at, text, percent, problems, next_steps,
-                                      needs_coordination))
+            reports.append(PageReport(id_, ref_id, created_at, text, percent, problems, next_steps, needs_coordination))
         else:
             files.append(PageFile(id_, ref_id, text, percent))
     files.sort()  # by id
     return reports, files
 
 
-def people_and_milestones(session: Session, task_id: int, *, departments: bool = False
-                          ) -> tuple[list[tuple[int, str]], list[str], list[PageMilestone], list[tuple[int, str]]]:
+def people_and_milestones(
+    session: Session, task_id: int, *, departments: bool = False
+) -> tuple[list[tuple[int, str]], list[str], list[PageMilestone], list[tuple[int, str]]]:
     """(assisting departments as (id, name), leader names, milestones, and with ``departments``
     every active department as (id, name), else []), see ``_people_select``."""
     assisting, leaders, milestones, active = [], [], [], []

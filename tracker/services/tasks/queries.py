@@ -138,10 +138,12 @@ def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
     if f.due_soon:
         where.append(is_due_soon(h))
     if f.department_id is not None:
-        where.append(sa.or_(
-            Task.lead_department_id == f.department_id,
-            sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == f.department_id),
-        ))
+        where.append(
+            sa.or_(
+                Task.lead_department_id == f.department_id,
+                sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == f.department_id),
+            )
+        )
     if f.lead_department_id is not None:
         where.append(Task.lead_department_id == f.lead_department_id)
     if f.leader_id is not None:
@@ -167,11 +169,13 @@ def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
     text = normalise_text(f.text)
     if text:
         pattern = f"%{_like_escape(text)}%"
-        where.append(sa.or_(
-            Task.title.ilike(pattern, escape="\\"),
-            Task.requirement.ilike(pattern, escape="\\"),
-            Task.code.ilike(pattern, escape="\\"),
-        ))
+        where.append(
+            sa.or_(
+                Task.title.ilike(pattern, escape="\\"),
+                Task.requirement.ilike(pattern, escape="\\"),
+                Task.code.ilike(pattern, escape="\\"),
+            )
+        )
     return where
 
 
@@ -216,13 +220,12 @@ def task_rows_select(h: Horizon):
 
 
 def count_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon) -> int:
-    return session.scalar(
-        select(sa.func.count()).select_from(Task).where(visible_clause(actor), *filter_clauses(f, h))
-    )
+    return session.scalar(select(sa.func.count()).select_from(Task).where(visible_clause(actor), *filter_clauses(f, h)))
 
 
-def list_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sort: str = "due",
-               page: int = 1, per_page: int = 50) -> Page:
+def list_tasks(
+    session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sort: str = "due", page: int = 1, per_page: int = 50
+) -> Page:
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     where = [visible_clause(actor), *filter_clauses(f, h)]
@@ -237,8 +240,21 @@ def list_tasks(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sor
 
 # --- the list pages' rows: plain columns from statements built once -------------------------
 
-LIST_COLUMNS = ("id", "code", "title", "source_id", "item_no", "lead_department_id", "urgency", "deadline_kind",
-                "due_date", "deadline_text", "recurrence", "feedback_cycle", "status")
+LIST_COLUMNS = (
+    "id",
+    "code",
+    "title",
+    "source_id",
+    "item_no",
+    "lead_department_id",
+    "urgency",
+    "deadline_kind",
+    "due_date",
+    "deadline_text",
+    "recurrence",
+    "feedback_cycle",
+    "status",
+)
 
 
 class ListRow:
@@ -253,9 +269,26 @@ class ListRow:
     __slots__ = (*LIST_COLUMNS, "lead_name", "source_title", "overdue", "overdue_workdays", "due_soon", "light")
 
     def __init__(self, h: Horizon, r) -> None:
-        (self.id, self.code, self.title, self.source_id, self.item_no, self.lead_department_id, self.urgency,
-         self.deadline_kind, self.due_date, self.deadline_text, self.recurrence, self.feedback_cycle, self.status,
-         self.lead_name, self.source_title, overdue, missed_milestone, seq) = r
+        (
+            self.id,
+            self.code,
+            self.title,
+            self.source_id,
+            self.item_no,
+            self.lead_department_id,
+            self.urgency,
+            self.deadline_kind,
+            self.due_date,
+            self.deadline_text,
+            self.recurrence,
+            self.feedback_cycle,
+            self.status,
+            self.lead_name,
+            self.source_title,
+            overdue,
+            missed_milestone,
+            seq,
+        ) = r
         self.overdue = bool(overdue)
         self.overdue_workdays = overdue_workdays_of(h, self.overdue, seq)
         self.due_soon = due_soon_of(h, self.status, self.due_date)
@@ -274,9 +307,14 @@ def list_rows_select(h: Horizon) -> sa.Select:
     task = Task.__table__.c
     seq = deadline_seq(h) if h.today_seq is not None else sa.null()
     return (
-        select(*[task[c] for c in LIST_COLUMNS], lead.name.label("lead_name"), Source.title.label("source_title"),
-               is_overdue(h).label("overdue"), milestone_missed(h).label("milestone_missed"),
-               seq.label("deadline_seq"))
+        select(
+            *[task[c] for c in LIST_COLUMNS],
+            lead.name.label("lead_name"),
+            Source.title.label("source_title"),
+            is_overdue(h).label("overdue"),
+            milestone_missed(h).label("milestone_missed"),
+            seq.label("deadline_seq"),
+        )
         .select_from(Task)
         .join(lead, lead.id == Task.lead_department_id, isouter=True)
         .join(Source, Source.id == Task.source_id, isouter=True)
@@ -322,9 +360,22 @@ def filter_params(f: TaskFilter) -> tuple[tuple, dict[str, Any]]:
 @shared(512)
 def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], ...]:
     """``filter_clauses`` for a ``filter_params`` shape, the values as bound parameters."""
-    p = {name: sa.bindparam(f"f_{name}") for name in (
-        "department_id", "lead_department_id", "leader_id", "source_id", "source_kind", "urgency",
-        "due_from", "due_to", "closed_from", "closed_to", "text")}
+    p = {
+        name: sa.bindparam(f"f_{name}")
+        for name in (
+            "department_id",
+            "lead_department_id",
+            "leader_id",
+            "source_id",
+            "source_kind",
+            "urgency",
+            "due_from",
+            "due_to",
+            "closed_from",
+            "closed_to",
+            "text",
+        )
+    }
     where: list[sa.ColumnElement[bool]] = []
     for item in shape:
         key, value = item if isinstance(item, tuple) else (item, None)
@@ -337,10 +388,12 @@ def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], .
         elif key == "due_soon":
             where.append(is_due_soon(h))
         elif key == "department_id":
-            where.append(sa.or_(
-                Task.lead_department_id == p[key],
-                sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == p[key]),
-            ))
+            where.append(
+                sa.or_(
+                    Task.lead_department_id == p[key],
+                    sa.exists().where(TaskAssist.task_id == Task.id, TaskAssist.department_id == p[key]),
+                )
+            )
         elif key == "lead_department_id":
             where.append(Task.lead_department_id == p[key])
         elif key == "leader_id":
@@ -360,14 +413,17 @@ def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], .
         elif key == "closed_to":
             where.append(Task.closed_on <= p[key])
         elif key == "closed_late":
-            where.append(closed_late() if value == "1"
-                         else sa.and_(Task.status == Status.CLOSED.value, sa.not_(closed_late())))
+            where.append(
+                closed_late() if value == "1" else sa.and_(Task.status == Status.CLOSED.value, sa.not_(closed_late()))
+            )
         elif key == "text":
-            where.append(sa.or_(
-                Task.title.ilike(p[key], escape="\\"),
-                Task.requirement.ilike(p[key], escape="\\"),
-                Task.code.ilike(p[key], escape="\\"),
-            ))
+            where.append(
+                sa.or_(
+                    Task.title.ilike(p[key], escape="\\"),
+                    Task.requirement.ilike(p[key], escape="\\"),
+                    Task.code.ilike(p[key], escape="\\"),
+                )
+            )
     return tuple(where)
 
 
@@ -375,13 +431,19 @@ def filter_template(shape: tuple, h: Horizon) -> tuple[sa.ColumnElement[bool], .
 def _list_statements(visible: str, shape: tuple, sort: str, h: Horizon) -> tuple[sa.Select, sa.Select]:
     """A list's rows and count statements, built once per (visibility, filter shape, sort, day)."""
     where = [visible_template(visible), *filter_template(shape, h)]
-    rows = (list_rows_select(h).where(*where).order_by(*SORTS[sort])
-            .limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+    rows = (
+        list_rows_select(h)
+        .where(*where)
+        .order_by(*SORTS[sort])
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
     return rows, select(sa.func.count()).select_from(Task).where(*where)
 
 
-def list_task_rows(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sort: str = "due",
-                   page: int = 1, per_page: int = 50) -> Page:
+def list_task_rows(
+    session: Session, actor: Actor, f: TaskFilter, h: Horizon, *, sort: str = "due", page: int = 1, per_page: int = 50
+) -> Page:
     """``list_tasks`` for the list pages: the same tasks, total and order, as ``ListRow`` rows,
     from statements built once and run on the session's connection (no ORM loading)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
@@ -391,8 +453,9 @@ def list_task_rows(session: Session, actor: Actor, f: TaskFilter, h: Horizon, *,
     params.update(values)
     rows_stmt, count_stmt = _list_statements(visible, shape, sort if sort in SORTS else "due", h)
     conn = session.connection()
-    rows = [ListRow(h, r) for r in conn.execute(rows_stmt, {**params, "limit": per_page,
-                                                            "offset": (page - 1) * per_page})]
+    rows = [
+        ListRow(h, r) for r in conn.execute(rows_stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    ]
     if 0 < len(rows) < per_page or (not rows and page == 1):
         total = (page - 1) * per_page + len(rows)  # the last page: the rows tell the total, no count needed
     else:
@@ -404,8 +467,13 @@ def list_rows_by_ids(session: Session, h: Horizon, ids: list[int]) -> dict[int, 
     """``ListRow`` rows of these tasks (already checked visible by the caller), by id."""
     if not ids:
         return {}
-    return {r.id: r for r in (ListRow(h, r) for r in session.connection().execute(
-        _list_rows_by_ids(h, is_postgres(session)), {"ids": list(ids)}))}
+    return {
+        r.id: r
+        for r in (
+            ListRow(h, r)
+            for r in session.connection().execute(_list_rows_by_ids(h, is_postgres(session)), {"ids": list(ids)})
+        )
+    }
 
 
 @shared(16)
@@ -434,14 +502,20 @@ def names_for(session: Session, task_ids_: list[int]) -> tuple[dict[int, list[st
 def _assists_and_leaders_select(pg: bool) -> sa.Select:
     """Built once (a union costs more to build than to run); the ids are one parameter
     (``id_in``: an array on PostgreSQL for the lists' pages of ids)."""
-    assist = (select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name,
-                     Department.sort_order)
-              .join(Department, Department.id == TaskAssist.department_id).where(id_in(TaskAssist.task_id, "ids", pg)))
-    leaders = (select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
-               .join(Leader, Leader.id == TaskLeader.leader_id).where(id_in(TaskLeader.task_id, "ids", pg)))
+    assist = (
+        select(TaskAssist.task_id, sa.literal("a").label("kind"), Department.id, Department.name, Department.sort_order)
+        .join(Department, Department.id == TaskAssist.department_id)
+        .where(id_in(TaskAssist.task_id, "ids", pg))
+    )
+    leaders = (
+        select(TaskLeader.task_id, sa.literal("l").label("kind"), Leader.id, Leader.name, Leader.sort_order)
+        .join(Leader, Leader.id == TaskLeader.leader_id)
+        .where(id_in(TaskLeader.task_id, "ids", pg))
+    )
     both = sa.union_all(assist, leaders).subquery()
-    return (select(both.c.task_id, both.c.kind, both.c.id, both.c.name)
-            .order_by(both.c.kind, both.c.sort_order, both.c.id))
+    return select(both.c.task_id, both.c.kind, both.c.id, both.c.name).order_by(
+        both.c.kind, both.c.sort_order, both.c.id
+    )
 
 
 def timeline(session: Session, task_id: int, *, only_department: int | None = None) -> list[AuditEvent]:
@@ -452,14 +526,17 @@ def timeline(session: Session, task_id: int, *, only_department: int | None = No
     an assisting department (an imported report's event carries its text)."""
     stmt = select(AuditEvent).where(AuditEvent.task_id == task_id)
     if only_department is not None:
-        own_reports = select(ProgressReport.id).where(ProgressReport.task_id == task_id,
-                                                      ProgressReport.department_id == only_department)
+        own_reports = select(ProgressReport.id).where(
+            ProgressReport.task_id == task_id, ProgressReport.department_id == only_department
+        )
         own_files = select(Attachment.id).where(Attachment.task_id == task_id, Attachment.report_id.in_(own_reports))
-        stmt = stmt.where(sa.or_(
-            AuditEvent.entity.not_in(("progress_report", "attachment")),
-            sa.and_(AuditEvent.entity == "progress_report", AuditEvent.entity_id.in_(own_reports)),
-            sa.and_(AuditEvent.entity == "attachment", AuditEvent.entity_id.in_(own_files)),
-        ))
+        stmt = stmt.where(
+            sa.or_(
+                AuditEvent.entity.not_in(("progress_report", "attachment")),
+                sa.and_(AuditEvent.entity == "progress_report", AuditEvent.entity_id.in_(own_reports)),
+                sa.and_(AuditEvent.entity == "attachment", AuditEvent.entity_id.in_(own_files)),
+            )
+        )
     return list(session.exec(stmt.order_by(AuditEvent.at, AuditEvent.id)))
 
 

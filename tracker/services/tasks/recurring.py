@@ -43,13 +43,19 @@ def ensure_report_dues(session: Session, until: date, *, report_weekday: int | N
     if report_weekday is None:
         report_weekday = load_rules(session)["report_weekday"]
     cal = load_calendar(session)
-    last = (select(ReportDue.task_id, sa.func.max(ReportDue.due_date).label("last_due"))
-            .group_by(ReportDue.task_id).subquery())
+    last = (
+        select(ReportDue.task_id, sa.func.max(ReportDue.due_date).label("last_due"))
+        .group_by(ReportDue.task_id)
+        .subquery()
+    )
     rows = session.execute(
         select(Task.id, Task.recurrence, Task.feedback_cycle, Task.assigned_at, last.c.last_due)
         .outerjoin(last, last.c.task_id == Task.id)
-        .where(Task.status.in_(RUNNING_VALUES), Task.assigned_at.is_not(None),
-               sa.or_(Task.recurrence != "", Task.feedback_cycle != FeedbackCycle.ONCE.value))
+        .where(
+            Task.status.in_(RUNNING_VALUES),
+            Task.assigned_at.is_not(None),
+            sa.or_(Task.recurrence != "", Task.feedback_cycle != FeedbackCycle.ONCE.value),
+        )
         .where(sa.or_(last.c.last_due.is_(None), last.c.last_due < until))
     ).all()
     new = []
@@ -77,7 +83,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
     added = 0
     for i in range(0, len(rows), 5000):
         stmt = insert(ReportDue).on_conflict_do_nothing().returning(ReportDue.id)
-        added += len(session.execute(stmt, rows[i:i + 5000]).all())
+        added += len(session.execute(stmt, rows[i : i + 5000]).all())
     session.flush()
     return added
 
@@ -85,10 +91,13 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
 @shared()
 def _meet_dues() -> sa.Update:
     day = sa.bindparam("b_day", type_=sa.Date)  # b_: names of columns are taken in an UPDATE
-    return (sa.update(ReportDue)
-            .where(ReportDue.task_id == sa.bindparam("b_task_id"), ReportDue.met_on.is_(None),
-                   ReportDue.period_start <= day)
-            .values(report_id=sa.bindparam("b_report_id"), met_on=day))
+    return (
+        sa.update(ReportDue)
+        .where(
+            ReportDue.task_id == sa.bindparam("b_task_id"), ReportDue.met_on.is_(None), ReportDue.period_start <= day
+        )
+        .values(report_id=sa.bindparam("b_report_id"), met_on=day)
+    )
 
 
 def note_report(session: Session, report: ProgressReport) -> int:
@@ -99,8 +108,9 @@ def note_report(session: Session, report: ProgressReport) -> int:
     than the UPDATE. No ReportDue row is loaded in the session on this path; the report is flushed."""
     day = clock.local_date(report.created_at) if report.created_at else clock.today()
     session.flush()
-    result = session.connection().execute(_meet_dues(), {"b_task_id": report.task_id, "b_day": day,
-                                                         "b_report_id": report.id})
+    result = session.connection().execute(
+        _meet_dues(), {"b_task_id": report.task_id, "b_day": day, "b_report_id": report.id}
+    )
     return result.rowcount or 0
 
 
@@ -122,10 +132,10 @@ def check_reports(session: Session, day: date) -> dict[str, int]:
         earliest = min(r.period_start for r in open_rows)
         reports: dict[int, list[tuple]] = {}
         for rid, task_id, dep_id, created in session.execute(
-            select(ProgressReport.id, ProgressReport.task_id, ProgressReport.department_id,
-                   ProgressReport.created_at)
-            .where(ProgressReport.task_id.in_(task_ids),
-                   ProgressReport.created_at >= clock.start_of_local_day(earliest))
+            select(ProgressReport.id, ProgressReport.task_id, ProgressReport.department_id, ProgressReport.created_at)
+            .where(
+                ProgressReport.task_id.in_(task_ids), ProgressReport.created_at >= clock.start_of_local_day(earliest)
+            )
             .order_by(ProgressReport.created_at)
         ):
             reports.setdefault(task_id, []).append((rid, dep_id, clock.local_date(created)))
@@ -138,15 +148,21 @@ def check_reports(session: Session, day: date) -> dict[str, int]:
         if updates:
             table = ReportDue.__table__
             session.connection().execute(
-                sa.update(table).where(table.c.id == sa.bindparam("b_id"))
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
                 .values(report_id=sa.bindparam("b_report"), met_on=sa.bindparam("b_met")),
                 updates,
             )
             marked = len(updates)
-    missing = session.scalar(
-        select(sa.func.count()).select_from(ReportDue).join(Task, Task.id == ReportDue.task_id)
-        .where(ReportDue.met_on.is_(None), ReportDue.due_date <= day, Task.status.in_(RUNNING_VALUES))
-    ) or 0
+    missing = (
+        session.scalar(
+            select(sa.func.count())
+            .select_from(ReportDue)
+            .join(Task, Task.id == ReportDue.task_id)
+            .where(ReportDue.met_on.is_(None), ReportDue.due_date <= day, Task.status.in_(RUNNING_VALUES))
+        )
+        or 0
+    )
     session.flush()
     return {"marked_met": marked, "missing": missing}
 
@@ -167,8 +183,9 @@ class PeriodsInForce:
     periods: tuple[tuple[str, Period], ...]  # (rule, period), by rule
 
     @classmethod
-    def compute(cls, cal: WorkCalendar, day: date, report_weekday: int,
-                recurrences: Iterable[str] = ()) -> "PeriodsInForce":
+    def compute(
+        cls, cal: WorkCalendar, day: date, report_weekday: int, recurrences: Iterable[str] = ()
+    ) -> "PeriodsInForce":
         """The feedback cycles' periods and those of ``recurrences`` (malformed ones skipped)."""
         rules = {report_rule("", cycle.value, report_weekday) for cycle in CYCLES} | set(recurrences)
         periods = []
@@ -188,8 +205,9 @@ class PeriodsInForce:
 def periods_in_force(session: Session, day: date) -> PeriodsInForce:
     """The periods of the feedback cycles and of every recurrence a running task has, on ``day``:
     the same periods ``ensure_report_dues`` writes (``rules/periodic_reports.py``)."""
-    recurrences = session.scalars(select(Task.recurrence).distinct()
-                                  .where(Task.recurrence != "", one_of(Task.status, RUNNING_VALUES)))
+    recurrences = session.scalars(
+        select(Task.recurrence).distinct().where(Task.recurrence != "", one_of(Task.status, RUNNING_VALUES))
+    )
     return PeriodsInForce.compute(load_calendar(session), day, load_rules(session)["report_weekday"], recurrences)
 
 
@@ -212,4 +230,3 @@ def report_due_clause(department, periods: PeriodsInForce) -> sa.ColumnElement[b
             follows = sa.or_(follows, sa.and_(Task.recurrence == "", Task.feedback_cycle == by_cycle[rule]))
         due.append(sa.and_(follows, none_since(period.start)))
     return sa.and_(one_of(Task.status, [s.value for s in WORKING]), sa.or_(sa.false(), *due))
-

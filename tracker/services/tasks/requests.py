@@ -44,7 +44,9 @@ from tracker.workflow import Action, Status, check
 # --- extension and closing -----------------------------------------------------
 
 
-def request_extension(session: Session, actor: Actor, task_id: int, new_due_date: date, reason: str) -> ExtensionRequest:
+def request_extension(
+    session: Session, actor: Actor, task_id: int, new_due_date: date, reason: str
+) -> ExtensionRequest:
     """延期申请: only before the deadline has passed, only one open at a time."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_EXTENSION, task.status, who)
@@ -61,16 +63,32 @@ def request_extension(session: Session, actor: Actor, task_id: int, new_due_date
     if _pending(session, ExtensionRequest, task.id):
         raise Conflict("已有一份延期申请正在审核，请勿重复提交")
     before = snapshot(session, task)
-    req = ExtensionRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id,
-                           reason=reason, old_due_date=task.due_date, new_due_date=new_due_date)
+    req = ExtensionRequest(
+        task_id=task.id,
+        department_id=actor.department_id,
+        requested_by_id=actor.user_id,
+        reason=reason,
+        old_due_date=task.due_date,
+        new_due_date=new_due_date,
+    )
     session.add(req)
     session.flush()
-    record_change(session, actor, Action.REQUEST_EXTENSION, task, before, note=reason,
-            entity="extension_request", entity_id=req.id)
+    record_change(
+        session,
+        actor,
+        Action.REQUEST_EXTENSION,
+        task,
+        before,
+        note=reason,
+        entity="extension_request",
+        entity_id=req.id,
+    )
     return req
 
 
-def decide_extension(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ExtensionRequest:
+def decide_extension(
+    session: Session, actor: Actor, request_id: int, approve: bool, note: str = ""
+) -> ExtensionRequest:
     """Approved, the due date moves and the original deadline stays on record."""
     req = session.get(ExtensionRequest, request_id)
     if req is None:
@@ -87,8 +105,16 @@ def decide_extension(session: Session, actor: Actor, request_id: int, approve: b
     if approve:
         task.due_date = req.new_due_date
         task.updated_at = clock.now()
-    record_change(session, actor, "approve_extension" if approve else "refuse_extension", task, before,
-            note=note, entity="extension_request", entity_id=req.id)
+    record_change(
+        session,
+        actor,
+        "approve_extension" if approve else "refuse_extension",
+        task,
+        before,
+        note=note,
+        entity="extension_request",
+        entity_id=req.id,
+    )
     return req
 
 
@@ -98,12 +124,15 @@ def request_close(session: Session, actor: Actor, task_id: int, summary: str) ->
     check(Action.REQUEST_CLOSE, task.status, who)
     summary = require_text(summary, "summary", "办结情况说明")
     before = snapshot(session, task)
-    req = CloseRequest(task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id, summary=summary)
+    req = CloseRequest(
+        task_id=task.id, department_id=actor.department_id, requested_by_id=actor.user_id, summary=summary
+    )
     session.add(req)
     _set_status(task, Status.PENDING_REVIEW)
     session.flush()
-    record_change(session, actor, Action.REQUEST_CLOSE, task, before, note=summary,
-            entity="close_request", entity_id=req.id)
+    record_change(
+        session, actor, Action.REQUEST_CLOSE, task, before, note=summary, entity="close_request", entity_id=req.id
+    )
     return req
 
 
@@ -131,8 +160,15 @@ def review_close(session: Session, actor: Actor, task_id: int, approve: bool, no
 # --- re-assignment and reviewed changes ----------------------------------------
 
 
-def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
-                     suggested_department_id: int | None = None, *, window_workdays: int = 2) -> ChangeRequest:
+def request_reassign(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    reason: str,
+    suggested_department_id: int | None = None,
+    *,
+    window_workdays: int = 2,
+) -> ChangeRequest:
     """改派: a lead department that is not responsible says so, within the window."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_REASSIGN, task.status, who)
@@ -148,13 +184,19 @@ def request_reassign(session: Session, actor: Actor, task_id: int, reason: str,
     if suggested_department_id is not None:
         _check_departments(session, [suggested_department_id], "suggested_department_id")
     before = snapshot(session, task)
-    req = ChangeRequest(task_id=task.id, kind=ChangeKind.REASSIGN, department_id=actor.department_id,
-                        requested_by_id=actor.user_id, reason=reason,
-                        payload={"suggested_department_id": suggested_department_id})
+    req = ChangeRequest(
+        task_id=task.id,
+        kind=ChangeKind.REASSIGN,
+        department_id=actor.department_id,
+        requested_by_id=actor.user_id,
+        reason=reason,
+        payload={"suggested_department_id": suggested_department_id},
+    )
     session.add(req)
     session.flush()
-    record_change(session, actor, Action.REQUEST_REASSIGN, task, before, note=reason,
-            entity="change_request", entity_id=req.id)
+    record_change(
+        session, actor, Action.REQUEST_REASSIGN, task, before, note=reason, entity="change_request", entity_id=req.id
+    )
     return req
 
 
@@ -162,8 +204,14 @@ def _pending_change(session: Session, task_id: int) -> ChangeRequest | None:
     return _pending(session, ChangeRequest, task_id)
 
 
-def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bool,
-                    new_lead_department_id: int | None = None, note: str = "") -> ChangeRequest:
+def decide_reassign(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    approve: bool,
+    new_lead_department_id: int | None = None,
+    note: str = "",
+) -> ChangeRequest:
     req = session.get(ChangeRequest, request_id)
     if req is None or req.kind != ChangeKind.REASSIGN:
         raise NotFound("未找到该改派申请")
@@ -186,8 +234,16 @@ def decide_reassign(session: Session, actor: Actor, request_id: int, approve: bo
         note = require_text(note, "note", "不同意改派的理由")
     req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    record_change(session, actor, "approve_reassign" if approve else "refuse_reassign", task, before,
-            note=note, entity="change_request", entity_id=req.id)
+    record_change(
+        session,
+        actor,
+        "approve_reassign" if approve else "refuse_reassign",
+        task,
+        before,
+        note=note,
+        entity="change_request",
+        entity_id=req.id,
+    )
     return req
 
 
@@ -199,9 +255,16 @@ def _set_lead(session: Session, task: Task, department_id: int) -> None:
     task.updated_at = clock.now()
 
 
-def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
-                   lead_department_id: int | None = None, requirement: str | None = None,
-                   title: str | None = None) -> ChangeRequest:
+def request_change(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    reason: str,
+    *,
+    lead_department_id: int | None = None,
+    requirement: str | None = None,
+    title: str | None = None,
+) -> ChangeRequest:
     """A change of lead department or of requirement, to be decided by someone else."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.REQUEST_CHANGE, task.status, who)
@@ -220,12 +283,19 @@ def request_change(session: Session, actor: Actor, task_id: int, reason: str, *,
         raise Conflict("已有一份变更或改派申请正在审核")
     kind = ChangeKind.LEAD_CHANGE if "lead_department_id" in payload else ChangeKind.REQUIREMENT_CHANGE
     before = snapshot(session, task)
-    req = ChangeRequest(task_id=task.id, kind=kind, department_id=actor.department_id,
-                        requested_by_id=actor.user_id, reason=reason, payload=payload)
+    req = ChangeRequest(
+        task_id=task.id,
+        kind=kind,
+        department_id=actor.department_id,
+        requested_by_id=actor.user_id,
+        reason=reason,
+        payload=payload,
+    )
     session.add(req)
     session.flush()
-    record_change(session, actor, Action.REQUEST_CHANGE, task, before, note=reason,
-            entity="change_request", entity_id=req.id)
+    record_change(
+        session, actor, Action.REQUEST_CHANGE, task, before, note=reason, entity="change_request", entity_id=req.id
+    )
     return req
 
 
@@ -266,6 +336,14 @@ def decide_change(session: Session, actor: Actor, request_id: int, approve: bool
         task.updated_at = clock.now()
     req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_by_id, req.decided_at, req.decision_note = actor.user_id, clock.now(), note
-    record_change(session, actor, "approve_change" if approve else "refuse_change", task, before,
-            note=note, entity="change_request", entity_id=req.id)
+    record_change(
+        session,
+        actor,
+        "approve_change" if approve else "refuse_change",
+        task,
+        before,
+        note=note,
+        entity="change_request",
+        entity_id=req.id,
+    )
     return req

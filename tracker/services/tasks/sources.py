@@ -94,13 +94,32 @@ def create_source(session: Session, actor: Actor, data: dict | SourceInput) -> S
         details["attendees"] = data.attendees
     if data.kind == SourceKind.LEADER_INSTRUCTION and data.document:
         details["document"] = data.document
-    src = Source(kind=data.kind.value, title=title[:200], reference=data.reference, source_date=data.source_date,
-                 leader_id=data.leader_id, body=data.body, details=details or None, created_by_id=actor.user_id)
+    src = Source(
+        kind=data.kind.value,
+        title=title[:200],
+        reference=data.reference,
+        source_date=data.source_date,
+        leader_id=data.leader_id,
+        body=data.body,
+        details=details or None,
+        created_by_id=actor.user_id,
+    )
     session.add(src)
     session.flush()
-    audit.record(session, actor, "source_create", entity="source", entity_id=src.id,
-                 after={"kind": src.kind, "title": src.title, "reference": src.reference,
-                        "source_date": src.source_date, "leader_id": src.leader_id})
+    audit.record(
+        session,
+        actor,
+        "source_create",
+        entity="source",
+        entity_id=src.id,
+        after={
+            "kind": src.kind,
+            "title": src.title,
+            "reference": src.reference,
+            "source_date": src.source_date,
+            "leader_id": src.leader_id,
+        },
+    )
     return src
 
 
@@ -129,8 +148,9 @@ def kind_label(kind: str) -> str:
         return kind
 
 
-def list_sources(session: Session, *, kind: str = "", text: str = "", page: int = 1,
-                 per_page: int = 50) -> tuple[list[SourceRow], int]:
+def list_sources(
+    session: Session, *, kind: str = "", text: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[SourceRow], int]:
     """Newest first, with the number of tasks registered from each source."""
     where = []
     if kind:
@@ -140,15 +160,20 @@ def list_sources(session: Session, *, kind: str = "", text: str = "", page: int 
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(sa.or_(Source.title.ilike(pattern, escape="\\"), Source.reference.ilike(pattern, escape="\\")))
     total = session.scalar(select(sa.func.count()).select_from(Source).where(*where))
-    counts = (select(Task.source_id, sa.func.count().label("n")).where(Task.source_id.is_not(None))
-              .group_by(Task.source_id).subquery())
+    counts = (
+        select(Task.source_id, sa.func.count().label("n"))
+        .where(Task.source_id.is_not(None))
+        .group_by(Task.source_id)
+        .subquery()
+    )
     stmt = (
         select(Source, Leader.name, sa.func.coalesce(counts.c.n, 0))
         .join(Leader, Leader.id == Source.leader_id, isouter=True)
         .join(counts, counts.c.source_id == Source.id, isouter=True)
         .where(*where)
         .order_by(Source.source_date.desc(), Source.id.desc())
-        .limit(per_page).offset((max(1, page) - 1) * per_page)
+        .limit(per_page)
+        .offset((max(1, page) - 1) * per_page)
     )
     rows = [SourceRow(src, name or "", n) for src, name, n in session.execute(stmt).all()]
     return rows, total
