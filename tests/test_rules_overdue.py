@@ -11,6 +11,7 @@ from sqlmodel import select
 from tests import factories as f
 from tracker.models import Milestone, Motion, MotionStep, ReportDue, Task
 from tracker.rules.overdue import (
+    CHASED_VALUES,
     RUNNING_VALUES,
     Horizon,
     Light,
@@ -27,6 +28,7 @@ from tracker.rules.overdue import (
     state_of,
 )
 from tracker.services.calendar import load_calendar
+from tracker.services.chasing import reminders
 from tracker.services.tasks import lifecycle as tasks
 from tracker.services.tasks import requests as task_requests
 from tracker.workflow import Status
@@ -144,52 +146,58 @@ _spec = st.fixed_dictionaries(
 )
 
 
+def _build(session, d, specs) -> list[int]:
+    """One task per spec, with its reports due, milestones and motion steps."""
+    ids = []
+    for i, sp in enumerate(specs):
+        task = Task(
+            code=f"P{i}",
+            title=f"T{i}",
+            status=sp["status"],
+            deadline_kind=sp["kind"],
+            due_date=sp["due"],
+            lead_department_id=d.lead_id,
+        )
+        session.add(task)
+        session.flush()
+        ids.append(task.id)
+        for due in sp["reports"]:
+            session.add(ReportDue(task_id=task.id, period_start=due - timedelta(days=6), due_date=due))
+        for j, due in enumerate(sp["milestones"]):
+            session.add(Milestone(task_id=task.id, title=f"m{j}", due_date=due))
+        if sp["steps"]:
+            motion = Motion(
+                kind="suggestion",
+                number=i + 1,
+                session_name="届次",
+                title="建议",
+                proposer="代表",
+                source_id=d.source_id,
+                task_id=task.id,
+            )
+            session.add(motion)
+            session.flush()
+            for due in sp["steps"]:
+                session.add(
+                    MotionStep(
+                        motion_id=motion.id,
+                        task_id=task.id,
+                        kind="opinion",
+                        department_id=d.assist_id,
+                        due_date=due,
+                    )
+                )
+    session.flush()
+    return ids
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(_spec, min_size=1, max_size=6), today=_dates, soon=st.integers(0, 12))
 def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
     """``is_overdue``/``_deadline``/``is_due_soon``/``light`` in SQL and ``state_of`` in Python
     give the same answer for any task, on any day (working days from 004 §57's calendar)."""
     try:
-        ids = []
-        for i, sp in enumerate(specs):
-            task = Task(
-                code=f"P{i}",
-                title=f"T{i}",
-                status=sp["status"],
-                deadline_kind=sp["kind"],
-                due_date=sp["due"],
-                lead_department_id=d.lead_id,
-            )
-            session.add(task)
-            session.flush()
-            ids.append(task.id)
-            for due in sp["reports"]:
-                session.add(ReportDue(task_id=task.id, period_start=due - timedelta(days=6), due_date=due))
-            for j, due in enumerate(sp["milestones"]):
-                session.add(Milestone(task_id=task.id, title=f"m{j}", due_date=due))
-            if sp["steps"]:
-                motion = Motion(
-                    kind="suggestion",
-                    number=i + 1,
-                    session_name="届次",
-                    title="建议",
-                    proposer="代表",
-                    source_id=d.source_id,
-                    task_id=task.id,
-                )
-                session.add(motion)
-                session.flush()
-                for due in sp["steps"]:
-                    session.add(
-                        MotionStep(
-                            motion_id=motion.id,
-                            task_id=task.id,
-                            kind="opinion",
-                            department_id=d.assist_id,
-                            due_date=due,
-                        )
-                    )
-        session.flush()
+        ids = _build(session, d, specs)
         h = Horizon.build(session, soon_workdays=soon, today=today)
         cal = load_calendar(session)
         rows = {
@@ -217,12 +225,40 @@ def test_sql_and_python_definitions_agree(session, d, specs, today, soon):
             overdue, due_soon, light_, days = rows[task_id]
             assert (bool(overdue), bool(due_soon), light_) == (twin.overdue, twin.due_soon, twin.light), sp
             state = deadline_state(session, h, task_id)
-            assert (state.overdue, state.deadline) == (twin.overdue, twin.deadline), sp
+            assert (state.overdue, state.deadline, state.kind) == (twin.overdue, twin.deadline, twin.kind), sp
             if twin.overdue:
                 assert days == state.workdays == cal.workdays_between(twin.deadline, today).value, sp
             if sp["kind"] == "date" and not sp["steps"] and sp["status"] in RUNNING_VALUES:
                 # scoring's as-of form (fixed due dates only) agrees with today's on such a task
                 assert scored[task_id] == (bool(overdue), days), sp
+    finally:
+        session.rollback()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_spec, min_size=1, max_size=6), today=_dates)
+def test_the_reminder_run_escalates_from_the_deadline_the_rule_names(session, d, specs, today):
+    """The escalation ladder reads overdue deadlines set-based (``reminders._deadline_rows``,
+    one query for every task); the pages read them per task (``rules.overdue._deadline``). For
+    every chased task both name the same deadline and the same working days late, except the
+    one case the ladder leaves out on purpose: a motion late on a handling step alone, which
+    the step reminders chase instead (000 §36)."""
+    try:
+        ids = _build(session, d, specs)
+        h = Horizon.build(session, today=today)
+        ladder = {
+            r.task_id: (r.deadline, r.days_over, r.kind)
+            for r in session.execute(select(reminders._deadline_rows(session, today, h.today_seq, 1)))
+            if r.task_id in ids
+        }
+        for task_id, sp in zip(ids, specs):
+            state = deadline_state(session, h, task_id)
+            chased = sp["status"] in CHASED_VALUES
+            if chased and state.overdue and state.workdays >= 1 and state.kind != "step":
+                kind = "overdue" if state.kind == "due" else "report"
+                assert ladder.get(task_id) == (state.deadline, state.workdays, kind), sp
+            else:
+                assert task_id not in ladder, sp
     finally:
         session.rollback()
 

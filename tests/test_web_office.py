@@ -808,7 +808,7 @@ def test_notice_of_a_recurring_task_says_what_its_escalation_says(office, sessio
     session.commit()
     esc = session.exec(select(Escalation).where(Escalation.task_id == task.id)).one()
     # 11-06 missed: 11-09 … 11-23 are eleven working days
-    assert "进展报送（2026-11-06）已逾期11个工作日" in esc.reason
+    assert "进展报送时限（2026-11-06）已逾期11个工作日" in esc.reason
     page = text(office.get(f"/office/escalations/{esc.id}/notice"))
     assert "尚未逾期" not in page
     assert "已逾期11个工作日（17天）" in page and "本期进展应于2026年11月6日前报送" in page

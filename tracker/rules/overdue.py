@@ -137,32 +137,50 @@ def is_overdue(h: Horizon) -> sa.ColumnElement[bool]:
     )
 
 
-@_cached
-def _deadline(h: Horizon) -> sa.ColumnElement:
-    """The deadline overdue days count from: the due date, the earliest missed report,
-    or (a motion whose due date is still ahead, or not set) its earliest missed step;
-    for a task late on a step alone, that step."""
-    first_missed = (
+def _first_missed_report(h: Horizon) -> sa.ScalarSelect:
+    return (
         select(sa.func.min(ReportDue.due_date))
         .where(ReportDue.task_id == Task.id, ReportDue.met_on.is_(None), ReportDue.due_date < h.today)
         .correlate(Task)  # two levels down (inside deadline_seq): auto-correlation stops at one
         .scalar_subquery()
     )
-    first_step = (
+
+
+def _first_missed_step(h: Horizon) -> sa.ScalarSelect:
+    return (
         select(sa.func.min(MotionStep.due_date))
         .where(MotionStep.task_id == Task.id, MotionStep.done_on.is_(None), MotionStep.due_date < h.today)
         .correlate(Task)
         .scalar_subquery()
     )
+
+
+def _dated_but_not_due(h: Horizon) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Task.deadline_kind == DeadlineKind.DATE.value, sa.or_(Task.due_date.is_(None), Task.due_date >= h.today)
+    )
+
+
+@_cached
+def _deadline(h: Horizon) -> sa.ColumnElement:
+    """The deadline overdue days count from: the due date, the earliest missed report,
+    or (a motion whose due date is still ahead, or not set) its earliest missed step;
+    for a task late on a step alone, that step."""
     return sa.case(
-        (
-            sa.and_(
-                Task.deadline_kind == DeadlineKind.DATE.value, sa.or_(Task.due_date.is_(None), Task.due_date >= h.today)
-            ),
-            first_step,
-        ),
+        (_dated_but_not_due(h), _first_missed_step(h)),
         (Task.deadline_kind == DeadlineKind.DATE.value, Task.due_date),
-        else_=sa.func.coalesce(first_missed, first_step),
+        else_=sa.func.coalesce(_first_missed_report(h), _first_missed_step(h)),
+    )
+
+
+@_cached
+def _deadline_kind(h: Horizon) -> sa.ColumnElement[str]:
+    """Which deadline ``_deadline`` chose: "due", "report" or "step" (``DeadlineState.kind``)."""
+    return sa.case(
+        (_dated_but_not_due(h), sa.literal("step")),
+        (Task.deadline_kind == DeadlineKind.DATE.value, sa.literal("due")),
+        (_first_missed_report(h).is_not(None), sa.literal("report")),
+        else_=sa.literal("step"),
     )
 
 
@@ -330,19 +348,25 @@ class DeadlineState:
 
 NOT_OVERDUE = DeadlineState(False, 0, None, 0)
 
+# What each kind of deadline is called wherever a late task is explained: the escalation's reason,
+# the escalate form, the printed notice.
+DEADLINE_NAMES = {"due": "完成时限", "report": "进展报送时限", "step": "办理环节时限"}
+
+
+def deadline_name(kind: str) -> str:
+    """The name of a ``DeadlineState.kind`` ("due", "report", "step") for people."""
+    return DEADLINE_NAMES.get(kind, DEADLINE_NAMES["due"])
+
 
 def deadline_state(session: Session, h: Horizon, task_id: int) -> DeadlineState:
     """``is_overdue``, ``overdue_workdays`` and the deadline of one task, read through the
     same SQL expressions as the lists and the board."""
     row = session.execute(
-        select(is_overdue(h), overdue_workdays(h), _deadline(h), Task.deadline_kind, Task.due_date).where(
-            Task.id == task_id
-        )
+        select(is_overdue(h), overdue_workdays(h), _deadline(h), _deadline_kind(h)).where(Task.id == task_id)
     ).one_or_none()
     if row is None or not row[0] or row[2] is None:
         return NOT_OVERDUE
-    overdue, days, deadline, deadline_kind, due_date = row
-    kind = "report" if deadline_kind != DeadlineKind.DATE.value else ("step" if deadline != due_date else "due")
+    overdue, days, deadline, kind = row
     return DeadlineState(True, int(days or 0), deadline, (h.today - deadline).days, kind)
 
 
@@ -352,6 +376,7 @@ class TwinState:
     deadline: date | None
     due_soon: bool
     light: str
+    kind: str = ""  # as DeadlineState.kind
 
 
 def state_of(
@@ -377,15 +402,19 @@ def state_of(
         or (dated and due_date is not None and due_date < h.today)
         or (not dated and reports and reports[0] < h.today)
     )
+    missed_reports = [d for d in reports if d < h.today]
     if dated and (due_date is None or due_date >= h.today):
-        deadline = missed_steps[0] if missed_steps else None
+        deadline, kind = (missed_steps or [None])[0], "step"
     elif dated:
-        deadline = due_date
+        deadline, kind = due_date, "due"
     else:
-        missed_reports = [d for d in reports if d < h.today]
-        deadline = (missed_reports or missed_steps or [None])[0]
+        deadline, kind = (missed_reports or missed_steps or [None])[0], "report" if missed_reports else "step"
     soon = due_soon_of(h, status, due_date)
     missed_milestone = any(d < h.today for d in milestones_undone)
     return TwinState(
-        overdue, deadline if overdue else None, soon, light_of(h, status, due_date, overdue, missed_milestone)
+        overdue,
+        deadline if overdue else None,
+        soon,
+        light_of(h, status, due_date, overdue, missed_milestone),
+        kind if overdue else "",
     )

@@ -47,7 +47,7 @@ from tracker.models import (
     Urgency,
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
-from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_state
+from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_name, deadline_state
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.intake import decompose
 from tracker.services.intake.deadlines import describe_recurrence
@@ -628,8 +628,7 @@ def escalate(task_id: int):
             return redirect(url_for(".notice", escalation_id=esc.id))
     state = deadline_state(s, _horizon(), task.id)
     if request.method != "POST" and state.overdue:
-        what = "进展报送时限" if state.kind == "report" else "完成时限"
-        reason = f"该事项已超过{what}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
+        reason = f"该事项已超过{deadline_name(state.kind)}{state.workdays}个工作日，请抓紧办理并书面报告办理情况。"
     return render_template(
         "office/escalate.html",
         task=task,
@@ -648,7 +647,9 @@ def _deadline_missed(state) -> str:
         return ""
     d = state.deadline
     on = f"{d.year}年{d.month}月{d.day}日"
-    return {"report": f"本期进展应于{on}前报送", "step": f"办理环节时限为{on}"}.get(state.kind, f"完成时限为{on}")
+    if state.kind == "report":
+        return f"本期进展应于{on}前报送"
+    return f"{deadline_name(state.kind)}为{on}"
 
 
 @bp.get("/escalations/<int:escalation_id>/notice")

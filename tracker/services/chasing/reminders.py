@@ -48,7 +48,7 @@ from tracker.models import (
     UTCDateTime,
 )
 from tracker.rules.ladder import level_name
-from tracker.rules.overdue import CHASED_VALUES
+from tracker.rules.overdue import CHASED_VALUES, deadline_name
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar
 from tracker.services.chasing import by_hand as task_chasing
@@ -379,7 +379,7 @@ def _escalate(
     now = clock.now()
     rows = []
     for i, (level, task_id, dep_id, deadline, days_over, kind, key) in enumerate(found):
-        what = "进展报送" if kind == "report" else "完成时限"
+        what = deadline_name("report" if kind == "report" else "due")
         reason = (
             f"{what}（{deadline.isoformat()}）已逾期{days_over}个工作日，"
             f"按规则自动督办（第{level}级：{level_name(level)}）"
