@@ -3,7 +3,7 @@ SQL injection through every filter and sort parameter (no 500, no extra rows, no
 and horizontal escalation between departments on every task-bound route.
 
 Covered elsewhere and not repeated here: disguised, oversized and badly named uploads
-(tests/test_attachments.py), zip bombs and formula cells on import (tests/test_import_safety.py),
+(tests/test_tasks_attachments.py), zip bombs and formula cells on import (tests/test_import_safety.py),
 the full role × route matrix with real requests (tests/test_permission_matrix.py).
 """
 

@@ -178,7 +178,7 @@ def _run(action: Action, session: Session, d: f.District, actor: Actor, task: Ta
         A.REMIND: lambda: task_chasing.remind(session, actor, tid, "请抓紧办理"),
         A.ESCALATE: lambda: task_chasing.escalate(session, actor, tid, "逾期未办结"),
         # Only the system may (Party.SYSTEM): every person here is refused; the system's
-        # own step is tested in tests/test_reminders.py.
+        # own step is tested in tests/test_chasing_reminders.py.
         A.CLOSE_NO_OBJECTION: lambda: task_chasing.close_no_objection(session, actor, tid),
     }
     assert set(calls) == set(Action)

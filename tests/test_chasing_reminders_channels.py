@@ -1,4 +1,4 @@
-"""The same four weeks as tests/test_reminders.py, through the daily job and all three
+"""The same four weeks as tests/test_chasing_reminders.py, through the daily job and all three
 channels: the in-app inbox, a real SMTP server (aiosmtpd) and a group-robot webhook
 (a local HTTP server), both on 127.0.0.1. The job runs twice every day; the test
 counts what each person and robot received per day: one digest per working day with

@@ -1,0 +1,37 @@
+"""催办 and 督办 by hand (services/chasing/by_hand.py)."""
+
+from datetime import date
+
+import pytest
+
+from tests import factories as f
+from tracker.errors import Conflict, ValidationFailed
+from tracker.services.chasing import by_hand as task_chasing
+
+
+@pytest.fixture
+def d(session):
+    return f.district(session)
+
+
+def test_reminder_once_per_day(session, d):
+    task = f.task_in(session, d, "assigned")
+    task_chasing.remind(session, d.leader, task.id, "请抓紧办理")
+    with pytest.raises(Conflict):
+        task_chasing.remind(session, d.office, task.id)
+    with f.on(date(2026, 11, 24)):
+        task_chasing.remind(session, d.office, task.id)
+
+
+def test_escalation_notices_are_numbered(session, d):
+    task = f.task_in(session, d, "in_progress")
+    a = task_chasing.escalate(session, d.office, task.id, "逾期未办结")
+    b = task_chasing.escalate(session, d.office, task.id, "仍未办结", level=3)
+    assert (a.notice_no, b.notice_no) == ("督办〔2026〕1号", "督办〔2026〕2号")
+
+
+def test_reminder_only_to_the_task_departments(session, d):
+    task = f.task_in(session, d, "assigned")
+    task_chasing.remind(session, d.office, task.id, department_id=d.assist_id)
+    with pytest.raises(ValidationFailed, match="牵头单位或协办单位"):
+        task_chasing.remind(session, d.office, task.id, department_id=d.other_id)
