@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from tracker.models import Department, DepartmentAlias, DepartmentKind, Leader, Role, User
+from tracker.models import Department, DepartmentKind, Leader, Role, User
 from tracker.rules.names import normalise_name
 from tracker.services.actors import SYSTEM, Actor
 from tracker.services.organisation import directory as organisation
@@ -138,15 +138,8 @@ class Org:
 
 
 def _free_aliases(session: Session, aliases: list[str]) -> list[str]:
-    """Aliases no other department uses yet (a database may already hold real ones)."""
-    out = []
-    for alias in aliases:
-        key = normalise_name(alias)
-        taken = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
-        named = session.exec(select(Department).where(Department.name == key)).first()
-        if not taken and not named:
-            out.append(alias)
-    return out
+    """Aliases no other department answers to yet (a database may already hold real ones)."""
+    return [alias for alias in aliases if organisation.name_holder(session, alias)[0] is None]
 
 
 def build_org(session: Session) -> Org:

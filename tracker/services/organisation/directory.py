@@ -82,17 +82,29 @@ def create_department(
     return dep
 
 
+def name_holder(session: Session, text: str) -> tuple[Department | None, str]:
+    """The department that already answers to ``text`` (normalised), and how: "name" (its full
+    name) or "alias"; (None, "") when the text is free. A name or alias names one department."""
+    key = normalise_name(text)
+    named = session.exec(select(Department).where(Department.name == key)).first()
+    if named is not None:
+        return named, "name"
+    clash = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == key)).first()
+    if clash is not None:
+        return session.get(Department, clash.department_id), "alias"
+    return None, ""
+
+
 def add_alias(session: Session, dep: Department, alias: str, *, audit_actor: Actor | None) -> None:
     alias = normalise_name(alias)
     if not alias or alias == dep.name:
         return
-    clash = session.exec(select(DepartmentAlias).where(DepartmentAlias.alias == alias)).first()
-    if clash and clash.department_id != dep.id:
-        other = session.get(Department, clash.department_id)
-        raise Conflict(f"简称“{alias}”已被“{other.name}”使用")
-    if session.exec(select(Department).where(Department.name == alias, Department.id != dep.id)).first():
-        raise Conflict(f"简称“{alias}”与另一单位的全称相同")
-    if clash is None:
+    holder, how = name_holder(session, alias)
+    if holder is not None and holder.id != dep.id:
+        if how == "name":
+            raise Conflict(f"简称“{alias}”与另一单位的全称相同")
+        raise Conflict(f"简称“{alias}”已被“{holder.name}”使用")
+    if holder is None:
         session.add(DepartmentAlias(department_id=dep.id, alias=alias))
         session.flush()
         if audit_actor is not None:
