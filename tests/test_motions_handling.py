@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from tests.fixtures.helpers import load_district
 from tests.fixtures.make_motion_fixtures import PROPOSALS, SUGGESTIONS
 from tracker import clock
-from tracker.errors import ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.models import AuditEvent, Motion, MotionStep, Reminder, Role, Source, Task
 from tracker.rules import overdue as derived
 from tracker.services.actors import SYSTEM, Actor
@@ -29,6 +29,7 @@ from tracker.services.motions import limits as motion_limits
 from tracker.services.motions import publishing as motion_publishing
 from tracker.services.motions import reminders as motion_reminders
 from tracker.services.organisation import directory as organisation
+from tracker.services.tasks import attachments
 from tracker.services.tasks import lifecycle as tasks
 
 ASSIGNED = date(2026, 3, 6)
@@ -238,6 +239,11 @@ def test_frozen_clock_walk(session, batch, tmp_path):
             directory=tmp_path,
         )
     assert session.get(Task, m1.task_id).status == "pending_review" and m1.stage == "review"
+    # the answer letter reaches the co-handling units too; a unit outside the motion gets nothing
+    letter, _path = attachments.for_download(session, cg, m1.answer_attachment_id, directory=tmp_path)
+    assert letter.id == m1.answer_attachment_id
+    with pytest.raises(NotFound):
+        attachments.for_download(session, jtj, m1.answer_attachment_id, directory=tmp_path)
     with clock.frozen(date(2026, 5, 18)):
         motions.review_answer(session, org.office, m1.id, True)
     assert session.get(Task, m1.task_id).status == "closed" and m1.stage == "feedback"

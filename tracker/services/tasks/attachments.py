@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
-from tracker.models import Attachment, ProgressReport, Task
+from tracker.models import Attachment, Motion, ProgressReport, Task
 from tracker.services import audit
 from tracker.services.actors import Actor, parties
 from tracker.services.tasks.lifecycle import get_task
@@ -259,7 +259,8 @@ def for_download(
     """The attachment and its file, if the actor may see it; NotFound otherwise.
 
     An assisting department sees only its own part of a task, so it may fetch
-    only the files of its own department's reports.
+    only the files of its own department's reports, and a motion's answer letter
+    (答复函), which the handling rules send to the co-handling units as well.
     """
     row = session.get(Attachment, attachment_id)
     if row is None:
@@ -270,12 +271,17 @@ def for_download(
         raise NotFound("附件不存在")
     if who == {Party.ASSIST}:
         report = session.get(ProgressReport, row.report_id) if row.report_id else None
-        if report is None or report.department_id != actor.department_id:
+        own = report is not None and report.department_id == actor.department_id
+        if not own and not _is_answer_letter(session, row):
             raise NotFound("附件不存在")
     path = (directory or upload_dir()) / row.stored_name
     if not path.is_file():
         raise NotFound("附件文件已丢失，请联系管理员")
     return row, path
+
+
+def _is_answer_letter(session: Session, row: Attachment) -> bool:
+    return session.scalar(select(Motion.id).where(Motion.answer_attachment_id == row.id)) is not None
 
 
 def for_reports(session: Session, report_ids: list[int]) -> dict[int, list[Attachment]]:
