@@ -16,8 +16,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.test_delivery_queue import robot, smtp  # noqa: F401 - the servers the delivery tests start
-from tests.test_reminders import END, EXPECTED, EXPECTED_ESCALATIONS, OFF_DAYS, START, act, walk  # noqa: F401
+from tests.test_chasing_reminders import END, EXPECTED, EXPECTED_ESCALATIONS, OFF_DAYS, START, act, walk  # noqa: F401
+from tests.test_notify_queue import robot, smtp  # noqa: F401 - the servers the delivery tests start
 from tracker import clock, create_app, jobs
 from tracker.config import Settings
 from tracker.models import JobRun, Notification, NotificationChannel, Reminder, User

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests import factories as f
-from tests.test_delivery_queue import robot  # noqa: F401 - the recording HTTP server
+from tests.test_notify_queue import robot  # noqa: F401 - the recording HTTP server
 from tests.webutil import login, post
 from tracker.config import Settings
 from tracker.models import AuditEvent, Delivery, Notification, NotificationChannel, User
