@@ -20,6 +20,7 @@ from tracker.errors import Conflict, ValidationFailed
 from tracker.models import Escalation, ExtensionRequest, Reminder, Task
 from tracker.rules import ladder
 from tracker.services.actors import Actor
+from tracker.services.chasing.notices import notify_escalations
 from tracker.services.tasks.lifecycle import (
     _pending,
     _set_status,
@@ -94,6 +95,20 @@ def escalate(
     session.add(esc)
     session.flush()
     record_change(session, actor, Action.ESCALATE, task, before, note=reason, entity="escalation", entity_id=esc.id)
+    notify_escalations(
+        session,
+        clock.today(),
+        [
+            {
+                "id": esc.id,
+                "task_id": task.id,
+                "department_id": esc.department_id,
+                "level": level,
+                "notice_no": esc.notice_no,
+                "reason": reason,
+            }
+        ],
+    )
     return esc
 
 

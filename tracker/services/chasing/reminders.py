@@ -52,9 +52,8 @@ from tracker.rules.overdue import CHASED_VALUES, deadline_name
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar
 from tracker.services.chasing import by_hand as task_chasing
+from tracker.services.chasing.notices import notify_escalations
 from tracker.services.chasing.rules import load_rules
-from tracker.services.notify.messages import notify_many
-from tracker.services.organisation.directory import ladder_recipients
 from tracker.workflow import TRANSITIONS, Action
 
 # --- the daily run ---------------------------------------------------------------
@@ -430,34 +429,6 @@ def _escalate(
     return len(made), made
 
 
-def _notify_escalations(session: Session, day: date, made: list[dict]) -> int:
-    """Each automatic 督办 notice goes at once to the people on its rung, in one batch
-    (``notify_many``: the first run on a large district sends tens of thousands)."""
-    if not made:
-        return 0
-    codes = {}
-    ids = sorted({e["task_id"] for e in made})
-    for i in range(0, len(ids), 900):
-        codes.update(session.execute(select(Task.id, Task.code).where(Task.id.in_(ids[i : i + 900]))).all())
-    rungs = ladder_recipients(session, made)
-    by_id = {e["id"]: e for e in made}
-    messages = [
-        {
-            "user_id": uid,
-            "kind": "escalation",
-            "title": f"督办通知：{e['notice_no']}（{codes.get(e['task_id'], '')}）",
-            "body": e["reason"],
-            "key": f"escalation:{esc_id}:{uid}",
-            "day": day,
-            "payload": {"task_id": e["task_id"], "escalation_id": esc_id, "level": e["level"]},
-        }
-        for esc_id, users in rungs.items()
-        for e in (by_id[esc_id],)
-        for uid in users
-    ]
-    return notify_many(session, messages)
-
-
 def _countersign_candidates(day: date, rules: dict) -> sa.Select:
     return (
         select(Task.id)
@@ -507,7 +478,7 @@ def run_rules(session: Session, day: date, *, dry_run: bool = False) -> dict[str
             session, day, _reminder_selects(session, day, rules, seq, cal), dry_run=dry_run, skip=skip
         )
         escalated, made = _escalate(session, day, seq, rules, dry_run=dry_run, skip=skip)
-        notified = 0 if dry_run else _notify_escalations(session, day, made)
+        notified = 0 if dry_run else notify_escalations(session, day, made)
     session.flush()
     counts = {
         "workday": 1,
