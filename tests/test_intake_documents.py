@@ -198,6 +198,30 @@ def test_a_two_page_pdf_with_a_text_page_and_a_scanned_page():
     assert similarity("\n".join(MINUTES[3:]), second) >= 0.9
 
 
+def test_a_scanned_pdf_whose_only_text_is_a_stamp_is_read_by_ocr():
+    pdf = new_pdf()
+    pdf.add_page(format=(180, 100))
+    pdf.image(draw_text(MINUTES[1:3]), x=5, y=5, w=170)
+    pdf.set_auto_page_break(False)
+    pdf.set_xy(150, 90)
+    pdf.cell(20, 5, "第1页")  # a scanner's page stamp: a text layer, but not the page's text
+
+    got = read_document(bytes(pdf.output()), "扫描件.pdf")
+
+    assert got.kind == "ocr" and got.pages == 1
+    assert got.warnings == ["第1页没有文字层，已用文字识别读取，请核对"]
+    assert got.text.startswith("一、关于老旧小区改造") and "5个工作日内" in got.text
+
+
+@pytest.mark.parametrize(
+    "layer, usable",
+    [("", None), (" \r\n ", None), ("区住建局牵头", True), ("\ue000\ue001\ue002\ufffd区", False)],
+    ids=["none", "blank", "text", "undecodable"],
+)
+def test_which_text_layers_are_read(layer, usable):
+    assert documents._usable_layer(layer) is usable
+
+
 # --- scans and photos -----------------------------------------------------------------------
 
 
