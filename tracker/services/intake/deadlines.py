@@ -22,6 +22,14 @@ from typing import Literal
 
 from tracker.calendar import WorkCalendar
 from tracker.models import DeadlineKind, FeedbackCycle
+from tracker.rules.festivals import (
+    FESTIVALS,
+    LABELS,
+    FestivalDay,
+    after_festival,
+    before_festival,
+    next_festival,
+)
 from tracker.rules.periods import (
     add_months,
     month_end,
@@ -246,6 +254,51 @@ def _ten_days(m, ctx):
     day = {"上旬": 10, "中旬": 20, "下旬": None}[m["x"]]
     part = _dated(ctx, _year_of(ctx, m), lambda y: _make_date(ctx, y, month, day))
     return _with_note(part, f"{m['x']}按该旬最后一天计")
+
+
+@_rule(r"(?P<rel>本|当|下个?)月(?:份)?(?P<x>上旬|中旬|下旬)(?:末)?" + _BEFORE)
+def _relative_ten_days(m, ctx):
+    first = add_months(ctx.base.replace(day=1), 1 if (m["rel"] or "").startswith("下") else 0)
+    day = {"上旬": 10, "中旬": 20, "下旬": None}[m["x"]]
+    due = _make_date(ctx, first.year, first.month, day)
+    if due < ctx.base:
+        raise DeadlineError(f"时限早于起算日期{ctx.base.isoformat()}：“{ctx.phrase}”", ctx.phrase)
+    return _with_note(_Part("date", due), f"{m['x']}按该旬最后一天计")
+
+
+_FESTIVAL = "(?P<f>" + "|".join(sorted(FESTIVALS, key=len, reverse=True)) + ")"
+_BREAK = r"(?:假期|长假|节日|放假)?"
+
+
+def _festival_part(found: FestivalDay, note: str) -> _Part:
+    return _Part("date", found.value, provisional_years=found.provisional_years, notes=(note,))
+
+
+@_rule(_FESTIVAL + _BREAK + r"(?:之前|以前|前)")
+def _before_festival(m, ctx):
+    """春节前: the last working day before the break (tracker.rules.festivals)."""
+    found = before_festival(ctx.calendar, ctx.base, FESTIVALS[m["f"]])
+    return _festival_part(found, f"{LABELS[found.festival]}放假前最后一个工作日")
+
+
+@_rule(r"(?:" + _FESTIVAL + _BREAK + r"|节)(?:之后|以后|后)(?:上班)?" + rf"(?P<n>{NUM})个?工作日" + _WITHIN)
+def _after_festival(m, ctx):
+    """节后3个工作日内: counted from the first working day after the break, which is day one."""
+    n = _num(ctx, m["n"])
+    _span_check(ctx, n, n)
+    key = FESTIVALS[m["f"]] if m["f"] else next_festival(ctx.calendar, ctx.base)
+    found = after_festival(ctx.calendar, ctx.base, key, n)
+    note = f"{LABELS[key]}假期后第{n}个工作日"
+    if not m["f"]:
+        note = f"“节后”按{LABELS[key]}计，" + note
+    return _festival_part(found, note)
+
+
+@_rule(r"节(?:前|日前|假前)")
+def _before_next_festival(m, ctx):
+    key = next_festival(ctx.calendar, ctx.base)
+    found = before_festival(ctx.calendar, ctx.base, key)
+    return _festival_part(found, f"“节前”按{LABELS[key]}计，放假前最后一个工作日")
 
 
 @_rule(_OPT_YEAR + r"(?P<h>上半年|下半年)(?:末|底|内|以内|之内)?" + _BEFORE)
