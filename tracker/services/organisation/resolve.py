@@ -20,13 +20,17 @@ from tracker.models import Department, DepartmentAlias, Leader
 from tracker.rules.names import (
     ASSIST,
     CONJUNCTION,
+    GROUP_IN_TEXT,
     HONORIFIC,
     LEAD,
     MAJOR_SEPARATORS,
     MINOR_SEPARATORS,
     PREFIX_LABEL,
+    PREFIXES,
     ROLE_OF,
     SPACES,
+    VAGUE_IN_TEXT,
+    group_cell,
     group_kinds,
     is_leader_title,
     is_vague,
@@ -46,6 +50,8 @@ __all__ = [
     "DepartmentResolver",
     "LeaderResolution",
     "LeaderResolver",
+    "NameHit",
+    "NameScanner",
     "one_department",
     "one_leader",
 ]
@@ -112,8 +118,11 @@ class DepartmentResolver:
     @classmethod
     def load(cls, session: Session) -> DepartmentResolver:
         """One query for departments and one for aliases; inactive ones only for messages."""
-        rows = session.exec(select(Department)).all()
-        aliases = session.exec(select(DepartmentAlias)).all()
+        return cls.build(session.exec(select(Department)).all(), session.exec(select(DepartmentAlias)).all())
+
+    @classmethod
+    def build(cls, rows: list[Department], aliases: list[DepartmentAlias]) -> DepartmentResolver:
+        """The resolver of these rows (read by ``load``, or made in memory by a test)."""
         active: dict[str, set[int]] = {}
         inactive: dict[str, set[int]] = {}
         depts = []
@@ -338,7 +347,10 @@ class LeaderResolver:
 
     @classmethod
     def load(cls, session: Session) -> LeaderResolver:
-        rows = session.exec(select(Leader).order_by(Leader.sort_order, Leader.id)).all()
+        return cls.build(session.exec(select(Leader).order_by(Leader.sort_order, Leader.id)).all())
+
+    @classmethod
+    def build(cls, rows: list[Leader]) -> LeaderResolver:
         return cls([_Lead(ld.id, normalise_name(ld.name), ld.title or "", ld.active) for ld in rows])
 
     def active_named(self, name: str) -> list[int]:
@@ -432,6 +444,168 @@ class LeaderResolver:
         out.ids.append(leader.id)
         out.matched.append((token, leader.id))
         return leader.id
+
+
+# --- names in running text (minutes, instructions) -----------------------------------
+
+# Titles a leader is written with, before or after the name (常务副区长吴海涛, 吴海涛副区长).
+_TITLE_WORDS = (r"(?:常务副[区县]长|副[区县]长|[区县]长助理|[区县]长|党组成员|办公室主任|副秘书长|秘书长|副主任|主任"
+                r"|副书记|书记)")
+_TITLE_BEFORE = re.compile(r"(?:[区县]政府|[区县]委)?" + _TITLE_WORDS + r"[ \u3000]?$")
+_TITLE_AFTER = re.compile(r"^[ \u3000]?(?:" + _TITLE_WORDS + r"(?:同志)?|同志)")
+# A unit of a higher level (市发改委, 国家统计局) is not the district's, whatever its short name.
+_HIGHER = "市省州国"
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """One name of the district found in a text, with where it stands."""
+
+    kind: str  # department | group | vague | ambiguous | leader
+    start: int
+    end: int
+    text: str  # as written
+    name: str  # what a cell says: the spelling, a group word, the leader's registered name
+    ids: tuple[int, ...] = ()
+
+
+def _same_length_nfkc(text: str) -> str:
+    """NFKC character by character, keeping offsets (a character that would change the
+    length stays as it is)."""
+    out = []
+    for ch in text:
+        n = nfkc(ch)
+        out.append(n if len(n) == 1 else ch)
+    return "".join(out)
+
+
+class NameScanner:
+    """Finds every department, group word and leader of the district in a text.
+
+    The organisation is a closed vocabulary: full names, short names, aliases (with and
+    without the district's 区/县 prefix), group words (各街道办事处, 区直各部门), vague words
+    (相关单位) and leaders with or without their titles (吴海涛副区长, 常务副区长吴海涛,
+    海涛同志, 区长 when one leader holds it). The longest spelling wins at each place: 区住建局
+    inside 区住建局局长 is still 区住建局.
+    """
+
+    def __init__(self, departments: DepartmentResolver, leaders: LeaderResolver):
+        self.departments = departments
+        self.leaders = leaders
+        names = [d.name for d in departments._depts.values()]
+        prefix = max(("区", "县"), key=lambda p: sum(n.startswith(p) for n in names))
+        spellings: dict[str, set[int]] = {}
+        for key, ids in departments._index.items():
+            spellings.setdefault(key, set()).update(ids)
+        for key, ids in list(departments._index.items()):
+            variants = [key[1:]] if key.startswith(prefix) and len(key) >= 4 else []
+            if key[:1] not in PREFIXES:
+                variants.append(prefix + key)
+            for v in variants:
+                if v not in departments._index:
+                    spellings.setdefault(v, set()).update(ids)
+        self._departments = spellings
+        people: dict[str, int] = {}
+        by_name: dict[str, list[_Lead]] = {}
+        for ld in leaders._leaders:
+            if ld.active:
+                by_name.setdefault(ld.name, []).append(ld)
+        for name, holders in by_name.items():
+            if len(holders) == 1:
+                people[name] = holders[0].id
+                given = name[1:] if len(name) == 3 else name[2:] if len(name) == 4 else ""
+                if given:
+                    people.setdefault(given + "同志", holders[0].id)
+        self._people = people
+        self._ambiguous_people = {n for n, h in by_name.items() if len(h) > 1}
+        self._names = {ld.id: ld.name for ld in leaders._leaders}
+        titles: dict[str, list[int]] = {}
+        for ld in leaders._leaders:
+            if ld.active:
+                for part in re.split(r"[、,，]", ld.title or ""):
+                    key = title_key(part)
+                    if re.fullmatch(r"(?:常务副)?[区县]长", key):
+                        titles.setdefault(key, []).append(ld.id)
+        bare = {k: v[0] for k, v in titles.items() if len(v) == 1}
+        self._titles = bare
+        words = sorted(set(spellings) | set(people) | self._ambiguous_people, key=len, reverse=True)
+        alternatives = [re.escape(w) for w in words if w]
+        alternatives += [rf"(?<![副务]){re.escape(t)}(?!助理|办公|会|室|[区县]长)" for t in
+                         sorted(bare, key=len, reverse=True)]
+        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+
+    @classmethod
+    def load(cls, session: Session) -> NameScanner:
+        return cls(DepartmentResolver.load(session), LeaderResolver.load(session))
+
+    def department_name(self, dept_id: int) -> str:
+        return self.departments._depts[dept_id].name
+
+    def leader_name(self, leader_id: int) -> str:
+        return self._names[leader_id]
+
+    def scan(self, text: str) -> list[NameHit]:
+        """Every name in ``text``, in order, none overlapping another."""
+        flat = _same_length_nfkc(text)
+        found: list[NameHit] = []
+        for m in GROUP_IN_TEXT.finditer(flat):
+            cell, kinds = group_cell(m.group())
+            ids = tuple(d.id for d in self.departments._depts.values() if d.kind in kinds)
+            found.append(NameHit("group", m.start(), m.end(), text[m.start():m.end()], cell, ids))
+        for m in VAGUE_IN_TEXT.finditer(flat):
+            found.append(NameHit("vague", m.start(), m.end(), text[m.start():m.end()], m.group()))
+        if self._pattern is not None:
+            for m in self._pattern.finditer(flat):
+                found.append(self._hit(text, flat, m))
+        kept: list[NameHit] = []
+        for hit in sorted((h for h in found if h is not None), key=lambda h: (h.start, -(h.end - h.start))):
+            if kept and hit.start < kept[-1].end:
+                continue
+            kept.append(hit)
+        return self._join_titles(text, flat, kept)
+
+    def _hit(self, text: str, flat: str, m: re.Match) -> NameHit | None:
+        word = m.group()
+        if word in self._departments:
+            before = flat[m.start() - 1] if m.start() else ""
+            if before and before in _HIGHER and not word.startswith(PREFIXES):
+                return None
+            ids = tuple(sorted(self._departments[word]))
+            kind = "department" if len(ids) == 1 else "ambiguous"
+            return NameHit(kind, m.start(), m.end(), text[m.start():m.end()], word, ids)
+        if word in self._people:
+            leader = self._people[word]
+            return NameHit("leader", m.start(), m.end(), text[m.start():m.end()], self._names[leader], (leader,))
+        if word in self._ambiguous_people:
+            return NameHit("ambiguous_leader", m.start(), m.end(), word, word)
+        leader = self._titles[title_key(word)]
+        return NameHit("leader", m.start(), m.end(), text[m.start():m.end()], self._names[leader], (leader,))
+
+    def _join_titles(self, text: str, flat: str, hits: list[NameHit]) -> list[NameHit]:
+        """A leader's span takes in the titles written around the name (区长 周国平, 吴海涛
+        副区长, 海涛同志); a bare title right before a name is that name's title."""
+        out: list[NameHit] = []
+        for hit in hits:
+            if hit.kind != "leader":
+                out.append(hit)
+                continue
+            start, end = hit.start, hit.end
+            prev = out[-1] if out else None
+            if (prev is not None and prev.kind == "leader" and prev.ids == hit.ids
+                    and not flat[prev.end:hit.start].strip()):
+                out.pop()
+                start = prev.start
+            else:
+                floor = prev.end if prev is not None else 0
+                window = flat[max(floor, start - 12):start]
+                m = _TITLE_BEFORE.search(window)
+                if m:
+                    start -= len(window) - m.start()
+            after = _TITLE_AFTER.match(flat[end:end + 12])
+            if after:
+                end += after.end()
+            out.append(NameHit("leader", start, end, text[start:end], hit.name, hit.ids))
+        return out
 
 
 # --- one name, for a command line --------------------------------------------------
