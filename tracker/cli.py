@@ -13,6 +13,7 @@ from tracker.cli_args import parse_date
 from tracker.cli_bulletin import register_bulletin_cli
 from tracker.cli_jobs import register_jobs_cli
 from tracker.cli_ledger import register_ledger_cli
+from tracker.cli_minutes import register_minutes_cli
 from tracker.cli_motions import register_motions_cli
 from tracker.cli_ops import register_ops_cli
 from tracker.cli_schedule import register_schedule_cli
@@ -66,6 +67,7 @@ def register_cli(app: Flask) -> None:
     register_bulletin_cli(app)
     register_ops_cli(app)  # check, backup, restore
     register_motions_cli(app)  # 人大建议/政协提案
+    register_minutes_cli(app)  # minutes parse: 会议纪要、领导批示 拆分建议
 
     @app.cli.command("init-db")
     def init_db() -> None:

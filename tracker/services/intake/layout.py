@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from tracker.services.intake.deadlines import cn_number
 
-__all__ = ["ITEM_STARTERS", "Layout", "Segment", "View", "make_view", "read_minutes"]
+__all__ = ["ITEM_STARTERS", "Layout", "Segment", "View", "make_view", "numbered_items", "read_minutes"]
 
 _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef“”‘’—…"
 _END = "。；;！!？?：:”」』）)"
@@ -49,11 +49,16 @@ def _is_cjk(ch: str) -> bool:
     return bool(ch) and bool(re.match(f"[{_CJK}]", ch))
 
 
+def _columns(line: str) -> int:
+    """Display width: a Chinese character takes two columns, a digit or a letter one."""
+    return sum(2 if _is_cjk(ch) else 1 for ch in line)
+
+
 def _wrap_width(lines: list[str]) -> int:
-    """The width of a text wrapped at a fixed width (several lines of about the same length
-    that end mid-sentence), or 0 when the text is not wrapped."""
+    """The width (in columns) of a text wrapped at a fixed width (several lines of about the
+    same width that end mid-sentence), or 0 when the text is not wrapped."""
     open_lines = [
-        len(s.strip(_SPACE))
+        _columns(s.strip(_SPACE))
         for s, nxt in zip(lines, lines[1:] + [""])
         if len(s.strip(_SPACE)) >= 15 and s.strip(_SPACE)[-1] not in _END and nxt.strip(_SPACE)
     ]
@@ -61,7 +66,7 @@ def _wrap_width(lines: list[str]) -> int:
         return 0
     open_lines.sort()
     middle = open_lines[len(open_lines) // 2]
-    return middle if sum(abs(n - middle) <= 2 for n in open_lines) >= 3 else 0
+    return middle if sum(abs(n - middle) <= 4 for n in open_lines) >= 3 else 0
 
 
 def make_view(text: str) -> View:
@@ -74,21 +79,25 @@ def make_view(text: str) -> View:
     offsets: list[int] = []
     pos = 0
     prev_line = ""
+    footer = False  # a page footer since the previous line: a page ends wherever it ends
     for line in lines:
         start = pos
         pos += len(line) + 1
         if _FOOTER.match(line):
+            footer = True
             continue
         body = line.strip(_SPACE)
         if not body:
             if chars and chars[-1] != "\n":
                 chars.append("\n")
                 offsets.append(start)
-            prev_line = ""
+            prev_line, footer = "", False
             continue
         lead = len(line) - len(line.lstrip(_SPACE))
         if chars and chars[-1] != "\n":
-            joined = width and len(prev_line) >= width - 4 and prev_line[-1] not in _END and not _starts_block(body)
+            full = (footer or _columns(prev_line) >= width - 8 or prev_line[-1] in "，,、"
+                    or (prev_line[-1].isdigit() and body[0].isdigit()))
+            joined = width and full and prev_line[-1] not in _END and not _starts_block(body)
             if not joined:
                 chars.append("\n")
                 offsets.append(start - 1)
@@ -102,7 +111,7 @@ def make_view(text: str) -> View:
                     continue
             chars.append(ch)
             offsets.append(start + lead + i)
-        prev_line = body
+        prev_line, footer = body, False
     return View("".join(chars), tuple(offsets), len(text))
 
 
@@ -339,6 +348,16 @@ def read_minutes(text: str) -> Layout:
     if pos < len(t):
         excluded.append((pos, len(t)))
     return Layout(view, items, title, title_span, excluded, body_start=first)
+
+
+def numbered_items(text: str, start: int, stop: int) -> list[Segment]:
+    """The numbered items between ``start`` and ``stop`` of a view's text (a 批示's body);
+    none unless at least two are numbered."""
+    markers, headings = _numbered(text, start, stop)
+    if len(markers) < 2:
+        return []
+    cuts = sorted(c for c in _cuts(text, markers[0].start) + headings + [stop] if c <= stop)
+    return _numbered_items(text, markers, cuts)
 
 
 def _starts_block(line: str) -> bool:

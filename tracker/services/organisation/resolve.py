@@ -157,6 +157,11 @@ class DepartmentResolver:
         owner = self._alias_owner.get(normalise_name(name))
         return self._registered.get(owner) if owner is not None else None
 
+    def name_of(self, dept_id: int) -> str:
+        """The full name of a department, as stored."""
+        dept = self._registered.get(dept_id)
+        return dept.name if dept is not None else self._depts[dept_id].name
+
     def aliases_of(self, dept_id: int) -> set[str]:
         """The names a department is known by besides its full name (aliases, short name)."""
         found = {alias for alias, owner in self._alias_owner.items() if owner == dept_id}
@@ -352,6 +357,13 @@ class LeaderResolver:
     @classmethod
     def build(cls, rows: list[Leader]) -> LeaderResolver:
         return cls([_Lead(ld.id, normalise_name(ld.name), ld.title or "", ld.active) for ld in rows])
+
+    def active_names(self) -> list[str]:
+        """The names of the serving leaders."""
+        return [ld.name for ld in self._leaders if ld.active]
+
+    def name_of(self, leader_id: int) -> str:
+        return next((ld.name for ld in self._leaders if ld.id == leader_id), "")
 
     def active_named(self, name: str) -> list[int]:
         """Ids of the serving leaders with exactly this name (several when namesakes serve)."""
