@@ -15,6 +15,8 @@ Rules (``base`` = the document's date):
     workdays N             N个工作日内: the N-th working day after base (base itself not counted)
     days N                 N天/日内, 一周内 (7), 两周内 (14): base + N calendar days,
                            moved to the next working day when it falls on a day off
+    months N               N个月内: the same day N months later (the month's last day if it has
+                           no such day), moved to the next working day when it falls on a day off
     immediate              即时/立即/马上: the first working day after base
     date YYYY-MM-DD        a written date (12月15日前, 2026年4月20日前)
     month_end              月底前/本月底: the last day of base's month
@@ -132,6 +134,10 @@ def due(rule: str, base: date) -> tuple[date | None, bool]:
         return workdays_after(base, int(args[0])), False
     if word == "days":
         return next_workday(base + timedelta(days=int(args[0]))), False
+    if word == "months":
+        y, m = divmod(base.month - 1 + int(args[0]), 12)
+        y, m = base.year + y, m + 1
+        return next_workday(date(y, m, min(base.day, month_end(y, m).day))), False
     if word == "immediate":
         return workdays_after(base, 1), False
     if word == "date":
