@@ -74,7 +74,6 @@ def parse_text(text: str, *, kind: str, base: date, registered: date | None = No
     with db.session_scope() as session, (clock.frozen(registered) if registered else nullcontext()):
         resolvers = Resolvers.load(session)
         proposal = propose_resolved(session, source, text, resolvers=resolvers)
-        session.rollback()
     return proposal, resolvers
 
 

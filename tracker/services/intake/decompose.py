@@ -28,7 +28,7 @@ from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
 from tracker.services.intake.deadlines import DeadlineError, DeadlineParse, parse_deadline
 from tracker.services.intake.instruction import read_instruction
-from tracker.services.intake.layout import Layout, read_minutes
+from tracker.services.intake.layout import Layout, Segment, read_minutes
 from tracker.services.intake.roles import Party, read_roles
 from tracker.services.intake.timing import find_deadline
 from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver, NameScanner
@@ -217,14 +217,16 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     Every proposed field carries its spans in ``row.spans``."""
     text = text or ""
     if kind == INSTRUCTION:
-        layout = read_instruction(text, frozenset(scanner.leaders.active_names()))
+        layout = read_instruction(text, frozenset(scanner.leaders.active_names()),
+                                  assigns=lambda body: _assigns(body, scanner))
+        layout.items, shared = _requests(layout, scanner)
     else:
-        layout = read_minutes(text)
+        layout, shared = read_minutes(text), []
     signer = layout.signer or signer
     rows: list[DraftRow] = []
     unknown: list[Unknown] = []
     for seg in layout.items:
-        row, found = _row(layout, seg, scanner, signer if kind == INSTRUCTION else "")
+        row, found = _row(layout, seg, scanner, signer if kind == INSTRUCTION else "", shared)
         rows.append(row)
         unknown += found
     title_span = layout.view.span(*layout.title_span) if layout.title_span else None
@@ -232,17 +234,59 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     return Proposal(kind, title, title_span, rows, unknown, signer, layout.document)
 
 
+def _assigns(text: str, scanner: NameScanner) -> bool:
+    """Whether a text hands work to one of the district's departments."""
+    roles = read_roles(text, scanner)
+    return any(p.known and p.kind != "leader" for p in ([roles.lead] if roles.lead else []) + roles.assisting)
+
+
+def _requests(layout: Layout, scanner: NameScanner) -> tuple[list[Segment], list[Span]]:
+    """A 批示 asking several departments for different things (区住建局要…；区国资中心要…)
+    holds one item per request; a sentence naming only leaders (请海涛、志远同志督促落实)
+    applies to every item; a remark before the first request (此件反映的问题具有普遍性) is
+    none. Returns the items and the shared sentences (view spans)."""
+    t = layout.view.text
+    out: list[Segment] = []
+    shared: list[Span] = []
+    for seg in layout.items:
+        parts = [(m.start() + seg.start, m.end() + seg.start)
+                 for m in re.finditer(r"[^。；;！!]+[。；;！!]?", t[seg.start:seg.end]) if m.group().strip()]
+        requests: list[list[int]] = []
+        for s, e in parts:
+            body = t[s:e]
+            roles = read_roles(body, scanner)
+            if _assigns(body, scanner):
+                requests.append([s, e])
+            elif roles.leaders and not requests and len(parts) > 1 and s > seg.start:
+                shared.append((s, e))
+            elif roles.leaders and requests and not find_deadline(body).text:
+                shared.append((s, e))
+            elif requests:
+                requests[-1][1] = e
+        if len(requests) > 1:
+            out += [Segment(f"{seg.no}.{k}" if seg.no != "1" else str(k), s, e)
+                    for k, (s, e) in enumerate(requests, start=1)]
+        else:
+            out.append(seg)
+            shared = []
+    return out, shared
+
+
 def _leader_name(scanner: NameScanner, written: str) -> str:
     hits = [h for h in scanner.scan(written) if h.kind == "leader"]
     return hits[0].name if hits else written
 
 
-def _row(layout: Layout, seg, scanner: NameScanner, signer: str) -> tuple[DraftRow, list[Unknown]]:
+def _row(layout: Layout, seg: Segment, scanner: NameScanner, signer: str,
+         shared: list[Span]) -> tuple[DraftRow, list[Unknown]]:
     view = layout.view
     text = view.text[seg.start:seg.end]
     hits = scanner.scan(text)
     roles = read_roles(text, scanner, hits)
     phrase = find_deadline(text)
+    for s, e in shared:  # 请海涛、志远同志督促落实 after the requests: their leaders are every item's
+        more = read_roles(view.text[s:e], scanner)
+        roles.leaders += [Party(p.text, p.start + s - seg.start, p.end + s - seg.start, p.hit) for p in more.leaders]
 
     def spans(local: list[Span]) -> list[Span]:
         return [view.span(seg.start + a, seg.start + b) for a, b in local if b > a]

@@ -522,13 +522,18 @@ class NameScanner:
         for ld in leaders._leaders:
             if ld.active:
                 by_name.setdefault(ld.name, []).append(ld)
+        givens: dict[str, int] = {}
         for name, holders in by_name.items():
             if len(holders) == 1:
                 people[name] = holders[0].id
                 given = name[1:] if len(name) == 3 else name[2:] if len(name) == 4 else ""
-                if given:
-                    people.setdefault(given + "同志", holders[0].id)
+                if given:  # 海涛同志, 国平区长: the given name with 同志 or the leader's own title
+                    givens[given] = holders[0].id
+                    titles = [title_key(t) for t in re.split(r"[、,，]", holders[0].title or "") if t]
+                    for word in ["同志", *titles]:
+                        people.setdefault(given + word, holders[0].id)
         self._people = people
+        self._givens = givens
         self._ambiguous_people = {n for n, h in by_name.items() if len(h) > 1}
         self._names = {ld.id: ld.name for ld in leaders._leaders}
         titles: dict[str, list[int]] = {}
@@ -574,7 +579,28 @@ class NameScanner:
             if kept and hit.start < kept[-1].end:
                 continue
             kept.append(hit)
-        return self._join_titles(text, flat, kept)
+        return self._join_titles(text, flat, self._given_lists(text, flat, kept))
+
+    def _given_lists(self, text: str, flat: str, hits: list[NameHit]) -> list[NameHit]:
+        """海涛、志远同志: given names listed before the one that carries 同志 are leaders too."""
+        out: list[NameHit] = []
+        for hit in hits:
+            if hit.kind == "leader" and hit.text[-2:] == "同志":
+                extra: list[NameHit] = []
+                pos = hit.start
+                while pos >= 3 and flat[pos - 1] in "、，,和":
+                    given = next((g for g in sorted(self._givens, key=len, reverse=True)
+                                  if flat[pos - 1 - len(g):pos - 1] == g), "")
+                    if not given or (out and out[-1].end > pos - 1 - len(given)):
+                        break
+                    start = pos - 1 - len(given)
+                    leader = self._givens[given]
+                    extra.insert(0, NameHit("leader", start, start + len(given), text[start:pos - 1],
+                                            self._names[leader], (leader,)))
+                    pos = start
+                out += extra
+            out.append(hit)
+        return out
 
     def _hit(self, text: str, flat: str, m: re.Match) -> NameHit | None:
         word = m.group()
