@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from tests import factories as f
+from tests.intake_names import demo_scanner
 from tracker.models import AuditEvent, DepartmentKind, Source, SourceKind, Task, TaskAssist, TaskLeader
 from tracker.services.actors import SYSTEM
 from tracker.services.intake import decompose as dc
@@ -62,59 +63,65 @@ def test_without_numbering_each_paragraph_is_an_item():
     assert dc.split_items("  \n ") == []
 
 
-# --- mentions ------------------------------------------------------------------
+# --- reading one item (the demo district's names, no database) -----------------
+
+
+def _read(text):
+    [row] = dc.propose(text, kind="minutes", scanner=demo_scanner()).rows
+    return row
 
 
 def test_lead_and_assisting_from_the_sentence():
-    m = dc.find_mentions("由区住建局牵头，区财政局、区发改委配合，抓紧完善项目清单，于2026年12月底前完成。")
-    assert (m.lead, m.assisting, m.deadline) == ("区住建局", "区财政局、区发改委", "2026年12月底前")
+    row = _read("1. 由区住建局牵头，区财政局、区发改委配合，抓紧完善项目清单，于2026年12月底前完成。")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区住建局", "区财政局、区发改委", "2026年12月底前")
 
 
 def test_labelled_block_wins_over_the_sentence():
-    m = dc.find_mentions("区城管局要立即开展排查，确保12月15日前全面供暖。"
-                         "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）")
-    assert m.lead == "区城管局"
-    assert m.assisting == "区应急管理局、各街道办事处"
-    assert m.deadline == "12月20日前"
-    assert m.leaders == "吴海涛"
-    assert dc.guess_title("区城管局要立即开展排查。（牵头单位：区城管局）") == "区城管局要立即开展排查"
+    row = _read("1. 区城管局要立即开展排查，确保12月15日前全面供暖。"
+                "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）")
+    assert row.lead == "区城管局"
+    assert row.assisting == "区应急管理局、各街道办事处"
+    assert row.deadline_text == "12月20日前"
+    assert row.leaders == "吴海涛"
+    assert _read("1. 区城管局要立即开展排查。（牵头单位：区城管局）").title == "区城管局要立即开展排查"
 
 
 def test_brackets_inside_a_labelled_value_do_not_end_it():
-    m = dc.find_mentions("开展排查。（牵头单位：区城管局；配合单位：区应急管理局、各镇（街道）；完成时限：12月15日前）")
-    assert (m.lead, m.assisting, m.deadline) == ("区城管局", "区应急管理局、各镇（街道）", "12月15日前")
+    row = _read("1. 开展排查。（牵头单位：区城管局；配合单位：区应急管理局、各镇（街道）；完成时限：12月15日前）")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区城管局", "区应急管理局、各镇（街道）", "12月15日前")
 
 
-def test_responsible_units_label_stops_at_a_clause_that_is_not_a_department():
-    m = dc.find_mentions("责任单位：区政务服务中心、区市场监管局，12月底前完成。")
-    assert m.lead == "区政务服务中心、区市场监管局"
-    assert m.deadline == "12月底前"
+def test_responsible_units_label_the_first_leads():
+    row = _read("1. 责任单位：区政数局、区市场监管局，12月底前完成。")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区政数局", "区市场监管局", "12月底前")
 
 
 def test_jointly_with_and_compound_names():
-    m = dc.find_mentions("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。")
-    assert m.lead == "区发改委"
-    assert m.assisting == "区财政局、区住房和城乡建设局"
-    assert dc.guess_title("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。") == "研究制定专项债券项目储备方案"
+    text = "1. 由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。"
+    row = _read(text)
+    assert row.lead == "区发改委"
+    assert row.assisting == "区财政局、区住房和城乡建设局"
+    assert row.title == "研究制定专项债券项目储备方案"
 
 
 def test_assisting_with_etc_and_leaders_by_title():
-    m = dc.find_mentions("区教育局、区卫健委等单位配合做好学校食堂检查，吴海涛副区长负责统筹协调。")
-    assert m.assisting == "区教育局、区卫健委"
-    assert m.leaders == "吴海涛"
-    assert dc.find_mentions("常务副区长吴海涛负责督导。").leaders == "吴海涛"
-    assert dc.find_mentions("会议要求李明副区长牵头协调。").leaders == "李明"
-    assert dc.find_mentions("提请区长办公会研究，由分管副区长牵头。").leaders == ""
+    row = _read("1. 区教育局、区卫健委等单位配合做好学校食堂检查，吴海涛副区长负责统筹协调。")
+    assert row.assisting == "区教育局、区卫健委"
+    assert row.leaders == "吴海涛"
+    assert _read("1. 常务副区长吴海涛负责督导。").leaders == "吴海涛"
+    assert _read("1. 会议要求高志远副区长牵头协调。").leaders == "高志远"
+    assert _read("1. 提请区长办公会研究，由分管副区长牵头。").leaders == ""
 
 
 def test_deadlines_dates_win_recurrences_join_and_earlier_dates_are_offered_as_milestones():
-    m = dc.find_mentions("11月底前完成摸排，12月底前完成整改。")
-    assert (m.deadline, m.other_deadlines) == ("12月底前", ["11月底前"])
-    assert dc.find_mentions("立即开展排查，确保12月15日前全面供暖。").deadline == "12月15日前"
-    assert dc.find_mentions("持续推进，每月25日前报送进展。").deadline == "持续推进，每月25日前"
-    assert dc.find_mentions("12月底前完成，每月底前报送进展。").deadline == "12月底前，每月底前"
-    assert dc.find_mentions("10个工作日内制定措施。").deadline == "10个工作日内"
-    assert dc.find_mentions("加强宣传。").deadline == ""
+    row = _read("1. 区水利局要在11月底前完成摸排，12月底前完成整改。")
+    assert row.deadline_text == "12月底前"
+    assert row.notes["deadline_text"] == ["文中另有时限：11月底前，可在事项中设为时间节点"]
+    assert _read("1. 区水利局要立即开展排查，确保12月15日前全面供暖。").deadline_text == "12月15日前"
+    assert _read("1. 区水利局持续推进，每月25日前报送进展。").deadline_text == "持续推进，每月25日前"
+    assert _read("1. 区水利局12月底前完成，每月底前报送进展。").deadline_text == "12月底前，每月底前"
+    assert _read("1. 区水利局10个工作日内制定措施。").deadline_text == "10个工作日内"
+    assert _read("1. 区水利局加强宣传。").deadline_text == ""
 
 
 def test_titles_and_urgency():
@@ -228,11 +235,21 @@ def test_save_rows_is_all_or_nothing(session, org):
 def test_a_service_refusal_rolls_back_the_rows_already_created(session, org):
     d, made, src = org
     good = dc.DraftRow(item_no="1", title="甲", lead="区水利局", deadline_text="12月底前")
-    late = dc.DraftRow(item_no="2", title="乙", lead="区水利局", deadline_text="", due_date="2026-11-01")
+    long = dc.DraftRow(item_no="2", title="乙" * 201, lead="区水利局", deadline_text="12月底前")
     with pytest.raises(dc.RowsInvalid):
-        dc.save_rows(session, d.office, src, [good, late], assign=True)
-    assert late.errors == {"deadline_text": "完成时限早于今天"}
+        dc.save_rows(session, d.office, src, [good, long], assign=True)
+    assert list(long.errors) == ["title"]  # the task service refused the title
     assert session.exec(select(Task)).all() == []  # 甲 was created inside the savepoint and is gone
+
+
+def test_a_deadline_already_past_is_a_warning_and_the_task_goes_out_overdue(session, org):
+    """Minutes registered late (004 §30: the deadline stays the meeting's): the clerk may keep it."""
+    d, made, src = org  # the meeting was on 2026-11-20; today is 2026-11-23
+    late = dc.DraftRow(item_no="1", title="乙", lead="区水利局", deadline_text="", due_date="2026-11-21")
+    assert dc.resolve_rows(session, src, [late], for_assign=True)
+    assert not late.errors and any(dc.PAST_DUE in w for w in late.warnings["deadline_text"])
+    [task] = dc.save_rows(session, d.office, src, [late], assign=True)
+    assert task.status == "assigned" and task.due_date == date(2026, 11, 21)
 
 
 def test_draft_only_allows_missing_lead_but_not_unknown_names(session, org):

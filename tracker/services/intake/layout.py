@@ -87,8 +87,11 @@ def make_view(text: str) -> View:
             footer = True
             continue
         body = line.strip(_SPACE)
-        if not body:
+        if not body:  # a blank line stays one: paragraphs are told apart by it
             if chars and chars[-1] != "\n":
+                chars.append("\n")
+                offsets.append(start)
+            if chars and chars[-1] == "\n" and (len(chars) < 2 or chars[-2] != "\n"):
                 chars.append("\n")
                 offsets.append(start)
             prev_line, footer = "", False
@@ -105,7 +108,7 @@ def make_view(text: str) -> View:
             if ch in _SPACE:
                 before = chars[-1] if chars else ""
                 after = next((c for c in body[i + 1 :] if c not in _SPACE), "")
-                if _is_cjk(before) or _is_cjk(after) or before in ("", "\n"):
+                if (_is_cjk(before) and _is_cjk(after)) or before in ("", "\n"):
                     continue
                 if before in _SPACE:
                     continue
@@ -335,7 +338,7 @@ def read_minutes(text: str) -> Layout:
         # a block before the first item (出席 at the top) cuts nothing inside the items
         items = _numbered_items(t, numbered, [c for c in cuts if c > first])
     else:
-        items = _unnumbered_items(t, cuts)
+        items = _unnumbered_items(t, cuts) or _plain_paragraphs(t, cuts)
         first = items[0].start if items else len(t)
     title, title_span = _title(t, first)
     excluded = [(0, first)] if first else []
@@ -391,6 +394,24 @@ def _numbered_items(t: str, markers: list[_Marker], cuts: list[int]) -> list[Seg
                 for qs, qe in paragraphs[k:]:
                     out.append(Segment(str(len(out) + 1), qs, qe))
                 break
+    return out
+
+
+def _plain_paragraphs(t: str, cuts: list[int]) -> list[Segment]:
+    """Neither numbered nor 会议要求…: each paragraph (blank-line separated) is an item, except
+    title lines, the preamble and the blocks that are no item."""
+    out: list[Segment] = []
+    pos = 0
+    stop = cuts[0] if cuts else len(t)
+    for block in t.split("\n\n"):
+        s, e = _trim(t, pos, min(pos + len(block), stop))
+        pos += len(block) + 2
+        body = t[s:e]
+        if e <= s or _TITLE_LINE.match(body) or re.fullmatch(r"[^。；;，,\n]{0,30}[〔\[]\d{4}[〕\]][^\n]{0,12}", body):
+            continue
+        if re.search(r"主持召开|纪要如下|议定如下|现纪要|纪要如下", body) and not out:
+            continue
+        out.append(Segment(str(len(out) + 1), s, e))
     return out
 
 

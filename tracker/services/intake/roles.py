@@ -92,8 +92,12 @@ _LEADER_WORD = r"(?:常务副[区县]长|副[区县]长|[区县]长|同志)"
 _UNKNOWN_LEADER = re.compile(r"(?:(?<=[由报请，,。；、])|^)(?P<name>[\u4e00-\u9fa5]{2,3}?)" + _LEADER_WORD)
 _NOT_A_NAME = re.compile(r"[分管各主要相关有政府领导位门同由请求经和及与并副常务区县市的为是要、向将报]")
 
+# A labelled block (牵头单位：区城管局；配合单位：…；责任领导：…) says the role outright.
+_LEAD_LABEL = re.compile(r"(?:牵头单位|牵头部门|主办单位|主责单位|责任单位|责任部门|承办单位|牵头责任单位)[:：]\s*$")
+_ASSIST_LABEL = re.compile(r"(?:配合单位|配合部门|协办单位|协办部门|参与单位|协助单位)[:：]\s*$")
+
 # strengths of a doer
-_LEAD, _DOER, _PLAIN, _HELPS = 4, 3, 2, 1
+_LABEL, _LEAD, _DOER, _PLAIN, _HELPS = 5, 4, 3, 2, 1
 
 
 @dataclass
@@ -102,14 +106,15 @@ class _List:
     start: int
     end: int  # after the list (and 等…)
     helper: bool = False  # after 会同/督促/…, or followed by 配合/参与
+    phrase_start: int = 0  # where the words giving the role begin (由, 会同)
     strength: int = 0
     phrase_end: int = 0
 
 
 def _clauses(text: str):
     pos = 0
-    for part in re.split(r"([，,。；;！!？?\n：:])", text):
-        if part and part not in "，,。；;！!？?\n：:":
+    for part in re.split(r"([，,。；;！!？?\n：:（()）])", text):
+        if part and part not in "，,。；;！!？?\n：:（()）":
             yield pos, part
         pos += len(part)
 
@@ -168,6 +173,13 @@ class _Reader:
 
 def _grade(reader: _Reader, lst: _List, before: str, clause_start: bool, stop: int) -> None:
     after = reader.text[lst.end : stop]
+    label = reader.text[max(0, lst.start - 12) : lst.start]
+    if _LEAD_LABEL.search(label):
+        lst.strength, lst.phrase_end = _LABEL, lst.end
+        return
+    if _ASSIST_LABEL.search(label):
+        lst.helper, lst.phrase_end = True, lst.end
+        return
     lead = _LEAD_AFTER.match(after)
     assist = _ASSIST_AFTER.match(after)
     if _HELPER_BEFORE.search(before):
@@ -196,8 +208,10 @@ def _lists(reader: _Reader) -> list[_List]:
         lead_in = _CONNECTIVE.match(clause)
         first = cstart + (lead_in.end() if lead_in else 0)
         starts = {first: True}
+        trigger_at = {first: first}
         for m in re.finditer(_DOER_BEFORE.pattern[:-1] + "|" + _HELPER_BEFORE.pattern[:-1], clause):
             starts.setdefault(cstart + m.end(), False)
+            trigger_at.setdefault(cstart + m.end(), cstart + m.start())
         pos_done = cstart
         for start in sorted(starts):
             if start < pos_done:
@@ -208,6 +222,7 @@ def _lists(reader: _Reader) -> list[_List]:
             _grade(reader, lst, text[cstart:start], starts[start], cend)
             if not lst.helper and lst.strength == 0:
                 continue
+            lst.phrase_start = trigger_at[start]
             out.append(lst)
             pos_done = lst.end
     return out
@@ -242,7 +257,7 @@ def read_roles(text: str, scanner: NameScanner, hits: list[NameHit] | None = Non
             assisting.append(first)
         elif first is not None:
             roles.lead = first
-            spans["lead"].append((chosen.start, chosen.phrase_end))
+            spans["lead"].append((chosen.phrase_start, chosen.phrase_end))
         if rest and first is not None and chosen.strength < _LEAD:
             names = "、".join(p.text for p in chosen.members)
             roles.warnings.append(f"“{names}”同时承办，已以第一个为牵头单位，其余为配合单位，请核对")
@@ -250,8 +265,10 @@ def read_roles(text: str, scanner: NameScanner, hits: list[NameHit] | None = Non
     for lst in lists:
         if lst is chosen:
             continue
-        assisting += [p for p in lst.members if p.kind != "vague"]
-        spans["assisting"].append((lst.start, lst.phrase_end))
+        members = [p for p in lst.members if p.kind != "vague"]
+        assisting += members
+        if any(roles.lead is None or _key(p) != _key(roles.lead) for p in members):
+            spans["assisting"].append((lst.phrase_start, lst.phrase_end))
     seen = {_key(roles.lead)} if roles.lead else set()
     for p in assisting:
         if _key(p) not in seen:

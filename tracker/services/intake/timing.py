@@ -81,6 +81,8 @@ class DeadlinePhrase:
     text: str = ""
     spans: list[tuple[int, int]] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # earlier dates: milestones
+    # the spans a title leaves out: dates go, 立即/长期坚持 stay (they say how, not only when)
+    dated: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _clause_before(text: str, start: int) -> str:
@@ -133,9 +135,22 @@ def _reports(text: str, m: re.Match) -> bool:
     return bool(_REPORT.search(rest))
 
 
+_LABELLED = re.compile(
+    r"(?:完成时限|办结时限|完成时间|办理时限|时限要求|时间要求|截止时间|截止日期|时限)\s*[:：]\s*(?P<v>[^；;。\n）)]+)"
+)
+
+
 def find_deadline(text: str) -> DeadlinePhrase:
-    """The deadline phrase of one item's text (empty when the item names none)."""
+    """The deadline phrase of one item's text (empty when the item names none); a labelled
+    one (完成时限：12月20日前) wins over what the sentences say."""
     out = DeadlinePhrase()
+    labelled = _LABELLED.search(text)
+    if labelled:
+        value = labelled.group("v").strip(" \t\u3000，,、")
+        out.text = value
+        out.spans = out.dated = [(labelled.start("v"), labelled.start("v") + len(value))]
+        out.others = [d.group() for d in _dates(text, []) if not labelled.start() <= d.start() < labelled.end()]
+        return out
     recurring = [m for m in _RECURRING_RE.finditer(text) if _reports(text, m)]
     dates = _dates(text, recurring)
     ongoing = [m for m in _ONGOING_RE.finditer(text)]
@@ -154,4 +169,5 @@ def find_deadline(text: str) -> DeadlinePhrase:
         parts.append(recurring[0])
     out.text = "，".join(m.group() for m in parts)
     out.spans = [m.span() for m in parts]
+    out.dated = [m.span() for m in parts if not _LOOSE_RE.fullmatch(m.group()) and not _ONGOING_RE.fullmatch(m.group())]
     return out

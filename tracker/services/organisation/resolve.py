@@ -566,7 +566,7 @@ class NameScanner:
         flat = _same_length_nfkc(text)
         found: list[NameHit] = []
         for m in GROUP_IN_TEXT.finditer(flat):
-            cell, kinds = group_cell(m.group())
+            cell, kinds = group_cell(text[m.start() : m.end()])
             ids = tuple(d.id for d in self.departments._depts.values() if d.kind in kinds)
             found.append(NameHit("group", m.start(), m.end(), text[m.start():m.end()], cell, ids))
         for m in VAGUE_IN_TEXT.finditer(flat):
