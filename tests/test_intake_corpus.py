@@ -30,8 +30,19 @@ def expected(path: Path) -> dict:
 
 def parse(runner, path: Path, doc: dict) -> dict:
     # registered on the meeting day unless the answers say it was registered late
-    args = ["minutes", "parse", str(path), "--date", doc["date"], "--kind", doc["kind"], "--format", "json",
-            "--registered", doc.get("registered") or doc["date"]]
+    args = [
+        "minutes",
+        "parse",
+        str(path),
+        "--date",
+        doc["date"],
+        "--kind",
+        doc["kind"],
+        "--format",
+        "json",
+        "--registered",
+        doc.get("registered") or doc["date"],
+    ]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, f"{path.name}: {result.output}"
     return json.loads(result.stdout)
@@ -60,8 +71,10 @@ def score(runner) -> tuple[dict[str, list[int]], list[str], int]:
         want = doc["items"]
         if len(got) != len(want):
             junk += abs(len(got) - len(want))
-            diff.append(f"{path.name}: {len(got)} items, expected {len(want)}: "
-                        + " | ".join(g["requirement"][:16] for g in got))
+            diff.append(
+                f"{path.name}: {len(got)} items, expected {len(want)}: "
+                + " | ".join(g["requirement"][:16] for g in got)
+            )
         for k, (w, g) in enumerate(zip(want, got), start=1):
             start = "".join((w.get("starts_with") or "").split())
             if start and not "".join(g["requirement"].split()).startswith(start):
@@ -87,7 +100,8 @@ def test_the_corpus_is_read_like_a_clerk(district):
     assert documents(), "no corpus"
     tally, diff, junk = score(district.test_cli_runner())
     rates = {name: right / total for name, (right, total) in tally.items()}
-    report = "\n".join([f"{name}: {right}/{total} = {right / total:.1%}" for name, (right, total) in tally.items()]
-                       + diff)
+    report = "\n".join(
+        [f"{name}: {right}/{total} = {right / total:.1%}" for name, (right, total) in tally.items()] + diff
+    )
     assert junk == 0, report
     assert all(rates[name] >= THRESHOLD for name in FIELDS), report

@@ -37,8 +37,13 @@ def _fail(message: str) -> None:
 @minutes_cli.command("parse")
 @click.argument("path")
 @click.option("--date", "date_text", required=True, help="会议日期或批示日期（YYYY-MM-DD），时限由此起算")
-@click.option("--kind", type=click.Choice([MINUTES, INSTRUCTION]), default=MINUTES, show_default=True,
-              help="minutes：会议纪要；instruction：领导批示")
+@click.option(
+    "--kind",
+    type=click.Choice([MINUTES, INSTRUCTION]),
+    default=MINUTES,
+    show_default=True,
+    help="minutes：会议纪要；instruction：领导批示",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--registered", default=None, help="登记日期（YYYY-MM-DD，默认今天）：早于它的时限提示“时限已过”")
 def parse_command(path: str, date_text: str, kind: str, fmt: str, registered: str | None) -> None:
@@ -71,7 +76,7 @@ def parse_text(text: str, *, kind: str, base: date, registered: date | None = No
     resolvers that name its ids."""
     source_kind = SourceKind.LEADER_INSTRUCTION if kind == INSTRUCTION else SourceKind.EXECUTIVE_MEETING
     source = Source(kind=source_kind, title="", source_date=base)  # never added to the session
-    with db.session_scope() as session, (clock.frozen(registered) if registered else nullcontext()):
+    with db.session_scope() as session, clock.frozen(registered) if registered else nullcontext():
         resolvers = Resolvers.load(session)
         proposal = propose_resolved(session, source, text, resolvers=resolvers)
     return proposal, resolvers
@@ -90,23 +95,32 @@ def proposal_json(proposal: Proposal, names: Resolvers, *, kind: str, base: date
     for row in proposal.rows:
         errors, warnings = _messages(row)
         parse = row.deadline
-        items.append({
-            "title": row.title,
-            "requirement": row.requirement,
-            "lead": names.departments.name_of(row.lead_id) if row.lead_id is not None else None,
-            "assisting": [names.departments.name_of(i) for i in row.assisting_ids],
-            "leaders": [names.leaders.name_of(i) for i in row.leader_ids],
-            "due_date": parse.due_date.isoformat() if parse is not None and parse.due_date else None,
-            "deadline_text": row.deadline_text,
-            "ongoing": bool(parse is not None and parse.kind == "ongoing"),
-            "recurrence": (parse.recurrence or None) if parse is not None else None,
-            "urgency": URGENCY_LABELS[Urgency(row.urgency)],
-            "errors": errors,
-            "warnings": warnings,
-        })
-    out = {"kind": kind, "date": base.isoformat(), "title": proposal.title, "items": items,
-           "unknown": [{"text": u.text, "kind": u.kind, "item": u.item_no, "start": u.start, "end": u.end}
-                       for u in proposal.unknown]}
+        items.append(
+            {
+                "title": row.title,
+                "requirement": row.requirement,
+                "lead": names.departments.name_of(row.lead_id) if row.lead_id is not None else None,
+                "assisting": [names.departments.name_of(i) for i in row.assisting_ids],
+                "leaders": [names.leaders.name_of(i) for i in row.leader_ids],
+                "due_date": parse.due_date.isoformat() if parse is not None and parse.due_date else None,
+                "deadline_text": row.deadline_text,
+                "ongoing": bool(parse is not None and parse.kind == "ongoing"),
+                "recurrence": (parse.recurrence or None) if parse is not None else None,
+                "urgency": URGENCY_LABELS[Urgency(row.urgency)],
+                "errors": errors,
+                "warnings": warnings,
+            }
+        )
+    out = {
+        "kind": kind,
+        "date": base.isoformat(),
+        "title": proposal.title,
+        "items": items,
+        "unknown": [
+            {"text": u.text, "kind": u.kind, "item": u.item_no, "start": u.start, "end": u.end}
+            for u in proposal.unknown
+        ],
+    }
     if proposal.document:
         out["document"] = proposal.document
     return out

@@ -94,8 +94,20 @@ class DeadlineParse:
 
 # --- numerals --------------------------------------------------------------------
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 NUM = r"[0-9]{1,4}|[零〇一二两三四五六七八九十]{1,3}"
 
 
@@ -123,8 +135,23 @@ def cn_number(text: str) -> int:
     return _CN_DIGITS[text]
 
 
-_WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7,
-             "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
+_WEEKDAYS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "日": 7,
+    "天": 7,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+    "6": 6,
+    "7": 7,
+}
 
 
 # --- the parse context -------------------------------------------------------------
@@ -392,8 +419,12 @@ def _workdays(m, ctx):
     n = _num(ctx, m["n"])
     _span_check(ctx, n, n)
     result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
-    return _Part("date", result.value, provisional_years=result.provisional_years,
-                 notes=(f"自{ctx.base.isoformat()}起{n}个工作日（已扣除节假日）",))
+    return _Part(
+        "date",
+        result.value,
+        provisional_years=result.provisional_years,
+        notes=(f"自{ctx.base.isoformat()}起{n}个工作日（已扣除节假日）",),
+    )
 
 
 @_rule(rf"(?P<n>{NUM})(?:(?:个自然日|个日历日|自然日|天)(?:之内|以内|内)?|日(?:之内|以内|内))")
@@ -424,8 +455,7 @@ def _months(m, ctx):
 
 
 def _recurring(rule: str, feedback: FeedbackCycle, ctx: _Ctx, *notes: str) -> _Part:
-    return _Part("recurring", next_occurrence(rule, ctx.base), recurrence=rule,
-                 feedback=feedback.value, notes=notes)
+    return _Part("recurring", next_occurrence(rule, ctx.base), recurrence=rule, feedback=feedback.value, notes=notes)
 
 
 @_rule(r"每(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])?" + _BEFORE)
@@ -493,8 +523,9 @@ def _ongoing(m, ctx):
 def _immediate(m, ctx):
     n = ctx.immediate_workdays
     result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
-    return _Part("immediate", result.value, provisional_years=result.provisional_years,
-                 notes=(f"立即办理，按{n}个工作日计",))
+    return _Part(
+        "immediate", result.value, provisional_years=result.provisional_years, notes=(f"立即办理，按{n}个工作日计",)
+    )
 
 
 # Phrases rejected on purpose, with a reason the user can act on.
@@ -507,20 +538,53 @@ _AMBIGUOUS: list[tuple[re.Pattern, str]] = [
 
 
 def _with_note(part: _Part, note: str) -> _Part:
-    return _Part(part.kind, part.due, part.recurrence, part.feedback, part.provisional_years,
-                 part.notes + (note,))
+    return _Part(part.kind, part.due, part.recurrence, part.feedback, part.provisional_years, part.notes + (note,))
 
 
 # --- normalisation ----------------------------------------------------------------
 
-_LEADING = re.compile(r"^(?:(?:完成时限|截止时间|截止日期|时限):?|截至|截止|确保|力争|争取|务必|必须|应当"
-                      r"|须|需|要|请|应|由|于|在|到)+")
-_VERBS = ("办理完毕", "落实到位", "验收", "整改到位", "进展情况", "完成情况", "工作情况", "报送", "上报", "报告",
-          "反馈", "提交", "完成", "办结", "办理", "完毕", "整改", "落实", "到位", "结束", "进展", "情况", "回复",
-          "答复", "报", "全部", "全面", "基本", "按时", "按期", "如期")
-_TIME_OF_DAY = re.compile(r"(?:上午|下午|中午|晚上|下班|上班)?"
-                          r"(?:[0-9]{1,2}(?::[0-9]{2}|时|点)(?:[0-9]{1,2}分)?|下班|上班)"
-                          r"(?=之前|以前|前|$)")
+_LEADING = re.compile(
+    r"^(?:(?:完成时限|截止时间|截止日期|时限):?|截至|截止|确保|力争|争取|务必|必须|应当"
+    r"|须|需|要|请|应|由|于|在|到)+"
+)
+_VERBS = (
+    "办理完毕",
+    "落实到位",
+    "验收",
+    "整改到位",
+    "进展情况",
+    "完成情况",
+    "工作情况",
+    "报送",
+    "上报",
+    "报告",
+    "反馈",
+    "提交",
+    "完成",
+    "办结",
+    "办理",
+    "完毕",
+    "整改",
+    "落实",
+    "到位",
+    "结束",
+    "进展",
+    "情况",
+    "回复",
+    "答复",
+    "报",
+    "全部",
+    "全面",
+    "基本",
+    "按时",
+    "按期",
+    "如期",
+)
+_TIME_OF_DAY = re.compile(
+    r"(?:上午|下午|中午|晚上|下班|上班)?"
+    r"(?:[0-9]{1,2}(?::[0-9]{2}|时|点)(?:[0-9]{1,2}分)?|下班|上班)"
+    r"(?=之前|以前|前|$)"
+)
 _WEEKDAY_NOTE = re.compile(r"\((?:星期|周|礼拜)([一二三四五六日天1-7])\)")
 _ONCE = re.compile(r"(?:报送|上报|报告|反馈|报)?一次$")
 _CLAUSE_SPLIT = re.compile(r"[,，;；、]+")
@@ -582,9 +646,14 @@ def _combine(parts: list[_Part], raw: str) -> _Part:
         raise DeadlineError(f"包含多个时限：“{raw}”，请只填一个完成时限，其余作为时间节点", raw)
     main, rec = others[0], recurring[0]
     notes = tuple(n for n in main.notes if n != _ONGOING_NOTE)  # the recurrence sets the cycle
-    return _Part(main.kind, main.due, rec.recurrence, rec.feedback,
-                 tuple(sorted(set(main.provisional_years + rec.provisional_years))),
-                 notes + (f"按{describe_recurrence(rec.recurrence)}报送进展",))
+    return _Part(
+        main.kind,
+        main.due,
+        rec.recurrence,
+        rec.feedback,
+        tuple(sorted(set(main.provisional_years + rec.provisional_years))),
+        notes + (f"按{describe_recurrence(rec.recurrence)}报送进展",),
+    )
 
 
 def _read(text: str, ctx: _Ctx) -> _Part:
@@ -599,7 +668,7 @@ def _read(text: str, ctx: _Ctx) -> _Part:
         if not m:
             raise
         try:
-            return _combine([_read_clause(text[: m.start()], ctx), _read_clause(text[m.start():], ctx)], text)
+            return _combine([_read_clause(text[: m.start()], ctx), _read_clause(text[m.start() :], ctx)], text)
         except DeadlineError:
             raise first_error from None
 
@@ -607,8 +676,9 @@ def _read(text: str, ctx: _Ctx) -> _Part:
 # --- public API ----------------------------------------------------------------------
 
 
-def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCalendar,
-                   immediate_workdays: int = 1) -> DeadlineParse:
+def parse_deadline(
+    text: date | datetime | str, *, base: date, calendar: WorkCalendar, immediate_workdays: int = 1
+) -> DeadlineParse:
     """Read a deadline phrase against ``base`` (the meeting or instruction date).
 
     Raises ``DeadlineError`` (a ``ValueError``) with a Chinese message quoting the
@@ -648,8 +718,9 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
     if part.provisional_years:
         years = "、".join(str(y) for y in part.provisional_years)
         notes.append(f"{years}年节假日安排尚未录入，暂按周一至周五推算")
-    return DeadlineParse(part.kind, part.due, part.recurrence, part.feedback,
-                         bool(part.provisional_years), raw, "；".join(notes))
+    return DeadlineParse(
+        part.kind, part.due, part.recurrence, part.feedback, bool(part.provisional_years), raw, "；".join(notes)
+    )
 
 
 def format_deadline(parse: DeadlineParse) -> str:

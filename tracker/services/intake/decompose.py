@@ -48,7 +48,7 @@ def split_items(text: str) -> list[Item]:
     """The items of pasted minutes (一、 （一） 1. 1、 第一项 ①, or unnumbered 会议要求… paragraphs),
     without the title, the preamble, the 出席/列席/抄送 blocks and the signature."""
     layout = read_minutes(text or "")
-    return [Item(s.no, layout.view.text[s.start:s.end]) for s in layout.items]
+    return [Item(s.no, layout.view.text[s.start : s.end]) for s in layout.items]
 
 
 # --- titles and urgency ------------------------------------------------------------
@@ -94,13 +94,31 @@ def guess_urgency(text: str) -> Urgency:
 
 # --- resolving drafts ----------------------------------------------------------------
 
-ROW_FIELDS = ("item_no", "title", "requirement", "lead", "assisting", "leaders", "deadline_text",
-              "due_date", "parsed_due", "urgency")
+ROW_FIELDS = (
+    "item_no",
+    "title",
+    "requirement",
+    "lead",
+    "assisting",
+    "leaders",
+    "deadline_text",
+    "due_date",
+    "parsed_due",
+    "urgency",
+)
 # A task service's field name → the table column that shows it.
-_SERVICE_FIELD = {"title": "title", "requirement": "requirement", "item_no": "item_no",
-                  "lead_department_id": "lead", "assisting_department_ids": "assisting",
-                  "leader_ids": "leaders", "due_date": "deadline_text", "deadline_kind": "deadline_text",
-                  "recurrence": "deadline_text", "urgency": "urgency"}
+_SERVICE_FIELD = {
+    "title": "title",
+    "requirement": "requirement",
+    "item_no": "item_no",
+    "lead_department_id": "lead",
+    "assisting_department_ids": "assisting",
+    "leader_ids": "leaders",
+    "due_date": "deadline_text",
+    "deadline_kind": "deadline_text",
+    "recurrence": "deadline_text",
+    "urgency": "urgency",
+}
 
 
 @dataclass
@@ -141,14 +159,23 @@ class DraftRow:
     def task_data(self, source: Source) -> dict:
         """The input for tasks.create_draft."""
         data = {
-            "title": self.title, "requirement": self.requirement, "source_id": source.id,
-            "item_no": self.item_no[:20], "lead_department_id": self.lead_id,
-            "assisting_department_ids": self.assisting_ids, "leader_ids": self.leader_ids,
-            "urgency": self.urgency, "deadline_text": self.deadline_text[:120],
+            "title": self.title,
+            "requirement": self.requirement,
+            "source_id": source.id,
+            "item_no": self.item_no[:20],
+            "lead_department_id": self.lead_id,
+            "assisting_department_ids": self.assisting_ids,
+            "leader_ids": self.leader_ids,
+            "urgency": self.urgency,
+            "deadline_text": self.deadline_text[:120],
         }
         if self.deadline is not None:
-            data.update(deadline_kind=self.deadline.deadline_kind.value, due_date=self.deadline.due_date,
-                        recurrence=self.deadline.recurrence, feedback_cycle=self.deadline.feedback_cycle)
+            data.update(
+                deadline_kind=self.deadline.deadline_kind.value,
+                due_date=self.deadline.due_date,
+                recurrence=self.deadline.recurrence,
+                feedback_cycle=self.deadline.feedback_cycle,
+            )
         return data
 
 
@@ -217,8 +244,9 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     Every proposed field carries its spans in ``row.spans``."""
     text = text or ""
     if kind == INSTRUCTION:
-        layout = read_instruction(text, frozenset(scanner.leaders.active_names()),
-                                  assigns=lambda body: _assigns(body, scanner))
+        layout = read_instruction(
+            text, frozenset(scanner.leaders.active_names()), assigns=lambda body: _assigns(body, scanner)
+        )
         layout.items, shared = _requests(layout, scanner)
     else:
         layout, shared = read_minutes(text), []
@@ -249,8 +277,11 @@ def _requests(layout: Layout, scanner: NameScanner) -> tuple[list[Segment], list
     out: list[Segment] = []
     shared: list[Span] = []
     for seg in layout.items:
-        parts = [(m.start() + seg.start, m.end() + seg.start)
-                 for m in re.finditer(r"[^。；;！!]+[。；;！!]?", t[seg.start:seg.end]) if m.group().strip()]
+        parts = [
+            (m.start() + seg.start, m.end() + seg.start)
+            for m in re.finditer(r"[^。；;！!]+[。；;！!]?", t[seg.start : seg.end])
+            if m.group().strip()
+        ]
         requests: list[list[int]] = []
         for s, e in parts:
             body = t[s:e]
@@ -264,8 +295,10 @@ def _requests(layout: Layout, scanner: NameScanner) -> tuple[list[Segment], list
             elif requests:
                 requests[-1][1] = e
         if len(requests) > 1:
-            out += [Segment(f"{seg.no}.{k}" if seg.no != "1" else str(k), s, e)
-                    for k, (s, e) in enumerate(requests, start=1)]
+            out += [
+                Segment(f"{seg.no}.{k}" if seg.no != "1" else str(k), s, e)
+                for k, (s, e) in enumerate(requests, start=1)
+            ]
         else:
             out.append(seg)
             shared = []
@@ -277,10 +310,11 @@ def _leader_name(scanner: NameScanner, written: str) -> str:
     return hits[0].name if hits else written
 
 
-def _row(layout: Layout, seg: Segment, scanner: NameScanner, signer: str,
-         shared: list[Span]) -> tuple[DraftRow, list[Unknown]]:
+def _row(
+    layout: Layout, seg: Segment, scanner: NameScanner, signer: str, shared: list[Span]
+) -> tuple[DraftRow, list[Unknown]]:
     view = layout.view
-    text = view.text[seg.start:seg.end]
+    text = view.text[seg.start : seg.end]
     hits = scanner.scan(text)
     roles = read_roles(text, scanner, hits)
     phrase = find_deadline(text)
@@ -337,8 +371,7 @@ def draft_rows(session: Session, source: Source, text: str) -> list[DraftRow]:
     return propose_resolved(session, source, text).rows
 
 
-def propose_resolved(session: Session, source: Source, text: str, *,
-                     resolvers: Resolvers | None = None) -> Proposal:
+def propose_resolved(session: Session, source: Source, text: str, *, resolvers: Resolvers | None = None) -> Proposal:
     """``propose`` for a source (its kind and, for a 批示, its leader), every row resolved."""
     r = resolvers or Resolvers.load(session)
     signer = r.leaders.name_of(source.leader_id) if source.leader_id is not None else ""
@@ -347,8 +380,14 @@ def propose_resolved(session: Session, source: Source, text: str, *,
     return proposal
 
 
-def resolve_rows(session: Session, source: Source, rows: list[DraftRow], *, for_assign: bool = False,
-                 resolvers: Resolvers | None = None) -> bool:
+def resolve_rows(
+    session: Session,
+    source: Source,
+    rows: list[DraftRow],
+    *,
+    for_assign: bool = False,
+    resolvers: Resolvers | None = None,
+) -> bool:
     """Resolve every included row's names and deadline in place; True when none has errors.
 
     ``for_assign`` also requires what a task needs to go out (a lead, a deadline).
@@ -439,21 +478,24 @@ def _resolve_deadline(r: Resolvers, source: Source, row: DraftRow) -> None:
         if row.deadline.note:
             row.warn("deadline_text", row.deadline.note)
     elif typed:
-        row.deadline = DeadlineParse("date", typed_date, "", FeedbackCycle.ONCE.value, False,
-                                     row.deadline_text or typed)
+        row.deadline = DeadlineParse(
+            "date", typed_date, "", FeedbackCycle.ONCE.value, False, row.deadline_text or typed
+        )
         if row.deadline_text.strip():
             row.warn("deadline_text", "已按手工填写的日期")
     due = row.deadline.due_date if row.deadline is not None else None
     if due is not None and row.deadline.kind in ("date", "immediate") and due < clock.today():
-        row.warn("deadline_text", f"{PAST_DUE}：{due.isoformat()}早于登记日{clock.today().isoformat()}，"
-                                  "事项登记后即为逾期；可保留，也可改为新的时限")
+        row.warn(
+            "deadline_text",
+            f"{PAST_DUE}：{due.isoformat()}早于登记日{clock.today().isoformat()}，"
+            "事项登记后即为逾期；可保留，也可改为新的时限",
+        )
 
 
 PAST_DUE = "时限已过"
 
 
-def save_rows(session: Session, actor: Actor, source: Source, rows: list[DraftRow], *,
-              assign: bool) -> list[Task]:
+def save_rows(session: Session, actor: Actor, source: Source, rows: list[DraftRow], *, assign: bool) -> list[Task]:
     """Create every included row as a draft (and assign it), all or nothing.
 
     Raises RowsInvalid, with the messages on the rows, when any row cannot be

@@ -24,12 +24,12 @@ _MARK = re.compile(
 )
 _DATE = r"(?:\d{4}\s*[年.\-/]\s*)?\d{1,2}\s*[月.\-/]\s*\d{1,2}\s*日?"
 # The signature at the end: a name (with or without its title) and a date, on one line or two.
-_SIGNATURE = re.compile(
-    rf"[（(]?(?P<who>{_NAME})\s*{_TITLE}?\s*[，,]?\s*(?P<date>{_DATE})?[）)]?\s*$"
-)
+_SIGNATURE = re.compile(rf"[（(]?(?P<who>{_NAME})\s*{_TITLE}?\s*[，,]?\s*(?P<date>{_DATE})?[）)]?\s*$")
 _DATE_LINE = re.compile(rf"^[（(]?\s*{_DATE}\s*[）)]?$")
 _DOCUMENT = re.compile(r"^(?:来文|原件|原文|文件|事由|标题|附件|呈报件|报送件)\s*[：:]\s*(?P<doc>.+)$")
-_HEADER = re.compile(r"^(?:领导)?批示(?:件|单|处理单|办理单)?$|^[^。，,；;\n]{0,20}(?:批示件|批示单|处理单|呈批件|阅办单)$")
+_HEADER = re.compile(
+    r"^(?:领导)?批示(?:件|单|处理单|办理单)?$|^[^。，,；;\n]{0,20}(?:批示件|批示单|处理单|呈批件|阅办单)$"
+)
 
 
 def _lines(text: str, start: int, end: int):
@@ -66,7 +66,7 @@ def _signature(t: str, start: int, end: int, signers: frozenset[str]) -> tuple[i
     while True:
         head = t[start:body_end].rstrip()
         last_nl = head.rfind("\n")
-        last = head[last_nl + 1:].strip()
+        last = head[last_nl + 1 :].strip()
         if not last:
             break
         if _DATE_LINE.match(last):
@@ -75,7 +75,7 @@ def _signature(t: str, start: int, end: int, signers: frozenset[str]) -> tuple[i
         sig = re.fullmatch(rf"(?P<who>{_NAME})\s*{_TITLE}?", last)
         if sig and (sig.group("who") in signers or last_nl >= 0):
             if not signer:
-                at = start + last_nl + 1 + (len(head[last_nl + 1:]) - len(head[last_nl + 1:].lstrip()))
+                at = start + last_nl + 1 + (len(head[last_nl + 1 :]) - len(head[last_nl + 1 :].lstrip()))
                 signer, span = sig.group("who"), (at, at + len(sig.group("who")))
             body_end = start + (last_nl if last_nl >= 0 else 0)
             continue
@@ -86,15 +86,16 @@ def _signature(t: str, start: int, end: int, signers: frozenset[str]) -> tuple[i
         inline = _SIGNATURE.search(head)
         if inline and inline.group("date") and inline.group("who") in signers:
             cut = inline.start()
-            if head[:cut].rstrip().endswith(("。", "！", "；")) or head[cut - 1:cut] in "（( \n":
+            if head[:cut].rstrip().endswith(("。", "！", "；")) or head[cut - 1 : cut] in "（( \n":
                 signer, span = inline.group("who"), (start + inline.start("who"), start + inline.end("who"))
                 body_end = start + cut
         break
     return body_end, signer, span
 
 
-def read_instruction(text: str, signers: frozenset[str] = frozenset(),
-                     assigns: Callable[[str], bool] | None = None) -> Layout:
+def read_instruction(
+    text: str, signers: frozenset[str] = frozenset(), assigns: Callable[[str], bool] | None = None
+) -> Layout:
     """The instruction's items, its signer and its document.
 
     ``signers``: the leaders' names (a signature line holding a name, "林晓东：…").
@@ -114,7 +115,7 @@ def read_instruction(text: str, signers: frozenset[str] = frozenset(),
     if not parts:
         body_end, signed, signed_span = _signature(t, 0, len(t), signers)
         parts = [(0, body_end, signed, signed_span)]
-    chosen = [p for p in parts if assigns is not None and assigns(t[p[0]:p[1]])] or [parts[-1]]
+    chosen = [p for p in parts if assigns is not None and assigns(t[p[0] : p[1]])] or [parts[-1]]
     first_start = marks[0][0] if marks else 0
     start, end, signer, signer_span = chosen[0][0], chosen[-1][1], chosen[0][2], chosen[0][3]
     # the 来文 and header lines before the instructions
@@ -142,5 +143,14 @@ def read_instruction(text: str, signers: frozenset[str] = frozenset(),
     if end < len(t):
         excluded.append((end, len(t)))
     title = f"{signer}同志批示" if signer else "领导批示"
-    return Layout(view, items, title, signer_span, excluded, signer=signer, signer_span=signer_span,
-                  document=document, body_start=start)
+    return Layout(
+        view,
+        items,
+        title,
+        signer_span,
+        excluded,
+        signer=signer,
+        signer_span=signer_span,
+        document=document,
+        body_start=start,
+    )

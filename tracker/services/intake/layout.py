@@ -98,8 +98,12 @@ def make_view(text: str) -> View:
             continue
         lead = len(line) - len(line.lstrip(_SPACE))
         if chars and chars[-1] != "\n":
-            full = (footer or _columns(prev_line) >= width - 8 or prev_line[-1] in "，,、"
-                    or (prev_line[-1].isdigit() and body[0].isdigit()))
+            full = (
+                footer
+                or _columns(prev_line) >= width - 8
+                or prev_line[-1] in "，,、"
+                or (prev_line[-1].isdigit() and body[0].isdigit())
+            )
             joined = width and full and prev_line[-1] not in _END and not _starts_block(body)
             if not joined:
                 chars.append("\n")

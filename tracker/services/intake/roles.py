@@ -96,6 +96,8 @@ _NOT_A_NAME = re.compile(r"[分管各主要相关有政府领导位门同由请�
 _LEAD_LABEL = re.compile(r"(?:牵头单位|牵头部门|主办单位|主责单位|责任单位|责任部门|承办单位|牵头责任单位)[:：]\s*$")
 _ASSIST_LABEL = re.compile(r"(?:配合单位|配合部门|协办单位|协办部门|参与单位|协助单位)[:：]\s*$")
 
+_TRIGGER = re.compile(_DOER_BEFORE.pattern[:-1] + "|" + _HELPER_BEFORE.pattern[:-1] + "|会议")
+
 # strengths of a doer
 _LABEL, _LEAD, _DOER, _PLAIN, _HELPS = 5, 4, 3, 2, 1
 
@@ -128,12 +130,17 @@ class _Reader:
     def _free(self, start: int, end: int) -> bool:
         return all(e <= start or s >= end for s, e in self.covered)
 
-    def member_at(self, pos: int) -> Party | None:
+    def member_at(self, pos: int, in_list: bool = False) -> Party | None:
+        """The name at ``pos``: one of the district's, or text that looks like a unit. A unit
+        that continues a list (区水利局、国网青山供电公司) needs no more; one that starts a
+        list must be followed by what follows a party (要, 牵头, 配合, 、 …)."""
         hit = self.depts.get(pos)
         if hit is not None:
             return Party(hit.text, hit.start, hit.end, hit)
         m = _UNIT.match(self.text, pos)
-        if m and self._free(m.start(), m.end()) and not _NOT_UNIT.match(m.group()):
+        if m and self._free(m.start(), m.end()) and not _NOT_UNIT.match(m.group()) and not _TRIGGER.match(m.group()):
+            if in_list:
+                return Party(m.group(), m.start(), m.end())
             after = self.text[m.end() : m.end() + 1]
             # a unit ends where the list or the clause goes on: 、 和 要 牵头 配合 研究…
             if (
@@ -148,7 +155,7 @@ class _Reader:
         members: list[Party] = []
         at = pos
         while at < stop:
-            party = self.member_at(at)
+            party = self.member_at(at, in_list=bool(members))
             if party is None:
                 break
             members.append(party)
@@ -156,7 +163,7 @@ class _Reader:
             sep = _SEPARATOR.match(self.text[at:stop])
             if not sep:
                 break
-            if self.member_at(at + sep.end()) is None:
+            if self.member_at(at + sep.end(), in_list=True) is None:
                 break
             at += sep.end()
         if not members:

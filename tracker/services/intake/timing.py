@@ -29,6 +29,7 @@ _MARKED = [
     rf"{_YEAR}?{_NUMC}月份?(?:底|末){_BEFORE}?",
     rf"{_YEAR}?{_NUMC}月份?(?:上旬|中旬|下旬)(?:末)?{_BEFORE}",
     rf"(?:本|当|下个?)月(?:上旬|中旬|下旬){_BEFORE}?",
+    rf"(?:本|下个?)月{_NUMC}[日号]{_BEFORE}",
     rf"{_YEAR}?(?:年底|年末|上半年末|下半年末){_BEFORE}?",
     rf"{_YEAR}?(?:上半年|下半年|第?[一二三四1-4]季度(?:末|底)?){_BEFORE}",
     rf"{_YEAR}?第?[一二三四1-4]季度(?:末|底)",
@@ -69,9 +70,11 @@ _LOOSE_RE = re.compile(_LOOSE)
 _TIME_SLOT = re.compile(r"(?:^|[，,。；;：:\n（(]|于|在|要在|确保|力争|争取|务必|必须|要|将|并|须|需|应)$")
 _STANDARD = re.compile(r"(?:实现|压缩(?:至|到)|控制在|缩短(?:至|到)|不超过|提速(?:至|到)|做到)[^，,。；;]{0,12}$")
 _CONDITION = re.compile(r"(?:遇有|遇到|一旦|如有|如遇|如发现|发现|出现|发生|对于)[^，,。；;]{0,20}$")
-_SPAN_OK_AFTER = re.compile(r"^(?:[^\u4e00-\u9fa5]|完成|办结|到位|报|提交|形成|实现|建成|启动|开展|拿出|印发|上线|制定"
-                            r"|出台|投入|全部|全面|基本|前|内|组织|召开|开工|交付|达到|落实|推出|明确|提出|汇总|部署"
-                            r"|确定|见效|具备|通过|清零|销号|整改|竣工|运行|$)")
+_SPAN_OK_AFTER = re.compile(
+    r"^(?:[^\u4e00-\u9fa5]|完成|办结|到位|报|提交|形成|实现|建成|启动|开展|拿出|印发|上线|制定"
+    r"|出台|投入|全部|全面|基本|前|内|组织|召开|开工|交付|达到|落实|推出|明确|提出|汇总|部署"
+    r"|确定|见效|具备|通过|清零|销号|整改|竣工|运行|$)"
+)
 
 
 @dataclass
@@ -88,7 +91,7 @@ class DeadlinePhrase:
 def _clause_before(text: str, start: int) -> str:
     head = text[:start]
     cut = max(head.rfind(c) for c in "，,。；;\n")
-    return head[cut + 1:]
+    return head[cut + 1 :]
 
 
 _DURATION = re.compile(r"(?:工作日|自然日|日历日|天|日|周|个月)(?:之内|以内|内)?$")
@@ -96,8 +99,11 @@ _DURATION = re.compile(r"(?:工作日|自然日|日历日|天|日|周|个月)(?:
 
 def _after_an_event(text: str, m: re.Match) -> bool:
     """办结后10个工作日内 counts from an event to come, not from the meeting (会后 does)."""
-    return bool(_DURATION.search(m.group())) and text[m.start() - 1:m.start()] == "后" and \
-        text[m.start() - 2:m.start()] != "会后"
+    return (
+        bool(_DURATION.search(m.group()))
+        and text[m.start() - 1 : m.start()] == "后"
+        and text[m.start() - 2 : m.start()] != "会后"
+    )
 
 
 def _dates(text: str, recurring: list[re.Match]) -> list[re.Match]:
@@ -113,9 +119,9 @@ def _dates(text: str, recurring: list[re.Match]) -> list[re.Match]:
     for m in _BARE_RE.finditer(text):
         if any(not (e <= m.start() or s >= m.end()) for s, e in taken):
             continue
-        if not _TIME_SLOT.search(text[max(0, m.start() - 4):m.start()]):
+        if not _TIME_SLOT.search(text[max(0, m.start() - 4) : m.start()]):
             continue
-        if not _SPAN_OK_AFTER.match(text[m.end():m.end() + 2]):
+        if not _SPAN_OK_AFTER.match(text[m.end() : m.end() + 2]):
             continue
         if _STANDARD.search(_clause_before(text, m.start())) or _after_an_event(text, m):
             continue
@@ -131,7 +137,7 @@ def _reports(text: str, m: re.Match) -> bool:
     """每月25日前报送 sets when progress is reported; 每周到现场调度一次 describes the work."""
     if m.group().endswith(("前", "为止")):
         return True
-    rest = re.split(r"[，,。；;\n]", text[m.end():], maxsplit=1)[0]
+    rest = re.split(r"[，,。；;\n]", text[m.end() :], maxsplit=1)[0]
     return bool(_REPORT.search(rest))
 
 
