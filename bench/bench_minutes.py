@@ -51,7 +51,7 @@ def resolvers() -> dc.Resolvers:
     )
 
 
-def read(r: dc.Resolvers, text: str, kind: str, on: date) -> list[dc.DraftRow]:
+def read(r: dc.Resolvers, text: str, kind: str, on: date) -> dc.Proposal:
     source = Source(
         kind=SourceKind.LEADER_INSTRUCTION if kind == "instruction" else SourceKind.EXECUTIVE_MEETING,
         title="",
@@ -59,7 +59,7 @@ def read(r: dc.Resolvers, text: str, kind: str, on: date) -> list[dc.DraftRow]:
     )
     proposal = dc.propose(text, kind=kind, scanner=r.scanner())
     dc.resolve_rows(None, source, proposal.rows, resolvers=r)
-    return proposal.rows
+    return proposal
 
 
 class Field:
@@ -78,14 +78,18 @@ class Field:
 
 
 def score(r: dc.Resolvers) -> None:
-    fields = {name: Field() for name in ("lead", "assisting", "leaders", "due_date")}
+    fields = {name: Field() for name in ("lead", "assisting", "leaders", "due_date", "unknown")}
     docs = items = missing = extra = 0
     name = r.departments.name_of
     for path in sorted(CORPUS.glob("[0-9][0-9][0-9]_*.txt")):
         doc = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         on = date.fromisoformat(doc["date"])
         with clock.frozen(date.fromisoformat(doc.get("registered") or doc["date"])):
-            rows = read(r, path.read_text(encoding="utf-8"), doc["kind"], on)
+            proposal = read(r, path.read_text(encoding="utf-8"), doc["kind"], on)
+        rows = proposal.rows
+        fields["unknown"].add(
+            {(path.name, u.text) for u in proposal.unknown}, {(path.name, n) for n in doc.get("unknown", [])}
+        )
         docs += 1
         items += len(doc["items"])
         missing += max(0, len(doc["items"]) - len(rows))
@@ -147,7 +151,7 @@ def main() -> None:
     r = resolvers()
     score(r)
     text = thirty_items()
-    rows = read(r, text, "minutes", date(2026, 3, 2))
+    rows = read(r, text, "minutes", date(2026, 3, 2)).rows
     scanner = r.scanner()
     pattern = re.compile(r"[\u4e00-\u9fa5]+")
     print(f"\n30-item 纪要 ({len(text)} characters, {len(rows)} items read), median of {args.runs} runs:")

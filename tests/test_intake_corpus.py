@@ -16,7 +16,7 @@ import pytest
 from tracker.demo.organisation import build_org
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "minutes"
-FIELDS = ("lead", "assisting", "leaders", "due_date")
+FIELDS = ("lead", "assisting", "leaders", "due_date", "unknown")
 THRESHOLD = 0.95
 
 
@@ -62,13 +62,22 @@ def compare(want: dict, got: dict) -> dict[str, bool]:
 
 def score(runner) -> tuple[dict[str, list[int]], list[str], int]:
     """(field → [right, total], readable diff lines, missing + extra items)."""
-    tally = {name: [0, 0] for name in ("lead", "assisting", "leaders", "due_date", "ongoing", "recurrence", "past")}
+    tally = {
+        name: [0, 0]
+        for name in ("lead", "assisting", "leaders", "due_date", "ongoing", "recurrence", "past", "unknown")
+    }
     diff: list[str] = []
     junk = 0
     for path in documents():
         doc = expected(path)
-        got = parse(runner, path, doc)["items"]
-        want = doc["items"]
+        out = parse(runner, path, doc)
+        got, want = out["items"], doc["items"]
+        found = {u["text"] for u in out["unknown"]}
+        for name in doc.get("unknown", []):  # every unit no district name stands for is reported
+            tally["unknown"][0] += name in found
+            tally["unknown"][1] += 1
+            if name not in found:
+                diff.append(f"{path.name}: unknown {name} not reported (got {sorted(found)})")
         if len(got) != len(want):
             junk += abs(len(got) - len(want))
             diff.append(

@@ -120,3 +120,11 @@ def test_the_view_drops_spaces_between_chinese_characters_only(raw, joined):
 
 def test_plain_paragraphs_without_numbers_or_starters_are_items():
     assert items("甲段落\n\n乙段落\n续行") == ["甲段落", "乙段落\n续行"]
+
+
+def test_spans_point_into_the_text_as_posted_with_crlf_line_ends():
+    text = "纪要如下：\r\n一、区住建局要细化清单。\r\n二、区财政局要保障资金。\r\n"
+    layout = read_minutes(text)
+    second = layout.items[1]
+    start, end = layout.view.span(second.start, second.end)
+    assert text[start:end] == "区财政局要保障资金。"

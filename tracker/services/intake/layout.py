@@ -72,17 +72,16 @@ def _wrap_width(lines: list[str]) -> int:
 def make_view(text: str) -> View:
     """The view of ``text``: page footers dropped; in a text wrapped at a fixed width, the
     breaks inside sentences joined; spaces between Chinese characters removed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
+    # offsets point into ``text`` as given: a form posts its lines ending in \r\n
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    ends = [m.start() for m in re.finditer(r"\r\n|\r|\n", text)] + [len(text)]
+    lines = [text[a:b] for a, b in zip(starts, ends)]
     width = _wrap_width([ln for ln in lines if not _FOOTER.match(ln)])
     chars: list[str] = []
     offsets: list[int] = []
-    pos = 0
     prev_line = ""
     footer = False  # a page footer since the previous line: a page ends wherever it ends
-    for line in lines:
-        start = pos
-        pos += len(line) + 1
+    for line, start in zip(lines, starts):
         if _FOOTER.match(line):
             footer = True
             continue

@@ -82,7 +82,7 @@ _SEPARATOR = re.compile(r"^(?:、|，(?=[^，。；]{0,12}(?:配合|协助|参�
 _UNIT = re.compile(
     r"(?:[区县市]|国网|中国|团)?[\u4e00-\u9fa5]{1,10}?"
     r"(?:委员会|办公室|管委会|分局|支队|大队|中队|中心|集团|公司|工会|团委|妇联|残联|联合会|协会"
-    r"|局|委|办|所|站|院|队|街道|镇|乡)(?![\u4e00-\u9fa5]{0,1}(?:局|委|办|中心|公司))"
+    r"|局|委|办|所|站|院|队|社|街道|镇|乡)(?![\u4e00-\u9fa5]{0,1}(?:局|委|办|中心|公司))"
 )
 _NOT_UNIT = re.compile(
     r"^(?:各|有关|相关|其他|其它|全[区县市]|[区县市]政府|[区县市]委|本|该|涉及|所在|项目|施工|供热"
@@ -96,6 +96,8 @@ _NOT_A_NAME = re.compile(r"[分管各主要相关有政府领导位门同由请�
 _LEAD_LABEL = re.compile(r"(?:牵头单位|牵头部门|主办单位|主责单位|责任单位|责任部门|承办单位|牵头责任单位)[:：]\s*$")
 _ASSIST_LABEL = re.compile(r"(?:配合单位|配合部门|协办单位|协办部门|参与单位|协助单位)[:：]\s*$")
 
+# A unit that starts a list names its level: 区大数据中心, 团区委, 国网青山供电公司.
+_UNIT_START = re.compile(r"[区县]|团|国网|中国")
 _TRIGGER = re.compile(_DOER_BEFORE.pattern[:-1] + "|" + _HELPER_BEFORE.pattern[:-1] + "|会议")
 
 # strengths of a doer
@@ -141,6 +143,8 @@ class _Reader:
         if m and self._free(m.start(), m.end()) and not _NOT_UNIT.match(m.group()) and not _TRIGGER.match(m.group()):
             if in_list:
                 return Party(m.group(), m.start(), m.end())
+            if not _UNIT_START.match(m.group()):  # 排涝泵站要…, 检查情况报区安委会办公室: no unit
+                return None
             after = self.text[m.end() : m.end() + 1]
             # a unit ends where the list or the clause goes on: 、 和 要 牵头 配合 研究…
             if (
