@@ -336,7 +336,7 @@ def _row(
         leaders = [name] + [n for n in leaders if n != name]
     row = DraftRow(
         item_no=seg.no,
-        title=guess_title(text, roles.spans["lead"] + roles.spans["assisting"] + phrase.dated),
+        title=guess_title(text, roles.spans["lead"] + roles.spans["assisting"] + roles.spans["leaders"] + phrase.dated),
         requirement=text,
         lead=written(roles.lead) if roles.lead else "",
         assisting="、".join(dict.fromkeys(written(p) for p in roles.assisting)),

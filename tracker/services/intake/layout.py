@@ -170,7 +170,7 @@ _STYLES: list[tuple[str, re.Pattern]] = [
     ("cn_paren", re.compile(rf"[（(](?P<n>[{_CN}]{{1,3}})[）)][、，,．.]?")),
     ("cn", re.compile(rf"(?P<n>[{_CN}]{{1,3}})[、，,．.](?![0-9０-９])")),
     ("ar_paren", re.compile(r"[（(](?P<n>[0-9０-９]{1,2})[）)][、，,．.]?")),
-    ("ar", re.compile(r"(?P<n>[0-9０-９]{1,2})(?:[、．]|\.(?![0-9０-９]))")),
+    ("ar", re.compile(r"(?P<n>[0-9０-９]{1,2})(?:[、．]|\.(?![0-9０-９])|[）)](?![0-9０-９]))")),
     ("circled", re.compile(rf"(?P<n>[{_CIRCLED}])")),
 ]
 _BOUNDARY = re.compile(r"(?:^|\n)[ \t\u3000]*|[。；;！!：:]\s*")

@@ -72,7 +72,7 @@ _LEAD_AFTER = re.compile(
 )
 _ASSIST_AFTER = re.compile(
     r"^(?:要|应|须|需|也要)?(?:积极|密切|全力|主动|共同|全程|各自|按照职责分工|按职责分工)?"
-    r"(?:派员参与|参与|配合|协助|协办|做好配合|予以配合|[（(]配合[）)])"
+    r"(?:派员参与|参与|配合|协助|协办|做好配合|予以配合|[（(]配合[）)]|为配合单位|为协办单位|为参与单位)"
 )
 _DOER_AFTER = re.compile(r"^(?:要|应|须|需|必须|务必|抓紧|尽快|立即|和.{2,20}?共同|共同)")
 _HELPS_AFTER = re.compile(r"^(?:要)?(?:做好|加强(?:指导|监管|配合)|按照职责分工|按职责分工|派员)")
@@ -98,6 +98,7 @@ _ASSIST_LABEL = re.compile(r"(?:配合单位|配合部门|协办单位|协办部
 
 # A unit that starts a list names its level: 区大数据中心, 团区委, 国网青山供电公司.
 _UNIT_START = re.compile(r"[区县]|团|国网|中国")
+_MARKER = re.compile(r"^[（(](牵头|主办|负责|配合|协办|协助|参与)[）)]")
 _TRIGGER = re.compile(_DOER_BEFORE.pattern[:-1] + "|" + _HELPER_BEFORE.pattern[:-1] + "|会议")
 
 # strengths of a doer
@@ -111,14 +112,15 @@ class _List:
     end: int  # after the list (and 等…)
     helper: bool = False  # after 会同/督促/…, or followed by 配合/参与
     phrase_start: int = 0  # where the words giving the role begin (由, 会同)
+    marked: dict[int, str] = field(default_factory=dict)  # member index → lead/assist, from （牵头）
     strength: int = 0
     phrase_end: int = 0
 
 
 def _clauses(text: str):
     pos = 0
-    for part in re.split(r"([，,。；;！!？?\n：:（()）])", text):
-        if part and part not in "，,。；;！!？?\n：:（()）":
+    for part in re.split(r"([，,。；;！!？?\n：:])", text):
+        if part and part not in "，,。；;！!？?\n：:":
             yield pos, part
         pos += len(part)
 
@@ -158,12 +160,17 @@ class _Reader:
     def list_at(self, pos: int, stop: int) -> _List | None:
         members: list[Party] = []
         at = pos
+        marked: dict[int, str] = {}
         while at < stop:
             party = self.member_at(at, in_list=bool(members))
             if party is None:
                 break
             members.append(party)
             at = party.end
+            mark = _MARKER.match(self.text[at:stop])  # 区住建局（牵头）、区财政局（配合）
+            if mark:
+                marked[len(members) - 1] = "lead" if mark.group(1) in ("牵头", "主办", "负责") else "assist"
+                at += mark.end()
             sep = _SEPARATOR.match(self.text[at:stop])
             if not sep:
                 break
@@ -173,17 +180,24 @@ class _Reader:
         if not members:
             return None
         end = members[-1].end
+        if len(members) - 1 in marked:
+            end = at
         etc = _ETC.match(self.text[end:stop])
         if etc:
             end += etc.end()
             vague = self.depts.get(end)
             if vague is not None and vague.kind == "vague":
                 end = vague.end
-        return _List(members, pos, end)
+        return _List(members, pos, end, marked=marked)
 
 
 def _grade(reader: _Reader, lst: _List, before: str, clause_start: bool, stop: int) -> None:
     after = reader.text[lst.end : stop]
+    if "lead" in lst.marked.values():  # the list says who leads, name by name
+        lead = next(k for k, v in lst.marked.items() if v == "lead")
+        lst.members.insert(0, lst.members.pop(lead))
+        lst.strength, lst.phrase_end = _LABEL, lst.end
+        return
     label = reader.text[max(0, lst.start - 12) : lst.start]
     if _LEAD_LABEL.search(label):
         lst.strength, lst.phrase_end = _LABEL, lst.end
@@ -269,7 +283,7 @@ def read_roles(text: str, scanner: NameScanner, hits: list[NameHit] | None = Non
         elif first is not None:
             roles.lead = first
             spans["lead"].append((chosen.phrase_start, chosen.phrase_end))
-        if rest and first is not None and chosen.strength < _LEAD:
+        if rest and first is not None and chosen.strength < _LABEL:
             names = "、".join(p.text for p in chosen.members)
             roles.warnings.append(f"“{names}”同时承办，已以第一个为牵头单位，其余为配合单位，请核对")
         assisting += rest
