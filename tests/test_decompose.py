@@ -20,11 +20,13 @@ def _nos(items):
 
 
 def test_chinese_numbering_keeps_sub_points_inside_their_item():
-    text = ("会议听取了区住建局的汇报。会议议定事项如下：\n"
-            "一、关于老旧小区改造。由区住建局牵头。\n"
-            "（一）完善项目清单；\n（二）落实资金1.5亿元。\n"
-            "二、关于冬季供暖。\n"
-            "三、关于营商环境。")
+    text = (
+        "会议听取了区住建局的汇报。会议议定事项如下：\n"
+        "一、关于老旧小区改造。由区住建局牵头。\n"
+        "（一）完善项目清单；\n（二）落实资金1.5亿元。\n"
+        "二、关于冬季供暖。\n"
+        "三、关于营商环境。"
+    )
     items = dc.split_items(text)
     assert _nos(items) == ["一", "二", "三"]
     assert items[0].text.startswith("关于老旧小区改造")
@@ -32,17 +34,20 @@ def test_chinese_numbering_keeps_sub_points_inside_their_item():
     assert "会议听取" not in " ".join(i.text for i in items)  # the preamble is not an item
 
 
-@pytest.mark.parametrize("text, nos, first", [
-    ("1. 加强A工作，投资1.5亿元。\n2. 推进B。\n3. 做好C", ["1", "2", "3"], "加强A工作，投资1.5亿元。"),
-    ("1、甲\n2、乙", ["1", "2"], "甲"),
-    ("１．全角编号甲\n２．全角编号乙", ["1", "2"], "全角编号甲"),
-    ("（一）甲事项\n（二）乙事项", ["一", "二"], "甲事项"),
-    ("(1)甲\n(2)乙", ["1", "2"], "甲"),
-    ("第一项：甲事项\n第二项：乙事项", ["一", "二"], "甲事项"),
-    ("①甲\n②乙", ["1", "2"], "甲"),
-    ("会议议定：一、关于A。二、关于B。三、关于C", ["一", "二", "三"], "关于A。"),  # lost line breaks
-    ("十、甲\n十一、乙", [], None),  # a list must start at one
-])
+@pytest.mark.parametrize(
+    "text, nos, first",
+    [
+        ("1. 加强A工作，投资1.5亿元。\n2. 推进B。\n3. 做好C", ["1", "2", "3"], "加强A工作，投资1.5亿元。"),
+        ("1、甲\n2、乙", ["1", "2"], "甲"),
+        ("１．全角编号甲\n２．全角编号乙", ["1", "2"], "全角编号甲"),
+        ("（一）甲事项\n（二）乙事项", ["一", "二"], "甲事项"),
+        ("(1)甲\n(2)乙", ["1", "2"], "甲"),
+        ("第一项：甲事项\n第二项：乙事项", ["一", "二"], "甲事项"),
+        ("①甲\n②乙", ["1", "2"], "甲"),
+        ("会议议定：一、关于A。二、关于B。三、关于C", ["一", "二", "三"], "关于A。"),  # lost line breaks
+        ("十、甲\n十一、乙", [], None),  # a list must start at one
+    ],
+)
 def test_numbering_styles(text, nos, first):
     items = dc.split_items(text)
     if not nos:
@@ -77,8 +82,10 @@ def test_lead_and_assisting_from_the_sentence():
 
 
 def test_labelled_block_wins_over_the_sentence():
-    row = _read("1. 区城管局要立即开展排查，确保12月15日前全面供暖。"
-                "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）")
+    row = _read(
+        "1. 区城管局要立即开展排查，确保12月15日前全面供暖。"
+        "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）"
+    )
     assert row.lead == "区城管局"
     assert row.assisting == "区应急管理局、各街道办事处"
     assert row.deadline_text == "12月20日前"
@@ -159,8 +166,13 @@ def org(session):
         ("东城街道办事处", [], DepartmentKind.STREET),
     ]:
         made[name] = organisation.create_department(session, SYSTEM, name, aliases=aliases, kind=kind).id
-    src = Source(kind=SourceKind.EXECUTIVE_MEETING, title="区政府第15次常务会议", reference="第15次",
-                 source_date=date(2026, 11, 20), body=MINUTES)
+    src = Source(
+        kind=SourceKind.EXECUTIVE_MEETING,
+        title="区政府第15次常务会议",
+        reference="第15次",
+        source_date=date(2026, 11, 20),
+        body=MINUTES,
+    )
     session.add(src)
     session.commit()
     return d, made, src
@@ -227,8 +239,9 @@ def test_save_rows_is_all_or_nothing(session, org):
     assert created[3].feedback_cycle == "monthly"
     assert session.exec(select(TaskAssist).where(TaskAssist.task_id == created[0].id)).all()
     assert session.exec(select(TaskLeader).where(TaskLeader.task_id == created[0].id)).all()
-    actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == created[0].id)
-                           .order_by(AuditEvent.id)).all()
+    actions = session.exec(
+        select(AuditEvent.action).where(AuditEvent.task_id == created[0].id).order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "assign"]
 
 
@@ -267,3 +280,19 @@ def test_earlier_dates_are_offered_as_milestones_on_the_row(session, org):
     [row] = dc.draft_rows(session, src, "1. 由区水利局牵头，11月30日前完成摸排，12月31日前完成整改。")
     assert row.due_date == "2026-12-31" and not row.errors
     assert any("文中另有时限：11月30日前" in w for w in row.warnings["deadline_text"])
+
+
+def test_every_proposed_field_carries_the_span_it_came_from():
+    text = "区政府第9次常务会议纪要\r\n现纪要如下：\r\n一、由区住建局牵头，区财政局配合，12月底前完成。高志远副区长负责督导。\r\n"
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    assert proposal.title == "区政府第9次常务会议" and text[slice(*proposal.title_span)] == "区政府第9次常务会议纪要"
+    [row] = proposal.rows
+    at = {column: [text[a:b] for a, b in spans] for column, spans in row.spans.items()}
+    assert at["lead"] == ["区住建局"] and at["assisting"] == ["区财政局"] and at["leaders"] == ["高志远副区长"]
+    assert at["deadline_text"] == ["12月底前"] and at["item_no"] == ["一、"]
+    assert at["requirement"] == ["由区住建局牵头，区财政局配合，12月底前完成。高志远副区长负责督导。"]
+    assert [(n.kind, n.name, text[n.start : n.end]) for n in proposal.names] == [
+        ("department", "区住建局", "区住建局"),
+        ("department", "区财政局", "区财政局"),
+        ("leader", "高志远", "高志远副区长"),
+    ]

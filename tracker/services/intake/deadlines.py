@@ -304,7 +304,10 @@ def _festival_part(found: FestivalDay, note: str) -> _Part:
 @_rule(_FESTIVAL + _BREAK + r"(?:之前|以前|前)")
 def _before_festival(m, ctx):
     """春节前: the last working day before the break (tracker.rules.festivals)."""
-    found = before_festival(ctx.calendar, ctx.base, FESTIVALS[m["f"]])
+    try:
+        found = before_festival(ctx.calendar, ctx.base, FESTIVALS[m["f"]])
+    except (ValueError, IndexError):  # beyond the lunar tables (1900–2099)
+        raise _unreadable(ctx.phrase) from None
     return _festival_part(found, f"{LABELS[found.festival]}放假前最后一个工作日")
 
 

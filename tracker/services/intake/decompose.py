@@ -231,6 +231,17 @@ class Proposal:
     unknown: list[Unknown]
     signer: str = ""  # a 批示's signer as written
     document: str = ""  # a 批示's 来文 (此件), kept as the source
+    names: list[Recognised] = field(default_factory=list)  # every name recognised in the items, once
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A name of the district found in the text: what it is and where (offsets into the text)."""
+
+    kind: str  # department | group | vague | ambiguous | leader
+    name: str  # as a cell says it: the spelling, the group word, the leader's name
+    start: int
+    end: int
 
 
 def source_kind(source: Source) -> str:
@@ -253,13 +264,17 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     signer = layout.signer or signer
     rows: list[DraftRow] = []
     unknown: list[Unknown] = []
+    names: dict[Span, Recognised] = {}
     for seg in layout.items:
         row, found = _row(layout, seg, scanner, signer if kind == INSTRUCTION else "", shared)
         rows.append(row)
         unknown += found
+        for hit in scanner.scan(layout.view.text[seg.start : seg.end]):
+            start, end = layout.view.span(seg.start + hit.start, seg.start + hit.end)
+            names.setdefault((start, end), Recognised(hit.kind, hit.name, start, end))
     title_span = layout.view.span(*layout.title_span) if layout.title_span else None
     title = layout.title if kind == MINUTES or not layout.signer else f"{_leader_name(scanner, signer)}同志批示"
-    return Proposal(kind, title, title_span, rows, unknown, signer, layout.document)
+    return Proposal(kind, title, title_span, rows, unknown, signer, layout.document, list(names.values()))
 
 
 def _assigns(text: str, scanner: NameScanner) -> bool:
