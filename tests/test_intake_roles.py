@@ -100,6 +100,7 @@ def test_a_name_inside_a_longer_word_is_still_the_name():
         ("报国平区长和我。", ["周国平"]),
         ("报区长审定。", ["周国平"]),  # a title one leader holds
         ("提请区长办公会议研究，由分管副区长牵头。", []),
+        ("周国平区长强调，区应急局要压实责任。", []),
     ],
 )
 def test_leaders(text, leaders):

@@ -90,6 +90,8 @@ _NOT_UNIT = re.compile(
 )
 _LEADER_WORD = r"(?:常务副[区县]长|副[区县]长|[区县]长|同志)"
 _UNKNOWN_LEADER = re.compile(r"(?:(?<=[由报请，,。；、])|^)(?P<name>[\u4e00-\u9fa5]{2,3}?)" + _LEADER_WORD)
+# A leader who chairs, attends or speaks is named, not put in charge (周国平区长强调，…).
+_SPEAKS = re.compile(r"^[，,]?(?:主持|讲话|指出|强调|出席|参加|列席|听取|在会上)")
 _NOT_A_NAME = re.compile(r"[分管各主要相关有政府领导位门同由请求经和及与并副常务区县市的为是要、向将报]")
 
 # A labelled block (牵头单位：区城管局；配合单位：…；责任领导：…) says the role outright.
@@ -254,7 +256,11 @@ def _lists(reader: _Reader) -> list[_List]:
 
 
 def _leaders(text: str, hits: list[NameHit]) -> tuple[list[Party], list[Party]]:
-    known = [Party(h.text, h.start, h.end, h) for h in hits if h.kind == "leader"]
+    known = [
+        Party(h.text, h.start, h.end, h)
+        for h in hits
+        if h.kind == "leader" and not _SPEAKS.match(text[h.end : h.end + 4])
+    ]
     taken = [(h.start, h.end) for h in hits]
     unknown = []
     for m in _UNKNOWN_LEADER.finditer(text):
