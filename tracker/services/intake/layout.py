@@ -287,7 +287,7 @@ def _has_starter(text: str) -> bool:
 # --- the whole document --------------------------------------------------------------------
 
 _TITLE_LINE = re.compile(r"^(?P<t>[^。；;，,\n]{2,80}?纪要)(?P<b>[（(][^）)\n]{1,20}[）)])?")
-_PREAMBLE_HINT = re.compile(r"主持召开|主持|召开|纪要如下|议定如下|明确如下|研究了以下|议定事项如下|[：:]$")
+_REPORT_ONLY = re.compile(r"会议(?:听取|审议|研究|讨论)")
 
 
 def _cuts(text: str, start: int) -> list[int]:
@@ -419,31 +419,26 @@ def _plain_paragraphs(t: str, cuts: list[int]) -> list[Segment]:
 
 
 def _unnumbered_items(t: str, cuts: list[int]) -> list[Segment]:
-    """One paragraph per item, from the first paragraph that decides something; a paragraph
-    that does not (会议听取了…的汇报) joins the next item; a cut ends the items."""
+    """One paragraph per item, from the first paragraph that decides something. A paragraph
+    that only reports (会议听取了…的汇报) is no item and joins none; any other paragraph
+    continues the item before it; a cut (出席：…, a signature) ends the items."""
     paragraphs = _paragraphs(t, 0, len(t))
     out: list[Segment] = []
-    pending: int | None = None
     started = trailer = False
     for s, e in paragraphs:
         cut = next((c for c in cuts if s <= c < e), None)
         if cut is not None and cut == s:
-            pending, trailer = None, started
+            trailer = started
             continue
         if cut is not None:
             e = _trim(t, s, cut)[1]
         body = t[s:e]
         if _has_starter(body):
             started, trailer = True, cut is not None
-            out.append(Segment(str(len(out) + 1), pending if pending is not None else s, e))
-            pending = None
-        elif trailer:
+            out.append(Segment(str(len(out) + 1), s, e))
+        elif trailer or not started or _REPORT_ONLY.match(body):
             continue
-        elif started and re.match(r"会议(?:听取|审议|研究|讨论)", body) and not _CLOSING.match(body):
-            pending = s
-        elif started and out and not _CLOSING.match(body) and not _TITLE_LINE.match(body):
+        elif out and not _CLOSING.match(body) and not _TITLE_LINE.match(body):
             last = out[-1]
             out[-1] = Segment(last.no, last.start, e)
-        elif not started and re.match(r"会议(?:听取|审议|研究|讨论)", body) and not _PREAMBLE_HINT.search(body):
-            pending = s
     return out
