@@ -26,6 +26,7 @@ _FEST = "(?:" + "|".join(sorted(FESTIVALS, key=len, reverse=True)) + ")"
 _MARKED = [
     rf"[0-9]{{4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,2}}{_BEFORE}?",
     rf"{_YEAR}?{_NUMC}月{_NUMC}[日号](?:{_BEFORE}|(?=完成|办结|到位|报送|上报|提交|投入|建成|实现|全部|启动|召开))",
+    rf"(?<=截至|截止|止于){_YEAR}?{_NUMC}月{_NUMC}[日号]",
     rf"{_YEAR}?{_NUMC}月份?(?:底|末){_BEFORE}?",
     rf"{_YEAR}?{_NUMC}月份?(?:上旬|中旬|下旬)(?:末)?{_BEFORE}",
     rf"(?:本|当|下个?)月(?:上旬|中旬|下旬){_BEFORE}?",
