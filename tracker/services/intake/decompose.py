@@ -266,12 +266,11 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     unknown: list[Unknown] = []
     names: dict[Span, Recognised] = {}
     for seg in layout.items:
-        row, found = _row(layout, seg, scanner, signer if kind == INSTRUCTION else "", shared)
+        row, found, recognised = _row(layout, seg, scanner, signer if kind == INSTRUCTION else "", shared)
         rows.append(row)
         unknown += found
-        for hit in scanner.scan(layout.view.text[seg.start : seg.end]):
-            start, end = layout.view.span(seg.start + hit.start, seg.start + hit.end)
-            names.setdefault((start, end), Recognised(hit.kind, hit.name, start, end))
+        for name in recognised:
+            names.setdefault((name.start, name.end), name)
     title_span = layout.view.span(*layout.title_span) if layout.title_span else None
     title = layout.title if kind == MINUTES or not layout.signer else f"{_leader_name(scanner, signer)}同志批示"
     return Proposal(kind, title, title_span, rows, unknown, signer, layout.document, list(names.values()))
@@ -327,10 +326,11 @@ def _leader_name(scanner: NameScanner, written: str) -> str:
 
 def _row(
     layout: Layout, seg: Segment, scanner: NameScanner, signer: str, shared: list[Span]
-) -> tuple[DraftRow, list[Unknown]]:
+) -> tuple[DraftRow, list[Unknown], list[Recognised]]:
     view = layout.view
     text = view.text[seg.start : seg.end]
     hits = scanner.scan(text)
+    recognised = [Recognised(h.kind, h.name, *view.span(seg.start + h.start, seg.start + h.end)) for h in hits]
     roles = read_roles(text, scanner, hits)
     phrase = find_deadline(text)
     for s, e in shared:  # 请海涛、志远同志督促落实 after the requests: their leaders are every item's
@@ -378,7 +378,7 @@ def _row(
         kind = "leader" if p in roles.leaders else "department"
         found.append(Unknown(p.text, start, end, kind, seg.no))
     row.unknown = found
-    return row, found
+    return row, found, recognised
 
 
 def draft_rows(session: Session, source: Source, text: str) -> list[DraftRow]:

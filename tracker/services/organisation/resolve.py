@@ -105,8 +105,14 @@ class _Entry:
 class DepartmentResolver:
     """Resolves department lists against the departments read once by ``load``."""
 
-    def __init__(self, departments: list[_Dept], names: dict[str, set[int]], inactive: dict[str, set[int]],
-                 registered: list[Department] = (), aliases: list[DepartmentAlias] = ()):
+    def __init__(
+        self,
+        departments: list[_Dept],
+        names: dict[str, set[int]],
+        inactive: dict[str, set[int]],
+        registered: list[Department] = (),
+        aliases: list[DepartmentAlias] = (),
+    ):
         self._depts = {d.id: d for d in departments}
         self._index = names
         self._inactive = inactive
@@ -245,7 +251,7 @@ class DepartmentResolver:
         label = PREFIX_LABEL.match(normalise_name(clause))
         if label:
             clause_role = ROLE_OF.get(label["w"])
-            clause = clause[clause.find(":") + 1:]
+            clause = clause[clause.find(":") + 1 :]
         segments = [e for piece in split_outside_brackets(clause, MINOR_SEPARATORS) for e in self._segment(piece)]
         names: list[_Entry] = []
         for k, e in enumerate(segments):
@@ -318,6 +324,7 @@ class DepartmentResolver:
 
 # --- leaders -----------------------------------------------------------------------
 
+
 @dataclass
 class LeaderResolution:
     ids: list[int] = field(default_factory=list)
@@ -381,8 +388,10 @@ class LeaderResolver:
         if outer in self._by_name:
             return outer, bracket
         for name in self._names:
-            for title in (outer[: -len(name)] if outer.endswith(name) else None,
-                          outer[len(name):] if outer.startswith(name) else None):
+            for title in (
+                outer[: -len(name)] if outer.endswith(name) else None,
+                outer[len(name) :] if outer.startswith(name) else None,
+            ):
                 if title and self._is_title(title):
                     return name, bracket or title
         return None
@@ -399,7 +408,7 @@ class LeaderResolver:
         return out
 
     def _pair_titles(self, tokens: list[str]) -> list[str]:
-        """"区长 孙志强" and "孙志强 区长" are one person, not a title and a name."""
+        """ "区长 孙志强" and "孙志强 区长" are one person, not a title and a name."""
         keys = [normalise_name(t) for t in tokens] + ["", ""]
         merged, i = [], 0
         while keys[i]:
@@ -408,7 +417,7 @@ class LeaderResolver:
             # "孙志强 区长 吴海涛" pairs 区长 with 吴海涛, not with 孙志强
             name_then_title = here in self._by_name and self._is_title(after) and then not in self._by_name
             step = 2 if title_then_name or name_then_title else 1
-            merged.append("".join(keys[i:i + step]))
+            merged.append("".join(keys[i : i + step]))
             i += step
         return merged
 
@@ -461,8 +470,10 @@ class LeaderResolver:
 # --- names in running text (minutes, instructions) -----------------------------------
 
 # Titles a leader is written with, before or after the name (常务副区长吴海涛, 吴海涛副区长).
-_TITLE_WORDS = (r"(?:常务副[区县]长|副[区县]长|[区县]长助理|[区县]长|党组成员|办公室主任|副秘书长|秘书长|副主任|主任"
-                r"|副书记|书记)")
+_TITLE_WORDS = (
+    r"(?:常务副[区县]长|副[区县]长|[区县]长助理|[区县]长|党组成员|办公室主任|副秘书长|秘书长|副主任|主任"
+    r"|副书记|书记)"
+)
 _TITLE_BEFORE = re.compile(r"(?:[区县]政府|[区县]委)?" + _TITLE_WORDS + r"[ \u3000]?$")
 _TITLE_AFTER = re.compile(r"^[ \u3000]?(?:" + _TITLE_WORDS + r"(?:同志)?|同志)")
 # A unit of a higher level (市发改委, 国家统计局) is not the district's, whatever its short name.
@@ -545,11 +556,16 @@ class NameScanner:
                         titles.setdefault(key, []).append(ld.id)
         bare = {k: v[0] for k, v in titles.items() if len(v) == 1}
         self._titles = bare
-        words = sorted(set(spellings) | set(people) | self._ambiguous_people, key=len, reverse=True)
-        alternatives = [re.escape(w) for w in words if w]
-        alternatives += [rf"(?<![副务]){re.escape(t)}(?!助理|办公|会|室|[区县]长)" for t in
-                         sorted(bare, key=len, reverse=True)]
-        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        # every spelling by its first character, longest first: one look-up per character of a
+        # text instead of trying hundreds of alternatives at each
+        self._by_first: dict[str, list[str]] = {}
+        for w in sorted(set(spellings) | set(people) | self._ambiguous_people, key=len, reverse=True):
+            if w:
+                self._by_first.setdefault(w[0], []).append(w)
+        titles_alt = [
+            rf"(?<![副务]){re.escape(t)}(?!助理|办公|会|室|[区县]长)" for t in sorted(bare, key=len, reverse=True)
+        ]
+        self._bare = re.compile("|".join(titles_alt)) if titles_alt else None
 
     @classmethod
     def load(cls, session: Session) -> NameScanner:
@@ -568,12 +584,20 @@ class NameScanner:
         for m in GROUP_IN_TEXT.finditer(flat):
             cell, kinds = group_cell(text[m.start() : m.end()])
             ids = tuple(d.id for d in self.departments._depts.values() if d.kind in kinds)
-            found.append(NameHit("group", m.start(), m.end(), text[m.start():m.end()], cell, ids))
+            found.append(NameHit("group", m.start(), m.end(), text[m.start() : m.end()], cell, ids))
         for m in VAGUE_IN_TEXT.finditer(flat):
-            found.append(NameHit("vague", m.start(), m.end(), text[m.start():m.end()], m.group()))
-        if self._pattern is not None:
-            for m in self._pattern.finditer(flat):
-                found.append(self._hit(text, flat, m))
+            found.append(NameHit("vague", m.start(), m.end(), text[m.start() : m.end()], m.group()))
+        pos = 0
+        while pos < len(flat):
+            word = next((w for w in self._by_first.get(flat[pos], ()) if flat.startswith(w, pos)), None)
+            if word is None:
+                pos += 1
+                continue
+            found.append(self._hit(text, flat, word, pos, pos + len(word)))
+            pos += len(word)
+        if self._bare is not None:
+            for m in self._bare.finditer(flat):
+                found.append(self._hit(text, flat, m.group(), m.start(), m.end()))
         kept: list[NameHit] = []
         for hit in sorted((h for h in found if h is not None), key=lambda h: (h.start, -(h.end - h.start))):
             if kept and hit.start < kept[-1].end:
@@ -589,35 +613,44 @@ class NameScanner:
                 extra: list[NameHit] = []
                 pos = hit.start
                 while pos >= 3 and flat[pos - 1] in "、，,和":
-                    given = next((g for g in sorted(self._givens, key=len, reverse=True)
-                                  if flat[pos - 1 - len(g):pos - 1] == g), "")
+                    given = next(
+                        (
+                            g
+                            for g in sorted(self._givens, key=len, reverse=True)
+                            if flat[pos - 1 - len(g) : pos - 1] == g
+                        ),
+                        "",
+                    )
                     if not given or (out and out[-1].end > pos - 1 - len(given)):
                         break
                     start = pos - 1 - len(given)
                     leader = self._givens[given]
-                    extra.insert(0, NameHit("leader", start, start + len(given), text[start:pos - 1],
-                                            self._names[leader], (leader,)))
+                    extra.insert(
+                        0,
+                        NameHit(
+                            "leader", start, start + len(given), text[start : pos - 1], self._names[leader], (leader,)
+                        ),
+                    )
                     pos = start
                 out += extra
             out.append(hit)
         return out
 
-    def _hit(self, text: str, flat: str, m: re.Match) -> NameHit | None:
-        word = m.group()
+    def _hit(self, text: str, flat: str, word: str, start: int, end: int) -> NameHit | None:
         if word in self._departments:
-            before = flat[m.start() - 1] if m.start() else ""
+            before = flat[start - 1] if start else ""
             if before and before in _HIGHER and not word.startswith(PREFIXES):
                 return None
             ids = tuple(sorted(self._departments[word]))
             kind = "department" if len(ids) == 1 else "ambiguous"
-            return NameHit(kind, m.start(), m.end(), text[m.start():m.end()], word, ids)
+            return NameHit(kind, start, end, text[start:end], word, ids)
         if word in self._people:
             leader = self._people[word]
-            return NameHit("leader", m.start(), m.end(), text[m.start():m.end()], self._names[leader], (leader,))
+            return NameHit("leader", start, end, text[start:end], self._names[leader], (leader,))
         if word in self._ambiguous_people:
-            return NameHit("ambiguous_leader", m.start(), m.end(), word, word)
+            return NameHit("ambiguous_leader", start, end, word, word)
         leader = self._titles[title_key(word)]
-        return NameHit("leader", m.start(), m.end(), text[m.start():m.end()], self._names[leader], (leader,))
+        return NameHit("leader", start, end, text[start:end], self._names[leader], (leader,))
 
     def _join_titles(self, text: str, flat: str, hits: list[NameHit]) -> list[NameHit]:
         """A leader's span takes in the titles written around the name (区长 周国平, 吴海涛
@@ -629,17 +662,21 @@ class NameScanner:
                 continue
             start, end = hit.start, hit.end
             prev = out[-1] if out else None
-            if (prev is not None and prev.kind == "leader" and prev.ids == hit.ids
-                    and not flat[prev.end:hit.start].strip()):
+            if (
+                prev is not None
+                and prev.kind == "leader"
+                and prev.ids == hit.ids
+                and not flat[prev.end : hit.start].strip()
+            ):
                 out.pop()
                 start = prev.start
             else:
                 floor = prev.end if prev is not None else 0
-                window = flat[max(floor, start - 12):start]
+                window = flat[max(floor, start - 12) : start]
                 m = _TITLE_BEFORE.search(window)
                 if m:
                     start -= len(window) - m.start()
-            after = _TITLE_AFTER.match(flat[end:end + 12])
+            after = _TITLE_AFTER.match(flat[end : end + 12])
             if after:
                 end += after.end()
             out.append(NameHit("leader", start, end, text[start:end], hit.name, hit.ids))
