@@ -507,3 +507,40 @@ def test_workday_spans_end_on_a_working_day_n_working_days_later(base, n):
     result = parse_deadline(f"{n}个工作日内", base=base, calendar=cal)
     assert cal.is_workday(result.due_date)
     assert cal.workdays_between(base, result.due_date).value == n
+
+
+# --- festivals, ten-day periods (issue 18) -------------------------------------------
+
+MAR02 = date(2026, 3, 2)  # a Monday; 清明 2026 is Sunday 04-05, the break 04-04..06
+
+
+@pytest.mark.parametrize("text, base, due", [
+    ("清明前", MAR02, date(2026, 4, 3)),
+    ("清明节前完成", MAR02, date(2026, 4, 3)),
+    ("五一前", MAR02, date(2026, 4, 30)),
+    ("劳动节前", MAR02, date(2026, 4, 30)),
+    ("端午前", MAR02, date(2026, 6, 18)),
+    ("中秋节前", MAR02, date(2026, 9, 24)),
+    ("国庆前", MAR02, date(2026, 9, 30)),
+    ("国庆节假期前", MAR02, date(2026, 9, 30)),
+    ("春节前", date(2026, 1, 5), date(2026, 2, 14)),  # Saturday 02-14 is a 调休 workday
+    ("元旦前", date(2025, 11, 20), date(2025, 12, 31)),
+    ("国庆节后3个工作日内", SEP28, date(2026, 10, 10)),
+    ("节后3个工作日内", SEP28, date(2026, 10, 10)),  # the next festival: National Day
+    ("本月下旬", MAR02, date(2026, 3, 31)),
+    ("下月上旬", MAR02, date(2026, 4, 10)),
+    ("下个月中旬前", MAR02, date(2026, 4, 20)),
+    ("年内", MAR02, date(2026, 12, 31)),
+    ("年底前", MAR02, date(2026, 12, 31)),
+    ("明年一季度", MAR02, date(2027, 3, 31)),
+    ("两周内", MAR02, date(2026, 3, 16)),
+])
+def test_festivals_and_ten_day_periods(text, base, due, cal):
+    result = parse(text, base, cal)
+    assert (result.kind, result.due_date) == ("date", due)
+
+
+def test_a_festival_in_a_year_without_arrangement_is_provisional(cal):
+    result = parse("春节前", MON, cal)
+    assert result.due_date == date(2027, 2, 4) and result.provisional
+    assert "春节放假前最后一个工作日" in result.note and "2027年节假日安排尚未录入" in result.note

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from tests import factories as f
+from tests.intake_names import demo_scanner
 from tracker.models import AuditEvent, DepartmentKind, Source, SourceKind, Task, TaskAssist, TaskLeader
 from tracker.services.actors import SYSTEM
 from tracker.services.intake import decompose as dc
@@ -19,11 +20,13 @@ def _nos(items):
 
 
 def test_chinese_numbering_keeps_sub_points_inside_their_item():
-    text = ("会议听取了区住建局的汇报。会议议定事项如下：\n"
-            "一、关于老旧小区改造。由区住建局牵头。\n"
-            "（一）完善项目清单；\n（二）落实资金1.5亿元。\n"
-            "二、关于冬季供暖。\n"
-            "三、关于营商环境。")
+    text = (
+        "会议听取了区住建局的汇报。会议议定事项如下：\n"
+        "一、关于老旧小区改造。由区住建局牵头。\n"
+        "（一）完善项目清单；\n（二）落实资金1.5亿元。\n"
+        "二、关于冬季供暖。\n"
+        "三、关于营商环境。"
+    )
     items = dc.split_items(text)
     assert _nos(items) == ["一", "二", "三"]
     assert items[0].text.startswith("关于老旧小区改造")
@@ -31,17 +34,20 @@ def test_chinese_numbering_keeps_sub_points_inside_their_item():
     assert "会议听取" not in " ".join(i.text for i in items)  # the preamble is not an item
 
 
-@pytest.mark.parametrize("text, nos, first", [
-    ("1. 加强A工作，投资1.5亿元。\n2. 推进B。\n3. 做好C", ["1", "2", "3"], "加强A工作，投资1.5亿元。"),
-    ("1、甲\n2、乙", ["1", "2"], "甲"),
-    ("１．全角编号甲\n２．全角编号乙", ["1", "2"], "全角编号甲"),
-    ("（一）甲事项\n（二）乙事项", ["一", "二"], "甲事项"),
-    ("(1)甲\n(2)乙", ["1", "2"], "甲"),
-    ("第一项：甲事项\n第二项：乙事项", ["一", "二"], "甲事项"),
-    ("①甲\n②乙", ["1", "2"], "甲"),
-    ("会议议定：一、关于A。二、关于B。三、关于C", ["一", "二", "三"], "关于A。"),  # lost line breaks
-    ("十、甲\n十一、乙", [], None),  # a list must start at one
-])
+@pytest.mark.parametrize(
+    "text, nos, first",
+    [
+        ("1. 加强A工作，投资1.5亿元。\n2. 推进B。\n3. 做好C", ["1", "2", "3"], "加强A工作，投资1.5亿元。"),
+        ("1、甲\n2、乙", ["1", "2"], "甲"),
+        ("１．全角编号甲\n２．全角编号乙", ["1", "2"], "全角编号甲"),
+        ("（一）甲事项\n（二）乙事项", ["一", "二"], "甲事项"),
+        ("(1)甲\n(2)乙", ["1", "2"], "甲"),
+        ("第一项：甲事项\n第二项：乙事项", ["一", "二"], "甲事项"),
+        ("①甲\n②乙", ["1", "2"], "甲"),
+        ("会议议定：一、关于A。二、关于B。三、关于C", ["一", "二", "三"], "关于A。"),  # lost line breaks
+        ("十、甲\n十一、乙", [], None),  # a list must start at one
+    ],
+)
 def test_numbering_styles(text, nos, first):
     items = dc.split_items(text)
     if not nos:
@@ -62,59 +68,67 @@ def test_without_numbering_each_paragraph_is_an_item():
     assert dc.split_items("  \n ") == []
 
 
-# --- mentions ------------------------------------------------------------------
+# --- reading one item (the demo district's names, no database) -----------------
+
+
+def _read(text):
+    [row] = dc.propose(text, kind="minutes", scanner=demo_scanner()).rows
+    return row
 
 
 def test_lead_and_assisting_from_the_sentence():
-    m = dc.find_mentions("由区住建局牵头，区财政局、区发改委配合，抓紧完善项目清单，于2026年12月底前完成。")
-    assert (m.lead, m.assisting, m.deadline) == ("区住建局", "区财政局、区发改委", "2026年12月底前")
+    row = _read("1. 由区住建局牵头，区财政局、区发改委配合，抓紧完善项目清单，于2026年12月底前完成。")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区住建局", "区财政局、区发改委", "2026年12月底前")
 
 
 def test_labelled_block_wins_over_the_sentence():
-    m = dc.find_mentions("区城管局要立即开展排查，确保12月15日前全面供暖。"
-                         "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）")
-    assert m.lead == "区城管局"
-    assert m.assisting == "区应急管理局、各街道办事处"
-    assert m.deadline == "12月20日前"
-    assert m.leaders == "吴海涛"
-    assert dc.guess_title("区城管局要立即开展排查。（牵头单位：区城管局）") == "区城管局要立即开展排查"
+    row = _read(
+        "1. 区城管局要立即开展排查，确保12月15日前全面供暖。"
+        "（牵头单位：区城管局；配合单位：区应急管理局、各街道办事处；完成时限：12月20日前；责任领导：吴海涛）"
+    )
+    assert row.lead == "区城管局"
+    assert row.assisting == "区应急管理局、各街道办事处"
+    assert row.deadline_text == "12月20日前"
+    assert row.leaders == "吴海涛"
+    assert _read("1. 区城管局要立即开展排查。（牵头单位：区城管局）").title == "区城管局要立即开展排查"
 
 
 def test_brackets_inside_a_labelled_value_do_not_end_it():
-    m = dc.find_mentions("开展排查。（牵头单位：区城管局；配合单位：区应急管理局、各镇（街道）；完成时限：12月15日前）")
-    assert (m.lead, m.assisting, m.deadline) == ("区城管局", "区应急管理局、各镇（街道）", "12月15日前")
+    row = _read("1. 开展排查。（牵头单位：区城管局；配合单位：区应急管理局、各镇（街道）；完成时限：12月15日前）")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区城管局", "区应急管理局、各镇（街道）", "12月15日前")
 
 
-def test_responsible_units_label_stops_at_a_clause_that_is_not_a_department():
-    m = dc.find_mentions("责任单位：区政务服务中心、区市场监管局，12月底前完成。")
-    assert m.lead == "区政务服务中心、区市场监管局"
-    assert m.deadline == "12月底前"
+def test_responsible_units_label_the_first_leads():
+    row = _read("1. 责任单位：区政数局、区市场监管局，12月底前完成。")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区政数局", "区市场监管局", "12月底前")
 
 
 def test_jointly_with_and_compound_names():
-    m = dc.find_mentions("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。")
-    assert m.lead == "区发改委"
-    assert m.assisting == "区财政局、区住房和城乡建设局"
-    assert dc.guess_title("由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。") == "研究制定专项债券项目储备方案"
+    text = "1. 由区发改委会同区财政局和区住房和城乡建设局研究制定专项债券项目储备方案。"
+    row = _read(text)
+    assert row.lead == "区发改委"
+    assert row.assisting == "区财政局、区住房和城乡建设局"
+    assert row.title == "研究制定专项债券项目储备方案"
 
 
 def test_assisting_with_etc_and_leaders_by_title():
-    m = dc.find_mentions("区教育局、区卫健委等单位配合做好学校食堂检查，吴海涛副区长负责统筹协调。")
-    assert m.assisting == "区教育局、区卫健委"
-    assert m.leaders == "吴海涛"
-    assert dc.find_mentions("常务副区长吴海涛负责督导。").leaders == "吴海涛"
-    assert dc.find_mentions("会议要求李明副区长牵头协调。").leaders == "李明"
-    assert dc.find_mentions("提请区长办公会研究，由分管副区长牵头。").leaders == ""
+    row = _read("1. 区教育局、区卫健委等单位配合做好学校食堂检查，吴海涛副区长负责统筹协调。")
+    assert row.assisting == "区教育局、区卫健委"
+    assert row.leaders == "吴海涛"
+    assert _read("1. 常务副区长吴海涛负责督导。").leaders == "吴海涛"
+    assert _read("1. 会议要求高志远副区长牵头协调。").leaders == "高志远"
+    assert _read("1. 提请区长办公会研究，由分管副区长牵头。").leaders == ""
 
 
 def test_deadlines_dates_win_recurrences_join_and_earlier_dates_are_offered_as_milestones():
-    m = dc.find_mentions("11月底前完成摸排，12月底前完成整改。")
-    assert (m.deadline, m.other_deadlines) == ("12月底前", ["11月底前"])
-    assert dc.find_mentions("立即开展排查，确保12月15日前全面供暖。").deadline == "12月15日前"
-    assert dc.find_mentions("持续推进，每月25日前报送进展。").deadline == "持续推进，每月25日前"
-    assert dc.find_mentions("12月底前完成，每月底前报送进展。").deadline == "12月底前，每月底前"
-    assert dc.find_mentions("10个工作日内制定措施。").deadline == "10个工作日内"
-    assert dc.find_mentions("加强宣传。").deadline == ""
+    row = _read("1. 区水利局要在11月底前完成摸排，12月底前完成整改。")
+    assert row.deadline_text == "12月底前"
+    assert row.notes["deadline_text"] == ["文中另有时限：11月底前，可在事项中设为时间节点"]
+    assert _read("1. 区水利局要立即开展排查，确保12月15日前全面供暖。").deadline_text == "12月15日前"
+    assert _read("1. 区水利局持续推进，每月25日前报送进展。").deadline_text == "持续推进，每月25日前"
+    assert _read("1. 区水利局12月底前完成，每月底前报送进展。").deadline_text == "12月底前，每月底前"
+    assert _read("1. 区水利局10个工作日内制定措施。").deadline_text == "10个工作日内"
+    assert _read("1. 区水利局加强宣传。").deadline_text == ""
 
 
 def test_titles_and_urgency():
@@ -152,8 +166,13 @@ def org(session):
         ("东城街道办事处", [], DepartmentKind.STREET),
     ]:
         made[name] = organisation.create_department(session, SYSTEM, name, aliases=aliases, kind=kind).id
-    src = Source(kind=SourceKind.EXECUTIVE_MEETING, title="区政府第15次常务会议", reference="第15次",
-                 source_date=date(2026, 11, 20), body=MINUTES)
+    src = Source(
+        kind=SourceKind.EXECUTIVE_MEETING,
+        title="区政府第15次常务会议",
+        reference="第15次",
+        source_date=date(2026, 11, 20),
+        body=MINUTES,
+    )
     session.add(src)
     session.commit()
     return d, made, src
@@ -220,19 +239,30 @@ def test_save_rows_is_all_or_nothing(session, org):
     assert created[3].feedback_cycle == "monthly"
     assert session.exec(select(TaskAssist).where(TaskAssist.task_id == created[0].id)).all()
     assert session.exec(select(TaskLeader).where(TaskLeader.task_id == created[0].id)).all()
-    actions = session.exec(select(AuditEvent.action).where(AuditEvent.task_id == created[0].id)
-                           .order_by(AuditEvent.id)).all()
+    actions = session.exec(
+        select(AuditEvent.action).where(AuditEvent.task_id == created[0].id).order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "assign"]
 
 
 def test_a_service_refusal_rolls_back_the_rows_already_created(session, org):
     d, made, src = org
     good = dc.DraftRow(item_no="1", title="甲", lead="区水利局", deadline_text="12月底前")
-    late = dc.DraftRow(item_no="2", title="乙", lead="区水利局", deadline_text="", due_date="2026-11-01")
+    long = dc.DraftRow(item_no="2", title="乙" * 201, lead="区水利局", deadline_text="12月底前")
     with pytest.raises(dc.RowsInvalid):
-        dc.save_rows(session, d.office, src, [good, late], assign=True)
-    assert late.errors == {"deadline_text": "完成时限早于今天"}
+        dc.save_rows(session, d.office, src, [good, long], assign=True)
+    assert list(long.errors) == ["title"]  # the task service refused the title
     assert session.exec(select(Task)).all() == []  # 甲 was created inside the savepoint and is gone
+
+
+def test_a_deadline_already_past_is_a_warning_and_the_task_goes_out_overdue(session, org):
+    """Minutes registered late (004 §30: the deadline stays the meeting's): the clerk may keep it."""
+    d, made, src = org  # the meeting was on 2026-11-20; today is 2026-11-23
+    late = dc.DraftRow(item_no="1", title="乙", lead="区水利局", deadline_text="", due_date="2026-11-21")
+    assert dc.resolve_rows(session, src, [late], for_assign=True)
+    assert not late.errors and any(dc.PAST_DUE in w for w in late.warnings["deadline_text"])
+    [task] = dc.save_rows(session, d.office, src, [late], assign=True)
+    assert task.status == "assigned" and task.due_date == date(2026, 11, 21)
 
 
 def test_draft_only_allows_missing_lead_but_not_unknown_names(session, org):
@@ -250,3 +280,19 @@ def test_earlier_dates_are_offered_as_milestones_on_the_row(session, org):
     [row] = dc.draft_rows(session, src, "1. 由区水利局牵头，11月30日前完成摸排，12月31日前完成整改。")
     assert row.due_date == "2026-12-31" and not row.errors
     assert any("文中另有时限：11月30日前" in w for w in row.warnings["deadline_text"])
+
+
+def test_every_proposed_field_carries_the_span_it_came_from():
+    text = "区政府第9次常务会议纪要\r\n现纪要如下：\r\n一、由区住建局牵头，区财政局配合，12月底前完成。高志远副区长负责督导。\r\n"
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    assert proposal.title == "区政府第9次常务会议" and text[slice(*proposal.title_span)] == "区政府第9次常务会议纪要"
+    [row] = proposal.rows
+    at = {column: [text[a:b] for a, b in spans] for column, spans in row.spans.items()}
+    assert at["lead"] == ["区住建局"] and at["assisting"] == ["区财政局"] and at["leaders"] == ["高志远副区长"]
+    assert at["deadline_text"] == ["12月底前"] and at["item_no"] == ["一、"]
+    assert at["requirement"] == ["由区住建局牵头，区财政局配合，12月底前完成。高志远副区长负责督导。"]
+    assert [(n.kind, n.name, text[n.start : n.end]) for n in proposal.names] == [
+        ("department", "区住建局", "区住建局"),
+        ("department", "区财政局", "区财政局"),
+        ("leader", "高志远", "高志远副区长"),
+    ]

@@ -13,6 +13,7 @@ from tracker.cli_args import parse_date
 from tracker.cli_bulletin import register_bulletin_cli
 from tracker.cli_jobs import register_jobs_cli
 from tracker.cli_ledger import register_ledger_cli
+from tracker.cli_minutes import register_minutes_cli
 from tracker.cli_motions import register_motions_cli
 from tracker.cli_ops import register_ops_cli
 from tracker.cli_schedule import register_schedule_cli
@@ -66,6 +67,7 @@ def register_cli(app: Flask) -> None:
     register_bulletin_cli(app)
     register_ops_cli(app)  # check, backup, restore
     register_motions_cli(app)  # 人大建议/政协提案
+    register_minutes_cli(app)  # minutes parse: 会议纪要、领导批示 拆分建议
 
     @app.cli.command("init-db")
     def init_db() -> None:
@@ -75,7 +77,9 @@ def register_cli(app: Flask) -> None:
         with db.session_scope() as session:
             holidays = seed_holidays(session)
             presets = seed_presets(session)
-        click.echo(f"数据库已就绪（版本 {migrate.current_revision(engine)}），新增节假日 {holidays} 条，时限预设 {presets} 条。")
+        click.echo(
+            f"数据库已就绪（版本 {migrate.current_revision(engine)}），新增节假日 {holidays} 条，时限预设 {presets} 条。"
+        )
 
     @app.cli.command("seed-demo")
     @click.option("--force", is_flag=True, help="数据库已有事项时仍然写入")
@@ -111,8 +115,16 @@ def register_cli(app: Flask) -> None:
                     leader_id = one_leader(session, leader)
                     if leader_id is None:
                         raise DomainError(f"未找到领导：{leader}")
-                user = organisation.create_user(session, SYSTEM, username, display_name or username, password, role,
-                            department_id=dep_id, leader_id=leader_id)
+                user = organisation.create_user(
+                    session,
+                    SYSTEM,
+                    username,
+                    display_name or username,
+                    password,
+                    role,
+                    department_id=dep_id,
+                    leader_id=leader_id,
+                )
                 click.echo(f"已创建用户 {user.username}（{role}）")
         except DomainError as exc:
             click.echo(f"错误：{exc.message}", err=True)
@@ -123,6 +135,9 @@ def register_cli(app: Flask) -> None:
         """数据库结构是否为最新版本。"""
         engine = db.engine()
         ok = migrate.is_up_to_date(engine)
-        click.echo("数据库结构为最新版本" if ok else f"数据库结构需要升级：当前 {migrate.current_revision(engine)}，最新 {migrate.head_revision()}")
+        click.echo(
+            "数据库结构为最新版本"
+            if ok
+            else f"数据库结构需要升级：当前 {migrate.current_revision(engine)}，最新 {migrate.head_revision()}"
+        )
         sys.exit(0 if ok else 1)
-

@@ -34,6 +34,9 @@ __all__ = [
     "PREFIX_LABEL",
     "ROLE_OF",
     "SPACES",
+    "GROUP_IN_TEXT",
+    "VAGUE_IN_TEXT",
+    "group_cell",
     "group_kinds",
     "is_leader_title",
     "is_vague",
@@ -180,6 +183,45 @@ _GROUPS: list[tuple[re.Pattern, tuple[str, ...]]] = [
 # Words that point at departments without naming them: the user must choose.
 _VAGUE_START = re.compile(_ALL + r"(?:[区县市](?:直|政府|级)?)?各?(?:相关|有关|其他|其它|涉及|所在)")
 _VAGUE_WHOLE = re.compile(_ALL + r"各(?:部门|单位|有关方面|级)")
+
+
+# Group and vague words as they stand in running text, for finding them (``NameScanner``).
+_BR_OPEN, _BR_CLOSE = "[(（]", "[)）]"
+GROUP_IN_TEXT = re.compile(
+    _ALL + rf"各(?:乡?镇{_BR_OPEN}街道{_BR_CLOSE}|街道{_BR_OPEN}乡?镇{_BR_CLOSE}|乡?镇、街道|街道、乡?镇|街镇|镇街"
+    r"|乡?镇街道(?:办事处)?)"
+    + r"|"
+    + _ALL
+    + r"各街道(?:办事处|办)?(?:(?:、|和|及)各?乡?镇(?:人民政府|政府)?)?"
+    + r"|"
+    + _ALL
+    + r"各(?:乡镇|镇)(?:人民政府|政府)?"
+    + r"|[区县市]直各(?:部门|单位)|[区县市]政府各(?:部门|单位)"
+)
+VAGUE_IN_TEXT = re.compile(
+    _ALL + r"(?:[区县市](?:直|政府|级)?)?各?(?:相关|有关|其他|其它|涉及)(?:职能)?(?:部门|单位|方面)|各(?:部门|单位)"
+)
+# What a cell says for a group word as written (各街道、各镇 → 各镇（街道）), so that
+# ``group_kinds`` reads it back.
+_GROUP_CELL = {
+    ("street",): "各街道",
+    ("town",): "各镇",
+    ("street", "town"): "各镇（街道）",
+    ("component", "institution"): "区直各部门",
+}
+
+
+def group_cell(written: str) -> tuple[str, tuple[str, ...]] | None:
+    """(the cell text, the kinds) of a group word found in text, or None if it is no group."""
+    key = normalise_name(written)
+    kinds = group_kinds(key)
+    if kinds is None:
+        towns = "镇" in key
+        streets = "街" in key
+        if not (towns or streets):
+            return None
+        kinds = ("street", "town") if towns and streets else ("town",) if towns else ("street",)
+    return (written if group_kinds(key) else _GROUP_CELL[kinds]), kinds
 
 
 def group_kinds(key: str) -> tuple[str, ...] | None:

@@ -22,6 +22,14 @@ from typing import Literal
 
 from tracker.calendar import WorkCalendar
 from tracker.models import DeadlineKind, FeedbackCycle
+from tracker.rules.festivals import (
+    FESTIVALS,
+    LABELS,
+    FestivalDay,
+    after_festival,
+    before_festival,
+    next_festival,
+)
 from tracker.rules.periods import (
     add_months,
     month_end,
@@ -86,8 +94,20 @@ class DeadlineParse:
 
 # --- numerals --------------------------------------------------------------------
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 NUM = r"[0-9]{1,4}|[零〇一二两三四五六七八九十]{1,3}"
 
 
@@ -115,8 +135,23 @@ def cn_number(text: str) -> int:
     return _CN_DIGITS[text]
 
 
-_WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7,
-             "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
+_WEEKDAYS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "日": 7,
+    "天": 7,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+    "6": 6,
+    "7": 7,
+}
 
 
 # --- the parse context -------------------------------------------------------------
@@ -248,6 +283,54 @@ def _ten_days(m, ctx):
     return _with_note(part, f"{m['x']}按该旬最后一天计")
 
 
+@_rule(r"(?P<rel>本|当|下个?)月(?:份)?(?P<x>上旬|中旬|下旬)(?:末)?" + _BEFORE)
+def _relative_ten_days(m, ctx):
+    first = add_months(ctx.base.replace(day=1), 1 if (m["rel"] or "").startswith("下") else 0)
+    day = {"上旬": 10, "中旬": 20, "下旬": None}[m["x"]]
+    due = _make_date(ctx, first.year, first.month, day)
+    if due < ctx.base:
+        raise DeadlineError(f"时限早于起算日期{ctx.base.isoformat()}：“{ctx.phrase}”", ctx.phrase)
+    return _with_note(_Part("date", due), f"{m['x']}按该旬最后一天计")
+
+
+_FESTIVAL = "(?P<f>" + "|".join(sorted(FESTIVALS, key=len, reverse=True)) + ")"
+_BREAK = r"(?:假期|长假|节日|放假)?"
+
+
+def _festival_part(found: FestivalDay, note: str) -> _Part:
+    return _Part("date", found.value, provisional_years=found.provisional_years, notes=(note,))
+
+
+@_rule(_FESTIVAL + _BREAK + r"(?:之前|以前|前)")
+def _before_festival(m, ctx):
+    """春节前: the last working day before the break (tracker.rules.festivals)."""
+    try:
+        found = before_festival(ctx.calendar, ctx.base, FESTIVALS[m["f"]])
+    except (ValueError, IndexError):  # beyond the lunar tables (1900–2099)
+        raise _unreadable(ctx.phrase) from None
+    return _festival_part(found, f"{LABELS[found.festival]}放假前最后一个工作日")
+
+
+@_rule(r"(?:" + _FESTIVAL + _BREAK + r"|节)(?:之后|以后|后)(?:上班)?" + rf"(?P<n>{NUM})个?工作日" + _WITHIN)
+def _after_festival(m, ctx):
+    """节后3个工作日内: counted from the first working day after the break, which is day one."""
+    n = _num(ctx, m["n"])
+    _span_check(ctx, n, n)
+    key = FESTIVALS[m["f"]] if m["f"] else next_festival(ctx.calendar, ctx.base)
+    found = after_festival(ctx.calendar, ctx.base, key, n)
+    note = f"{LABELS[key]}假期后第{n}个工作日"
+    if not m["f"]:
+        note = f"“节后”按{LABELS[key]}计，" + note
+    return _festival_part(found, note)
+
+
+@_rule(r"节(?:前|日前|假前)")
+def _before_next_festival(m, ctx):
+    key = next_festival(ctx.calendar, ctx.base)
+    found = before_festival(ctx.calendar, ctx.base, key)
+    return _festival_part(found, f"“节前”按{LABELS[key]}计，放假前最后一个工作日")
+
+
 @_rule(_OPT_YEAR + r"(?P<h>上半年|下半年)(?:末|底|内|以内|之内)?" + _BEFORE)
 def _half(m, ctx):
     month = 6 if m["h"] == "上半年" else 12
@@ -339,8 +422,12 @@ def _workdays(m, ctx):
     n = _num(ctx, m["n"])
     _span_check(ctx, n, n)
     result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
-    return _Part("date", result.value, provisional_years=result.provisional_years,
-                 notes=(f"自{ctx.base.isoformat()}起{n}个工作日（已扣除节假日）",))
+    return _Part(
+        "date",
+        result.value,
+        provisional_years=result.provisional_years,
+        notes=(f"自{ctx.base.isoformat()}起{n}个工作日（已扣除节假日）",),
+    )
 
 
 @_rule(rf"(?P<n>{NUM})(?:(?:个自然日|个日历日|自然日|天)(?:之内|以内|内)?|日(?:之内|以内|内))")
@@ -371,8 +458,7 @@ def _months(m, ctx):
 
 
 def _recurring(rule: str, feedback: FeedbackCycle, ctx: _Ctx, *notes: str) -> _Part:
-    return _Part("recurring", next_occurrence(rule, ctx.base), recurrence=rule,
-                 feedback=feedback.value, notes=notes)
+    return _Part("recurring", next_occurrence(rule, ctx.base), recurrence=rule, feedback=feedback.value, notes=notes)
 
 
 @_rule(r"每(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])?" + _BEFORE)
@@ -440,8 +526,9 @@ def _ongoing(m, ctx):
 def _immediate(m, ctx):
     n = ctx.immediate_workdays
     result = due_after(ctx.calendar, ctx.base, n, WORKDAYS)
-    return _Part("immediate", result.value, provisional_years=result.provisional_years,
-                 notes=(f"立即办理，按{n}个工作日计",))
+    return _Part(
+        "immediate", result.value, provisional_years=result.provisional_years, notes=(f"立即办理，按{n}个工作日计",)
+    )
 
 
 # Phrases rejected on purpose, with a reason the user can act on.
@@ -454,20 +541,53 @@ _AMBIGUOUS: list[tuple[re.Pattern, str]] = [
 
 
 def _with_note(part: _Part, note: str) -> _Part:
-    return _Part(part.kind, part.due, part.recurrence, part.feedback, part.provisional_years,
-                 part.notes + (note,))
+    return _Part(part.kind, part.due, part.recurrence, part.feedback, part.provisional_years, part.notes + (note,))
 
 
 # --- normalisation ----------------------------------------------------------------
 
-_LEADING = re.compile(r"^(?:(?:完成时限|截止时间|截止日期|时限):?|截至|截止|确保|力争|争取|务必|必须|应当"
-                      r"|须|需|要|请|应|由|于|在|到)+")
-_VERBS = ("办理完毕", "落实到位", "验收", "整改到位", "进展情况", "完成情况", "工作情况", "报送", "上报", "报告",
-          "反馈", "提交", "完成", "办结", "办理", "完毕", "整改", "落实", "到位", "结束", "进展", "情况", "回复",
-          "答复", "报", "全部", "全面", "基本", "按时", "按期", "如期")
-_TIME_OF_DAY = re.compile(r"(?:上午|下午|中午|晚上|下班|上班)?"
-                          r"(?:[0-9]{1,2}(?::[0-9]{2}|时|点)(?:[0-9]{1,2}分)?|下班|上班)"
-                          r"(?=之前|以前|前|$)")
+_LEADING = re.compile(
+    r"^(?:(?:完成时限|截止时间|截止日期|时限):?|截至|截止|确保|力争|争取|务必|必须|应当"
+    r"|须|需|要|请|应|由|于|在|到)+"
+)
+_VERBS = (
+    "办理完毕",
+    "落实到位",
+    "验收",
+    "整改到位",
+    "进展情况",
+    "完成情况",
+    "工作情况",
+    "报送",
+    "上报",
+    "报告",
+    "反馈",
+    "提交",
+    "完成",
+    "办结",
+    "办理",
+    "完毕",
+    "整改",
+    "落实",
+    "到位",
+    "结束",
+    "进展",
+    "情况",
+    "回复",
+    "答复",
+    "报",
+    "全部",
+    "全面",
+    "基本",
+    "按时",
+    "按期",
+    "如期",
+)
+_TIME_OF_DAY = re.compile(
+    r"(?:上午|下午|中午|晚上|下班|上班)?"
+    r"(?:[0-9]{1,2}(?::[0-9]{2}|时|点)(?:[0-9]{1,2}分)?|下班|上班)"
+    r"(?=之前|以前|前|$)"
+)
 _WEEKDAY_NOTE = re.compile(r"\((?:星期|周|礼拜)([一二三四五六日天1-7])\)")
 _ONCE = re.compile(r"(?:报送|上报|报告|反馈|报)?一次$")
 _CLAUSE_SPLIT = re.compile(r"[,，;；、]+")
@@ -529,9 +649,14 @@ def _combine(parts: list[_Part], raw: str) -> _Part:
         raise DeadlineError(f"包含多个时限：“{raw}”，请只填一个完成时限，其余作为时间节点", raw)
     main, rec = others[0], recurring[0]
     notes = tuple(n for n in main.notes if n != _ONGOING_NOTE)  # the recurrence sets the cycle
-    return _Part(main.kind, main.due, rec.recurrence, rec.feedback,
-                 tuple(sorted(set(main.provisional_years + rec.provisional_years))),
-                 notes + (f"按{describe_recurrence(rec.recurrence)}报送进展",))
+    return _Part(
+        main.kind,
+        main.due,
+        rec.recurrence,
+        rec.feedback,
+        tuple(sorted(set(main.provisional_years + rec.provisional_years))),
+        notes + (f"按{describe_recurrence(rec.recurrence)}报送进展",),
+    )
 
 
 def _read(text: str, ctx: _Ctx) -> _Part:
@@ -546,7 +671,7 @@ def _read(text: str, ctx: _Ctx) -> _Part:
         if not m:
             raise
         try:
-            return _combine([_read_clause(text[: m.start()], ctx), _read_clause(text[m.start():], ctx)], text)
+            return _combine([_read_clause(text[: m.start()], ctx), _read_clause(text[m.start() :], ctx)], text)
         except DeadlineError:
             raise first_error from None
 
@@ -554,8 +679,9 @@ def _read(text: str, ctx: _Ctx) -> _Part:
 # --- public API ----------------------------------------------------------------------
 
 
-def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCalendar,
-                   immediate_workdays: int = 1) -> DeadlineParse:
+def parse_deadline(
+    text: date | datetime | str, *, base: date, calendar: WorkCalendar, immediate_workdays: int = 1
+) -> DeadlineParse:
     """Read a deadline phrase against ``base`` (the meeting or instruction date).
 
     Raises ``DeadlineError`` (a ``ValueError``) with a Chinese message quoting the
@@ -595,8 +721,9 @@ def parse_deadline(text: date | datetime | str, *, base: date, calendar: WorkCal
     if part.provisional_years:
         years = "、".join(str(y) for y in part.provisional_years)
         notes.append(f"{years}年节假日安排尚未录入，暂按周一至周五推算")
-    return DeadlineParse(part.kind, part.due, part.recurrence, part.feedback,
-                         bool(part.provisional_years), raw, "；".join(notes))
+    return DeadlineParse(
+        part.kind, part.due, part.recurrence, part.feedback, bool(part.provisional_years), raw, "；".join(notes)
+    )
 
 
 def format_deadline(parse: DeadlineParse) -> str:

@@ -140,11 +140,17 @@ def normalise(text: str) -> str:
 
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c") + b"\x7f"
+_CONTROL_CHARS = dict.fromkeys(_CONTROL_BYTES)  # str.translate table: the same characters, deleted
 
 
 def _read_text(data: bytes, name: str) -> DocumentText:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Notepad's "Unicode"
-        text = data.decode("utf-16", errors="replace")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:  # an odd length or a broken pair: not what Notepad writes
+            raise DocumentError(f"“{name}”不是文本文件（可能是程序或其他二进制文件）：只能读取 {SUPPORTED}") from None
+        if len(text) - len(text.translate(_CONTROL_CHARS)) > max(4, len(text) // 20):
+            raise DocumentError(f"“{name}”不是文本文件（可能是程序或其他二进制文件）：只能读取 {SUPPORTED}")
     else:
         data = data.rstrip(b"\x00")  # some editors pad a file with NULs
         controls = len(data) - len(data.translate(None, _CONTROL_BYTES))

@@ -20,13 +20,17 @@ from tracker.models import Department, DepartmentAlias, Leader
 from tracker.rules.names import (
     ASSIST,
     CONJUNCTION,
+    GROUP_IN_TEXT,
     HONORIFIC,
     LEAD,
     MAJOR_SEPARATORS,
     MINOR_SEPARATORS,
     PREFIX_LABEL,
+    PREFIXES,
     ROLE_OF,
     SPACES,
+    VAGUE_IN_TEXT,
+    group_cell,
     group_kinds,
     is_leader_title,
     is_vague,
@@ -46,6 +50,8 @@ __all__ = [
     "DepartmentResolver",
     "LeaderResolution",
     "LeaderResolver",
+    "NameHit",
+    "NameScanner",
     "one_department",
     "one_leader",
 ]
@@ -118,8 +124,11 @@ class DepartmentResolver:
     @classmethod
     def load(cls, session: Session) -> DepartmentResolver:
         """One query for departments and one for aliases; inactive ones only for messages."""
-        rows = session.exec(select(Department)).all()
-        aliases = session.exec(select(DepartmentAlias)).all()
+        return cls.build(session.exec(select(Department)).all(), session.exec(select(DepartmentAlias)).all())
+
+    @classmethod
+    def build(cls, rows: list[Department], aliases: list[DepartmentAlias]) -> DepartmentResolver:
+        """The resolver of these rows (read by ``load``, or made in memory by a test)."""
         active: dict[str, set[int]] = {}
         inactive: dict[str, set[int]] = {}
         depts = []
@@ -153,6 +162,11 @@ class DepartmentResolver:
         """The department that has exactly this alias (简称), active or not."""
         owner = self._alias_owner.get(normalise_name(name))
         return self._registered.get(owner) if owner is not None else None
+
+    def name_of(self, dept_id: int) -> str:
+        """The full name of a department, as stored."""
+        dept = self._registered.get(dept_id)
+        return dept.name if dept is not None else self._depts[dept_id].name
 
     def aliases_of(self, dept_id: int) -> set[str]:
         """The names a department is known by besides its full name (aliases, short name)."""
@@ -345,8 +359,18 @@ class LeaderResolver:
 
     @classmethod
     def load(cls, session: Session) -> LeaderResolver:
-        rows = session.exec(select(Leader).order_by(Leader.sort_order, Leader.id)).all()
+        return cls.build(session.exec(select(Leader).order_by(Leader.sort_order, Leader.id)).all())
+
+    @classmethod
+    def build(cls, rows: list[Leader]) -> LeaderResolver:
         return cls([_Lead(ld.id, normalise_name(ld.name), ld.title or "", ld.active) for ld in rows])
+
+    def active_names(self) -> list[str]:
+        """The names of the serving leaders."""
+        return [ld.name for ld in self._leaders if ld.active]
+
+    def name_of(self, leader_id: int) -> str:
+        return next((ld.name for ld in self._leaders if ld.id == leader_id), "")
 
     def active_named(self, name: str) -> list[int]:
         """Ids of the serving leaders with exactly this name (several when namesakes serve)."""
@@ -441,6 +465,222 @@ class LeaderResolver:
         out.ids.append(leader.id)
         out.matched.append((token, leader.id))
         return leader.id
+
+
+# --- names in running text (minutes, instructions) -----------------------------------
+
+# Titles a leader is written with, before or after the name (常务副区长吴海涛, 吴海涛副区长).
+_TITLE_WORDS = (
+    r"(?:常务副[区县]长|副[区县]长|[区县]长助理|[区县]长|党组成员|办公室主任|副秘书长|秘书长|副主任|主任"
+    r"|副书记|书记)"
+)
+_TITLE_BEFORE = re.compile(r"(?:[区县]政府|[区县]委)?" + _TITLE_WORDS + r"[ \u3000]?$")
+_TITLE_AFTER = re.compile(r"^[ \u3000]?(?:" + _TITLE_WORDS + r"(?:同志)?|同志)")
+# A unit of a higher level (市发改委, 国家统计局) is not the district's, whatever its short name.
+_HIGHER = "市省州国"
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """One name of the district found in a text, with where it stands."""
+
+    kind: str  # department | group | vague | ambiguous | leader
+    start: int
+    end: int
+    text: str  # as written
+    name: str  # what a cell says: the spelling, a group word, the leader's registered name
+    ids: tuple[int, ...] = ()
+
+
+def _same_length_nfkc(text: str) -> str:
+    """NFKC character by character, keeping offsets (a character that would change the
+    length stays as it is)."""
+    out = []
+    for ch in text:
+        n = nfkc(ch)
+        out.append(n if len(n) == 1 else ch)
+    return "".join(out)
+
+
+class NameScanner:
+    """Finds every department, group word and leader of the district in a text.
+
+    The organisation is a closed vocabulary: full names, short names, aliases (with and
+    without the district's 区/县 prefix), group words (各街道办事处, 区直各部门), vague words
+    (相关单位) and leaders with or without their titles (吴海涛副区长, 常务副区长吴海涛,
+    海涛同志, 区长 when one leader holds it). The longest spelling wins at each place: 区住建局
+    inside 区住建局局长 is still 区住建局.
+    """
+
+    def __init__(self, departments: DepartmentResolver, leaders: LeaderResolver):
+        self.departments = departments
+        self.leaders = leaders
+        names = [d.name for d in departments._depts.values()]
+        prefix = max(("区", "县"), key=lambda p: sum(n.startswith(p) for n in names))
+        spellings: dict[str, set[int]] = {}
+        for key, ids in departments._index.items():
+            spellings.setdefault(key, set()).update(ids)
+        for key, ids in list(departments._index.items()):
+            variants = [key[1:]] if key.startswith(prefix) and len(key) >= 4 else []
+            if key[:1] not in PREFIXES:
+                variants.append(prefix + key)
+            for v in variants:
+                if v not in departments._index:
+                    spellings.setdefault(v, set()).update(ids)
+        self._departments = spellings
+        people: dict[str, int] = {}
+        by_name: dict[str, list[_Lead]] = {}
+        for ld in leaders._leaders:
+            if ld.active:
+                by_name.setdefault(ld.name, []).append(ld)
+        givens: dict[str, int] = {}
+        for name, holders in by_name.items():
+            if len(holders) == 1:
+                people[name] = holders[0].id
+                given = name[1:] if len(name) == 3 else name[2:] if len(name) == 4 else ""
+                if given:  # 海涛同志, 国平区长: the given name with 同志 or the leader's own title
+                    givens[given] = holders[0].id
+                    titles = [title_key(t) for t in re.split(r"[、,，]", holders[0].title or "") if t]
+                    for word in ["同志", *titles]:
+                        people.setdefault(given + word, holders[0].id)
+        self._people = people
+        self._givens = givens
+        self._ambiguous_people = {n for n, h in by_name.items() if len(h) > 1}
+        self._names = {ld.id: ld.name for ld in leaders._leaders}
+        titles: dict[str, list[int]] = {}
+        for ld in leaders._leaders:
+            if ld.active:
+                for part in re.split(r"[、,，]", ld.title or ""):
+                    key = title_key(part)
+                    if re.fullmatch(r"(?:常务副)?[区县]长", key):
+                        titles.setdefault(key, []).append(ld.id)
+        bare = {k: v[0] for k, v in titles.items() if len(v) == 1}
+        self._titles = bare
+        # every spelling by its first character, longest first: one look-up per character of a
+        # text instead of trying hundreds of alternatives at each
+        self._by_first: dict[str, list[str]] = {}
+        for w in sorted(set(spellings) | set(people) | self._ambiguous_people, key=len, reverse=True):
+            if w:
+                self._by_first.setdefault(w[0], []).append(w)
+        titles_alt = [
+            rf"(?<![副务]){re.escape(t)}(?!助理|办公|会|室|[区县]长)" for t in sorted(bare, key=len, reverse=True)
+        ]
+        self._bare = re.compile("|".join(titles_alt)) if titles_alt else None
+
+    @classmethod
+    def load(cls, session: Session) -> NameScanner:
+        return cls(DepartmentResolver.load(session), LeaderResolver.load(session))
+
+    def department_name(self, dept_id: int) -> str:
+        return self.departments._depts[dept_id].name
+
+    def leader_name(self, leader_id: int) -> str:
+        return self._names[leader_id]
+
+    def scan(self, text: str) -> list[NameHit]:
+        """Every name in ``text``, in order, none overlapping another."""
+        flat = _same_length_nfkc(text)
+        found: list[NameHit] = []
+        for m in GROUP_IN_TEXT.finditer(flat):
+            cell, kinds = group_cell(text[m.start() : m.end()])
+            ids = tuple(d.id for d in self.departments._depts.values() if d.kind in kinds)
+            found.append(NameHit("group", m.start(), m.end(), text[m.start() : m.end()], cell, ids))
+        for m in VAGUE_IN_TEXT.finditer(flat):
+            found.append(NameHit("vague", m.start(), m.end(), text[m.start() : m.end()], m.group()))
+        pos = 0
+        while pos < len(flat):
+            word = next((w for w in self._by_first.get(flat[pos], ()) if flat.startswith(w, pos)), None)
+            if word is None:
+                pos += 1
+                continue
+            found.append(self._hit(text, flat, word, pos, pos + len(word)))
+            pos += len(word)
+        if self._bare is not None:
+            for m in self._bare.finditer(flat):
+                found.append(self._hit(text, flat, m.group(), m.start(), m.end()))
+        kept: list[NameHit] = []
+        for hit in sorted((h for h in found if h is not None), key=lambda h: (h.start, -(h.end - h.start))):
+            if kept and hit.start < kept[-1].end:
+                continue
+            kept.append(hit)
+        return self._join_titles(text, flat, self._given_lists(text, flat, kept))
+
+    def _given_lists(self, text: str, flat: str, hits: list[NameHit]) -> list[NameHit]:
+        """海涛、志远同志: given names listed before the one that carries 同志 are leaders too."""
+        out: list[NameHit] = []
+        for hit in hits:
+            if hit.kind == "leader" and hit.text[-2:] == "同志":
+                extra: list[NameHit] = []
+                pos = hit.start
+                while pos >= 3 and flat[pos - 1] in "、，,和":
+                    given = next(
+                        (
+                            g
+                            for g in sorted(self._givens, key=len, reverse=True)
+                            if flat[pos - 1 - len(g) : pos - 1] == g
+                        ),
+                        "",
+                    )
+                    if not given or (out and out[-1].end > pos - 1 - len(given)):
+                        break
+                    start = pos - 1 - len(given)
+                    leader = self._givens[given]
+                    extra.insert(
+                        0,
+                        NameHit(
+                            "leader", start, start + len(given), text[start : pos - 1], self._names[leader], (leader,)
+                        ),
+                    )
+                    pos = start
+                out += extra
+            out.append(hit)
+        return out
+
+    def _hit(self, text: str, flat: str, word: str, start: int, end: int) -> NameHit | None:
+        if word in self._departments:
+            before = flat[start - 1] if start else ""
+            if before and before in _HIGHER and not word.startswith(PREFIXES):
+                return None
+            ids = tuple(sorted(self._departments[word]))
+            kind = "department" if len(ids) == 1 else "ambiguous"
+            return NameHit(kind, start, end, text[start:end], word, ids)
+        if word in self._people:
+            leader = self._people[word]
+            return NameHit("leader", start, end, text[start:end], self._names[leader], (leader,))
+        if word in self._ambiguous_people:
+            return NameHit("ambiguous_leader", start, end, word, word)
+        leader = self._titles[title_key(word)]
+        return NameHit("leader", start, end, text[start:end], self._names[leader], (leader,))
+
+    def _join_titles(self, text: str, flat: str, hits: list[NameHit]) -> list[NameHit]:
+        """A leader's span takes in the titles written around the name (区长 周国平, 吴海涛
+        副区长, 海涛同志); a bare title right before a name is that name's title."""
+        out: list[NameHit] = []
+        for hit in hits:
+            if hit.kind != "leader":
+                out.append(hit)
+                continue
+            start, end = hit.start, hit.end
+            prev = out[-1] if out else None
+            if (
+                prev is not None
+                and prev.kind == "leader"
+                and prev.ids == hit.ids
+                and not flat[prev.end : hit.start].strip()
+            ):
+                out.pop()
+                start = prev.start
+            else:
+                floor = prev.end if prev is not None else 0
+                window = flat[max(floor, start - 12) : start]
+                m = _TITLE_BEFORE.search(window)
+                if m:
+                    start -= len(window) - m.start()
+            after = _TITLE_AFTER.match(flat[end : end + 12])
+            if after:
+                end += after.end()
+            out.append(NameHit("leader", start, end, text[start:end], hit.name, hit.ids))
+        return out
 
 
 # --- one name, for a command line --------------------------------------------------

@@ -505,8 +505,9 @@ def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
 # --- going out -----------------------------------------------------------------
 
 
-def _check_ready(session: Session, task: Task) -> None:
-    """A task may go out only when it says who does what by when."""
+def _check_ready(session: Session, task: Task, *, past_due_ok: bool = False) -> None:
+    """A task may go out only when it says who does what by when (by a day still to come,
+    unless ``past_due_ok``: minutes registered late may hand out an item already overdue)."""
     problems = {}
     if task.lead_department_id is None:
         problems["lead_department_id"] = "请指定牵头单位"
@@ -514,7 +515,7 @@ def _check_ready(session: Session, task: Task) -> None:
         problems["due_date"] = "请填写完成时限"
     if task.deadline_kind == DeadlineKind.RECURRING and not task.recurrence:
         problems["recurrence"] = "请填写周期报送规则"
-    if task.deadline_kind == DeadlineKind.DATE and task.due_date and task.due_date < clock.today():
+    if task.deadline_kind == DeadlineKind.DATE and task.due_date and task.due_date < clock.today() and not past_due_ok:
         problems["due_date"] = "完成时限早于今天"
     if problems:
         raise ValidationFailed("事项信息不完整，不能交办：" + "；".join(problems.values()), fields=problems)
@@ -579,15 +580,16 @@ def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> 
     return task
 
 
-def assign(session: Session, actor: Actor, task_id: int, *, as_motion: bool = False) -> Task:
-    """交办: the task goes out to its departments (a motion's only with ``as_motion``, from motions)."""
+def assign(session: Session, actor: Actor, task_id: int, *, as_motion: bool = False, past_due_ok: bool = False) -> Task:
+    """交办: the task goes out to its departments (a motion's only with ``as_motion``, from motions;
+    one whose deadline has passed only with ``past_due_ok``, for minutes registered late)."""
     task, who = _visible_task(session, actor, task_id)
     check(Action.ASSIGN, task.status, who)
     if not as_motion:
         _refuse_motion(session, task, "请在“建议提案”页面交办")
     if task.needs_leader_approval:
         raise ValidationFailed("该事项需经责任领导审核后交办，请先提交领导审核")
-    _check_ready(session, task)
+    _check_ready(session, task, past_due_ok=past_due_ok)
     before = snapshot(session, task)
     _go_out(task)
     record_change(session, actor, Action.ASSIGN, task, before)
