@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import openpyxl
 import pytest
+from docx import Document
 from sqlmodel import select
 
 from tests import factories as f
@@ -824,3 +825,23 @@ def test_escalating_a_draft_is_refused(office, session, d):
     )
     assert resp.status_code == 409
     assert session.exec(select(Escalation)).all() == []
+
+
+def test_the_split_page_reads_a_word_file_and_refuses_what_is_not_a_document(office, meeting):
+    """The clerk may upload the minutes instead of pasting them: the file's text fills the box
+    and is split at once (services/intake/documents); a file that is no document gets a Chinese
+    message and nothing is proposed."""
+    word = Document()
+    for line in MINUTES.splitlines():
+        word.add_paragraph(line)
+    buf = io.BytesIO()
+    word.save(buf)
+    url = f"/office/sources/{meeting.id}/decompose"
+    resp = post(office, url, {"action": "read", "file": (io.BytesIO(buf.getvalue()), "纪要.docx")})
+    page = text(resp)
+    assert resp.status_code == 200 and page.count('data-row="') == 5
+    assert "老旧小区改造" in page.split('id="text"')[1].split("</textarea>")[0]
+    resp = post(office, url, {"action": "read", "file": (io.BytesIO(b"MZ\x90\x00" * 64), "纪要.docx")})
+    assert resp.status_code == 422 and "不是 DOCX 文件" in text(resp) and 'data-row="' not in text(resp)
+    resp = post(office, url, {"action": "read"})
+    assert resp.status_code == 422 and "请选择要读取的文件" in text(resp)

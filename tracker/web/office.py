@@ -49,7 +49,7 @@ from tracker.models import (
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_name, deadline_state
 from tracker.services.chasing import by_hand as task_chasing
-from tracker.services.intake import decompose
+from tracker.services.intake import decompose, documents
 from tracker.services.intake.deadlines import describe_recurrence
 from tracker.services.ledger.export import export_ledger
 from tracker.services.tasks import lifecycle as task_svc
@@ -231,13 +231,14 @@ def _rows_from_form(form) -> list[decompose.DraftRow]:
     return rows
 
 
-def _render_decompose(src: Source, text: str, rows, status: int = 200, message: str = ""):
+def _render_decompose(src: Source, text: str, rows, status: int = 200, message: str = "", notes=()):
     return render_template(
         "office/decompose.html",
         src=src,
         text=text,
         rows=rows,
         message=message,
+        notes=notes,
         department_names=[d.name for d in _departments()],
         leader_names=[ldr.name for ldr in _leaders()],
         urgencies=list(Urgency),
@@ -254,11 +255,21 @@ def decompose_source(source_id: int):
         return _render_decompose(src, src.body, None)
     action = request.form.get("action", "split")
     text = request.form.get("text", "")
+    notes: list[str] = []
+    if action == "read":  # a Word, PDF or text file, a scan or a photo instead of pasted text
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return _render_decompose(src, text, None, 422, "请选择要读取的文件")
+        try:
+            doc = documents.read_document(upload.read(), upload.filename)
+        except ValidationFailed as exc:
+            return _render_decompose(src, text, None, 422, exc.message)
+        text, notes, action = doc.text, doc.warnings, "split"
     if action == "split":
         rows = decompose.draft_rows(s, src, text)
         if not rows:
             return _render_decompose(src, text, None, 422, "没有找到可拆分的议定事项，请粘贴会议纪要的议定事项部分")
-        return _render_decompose(src, text, rows)
+        return _render_decompose(src, text, rows, notes=notes)
     rows = _rows_from_form(request.form)
     if action == "check":
         decompose.resolve_rows(s, src, rows)
