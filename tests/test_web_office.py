@@ -214,6 +214,24 @@ def test_register_a_meeting_with_its_minutes(office, session, d):
     assert "老旧小区改造" in page and "吴海涛" in page and "参会人员" in page
 
 
+def test_a_meeting_registered_with_its_minutes_is_named_as_its_title_line_names_it(office, session, d):
+    """Left blank, the name is the minutes' customary name (区政府第31次常务会议), not the kind."""
+    resp = post(
+        office,
+        "/office/sources",
+        {
+            "kind": "executive_meeting",
+            "reference": "第31次",
+            "source_date": "2026-11-20",
+            "body": "青山区人民政府第31次常务会议纪要\n\n一、关于老旧小区改造。由区发展和改革委员会牵头。",
+            "title": "",
+        },
+    )
+    assert resp.status_code == 302
+    src = session.exec(select(Source).where(Source.reference == "第31次")).one()
+    assert src.title == "青山区人民政府第31次常务会议"
+
+
 def test_register_an_instruction_needs_leader_and_text(office, session, d):
     bad = post(
         office,

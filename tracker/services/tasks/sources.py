@@ -18,6 +18,7 @@ from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import MEETING_KINDS, SOURCE_KIND_LABELS, Leader, Source, SourceKind, Task
 from tracker.services import audit
 from tracker.services.actors import Actor
+from tracker.services.intake.layout import read_minutes
 from tracker.services.validation import validate
 
 FIELD_LABELS = {
@@ -81,7 +82,11 @@ def create_source(session: Session, actor: Actor, data: dict | SourceInput) -> S
     title = data.title
     if not title:
         if is_meeting(data.kind):
-            title = SOURCE_KIND_LABELS[data.kind] + (f"（{data.reference}）" if data.reference else "")
+            # the customary name from the minutes' own title line (区政府第31次常务会议纪要 →
+            # 区政府第31次常务会议), else the kind and the number the clerk gave
+            title = (read_minutes(data.body).title if data.body else "") or (
+                SOURCE_KIND_LABELS[data.kind] + (f"（{data.reference}）" if data.reference else "")
+            )
         elif data.kind == SourceKind.LEADER_INSTRUCTION and leader is not None:
             title = f"{leader.name}同志批示"
         else:
