@@ -863,3 +863,19 @@ def test_the_split_page_reads_a_word_file_and_refuses_what_is_not_a_document(off
     assert resp.status_code == 422 and "不是 DOCX 文件" in text(resp) and 'data-row="' not in text(resp)
     resp = post(office, url, {"action": "read"})
     assert resp.status_code == 422 and "请选择要读取的文件" in text(resp)
+
+
+def test_each_proposed_field_shows_the_phrase_it_came_from(office, meeting):
+    """Under a proposed lead, assisting unit, leader or deadline the split page quotes the text
+    around it with the phrase marked (the reader's spans), so the clerk can check it at a glance."""
+    page = _split(office, meeting)
+    checked = 0
+    for row in page.split('<tr data-row="')[1:]:
+        row = row.split("</tr>")[0]
+        value = row.split('-lead" value="')[1].split('"')[0] if '-lead" value="' in row else ""
+        if value and 'data-source-of="lead"' in row:
+            quoted = row.split('data-source-of="lead"')[1].split("</div>")[0]
+            assert f"<mark>{value}</mark>" in quoted, (value, quoted)
+            checked += 1
+    assert checked >= 3
+    assert 'data-source-of="deadline_text"' in page

@@ -243,6 +243,7 @@ def _render_decompose(src: Source, text: str, rows, status: int = 200, message: 
         leader_names=[ldr.name for ldr in _leaders()],
         urgencies=list(Urgency),
         describe_recurrence=describe_recurrence,
+        excerpt=lambda span: decompose.excerpt(text, span),
     ), status
 
 

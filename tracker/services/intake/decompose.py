@@ -44,6 +44,15 @@ class Item:
     text: str
 
 
+def excerpt(text: str, span: Span, context: int = 10) -> tuple[str, str, str]:
+    """The phrase at ``span`` with a few characters either side, on one line: what the split
+    page shows under a proposed field so the clerk sees where it came from."""
+    start, end = max(0, span[0]), min(len(text), span[1])
+    before = text[max(0, start - context) : start].replace("\r", "").split("\n")[-1]
+    after = text[end : end + context].replace("\r", "").split("\n")[0]
+    return before, text[start:end], after
+
+
 def split_items(text: str) -> list[Item]:
     """The items of pasted minutes (一、 （一） 1. 1、 第一项 ①, or unnumbered 会议要求… paragraphs),
     without the title, the preamble, the 出席/列席/抄送 blocks and the signature."""
