@@ -162,8 +162,14 @@ DATES = [
 ]
 
 
-PROVISIONAL_SPANS = {("1个月内", date(2027, 1, 31)), ("1个月内", date(2028, 1, 31)), ("两个月内", MON),
-                     ("3个月内完成", date(2026, 11, 30)), ("半年内", MON), ("一年内", MON)}
+PROVISIONAL_SPANS = {
+    ("1个月内", date(2027, 1, 31)),
+    ("1个月内", date(2028, 1, 31)),
+    ("两个月内", MON),
+    ("3个月内完成", date(2026, 11, 30)),
+    ("半年内", MON),
+    ("一年内", MON),
+}
 
 
 @pytest.mark.parametrize("text,base,expected", DATES, ids=[f"{t}@{b}" for t, b, _ in DATES])
@@ -217,8 +223,7 @@ WORKDAYS = [
 ]
 
 
-@pytest.mark.parametrize("text,base,expected,provisional", WORKDAYS,
-                         ids=[f"{t}@{b}" for t, b, _, _ in WORKDAYS])
+@pytest.mark.parametrize("text,base,expected,provisional", WORKDAYS, ids=[f"{t}@{b}" for t, b, _, _ in WORKDAYS])
 def test_working_day_spans(cal, text, base, expected, provisional):
     result = parse_deadline(text, base=base, calendar=cal)
     assert (result.kind, result.due_date, result.provisional) == ("date", expected, provisional)
@@ -241,8 +246,9 @@ IMMEDIATE = [
 ]
 
 
-@pytest.mark.parametrize("text,base,n,expected,provisional", IMMEDIATE,
-                         ids=[f"{t}@{b}+{n}" for t, b, n, _, _ in IMMEDIATE])
+@pytest.mark.parametrize(
+    "text,base,n,expected,provisional", IMMEDIATE, ids=[f"{t}@{b}+{n}" for t, b, n, _, _ in IMMEDIATE]
+)
 def test_immediate(cal, text, base, n, expected, provisional):
     result = parse_deadline(text, base=base, calendar=cal, immediate_workdays=n)
     assert (result.kind, result.due_date, result.provisional) == ("immediate", expected, provisional)
@@ -339,7 +345,8 @@ def test_deadline_with_reporting_recurrence(cal, text, kind, due, rule, cycle):
 
 def test_date_and_datetime_objects(cal):
     assert parse_deadline(date(2026, 12, 15), base=MON, calendar=cal) == DeadlineParse(
-        "date", date(2026, 12, 15), "", "once", False, "2026-12-15")
+        "date", date(2026, 12, 15), "", "once", False, "2026-12-15"
+    )
     result = parse_deadline(datetime(2027, 1, 5, 0, 0), base=MON, calendar=cal)
     assert (result.due_date, result.raw, result.provisional) == (date(2027, 1, 5), "2027-01-05", False)
 
@@ -452,8 +459,20 @@ def test_format_deadline(cal, text, base, shown):
 
 # --- numerals and properties -------------------------------------------------------------
 
-NUMERALS = [("一", 1), ("两", 2), ("九", 9), ("十", 10), ("十一", 11), ("十五", 15), ("二十", 20),
-            ("二十五", 25), ("九十九", 99), ("〇", 0), ("15", 15), ("0", 0)]
+NUMERALS = [
+    ("一", 1),
+    ("两", 2),
+    ("九", 9),
+    ("十", 10),
+    ("十一", 11),
+    ("十五", 15),
+    ("二十", 20),
+    ("二十五", 25),
+    ("九十九", 99),
+    ("〇", 0),
+    ("15", 15),
+    ("0", 0),
+]
 
 
 @pytest.mark.parametrize("text,value", NUMERALS)
@@ -481,8 +500,11 @@ def test_cn_number_reads_every_small_number(n):
 
 
 @settings(max_examples=300, deadline=None)
-@given(base=st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 12, 31)),
-       month=st.integers(1, 12), day=st.integers(1, 31))
+@given(
+    base=st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 12, 31)),
+    month=st.integers(1, 12),
+    day=st.integers(1, 31),
+)
 def test_year_less_dates_never_fall_before_the_base(base, month, day):
     def exists(year):
         try:
@@ -514,27 +536,30 @@ def test_workday_spans_end_on_a_working_day_n_working_days_later(base, n):
 MAR02 = date(2026, 3, 2)  # a Monday; 清明 2026 is Sunday 04-05, the break 04-04..06
 
 
-@pytest.mark.parametrize("text, base, due", [
-    ("清明前", MAR02, date(2026, 4, 3)),
-    ("清明节前完成", MAR02, date(2026, 4, 3)),
-    ("五一前", MAR02, date(2026, 4, 30)),
-    ("劳动节前", MAR02, date(2026, 4, 30)),
-    ("端午前", MAR02, date(2026, 6, 18)),
-    ("中秋节前", MAR02, date(2026, 9, 24)),
-    ("国庆前", MAR02, date(2026, 9, 30)),
-    ("国庆节假期前", MAR02, date(2026, 9, 30)),
-    ("春节前", date(2026, 1, 5), date(2026, 2, 14)),  # Saturday 02-14 is a 调休 workday
-    ("元旦前", date(2025, 11, 20), date(2025, 12, 31)),
-    ("国庆节后3个工作日内", SEP28, date(2026, 10, 10)),
-    ("节后3个工作日内", SEP28, date(2026, 10, 10)),  # the next festival: National Day
-    ("本月下旬", MAR02, date(2026, 3, 31)),
-    ("下月上旬", MAR02, date(2026, 4, 10)),
-    ("下个月中旬前", MAR02, date(2026, 4, 20)),
-    ("年内", MAR02, date(2026, 12, 31)),
-    ("年底前", MAR02, date(2026, 12, 31)),
-    ("明年一季度", MAR02, date(2027, 3, 31)),
-    ("两周内", MAR02, date(2026, 3, 16)),
-])
+@pytest.mark.parametrize(
+    "text, base, due",
+    [
+        ("清明前", MAR02, date(2026, 4, 3)),
+        ("清明节前完成", MAR02, date(2026, 4, 3)),
+        ("五一前", MAR02, date(2026, 4, 30)),
+        ("劳动节前", MAR02, date(2026, 4, 30)),
+        ("端午前", MAR02, date(2026, 6, 18)),
+        ("中秋节前", MAR02, date(2026, 9, 24)),
+        ("国庆前", MAR02, date(2026, 9, 30)),
+        ("国庆节假期前", MAR02, date(2026, 9, 30)),
+        ("春节前", date(2026, 1, 5), date(2026, 2, 14)),  # Saturday 02-14 is a 调休 workday
+        ("元旦前", date(2025, 11, 20), date(2025, 12, 31)),
+        ("国庆节后3个工作日内", SEP28, date(2026, 10, 10)),
+        ("节后3个工作日内", SEP28, date(2026, 10, 10)),  # the next festival: National Day
+        ("本月下旬", MAR02, date(2026, 3, 31)),
+        ("下月上旬", MAR02, date(2026, 4, 10)),
+        ("下个月中旬前", MAR02, date(2026, 4, 20)),
+        ("年内", MAR02, date(2026, 12, 31)),
+        ("年底前", MAR02, date(2026, 12, 31)),
+        ("明年一季度", MAR02, date(2027, 3, 31)),
+        ("两周内", MAR02, date(2026, 3, 16)),
+    ],
+)
 def test_festivals_and_ten_day_periods(text, base, due, cal):
     result = parse(text, base, cal)
     assert (result.kind, result.due_date) == ("date", due)
