@@ -531,7 +531,7 @@ def test_workday_spans_end_on_a_working_day_n_working_days_later(base, n):
     assert cal.workdays_between(base, result.due_date).value == n
 
 
-# --- festivals, ten-day periods (issue 18) -------------------------------------------
+# --- festivals, ten-day periods --------------------------------------------------------
 
 MAR02 = date(2026, 3, 2)  # a Monday; 清明 2026 is Sunday 04-05, the break 04-04..06
 
