@@ -296,3 +296,20 @@ def test_every_proposed_field_carries_the_span_it_came_from():
         ("department", "区财政局", "区财政局"),
         ("leader", "高志远", "高志远副区长"),
     ]
+
+
+def test_the_page_marks_every_name_where_it_stands_and_lists_each_once():
+    text = (
+        "一、由区住建局牵头，各街道办事处配合，12月底前完成。\n"
+        "二、区大数据中心要会同区财政局抓好落实，各街道办事处积极配合。\n"
+        "三、区住建局负责，各街道办事处配合。"
+    )
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    marks = dc.marked_text(text, proposal)
+    assert "".join(m.text for m in marks) == text  # nothing lost or doubled
+    marked = [(m.kind, m.text) for m in marks if m.kind]
+    assert marked.count(("group", "各街道办事处")) == 3 and ("unknown", "区大数据中心") in marked
+    said = [(m.kind, m.name, m.count) for m in dc.mentions(proposal)]
+    assert said.count(("group", "各街道办事处", 3)) == 1  # once, not three times
+    assert ("department", "区住建局", 2) in said
+    assert dc.mentions(proposal)[-1] == dc.Mention("unknown", "区大数据中心", 1, ("二",))

@@ -23,6 +23,7 @@ from tracker.web import (
     motions,
     notifications,
     office,
+    office_intake,  # noqa: F401  (its routes join the office blueprint)
     schedule,
     tasks,
 )

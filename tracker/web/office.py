@@ -49,8 +49,6 @@ from tracker.models import (
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_name, deadline_state
 from tracker.services.chasing import by_hand as task_chasing
-from tracker.services.intake import decompose, documents
-from tracker.services.intake.deadlines import describe_recurrence
 from tracker.services.ledger.export import export_ledger
 from tracker.services.tasks import lifecycle as task_svc
 from tracker.services.tasks import queries
@@ -216,76 +214,6 @@ def source(source_id: int):
         leaders=leaders,
         is_meeting=src.kind in MEETING_KINDS,
     )
-
-
-# --- decomposition ---------------------------------------------------------------
-
-
-def _rows_from_form(form) -> list[decompose.DraftRow]:
-    """The editable table as posted: rows-<i>-<column>."""
-    count = min(_int(form.get("row_count")) or 0, 200)
-    rows = []
-    for i in range(count):
-        values = {name: (form.get(f"rows-{i}-{name}") or "").strip() for name in decompose.ROW_FIELDS}
-        rows.append(decompose.DraftRow(include=form.get(f"rows-{i}-include") == "1", **values))
-    return rows
-
-
-def _render_decompose(src: Source, text: str, rows, status: int = 200, message: str = "", notes=()):
-    return render_template(
-        "office/decompose.html",
-        src=src,
-        text=text,
-        rows=rows,
-        message=message,
-        notes=notes,
-        department_names=[d.name for d in _departments()],
-        leader_names=[ldr.name for ldr in _leaders()],
-        urgencies=list(Urgency),
-        describe_recurrence=describe_recurrence,
-        excerpt=lambda span: decompose.excerpt(text, span),
-    ), status
-
-
-@bp.route("/sources/<int:source_id>/decompose", methods=["GET", "POST"])
-def decompose_source(source_id: int):
-    """Paste the 议定事项, check the proposed table, then save every row or none."""
-    s = get_session()
-    src = source_svc.get_source(s, source_id)
-    if request.method == "GET":
-        return _render_decompose(src, src.body, None)
-    action = request.form.get("action", "split")
-    text = request.form.get("text", "")
-    notes: list[str] = []
-    if action == "read":  # a Word, PDF or text file, a scan or a photo instead of pasted text
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            return _render_decompose(src, text, None, 422, "请选择要读取的文件")
-        try:
-            doc = documents.read_document(upload.read(), upload.filename)
-        except ValidationFailed as exc:
-            return _render_decompose(src, text, None, 422, exc.message)
-        text, notes, action = doc.text, doc.warnings, "split"
-    if action == "split":
-        rows = decompose.draft_rows(s, src, text)
-        if not rows:
-            return _render_decompose(src, text, None, 422, "没有找到可拆分的议定事项，请粘贴会议纪要的议定事项部分")
-        return _render_decompose(src, text, rows, notes=notes)
-    rows = _rows_from_form(request.form)
-    if action == "check":
-        decompose.resolve_rows(s, src, rows)
-        return _render_decompose(src, text, rows)
-    if action not in ("draft", "assign"):
-        abort(400)
-    try:
-        created = decompose.save_rows(s, current_actor(), src, rows, assign=action == "assign")
-    except ValidationFailed as exc:
-        s.rollback()
-        return _render_decompose(src, text, rows, 422, exc.message)
-    s.commit()
-    verb = "登记并交办" if action == "assign" else "登记为草稿"
-    flash(f"已{verb} {len(created)} 项督办事项：" + "、".join(t.code for t in created), "success")
-    return redirect(url_for(".source", source_id=src.id))
 
 
 # --- the task list ------------------------------------------------------------------

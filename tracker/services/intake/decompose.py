@@ -225,6 +225,12 @@ class Resolvers:
     def scanner(self) -> NameScanner:
         return NameScanner(self.departments, self.leaders)
 
+    def full_name(self, kind: str, name: str) -> str:
+        """A department by its name as stored, whatever spelling the text used; others as read."""
+        if kind == "department" and (dept_id := self.departments.lookup(name)) is not None:
+            return self.departments.name_of(dept_id)
+        return name
+
 
 # --- proposing -----------------------------------------------------------------------
 
@@ -251,6 +257,60 @@ class Recognised:
     name: str  # as a cell says it: the spelling, the group word, the leader's name
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A stretch of the text as the split page shows it: plain, or a name it marks."""
+
+    text: str
+    kind: str = ""  # "" for plain text, else a Recognised kind or "unknown"
+    name: str = ""  # what the mark stands for (the leader's name, the department's full name)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One name of the text, once, with how often the items name it."""
+
+    kind: str  # a Recognised kind, or "unknown"
+    name: str
+    count: int
+    items: tuple[str, ...] = ()  # for an unknown name: the items it stands in
+
+
+def marked_text(text: str, proposal: Proposal, full_name=lambda kind, name: name) -> list[Mark]:
+    """The text cut at every recognised and unknown name, so the clerk sees at a glance what was
+    read as whom and what was not read at all. ``full_name`` turns a spelling into the name the
+    page shows (区住建局 → 区住房和城乡建设局)."""
+    cuts = [(n.start, n.end, n.kind, full_name(n.kind, n.name)) for n in proposal.names]
+    cuts += [(u.start, u.end, "unknown", u.text) for u in proposal.unknown]
+    cuts.sort(key=lambda c: (c[0], c[0] - c[1]))  # at one place the longest wins
+    out, pos = [], 0
+    for start, end, kind, name in cuts:
+        if start < pos or end <= start or end > len(text):
+            continue
+        if start > pos:
+            out.append(Mark(text[pos:start]))
+        out.append(Mark(text[start:end], kind, name))
+        pos = end
+    if pos < len(text):
+        out.append(Mark(text[pos:]))
+    return out
+
+
+def mentions(proposal: Proposal, full_name=lambda kind, name: name) -> list[Mention]:
+    """Every name once (各街道办事处 eight times in the text is one entry), in order of first
+    mention, the unknown ones last with the items they stand in."""
+    counts: dict[tuple[str, str], int] = {}
+    for n in sorted(proposal.names, key=lambda n: n.start):
+        key = (n.kind, full_name(n.kind, n.name))
+        counts[key] = counts.get(key, 0) + 1
+    unknown: dict[str, list[str]] = {}
+    for u in proposal.unknown:
+        unknown.setdefault(u.text, []).append(u.item_no)
+    return [Mention(kind, name, c) for (kind, name), c in counts.items()] + [
+        Mention("unknown", name, len(nos), tuple(dict.fromkeys(nos))) for name, nos in unknown.items()
+    ]
 
 
 def source_kind(source: Source) -> str:
@@ -454,11 +514,24 @@ def _resolve_departments(r: Resolvers, row: DraftRow) -> None:
     for column, res in (("lead", lead), ("assisting", assist)):
         if res is None:
             continue
-        row.matched[column] = [name for name, _ in res.matched]
+        row.matched[column] = _as_read(r, res.matched)
         if res.unknown:
             row.errors[column] = "未识别的单位：" + "、".join(res.unknown)
         for w in res.warnings:
             row.warn(column, w)
+
+
+def _as_read(r: Resolvers, matched: list[tuple[str, int]]) -> list[str]:
+    """What each written name was read as, once: a short name with the full one it stands for
+    (区城管局（区城市管理执法局）), a group word as written (it stands for many)."""
+    ids: dict[str, list[int]] = {}
+    for name, dept_id in matched:
+        ids.setdefault(name, []).append(dept_id)
+    out = []
+    for name, found in ids.items():
+        full = r.departments.name_of(found[0])
+        out.append(name if len(found) > 1 or full == name else f"{name}（{full}）")
+    return out
 
 
 def _resolve_leaders(r: Resolvers, row: DraftRow) -> None:
