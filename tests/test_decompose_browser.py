@@ -65,7 +65,9 @@ def _both_widths(page, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def test_office_splits_pasted_word_and_scanned_minutes_and_saves_drafts(live_server, browser_context, session, tmp_path):
+def test_office_splits_pasted_word_and_scanned_minutes_and_saves_drafts(
+    live_server, browser_context, session, tmp_path
+):
     build_org(session)
     f.user(session, Role.SUPERVISOR, username="office18", password=PASSWORD)
     session.commit()
