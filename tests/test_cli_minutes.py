@@ -127,3 +127,16 @@ def test_unreadable_files_and_bad_dates_fail_in_chinese(runner, tmp_path, name, 
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     result = run(runner, path, *args)
     assert result.exit_code != 0 and message in result.output
+
+
+def test_before_a_district_is_set_up_it_reads_with_the_demo_districts_names(app, tmp_path):
+    """No department in the database yet: the reading still works, and says whose names it used."""
+    path = tmp_path / "纪要.txt"
+    path.write_text("一、由区住建局牵头，区财政局配合，12月底前完成。", encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        args=["minutes", "parse", str(path), "--date", "2026-11-20", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "按演示区（青山区）的名录读取" in result.stderr
+    [item] = json.loads(result.stdout)["items"]
+    assert item["lead"] == "区住房和城乡建设局" and item["assisting"] == ["区财政局"]

@@ -313,3 +313,62 @@ def test_the_page_marks_every_name_where_it_stands_and_lists_each_once():
     assert said.count(("group", "各街道办事处", 3)) == 1  # once, not three times
     assert ("department", "区住建局", 2) in said
     assert dc.mentions(proposal)[-1] == dc.Mention("unknown", "区大数据中心", 1, ("二",))
+
+
+# --- readings of the usual styles the corpus does not hold ------------------------------------
+
+
+def test_a_heading_on_its_own_line_stays_the_title_and_is_not_joined_to_the_paragraph():
+    text = (
+        "区长办公会议纪要\n〔2026〕第12期\n"
+        "2026年11月25日下午，区长周国平主持召开区长办公会议。现将会议议定事项纪要如下：\n"
+        "一、关于城区停车难综合治理问题\n会议听取了区城管局的汇报。会议要求，区城管局要会同区交通局抓好落实。\n"
+        "二、关于农村人居环境整治问题\n会议强调，区农业农村局具体负责，每月25日前报送工作进展。\n"
+        "三、关于冬季消防安全问题\n区应急局牵头，各街道办事处配合，12月20日前完成排查。\n"
+        "四、关于政务服务“一网通办”问题\n请区政数局研究提出推进方案，两周内报马丽副区长审定。\n"
+    )
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    assert proposal.title == "区长办公会议（2026年第12期）"
+    assert [r.title for r in proposal.rows] == [
+        "城区停车难综合治理问题",
+        "农村人居环境整治问题",
+        "冬季消防安全问题",
+        "政务服务“一网通办”问题",
+    ]
+    assert [r.lead for r in proposal.rows] == ["区城管局", "区农业农村局", "区应急局", "区政数局"]
+
+
+def test_an_unnumbered_finding_that_names_no_one_is_no_item():
+    text = (
+        "关于全区重点项目建设推进调度会议的纪要\n"
+        "11月30日，常务副区长吴海涛主持召开调度会。纪要如下：\n"
+        "会议指出，今年以来全区重点项目建设总体进展顺利，但仍有部分项目开工滞后。\n"
+        "会议要求，区发改委牵头，各项目责任单位配合，建立重点项目周调度机制，每周五前报送项目进展情况。\n"
+        "会议指出，区自规分局要加快办理城东片区土地报批手续，元旦前完成组卷上报。\n"
+    )
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    assert proposal.title == "全区重点项目建设推进调度会议"
+    assert [(r.item_no, r.lead) for r in proposal.rows] == [("1", "区发改委"), ("2", "区自规分局")]
+    assert proposal.rows[0].title == "建立重点项目周调度机制"  # not the clause that hands out a role
+
+
+def test_a_numbered_item_is_kept_even_when_it_names_no_one():
+    text = "专题会议纪要\n第8号\n（一）区住建局牵头，年底前完成规划编制。\n（二）会议指出，各项工作要压实责任。\n"
+    proposal = dc.propose(text, kind="minutes", scanner=demo_scanner())
+    assert proposal.title == "专题会议（第8号）" and len(proposal.rows) == 2
+
+
+def test_an_instruction_under_a_header_line_without_a_colon():
+    text = "吴海涛同志批示\n请区住建局阅处，会同区财政局认真研究群众反映的老旧小区加装电梯补贴问题，10个工作日内提出处理意见报我。\n吴海涛\n2026年12月1日\n"
+    [row] = dc.propose(text, kind="instruction", scanner=demo_scanner()).rows
+    assert row.requirement.startswith("请区住建局阅处") and row.leaders == "吴海涛"
+    assert row.title == "认真研究群众反映的老旧小区加装电梯补贴问题"
+
+
+def test_a_bare_festival_deadline_means_the_festival_the_item_names(session, org):
+    d, made, src = org
+    text = "一、区信访局牵头，元旦、春节期间做好信访维稳工作，节后3个工作日内报送工作总结。"
+    [row] = dc.draft_rows(session, src, text)
+    assert "按春节计" in " ".join(row.warnings["deadline_text"])
+    # 2027 spring festival break: the due date falls after it, not after 元旦 (2027-01-01)
+    assert row.due_date > "2027-02-10"

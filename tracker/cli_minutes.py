@@ -15,13 +15,17 @@ from datetime import date
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
+from sqlmodel import Session, select
 
 from tracker import clock, db
+from tracker.calendar import WorkCalendar
 from tracker.cli_args import parse_date
+from tracker.demo import organisation as demo_district
 from tracker.errors import DomainError
-from tracker.models import URGENCY_LABELS, Source, SourceKind, Urgency
+from tracker.models import URGENCY_LABELS, Department, Source, SourceKind, Urgency
 from tracker.services.intake.deadlines import format_deadline
 from tracker.services.intake.decompose import INSTRUCTION, MINUTES, DraftRow, Proposal, Resolvers, propose_resolved
 from tracker.services.intake.documents import read_document
@@ -78,9 +82,25 @@ def parse_text(text: str, *, kind: str, base: date, registered: date | None = No
     source_kind = SourceKind.LEADER_INSTRUCTION if kind == INSTRUCTION else SourceKind.EXECUTIVE_MEETING
     source = Source(kind=source_kind, title="", source_date=base)  # never added to the session
     with db.session_scope() as session, clock.frozen(registered) if registered else nullcontext():
-        resolvers = Resolvers.load(session)
+        resolvers = _resolvers(session)
         proposal = propose_resolved(session, source, text, resolvers=resolvers)
     return proposal, resolvers
+
+
+def _resolvers(session: Session) -> Resolvers:
+    """The district's names from the database; before any district is set up there (no tables
+    yet, or no department), the demo district's, with the working-day calendar of the package,
+    and a note saying so: reading a file must not need a set-up database."""
+    if sa.inspect(session.connection()).has_table(Department.__tablename__):
+        if session.exec(select(Department.id).where(Department.active).limit(1)).first() is not None:
+            return Resolvers.load(session)
+    click.echo(
+        f"提示：数据库中还没有单位和领导名录，按演示区（{demo_district.DISTRICT}）的名录读取；"
+        "正式使用前请先初始化数据库并导入本区的单位名录",
+        err=True,
+    )
+    departments, leaders = demo_district.vocabulary()
+    return Resolvers(departments, leaders, WorkCalendar.from_package())
 
 
 def _messages(row: DraftRow) -> tuple[list[str], list[str]]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from tracker.models import Department, DepartmentKind, Leader, Role, User
+from tracker.models import Department, DepartmentAlias, DepartmentKind, Leader, Role, User
 from tracker.rules.names import normalise_name
 from tracker.services.actors import SYSTEM, Actor
 from tracker.services.organisation import directory as organisation
+from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
 DISTRICT = "青山区"
 DEMO_PASSWORD = "Demo@2026"  # one of organisation.DEMO_PASSWORDS: refused outside demo mode
@@ -223,3 +224,19 @@ def build_org(session: Session) -> Org:
         clerks=clerks,
         created=created,
     )
+
+
+def vocabulary() -> tuple[DepartmentResolver, LeaderResolver]:
+    """The demo district's departments (with every alias) and leaders in memory, read as
+    ``build_org`` writes them, for reading minutes where no district has been set up yet."""
+    rows, aliases = [], []
+    for i, (key, full, names, kind, _leader) in enumerate(DEPARTMENTS, start=1):
+        rows.append(Department(id=i, name=full, short_name=key, kind=kind.value, active=True, sort_order=i))
+        aliases += [
+            DepartmentAlias(id=len(aliases) + 1, department_id=i, alias=a) for a in names if a not in (full, key)
+        ]
+    leaders = [
+        Leader(id=i, name=name, title=title, active=True, sort_order=i)
+        for i, (_key, name, title) in enumerate(LEADERS, start=1)
+    ]
+    return DepartmentResolver.build(rows, aliases), LeaderResolver.build(leaders)

@@ -19,6 +19,7 @@ which the 2024 revision of 《全国年节及纪念日放假办法》 made a day
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
@@ -28,7 +29,16 @@ from lunardate import LunarDate
 
 from tracker.calendar import WorkCalendar
 
-__all__ = ["FESTIVALS", "FestivalDay", "after_festival", "before_festival", "festival_day", "festival_key"]
+__all__ = [
+    "FESTIVALS",
+    "FestivalDay",
+    "after_festival",
+    "before_festival",
+    "festival_day",
+    "festival_key",
+    "named_before",
+    "next_festival",
+]
 
 # The names a deadline may use → the festival.
 FESTIVALS: Final = {
@@ -139,6 +149,14 @@ def after_festival(cal: WorkCalendar, base: date, key: str, workdays: int) -> Fe
             result = cal.add_workdays(day, max(workdays - 1, 0))
             return FestivalDay(result.value, key, _provisional(cal, base, anchor, result.value))
     raise AssertionError("unreachable: a festival comes every year")
+
+
+def named_before(text: str, end: int | None = None) -> str | None:
+    """The festival last named in ``text[:end]`` (元旦、春节期间做好…，节后3个工作日内 → spring):
+    the one a bare 节后 or 节前 further on refers to; None when the text names none."""
+    names = "|".join(sorted(map(re.escape, FESTIVALS), key=len, reverse=True))
+    found = re.findall(names, text[:end])
+    return FESTIVALS[found[-1]] if found else None
 
 
 def next_festival(cal: WorkCalendar, base: date) -> str:

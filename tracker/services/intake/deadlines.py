@@ -163,6 +163,7 @@ class _Ctx:
     calendar: WorkCalendar
     immediate_workdays: int
     phrase: str  # the clause being read, for messages
+    festival: str | None = None  # the festival the words around a bare 节后/节前 name
 
 
 @dataclass
@@ -316,7 +317,7 @@ def _after_festival(m, ctx):
     """节后3个工作日内: counted from the first working day after the break, which is day one."""
     n = _num(ctx, m["n"])
     _span_check(ctx, n, n)
-    key = FESTIVALS[m["f"]] if m["f"] else next_festival(ctx.calendar, ctx.base)
+    key = FESTIVALS[m["f"]] if m["f"] else ctx.festival or next_festival(ctx.calendar, ctx.base)
     found = after_festival(ctx.calendar, ctx.base, key, n)
     note = f"{LABELS[key]}假期后第{n}个工作日"
     if not m["f"]:
@@ -326,7 +327,7 @@ def _after_festival(m, ctx):
 
 @_rule(r"节(?:前|日前|假前)")
 def _before_next_festival(m, ctx):
-    key = next_festival(ctx.calendar, ctx.base)
+    key = ctx.festival or next_festival(ctx.calendar, ctx.base)
     found = before_festival(ctx.calendar, ctx.base, key)
     return _festival_part(found, f"“节前”按{LABELS[key]}计，放假前最后一个工作日")
 
@@ -628,7 +629,7 @@ def _core(clause: str) -> str:
 
 def _read_clause(clause: str, ctx: _Ctx) -> _Part:
     core = _core(clause)
-    ctx = _Ctx(ctx.base, ctx.calendar, ctx.immediate_workdays, clause)
+    ctx = _Ctx(ctx.base, ctx.calendar, ctx.immediate_workdays, clause, ctx.festival)
     for pattern, reason in _AMBIGUOUS:
         if pattern.fullmatch(core):
             raise _ambiguous(clause, reason)
@@ -680,9 +681,18 @@ def _read(text: str, ctx: _Ctx) -> _Part:
 
 
 def parse_deadline(
-    text: date | datetime | str, *, base: date, calendar: WorkCalendar, immediate_workdays: int = 1
+    text: date | datetime | str,
+    *,
+    base: date,
+    calendar: WorkCalendar,
+    immediate_workdays: int = 1,
+    festival: str | None = None,
 ) -> DeadlineParse:
     """Read a deadline phrase against ``base`` (the meeting or instruction date).
+
+    ``festival``: the festival the text around the phrase names (元旦、春节期间…节后3个工作日内:
+    ``tracker.rules.festivals.named_before``), which a bare 节后/节前 means; without it, the
+    next festival after ``base``.
 
     Raises ``DeadlineError`` (a ``ValueError``) with a Chinese message quoting the
     phrase when the rules cannot read it or it is ambiguous: the caller sends it
@@ -712,7 +722,7 @@ def parse_deadline(
     normal, weekday = _normalise(text)
     if not normal:
         raise _unreadable(raw.strip())
-    part = _read(normal, _Ctx(base, calendar, immediate_workdays, normal))
+    part = _read(normal, _Ctx(base, calendar, immediate_workdays, normal, festival))
 
     if weekday is not None and part.kind == "date" and part.due.isoweekday() != weekday:
         actual = WEEKDAY_NAMES[part.due.isoweekday()]

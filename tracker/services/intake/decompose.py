@@ -23,6 +23,7 @@ from tracker import clock
 from tracker.calendar import WorkCalendar
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import FeedbackCycle, Source, SourceKind, Task, Urgency
+from tracker.rules.festivals import named_before
 from tracker.rules.names import split_list
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
@@ -68,6 +69,11 @@ _TITLE_PREFIX = re.compile(
 )
 
 
+_ROLE_CLAUSE = re.compile(
+    r"^(?:由|请)?[^，,]{0,24}?(?:具体|积极|共同|主动)?(?:牵头|负责|配合|协助|参与|协调|督导|跟踪|统筹|阅处|阅示|阅办|研办|会同)(?:协调|落实)?$"
+)
+
+
 def guess_title(text: str, spans: list[Span] = (), limit: int = 60) -> str:
     """The first clause of the item once the department, leader and deadline phrases
     (``spans``, in ``text``) are taken out, at most ``limit`` characters."""
@@ -84,9 +90,13 @@ def guess_title(text: str, spans: list[Span] = (), limit: int = 60) -> str:
     stripped = _TITLE_PREFIX.sub("", sentence).strip(" ，,、")
     if len(stripped) >= 4:
         sentence = stripped
-    first = re.split(r"[，,]", sentence, maxsplit=1)[0].strip()
-    if len(first) >= 6:  # the first clause, unless it is too short to say anything
-        sentence = first
+    # the clauses that only hand out roles (各项目责任单位配合, 由某某牵头) name no work
+    clauses = [c.strip() for c in re.split(r"[，,]", sentence) if c.strip() and not _ROLE_CLAUSE.match(c.strip())]
+    if clauses:
+        sentence = "，".join(clauses)
+        first = _TITLE_PREFIX.sub("", clauses[0]).strip() if len(_TITLE_PREFIX.sub("", clauses[0])) >= 4 else clauses[0]
+        if len(first) >= 6:  # the first clause, unless it is too short to say anything
+            sentence = first
     sentence = sentence[:limit]
     if len(sentence) < 4:  # the item is little more than names and dates
         sentence = re.split(r"[。；;\n]", text.strip(), maxsplit=1)[0][:limit]
@@ -330,6 +340,7 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
         layout.items, shared = _requests(layout, scanner)
     else:
         layout, shared = read_minutes(text), []
+        layout.items = _decisions(layout, scanner)
     signer = layout.signer or signer
     rows: list[DraftRow] = []
     unknown: list[Unknown] = []
@@ -343,6 +354,26 @@ def propose(text: str, *, kind: str, scanner: NameScanner, signer: str = "") -> 
     title_span = layout.view.span(*layout.title_span) if layout.title_span else None
     title = layout.title if kind == MINUTES or not layout.signer else f"{_leader_name(scanner, signer)}同志批示"
     return Proposal(kind, title, title_span, rows, unknown, signer, layout.document, list(names.values()))
+
+
+_FINDING = re.compile(r"会议(?:研究)?(?:指出|认为)")
+
+
+def _decisions(layout: Layout, scanner: NameScanner) -> list[Segment]:
+    """The items of an unnumbered 纪要 without the paragraphs that only say what the meeting
+    found (会议指出，今年以来全区重点项目建设总体进展顺利…): naming no one and setting no
+    deadline, such a paragraph is the reason for the decisions, not one of them. Numbered
+    items are the document's own division and are all kept."""
+    items = layout.items
+    if any(seg.marker for seg in items):
+        return items
+    kept = []
+    for seg in items:
+        body = layout.view.text[seg.start : seg.end]
+        if _FINDING.match(body) and not scanner.scan(body) and not find_deadline(body).text:
+            continue
+        kept.append(Segment(str(len(kept) + 1), seg.start, seg.end, seg.marker))
+    return kept
 
 
 def _assigns(text: str, scanner: NameScanner) -> bool:
@@ -566,7 +597,11 @@ def _resolve_deadline(r: Resolvers, source: Source, row: DraftRow) -> None:
     overridden = bool(typed) and typed != row.parsed_due
     if row.deadline_text.strip() and not overridden:
         try:
-            row.deadline = parse_deadline(row.deadline_text, base=source.source_date, calendar=r.calendar)
+            at = row.requirement.find(row.deadline_text)
+            festival = named_before(row.requirement, at if at >= 0 else None)
+            row.deadline = parse_deadline(
+                row.deadline_text, base=source.source_date, calendar=r.calendar, festival=festival
+            )
         except DeadlineError as exc:
             row.errors["deadline_text"] = exc.message
             row.due_date = row.parsed_due = ""

@@ -51,6 +51,10 @@ def _marks(t: str, signers: frozenset[str]) -> list[tuple[int, int, str, tuple[i
                 at += who.index(known)
                 who = known
         out.append((m.start(), m.end(), who, (at, at + len(who)) if who else None))
+    # "吴海涛同志批示" alone on its line, the instruction on the next ones
+    for m in re.finditer(rf"(?:^|(?<=\n))[ \t\u3000]*(?P<who>{_NAME}){_TITLE}?的?批示(?:意见)?[ \t\u3000]*(?=\n)", t):
+        if (not signers or m.group("who") in signers) and not any(s <= m.start() < e for s, e, _w, _sp in out):
+            out.append((m.start(), m.end(), m.group("who"), (m.start("who"), m.end("who"))))
     if signers:
         names = "|".join(sorted((re.escape(n) for n in signers), key=len, reverse=True))
         for m in re.finditer(rf"(?:^|(?<=\n))[ \t\u3000]*(?P<who>{names}){_TITLE}?[：:]", t):

@@ -60,7 +60,10 @@ def _wrap_width(lines: list[str]) -> int:
     open_lines = [
         _columns(s.strip(_SPACE))
         for s, nxt in zip(lines, lines[1:] + [""])
-        if len(s.strip(_SPACE)) >= 15 and s.strip(_SPACE)[-1] not in _END and nxt.strip(_SPACE)
+        if len(s.strip(_SPACE)) >= 15
+        and s.strip(_SPACE)[-1] not in _END
+        and nxt.strip(_SPACE)
+        and not _heading_line(s.strip(_SPACE))
     ]
     if len(open_lines) < 3:
         return 0
@@ -103,7 +106,13 @@ def make_view(text: str) -> View:
                 or prev_line[-1] in "，,、"
                 or (prev_line[-1].isdigit() and body[0].isdigit())
             )
-            joined = width and full and prev_line[-1] not in _END and not _starts_block(body)
+            joined = (
+                width
+                and full
+                and prev_line[-1] not in _END
+                and not _starts_block(body)
+                and not _heading_line(prev_line)
+            )
             if not joined:
                 chars.append("\n")
                 offsets.append(start - 1)
@@ -322,12 +331,27 @@ def _title(text: str, stop: int) -> tuple[str, tuple[int, int] | None]:
             bracket = line.strip(_SPACE)
             m0, at = best
             return m0.group("t")[:-2] + bracket, (at, s + lead + len(bracket))
+        elif best and best[0].group("b") is None and (number := _ISSUE.fullmatch(line.strip(_SPACE))):
+            # 专题会议纪要 / 第8号, 区长办公会议纪要 / 〔2026〕第12期: the number joins the name
+            m0, at = best
+            year = f"{number['y']}年" if number["y"] else ""
+            named = _name_of(m0.group("t")[:-2]) + f"（{year}第{number['n']}{number['u']}）"
+            return named, (at, s + lead + len(line.strip(_SPACE)))
     if best is None:
         return "", None
     m, at = best
-    name = m.group("t")[:-2]
-    name = re.sub(r"(?:的)?会议$", "会议", name) if name.endswith("会议") else name
-    return name + (m.group("b") or ""), (at, at + m.end())
+    return _name_of(m.group("t")[:-2]) + (m.group("b") or ""), (at, at + m.end())
+
+
+_ISSUE = re.compile(r"(?:[〔\[（(]\s*(?P<y>\d{4})\s*[〕\]）)])?\s*第\s*(?P<n>\d{1,4})\s*(?P<u>[号期次])")
+
+
+def _name_of(title: str) -> str:
+    """The customary name in a title line without its 纪要: 关于全区重点项目建设推进调度会议的 →
+    全区重点项目建设推进调度会议."""
+    name = re.sub(r"的$", "", title)
+    name = re.sub(r"^关于(?=.{4,}会议?$)", "", name)
+    return re.sub(r"(?:的)?会议$", "会议", name) if name.endswith("会议") else name
 
 
 def read_minutes(text: str) -> Layout:
@@ -364,6 +388,12 @@ def numbered_items(text: str, start: int, stop: int) -> list[Segment]:
         return []
     cuts = sorted(c for c in _cuts(text, markers[0].start) + headings + [stop] if c <= stop)
     return _numbered_items(text, markers, cuts)
+
+
+def _heading_line(line: str) -> bool:
+    """An item's number and its subject on a line of their own (一、关于城区停车难综合治理问题):
+    a heading, however wide, is never a line wrapped at the page's width."""
+    return _starts_block(line) and not re.search(r"[，,。；;：:]", line)
 
 
 def _starts_block(line: str) -> bool:
