@@ -70,8 +70,18 @@ _TITLE_PREFIX = re.compile(
 
 
 _ROLE_CLAUSE = re.compile(
-    r"^(?:由|请)?[^，,]{0,24}?(?:具体|积极|共同|主动)?(?:牵头|负责|配合|协助|参与|协调|督导|跟踪|统筹|阅处|阅示|阅办|研办|会同)(?:协调|落实)?$"
+    r"^(?:此件)?(?:由|请)?[^，,]{0,24}?(?:具体|积极|共同|主动)?(?:牵头|负责|配合|协助|参与|协调|督导|跟踪|统筹|阅处|阅示|阅办|研办|会同)(?:协调|落实)?$"
 )
+
+
+def _work_clauses(sentence: str) -> list[str]:
+    """The clauses of a sentence left when those that only hand out roles (各项目责任单位配合,
+    由某某牵头, 此件请某某阅示) are taken out."""
+    return [
+        c.strip()
+        for c in re.split(r"[，,]", sentence)
+        if c.strip() and not _ROLE_CLAUSE.match(c.strip()) and not re.fullmatch(r"(?:此件|请|由|并|同时)+", c.strip())
+    ]
 
 
 def guess_title(text: str, spans: list[Span] = (), limit: int = 60) -> str:
@@ -86,13 +96,14 @@ def guess_title(text: str, spans: list[Span] = (), limit: int = 60) -> str:
     s = re.sub(r"[，,、]{2,}", "，", s)
     s = re.sub(r"[，,、]+([。；;])", r"\1", s)
     s = s.strip(" \t\u3000\n，,、；;。")
-    sentence = re.split(r"[。；;！!？?\n]", s, maxsplit=1)[0].strip(" ，,、")
+    sentences = [x.strip(" ，,、") for x in re.split(r"[。；;！!？?\n]", s)]
+    # the first sentence that says some work: one that only forwards or hands out roles
+    # (此件请林晓东同志阅示。请区交通局研办…) names none
+    sentence = next((x for x in sentences if x and _work_clauses(x)), sentences[0])
     stripped = _TITLE_PREFIX.sub("", sentence).strip(" ，,、")
     if len(stripped) >= 4:
         sentence = stripped
-    # the clauses that only hand out roles (各项目责任单位配合, 由某某牵头) name no work
-    clauses = [c.strip() for c in re.split(r"[，,]", sentence) if c.strip() and not _ROLE_CLAUSE.match(c.strip())]
-    if clauses:
+    if clauses := _work_clauses(sentence):
         sentence = "，".join(clauses)
         first = _TITLE_PREFIX.sub("", clauses[0]).strip() if len(_TITLE_PREFIX.sub("", clauses[0])) >= 4 else clauses[0]
         if len(first) >= 6:  # the first clause, unless it is too short to say anything
