@@ -372,3 +372,25 @@ def test_a_bare_festival_deadline_means_the_festival_the_item_names(session, org
     assert "按春节计" in " ".join(row.warnings["deadline_text"])
     # 2027 spring festival break: the due date falls after it, not after 元旦 (2027-01-01)
     assert row.due_date > "2027-02-10"
+
+
+def test_a_form_copied_from_word_reads_its_labels_as_labels():
+    """A 批示件 as a table: label<Tab>value rows, the signature inside the instruction's cell."""
+    text = (
+        "青山区人民政府办公室\n领导批示件\n来文单位\t区住建局\n标题\t关于老旧小区改造资金缺口的请示\n"
+        "拟办意见\t呈周国平区长阅示。\n"
+        "领导批示\t请吴海涛同志牵头研究，区财政局会同区住建局提出资金解决方案，两周内报吴海涛同志。 周国平 12月2日"
+    )
+    proposal = dc.propose(text, kind="instruction", scanner=demo_scanner())
+    assert proposal.title == "周国平同志批示"
+    assert proposal.document == "关于老旧小区改造资金缺口的请示"
+    [row] = proposal.rows
+    assert row.requirement.startswith("请吴海涛同志牵头研究") and row.requirement.endswith("报吴海涛同志。")
+    assert (row.lead, row.assisting, row.deadline_text) == ("区财政局", "区住建局", "两周内")
+    assert row.leaders == "周国平、吴海涛" and row.title == "提出资金解决方案"
+
+
+def test_the_meetings_own_words_are_no_title():
+    text = "一、会议研究了老年食堂建设问题。请区民政局负责，3个月内建成10个老年食堂。"
+    [row] = dc.propose(text, kind="minutes", scanner=demo_scanner()).rows
+    assert row.title == "老年食堂建设问题"

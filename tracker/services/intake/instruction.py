@@ -49,7 +49,7 @@ def _marks(t: str, signers: frozenset[str]) -> list[tuple[int, int, str, tuple[i
             known = next((n for n in sorted(signers, key=len, reverse=True) if n in who), "")
             if known:
                 at += who.index(known)
-                who = known
+            who = known  # 领导批示：, 区领导批示：: no one's name; the signature names the signer
         out.append((m.start(), m.end(), who, (at, at + len(who)) if who else None))
     # "吴海涛同志批示" alone on its line, the instruction on the next ones
     for m in re.finditer(rf"(?:^|(?<=\n))[ \t\u3000]*(?P<who>{_NAME}){_TITLE}?的?批示(?:意见)?[ \t\u3000]*(?=\n)", t):

@@ -72,6 +72,11 @@ def _wrap_width(lines: list[str]) -> int:
     return middle if sum(abs(n - middle) <= 4 for n in open_lines) >= 3 else 0
 
 
+# A row of a form copied from Word (a 批示件, a 督办单): a short label, a tab, its value. Read as
+# "label：value", as the form means it, so that 领导批示, 来文, 牵头单位… are understood as labels.
+_FORM_LABEL = re.compile(r"(?P<label>[\u4e00-\u9fff]{2,8})[ \u3000]*(?=\t[ \t\u3000]*[^\s：:])")
+
+
 def make_view(text: str) -> View:
     """The view of ``text``: page footers dropped; in a text wrapped at a fixed width, the
     breaks inside sentences joined; spaces between Chinese characters removed."""
@@ -116,7 +121,12 @@ def make_view(text: str) -> View:
             if not joined:
                 chars.append("\n")
                 offsets.append(start - 1)
+        label = _FORM_LABEL.match(body)
         for i, ch in enumerate(body):
+            if label and i == label.end("label"):  # 领导批示<Tab>请…: a form's label and its value
+                chars.append("：")
+                offsets.append(start + lead + i)
+                continue
             if ch in _SPACE:
                 before = chars[-1] if chars else ""
                 after = next((c for c in body[i + 1 :] if c not in _SPACE), "")
