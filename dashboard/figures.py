@@ -10,6 +10,7 @@ exactly those tasks.
 from __future__ import annotations
 
 from tracker.rules.overdue import LIGHT_LABELS
+from tracker.rules.periods import week_tick
 from tracker.services.actors import Actor
 from tracker.services.figures.board import Bar, HeatMap, TrendWeek, list_url
 
@@ -105,7 +106,7 @@ def stacked_bars(actor: Actor, bars: list[Bar], title: str) -> dict:
 def trend(weeks: list[TrendWeek], title: str = "近26周趋势（按评分快照）") -> dict:
     if not any(w.open is not None for w in weeks):
         return empty(title, "暂无评分快照")
-    x = [f"{w.week_start:%m-%d}" for w in weeks]
+    x = [week_tick(w.week_start) for w in weeks]
     data = [
         {
             "type": "scatter",
@@ -136,8 +137,10 @@ def trend(weeks: list[TrendWeek], title: str = "近26周趋势（按评分快照
         "data": data,
         "layout": _layout(
             title,
-            320,
-            xaxis={"title": {"text": "周（起始日）"}},
+            400,
+            # categories: Plotly reads "11-23" or "11/23" as a date in 2011 or 2023
+            xaxis={"type": "category", "tickangle": -45, "automargin": True},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
             yaxis={"title": {"text": "事项数"}, "gridcolor": "#eee", "rangemode": "tozero"},
         ),
     }
@@ -150,11 +153,19 @@ def heatmap(hm: HeatMap, title: str = "各单位逾期事项·天（工作日）
         {
             "type": "heatmap",
             "z": hm.values[::-1],
-            "x": [f"{d:%m-%d}" for d in hm.week_starts],
+            "x": [week_tick(d) for d in hm.week_starts],
             "y": [plain(name) for _i, name in hm.departments][::-1],
             "colorscale": "Reds",
             "hovertemplate": "%{y}<br>%{x} 当周：%{z} 事项·天<extra></extra>",
             "colorbar": {"title": {"text": "事项·天"}},
         }
     ]
-    return {"data": data, "layout": _layout(title, max(260, 80 + 22 * len(hm.departments)), yaxis={"automargin": True})}
+    return {
+        "data": data,
+        "layout": _layout(
+            title,
+            max(260, 80 + 22 * len(hm.departments)),
+            xaxis={"type": "category", "tickangle": -45, "automargin": True},
+            yaxis={"automargin": True},
+        ),
+    }

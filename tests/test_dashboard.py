@@ -410,6 +410,12 @@ def test_trend_heatmap_and_week_on_week_change_from_snapshots(app, session, dist
         cards = callbacks.update_cards({}, None)
     open_line, overdue_line, closed_bars = trend["data"]
     assert len(open_line["x"]) == 26
+    # the 26 weeks as people say them, and as categories: Plotly reads "11-23" as a date in 2011
+    this_week = TODAY - timedelta(days=TODAY.weekday())
+    weeks = [this_week - timedelta(weeks=25 - k) for k in range(26)]
+    assert open_line["x"] == [f"第{w.isocalendar().week}周 {w:%m/%d}–{w + timedelta(days=6):%m/%d}" for w in weeks]
+    assert trend["layout"]["xaxis"]["type"] == "category" and heat["layout"]["xaxis"]["type"] == "category"
+    assert heat["data"][0]["x"] == open_line["x"][-len(heat["data"][0]["x"]) :]
     assert open_line["y"][-4:] == [14, 13, 12, 11]  # last snapshot of each week, summed over departments
     assert overdue_line["y"][-4:] == [3, 3, 3, 3]
     assert closed_bars["y"][-3:] == [6, 6, 6]  # growth of the cumulative closed count per week

@@ -22,7 +22,7 @@ def _open(browser, server, username: str, path: str = "/dashboard/", **context_k
     context.set_default_timeout(15_000)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(server.url + "/login?next=" + path.replace("?", "%3F").replace("&", "%26"))
     page.fill("#username", username)

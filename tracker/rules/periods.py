@@ -114,6 +114,13 @@ def week_label(day: date) -> str:
     return f"{week.start.year}年{span_label(week.start, week.end)}"
 
 
+def week_tick(day: date) -> str:
+    """The week of ``day`` on a chart's axis: 第48周 11/23–11/29 (the ISO number the schedule
+    uses, with its dates so no one has to count weeks)."""
+    week = week_of(day)
+    return f"第{week.start.isocalendar().week}周 {week.start:%m/%d}–{week.end:%m/%d}"
+
+
 def month_label(day: date) -> str:
     return f"{day.year}年{day.month}月"
 
