@@ -328,3 +328,38 @@ def test_digest_shows_each_escalation_to_exactly_the_people_its_notice_reached(s
     assert all(d.lead_clerk.user_id in reached[e.id] for e in escs if e.department_id == d.lead_id)
     if not has_clerk:  # the head is the other department's only account: the level-1 notice is theirs
         assert [reached[e.id] for e in escs if e.department_id == d.other_id][0] == [head.id]
+
+
+def test_a_task_behind_on_several_reports_is_listed_once_with_how_many(session, d):
+    late, _fresh, soon = _busy_district(session, d)
+    for month in (8, 9, 10):  # three monthly reports never made, and this month's due tomorrow
+        session.add(ReportDue(task_id=late.id, period_start=date(2026, month, 1), due_date=date(2026, month, 25)))
+    session.add(ReportDue(task_id=late.id, period_start=date(2026, 11, 1), due_date=date(2026, 11, 24)))
+    session.add(ReportDue(task_id=soon.id, period_start=date(2026, 11, 1), due_date=date(2026, 11, 24)))
+    session.commit()
+    digest.build_digests(session, MONDAY, settings=SETTINGS)
+    (clerk,) = _digests(session, d.lead_clerk.user_id)
+    dues = _section(clerk, "report_due")
+    assert dues["total"] == 2 and [i["task_id"] for i in dues["items"]] == [late.id, soon.id]
+    assert dues["items"][0]["note"] == "已有 3 期进展未报送（最早一期应于 2026-08-25 前报送），报送最新进展即可"
+    assert dues["items"][1]["note"] == "本期进展应于 2026-11-24 前报送"
+    assert clerk.body.count(late.title) == 2  # once as overdue, once as behind on its reports
+
+
+def test_a_digest_that_would_say_the_same_again_is_not_sent(session, d):
+    _busy_district(session, d)
+    first = digest.build_digests(session, MONDAY, settings=SETTINGS)
+    session.commit()
+    assert first["created"] >= 1 and _digests(session, d.lead_clerk.user_id)
+    tuesday = MONDAY + timedelta(days=1)
+    with f.on(tuesday):  # the same three tasks with the same notes: nothing new
+        counts = digest.build_digests(session, tuesday, settings=SETTINGS)
+        f.task_in(session, d, "in_progress", title="今天到期的事项", due_date=tuesday)
+    session.commit()
+    assert not _digests(session, d.lead_clerk.user_id, tuesday) and counts["unchanged"] >= 1
+    wednesday = tuesday + timedelta(days=1)
+    with f.on(wednesday):  # that task is overdue now, 报送项目清单 due today: news
+        digest.build_digests(session, wednesday, settings=SETTINGS)
+    session.commit()
+    (note,) = _digests(session, d.lead_clerk.user_id, wednesday)
+    assert _section(note, "overdue")["total"] == 2

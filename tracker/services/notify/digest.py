@@ -250,12 +250,15 @@ class _Reader:
             by_due,
         )
         self._head_overdue = self._top_per_group(base.where(is_overdue(h)), ["dep"], by_due)
+        # each task once, however many periods it has missed: a report brings the task up to date
+        late = sa.case((ReportDue.due_date < self.day, 1), else_=0)
         self._dues = self._top_per_group(
             select(
                 ReportDue.task_id.label("task_id"),
                 Task.lead_department_id.label("dep"),
-                ReportDue.due_date.label("due_date"),
-                ReportDue.id.label("rid"),
+                sa.func.min(ReportDue.due_date).label("due_date"),
+                sa.func.max(ReportDue.due_date).label("last_due"),
+                sa.func.sum(late).label("missed"),
             )
             .join(Task, Task.id == ReportDue.task_id)
             .where(
@@ -263,9 +266,10 @@ class _Reader:
                 ReportDue.due_date <= h.soon_until,
                 is_running(),
                 Task.lead_department_id.in_(deps),
-            ),
+            )
+            .group_by(ReportDue.task_id, Task.lead_department_id),
             ["dep"],
-            lambda c: (c.due_date.asc(), c.rid.asc()),
+            lambda c: (c.due_date.asc(), c.task_id.asc()),
         )
         self._reminders = self._top_per_group(
             select(
@@ -304,8 +308,13 @@ class _Reader:
         return f"督办通知 {m['notice_no']}（第{m['level']}级）：{m['reason']}"[:300]
 
     def _due_note(self, r) -> str:
-        due = r._mapping["due_date"]
-        return ("已逾期未报，" if due < self.day else "") + f"本期进展应于 {due.isoformat()} 前报送"
+        m = r._mapping
+        missed, first, last = int(m["missed"] or 0), m["due_date"], m["last_due"]
+        if missed > 1:
+            return f"已有 {missed} 期进展未报送（最早一期应于 {first.isoformat()} 前报送），报送最新进展即可"
+        if missed == 1:
+            return f"已逾期未报，本期进展应于 {first.isoformat()} 前报送"
+        return f"本期进展应于 {last.isoformat()} 前报送"
 
     def department(self, dep: int) -> list[Section]:
         """What a department clerk must do: the department inbox's sections, plus the day's 催办 and 督办."""
@@ -494,15 +503,39 @@ def digest_key(user_id: int, day: date) -> str:
     return f"digest:{user_id}:{day.isoformat()}"
 
 
+def _items(payload: dict) -> frozenset[tuple]:
+    """What a digest asks of its reader: every listed task with its section, its note (今日到期,
+    已有 3 期进展未报送, the day's 催办) and the section's size."""
+    return frozenset(
+        (sec["key"], sec.get("total", 0), item.get("task_id") or 0, item.get("note", ""))
+        for sec in payload.get("sections", [])
+        for item in sec.get("items", [])
+    )
+
+
+def _previous_items(session: Session, day: date) -> dict[int, frozenset]:
+    """Each user's last digest before ``day``, as ``_items``: a digest that would say the same
+    again is not sent."""
+    last = (
+        select(sa.func.max(Notification.id).label("id"))
+        .where(Notification.kind == "digest", Notification.day < day)
+        .group_by(Notification.user_id)
+        .subquery()
+    )
+    rows = session.execute(select(Notification.user_id, Notification.payload).join(last, last.c.id == Notification.id))
+    return {user_id: _items(payload or {}) for user_id, payload in rows}
+
+
 def build_digests(session: Session, day: date, *, settings: Settings | None = None) -> dict[str, int]:
     """One digest per active user for ``day`` (a working day only), with its deliveries.
 
     Returns counts: ``created`` digests, ``existing`` (already there: a second or a
-    concurrent run), ``empty`` (nothing to say, no digest), ``emails`` and ``webhooks``
+    concurrent run), ``empty`` (nothing to say, no digest), ``unchanged`` (the same list as the
+    user's last digest: nothing new, no digest), ``emails`` and ``webhooks``
     deliveries queued, and ``skipped`` = 1 on a non-working day. Flushes; the caller commits.
     """
     settings = resolve_settings(settings)
-    counts = {"created": 0, "existing": 0, "empty": 0, "emails": 0, "webhooks": 0, "skipped": 0}
+    counts = {"created": 0, "existing": 0, "empty": 0, "unchanged": 0, "emails": 0, "webhooks": 0, "skipped": 0}
     if not load_calendar(session).is_workday(day):
         counts["skipped"] = 1
         return counts
@@ -536,6 +569,7 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
             if u.role == Role.CLERK and u.department_id and digest_key(u.id, day) not in key_ids
         }
     )
+    previous = _previous_items(session, day)
     rows, wanted = [], {}
     for user in users:
         key = digest_key(user.id, day)
@@ -549,6 +583,9 @@ def build_digests(session: Session, day: date, *, settings: Settings | None = No
         payload = {"audience": audience, "day": day.isoformat(), "sections": [s.as_dict() for s in sections]}
         if not any(s.total for s in sections):
             counts["empty"] += 1
+            continue
+        if _items(payload) == previous.get(user.id):  # the same list as last time: nothing new
+            counts["unchanged"] += 1
             continue
         title = digest_title(day, payload["sections"])
         rows.append(
