@@ -6,9 +6,19 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
+say() { echo "[dev.sh] $*" >&2; }
+
 install() {
-  if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
+  local started=$SECONDS
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtual environment $VENV"
+    "$PY" -m venv "$VENV"
+    say "installing the packages of $1 (the first time takes 1-3 minutes: OCR models, Dash, Playwright...)"
+  else
+    say "checking the packages of $1 (a few seconds when nothing changed)"
+  fi
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$1"
+  say "packages ready ($((SECONDS - started)) s)"
 }
 
 case "${1:-}" in
@@ -16,9 +26,12 @@ case "${1:-}" in
     install requirements.txt
     export TRACKER_INSTANCE_PATH=${TRACKER_INSTANCE_PATH:-$PWD/instance/demo}
     export TRACKER_DEMO=1
+    # The demo database is rebuilt on every start: what was changed in the last run is gone.
+    say "rebuilding the demo database in $TRACKER_INSTANCE_PATH (every start begins afresh)"
     rm -f "$TRACKER_INSTANCE_PATH"/tracker.db*
     "$VENV/bin/flask" --app wsgi init-db
     "$VENV/bin/flask" --app wsgi seed-demo
+    say "log in at http://127.0.0.1:${PORT:-8000}/login as duchashi (督查室), fgw (a department) or wuhaitao (a leader), password Demo@2026; Ctrl-C stops"
     exec "$VENV/bin/flask" --app wsgi run --host 127.0.0.1 --port "${PORT:-8000}"
     ;;
   test)
