@@ -70,7 +70,7 @@ def overdue_grid(version: str) -> dag.AgGrid:
         columnDefs=GRID_COLUMNS,
         defaultColDef={"resizable": True, "sortable": False, "suppressHeaderMenuButton": True},
         rowModelType="infinite",
-        getRowId="String(params.data.id)",  # AG Grid wants a string id (its warning #25)
+        getRowId="params.data.row_id",
         dashGridOptions={
             "rowSelection": {"mode": "multiRow", "headerCheckbox": False},
             "cacheBlockSize": 50,

@@ -39,7 +39,8 @@ LEDGER_COLUMNS: list[tuple[str, str, float]] = [
     ("责任单位", "牵头单位", 20),
     ("责任单位", "配合单位", 26),
     ("责任领导", "", 12),
-    ("完成时限", "", 16),
+    ("完成时限", "", 12),
+    ("时限要求", "", 18),
     ("紧急程度", "", 9),
     ("办理状态", "", 14),
     ("最新进展", "", 44),
@@ -77,7 +78,7 @@ class LedgerRow:
     lead: str
     assisting: list[str]
     leaders: list[str]
-    deadline: date | str | None
+    deadline: date | None  # the due date: a real date, so that the column sorts and filters
     urgency: str
     status: str
     progress: str
@@ -85,6 +86,7 @@ class LedgerRow:
     source_key: object = None  # rows with the same key in a run share merged source cells
     item_no: str = ""  # 序号: the item's number in its source, else the running number
     category: str = ""  # the ledger's section ("一、扎实推进项目建设"): a section row above its first task
+    deadline_text: str = ""  # 时限要求: the deadline as worded (12月底前, 长期坚持，每月25日前报送)
 
 
 def _text_cell(ws, value, *, style: dict | None = None) -> WriteOnlyCell:
@@ -254,10 +256,7 @@ def write_ledger(
                 _merge_source(ws, run_start, excel_row - 1)
             run_key, run_start = task.source_key, excel_row
         lit = "body_" + task.light if task.light in LIGHT_FILLS else "body"
-        if isinstance(task.deadline, date):
-            deadline = plain(10, task.deadline, "date_" + task.light if task.light in LIGHT_FILLS else "date")
-        else:
-            deadline = text(10, task.deadline, lit)
+        deadline = plain(10, task.deadline, "date_" + task.light if task.light in LIGHT_FILLS else "date")
         seq = (
             text(1, task.item_no, "seq")
             if task.item_no and not task.item_no.isdigit()
@@ -275,9 +274,10 @@ def write_ledger(
                 text(8, "、".join(task.assisting)),
                 text(9, "、".join(task.leaders)),
                 deadline,
-                text(11, task.urgency),
-                text(12, task.status, lit),
-                text(13, task.progress),
+                text(11, task.deadline_text),
+                text(12, task.urgency),
+                text(13, task.status, lit),
+                text(14, task.progress),
             ]
         )
         excel_row += 1
@@ -422,7 +422,7 @@ def write_template(
         col = get_column_letter(column)
         dv.add(f"{col}{FIRST_DATA_ROW}:{col}{last}")
         ws.add_data_validation(dv)
-    for col in ("C",):
+    for col in ("C", get_column_letter(by_name["完成时限"])):
         for r in range(FIRST_DATA_ROW, last + 1):
             ws[f"{col}{r}"].number_format = DATE_FORMAT
     notes = wb.create_sheet("填表说明")
@@ -437,7 +437,8 @@ TEMPLATE_NOTES = [
     "填表说明",
     "1. 每行填写一项督办事项；同一会议的多项议定事项可合并“任务来源”单元格。",
     "2. 牵头单位只填一个；配合单位、责任领导可填多个，用顿号“、”分隔。单位和领导须是系统中已登记的名称或简称。",
-    "3. 完成时限可填日期（如 2026-12-31），也可填“2026年12月底前”“15个工作日内”“长期坚持”“每月25日前报送”等。",
+    "3. “完成时限”填日期（如 2026-12-31）；“时限要求”照录会议或批示的原话，如“2026年12月底前”“15个工作日内”"
+    "“长期坚持”“每月25日前报送”。两列可只填一列：只填时限要求时，系统按原话推算日期；两列都填时以完成时限的日期为准。",
     "4. “15个工作日内”“12月底前”等相对时限从“来源日期”（会议或批示日期）起算，请填写来源日期。",
     "5. 可用“一、××××”这样的分类行分隔不同类别的事项。",
     "6. 导入时先生成预览报告，全部无误后才一次性写入；任何一行有错误都不会写入。",

@@ -112,11 +112,12 @@ LEDGER_FIELDS: dict[str, tuple[str, ...]] = {
         "完成时间",
         "办结时限",
         "截止时间",
-        "时限要求",
         "办理期限",
         "完成期限",
         "时限",
     ),
+    # the deadline as the source words it (12月底前, 每月25日前报送) beside a date column
+    "deadline_text": ("时限要求", "时间要求", "完成时限要求"),
     "urgency": ("紧急程度", "缓急程度", "缓急", "紧急"),
     "progress": (
         "进展情况",
@@ -171,6 +172,7 @@ FIELD_LABELS = {
     "units": "责任单位",
     "leaders": "责任领导",
     "deadline": "完成时限",
+    "deadline_text": "时限要求",
     "urgency": "紧急程度",
     "progress": "进展情况",
     "status": "办理状态",

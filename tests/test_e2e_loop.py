@@ -87,7 +87,7 @@ def test_the_whole_loop_in_chromium(live_server, browser_context, session, tmp_p
         office.click("button[name=action][value=split]")
         office.wait_for_selector("#drafts")
         shot(office, "e2e-04-drafts")
-        assert "拟登记事项（3）" in office.locator("h2").first.inner_text()
+        assert office.locator("h2", has_text="拟登记事项").inner_text() == "拟登记事项（3）"
         rows = office.locator("#drafts tbody tr")
         assert rows.count() == 3
         assert office.input_value("[name='rows-0-lead']") == "区发改委"

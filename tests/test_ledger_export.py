@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -74,8 +74,8 @@ def test_standard_ledger_layout(busy, tmp_path):
     path = tmp_path / "ledger.xlsx"
     assert _export(busy, path) == 10
     ws = _sheet(path)
-    assert ws["A1"].value == "督办台账（截至2026年11月23日）" and "A1:M1" in ws.merged_cells
-    assert [ws.cell(2, c).value for c in range(1, 14)] == [
+    assert ws["A1"].value == "督办台账（截至2026年11月23日）" and "A1:N1" in ws.merged_cells
+    assert [ws.cell(2, c).value for c in range(1, 15)] == [
         "序号",
         "任务来源",
         "来源日期",
@@ -86,18 +86,19 @@ def test_standard_ledger_layout(busy, tmp_path):
         None,
         "责任领导",
         "完成时限",
+        "时限要求",
         "紧急程度",
         "办理状态",
         "最新进展",
     ]
     assert (ws["G3"].value, ws["H3"].value) == ("牵头单位", "配合单位")
-    for ref in ("A2:A3", "B2:B3", "G2:H2", "M2:M3"):
+    for ref in ("A2:A3", "B2:B3", "G2:H2", "N2:N3"):
         assert ref in ws.merged_cells, ref
     assert ws.freeze_panes == "A4"
     assert ws.print_title_rows == "$2:$3"
     assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
-    assert ws.column_dimensions["E"].width == 36 and ws.column_dimensions["M"].width == 44
+    assert ws.column_dimensions["E"].width == 36 and ws.column_dimensions["N"].width == 44
     assert ws.max_row == 3 + 10 + 2  # ten tasks and the work report's two sections
     rows = {ws.cell(r, 5).value: r for r in range(4, 16) if ws.cell(r, 5).value}
     assert len(rows) == 10  # one row per task
@@ -117,13 +118,16 @@ def test_standard_ledger_layout(busy, tmp_path):
     assert ws.cell(work[0], 3).value.date() == date(2026, 11, 20)
 
     r = rows["推进城东片区道路建设"]
-    assert ws.cell(r, 13).value == "滨河路已完成50%"  # the latest progress only
+    assert ws.cell(r, 14).value == "滨河路已完成50%"  # the latest progress only
     assert ws.cell(r, 7).value == "区交通运输局" and ws.cell(r, 8).value == "区财政局、区住房和城乡建设局"
-    assert ws.cell(r, 9).value == "李明" and ws.cell(r, 11).value == "一般" and ws.cell(r, 12).value == "草稿"
-    assert ws.cell(r, 10).value == "12月底前"  # the phrase as written, while it still means the due date
+    assert ws.cell(r, 9).value == "李明" and ws.cell(r, 12).value == "一般" and ws.cell(r, 13).value == "草稿"
+    # 完成时限 a real date that sorts and filters, the wording beside it in 时限要求
+    assert ws.cell(r, 10).value.date() == date(2026, 12, 31) and ws.cell(r, 11).value == "12月底前"
     assert ws.cell(r, 1).value == 1 and ws.cell(r, 4).value.startswith("DB-2026-")
-    assert ws.cell(rows["办好民生实事"], 10).value == "每月25日前报送"
-    assert ws.cell(rows["学校食堂食品安全专项整治"], 10).value == "长期坚持"
+    assert ws.cell(rows["办好民生实事"], 11).value == "每月25日前报送"
+    assert ws.cell(rows["学校食堂食品安全专项整治"], 11).value == "长期坚持"
+    assert ws.cell(rows["学校食堂食品安全专项整治"], 10).value is None
+    assert all(isinstance(ws.cell(row, 10).value, (datetime, type(None))) for row in rows.values())
     assert ws.cell(rows["做好冬春季传染病防控工作"], 1).value == "2026-002"
 
     def fill(row, col):
@@ -134,14 +138,14 @@ def test_standard_ledger_layout(busy, tmp_path):
         rows["请立即组织排查河口镇防汛设施隐患并整改"],
         rows["加快老旧小区改造"],
     )
-    assert (fill(red, 10), fill(red, 12)) == ("FFC7CE", "FFC7CE")
-    assert ws.cell(red, 12).value == "已交办（逾期）"
-    assert (fill(yellow, 10), fill(yellow, 12)) == ("FFEB9C", "FFEB9C") and ws.cell(
-        yellow, 12
+    assert (fill(red, 10), fill(red, 13)) == ("FFC7CE", "FFC7CE")
+    assert ws.cell(red, 13).value == "已交办（逾期）"
+    assert (fill(yellow, 10), fill(yellow, 13)) == ("FFEB9C", "FFEB9C") and ws.cell(
+        yellow, 13
     ).value == "已交办（临期）"
-    assert fill(green, 12) == "C6EFCE" and fill(rows["推动重点项目开工"], 12) is None
+    assert fill(green, 13) == "C6EFCE" and fill(rows["推动重点项目开工"], 13) is None
     assert ws.cell(r, 5).border.left.style == "thin" and ws.cell(r, 5).alignment.wrap_text
-    assert ws.auto_filter.ref == "A3:M15"
+    assert ws.auto_filter.ref == "A3:N15"
 
 
 def test_after_an_extension_the_ledger_shows_the_new_date(busy, tmp_path):
@@ -155,6 +159,23 @@ def test_after_an_extension_the_ledger_shows_the_new_date(busy, tmp_path):
     ws = _sheet(path)
     row = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 5).value == "加快老旧小区改造")
     assert ws.cell(row, 10).value.date() == date(2027, 1, 31) and ws.cell(row, 10).number_format == "yyyy-mm-dd"
+
+
+def test_after_an_extension_the_ledger_reads_back_as_the_same_task(busy, tmp_path):
+    """完成时限 holds the extended date, 时限要求 still the words: importing the ledger again
+    finds the task unchanged, and into an empty system gives the extended date and the words."""
+    s = busy.session
+    task = _task(s, "加快老旧小区改造")
+    words = task.deadline_text
+    task.due_date = date(2027, 1, 29)
+    s.add(task)
+    s.commit()
+    path = tmp_path / "ledger.xlsx"
+    _export(busy, path)
+    report = ledger_import.import_ledger(s, busy.office, path, dry_run=True)
+    row = next(r for r in report.rows if r.title == "加快老旧小区改造")
+    assert row.action == "unchanged" and row.due_date == date(2027, 1, 29) and row.deadline_text == words
+    assert not any("不一致" in w.message for w in row.warnings), row.warnings
 
 
 def test_filters_and_visibility(busy, tmp_path):
@@ -173,7 +194,7 @@ def test_filters_and_visibility(busy, tmp_path):
     # a department sees only what went out to it: the assigned parking task, not its draft road task
     assert _export(busy, path, actor=clerk) == 1
     assert _sheet(path).cell(4, 5).value == "研究制定城区停车管理办法"
-    assert _sheet(path).cell(4, 12).value == "待签收（逾期）"
+    assert _sheet(path).cell(4, 13).value == "待签收（逾期）"
 
 
 def test_an_assisting_department_exports_its_own_progress_not_the_leads(busy, tmp_path):
@@ -241,7 +262,8 @@ def test_tabs_returns_and_control_characters(tmp_path):
             lead="区财政局",
             assisting=[],
             leaders=[],
-            deadline="\t长期坚持",
+            deadline=None,
+            deadline_text="\t长期坚持",
             urgency="一般",
             status="草稿",
             progress="-已完成",
@@ -254,7 +276,7 @@ def test_tabs_returns_and_control_characters(tmp_path):
     assert ws["E4"].value == "\r回车开头" and ws["E4"].quotePrefix and ws["E4"].data_type == "s"
     assert ws["F4"].value == "含响铃字符"
     assert ws["B4"].value == "\t来源" and ws["B4"].quotePrefix
-    assert ws["J4"].quotePrefix and ws["M4"].value == "-已完成" and ws["M4"].quotePrefix
+    assert ws["K4"].quotePrefix and ws["N4"].value == "-已完成" and ws["N4"].quotePrefix
     assert not ws["G4"].quotePrefix
 
 
@@ -371,18 +393,18 @@ def test_import_template_with_drop_downs(org, tmp_path):
         "工作要求",
     ]
     validations = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
-    assert set(validations) == {"G4:G503", "H4:H503", "I4:I503", "K4:K503"}
+    assert set(validations) == {"G4:G503", "H4:H503", "I4:I503", "L4:L503"}
     lead = validations["G4:G503"]
     assert lead.type == "list" and lead.formula1 == "'_lists'!$G$1:$G$43" and lead.showErrorMessage
     listed = [wb["_lists"].cell(i, 7).value for i in range(1, 44)]
     assert len(set(listed)) == 43 and "区发展和改革委员会" in listed and "区第29个测试工作委员会办公室" in listed
     assert validations["I4:I503"].formula1 == '"吴海涛,李明,王芳,赵强,孙志强"'
-    assert validations["K4:K503"].formula1 == '"特急,急件,一般"'
+    assert validations["L4:L503"].formula1 == '"特急,急件,一般"'
     assert not validations["H4:H503"].showErrorMessage  # several assisting departments may be typed
     assert ws.freeze_panes == "A4" and ws.print_title_rows == "$2:$3"
 
     ws["A4"], ws["B4"], ws["C4"], ws["E4"] = 1, "区政府第30次常务会议", date(2026, 11, 20), "用模板登记的事项"
-    ws["G4"], ws["H4"], ws["I4"], ws["J4"], ws["K4"] = (
+    ws["G4"], ws["H4"], ws["I4"], ws["K4"], ws["L4"] = (  # 完成时限 (J) left for the words to give
         "区财政局",
         "区教育局、城关街道",
         "吴海涛",
@@ -410,7 +432,7 @@ def test_template_without_organisation_still_opens(session, tmp_path):
     ledger_export.write_import_template(session, path)
     ws = openpyxl.load_workbook(path)["督办台账"]
     assert len(ws.data_validations.dataValidation) == 1  # urgency only
-    assert len(LEDGER_COLUMNS) == 13
+    assert len(LEDGER_COLUMNS) == 14
 
 
 # --- the command line --------------------------------------------------------------------------------------
@@ -568,7 +590,7 @@ def test_sections_are_exported_as_section_rows_and_read_back_as_categories(org, 
     ws = openpyxl.load_workbook(out).active
     column_a = [ws.cell(r, 1).value for r in range(4, ws.max_row + 1)]
     assert column_a == ["一、扎实推进项目建设", 1, 2, 3, "二、持续改善民生", 4, 5]
-    assert "A4:M4" in {str(m) for m in ws.merged_cells.ranges}
+    assert "A4:N4" in {str(m) for m in ws.merged_cells.ranges}
     again = ledger_import.import_ledger(s, org.office, out, dry_run=True)
     assert again.error_count == 0 and again.counts()["unchanged"] == 5
     assert {r.title: r.category for r in again.rows} == {t.title: t.category for t in s.exec(select(Task))}

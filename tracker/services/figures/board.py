@@ -581,6 +581,7 @@ def overdue_rows(
         out.append(
             {
                 "id": r.id,
+                "row_id": str(r.id),  # the grid's row id: AG Grid wants a string (its warning #25)
                 "code": r.code,
                 "title": r.title,
                 "overdue_workdays": int(r.overdue_workdays or 0),

@@ -18,8 +18,7 @@ from tracker.db import is_postgres
 from tracker.models import URGENCY_LABELS, DeadlineKind, Department, Leader, ProgressReport, Role, Source, Task, Urgency
 from tracker.rules.overdue import Light, due_soon_of, light, light_label
 from tracker.services.actors import Actor, visible_params, visible_template
-from tracker.services.calendar import load_calendar
-from tracker.services.intake.deadlines import DeadlineError, describe_recurrence, parse_deadline
+from tracker.services.intake.deadlines import describe_recurrence
 from tracker.services.ledger.report import chunks
 from tracker.services.tasks import queries
 from tracker.shared_sql import shared
@@ -49,7 +48,6 @@ def ledger_rows(
     dept_names = dict(conn.execute(select(Department.id, Department.name)).all())
     pg = is_postgres(session)
     rows_stmt, sources_stmt = _export_rows_select(horizon, pg), _export_sources_select(pg)
-    check = _PhraseCheck(session)
     sources: dict[int, tuple[str, date]] = {}
 
     def generate():
@@ -80,7 +78,8 @@ def ledger_rows(
                     lead=dept_names.get(t.lead_department_id, ""),
                     assisting=assist.get(tid, []),
                     leaders=leaders.get(tid, []),
-                    deadline=_deadline_cell(t, src_date, check),
+                    deadline=t.due_date if t.deadline_kind != DeadlineKind.ONGOING.value else None,
+                    deadline_text=_deadline_words(t),
                     item_no=t.item_no,
                     urgency=URGENCY_LABELS.get(Urgency(t.urgency), t.urgency),
                     status=status,
@@ -168,62 +167,16 @@ def _latest_progress(session: Session, ids: list[int], *, department_id: int | N
     return {tid: text for tid, text in rows}
 
 
-class _PhraseCheck:
-    """Does a task's deadline phrase still read as its due date from its source's date?
-    Then the ledger shows the phrase as the office wrote it; otherwise the date.
-
-    The answers are kept across exports per calendar: they depend only on the phrase, the
-    base date and the calendar, and an edited calendar is a new WorkCalendar object
-    (services/calendar.py builds one per version), so an answer never outlives its calendar.
-    A few calendars at most are kept (a database without a calendar version builds one per
-    request)."""
-
-    _by_calendar: dict[int, tuple[object, dict[tuple, date | None]]] = {}
-
-    def __init__(self, session: Session):
-        self.calendar = load_calendar(session)
-        kept = self._by_calendar.get(id(self.calendar))
-        if kept is None or kept[0] is not self.calendar:
-            if len(self._by_calendar) >= 4:
-                self._by_calendar.clear()
-            kept = self._by_calendar[id(self.calendar)] = (self.calendar, {})
-        self.cache = kept[1]
-
-    def __call__(self, text: str, base: date | None) -> date | None:
-        if not text or base is None:
-            return None
-        key = (text, base)
-        if key not in self.cache:
-            if len(self.cache) >= 20000:
-                self.cache.clear()
-            try:
-                self.cache[key] = parse_deadline(text, base=base, calendar=self.calendar).due_date
-            except DeadlineError:
-                self.cache[key] = None
-        return self.cache[key]
-
-
-def _deadline_cell(t, source_date: date | None = None, check: _PhraseCheck | None = None) -> date | str:
-    """What the 完成时限 cell shows, chosen so that reading it back gives the same task:
-    the phrase as written while it still means the due date, else the date itself
-    (after an extension, say); the phrase for recurring and ongoing deadlines."""
-
-    if t.deadline_kind == DeadlineKind.DATE.value:
-        if (
-            t.deadline_text
-            and t.due_date
-            and t.due_date == t.original_due_date
-            and check is not None
-            and check(t.deadline_text, source_date) == t.due_date
-        ):
-            return t.deadline_text
-        return t.due_date or ""
+def _deadline_words(t) -> str:
+    """What the 时限要求 cell shows: the deadline as the source worded it, else what the
+    deadline is (长期坚持，每月25日前报送): reading the ledger back gives the same task."""
+    if t.deadline_text:
+        return t.deadline_text
     if t.deadline_kind == DeadlineKind.RECURRING.value:
-        return t.deadline_text or (describe_recurrence(t.recurrence) if t.recurrence else "")
-    text = t.deadline_text or "长期坚持"
-    if t.recurrence and not t.deadline_text:
-        text += "，" + describe_recurrence(t.recurrence) + "报送"
-    return text
+        return describe_recurrence(t.recurrence) if t.recurrence else ""
+    if t.deadline_kind == DeadlineKind.ONGOING.value:
+        return "长期坚持" + ("，" + describe_recurrence(t.recurrence) + "报送" if t.recurrence else "")
+    return ""
 
 
 def export_ledger(

@@ -540,6 +540,10 @@ def _plan_urgency(data: DataRow, row: RowResult) -> None:
 
 def _plan_deadline(ctx: _Context, t: Table, data: DataRow, row: RowResult) -> None:
     value = data.values.get("deadline")
+    words = as_text(data.values.get("deadline_text")).strip() if data.values.get("deadline_text") is not None else ""
+    if words:  # 时限要求 beside 完成时限: the words say what the deadline is, a date beside them when
+        _plan_worded_deadline(ctx, t, row, words, cell_date(value, date1904=ctx.date1904))
+        return
     if value is None:
         if ctx.assign:
             row.error("交办前须填写完成时限", "deadline")
@@ -573,6 +577,37 @@ def _plan_deadline(ctx: _Context, t: Table, data: DataRow, row: RowResult) -> No
     except DeadlineError as exc:
         row.error(exc.message, "deadline")
         return
+    _take_deadline(ctx, row, parsed)
+
+
+def _plan_worded_deadline(ctx: _Context, t: Table, row: RowResult, words: str, given: date | None) -> None:
+    """时限要求 (the words) with or without a 完成时限 date: the words give the kind (a date,
+    长期坚持, 每月25日前报送) and the date column, when filled, the due date (after an extension
+    it differs from what the words count to); words that cannot be read beside a date are kept
+    as the task's wording."""
+    row.deadline_text = words
+    if len(words) > 120:
+        row.error("时限要求文字过长（不超过120字），请只填时限，其余写入工作要求", "deadline")
+        return
+    base = row.source_date or t.ledger_date or ctx.base_date
+    try:
+        if base is None and ctx.needs_base(words):
+            raise DeadlineError(
+                f"时限要求“{words}”需要起算日期（会议或批示日期），请填写来源日期或用 --base-date 指定", words
+            )
+        parsed: DeadlineParse = ctx.parse(words, base or _PROBES[0])
+    except DeadlineError as exc:
+        if given is None:
+            row.error(exc.message, "deadline")
+            return
+        parsed = ctx.parse(given, given)
+        row.warn(f"时限要求“{words}”无法推算日期，按完成时限 {given.isoformat()}", "deadline")
+    if given is not None and parsed.kind in ("date", "immediate") and parsed.due_date != given:
+        parsed = ctx.parse(given, given)
+    _take_deadline(ctx, row, parsed)
+
+
+def _take_deadline(ctx: _Context, row: RowResult, parsed: DeadlineParse) -> None:
     row.deadline_kind = parsed.kind
     row.due_date = parsed.due_date
     row.recurrence = parsed.recurrence
