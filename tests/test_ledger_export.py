@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from importers.export import LEDGER_COLUMNS, LedgerRow, write_ledger
+from tests import factories as f
 from tests.fixtures.helpers import FIXTURES, SAMPLES, counts, load_district
 from tracker import clock
 from tracker.models import LedgerMapping, ProgressReport, Role, Source, Task, TaskAssist
@@ -594,3 +595,19 @@ def test_sections_are_exported_as_section_rows_and_read_back_as_categories(org, 
     again = ledger_import.import_ledger(s, org.office, out, dry_run=True)
     assert again.error_count == 0 and again.counts()["unchanged"] == 5
     assert {r.title: r.category for r in again.rows} == {t.title: t.category for t in s.exec(select(Task))}
+
+
+def test_a_closed_task_shows_the_leads_closing_summary_and_reads_back_unchanged(session, tmp_path):
+    d = f.district(session)
+    task = f.task_in(session, d, "closed", title="完成城东大道建设")  # reported 已完成初步工作, closed 已全部完成
+    f.task_in(session, d, "in_progress", title="推进老旧小区改造")
+    ledger_commit.record_imported_progress(session, d.office, task.id, "协办单位的最后一条说明")
+    session.commit()
+    path = tmp_path / "ledger.xlsx"
+    ledger_export.export_ledger(session, d.office, path, TaskFilter(), Horizon.build(session))
+    ws = _sheet(path)
+    rows = {ws.cell(r, 5).value: r for r in range(4, ws.max_row + 1)}
+    assert ws.cell(rows["完成城东大道建设"], 14).value == "办结情况：已全部完成"
+    assert ws.cell(rows["推进老旧小区改造"], 14).value == "已完成初步工作"
+    report = ledger_import.import_ledger(session, d.office, path, dry_run=True)
+    assert next(r for r in report.rows if r.title == "完成城东大道建设").action == "unchanged"  # no new report

@@ -37,6 +37,12 @@ def text_key(text: str) -> str:
     return _TRAILING.sub("", normalise_name(text))
 
 
+def closing_text(summary: str) -> str:
+    """A closed task's 最新进展 cell: the lead's closing summary, marked as such. The import
+    knows it again (``progress_known`` against the task's approved summaries)."""
+    return "办结情况：" + summary
+
+
 def progress_known(existing_texts: list[str], text: str) -> bool:
     """Is this progress text already on record? (the latest report, or any earlier one)"""
     key = text_key(text)

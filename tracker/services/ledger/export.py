@@ -15,15 +15,28 @@ from sqlmodel import Session, select
 from importers.export import LedgerRow, write_ledger, write_template
 from tracker import clock
 from tracker.db import is_postgres
-from tracker.models import URGENCY_LABELS, DeadlineKind, Department, Leader, ProgressReport, Role, Source, Task, Urgency
+from tracker.models import (
+    URGENCY_LABELS,
+    CloseRequest,
+    DeadlineKind,
+    Department,
+    Leader,
+    ProgressReport,
+    RequestStatus,
+    Role,
+    Source,
+    Task,
+    Urgency,
+)
 from tracker.rules.overdue import Light, due_soon_of, light, light_label
 from tracker.services.actors import Actor, visible_params, visible_template
 from tracker.services.intake.deadlines import describe_recurrence
+from tracker.services.ledger.commit import closing_text
 from tracker.services.ledger.report import chunks
 from tracker.services.tasks import queries
 from tracker.shared_sql import shared
 from tracker.sql import id_in
-from tracker.workflow import Party, status_label
+from tracker.workflow import Party, Status, status_label
 
 
 def ledger_rows(
@@ -164,7 +177,27 @@ def _latest_progress(session: Session, ids: list[int], *, department_id: int | N
         select(ProgressReport.task_id, ProgressReport.text).join(newest, newest.c.rid == ProgressReport.id),
         {"ids": list(ids)},
     )
-    return {tid: text for tid, text in rows}
+    out = {tid: text for tid, text in rows}
+    # A closed task's outcome is the lead's closing summary (办结情况), not whoever reported last.
+    lead_only = [] if department_id is None else [Task.lead_department_id == department_id]
+    closed = (
+        select(CloseRequest.task_id, sa.func.max(CloseRequest.id).label("cid"))
+        .join(Task, Task.id == CloseRequest.task_id)
+        .where(
+            id_in(CloseRequest.task_id, "ids", is_postgres(session)),
+            CloseRequest.status == RequestStatus.APPROVED.value,
+            Task.status == Status.CLOSED.value,
+            *lead_only,
+        )
+        .group_by(CloseRequest.task_id)
+        .subquery()
+    )
+    summaries = session.connection().execute(
+        select(CloseRequest.task_id, CloseRequest.summary).join(closed, closed.c.cid == CloseRequest.id),
+        {"ids": list(ids)},
+    )
+    out.update({tid: closing_text(summary) for tid, summary in summaries if summary})
+    return out
 
 
 def _deadline_words(t) -> str:

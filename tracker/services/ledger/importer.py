@@ -37,10 +37,12 @@ from importers.layout import DataRow, Table
 from importers.mapping import MappingStore
 from tracker import clock
 from tracker.models import (
+    CloseRequest,
     DeadlineKind,
     Department,
     Leader,
     ProgressReport,
+    RequestStatus,
     Source,
     SourceKind,
     Task,
@@ -52,7 +54,7 @@ from tracker.rules.names import normalise_name
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
 from tracker.services.intake.deadlines import DeadlineError, DeadlineParse, parse_deadline
-from tracker.services.ledger.commit import commit_ledger, progress_known, text_key
+from tracker.services.ledger.commit import closing_text, commit_ledger, progress_known, text_key
 from tracker.services.ledger.report import ImportReport, Issue, PlacedIssues, SheetResult, chunks, scan_sheets
 from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
@@ -689,6 +691,12 @@ def _find_existing(ctx: _Context, rows: list[RowResult]) -> None:
             .order_by(ProgressReport.created_at, ProgressReport.id)
         ):
             texts[tid].append(text)
+        for tid, summary in session.execute(
+            select(CloseRequest.task_id, CloseRequest.summary).where(
+                CloseRequest.task_id.in_(chunk), CloseRequest.status == RequestStatus.APPROVED.value
+            )
+        ):
+            texts[tid].append(closing_text(summary))  # the ledger's 最新进展 of a closed task
     tasks_by_id = {t.id: t for t in existing.values()}
     for tid, rows_ in matched.items():
         task = tasks_by_id[tid]
