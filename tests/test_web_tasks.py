@@ -882,3 +882,17 @@ def test_report_with_a_file_in_chromium(live_server, browser_context, session, t
     rep = session.exec(select(ProgressReport).order_by(ProgressReport.id.desc())).first()
     assert (rep.text, rep.percent) == ("已完成可研批复", 45)
     assert session.exec(select(Attachment)).one().original_name == "批复.pdf"
+
+
+def test_a_due_date_in_a_year_without_its_holidays_is_marked_provisional(app, session, d):
+    """2027's holidays are not entered in the test calendar: a date counted in it may move."""
+    known = f.task_in(session, d, "assigned", title="今年的事项", due_date=date(2026, 12, 31))
+    later = f.task_in(session, d, "assigned", title="明年的事项", due_date=date(2027, 3, 31))
+    session.commit()
+    c = client_for(app, session, d.office)
+    page = body(c.get(f"/tasks/{later.id}"))
+    assert re.search(r'id="due-date">2027-03-31<span class="provisional[^"]*" title="2027年节假日安排尚未录入', page)
+    assert 'id="due-date">2026-12-31</span>' in body(c.get(f"/tasks/{known.id}"))
+    assert '2027-03-31<span class="provisional' in body(c.get("/office/tasks"))
+    clerk = client_for(app, session, d.lead_clerk)
+    assert '2027-03-31<span class="provisional' in body(clerk.get("/dept/"))

@@ -28,7 +28,7 @@ from tracker.web import (
     tasks,
 )
 from tracker.web.nav import fixed_url, id_url, nav_items
-from tracker.web.widgets import select_options
+from tracker.web.widgets import due, select_options
 
 # Every page blueprint, in the order the app factory registers them.
 BLUEPRINTS = (
@@ -57,6 +57,7 @@ def init_web(app: Flask) -> None:
         fixed_url=fixed_url,
         id_url=id_url,
         select_options=select_options,
+        due=due,
         role_label=lambda r: ROLE_LABELS[Role(r)],
         unread_badge=notifications.unread_badge,
         light_label=light_label,

@@ -12,6 +12,9 @@ import functools
 
 from markupsafe import Markup
 
+from tracker.db import get_session
+from tracker.services.calendar import load_calendar
+
 _OPTION = Markup('<option value="{}">{}</option>')
 _CHOSEN = Markup('<option value="{}" selected>{}</option>')
 
@@ -29,3 +32,19 @@ def select_options(choices, chosen=None) -> Markup:
     if chosen not in values:
         return html
     return Markup("").join((_CHOSEN if value == chosen else _OPTION).format(value, label) for value, label in choices)
+
+
+_PROVISIONAL = Markup(
+    '{}<span class="provisional text-warning-emphasis" title="{}年节假日安排尚未录入，按周一至周五推算，'
+    '公布后可能调整">（暂定）</span>'
+)
+
+
+def due(day) -> Markup | str:
+    """A due date as pages show it: 2026-12-31, marked （暂定） while its year's holidays are not
+    entered (the working days it was counted in may still move: ``WorkCalendar.is_provisional``)."""
+    if day is None:
+        return ""
+    if load_calendar(get_session()).is_provisional(day):
+        return _PROVISIONAL.format(day.isoformat(), day.year)
+    return day.isoformat()
