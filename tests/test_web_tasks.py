@@ -896,3 +896,13 @@ def test_a_due_date_in_a_year_without_its_holidays_is_marked_provisional(app, se
     assert '2027-03-31<span class="provisional' in body(c.get("/office/tasks"))
     clerk = client_for(app, session, d.lead_clerk)
     assert '2027-03-31<span class="provisional' in body(clerk.get("/dept/"))
+
+
+def test_a_returned_close_request_is_the_start_of_the_next_one(app, session, d):
+    task = f.task_in(session, d, "pending_review", title="返回后再申请")  # asked to close: 已全部完成
+    task_requests.review_close(session, d.office, task.id, approve=False, note="缺少验收材料")
+    session.commit()
+    page = body(client_for(app, session, d.lead_clerk).get(f"/tasks/{task.id}"))
+    form = page[page.index('id="close"') :]
+    assert re.search(r'<textarea[^>]*id="request_close-summary"[^>]*>已全部完成</textarea>', form), form[:1200]
+    assert "已填入上次申请的说明" in form and "缺少验收材料" in page

@@ -93,6 +93,7 @@ class ReturnedClose(NamedTuple):
     id: int
     decided_at: datetime | None
     decision_note: str
+    summary: str  # the next request starts from it
 
 
 # (prefix in the task row, alias index, the columns the page shows)
