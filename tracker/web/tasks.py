@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
+from tracker.http.errors import error_response
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import (
@@ -437,7 +438,10 @@ def act(
         raise
     except DomainError as exc:
         session.rollback()
-        return render_task(task_id, status=exc.http_status, error=exc, form=form)
+        try:
+            return render_task(task_id, status=exc.http_status, error=exc, form=form)
+        except NotFound:  # out of the actor's sight now (a leader's 退回 made it a draft): the message alone
+            return error_response(exc.http_status, exc.code, exc.message, exc.fields)
     flash(message(result) if callable(message) else message, "success")
     target = redirect_to(result) if redirect_to else None
     return redirect(target or _safe_next(url_for("tasks.show", task_id=task_id)))
@@ -656,5 +660,10 @@ def leader_approve(task_id: int):
 @bp.post("/<int:task_id>/reject")
 def leader_reject(task_id: int):
     return act(
-        task_id, "leader_reject", lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")), "已退回督查室修改"
+        task_id,
+        "leader_reject",
+        lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")),
+        "已退回督查室修改",
+        # a draft again, which leaders do not see: back to the portfolio, not to a 404
+        redirect_to=lambda task: _safe_next(url_for("leader.portfolio")),
     )

@@ -571,10 +571,28 @@ def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
+def _before_leader(session: Session, actor: Actor, task_id: int, action: Action) -> tuple[Task, set[Party]]:
+    """The task a responsible leader reviews. Sent back to the office meanwhile (another leader's
+    退回 made it a draft, which leaders do not see), it is a 409 naming who sent it back, not a 404:
+    the leader was looking at it a moment ago."""
+    try:
+        task, who = _visible_task(session, actor, task_id)
+    except NotFound:
+        task = get_task(session, task_id, lock=True)
+        if actor.leader_id is None or session.get(TaskLeader, (task.id, actor.leader_id)) is None:
+            raise
+        sent_back = settled.last_status_change(session, task)
+        if sent_back is None or sent_back.action != Action.LEADER_REJECT:
+            raise  # a draft the leaders never had before them stays unseen
+        refused = IllegalTransition(f"该事项已退回督查室修改，不能执行“{TRANSITIONS[action].label}”操作")
+        raise settled.step_taken(session, task, TRANSITIONS[action], refused) from None
+    check_step(session, action, task, who)
+    return task, who
+
+
 def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "") -> Task:
     """The responsible leader approves the item; it goes out at once."""
-    task, who = _visible_task(session, actor, task_id)
-    check_step(session, Action.LEADER_APPROVE, task, who)
+    task, who = _before_leader(session, actor, task_id, Action.LEADER_APPROVE)
     _check_ready(session, task)
     before = snapshot(session, task)
     _go_out(task)
@@ -583,8 +601,7 @@ def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "")
 
 
 def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
-    task, who = _visible_task(session, actor, task_id)
-    check_step(session, Action.LEADER_REJECT, task, who)
+    task, who = _before_leader(session, actor, task_id, Action.LEADER_REJECT)
     reason = require_text(reason, "reason", "退回理由")
     before = snapshot(session, task)
     _set_status(task, Status.DRAFT)
