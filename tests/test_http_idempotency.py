@@ -230,3 +230,13 @@ def test_create_forms_carry_a_submission_token(app, session, d, who, page, actio
         assert TOKEN_RE.search(html[html.index('id="task-form"') :])
     else:
         _form(html, action.format(task=task.id))
+
+
+def test_the_api_document_offers_the_key_on_every_post(client, session, d):
+    doc = client.get("/api/v1/openapi.json", headers=_bearer(session, d.office)).get_json()
+    posts = [(path, ops["post"]) for path, ops in doc["paths"].items() if "post" in ops]
+    assert posts
+    for path, op in posts:
+        names = [(p["in"], p["name"]) for p in op.get("parameters", [])]
+        assert ("header", "Idempotency-Key") in names, path
+        assert "409" in op["responses"], path
