@@ -129,6 +129,8 @@ def _store_answer(resp: Response) -> Response:
     submission_id = g.pop("submission", None)
     if submission_id is None or not g.pop("submission_saved", False):
         return resp  # no key, or nothing was saved: the key went with the rollback
+    if resp.status_code >= 500:
+        return resp  # saved, then failed: not an answer to give again (a repeat is told to look later)
     if g.pop("submission_shown_once", False):
         said = make_response(
             error_response(409, "shown_once", "该请求已经处理；其结果（如令牌原文）只显示一次，不能再次显示")
