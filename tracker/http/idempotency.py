@@ -20,8 +20,9 @@ from flask import Flask, Response, current_app, flash, g, make_response, request
 from flask import session as user_session
 from flask_login import current_user
 from markupsafe import Markup
+from sqlmodel import Session
 
-from tracker.db import get_session
+from tracker.db import engine, get_session
 from tracker.http.errors import error_response
 from tracker.services import submissions
 
@@ -138,7 +139,7 @@ def _store_answer(resp: Response) -> Response:
         _store(submission_id, submissions.Answer(409, "", said.headers["Content-Type"], said.get_data(as_text=True)))
         return resp
     body = ""
-    textual = resp.mimetype.startswith("text/") or resp.is_json
+    textual = (resp.mimetype or "").startswith("text/") or resp.is_json
     if textual and not resp.direct_passthrough and not resp.is_streamed:
         data = resp.get_data()
         if len(data) <= _BODY_KEPT:
@@ -156,8 +157,10 @@ def _store_answer(resp: Response) -> Response:
 
 
 def _store(submission_id: int, found: submissions.Answer) -> None:
+    """In a session of its own: whatever the view left in the request's is not this one's to commit."""
     try:
-        submissions.answer(get_session(), submission_id, found)
+        with Session(engine(), expire_on_commit=False) as own:
+            submissions.answer(own, submission_id, found)
     except sa.exc.SQLAlchemyError:  # the change is saved; a repeat is told it is being handled
         current_app.logger.warning("storing the answer of submission %s failed", submission_id, exc_info=True)
 
