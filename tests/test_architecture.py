@@ -41,7 +41,7 @@ CLI = "tracker.cli"  # tracker.cli and tracker.cli_* commands
 
 # The services are grouped by subject (docs/ARCHITECTURE.md, "Where things are"); only what every
 # subject stands on sits at the top of tracker/services/.
-SHARED_SERVICES = {"access", "actors", "audit", "calendar", "validation"}
+SHARED_SERVICES = {"access", "actors", "audit", "calendar", "submissions", "validation"}
 
 
 @dataclass(frozen=True)

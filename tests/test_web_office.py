@@ -764,7 +764,8 @@ def test_review_decisions(office, session, pending, d):
     twice = post(
         office, f"/office/review/extension/{pending['ext'].id}", {"decision": "approve"}, token_from="/office/review"
     )
-    assert twice.status_code == 409 and "已处理" in text(twice)
+    # who decided it and when (tracker/services/tasks/settled.py)
+    assert twice.status_code == 409 and "该延期申请已由 " in text(twice) and " 批准" in text(twice)
     page = text(office.get("/office/review"))
     assert "没有待审核的延期申请" in page and "没有待审核的改派申请" in page
 

@@ -161,6 +161,37 @@ def engine() -> sa.Engine:
     return current_app.extensions["tracker_engine"]
 
 
+def begin_write(session: Session) -> None:
+    """From here to the end of the transaction, no other writer: what is read next stays true.
+
+    PostgreSQL needs nothing here: ``SELECT … FOR UPDATE`` (``lock``) opens the transaction and
+    locks the rows it reads. SQLite has no row locks and ignores ``FOR UPDATE``, and pysqlite reads
+    outside any transaction until the first write: two requests could both read "still pending" and
+    then both write. ``BEGIN IMMEDIATE`` takes the database's one write lock now (waiting up to
+    ``busy_timeout`` for another writer to finish), so the reads that follow are the writer's. A
+    transaction already open has written, and holds that lock already."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock(session: Session, stmt: sa.Select) -> sa.Result:
+    """Run ``stmt`` with its rows locked until the end of the transaction, and read afresh.
+
+    ``populate_existing``: an object already in the session (``session.get`` before the lock, a view
+    that looked the row up first) is overwritten with what the row holds now, not kept as it was read
+    (PITFALLS: the identity map's copy is stale). Lock rows of one task in one order, the task first,
+    so that two units of work never wait on each other."""
+    begin_write(session)
+    return session.exec(stmt.with_for_update().execution_options(populate_existing=True))
+
+
+def locked(session: Session, model: type, ident) -> object | None:
+    """The row of ``model`` with primary key ``ident``, locked and read afresh (``lock``)."""
+    begin_write(session)
+    return session.get(model, ident, with_for_update=True, populate_existing=True)
+
+
 def get_session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:

@@ -41,6 +41,7 @@ from sqlmodel import Session, select
 
 from tracker import clock, db
 from tracker.models import JobRun
+from tracker.services import submissions
 from tracker.services.calendar import load_calendar
 from tracker.services.chasing import reminders
 from tracker.services.tasks import recurring
@@ -141,6 +142,11 @@ def _bulletin(kind: str):
     return body
 
 
+def _submissions(session: Session, day: date) -> dict:
+    """03:10: forget the forms' and API calls' one-time keys older than ``submissions.KEEP``."""
+    return {"pruned": submissions.prune(session)}
+
+
 JOBS: dict[str, JobSpec] = {
     # The cron fires every day: whether a day is a working day is the calendar's call
     # (调休 Saturdays), made inside the job, not the trigger's.
@@ -151,6 +157,7 @@ JOBS: dict[str, JobSpec] = {
     "scoring": JobSpec("考核数据快照", {"trigger": "cron", "hour": 1, "minute": 0}, _scoring),
     "bulletin_week": JobSpec("生成周通报", {"trigger": "cron", "day_of_week": "mon", "hour": 8}, _bulletin("week")),
     "bulletin_month": JobSpec("生成月通报", {"trigger": "cron", "day": 1, "hour": 8}, _bulletin("month")),
+    "submissions": JobSpec("清理过期的提交令牌", {"trigger": "cron", "hour": 3, "minute": 10}, _submissions),
     # Not scheduled: the CLI twin ``flask --app wsgi reminders run``. No advisory lock, so
     # that two of them at once rely on the database's unique keys alone (and the tests show
     # that those suffice).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from flask_wtf.csrf import ValidationError, validate_csrf
 
+from tracker.http import idempotency
 from tracker.http.errors import error_response
 from tracker.http.security import csrf
 
@@ -40,3 +41,7 @@ def _csrf_for_session_writes():
             400, "csrf_failed", "使用登录会话调用接口时，修改操作须在请求头 X-CSRFToken 中附带有效的 CSRF 令牌"
         )
     return None
+
+
+# After the CSRF check above: an ``Idempotency-Key`` sent again answers as the first time.
+bp.before_request(idempotency.claim_header)

@@ -87,6 +87,8 @@ def operation(
             codes |= set(WRITE_ERRORS)
         if method != "GET":
             codes.add(400)  # CSRF for session callers
+        if method == "POST":
+            codes.add(409)  # an Idempotency-Key whose first request is still being answered
         if query is not None:
             codes.add(422)
         if "{" in path:

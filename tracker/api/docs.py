@@ -28,9 +28,11 @@ ERROR_DESCRIPTIONS = {
     401: "未登录，或访问令牌无效、已吊销（unauthorized）",
     403: "无权执行（forbidden），或须先修改初始密码（password_change_required）",
     404: "不存在，或调用者无权查看（not_found / http_404）",
-    409: "事项当前状态不允许该操作（illegal_transition），或与现有数据冲突（conflict）",
+    409: "事项当前状态不允许该操作（illegal_transition），已由他人先行审核（already_decided，message 说明由谁、"
+    "何时处理），或与现有数据冲突（conflict）；同一 Idempotency-Key 的首次请求尚在处理（submission_in_progress）",
     415: "请求体不是 JSON（unsupported_media_type）",
-    422: "请求参数未通过校验（invalid），fields 给出每个字段的说明；不支持的操作为 unknown_action",
+    422: "请求参数未通过校验（invalid），fields 给出每个字段的说明；不支持的操作为 unknown_action；"
+    "同一 Idempotency-Key 已用于内容不同的请求（submission_reused）",
 }
 
 DESCRIPTION = """\
@@ -40,6 +42,10 @@ DESCRIPTION = """\
 **认证**：在请求头中附带 `Authorization: Bearer <令牌>`。令牌由用户登录系统后通过
 `POST /api/v1/tokens` 签发（只显示一次），可随时吊销。浏览器中已登录的会话也可调用；
 此时 POST、PATCH、DELETE 须在 `X-CSRFToken` 请求头中附带 CSRF 令牌（见 `GET /api/v1/me`）。
+
+**重复提交**：POST 请求可在 `Idempotency-Key` 请求头中附带调用方自定的键（1–200 个可见 ASCII 字符，
+按用户区分）。同一个键再次提交时不再执行，原样返回第一次的结果（状态码和 JSON 相同，另带
+`Idempotent-Replayed: true`）；网络超时后重试可放心带上同一个键。同一个键用于内容不同的请求返回 422。
 
 **错误**：所有错误都是 `{"error": 代码, "message": 中文说明, "fields": {字段: 说明}}`。
 
@@ -78,6 +84,16 @@ def _parameters(op: Operation, schemas: dict) -> list[dict]:
         }
         for name, desc in op.path_params.items()
     ]
+    if op.method == "post":
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "调用方自定的键：同一个键再次提交时不再执行，原样返回第一次的结果",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+            }
+        )
     if op.query is not None:
         props = schemas[op.query.__name__]["properties"]
         for name, info in op.query.model_fields.items():

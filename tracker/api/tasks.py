@@ -14,7 +14,7 @@ from tracker.api.blueprint import bp
 from tracker.api.core import body, operation, parse, query, reply, validation_failed
 from tracker.api.present import draft_values, horizon, local, task_detail, task_page, visible_task
 from tracker.db import get_session
-from tracker.errors import Conflict, NotFound
+from tracker.errors import NotFound
 from tracker.http.login import current_actor
 from tracker.models import (
     ChangeKind,
@@ -231,7 +231,7 @@ def _request_for(
     task, or the task's pending one. Visibility and permission are checked first so
     a caller without the right learns nothing about requests."""
     task, who = visible_task(session, actor, task_id)
-    check(action, task.status, who)
+    svc.check_step(session, action, task, who)
     if given is not None:
         req = session.get(model, given)
         if req is None or req.task_id != task_id or (model is ChangeRequest and req.kind not in kinds):
@@ -242,7 +242,7 @@ def _request_for(
         stmt = stmt.where(ChangeRequest.kind.in_(kinds))
     req = session.exec(stmt).first()
     if req is None:
-        raise Conflict(f"该事项没有待审核的{what}")
+        raise task_requests.none_pending(session, model, task_id, what, kinds or None)
     return req.id
 
 

@@ -15,6 +15,7 @@ from tracker.api.core import body, operation, reply
 from tracker.api.present import local
 from tracker.db import get_session
 from tracker.errors import NotFound, NotPermitted
+from tracker.http import idempotency
 from tracker.http.login import current_actor, current_row
 from tracker.models import ApiToken
 from tracker.services import access
@@ -60,6 +61,7 @@ def issue_token():
     user = current_row()
     token = access.issue_token(session, current_actor(), user, data.name)
     session.commit()
+    idempotency.shown_once()
     # issue_token returns only the secret; find its row by the stored hash.
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == access._hash(token))).one()
     return reply(s.TokenIssued(**_out(row), token=token), 201)

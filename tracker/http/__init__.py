@@ -2,8 +2,9 @@
 (``tracker.api``) and the board (``dashboard``).
 
 Who the caller is and the login guard (``login``), one error shape for JSON and HTML
-(``errors``), CSRF and the security headers (``security``), the request log (``requestlog``) and
-reading numbers from requests (``params``). Nothing here imports a front; the fronts import this.
+(``errors``), CSRF and the security headers (``security``), the request log (``requestlog``),
+reading numbers from requests (``params``) and one change per submission (``idempotency``).
+Nothing here imports a front; the fronts import this.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.http.errors import register_error_handlers
+from tracker.http.idempotency import init_idempotency
 from tracker.http.login import init_login
 from tracker.http.requestlog import init_request_log
 from tracker.http.security import init_security
@@ -24,3 +26,4 @@ def init_http(app: Flask) -> None:
     init_request_log(app)
     init_security(app)
     init_login(app)
+    init_idempotency(app)  # after the login guard: a submission's key belongs to its user

@@ -38,6 +38,7 @@ from tracker.models.office import (
     ImportJob,
     JobRun,
     LedgerMapping,
+    Submission,
     TimeLimitPreset,
 )
 from tracker.models.organisation import (
@@ -137,6 +138,7 @@ __all__ = [
     "ScoreSnapshot",
     "Source",
     "SourceKind",
+    "Submission",
     "Task",
     "TaskAssist",
     "TaskLeader",

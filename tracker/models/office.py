@@ -2,7 +2,8 @@
 
 Office-editable settings; the holiday table, the working-day count derived from it and the
 time-limit presets; one row per scheduler run; remembered ledger mappings and web import
-jobs; and the append-only audit event written with every change.
+jobs; the append-only audit event written with every change; and the one-time tokens of
+submitted forms and API calls, with the first answer to each.
 """
 
 from __future__ import annotations
@@ -146,3 +147,28 @@ class AuditEvent(SQLModel, table=True):
     before: Optional[dict] = _json()
     after: Optional[dict] = _json()
     note: str = Field(default="", sa_type=sa.Text)
+
+
+# --- submissions ----------------------------------------------------------------
+
+
+class Submission(SQLModel, table=True):
+    """A form's one-time submission token or an API caller's ``Idempotency-Key``, and the first
+    answer to it (``services/submissions.py``).
+
+    Inserted first, in the transaction of the change it guards: the unique key makes a repeat sent
+    at the same moment wait for the first and then find it, instead of making the change twice.
+    ``status`` stays empty until the first answer is stored."""
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_submission_user_id_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)  # sha256 of the method, the path and what was sent
+    created_at: datetime = _ts(index=True)
+    status: Optional[int] = None  # the first answer's HTTP status
+    location: str = Field(default="", max_length=2000)
+    content_type: str = Field(default="", max_length=120)
+    body: str = Field(default="", sa_type=sa.Text)
+    flashes: Optional[list] = _json()  # the messages the first answer flashed: [[category, text]]

@@ -20,6 +20,7 @@ from sqlmodel import select
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, NotFound, ValidationFailed
+from tracker.http import idempotency
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import (
@@ -578,7 +579,9 @@ def user_token_issue(user_id: int):
         return _user_page(user_id, token_errors={"name": "已停用的用户不能签发令牌"})
     token = access.issue_token(db, current_actor(), user, request.form.get("name", ""))
     db.commit()
-    # Shown once, in this response only: never put the token in a flash (the session cookie).
+    idempotency.shown_once()
+    # Shown once, in this response only: never put the token in a flash (the session cookie), nor in
+    # the answer a repeated submission would get.
     return _user_page(user_id, new_token=token)
 
 

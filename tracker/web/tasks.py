@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
+from tracker.http.errors import error_response
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import (
@@ -45,7 +46,7 @@ from tracker.services.tasks import attachments
 from tracker.services.tasks import lifecycle as svc
 from tracker.services.tasks import page as taskpage
 from tracker.services.tasks import requests as task_requests
-from tracker.workflow import OPEN, Action, Party, allowed, status_label
+from tracker.workflow import ACTION_LABELS, OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -78,37 +79,6 @@ def filesize(n: int | None) -> str:
     return f"{n} B"
 
 
-ACTION_LABELS = {
-    "create": "登记立项",
-    "edit_draft": "修改草稿",
-    "delete_draft": "删除草稿",
-    "submit_for_approval": "提交领导审核",
-    "leader_approve": "领导审核同意",
-    "leader_reject": "领导退回修改",
-    "assign": "交办",
-    "acknowledge": "签收",
-    "report": "报送进展",
-    "report_part": "报送协办进展",
-    "request_extension": "申请延期",
-    "approve_extension": "同意延期",
-    "refuse_extension": "不同意延期",
-    "request_close": "申请办结",
-    "approve_close": "审核通过，办结",
-    "return": "审核退回",
-    "suspend": "暂缓办理",
-    "resume": "恢复办理",
-    "cancel": "撤销",
-    "reopen": "复查不合格，重新打开",
-    "request_reassign": "申请改派",
-    "approve_reassign": "同意改派",
-    "refuse_reassign": "不同意改派",
-    "request_change": "申请变更",
-    "approve_change": "同意变更",
-    "refuse_change": "不同意变更",
-    "remind": "催办",
-    "escalate": "督办",
-    "attachment_upload": "上传附件",
-}
 PARTY_LABELS = {Party.OFFICE: "督查室", Party.LEAD: "牵头单位", Party.ASSIST: "协办单位", Party.LEADER: "责任领导"}
 PARTY_ORDER = (Party.OFFICE, Party.LEAD, Party.ASSIST, Party.LEADER)
 
@@ -468,7 +438,10 @@ def act(
         raise
     except DomainError as exc:
         session.rollback()
-        return render_task(task_id, status=exc.http_status, error=exc, form=form)
+        try:
+            return render_task(task_id, status=exc.http_status, error=exc, form=form)
+        except NotFound:  # out of the actor's sight now (a leader's 退回 made it a draft): the message alone
+            return error_response(exc.http_status, exc.code, exc.message, exc.fields)
     flash(message(result) if callable(message) else message, "success")
     target = redirect_to(result) if redirect_to else None
     return redirect(target or _safe_next(url_for("tasks.show", task_id=task_id)))
@@ -687,5 +660,10 @@ def leader_approve(task_id: int):
 @bp.post("/<int:task_id>/reject")
 def leader_reject(task_id: int):
     return act(
-        task_id, "leader_reject", lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")), "已退回督查室修改"
+        task_id,
+        "leader_reject",
+        lambda s, a: svc.leader_reject(s, a, task_id, _text("reason")),
+        "已退回督查室修改",
+        # a draft again, which leaders do not see: back to the portfolio, not to a 404
+        redirect_to=lambda task: _safe_next(url_for("leader.portfolio")),
     )

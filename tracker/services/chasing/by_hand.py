@@ -26,12 +26,13 @@ from tracker.services.tasks.lifecycle import (
     _set_status,
     _visible_task,
     assisting_ids,
+    check_step,
     next_number,
     record_change,
     require_text,
     snapshot,
 )
-from tracker.workflow import Action, Party, Status, check
+from tracker.workflow import Action, Party, Status
 
 
 def remind(
@@ -45,7 +46,7 @@ def remind(
 ) -> Reminder:
     """催办 the lead department (or the given one). Once per task, rule and day."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REMIND, task.status, who)
+    check_step(session, Action.REMIND, task, who)
     target = department_id or task.lead_department_id
     if target != task.lead_department_id and target not in assisting_ids(session, task.id):
         raise ValidationFailed("只能催办该事项的牵头单位或协办单位", fields={"department_id": "不是该事项的承办单位"})
@@ -77,7 +78,7 @@ def escalate(
 ) -> Escalation:
     """督办: a numbered notice (督办通知单) to the department head and the leader."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.ESCALATE, task.status, who)
+    check_step(session, Action.ESCALATE, task, who)
     reason = require_text(reason, "reason", "督办事由")
     if level not in ladder.LEVELS:
         raise ValidationFailed(f"督办层级应为 {ladder.LEVELS[0]}–{ladder.LEVELS[-1]}", fields={"level": "取值无效"})
@@ -123,7 +124,7 @@ def close_no_objection(session: Session, actor: Actor, task_id: int) -> Task:
     task, who = _visible_task(session, actor, task_id)
     if actor.user_id is None and actor.is_office:  # the scheduler / CLI acting as the system
         who = who | {Party.SYSTEM}
-    check(Action.CLOSE_NO_OBJECTION, task.status, who)
+    check_step(session, Action.CLOSE_NO_OBJECTION, task, who)
     if task.due_date is None or task.due_date >= clock.today():
         raise ValidationFailed("回复期限尚未届满，不能按无异议办结")
     if _pending(session, ExtensionRequest, task.id):

@@ -30,7 +30,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker import clock
+from tracker import clock, db
 from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
     ChangeRequest,
@@ -84,11 +84,18 @@ def label(motion: Motion) -> str:
     return f"{KIND_LABELS[motion.kind]}第{motion.number}号"
 
 
-def get(session: Session, actor: Actor, motion_id: int) -> tuple[Motion, Task, set[Party]]:
+def get(session: Session, actor: Actor, motion_id: int, *, lock: bool = False) -> tuple[Motion, Task, set[Party]]:
+    """The motion, its task and the actor's relation to it. ``lock``: for a step that changes them,
+    the task and then the motion are locked and read afresh (``tracker.db.lock``) before anything is
+    decided on them, so two steps on one motion at once queue up and the second sees the first's."""
     motion = session.get(Motion, motion_id)
     if motion is None:
         raise NotFound(f"未找到编号为 {motion_id} 的建议提案")
-    task = session.get(Task, motion.task_id)
+    if lock:
+        task = tasks.get_task(session, motion.task_id, lock=True)
+        motion = db.locked(session, Motion, motion_id)
+    else:
+        task = session.get(Task, motion.task_id)
     who = parties(session, actor, task)
     if not who:
         raise NotFound(f"未找到编号为 {motion_id} 的建议提案")
@@ -349,6 +356,10 @@ def assign_batch(session: Session, actor: Actor, motion_ids: list[int]) -> list[
     if not ids:
         raise ValidationFailed("请先勾选要交办的建议提案", fields={"motion_ids": "未选择"})
     found = {m.id: m for m in session.exec(select(Motion).where(Motion.id.in_(ids)))}
+    # Lock the tasks (in one order: two batches never wait on each other), then the motions, and
+    # read both afresh: "still waiting to be assigned" is decided on what they hold now.
+    db.lock(session, select(Task).where(Task.id.in_([m.task_id for m in found.values()])).order_by(Task.id)).all()
+    found = {m.id: m for m in db.lock(session, select(Motion).where(Motion.id.in_(ids)).order_by(Motion.id))}
     today = clock.today()
     problems = []
     for mid in ids:
@@ -389,7 +400,7 @@ def update_draft(
     Once assigned, a change of lead goes through 改派 (``request_reassign``). The task's
     own draft edit (``tasks.lifecycle.update_draft``) checks the units and leaders and audits it.
     """
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     if Party.OFFICE not in who:
         raise NotPermitted("只有督查室可以修改建议提案的承办单位")
     if task.status != Status.DRAFT:
@@ -496,7 +507,7 @@ def request_reassign(
     session: Session, actor: Actor, motion_id: int, reason: str, suggested_department_id: int | None = None
 ) -> ChangeRequest:
     """A lead unit that is not responsible asks for 改派 within the limit (default 10 days)."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     limit = load_limits(session)["reassign"]
     assigned_on = clock.local_date(task.assigned_at)
     last = limit_due(session, assigned_on, limit)
@@ -520,7 +531,7 @@ def decide_reassign(
     note: str = "",
 ) -> ChangeRequest:
     """The office decides; an approved 改派 restarts the limits from the new assignment."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     req = session.exec(
         select(ChangeRequest).where(
             ChangeRequest.task_id == task.id, ChangeRequest.status == RequestStatus.PENDING.value
@@ -540,7 +551,7 @@ def decide_reassign(
 
 def send_opinion(session: Session, actor: Actor, motion_id: int, text: str) -> MotionStep:
     """A co-handling unit sends its opinion to the lead (协办意见)."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     if Party.ASSIST not in who:
         raise NotPermitted("只有协办单位可以报送协办意见")
     text = tasks.require_text(text, "text", "协办意见")
@@ -560,7 +571,7 @@ def _lead_only(who: set[Party], what: str) -> None:
 
 def record_consult(session: Session, actor: Actor, motion_id: int, met_on: date, form: str, text: str) -> MotionStep:
     """面商/沟通 with the deputy before answering: its date, form and what was said."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     _lead_only(who, "记录面商沟通情况")
     if form not in CONSULT_FORMS:
         raise ValidationFailed("请选择沟通方式", fields={"form": "请选择沟通方式"})
@@ -590,7 +601,7 @@ def answer(
     directory=None,
 ) -> Motion:
     """The lead unit's written answer (答复函): file, category, summary; goes to the office's review."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     _lead_only(who, "提交答复")
     if category not in CATEGORY_LABELS:
         raise ValidationFailed("请选择答复类别（A/B/C/D）", fields={"category": "请选择答复类别"})
@@ -628,7 +639,7 @@ def answer(
 
 def review_answer(session: Session, actor: Actor, motion_id: int, approve: bool, note: str = "") -> Motion:
     """The office reviews the answer before it is sent: approved → sent, awaiting feedback; or returned."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     task_requests.review_close(session, actor, task.id, approve, note)
     if approve:
         motion.stage = "feedback"
@@ -662,7 +673,7 @@ def record_feedback(
     session: Session, actor: Actor, motion_id: int, result: str, note: str = "", received_on: date | None = None
 ) -> Motion:
     """The deputy's satisfaction; 不满意 re-opens the item for a second handling (default three months)."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     if Party.OFFICE not in who:
         raise NotPermitted("只有督查室可以登记代表委员的满意度")
     if result not in SATISFACTION:
@@ -719,7 +730,7 @@ def record_feedback(
 
 def keep_promise(session: Session, actor: Actor, motion_id: int, text: str) -> MotionStep:
     """A B answer's promise kept (列入计划解决的事项已落实): the follow-up ends."""
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     if not (who & {Party.LEAD, Party.OFFICE}):
         raise NotPermitted("只有主办单位或督查室可以登记落实情况")
     step = session.exec(

@@ -136,7 +136,7 @@ def export_public(session: Session, path, *, kind: str = "", session_name: str =
 
 
 def set_publish(session: Session, actor: Actor, motion_id: int, publish: bool, reason: str = "") -> Motion:
-    motion, task, who = get(session, actor, motion_id)
+    motion, task, who = get(session, actor, motion_id, lock=True)
     if Party.OFFICE not in who:
         raise NotPermitted("只有督查室可以决定是否公开")
     if not publish:

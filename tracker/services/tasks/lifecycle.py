@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, select
 
-from tracker import clock
-from tracker.errors import NotFound, NotPermitted, ValidationFailed
+from tracker import clock, db
+from tracker.errors import IllegalTransition, NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
     AuditEvent,
     ChangeRequest,
@@ -44,9 +44,9 @@ from tracker.models import (
 from tracker.services import audit
 from tracker.services.actors import Actor, parties
 from tracker.services.calendar import due_from_preset
-from tracker.services.tasks import recurring
+from tracker.services.tasks import recurring, settled
 from tracker.services.validation import validate
-from tracker.workflow import FINAL, Action, Party, Status, check
+from tracker.workflow import FINAL, TRANSITIONS, Action, Party, Status, Transition, check
 
 # --- input ---------------------------------------------------------------------
 
@@ -154,17 +154,19 @@ def next_number(session: Session, name: str, year: int, count: int = 1) -> int:
 
 
 def get_task(session: Session, task_id: int, *, lock: bool = False) -> Task:
+    """The task; ``lock``: locked until the unit of work ends and read afresh (``db.lock``), so what a
+    step decides on (its status above all) is what the row holds, not what an earlier read saw."""
     stmt = select(Task).where(Task.id == task_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    task = session.exec(stmt).first()
+    task = (db.lock(session, stmt) if lock else session.exec(stmt)).first()
     if task is None:
         raise NotFound(f"未找到编号为 {task_id} 的督办事项")
     return task
 
 
 def _visible_task(session: Session, actor: Actor, task_id: int, *, lock: bool = True) -> tuple[Task, set[Party]]:
-    """Load the task for an action; a task the actor may not see does not exist for them."""
+    """Load the task for an action, locked (``get_task``): every step on a task takes its lock before
+    it reads what it decides on, so steps on one task queue up. A task the actor may not see does
+    not exist for them."""
     task = get_task(session, task_id, lock=lock)
     who = parties(session, actor, task)
     if not who:
@@ -173,6 +175,16 @@ def _visible_task(session: Session, actor: Actor, task_id: int, *, lock: bool = 
     # of the unit of work, so a later step (the report's attachments) finds it without a SELECT.
     session.info.setdefault("tracker_acted_on", {})[task.id] = task
     return task, who
+
+
+def check_step(session: Session, action: Action, task: Task, who: set[Party]) -> Transition:
+    """``workflow.check`` on the task as locked; refused because its status has moved on, the
+    message names who moved it and when (``settled.step_taken``): two clerks 签收 at once, the
+    second is told who did."""
+    try:
+        return check(action, task.status, who)
+    except IllegalTransition as exc:
+        raise settled.step_taken(session, task, TRANSITIONS[action], exc) from None
 
 
 def require_text(value: str, field: str, label: str) -> str:
@@ -469,7 +481,7 @@ def draft_values(session: Session, task: Task) -> dict:
 
 def update_draft(session: Session, actor: Actor, task_id: int, data: dict | TaskInput) -> Task:
     task, who = _visible_task(session, actor, task_id)
-    check(Action.EDIT_DRAFT, task.status, who)
+    check_step(session, Action.EDIT_DRAFT, task, who)
     data = data if isinstance(data, TaskInput) else _validate(TaskInput, data)
     before = snapshot(session, task, links=True)
     _apply_input(session, task, data)
@@ -480,7 +492,7 @@ def update_draft(session: Session, actor: Actor, task_id: int, data: dict | Task
 def delete_draft(session: Session, actor: Actor, task_id: int) -> None:
     """Only drafts can be deleted; the deletion itself stays in the audit log."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.DELETE_DRAFT, task.status, who)
+    check_step(session, Action.DELETE_DRAFT, task, who)
     _refuse_motion(session, task, "登记后不能作为普通草稿删除")
     before = snapshot(session, task, links=True)
     before["code"] = task.code
@@ -548,7 +560,7 @@ def _go_out(task: Task) -> None:
 
 def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
     task, who = _visible_task(session, actor, task_id)
-    check(Action.SUBMIT_FOR_APPROVAL, task.status, who)
+    check_step(session, Action.SUBMIT_FOR_APPROVAL, task, who)
     _refuse_motion(session, task, "请在“建议提案”页面交办")
     _check_ready(session, task)
     if not leader_ids(session, task.id):
@@ -559,10 +571,28 @@ def submit_for_approval(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
+def _before_leader(session: Session, actor: Actor, task_id: int, action: Action) -> tuple[Task, set[Party]]:
+    """The task a responsible leader reviews. Sent back to the office meanwhile (another leader's
+    退回 made it a draft, which leaders do not see), it is a 409 naming who sent it back, not a 404:
+    the leader was looking at it a moment ago."""
+    try:
+        task, who = _visible_task(session, actor, task_id)
+    except NotFound:
+        task = get_task(session, task_id, lock=True)
+        if actor.leader_id is None or session.get(TaskLeader, (task.id, actor.leader_id)) is None:
+            raise
+        sent_back = settled.last_status_change(session, task)
+        if sent_back is None or sent_back.action != Action.LEADER_REJECT:
+            raise  # a draft the leaders never had before them stays unseen
+        refused = IllegalTransition(f"该事项已退回督查室修改，不能执行“{TRANSITIONS[action].label}”操作")
+        raise settled.step_taken(session, task, TRANSITIONS[action], refused) from None
+    check_step(session, action, task, who)
+    return task, who
+
+
 def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "") -> Task:
     """The responsible leader approves the item; it goes out at once."""
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.LEADER_APPROVE, task.status, who)
+    task, who = _before_leader(session, actor, task_id, Action.LEADER_APPROVE)
     _check_ready(session, task)
     before = snapshot(session, task)
     _go_out(task)
@@ -571,8 +601,7 @@ def leader_approve(session: Session, actor: Actor, task_id: int, note: str = "")
 
 
 def leader_reject(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
-    task, who = _visible_task(session, actor, task_id)
-    check(Action.LEADER_REJECT, task.status, who)
+    task, who = _before_leader(session, actor, task_id, Action.LEADER_REJECT)
     reason = require_text(reason, "reason", "退回理由")
     before = snapshot(session, task)
     _set_status(task, Status.DRAFT)
@@ -584,7 +613,7 @@ def assign(session: Session, actor: Actor, task_id: int, *, as_motion: bool = Fa
     """交办: the task goes out to its departments (a motion's only with ``as_motion``, from motions;
     one whose deadline has passed only with ``past_due_ok``, for minutes registered late)."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.ASSIGN, task.status, who)
+    check_step(session, Action.ASSIGN, task, who)
     if not as_motion:
         _refuse_motion(session, task, "请在“建议提案”页面交办")
     if task.needs_leader_approval:
@@ -599,7 +628,7 @@ def assign(session: Session, actor: Actor, task_id: int, *, as_motion: bool = Fa
 def acknowledge(session: Session, actor: Actor, task_id: int) -> Task:
     """签收 by the lead department's clerk."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.ACKNOWLEDGE, task.status, who)
+    check_step(session, Action.ACKNOWLEDGE, task, who)
     before = snapshot(session, task)
     task.acknowledged_at = clock.now()
     _set_status(task, Status.ACKNOWLEDGED)
@@ -628,7 +657,7 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
     """进展反馈 by the lead (moves the task to 办理中) or by an assisting department."""
     task, who = _visible_task(session, actor, task_id)
     action = Action.REPORT if Party.LEAD in who else Action.REPORT_PART
-    transition = check(action, task.status, who)
+    transition = check_step(session, action, task, who)
     try:
         data = data if isinstance(data, ReportInput) else ReportInput.model_validate(data)
     except ValidationError as exc:
@@ -667,7 +696,7 @@ def report_progress(session: Session, actor: Actor, task_id: int, data: dict | R
 
 def suspend(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task, who = _visible_task(session, actor, task_id)
-    check(Action.SUSPEND, task.status, who)
+    check_step(session, Action.SUSPEND, task, who)
     reason = require_text(reason, "reason", "暂缓理由")
     before = snapshot(session, task)
     task.status_before_suspend = task.status
@@ -678,7 +707,7 @@ def suspend(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
 
 def resume(session: Session, actor: Actor, task_id: int, note: str = "") -> Task:
     task, who = _visible_task(session, actor, task_id)
-    check(Action.RESUME, task.status, who)
+    check_step(session, Action.RESUME, task, who)
     before = snapshot(session, task)
     _set_status(task, Status(task.status_before_suspend or Status.IN_PROGRESS))
     task.status_before_suspend = ""
@@ -688,7 +717,7 @@ def resume(session: Session, actor: Actor, task_id: int, note: str = "") -> Task
 
 def cancel(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     task, who = _visible_task(session, actor, task_id)
-    check(Action.CANCEL, task.status, who)
+    check_step(session, Action.CANCEL, task, who)
     reason = require_text(reason, "reason", "撤销理由")
     before = snapshot(session, task)
     for model in (ExtensionRequest, CloseRequest, ChangeRequest):
@@ -702,7 +731,7 @@ def cancel(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
 def reopen(session: Session, actor: Actor, task_id: int, reason: str) -> Task:
     """复查核验 failed: the closed task goes back to 办理中."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REOPEN, task.status, who)
+    check_step(session, Action.REOPEN, task, who)
     reason = require_text(reason, "reason", "重新打开的理由")
     before = snapshot(session, task)
     task.closed_on = None

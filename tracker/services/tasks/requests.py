@@ -8,15 +8,19 @@ decision settles the row and, when approved, changes the task, all in the caller
 Every step stands on the task service's core in ``tasks.lifecycle``: it loads the task through
 ``_visible_task``, asks ``workflow.check``, changes the status only through ``_set_status``, and
 audits with ``record_change``.
+
+A decision locks the task, then the request (``_to_decide``), and only then reads whether the
+request is still pending: of several office users deciding one request at once exactly one
+decides, and the others are told who did and when (``settled.request_settled``, HTTP 409).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from tracker import clock
+from tracker import clock, db
 from tracker.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from tracker.models import (
     ChangeKind,
@@ -30,16 +34,52 @@ from tracker.models import (
 )
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
+from tracker.services.tasks import settled
 from tracker.services.tasks.lifecycle import (
     _check_departments,
     _pending,
     _set_status,
     _visible_task,
+    check_step,
     record_change,
     require_text,
     snapshot,
 )
-from tracker.workflow import Action, Status, check
+from tracker.workflow import Action, Status
+
+_REASSIGN = (ChangeKind.REASSIGN,)
+_CHANGES = (ChangeKind.LEAD_CHANGE, ChangeKind.REQUIREMENT_CHANGE)
+
+# --- deciding ------------------------------------------------------------------
+
+
+def _to_decide(session: Session, actor: Actor, model, request_id: int, missing: str, kinds=None) -> tuple:
+    """The request to decide and its task, both locked (the task first, as every step on it) and
+    read afresh: whatever was read of them before, the decision goes by what they hold now.
+    NotFound (``missing``) for no such request, or a change request not of ``kinds``."""
+    req = session.get(model, request_id)  # for its task, which a request never changes
+    if req is None or (kinds is not None and req.kind not in kinds):
+        raise NotFound(missing)
+    task, who = _visible_task(session, actor, req.task_id)
+    return db.locked(session, model, request_id), task, who
+
+
+def _still_pending(session: Session, req, what: str) -> None:
+    if req.status != RequestStatus.PENDING:
+        raise settled.request_settled(session, req, what)
+
+
+def none_pending(session: Session, model, task_id: int, what: str, kinds=None) -> Conflict:
+    """The refusal for deciding a task's pending request of a kind when it has none: who decided the
+    last one and when, if there was one."""
+    stmt = select(model).where(model.task_id == task_id)
+    if kinds is not None:
+        stmt = stmt.where(model.kind.in_(kinds))
+    last = session.exec(stmt.order_by(model.id.desc())).first()
+    if last is not None and last.status != RequestStatus.PENDING:
+        return settled.request_settled(session, last, what)
+    return Conflict(f"该事项没有待审核的{what}")
+
 
 # --- extension and closing -----------------------------------------------------
 
@@ -49,7 +89,7 @@ def request_extension(
 ) -> ExtensionRequest:
     """延期申请: only before the deadline has passed, only one open at a time."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_EXTENSION, task.status, who)
+    check_step(session, Action.REQUEST_EXTENSION, task, who)
     reason = require_text(reason, "reason", "延期理由")
     if task.deadline_kind != DeadlineKind.DATE or task.due_date is None:
         raise ValidationFailed("该事项没有固定完成时限，无需申请延期")
@@ -90,13 +130,9 @@ def decide_extension(
     session: Session, actor: Actor, request_id: int, approve: bool, note: str = ""
 ) -> ExtensionRequest:
     """Approved, the due date moves and the original deadline stays on record."""
-    req = session.get(ExtensionRequest, request_id)
-    if req is None:
-        raise NotFound("未找到该延期申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_EXTENSION, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该延期申请已处理")
+    req, task, who = _to_decide(session, actor, ExtensionRequest, request_id, "未找到该延期申请")
+    check_step(session, Action.DECIDE_EXTENSION, task, who)
+    _still_pending(session, req, "延期申请")
     if not approve:
         note = require_text(note, "note", "不同意延期的理由")
     before = snapshot(session, task)
@@ -121,7 +157,7 @@ def decide_extension(
 def request_close(session: Session, actor: Actor, task_id: int, summary: str) -> CloseRequest:
     """申请办结 by the lead department."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_CLOSE, task.status, who)
+    check_step(session, Action.REQUEST_CLOSE, task, who)
     summary = require_text(summary, "summary", "办结情况说明")
     before = snapshot(session, task)
     req = CloseRequest(
@@ -140,7 +176,7 @@ def review_close(session: Session, actor: Actor, task_id: int, approve: bool, no
     """督查室审核: 办结, or 退回 with a reason back to 办理中."""
     task, who = _visible_task(session, actor, task_id)
     action = Action.APPROVE_CLOSE if approve else Action.RETURN
-    check(action, task.status, who)
+    check_step(session, action, task, who)
     if not approve:
         note = require_text(note, "note", "退回理由")
     req = _pending(session, CloseRequest, task.id)
@@ -171,7 +207,7 @@ def request_reassign(
 ) -> ChangeRequest:
     """改派: a lead department that is not responsible says so, within the window."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_REASSIGN, task.status, who)
+    check_step(session, Action.REQUEST_REASSIGN, task, who)
     reason = require_text(reason, "reason", "申请改派的理由")
     assigned_on = clock.local_date(task.assigned_at)
     elapsed = load_calendar(session).workdays_between(assigned_on, clock.today()).value
@@ -212,13 +248,9 @@ def decide_reassign(
     new_lead_department_id: int | None = None,
     note: str = "",
 ) -> ChangeRequest:
-    req = session.get(ChangeRequest, request_id)
-    if req is None or req.kind != ChangeKind.REASSIGN:
-        raise NotFound("未找到该改派申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_REASSIGN, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该改派申请已处理")
+    req, task, who = _to_decide(session, actor, ChangeRequest, request_id, "未找到该改派申请", _REASSIGN)
+    check_step(session, Action.DECIDE_REASSIGN, task, who)
+    _still_pending(session, req, "改派申请")
     before = snapshot(session, task, links=True)
     if approve:
         if new_lead_department_id is None:
@@ -267,7 +299,7 @@ def request_change(
 ) -> ChangeRequest:
     """A change of lead department or of requirement, to be decided by someone else."""
     task, who = _visible_task(session, actor, task_id)
-    check(Action.REQUEST_CHANGE, task.status, who)
+    check_step(session, Action.REQUEST_CHANGE, task, who)
     reason = require_text(reason, "reason", "变更理由")
     payload: dict = {}
     if lead_department_id is not None and lead_department_id != task.lead_department_id:
@@ -300,13 +332,9 @@ def request_change(
 
 
 def decide_change(session: Session, actor: Actor, request_id: int, approve: bool, note: str = "") -> ChangeRequest:
-    req = session.get(ChangeRequest, request_id)
-    if req is None or req.kind == ChangeKind.REASSIGN:
-        raise NotFound("未找到该变更申请")
-    task, who = _visible_task(session, actor, req.task_id)
-    check(Action.DECIDE_CHANGE, task.status, who)
-    if req.status != RequestStatus.PENDING:
-        raise Conflict("该变更申请已处理")
+    req, task, who = _to_decide(session, actor, ChangeRequest, request_id, "未找到该变更申请", _CHANGES)
+    check_step(session, Action.DECIDE_CHANGE, task, who)
+    _still_pending(session, req, "变更申请")
     if req.requested_by_id is not None and req.requested_by_id == actor.user_id:
         raise NotPermitted("变更申请须由申请人以外的人员审核")
     if not approve:
