@@ -29,7 +29,7 @@ def leader(session: Session, name: str | None = None, title: str = "副区长", 
 def user(session: Session, role: Role, **kw):
     n = next(_seq)
     return organisation.create_user(
-        session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}", kw.pop("password", "password123"), role, **kw
+        session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}", kw.pop("password", "Factory-pass-7"), role, **kw
     )
 
 

@@ -31,7 +31,7 @@ MINUTES = (
     "二、关于年度预算执行。由区财政局牵头，12月底前报送预算执行情况。吴海涛副区长负责督促。\n"
     "三、关于专项债券申报。由区发改委牵头，区财政局配合，于12月20日前完成申报材料。吴海涛副区长负责协调。\n"
 )
-PASSWORD = "password123"
+PASSWORD = "Factory-pass-7"
 
 
 def _login(browser, server, username: str, landing: str, name: str):

@@ -102,7 +102,7 @@ def test_session_id_changes_at_login(app, client, office):
     page = client.get("/login")
     resp = client.post(
         "/login",
-        data={"username": "office", "password": "password123", "csrf_token": csrf_from(page.get_data(as_text=True))},
+        data={"username": "office", "password": "Factory-pass-7", "csrf_token": csrf_from(page.get_data(as_text=True))},
     )
     assert resp.status_code == 302
     after = client.get_cookie("session").value

@@ -36,7 +36,7 @@ from tracker.services import access
 from tracker.services.actors import SYSTEM
 from tracker.services.calendar import load_calendar, seed_holidays, seed_presets
 
-PASSWORD = "password123"
+PASSWORD = "Factory-pass-7"
 
 
 # --- fixtures and helpers ------------------------------------------------------------

@@ -859,7 +859,7 @@ def test_report_with_a_file_in_chromium(live_server, browser_context, session, t
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.goto(live_server.url + "/login")
     page.fill("#username", session.get(User, d.lead_clerk.user_id).username)
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/dept/")
     page.goto(f"{live_server.url}/tasks/{task.id}")

@@ -49,10 +49,11 @@ from tracker.models.organisation import (
     DepartmentKind,
     Leader,
     LeaderDepartment,
-    LoginFailure,
+    LoginThrottle,
     Role,
     SavedView,
     User,
+    UserSession,
 )
 from tracker.models.supervision import (
     Bulletin,
@@ -120,7 +121,7 @@ __all__ = [
     "Leader",
     "LeaderDepartment",
     "LedgerMapping",
-    "LoginFailure",
+    "LoginThrottle",
     "Milestone",
     "Motion",
     "MotionFeedback",
@@ -144,5 +145,6 @@ __all__ = [
     "UTCDateTime",
     "Urgency",
     "User",
+    "UserSession",
     "WeeklySchedule",
 ]
