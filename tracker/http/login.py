@@ -135,6 +135,8 @@ def _load_user(raw: str):
     now = clock.now()
     if ended := sessions.ended(created_at, last_seen_at, now, sessions.Limits.of(current_app.config["TRACKER"])):
         g.session_ended = ended
+        sessions.close(db, session_id, ended)
+        db.commit()
         return None
     if sessions.touch(db, session_id, last_seen_at, now):
         db.commit()

@@ -118,7 +118,7 @@ class UserSession(SQLModel, table=True):
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=255)
     revoked_at: Optional[datetime] = _opt_ts()
-    # logout | everywhere | revoked (by its owner) | admin | password | deactivated
+    # logout | everywhere | revoked (by its owner) | admin | password | deactivated | idle | expired
     revoked_reason: str = Field(default="", max_length=20)
 
 

@@ -84,13 +84,13 @@ def problem(password: str, *, user_inputs: Iterable[str] = (), allow_demo: bool 
         return f"密码不能超过 {MAX_LENGTH} 位"
     if not (any(c.isdigit() for c in password) and any(c.isalpha() for c in password)):
         return "密码须同时包含字母和数字"
-    if password in DEMO_PASSWORDS:
-        return None if allow_demo else "不能使用演示密码"
     words = [w.lower() for w in user_inputs if w] + list(CONTEXT_WORDS) + list(_district_words)
     result = zxcvbn(password, user_inputs=words)
-    if result["score"] >= MIN_SCORE:
-        return None
-    return "密码太容易被猜到（" + "；".join(_reasons(result["sequence"])) + "），请换一个更长、不含个人信息的密码"
+    if result["score"] < MIN_SCORE:
+        return "密码太容易被猜到（" + "；".join(_reasons(result["sequence"])) + "），请换一个更长、不含个人信息的密码"
+    if password in DEMO_PASSWORDS and not allow_demo:
+        return "不能使用演示密码"
+    return None
 
 
 def _reasons(sequence: list[dict]) -> list[str]:

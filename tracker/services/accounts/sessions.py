@@ -36,6 +36,8 @@ REASON_LABELS = {
     "admin": "管理员强制下线",
     "password": "密码已修改",
     "deactivated": "账号已停用",
+    "idle": "长时间未操作",
+    "expired": "超过最长有效期",
 }
 
 
@@ -85,6 +87,12 @@ def ended(created_at: datetime, last_seen_at: datetime, now: datetime, limits: L
     if now - last_seen_at >= limits.idle:
         return "idle"
     return None
+
+
+def close(session: Session, session_id: str, reason: str) -> None:
+    """Mark a session found over (``ended``) as such, so that it stays over whatever clock the
+    next worker reads."""
+    _revoke(session, [UserSession.id == session_id], reason)
 
 
 def touch(session: Session, session_id: str, last_seen_at: datetime, now: datetime) -> bool:
