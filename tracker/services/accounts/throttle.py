@@ -169,5 +169,5 @@ def unlock(session: Session, actor: Actor, kind: str, subject: str) -> None:
         entity="user",
         entity_id=user_id,
         before={"failures": row.failures},
-        after={kind: subject},
+        after={"failures": 0, kind: subject},
     )
