@@ -167,18 +167,20 @@ def test_the_office_sees_throttled_accounts_and_unlocks_them(app, people, sessio
     attacker = app.test_client()
     for i in range(6):
         _login(attacker, "victim", f"guess-{i}-x", ip=ELSEWHERE)
-    page = staff.get("/admin/logins")
+    page = staff.get("/admin/throttled")
     if not allowed:
         assert page.status_code == 403
-        resp = post(staff, "/admin/logins/unlock", {"kind": "account", "subject": "victim"}, token_from="/dept/")
+        resp = post(staff, "/admin/throttled/unlock", {"kind": "account", "subject": "victim"}, token_from="/dept/")
         assert resp.status_code == 403
         return
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "victim" in html and "解除限制" in html
     assert _login(app.test_client(), "victim", f.PASSWORD).status_code == 429
-    resp = post(staff, "/admin/logins/unlock", {"kind": "account", "subject": "victim"}, token_from="/admin/logins")
+    resp = post(
+        staff, "/admin/throttled/unlock", {"kind": "account", "subject": "victim"}, token_from="/admin/throttled"
+    )
     assert resp.status_code == 302
-    assert "当前没有受限制的账号或地址" in staff.get("/admin/logins").get_data(as_text=True)
+    assert "当前没有受限制的账号或地址" in staff.get("/admin/throttled").get_data(as_text=True)
     assert _login(app.test_client(), "victim", f.PASSWORD).status_code == 302
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "account_unlocked")).one()
     assert event.entity_id == people["victim"].id and event.actor_id == people[username].id

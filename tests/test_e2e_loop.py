@@ -155,6 +155,13 @@ def test_the_whole_loop_in_chromium(live_server, browser_context, session, tmp_p
         shot(leader, "e2e-13-leader-overdue")
 
         # --- close, returned, again, closed ------------------------------------------
+        # Three weeks later the morning's logins have long timed out (2 hours idle): log in again.
+        clerk.goto(f"{url}/tasks/{task.id}")
+        assert "/login?next=" in clerk.url
+        ctx, clerk = _login(browser, live_server, "fgw", "/dept/", "e2e-13b-clerk-again")
+        contexts.append(ctx)
+        ctx, office = _login(browser, live_server, "office", "/", "e2e-13c-office-again")
+        contexts.append(ctx)
         clerk.goto(f"{url}/tasks/{task.id}")
         clerk.fill("#request_close-summary", "储备库已更新完毕")
         clerk.locator("#close button[type=submit]").click()

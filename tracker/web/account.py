@@ -98,7 +98,7 @@ def admin_revoke_all(user_id: int):
 # --- throttled logins (the office and administrators) -------------------------------------------
 
 
-@bp.get("/admin/logins")
+@bp.get("/admin/throttled")
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def throttled():
     return render_template(
@@ -110,7 +110,7 @@ def throttled():
     )
 
 
-@bp.post("/admin/logins/unlock")
+@bp.post("/admin/throttled/unlock")
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def unlock():
     kind, subject = request.form.get("kind", ""), request.form.get("subject", "")
