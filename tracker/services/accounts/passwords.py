@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from zxcvbn import zxcvbn
-
 MIN_LENGTH = 8
 MAX_LENGTH = 72  # zxcvbn's own bound; its work grows quickly with the length
 MIN_SCORE = 3  # zxcvbn 0-4: 3 is "safely unguessable: moderate protection from offline attacks"
@@ -84,6 +82,8 @@ def problem(password: str, *, user_inputs: Iterable[str] = (), allow_demo: bool 
         return f"密码不能超过 {MAX_LENGTH} 位"
     if not (any(c.isdigit() for c in password) and any(c.isalpha() for c in password)):
         return "密码须同时包含字母和数字"
+    from zxcvbn import zxcvbn  # its dictionaries load here, not with every ``import tracker``
+
     words = [w.lower() for w in user_inputs if w] + list(CONTEXT_WORDS) + list(_district_words)
     result = zxcvbn(password, user_inputs=words)
     if result["score"] < MIN_SCORE:
