@@ -16,6 +16,7 @@ from tracker.services.tasks import lifecycle as tasks
 from tracker.services.tasks import requests as task_requests
 
 _seq = itertools.count(1)
+PASSWORD = "Factory-pass-7"  # every factory user's; passes the password policy (accounts/passwords.py)
 
 
 def department(session: Session, name: str | None = None, **kw):
@@ -29,7 +30,7 @@ def leader(session: Session, name: str | None = None, title: str = "副区长", 
 def user(session: Session, role: Role, **kw):
     n = next(_seq)
     return organisation.create_user(
-        session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}", kw.pop("password", "password123"), role, **kw
+        session, SYSTEM, kw.pop("username", f"user{n}"), f"用户{n}", kw.pop("password", PASSWORD), role, **kw
     )
 
 

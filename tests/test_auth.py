@@ -7,7 +7,9 @@ from sqlmodel import select
 from tests import factories as f
 from tests.webutil import csrf_from, login, post, statements_on
 from tracker import clock
-from tracker.models import LoginFailure, Role, User
+from tracker.models import AuditEvent, LoginThrottle, Role, User, UserSession
+
+WRITES = ("insert", "update", "delete")
 
 
 @pytest.fixture
@@ -62,24 +64,33 @@ def test_login_without_csrf_token_is_refused(client, office):
     assert resp.status_code == 400 and "刷新页面" in resp.get_data(as_text=True)
 
 
-def test_brute_force_is_throttled_then_released(client, office, session):
+def test_brute_force_is_slowed_then_released(client, office, session):
+    """Five wrong passwords are checked; the sixth try must wait (a progressive delay, not a
+    lockout), and once the wait is over the password is checked again."""
     for _ in range(5):
         assert login(client, "office", "nope-nope").status_code == 401
     blocked = login(client, "office", "office-pass-1")
-    assert blocked.status_code == 429 and "15分钟" in blocked.get_data(as_text=True)
-    for row in session.exec(select(LoginFailure)):
-        row.at = clock.now() - timedelta(minutes=16)
-    session.commit()
-    assert login(client, "office", "office-pass-1").status_code == 302
+    assert blocked.status_code == 429 and "请稍后再试" in blocked.get_data(as_text=True)
+    with clock.later(timedelta(seconds=31)):
+        assert login(client, "office", "office-pass-1").status_code == 302
 
 
-def test_a_login_forgets_the_users_failures_and_writes_nothing_when_there_are_none(app, db, client, office, session):
+def test_a_login_forgets_the_accounts_failures_and_writes_only_its_session(app, db, client, office, session):
     assert login(client, "office", "nope-nope").status_code == 401
     assert login(client, "office", "office-pass-1").status_code == 302
-    assert session.scalar(select(sa.func.count()).select_from(LoginFailure)) == 0
+    assert session.get(LoginThrottle, ("account", "office")) is None
     with statements_on(db) as seen:
         assert login(app.test_client(), "office", "office-pass-1").status_code == 302
-    assert seen and not [s for s in seen if s.split()[0] in ("insert", "update", "delete")], seen
+    written = {s.split()[2 if s.startswith(("insert", "delete")) else 1] for s in seen if s.split()[0] in WRITES}
+    # the try's counts, the new session and its audit row; nothing else (app_user is not touched)
+    assert written == {"loginthrottle", "usersession", "auditevent"}, seen
+    assert session.scalar(select(sa.func.count()).select_from(UserSession)) == 2
+    assert [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))] == [
+        "user_create",
+        "login_failed",
+        "login",
+        "login",
+    ]
 
 
 def test_open_redirect_is_ignored(client, office):
@@ -105,17 +116,19 @@ def test_forced_password_change(client, session):
         session,
         Role.CLERK,
         username="clerk",
-        password="initial-1",
+        password="initial-pass-1",
         department_id=f.department(session).id,
         must_change_password=True,
     )
     session.commit()
-    login(client, "clerk", "initial-1")
+    login(client, "clerk", "initial-pass-1")
     assert "/password" in client.get("/").headers["Location"]
-    bad = post(client, "/password", {"old_password": "initial-1", "new_password": "short", "confirm": "short"})
+    bad = post(client, "/password", {"old_password": "initial-pass-1", "new_password": "short", "confirm": "short"})
     assert bad.status_code == 422 and "至少 8 位" in bad.get_data(as_text=True)
     ok = post(
-        client, "/password", {"old_password": "initial-1", "new_password": "better-pass-2", "confirm": "better-pass-2"}
+        client,
+        "/password",
+        {"old_password": "initial-pass-1", "new_password": "better-pass-2", "confirm": "better-pass-2"},
     )
     assert ok.status_code == 302
     assert client.get("/").status_code in (200, 302)

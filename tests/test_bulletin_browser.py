@@ -27,7 +27,7 @@ def test_bulletin_page_prints_without_navigation(live_server, browser_context, s
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(live_server.url + "/login")
     page.fill("#username", username)
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)  # wait_for_load_state() may see the login page
     page.goto(f"{live_server.url}/bulletins/{b.id}")

@@ -26,7 +26,7 @@ def _open(browser, server, username: str, path: str = "/dashboard/", **context_k
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(server.url + "/login?next=" + path.replace("?", "%3F").replace("&", "%26"))
     page.fill("#username", username)
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(re.escape(server.url) + "/dashboard/.*"))
     return context, page, problems

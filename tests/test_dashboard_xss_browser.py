@@ -72,7 +72,7 @@ def _open(browser, server, username: str, path: str):
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.goto(server.url + "/login?next=" + path.replace("?", "%3F").replace("&", "%26"))
     page.fill("#username", username)
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(re.escape(server.url) + "/dashboard/.*"))
     return context, page, dialogs, problems
@@ -177,7 +177,7 @@ def test_dash_pages_send_the_csp_with_hashes_only(client, session, district):  #
     for scripts; the rest as on every page."""
     from tests.webutil import login
 
-    login(client, session.get(User, district.leader.user_id).username, "password123")
+    login(client, session.get(User, district.leader.user_id).username, "Factory-pass-7")
     for path in ("/dashboard/", "/dashboard/_dash-layout", "/dashboard/_dash-dependencies"):
         resp = client.get(path)
         assert resp.status_code == 200, path

@@ -37,8 +37,9 @@ from tracker.models import (
     User,
 )
 from tracker.rules import overdue
+from tracker.services.accounts.passwords import DEMO_PASSWORDS
 from tracker.services.calendar import load_calendar
-from tracker.services.organisation.directory import DEMO_PASSWORDS, authenticate
+from tracker.services.organisation.directory import authenticate
 from tracker.workflow import Status
 
 # At least this many tasks in each status (the plan makes 300 in all).

@@ -31,7 +31,7 @@ MINUTES = (
     "二、关于年度预算执行。由区财政局牵头，12月底前报送预算执行情况。吴海涛副区长负责督促。\n"
     "三、关于专项债券申报。由区发改委牵头，区财政局配合，于12月20日前完成申报材料。吴海涛副区长负责协调。\n"
 )
-PASSWORD = "password123"
+PASSWORD = "Factory-pass-7"
 
 
 def _login(browser, server, username: str, landing: str, name: str):
@@ -155,6 +155,13 @@ def test_the_whole_loop_in_chromium(live_server, browser_context, session, tmp_p
         shot(leader, "e2e-13-leader-overdue")
 
         # --- close, returned, again, closed ------------------------------------------
+        # Three weeks later the morning's logins have long timed out (2 hours idle): log in again.
+        clerk.goto(f"{url}/tasks/{task.id}")
+        assert "/login?next=" in clerk.url
+        ctx, clerk = _login(browser, live_server, "fgw", "/dept/", "e2e-13b-clerk-again")
+        contexts.append(ctx)
+        ctx, office = _login(browser, live_server, "office", "/", "e2e-13c-office-again")
+        contexts.append(ctx)
         clerk.goto(f"{url}/tasks/{task.id}")
         clerk.fill("#request_close-summary", "储备库已更新完毕")
         clerk.locator("#close button[type=submit]").click()

@@ -66,7 +66,7 @@ def test_office_imports_a_ledger_in_the_browser(live_server, browser_context, se
     page = browser_context.new_page()
     page.goto(url + "/login")
     page.fill("#username", "duchashi")
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(url + "/")
 

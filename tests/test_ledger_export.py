@@ -188,7 +188,7 @@ def test_filters_and_visibility(busy, tmp_path):
     assert _export(busy, path, TaskFilter(leader_id=busy.leader("王芳"))) == 3
     clerk = Actor.of(
         organisation.create_user(
-            s, busy.office, "clerk1", "联络员", "password123", Role.CLERK, department_id=busy.dept("区交通运输局")
+            s, busy.office, "clerk1", "联络员", "Factory-pass-7", Role.CLERK, department_id=busy.dept("区交通运输局")
         )
     )
     s.commit()
@@ -208,7 +208,7 @@ def test_an_assisting_department_exports_its_own_progress_not_the_leads(busy, tm
     clerks = {}
     for name, dep in (("assist1", helper), ("lead1", task.lead_department_id)):
         clerks[name] = Actor.of(
-            organisation.create_user(s, busy.office, name, "联络员", "password123", Role.CLERK, department_id=dep)
+            organisation.create_user(s, busy.office, name, "联络员", "Factory-pass-7", Role.CLERK, department_id=dep)
         )
     s.add(ProgressReport(task_id=task.id, department_id=helper, text="协办：配合资金测算完成"))
     s.flush()

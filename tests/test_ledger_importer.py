@@ -841,7 +841,13 @@ def test_assign_sends_the_tasks_out_or_refuses_the_whole_file(org):
 def test_only_the_office_imports(org):
     clerk = Actor.of(
         organisation.create_user(
-            org.session, org.office, "clerk9", "联络员", "password123", Role.CLERK, department_id=org.dept("区财政局")
+            org.session,
+            org.office,
+            "clerk9",
+            "联络员",
+            "Factory-pass-7",
+            Role.CLERK,
+            department_id=org.dept("区财政局"),
         )
     )
     report = ledger_import.plan_ledger(org.session, ledger_import.load_ledger(FIXTURES / "legacy.xls"))

@@ -29,7 +29,13 @@ SESSION = "区十七届人大三次会议"
 
 def _clerk(session, org, name):
     user = organisation.create_user(
-        session, SYSTEM, f"c{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK, department_id=org.dept(name)
+        session,
+        SYSTEM,
+        f"c{org.dept(name)}",
+        f"{name}联络员",
+        "Factory-pass-7",
+        Role.CLERK,
+        department_id=org.dept(name),
     )
     session.flush()
     return Actor.of(user)

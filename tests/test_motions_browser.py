@@ -23,7 +23,7 @@ from tracker.services.organisation import directory as organisation
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "password123"
+PASSWORD = "Factory-pass-7"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 

@@ -37,7 +37,13 @@ ASSIGNED = date(2026, 3, 6)
 
 def _clerk(session, org, name):
     user = organisation.create_user(
-        session, SYSTEM, f"u{org.dept(name)}", f"{name}联络员", "password123", Role.CLERK, department_id=org.dept(name)
+        session,
+        SYSTEM,
+        f"u{org.dept(name)}",
+        f"{name}联络员",
+        "Factory-pass-7",
+        Role.CLERK,
+        department_id=org.dept(name),
     )
     session.flush()
     return Actor.of(user)
@@ -346,7 +352,7 @@ def test_office_sets_the_limits_on_the_figures_page(client, session):
     from tests.webutil import login
 
     load_district(session)
-    login(client, "duchashi", "password123")
+    login(client, "duchashi", "Factory-pass-7")
     page = client.get("/motions/figures")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "办理时限" in html

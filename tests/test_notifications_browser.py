@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 def _login(page, url: str, username: str) -> None:
     page.goto(url + "/login")
     page.fill("#username", username)
-    page.fill("#password", "password123")
+    page.fill("#password", "Factory-pass-7")
     page.click("button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)  # wait_for_load_state() may see the login page
 

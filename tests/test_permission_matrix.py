@@ -30,8 +30,17 @@ from werkzeug.datastructures import FileStorage
 
 from tests import factories as f
 from tests.webutil import login
-from tracker.models import ChangeRequest, DepartmentAlias, ExtensionRequest, SavedView, TimeLimitPreset, User
+from tracker.models import (
+    ChangeRequest,
+    DepartmentAlias,
+    ExtensionRequest,
+    LoginThrottle,
+    SavedView,
+    TimeLimitPreset,
+    User,
+)
 from tracker.services import access
+from tracker.services.accounts import sessions
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.tasks import attachments
 
@@ -180,6 +189,17 @@ EXPECTED: dict[str, dict[str, object]] = {
     "admin.user_password": ADMIN_OK,
     "admin.user_token_issue": ADMIN_OK,
     "admin.user_token_revoke": ADMIN_OK,
+    # --- login sessions and throttling (tracker/web/account.py) ------------------------------
+    "account.my_sessions": EVERYONE_200,
+    # the seeded session is the other clerk's: nobody else may end it, not even an administrator here
+    "account.revoke_mine": row(other_clerk=OK),
+    "account.sign_out_others": row(supervisor=OK, clerk=OK, other_clerk=OK, leader=OK, admin=OK),
+    # signing out everywhere ends at the login page, like logging out
+    "account.sign_out_everywhere": row(anonymous=L, supervisor=L, clerk=L, other_clerk=L, leader=L, admin=L),
+    "account.admin_revoke": ADMIN_OK,
+    "account.admin_revoke_all": ADMIN_OK,
+    "account.throttled": OFFICE_ADMIN_200,
+    "account.unlock": OFFICE_ADMIN_OK,
     # --- the JSON API (bearer tokens) -----------------------------------------------------
     "api.swagger_ui": EVERYONE_200,
     "api.openapi_json": EVERYONE_200,
@@ -243,7 +263,7 @@ REQUEST_FOR = {
     "office.review_reassign": "reassign",
 }
 # Deletions two roles may make: each allowed role gets a freshly seeded district.
-RESEED = {"admin.department_alias_remove", "admin.holiday_remove"}
+RESEED = {"admin.department_alias_remove", "admin.holiday_remove", "account.unlock"}
 # Sessions through the API: issuing a token needs a login session (and its CSRF header).
 SESSION_API = {"api.issue_token"}
 JSON_BODY = {
@@ -279,6 +299,7 @@ FORM = {
     "office.review_reassign": {"decision": "reject", "note": "理由不充分"},
     "office.save_view": {"name": "逾期事项", "query": "light=red"},
     "office.bulk": {"action": "remind", "message": "请抓紧"},
+    "account.unlock": {"kind": "account", "subject": "matrix-throttled"},
 }
 
 
@@ -447,6 +468,9 @@ def _seed(session, app, endpoint):
                 )
             ],
         )[0].id
+    # the other clerk's login in another browser, and an account past its free tries
+    login_token = sessions.start(session, session.get(User, d.other_clerk.user_id), ip="10.0.0.2", user_agent="矩阵")
+    session.add(LoginThrottle(kind="account", subject="matrix-throttled", failures=5, last_at=f.clock.now()))
     alias = session.exec(select(DepartmentAlias).where(DepartmentAlias.department_id == d.lead_id)).first()
     preset = session.exec(select(TimeLimitPreset).order_by(TimeLimitPreset.id)).first()
     session.commit()
@@ -468,6 +492,7 @@ def _seed(session, app, endpoint):
             "alias_id": alias.id,
             "preset_id": preset.id,
             "user_id": d.other_clerk.user_id,
+            "session_id": sessions.token_hash(login_token),
             "day": "2026-10-01",
             "filename": "docs.css",
             "job_id": job.id,

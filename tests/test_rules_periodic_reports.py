@@ -81,6 +81,7 @@ def test_only_a_report_in_the_period_in_force_clears_the_inbox(app, session):
     d = f.district(session)
     t = _assigned(session, d, recurrence="monthly:25", feedback_cycle="monthly", title="每月25日前报送")
     tasks.acknowledge(session, d.lead_clerk, t.id)
+    session.commit()  # a login writes its session: SQLite would wait on this test's open write
     client = client_for(app, session, d.lead_clerk)
     # the period in force began on 10-24, the day after Friday 10-23 (the moved 10-25)
     with clock.frozen(date(2026, 10, 23)):

@@ -17,7 +17,8 @@ from tests import factories as f
 from tests.webutil import csrf_from, login, post
 from tracker import create_app
 from tracker.config import Settings
-from tracker.models import AuditEvent, LoginFailure, Role, User
+from tracker.models import AuditEvent, LoginThrottle, Role, User
+from tracker.services.accounts import passwords
 from tracker.services.actors import SYSTEM
 from tracker.services.organisation import directory as organisation
 
@@ -102,7 +103,7 @@ def test_session_id_changes_at_login(app, client, office):
     page = client.get("/login")
     resp = client.post(
         "/login",
-        data={"username": "office", "password": "password123", "csrf_token": csrf_from(page.get_data(as_text=True))},
+        data={"username": "office", "password": "Factory-pass-7", "csrf_token": csrf_from(page.get_data(as_text=True))},
     )
     assert resp.status_code == 302
     after = client.get_cookie("session").value
@@ -145,11 +146,15 @@ def test_security_headers_on_every_kind_of_page(client, office):
 
 
 def test_throttle_per_address_covers_many_usernames(client, session, office):
-    """Spraying one password over many accounts from one address stops after 30 failures."""
+    """Spraying one password over many accounts from one address is slowed after 30 checked
+    failures (a delay, not a lockout: tracker/services/accounts/throttle.py)."""
     for i in range(30):
         assert login(client, f"nobody{i}", "Spray-2026").status_code == 401
-    assert login(client, "office").status_code == 429
-    assert session.scalar(select(sa.func.count()).select_from(LoginFailure)) == 30
+    refused = login(client, "nobody99", "Spray-2026")
+    assert refused.status_code == 429 and "请稍后再试" in refused.get_data(as_text=True)
+    assert session.get(LoginThrottle, ("address", "127.0.0.1")).failures == 30
+    # the try refused by the address is given back to the account it named
+    assert session.get(LoginThrottle, ("account", "nobody99")).failures == 0
 
 
 # --- password policy ------------------------------------------------------------------
@@ -162,24 +167,58 @@ def test_throttle_per_address_covers_many_usernames(client, session, office):
         ("onlyletters", "字母和数字"),
         ("12345678", "字母和数字"),
         ("Demo@2026", "演示密码"),
+        ("password1", "常见密码"),
+        ("Password123", "常见密码"),
+        ("duchashi2026", "督查室"),
+        ("qingshan2026", "本区名称"),
         ("good-pass-1", None),
     ],
 )
 def test_policy_for_reset_and_change(session, password, problem):
-    dep = f.department(session)
-    user = f.user(session, Role.CLERK, department_id=dep.id, password="first-pass-1")
-    session.commit()
-    if problem is None:
-        organisation.reset_password(session, SYSTEM, user.id, password)
-        assert organisation.authenticate(session, user.username, password).must_change_password
-        return
-    with pytest.raises(organisation.ValidationFailed, match=problem):
-        organisation.reset_password(session, SYSTEM, user.id, password)
-    with pytest.raises(organisation.ValidationFailed, match=problem):
-        organisation.change_password(session, SYSTEM, user, "first-pass-1", password, password)
-    if problem != "演示密码":  # seed-demo creates its users with the demo password
+    passwords.set_district_words(["青山区", "qingshan"])  # TRACKER_DISTRICT_WORDS
+    try:
+        dep = f.department(session)
+        user = f.user(session, Role.CLERK, department_id=dep.id, password="first-pass-1")
+        session.commit()
+        if problem is None:
+            organisation.reset_password(session, SYSTEM, user.id, password)
+            assert organisation.authenticate(session, user.username, password).must_change_password
+            return
         with pytest.raises(organisation.ValidationFailed, match=problem):
-            organisation.create_user(session, SYSTEM, "newbie", "新用户", password, Role.ADMIN)
+            organisation.reset_password(session, SYSTEM, user.id, password)
+        with pytest.raises(organisation.ValidationFailed, match=problem):
+            organisation.change_password(session, SYSTEM, user, "first-pass-1", password, password)
+        if problem != "演示密码":  # seed-demo creates its users with the demo password
+            with pytest.raises(organisation.ValidationFailed, match=problem):
+                organisation.create_user(session, SYSTEM, "newbie", "新用户", password, Role.ADMIN)
+    finally:
+        passwords.set_district_words(())
+
+
+def test_a_password_built_on_the_users_own_name_is_refused(session):
+    dep = f.department(session)
+    user = f.user(session, Role.CLERK, username="zhangwei", department_id=dep.id, password="first-pass-1")
+    with pytest.raises(organisation.ValidationFailed, match="登录名、姓名"):
+        organisation.change_password(session, SYSTEM, user, "first-pass-1", "Zhangwei@2026", "Zhangwei@2026")
+    assert passwords.problem("Zhangwei@2026") is None  # the same password is fine for somebody else
+
+
+def test_password1_is_refused_on_the_page_with_a_chinese_reason(client, session, office):
+    login(client, "office")
+    resp = post(
+        client, "/password", {"old_password": "Factory-pass-7", "new_password": "password1", "confirm": "password1"}
+    )
+    assert resp.status_code == 422
+    assert "新密码太容易被猜到（是常见密码或常见密码的变形）" in resp.get_data(as_text=True)
+
+
+def test_the_demo_and_test_passwords_pass_the_policy():
+    from tests.factories import PASSWORD
+    from tracker.demo import DEMO_PASSWORD
+
+    for username, name in (("duchashi", "督查室"), ("admin", "系统管理员"), ("fgw", "区发改委联络员")):
+        assert passwords.problem(DEMO_PASSWORD, user_inputs=(username, name), allow_demo=True) is None
+    assert passwords.problem(PASSWORD, user_inputs=("user1", "用户1")) is None
 
 
 def _demo_app(db, tmp_path, demo: bool):

@@ -382,7 +382,7 @@ def test_a_failure_while_writing_leaves_nothing(office, org, session, db, monkey
 
 def test_another_users_job_and_a_forged_id_are_404(office, org, session, db, client, app):
     job_id = job_id_of(upload(office, FIXTURES / "key_work_two_row.xlsx"))
-    organisation.create_user(session, SYSTEM, "duchashi2", "督查室李科长", "password123", Role.SUPERVISOR)
+    organisation.create_user(session, SYSTEM, "duchashi2", "督查室李科长", "Factory-pass-7", Role.SUPERVISOR)
     session.commit()
     other = app.test_client()
     assert login(other, "duchashi2").status_code == 302
@@ -455,7 +455,7 @@ def test_a_file_without_a_ledger_table_is_refused_at_upload(office, org, session
 
 
 def test_only_the_office_imports_ledgers_and_the_admin_department_lists(client, org, session, db):
-    organisation.create_user(session, SYSTEM, "admin", "管理员", "password123", Role.ADMIN)
+    organisation.create_user(session, SYSTEM, "admin", "管理员", "Factory-pass-7", Role.ADMIN)
     session.commit()
     assert login(client, "admin").status_code == 302
     page = client.get("/imports/").get_data(as_text=True)
@@ -734,7 +734,7 @@ def test_the_motions_upload_refuses_what_it_cannot_read(office, org, session, tm
 def test_only_the_office_imports_motion_lists(client, org, session, db):
     from tests.fixtures.make_motion_fixtures import SUGGESTIONS
 
-    organisation.create_user(session, SYSTEM, "admin", "管理员", "password123", Role.ADMIN)
+    organisation.create_user(session, SYSTEM, "admin", "管理员", "Factory-pass-7", Role.ADMIN)
     session.commit()
     assert login(client, "admin").status_code == 302
     assert '<option value="motions"' not in client.get("/imports/").get_data(as_text=True)

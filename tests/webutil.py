@@ -16,7 +16,7 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def login(client, username: str, password: str = "password123"):
+def login(client, username: str, password: str = "Factory-pass-7"):
     page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})

@@ -9,6 +9,7 @@ from flask import Flask
 
 from tracker import clock
 from tracker.config import Settings, load_settings
+from tracker.services.accounts import passwords
 
 
 def create_app(settings: Settings | Mapping[str, str] | None = None, *, engine: sa.Engine | None = None) -> Flask:
@@ -31,6 +32,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None, *, engine: 
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     clock.set_today(settings.today)
+    passwords.set_district_words(settings.district_words)
 
     # The layers are imported here rather than at the top: importing any tracker module runs this
     # package first, and what needs only the models (migrations, scripts, the importers) should not

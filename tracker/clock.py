@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 CHINA = ZoneInfo("Asia/Shanghai")
 
 _frozen: date | None = None
+_ahead = timedelta(0)  # tests move the instant forward (``later``) to reach a time limit
 
 
 def set_today(value: date | None) -> None:
@@ -33,9 +34,9 @@ def now() -> datetime:
     """Current UTC instant; on a frozen day, that day at the current local time."""
     real = datetime.now(CHINA)
     if _frozen is None:
-        return real.astimezone(timezone.utc)
+        return real.astimezone(timezone.utc) + _ahead
     local = datetime.combine(_frozen, real.time(), tzinfo=CHINA)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(timezone.utc) + _ahead
 
 
 def local_date(instant: datetime) -> date:
@@ -57,6 +58,19 @@ def frozen(day: date) -> Iterator[None]:
         yield
     finally:
         set_today(previous)
+
+
+@contextmanager
+def later(delta: timedelta) -> Iterator[None]:
+    """``now()`` runs ``delta`` ahead inside the block (an idle or lifetime limit passes without
+    waiting for it); ``today()`` is left alone, so a frozen day stays the day."""
+    global _ahead
+    previous = _ahead
+    _ahead = previous + delta
+    try:
+        yield
+    finally:
+        _ahead = previous
 
 
 def days_ago(n: int) -> date:

@@ -41,6 +41,11 @@ class Settings:
     webhook_timeout: int = 10
     log_format: str = "json"  # one line per request on stdout: json | text | off
     trusted_proxies: int = 0  # reverse proxies in front (nginx: 1); their X-Forwarded-For/-Proto are believed
+    # A login session ends after this long without a request, and this long after it began.
+    session_idle_minutes: int = 120
+    session_lifetime_hours: int = 12
+    # Words of this district (its name, in characters and pinyin) that a password may not lean on.
+    district_words: tuple[str, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -59,6 +64,10 @@ class Settings:
             raise ConfigError(f"TRACKER_SMTP_TLS 取值无效：{self.smtp_tls}（应为 none、starttls 或 ssl）")
         if self.log_format not in {"json", "text", "off"}:
             raise ConfigError(f"TRACKER_LOG_FORMAT 取值无效：{self.log_format}（应为 json、text 或 off）")
+        if self.session_idle_minutes < 1 or self.session_lifetime_hours < 1:
+            raise ConfigError(
+                "会话空闲超时和最长有效期必须为正数（TRACKER_SESSION_IDLE_MINUTES、TRACKER_SESSION_LIFETIME_HOURS）"
+            )
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"TRACKER_BASE_URL 应以 http:// 或 https:// 开头：{self.base_url}")
         return self
@@ -115,11 +124,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ("TRACKER_SMTP_PORT", "smtp_port"),
         ("TRACKER_SMTP_TIMEOUT", "smtp_timeout"),
         ("TRACKER_WEBHOOK_TIMEOUT", "webhook_timeout"),
+        ("TRACKER_SESSION_IDLE_MINUTES", "session_idle_minutes"),
+        ("TRACKER_SESSION_LIFETIME_HOURS", "session_lifetime_hours"),
     ):
         if env.get(name):
             kwargs[attr] = _parse_int(name, env[name])
     if env.get("TRACKER_TRUSTED_PROXIES"):
         kwargs["trusted_proxies"] = _parse_int("TRACKER_TRUSTED_PROXIES", env["TRACKER_TRUSTED_PROXIES"])
+    if env.get("TRACKER_DISTRICT_WORDS"):
+        kwargs["district_words"] = tuple(w.strip() for w in env["TRACKER_DISTRICT_WORDS"].split(",") if w.strip())
     if env.get("TRACKER_LOG_FORMAT"):
         kwargs["log_format"] = env["TRACKER_LOG_FORMAT"].lower()
     if env.get("TRACKER_DEMO"):

@@ -187,6 +187,18 @@ ACTION_LABELS = {
     "remind": "催办",
     "escalate": "督办",
     "attachment_upload": "上传附件",
+    # accounts (entity "user"): tracker/services/accounts/, organisation/directory.py
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出登录",
+    "logout_everywhere": "退出所有设备",
+    "session_revoked": "登录会话被下线",
+    "password_changed": "修改密码",
+    "password_change": "修改密码",  # the name before password_changed, in older rows
+    "password_reset": "重置密码",
+    "role_changed": "调整角色或所属单位",
+    "user_update": "修改用户信息",
+    "account_unlocked": "解除登录限制",
 }
 
 PARTY_VIEW = {

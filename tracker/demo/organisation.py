@@ -20,7 +20,7 @@ from tracker.services.organisation import directory as organisation
 from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver
 
 DISTRICT = "青山区"
-DEMO_PASSWORD = "Demo@2026"  # one of organisation.DEMO_PASSWORDS: refused outside demo mode
+DEMO_PASSWORD = "Demo@2026"  # one of accounts.passwords.DEMO_PASSWORDS: refused outside demo mode
 
 # Leader keys: who is who in the 区政府 leadership.
 MAYOR, EXEC, GAO, LIN, MA, HE = "mayor", "exec", "gao", "lin", "ma", "he"

@@ -1,10 +1,11 @@
 """The HTTP plumbing every front stands on: the HTML pages (``tracker.web``), the JSON API
 (``tracker.api``) and the board (``dashboard``).
 
-Who the caller is and the login guard (``login``), one error shape for JSON and HTML
-(``errors``), CSRF and the security headers (``security``), the request log (``requestlog``),
-reading numbers from requests (``params``) and one change per submission (``idempotency``).
-Nothing here imports a front; the fronts import this.
+Who the caller is and the login guard (``login``), the trusted-browser cookie of login
+throttling (``devices``), one error shape for JSON and HTML (``errors``), CSRF and the security
+headers (``security``), the request log (``requestlog``), reading numbers from requests
+(``params``) and one change per submission (``idempotency``). Nothing here imports a front; the
+fronts import this.
 """
 
 from __future__ import annotations

@@ -10,14 +10,15 @@ named here are that page's.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
 
 from tracker import clock
 from tracker.db import get_session
 from tracker.http.errors import error_response, wants_json
-from tracker.models import User
+from tracker.models import User, UserSession
 from tracker.services import access, calendar
+from tracker.services.accounts import sessions
 from tracker.services.actors import Actor
 from tracker.services.notify import messages as notify
 from tracker.shared_sql import shared
@@ -55,17 +56,19 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "home.healthz", "home.favicon"}
 class LoginUser:
     """Flask-Login's view of a user row (kept apart from the table model)."""
 
-    def __init__(self, row: "User | UserRecord", unread: int | None = None):
+    def __init__(self, row: "User | UserRecord", unread: int | None = None, *, token: str = ""):
         self.row = row
         self.unread = unread  # the navigation badge, read with the row (None: not read)
+        self.token = token  # the login session's (services/accounts/sessions.py); none for a bearer token
         self.id = row.id
         self.is_authenticated = True
         self.is_active = row.active
         self.is_anonymous = False
 
     def get_id(self) -> str:
-        # The hash is part of the id so a password change ends the other sessions.
-        return f"{self.row.id}:{self.row.password_hash[-12:]}"
+        # What the signed cookie keeps: the user and the session's token, whose hash is the
+        # ``usersession`` row that every request must find alive.
+        return f"{self.row.id}:{self.token}"
 
 
 class UserRecord:
@@ -87,31 +90,58 @@ class UserRecord:
 
 @shared()
 def _user_select() -> sa.Select:
-    """The user, the navigation badge's count and the calendar's version (parameter ``day``) in one
-    statement: every page needs the first two and nearly every page the third (``Horizon.build``).
-    Built once: building it and its cache key on every request cost a few percent of a worker's CPU."""
-    user = User.__table__
-    return sa.select(*user.c, notify.unread_count_of(user.c.id), *calendar.VERSION_COLUMNS).where(
-        user.c.id == sa.bindparam("user_id")
+    """The user, the navigation badge's count, the calendar's version (parameter ``day``) and the
+    login session (parameter ``session_id``, not revoked) in one statement: every page needs the
+    first two and its session, nearly every page the third (``Horizon.build``). Built once: building
+    it and its cache key on every request cost a few percent of a worker's CPU."""
+    user, login = User.__table__, UserSession.__table__
+    return (
+        sa.select(
+            *user.c,
+            notify.unread_count_of(user.c.id),
+            *calendar.VERSION_COLUMNS,
+            login.c.created_at,
+            login.c.last_seen_at,
+        )
+        .join(
+            login,
+            sa.and_(
+                login.c.id == sa.bindparam("session_id"),
+                login.c.user_id == user.c.id,
+                login.c.revoked_at.is_(None),
+            ),
+        )
+        .where(user.c.id == sa.bindparam("user_id"))
     )
 
 
 @login_manager.user_loader
 def _load_user(raw: str):
-    user_id, _, tag = raw.partition(":")
-    if not user_id.isdigit():
+    user_id, _, token = raw.partition(":")
+    if not user_id.isdigit() or not token:
         return None
+    session_id = sessions.token_hash(token)
     db, today = get_session(), clock.today()
-    found = db.connection().execute(_user_select(), {"user_id": int(user_id), "day": today}).first()
+    params = {"user_id": int(user_id), "day": today, "session_id": session_id}
+    found = db.connection().execute(_user_select(), params).first()
     if found is None:
-        return None
+        return None  # no such user, or the session was revoked: the cookie is dead
     width = len(UserRecord.__slots__)
     row = UserRecord(found[:width])
-    unread, *version = found[width:]
+    unread, *version, created_at, last_seen_at = found[width:]
     calendar.remember_version(db, today, version)
-    if not row.active or row.password_hash[-12:] != tag:
+    if not row.active:
         return None
-    return LoginUser(row, unread)
+    now = clock.now()
+    if ended := sessions.ended(created_at, last_seen_at, now, sessions.Limits.of(current_app.config["TRACKER"])):
+        g.session_ended = ended
+        sessions.close(db, session_id, ended)
+        db.commit()
+        return None
+    if sessions.touch(db, session_id, last_seen_at, now):
+        db.commit()
+    g.login_session = session_id
+    return LoginUser(row, unread, token=token)
 
 
 def _load_from_token(req):
@@ -130,11 +160,20 @@ def _load_from_token(req):
 def _unauthorized():
     if wants_json():
         return error_response(401, "unauthorized", "请先登录或提供有效的访问令牌")
+    if ended := g.get("session_ended"):
+        flash(
+            "登录已超过最长有效期，请重新登录" if ended == "expired" else "长时间未操作，登录已超时，请重新登录", "info"
+        )
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def current_actor() -> Actor:
     return Actor.of(current_user.row)
+
+
+def current_session_id() -> str | None:
+    """The hash of the request's login session (None for a bearer token)."""
+    return g.get("login_session")
 
 
 def current_row() -> User:
@@ -156,6 +195,9 @@ def _guard():
 
 
 def init_login(app: Flask) -> None:
+    settings = app.config["TRACKER"]
+    # The cookie itself is refused past the session's lifetime too (Flask's default: 31 days).
+    app.permanent_session_lifetime = sessions.Limits.of(settings).lifetime
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     app.before_request(_guard)

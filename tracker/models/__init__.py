@@ -50,10 +50,11 @@ from tracker.models.organisation import (
     DepartmentKind,
     Leader,
     LeaderDepartment,
-    LoginFailure,
+    LoginThrottle,
     Role,
     SavedView,
     User,
+    UserSession,
 )
 from tracker.models.supervision import (
     Bulletin,
@@ -121,7 +122,7 @@ __all__ = [
     "Leader",
     "LeaderDepartment",
     "LedgerMapping",
-    "LoginFailure",
+    "LoginThrottle",
     "Milestone",
     "Motion",
     "MotionFeedback",
@@ -146,5 +147,6 @@ __all__ = [
     "UTCDateTime",
     "Urgency",
     "User",
+    "UserSession",
     "WeeklySchedule",
 ]

@@ -1,7 +1,7 @@
 """The district's organisation and its people: leaders, departments, users and their access.
 
 Leaders (区领导) and their portfolios (分管), departments with the other names
-they go by, the accounts that log in, failed logins, API tokens and saved views.
+they go by, the accounts that log in, their sessions, login throttling, API tokens and saved views.
 """
 
 from __future__ import annotations
@@ -104,13 +104,33 @@ class User(SQLModel, table=True):
 # --- access -------------------------------------------------------------------
 
 
-class LoginFailure(SQLModel, table=True):
-    """Failed logins, kept in the database so throttling holds across web workers."""
+class UserSession(SQLModel, table=True):
+    """A login: the browser's cookie carries a random token, the database its hash.
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    username: str = Field(max_length=60, index=True)
+    Logging out, "sign out everywhere", an administrator's revoke and a password change set
+    ``revoked_at``, and the next request with the old cookie is anonymous. Idle time and
+    lifetime are measured from ``last_seen_at`` and ``created_at`` (``services/accounts/sessions.py``)."""
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token, hex
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
     ip: str = Field(default="", max_length=64)
-    at: datetime = _ts(index=True)
+    user_agent: str = Field(default="", max_length=255)
+    revoked_at: Optional[datetime] = _opt_ts()
+    # logout | everywhere | revoked (by its owner) | admin | password | deactivated | idle | expired
+    revoked_reason: str = Field(default="", max_length=20)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Password checks counted per account, per address and per trusted browser, in the database so
+    that every web worker sees them and a conditional UPDATE claims each try atomically
+    (``services/accounts/throttle.py``)."""
+
+    kind: str = Field(primary_key=True, max_length=10)  # account | address | device
+    subject: str = Field(primary_key=True, max_length=160)  # login name, IP address, device id
+    failures: int = 0  # tries claimed since the count began (a success gives its own back)
+    last_at: datetime = _ts()
 
 
 class ApiToken(SQLModel, table=True):

@@ -1,42 +1,20 @@
-"""Login throttling and API tokens: the rules, independent of Flask."""
+"""API tokens, and the published demo password flagged at login: the rules, independent of Flask.
+
+Login throttling and sessions live in ``tracker/services/accounts/``."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.errors import NotFound
-from tracker.models import ApiToken, LoginFailure, User
+from tracker.models import ApiToken, User
 from tracker.services import audit
+from tracker.services.accounts.passwords import DEMO_PASSWORDS
 from tracker.services.actors import Actor
-from tracker.services.organisation.directory import DEMO_PASSWORDS
-
-FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 30
-
-
-def is_throttled(session: Session, username: str, ip: str) -> bool:
-    since = clock.now() - FAILURE_WINDOW
-    by_user = session.scalar(
-        select(sa.func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, LoginFailure.at >= since)
-    )
-    by_ip = session.scalar(
-        select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at >= since)
-    )
-    return by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP
-
-
-def record_failure(session: Session, username: str, ip: str) -> None:
-    session.add(LoginFailure(username=username[:60], ip=ip[:64]))
-    session.flush()
 
 
 def require_change_of_demo_password(session: Session, user: User, password: str, *, demo_mode: bool) -> bool:
@@ -56,15 +34,6 @@ def require_change_of_demo_password(session: Session, user: User, password: str,
         after={"must_change_password": True},
     )
     return True
-
-
-def clear_failures(session: Session, username: str) -> None:
-    """A successful login forgets the user's failures. Most users have none, and then nothing is
-    written: a login is no write transaction, no commit to wait for, when a few hundred users log
-    in at once as the working day starts."""
-    if session.scalar(select(LoginFailure.id).where(LoginFailure.username == username).limit(1)) is None:
-        return
-    session.exec(sa.delete(LoginFailure).where(LoginFailure.username == username))
 
 
 def _hash(token: str) -> str:

@@ -12,6 +12,7 @@ from jinja2 import FileSystemBytecodeCache
 from tracker.models import ROLE_LABELS, Role
 from tracker.rules.overdue import light_label
 from tracker.web import (
+    account,
     admin,
     auth,
     bulletins,
@@ -33,6 +34,7 @@ from tracker.web.widgets import due, select_options
 # Every page blueprint, in the order the app factory registers them.
 BLUEPRINTS = (
     auth.bp,
+    account.bp,
     home.bp,
     office.bp,
     tasks.bp,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
@@ -42,6 +42,7 @@ from tracker.models import (
 from tracker.rules.names import split_list
 from tracker.rules.periods import weekday_name
 from tracker.services import access, calendar
+from tracker.services.accounts import sessions
 from tracker.services.organisation import directory as organisation
 from tracker.web.access import roles_required
 
@@ -516,6 +517,7 @@ def _user_page(
         status_errors=status_errors or {},
         token_errors=token_errors or {},
         tokens=tokens,
+        login_sessions=sessions.active(db, user.id, sessions.Limits.of(current_app.config["TRACKER"])),
         new_token=new_token,
         departments=deps,
         leaders=leaders,

@@ -1,5 +1,5 @@
 """Login, logout and password change: the pages. Who the caller is, and the guard that sends
-anonymous callers here, live in ``tracker.http.login``."""
+anonymous callers here, live in ``tracker.http.login``; the sessions page in ``tracker.web.account``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.db import get_session
-from tracker.http.login import LoginUser, current_actor
+from tracker.http import devices
+from tracker.http.login import LoginUser, current_actor, current_session_id
 from tracker.models import User
-from tracker.services import access
+from tracker.services.accounts import sessions, signin
 from tracker.services.organisation import directory as organisation
 
 bp = Blueprint("auth", __name__)
@@ -40,29 +41,34 @@ def login():
         db = get_session()
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        if access.is_throttled(db, username, _client_ip()):
-            error = "登录失败次数过多，请15分钟后再试"
-            return render_template("auth/login.html", error=error, username=username), 429
-        user = organisation.authenticate(db, username, password)
-        if user is None:
-            access.record_failure(db, username, _client_ip())
-            db.commit()
+        device = devices.read(request)
+        attempt = signin.Attempt(username, _client_ip(), device.trusts(username))
+        refusal = signin.claim(db, attempt)
+        db.commit()  # the try counts for every worker before the password is checked
+        if refusal is not None:
+            return render_template("auth/login.html", error=refusal.message, username=username), 429
+        settings = current_app.config["TRACKER"]
+        success = signin.check(db, attempt, password, user_agent=request.user_agent.string, demo_mode=settings.demo)
+        db.commit()
+        if success is None:
             error = "用户名或密码错误"
         else:
-            access.clear_failures(db, username)
-            access.require_change_of_demo_password(db, user, password, demo_mode=current_app.config["TRACKER"].demo)
-            db.commit()
             session.clear()  # no session fixation: a fresh session on login
-            login_user(LoginUser(user))
-            if user.must_change_password:
-                return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            login_user(LoginUser(success.user, token=success.token))
+            target = "auth.change_password" if success.user.must_change_password else None
+            resp = redirect(url_for(target) if target else _safe_next(request.args.get("next")))
+            devices.remember(resp, device, username)
+            return resp
     return render_template("auth/login.html", error=error, username=username), (401 if error else 200)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    if current_session_id() is not None:
+        db = get_session()
+        sessions.logout(db, current_actor(), current_session_id())
+        db.commit()
     logout_user()
     session.clear()
     flash("您已退出登录", "info")
@@ -84,12 +90,12 @@ def change_password():
                 request.form.get("old_password", ""),
                 request.form.get("new_password", ""),
                 request.form.get("confirm", ""),
+                keep_session=current_session_id(),
             )
         except organisation.ValidationFailed as exc:
             errors = exc.fields or {"_": exc.message}
         else:
             db.commit()
-            login_user(LoginUser(row))  # the id changed with the hash
-            flash("密码已修改", "success")
+            flash("密码已修改，其他设备上的登录已全部退出", "success")
             return redirect(url_for("home.index"))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)

@@ -22,28 +22,8 @@ from tracker.models import (
 from tracker.rules import ladder
 from tracker.rules.names import normalise_name
 from tracker.services import audit
+from tracker.services.accounts import passwords, sessions
 from tracker.services.actors import Actor
-
-MIN_PASSWORD_LENGTH = 8
-# The published demo password (tracker/demo/organisation.py): outside demo mode whoever logs in
-# with it must change it at once, and nobody may choose it again.
-DEMO_PASSWORDS = frozenset({"Demo@2026"})
-
-
-def password_problem(password: str, *, allow_demo: bool = False) -> str | None:
-    """The minimum policy for every new password (created, reset or changed): None when it passes.
-
-    ``allow_demo``: seed-demo creates its users with the demo password; the login forces
-    a change of it outside demo mode."""
-    password = password or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
-    if not (any(c.isdigit() for c in password) and any(c.isalpha() for c in password)):
-        return "密码须同时包含字母和数字"
-    if password in DEMO_PASSWORDS and not allow_demo:
-        return "不能使用演示密码"
-    return None
-
 
 # scrypt by default; the test suite swaps in a cheap method to stay fast.
 PASSWORD_METHOD = "scrypt"
@@ -177,7 +157,7 @@ def create_user(
         fields["username"] = "登录名不能为空"
     if role not in Role.__members__.values():
         fields["role"] = f"角色无效：{role}"
-    if problem := password_problem(password, allow_demo=True):
+    if problem := passwords.problem(password, user_inputs=(username, display_name), allow_demo=True):
         fields["password"] = problem
     if role == Role.CLERK and department_id is None:
         fields["department_id"] = "承办单位用户须绑定单位"
@@ -220,15 +200,17 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def change_password(session: Session, actor: Actor, user: User, old: str, new: str, confirm: str) -> None:
+def change_password(
+    session: Session, actor: Actor, user: User, old: str, new: str, confirm: str, *, keep_session: str | None = None
+) -> None:
+    """Change one's own password; every other session of the user ends with it (``keep_session``:
+    the session the change is made in)."""
     fields = {}
     if not check_password_hash(user.password_hash, old or ""):
         fields["old_password"] = "原密码不正确"
-    if len(new or "") < MIN_PASSWORD_LENGTH:
-        fields["new_password"] = f"新密码至少 {MIN_PASSWORD_LENGTH} 位"
-    elif new == old:
+    if new == old and new:
         fields["new_password"] = "新密码不能与原密码相同"
-    elif problem := password_problem(new):
+    elif problem := passwords.problem(new, user_inputs=(user.username, user.display_name)):
         fields["new_password"] = "新" + problem
     if new != confirm:
         fields["confirm"] = "两次输入的新密码不一致"
@@ -237,7 +219,8 @@ def change_password(session: Session, actor: Actor, user: User, old: str, new: s
     user.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
     user.must_change_password = False
     session.flush()
-    audit.record(session, actor, "password_change", entity="user", entity_id=user.id)
+    ended = sessions.end_all(session, actor, user.id, reason="password", keep=keep_session)
+    audit.record(session, actor, "password_changed", entity="user", entity_id=user.id, after={"sessions_ended": ended})
 
 
 # --- administration: the admin pages' changes ------------------------------------
@@ -610,10 +593,11 @@ def update_user(
     user.leader_id = leader_id if role == Role.LEADER else None
     session.add(user)
     session.flush()
+    rights = ("role", "department_id", "leader_id")
     audit.record(
         session,
         actor,
-        "user_update",
+        "role_changed" if any(before[k] != getattr(user, k) for k in rights) else "user_update",
         entity="user",
         entity_id=user.id,
         before=before,
@@ -636,6 +620,8 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) 
         user.active = active
         session.add(user)
         session.flush()
+        if not active:
+            sessions.end_all(session, actor, user.id, reason="deactivated")
         audit.record(
             session,
             actor,
@@ -651,14 +637,20 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool) 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
     """An administrator sets a new initial password; the user must change it at next login."""
     user = get_user(session, user_id)
-    if msg := password_problem(password):
+    if msg := passwords.problem(password, user_inputs=(user.username, user.display_name)):
         raise ValidationFailed(msg, fields={"password": msg})
     user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
     user.must_change_password = True
     session.add(user)
     session.flush()
+    ended = sessions.end_all(session, actor, user.id, reason="password")
     audit.record(
-        session, actor, "password_reset", entity="user", entity_id=user.id, after={"must_change_password": True}
+        session,
+        actor,
+        "password_reset",
+        entity="user",
+        entity_id=user.id,
+        after={"must_change_password": True, "sessions_ended": ended},
     )
     return user
 

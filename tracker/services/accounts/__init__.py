@@ -1,0 +1,1 @@
+"""Signing in: login sessions, the login throttle and the password policy."""
