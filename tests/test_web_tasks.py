@@ -909,3 +909,14 @@ def test_a_returned_close_request_is_the_start_of_the_next_one(app, session, d):
     form = page[page.index('id="close"') :]
     assert re.search(r'<textarea[^>]*id="request_close-summary"[^>]*>已全部完成</textarea>', form), form[:1200]
     assert "已填入上次申请的说明" in form and "缺少验收材料" in page
+
+
+def test_the_office_is_warned_before_closing_a_task_an_assisting_unit_never_reported_on(app, session, d):
+    task = f.task_in(session, d, "pending_review", title="有协办单位未报送", assisting_department_ids=[d.assist_id])
+    session.commit()
+    office = client_for(app, session, d.office)
+    warning = "从未报送过进展，请确认其承担的工作已完成后再办结"
+    assert warning in body(office.get(f"/tasks/{task.id}")) and warning in body(office.get("/office/review"))
+    tasks.report_progress(session, d.assist_clerk, task.id, {"text": "协办部分已完成"})
+    session.commit()
+    assert warning not in body(office.get(f"/tasks/{task.id}")) and warning not in body(office.get("/office/review"))

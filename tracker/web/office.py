@@ -651,6 +651,7 @@ def _render_review(errors: dict | None = None, status: int = 200):
     return render_template(
         "office/review.html",
         closes=closes,
+        silent=queries.silent_assisting(s, [task.id for _req, task, _dept in closes]),
         extensions=extensions,
         reassigns=[(r, t) for r, t in changes if r.kind == ChangeKind.REASSIGN],
         changes=[(r, t) for r, t in changes if r.kind != ChangeKind.REASSIGN],

@@ -42,7 +42,7 @@ from tracker.rules.overdue import Horizon, light_label
 from tracker.services.actors import Actor, own_part_only, parties
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.scheduling import cascade
-from tracker.services.tasks import attachments
+from tracker.services.tasks import attachments, queries
 from tracker.services.tasks import lifecycle as svc
 from tracker.services.tasks import page as taskpage
 from tracker.services.tasks import requests as task_requests
@@ -334,6 +334,11 @@ def task_context(session: Session, actor: Actor, task_id: int) -> dict:
         "pending_change": pending_change,
         "change_names": change_names,
         "pending_close": pending_close,
+        "silent_assisting": (
+            queries.silent_assisting(session, [task.id]).get(task.id, [])
+            if Action.APPROVE_CLOSE in actions and pending_close is not None
+            else []
+        ),
         "last_return": last_return,
         "departments": tuple((str(i), name) for i, name in departments),  # text ids, as the form sends them
         "escalation_levels": level_choices(),

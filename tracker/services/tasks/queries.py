@@ -546,3 +546,22 @@ def progress_reports(session: Session, task_id: int, *, only_department: int | N
     if only_department is not None:
         stmt = stmt.where(ProgressReport.department_id == only_department)
     return list(session.exec(stmt.order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc())))
+
+
+def silent_assisting(session: Session, task_ids_: list[int]) -> dict[int, list[str]]:
+    """For each task, its assisting departments that never reported on it (their part is the
+    lead's to vouch for; the office is warned before it closes such a task)."""
+    if not task_ids_:
+        return {}
+    reported = sa.exists().where(
+        ProgressReport.task_id == TaskAssist.task_id, ProgressReport.department_id == TaskAssist.department_id
+    )
+    out: dict[int, list[str]] = {}
+    for tid, name in session.execute(
+        select(TaskAssist.task_id, Department.name)
+        .join(Department, Department.id == TaskAssist.department_id)
+        .where(TaskAssist.task_id.in_(list(task_ids_)), ~reported)
+        .order_by(TaskAssist.task_id, Department.sort_order, Department.id)
+    ):
+        out.setdefault(tid, []).append(name)
+    return out
