@@ -29,6 +29,7 @@ from dashboard.callbacks import register
 from dashboard.layout import layout
 from tracker import clock
 from tracker.db import get_session
+from tracker.http.errors import HTTP_MESSAGES, error_response
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.http.security import CSP, csrf
@@ -108,6 +109,12 @@ def init_dashboard(server: Flask):
     app.layout = layout
     register(app)
     server.register_blueprint(bp)
+
+    @server.errorhandler(dash.exceptions.DependencyException)
+    def _no_such_bundle(exc):
+        # /dashboard/_dash-component-suites/<package>/<path> for a package or file Dash does not
+        # serve: a missing file, not a server error.
+        return error_response(404, "http_404", HTTP_MESSAGES[404])
     server.extensions["dash"] = app
 
     dispatch = server.view_functions[PREFIX + "_dash-update-component"]

@@ -2,8 +2,8 @@
 (``tracker.api``) and the board (``dashboard``).
 
 Who the caller is and the login guard (``login``), one error shape for JSON and HTML
-(``errors``), CSRF and the security headers (``security``), the request log (``requestlog``) and
-reading numbers from requests (``params``). Nothing here imports a front; the fronts import this.
+(``errors``), the input guard (``guard``), CSRF and the security headers (``security``), the
+request log (``requestlog``) and reading numbers and dates from requests (``params``). Nothing here imports a front; the fronts import this.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.http.errors import register_error_handlers
+from tracker.http.guard import init_guard
 from tracker.http.login import init_login
 from tracker.http.requestlog import init_request_log
 from tracker.http.security import init_security
@@ -22,5 +23,6 @@ def init_http(app: Flask) -> None:
     app.json.ensure_ascii = False
     register_error_handlers(app)
     init_request_log(app)
+    init_guard(app)  # before CSRF, the login guard and every view: nothing reads unchecked input
     init_security(app)
     init_login(app)

@@ -1,20 +1,27 @@
-"""Numbers from query strings and forms, one way everywhere.
+"""Numbers and dates from query strings and forms, one way everywhere.
 
-Only ASCII digits count: ``"²".isdigit()`` is true but ``int("²")`` raises, which
-once turned ``?page=²`` into a 500. Bounded, so a huge number is not an id.
+The rules (ASCII digits only, bounded; dates 1900-2100) are ``tracker.services.validation``'s;
+this module reads them out of the request.
 """
 
 from __future__ import annotations
 
+from datetime import date
 
-def to_int(value, *, max_digits: int = 9) -> int | None:
-    text = str(value or "").strip()
-    if text.isascii() and text.isdigit() and len(text) <= max_digits:
-        return int(text)
-    return None
+from flask import request
+
+from tracker.services.validation import parse_date, to_int
+
+__all__ = ["arg_date", "page_number", "parse_date", "to_int"]
 
 
 def page_number(value) -> int:
     """A page number from the query string; anything unreadable or below 1 is the first page."""
     n = to_int(value, max_digits=6)
     return n if n and n > 0 else 1
+
+
+def arg_date(name: str, label: str) -> date | None:
+    """The date in the query string or form field ``name``; blank is None, anything unreadable or
+    outside 1900-2100 a 400 naming ``label``."""
+    return parse_date(request.values.get(name), label=label, field=name)

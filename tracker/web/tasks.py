@@ -21,7 +21,7 @@ from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.http.login import current_actor
-from tracker.http.params import to_int
+from tracker.http.params import parse_date, to_int
 from tracker.models import (
     FEEDBACK_CYCLE_LABELS,
     SOURCE_KIND_LABELS,
@@ -433,10 +433,10 @@ def _int(name: str) -> int | None:
 
 
 def _date(name: str, label: str) -> date:
-    try:
-        return date.fromisoformat(_text(name))
-    except ValueError:
-        raise ValidationFailed(f"请填写有效的{label}", fields={name: f"请填写有效的{label}"}) from None
+    day = parse_date(_text(name), label=label, field=name, error=ValidationFailed)
+    if day is None:
+        raise ValidationFailed(f"请填写有效的{label}", fields={name: f"请填写有效的{label}"})
+    return day
 
 
 def _decision() -> bool:
