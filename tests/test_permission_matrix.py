@@ -180,6 +180,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "admin.user_password": ADMIN_OK,
     "admin.user_token_issue": ADMIN_OK,
     "admin.user_token_revoke": ADMIN_OK,
+    # --- the audit viewer: the office and the administrator, nobody else ----------------------
+    "audit.index": OFFICE_ADMIN_200,
+    "audit.export": OFFICE_ADMIN_200,
     # --- the JSON API (bearer tokens) -----------------------------------------------------
     "api.swagger_ui": EVERYONE_200,
     "api.openapi_json": EVERYONE_200,

@@ -13,6 +13,7 @@ from tracker.models import ROLE_LABELS, Role
 from tracker.rules.overdue import light_label
 from tracker.web import (
     admin,
+    audit,
     auth,
     bulletins,
     department,
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     bulletins.bp,
     jobs.bp,
     motions.bp,
+    audit.bp,
 )
 
 

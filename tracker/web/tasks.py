@@ -39,6 +39,7 @@ from tracker.models import (
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
 from tracker.services.actors import Actor, own_part_only, parties
+from tracker.services.auditing.labels import ACTION_LABELS
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.scheduling import cascade
 from tracker.services.tasks import attachments
@@ -78,37 +79,6 @@ def filesize(n: int | None) -> str:
     return f"{n} B"
 
 
-ACTION_LABELS = {
-    "create": "登记立项",
-    "edit_draft": "修改草稿",
-    "delete_draft": "删除草稿",
-    "submit_for_approval": "提交领导审核",
-    "leader_approve": "领导审核同意",
-    "leader_reject": "领导退回修改",
-    "assign": "交办",
-    "acknowledge": "签收",
-    "report": "报送进展",
-    "report_part": "报送协办进展",
-    "request_extension": "申请延期",
-    "approve_extension": "同意延期",
-    "refuse_extension": "不同意延期",
-    "request_close": "申请办结",
-    "approve_close": "审核通过，办结",
-    "return": "审核退回",
-    "suspend": "暂缓办理",
-    "resume": "恢复办理",
-    "cancel": "撤销",
-    "reopen": "复查不合格，重新打开",
-    "request_reassign": "申请改派",
-    "approve_reassign": "同意改派",
-    "refuse_reassign": "不同意改派",
-    "request_change": "申请变更",
-    "approve_change": "同意变更",
-    "refuse_change": "不同意变更",
-    "remind": "催办",
-    "escalate": "督办",
-    "attachment_upload": "上传附件",
-}
 PARTY_LABELS = {Party.OFFICE: "督查室", Party.LEAD: "牵头单位", Party.ASSIST: "协办单位", Party.LEADER: "责任领导"}
 PARTY_ORDER = (Party.OFFICE, Party.LEAD, Party.ASSIST, Party.LEADER)
 
