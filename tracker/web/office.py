@@ -48,6 +48,7 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_name, deadline_state
+from tracker.rules.text import one_line
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.intake import decompose, documents
 from tracker.services.intake.deadlines import describe_recurrence
@@ -452,7 +453,7 @@ def _clean_query(raw: str) -> str:
 def save_view():
     s = get_session()
     actor = current_actor()
-    name = request.form.get("name", "").strip()
+    name = one_line(request.form.get("name", ""))
     query = _clean_query(request.form.get("query", ""))
     back = url_for(".tasks") + (f"?{query}" if query else "")
     if not name or len(name) > 60:
