@@ -25,6 +25,7 @@ from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import (
+    DEADLINE_KIND_LABELS,
     FEEDBACK_CYCLE_LABELS,
     MEETING_KINDS,
     SOURCE_KIND_LABELS,
@@ -541,11 +542,7 @@ def _render_task_form(task: Task | None, values: dict, errors: dict, status: int
         departments=_departments(),
         leaders=_leaders(),
         urgencies=list(Urgency),
-        deadline_kinds={
-            DeadlineKind.DATE.value: "固定日期",
-            DeadlineKind.RECURRING.value: "周期报送",
-            DeadlineKind.ONGOING.value: "长期坚持",
-        },
+        deadline_kinds={k.value: label for k, label in DEADLINE_KIND_LABELS.items()},
         milestones=milestones + [{"title": "", "due_date": ""}],
     ), status
 

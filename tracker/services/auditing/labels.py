@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from tracker import clock
 from tracker.models import (
+    DEADLINE_KIND_LABELS,
     FEEDBACK_CYCLE_LABELS,
     ROLE_LABELS,
     SOURCE_KIND_LABELS,
@@ -196,6 +197,7 @@ _DEPARTMENT_FIELDS = {"lead_department_id", "new_lead_department_id", "assisting
 _DEPARTMENT_FIELDS |= {"department_id"}
 _LEADER_FIELDS = {"leader_ids", "leader_id"}
 _CODED = {
+    "deadline_kind": DEADLINE_KIND_LABELS,
     "urgency": URGENCY_LABELS,
     "feedback_cycle": FEEDBACK_CYCLE_LABELS,
     "role": ROLE_LABELS,
@@ -270,7 +272,7 @@ def changes(before: dict | None, after: dict | None, names: Names) -> list[Chang
     before, after = before or {}, after or {}
     out = []
     for key in sorted(before.keys() | after.keys()):
-        out.append(
-            Change(key, FIELD_LABELS.get(key, key), _one(key, before.get(key), names), _one(key, after.get(key), names))
-        )
+        was, now = _one(key, before.get(key), names), _one(key, after.get(key), names)
+        if was != now:  # "" and None read alike: a creation lists only what it set
+            out.append(Change(key, FIELD_LABELS.get(key, key), was, now))
     return out
