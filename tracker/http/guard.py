@@ -12,8 +12,9 @@ the login guard, CSRF and the views (``init_guard`` is installed first):
   0x80-0x9F of a UTF-8 header are not C1 controls and are not looked at).
 
 A refusal is a 400 with a Chinese message naming the field, in the error page or the API's JSON
-error shape (``tracker.http.errors``). What each character rule is lives in
-``tracker.services.validation``; this module decides only where it applies.
+error shape (``tracker.http.errors``). What a control character is lives in
+``tracker.rules.text`` and the refusal in ``tracker.services.validation``; this module decides
+only where they apply.
 
 Ids in paths: ``<int:…>`` matches at most a 32-bit id here (``BoundedInt``), so a huge number is
 a 404 and never reaches a 32-bit column (the API's converters already carried that bound).
@@ -22,6 +23,7 @@ a 404 and never reaches a 32-bit column (the API's converters already carried th
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
@@ -78,12 +80,19 @@ FIELD_LABELS = {
     "sort": "排序",
     "status": "状态",
     "page": "页码",
+    "percent": "完成进度",
+    "milestone_title": "节点名称",
+    "milestone_due": "节点时限",
+    "base_date": "基准日期",
+    "promise_date": "承诺办结日期",
+    "met_on": "面商日期",
+    "received_on": "收到日期",
 }
 
 
 def label_of(name: str) -> str:
-    """The Chinese name of a field (``milestones.0.title`` is named by its last word)."""
-    words = [w for w in name.split(".") if not w.isdigit()]
+    """The Chinese name of a field: ``milestones.0.title`` and ``rows-3-title`` by their last word."""
+    words = [w for w in re.split(r"[.\-]", name) if w and not w.isdigit()]
     last = words[-1] if words else name
     return FIELD_LABELS.get(last, last[:40])
 
@@ -126,6 +135,7 @@ def check_request() -> None:
             request.get_data(cache=True)  # kept for a view that reads the body itself (the API: 415)
         _check_pairs(request.form.lists(), multiline_values=True)
         for name, upload in request.files.items(multi=True):
+            refuse_control(name, "参数名", "_")
             refuse_control(upload.filename or "", "文件名", name)
     elif request.is_json or not request.mimetype:  # the API reads a body sent with no type as JSON
         raw = request.get_data(cache=True)
