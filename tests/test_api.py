@@ -543,7 +543,11 @@ def test_create_draft_validation_errors_are_422_with_fields(as_, session, d, pay
     "payload, field, label",
     [
         ({"title": "含\u0000字符"}, "title", "标题"),
-        ({"title": "x", "milestones": [{"title": "节点\u0085", "due_date": "2026-12-01"}]}, "milestones.0.title", "标题"),
+        (
+            {"title": "x", "milestones": [{"title": "节点\u0085", "due_date": "2026-12-01"}]},
+            "milestones.0.title",
+            "标题",
+        ),
         ({"title": "x", "requirement": "第一行\n第二行\u0007"}, "requirement", "工作要求"),
         ('{"title": "\\ud800"}', "title", "标题"),  # a lone surrogate: JSON carries it, no database stores it
     ],

@@ -28,8 +28,10 @@ import functools
 import io
 import json
 import logging
+import tempfile
 from collections import defaultdict
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
 import jinja2
@@ -121,9 +123,6 @@ def _route_methods(app) -> list[tuple[str, str]]:
 
 
 def _collect() -> list[tuple[str, str]]:
-    import tempfile
-    from pathlib import Path
-
     tmp = Path(tempfile.mkdtemp(prefix="tracker-fuzz-"))
     return _route_methods(_make_app(f"sqlite:///{tmp / 'routes.db'}", tmp))
 
