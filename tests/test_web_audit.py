@@ -275,3 +275,13 @@ def test_a_day_old_event_is_still_there_after_the_export(app, session, d):
     before = _events(session)
     _client(app, session, d.office).get("/audit/export.xlsx")
     assert _events(session)[1:] == before  # one event more (the export), none changed or gone
+
+
+def test_the_export_reads_block_by_block_to_its_limit(session, d):
+    for i in range(10):
+        audit.record(session, d.office, "remind", entity="task", entity_id=i)
+    session.commit()
+    f_ = search.AuditFilter(action="remind")
+    every = _events(session, action="remind")
+    assert [r.event.id for r in search.export_rows(session, f_, block=3)] == every
+    assert [r.event.id for r in search.export_rows(session, f_, limit=7, block=3)] == every[:7]

@@ -163,11 +163,20 @@ def page(
     return AuditPage(rows, newer=newer, older=older, filter=f)
 
 
-def export_rows(session: Session, f: AuditFilter, limit: int = EXPORT_MAX) -> Iterator[AuditRow]:
-    """Every event matching ``f``, newest first, at most ``limit``, streamed from the database."""
-    stmt = _rows_stmt(f).order_by(AuditEvent.id.desc()).limit(limit).execution_options(yield_per=1000)
-    for e, code, title, dep in session.exec(stmt):
-        yield AuditRow(e, code, title, dep)
+def export_rows(session: Session, f: AuditFilter, limit: int = EXPORT_MAX, block: int = 1000) -> Iterator[AuditRow]:
+    """Every event matching ``f``, newest first, at most ``limit``, read a block at a time by id
+    (a server-side cursor would need a transaction, which a read does not open: tracker/db.py)."""
+    last, n = None, 0
+    while n < limit:
+        stmt = _rows_stmt(f).order_by(AuditEvent.id.desc()).limit(min(block, limit - n))
+        if last is not None:
+            stmt = stmt.where(AuditEvent.id < last)
+        found = session.exec(stmt).all()
+        for e, code, title, dep in found:
+            yield AuditRow(e, code, title, dep)
+        if len(found) < block:
+            return
+        n, last = n + len(found), found[-1][0].id
 
 
 def record_export(session: Session, actor: Actor, f: AuditFilter, rows: int) -> None:
