@@ -55,8 +55,9 @@ class Operation:
 
 OPERATIONS: list[Operation] = []
 
-# Errors any authenticated endpoint can answer, whatever it does.
-COMMON_ERRORS = (401, 403)
+# Errors any authenticated endpoint can answer, whatever it does; 400: the request guard refuses
+# control characters anywhere in a request (tracker/http/guard.py).
+COMMON_ERRORS = (400, 401, 403)
 WRITE_ERRORS = (400, 415, 422)
 
 
