@@ -5,7 +5,8 @@
   fields of input models (``Line``) lose bidi overrides and zero-width characters, so that a
   title cannot display as something other than what it says.
 - Dates: 1900-01-01 to 2100-12-31 (``tracker.rules.periods.DATE_MIN``/``DATE_MAX``), read by
-  ``parse_date`` and the ``Day`` type; anything else is a 400.
+  ``parse_date`` and the ``Day`` type; anything else is a 400 (a form shows it beside the field
+  with its 422).
 - Numbers: ASCII digits only, and short enough to be a 32-bit id (``to_int``, the ``Id`` type).
 - Search words: at most SEARCH_MAX characters (``search_text``).
 - Pydantic input models validated with Chinese messages, one per field (``validate``).
@@ -19,7 +20,7 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
 
 from tracker.errors import BadInput, ValidationFailed
-from tracker.rules.periods import in_range
+from tracker.rules.periods import DATE_MAX, DATE_MIN, in_range
 from tracker.rules.text import control_char, one_line
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,7 +49,7 @@ Line = Annotated[str, BeforeValidator(_line)]
 
 # --- dates ---------------------------------------------------------------------
 
-DATE_RANGE_TEXT = "应在1900年至2100年之间"  # periods.DATE_MIN .. periods.DATE_MAX
+DATE_RANGE_TEXT = f"应在{DATE_MIN.year}年至{DATE_MAX.year}年之间"
 
 
 def _bounded(day: date) -> date:

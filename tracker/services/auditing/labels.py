@@ -193,8 +193,13 @@ FIELD_LABELS = {
 }
 
 _EMPTY = "（空）"
-_DEPARTMENT_FIELDS = {"lead_department_id", "new_lead_department_id", "assisting_department_ids", "department_ids"}
-_DEPARTMENT_FIELDS |= {"department_id"}
+_DEPARTMENT_FIELDS = {
+    "lead_department_id",
+    "new_lead_department_id",
+    "assisting_department_ids",
+    "department_ids",
+    "department_id",
+}
 _LEADER_FIELDS = {"leader_ids", "leader_id"}
 _CODED = {
     "deadline_kind": DEADLINE_KIND_LABELS,
