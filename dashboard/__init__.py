@@ -19,6 +19,7 @@ Row-level permissions are applied inside each callback by the board service.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import dash
@@ -29,6 +30,7 @@ from dashboard.callbacks import register
 from dashboard.layout import layout
 from tracker import clock
 from tracker.db import get_session
+from tracker.http.errors import HTTP_MESSAGES, error_response
 from tracker.http.login import current_actor
 from tracker.http.params import page_number
 from tracker.http.security import CSP, csrf
@@ -86,6 +88,35 @@ def export():
     )
 
 
+def _dependency(item) -> bool:
+    """An input, state or output of a callback request: ``{"id": …, "property": …}``, or a list of
+    them for a wildcard (ALL)."""
+    if isinstance(item, list):
+        return all(_dependency(i) for i in item)
+    return isinstance(item, dict) and isinstance(item.get("id"), (str, dict)) and isinstance(item.get("property"), str)
+
+
+def _callback_body(callback_map: dict) -> bool:
+    """Whether the callback request's body has the shape Dash's dispatcher reads."""
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str) or body["output"] not in callback_map:
+        return False
+    outputs = body.get("outputs", [])
+    changed = body.get("changedPropIds", [])
+    return (
+        all(
+            isinstance(body.get(k, []), list) and all(_dependency(i) for i in body.get(k, []))
+            for k in ("inputs", "state")
+        )
+        and _dependency(outputs if isinstance(outputs, list) else [outputs])
+        and isinstance(changed, list)
+        and all(isinstance(c, str) for c in changed)
+    )
+
+
 def _csp(dash_app) -> str:
     hashes = " ".join(dash_app.csp_hashes())
     return CSP.replace("script-src 'self'", f"script-src 'self' {hashes}")
@@ -108,6 +139,13 @@ def init_dashboard(server: Flask):
     app.layout = layout
     register(app)
     server.register_blueprint(bp)
+
+    @server.errorhandler(dash.exceptions.DependencyException)
+    def _no_such_bundle(exc):
+        # /dashboard/_dash-component-suites/<package>/<path> for a package or file Dash does not
+        # serve: a missing file, not a server error.
+        return error_response(404, "http_404", HTTP_MESSAGES[404])
+
     server.extensions["dash"] = app
 
     dispatch = server.view_functions[PREFIX + "_dash-update-component"]
@@ -126,6 +164,8 @@ def init_dashboard(server: Flask):
             origin = request.headers.get("Origin")
             if not request.is_json or not same_site or (origin and origin != request.host_url.rstrip("/")):
                 abort(400)
+            if request.path == PREFIX + "_dash-update-component" and not _callback_body(app.callback_map):
+                abort(400)  # Dash reads the body as it expects it: anything else was its 500
         return None
 
     @server.after_request

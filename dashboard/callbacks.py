@@ -58,8 +58,15 @@ def _horizon() -> Horizon:
     return Horizon.build(_db(), current_app.config["TRACKER"].due_soon_workdays)
 
 
-def _bf(filters: dict | None) -> BoardFilter:
-    return BoardFilter.from_args(filters or {})
+def _filters(value) -> dict:
+    """The filter store as the browser sent it: a dict of strings, or nothing (the browser is not trusted)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+
+
+def _bf(filters) -> BoardFilter:
+    return BoardFilter.from_args(_filters(filters))
 
 
 # --- filters <-> URL -----------------------------------------------------------------
@@ -70,12 +77,13 @@ def sync_filters(search, *values):
     on back/forward) the URL sets the controls; a control change rewrites the URL."""
     trigger = _trigger()
     if trigger in (None, "url"):
-        bf = BoardFilter.from_args(dict(parse_qsl((search or "").lstrip("?"))))
+        bf = BoardFilter.from_args(dict(parse_qsl(search.lstrip("?") if isinstance(search, str) else "")))
         args = bf.to_args()
         return (dash.no_update, *[args.get(key) for _id, _prop, key in FILTER_CONTROLS], args)
     raw = {
         key: (str(v)[:10] if key in ("due_from", "due_to") and v else v)
         for (_id, _prop, key), v in zip(FILTER_CONTROLS, values)
+        if isinstance(v, (str, int)) and not isinstance(v, bool)
     }
     args = BoardFilter.from_args({k: v for k, v in raw.items() if v not in (None, "")}).to_args()
     query = urlencode(args)
@@ -239,7 +247,7 @@ def update_ranking(_tick=None):
 
 
 def grid_version(filters) -> str:
-    return hashlib.sha1(json.dumps(filters or {}, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:12]
+    return hashlib.sha1(json.dumps(_filters(filters), sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def filter_summary(filters) -> str:
@@ -268,9 +276,9 @@ def replace_grid(filters, shown=None):
     same id over the first now and then lost its first block (the board's browser test saw
     an empty grid under load), so the grid on the page is kept when it already shows this
     filter state."""
-    query = urlencode((filters or {}))
+    query = urlencode(_filters(filters))
     version = grid_version(filters)
-    same = any(isinstance(i, dict) and i.get("v") == version for i in shown or [])
+    same = isinstance(shown, list) and any(isinstance(i, dict) and i.get("v") == version for i in shown)
     return (
         dash.no_update if same else overdue_grid(version),
         "/dashboard/export.xlsx" + (f"?{query}" if query else ""),
@@ -317,13 +325,16 @@ def navigate(dept, leader, kind, meeting, cells):
     """A bar opens the list it counts; a grid row's code or title opens the task."""
     trigger = _trigger()
     if isinstance(trigger, dict):
-        for cell in cells or []:
-            if cell and cell.get("colId") in ("code", "title") and str(cell.get("rowId", "")).isdigit():
-                return f"/tasks/{cell['rowId']}"
+        for cell in cells if isinstance(cells, list) else []:
+            if isinstance(cell, dict) and cell.get("colId") in ("code", "title"):
+                row_id = str(cell.get("rowId", ""))
+                if row_id.isascii() and row_id.isdigit() and len(row_id) <= 9:
+                    return f"/tasks/{row_id}"
         raise dash.exceptions.PreventUpdate
     clicks = dict(zip(GRAPHS, (dept, leader, kind, meeting)))
-    points = (clicks.get(trigger) or {}).get("points") or []
-    url = points[0].get("customdata") if points else None
+    click = clicks.get(trigger)
+    points = click.get("points") if isinstance(click, dict) else None
+    url = points[0].get("customdata") if isinstance(points, list) and points and isinstance(points[0], dict) else None
     if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
         return url
     raise dash.exceptions.PreventUpdate
@@ -333,15 +344,16 @@ def remind_selected(n_clicks, selected_lists):
     """催办 the lead department of every selected task; one unit of work for the click."""
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
-    selected = [row for rows in (selected_lists or []) for row in (rows or [])]
+    lists = selected_lists if isinstance(selected_lists, list) else []
+    selected = [row for rows in lists if isinstance(rows, list) for row in rows]
     if not selected:
         return html.Span("请先勾选要催办的事项", className="text-warning")
     session, actor = _db(), current_actor()
     done, refused = [], []
     for row in selected[:200]:
         task_id = row.get("id") if isinstance(row, dict) else None
-        if not isinstance(task_id, int):
-            continue
+        if not isinstance(task_id, int) or isinstance(task_id, bool) or not 0 < task_id < 2**31:
+            continue  # not an id any row can have
         try:
             with session.begin_nested():
                 task_chasing.remind(session, actor, task_id, "督办看板催办")

@@ -200,6 +200,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "account.admin_revoke_all": ADMIN_OK,
     "account.throttled": OFFICE_ADMIN_200,
     "account.unlock": OFFICE_ADMIN_OK,
+    # --- the audit viewer: the office and the administrator, nobody else ----------------------
+    "audit.index": OFFICE_ADMIN_200,
+    "audit.export": OFFICE_ADMIN_200,
     # --- the JSON API (bearer tokens) -----------------------------------------------------
     "api.swagger_ui": EVERYONE_200,
     "api.openapi_json": EVERYONE_200,

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask_wtf.csrf import generate_csrf
 from sqlmodel import select
+from werkzeug.routing import IntegerConverter
 
 from tests import factories as f
 from tests.webutil import csrf_from, login, post
@@ -29,7 +30,7 @@ DASH_DISPATCH = "/dashboard/_dash-update-component"
 def _fill(rule) -> str:
     values = {}
     for arg, conv in rule._converters.items():
-        values[arg] = 1 if type(conv).__name__ == "IntegerConverter" else "2026-10-01" if arg == "day" else "x"
+        values[arg] = 1 if isinstance(conv, IntegerConverter) else "2026-10-01" if arg == "day" else "x"
     return rule.build(values)[1]
 
 

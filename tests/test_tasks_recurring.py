@@ -112,7 +112,7 @@ def test_reminders_cli_dry_run_then_real_run(app, session):
     off = runner.invoke(args=["reminders", "run", "--date", "2026-10-03", "--json"])
     assert json.loads(off.stdout)["rules.workday"] == 0
     bad = runner.invoke(args=["reminders", "run", "--date", "2026-02-30"])
-    assert bad.exit_code != 0 and "日期无效" in bad.output
+    assert bad.exit_code != 0 and "日期不是有效日期" in bad.output
     once = runner.invoke(args=["scheduler", "--once", "nope"])
     assert once.exit_code != 0 and "未知任务" in once.output
 

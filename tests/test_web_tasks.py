@@ -517,7 +517,9 @@ def test_extension_request_and_decision(app, session, d):
     bad = act(lead, task.id, "extension", {"new_due_date": "2026-12-01", "reason": "资金未到位"})
     assert bad.status_code == 422 and "应晚于当前完成时限" in body(bad)
     bad = act(lead, task.id, "extension", {"new_due_date": "下个月", "reason": "资金未到位"})
-    assert bad.status_code == 422 and "请填写有效的新的完成时限" in body(bad)
+    assert bad.status_code == 422 and "新的完成时限不是有效日期" in body(bad)
+    bad = act(lead, task.id, "extension", {"new_due_date": "9999-12-31", "reason": "资金未到位"})
+    assert bad.status_code == 422 and "新的完成时限应在1900年至2100年之间" in body(bad)
     assert session.scalar(select(func.count()).select_from(ExtensionRequest)) == 0
     resp = act(lead, task.id, "extension", {"new_due_date": "2026-12-18", "reason": "资金未到位"})
     assert "延期申请已提交" in flashed(lead, resp)

@@ -9,10 +9,17 @@ from datetime import date
 
 import click
 
+from tracker.errors import ValidationFailed
+from tracker.services import validation
+
 
 def parse_date(value: str, what: str) -> date:
-    """An ISO date (YYYY-MM-DD); anything else is a usage error naming ``what`` in Chinese."""
+    """An ISO date (YYYY-MM-DD) from 1900 to 2100 (``services.validation.parse_date``); anything
+    else is a usage error naming ``what`` in Chinese."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{what}不是有效日期（应为 YYYY-MM-DD）：{value}") from None
+        day = validation.parse_date(value, label=what, error=ValidationFailed)
+    except ValidationFailed as exc:
+        raise click.BadParameter(exc.message) from None
+    if day is None:
+        raise click.BadParameter(f"请填写{what}（YYYY-MM-DD）")
+    return day

@@ -12,17 +12,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from tracker import clock, db
+from tracker.cli_args import parse_date
 from tracker.jobs import JOB_LABELS, JOBS, build_scheduler, run_job
 from tracker.services.chasing.reminders import run_rules
 
 
 def _day(value: str | None) -> date:
-    if not value:
-        return clock.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"日期无效（应为 YYYY-MM-DD）：{value}") from None
+    return parse_date(value, "日期") if value else clock.today()
 
 
 def _print_run(run) -> None:

@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 
 from importers.mapping import FIELD_LABELS, LEDGER_FIELDS
 from tracker import db
+from tracker.cli_args import parse_date
 from tracker.errors import DomainError
 from tracker.rules.overdue import Horizon
 from tracker.services.actors import SYSTEM
@@ -36,12 +37,7 @@ departments = AppGroup("departments", help="单位名录：导入单位、简称
 
 
 def _date_option(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"不是有效日期（应为 YYYY-MM-DD）：{value}") from None
+    return parse_date(value, "日期") if value else None
 
 
 def _progress(label: str):

@@ -23,6 +23,15 @@ class ValidationFailed(DomainError):
     http_status = 422
 
 
+class BadInput(ValidationFailed):
+    """Input no form could mean: a control character, a date outside 1900-2100, an unreadable
+    week. 400 rather than 422: the request itself is unreadable. A form that shows errors beside
+    its fields still catches it as a ValidationFailed."""
+
+    code = "bad_input"
+    http_status = 400
+
+
 class NotFound(DomainError):
     code = "not_found"
     http_status = 404

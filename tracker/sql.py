@@ -30,3 +30,9 @@ def id_in(column, name: str, pg: bool, item_type=sa.Integer) -> sa.ColumnElement
     if pg:
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(item_type)))
     return column.in_(sa.bindparam(name, expanding=True))
+
+
+def contains_pattern(text: str) -> str:
+    """``%text%`` for ``ilike(pattern, escape="\\")``: the text's own ``%``, ``_`` and ``\\`` match
+    themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -157,49 +157,6 @@ STATUS_LABELS: dict[str, dict[Status, str]] = {
 # What the timeline says was done, in the past tense, for each audited action (a step of the
 # table above, a decision on a request, a motion's own step): the task page and the 409 that
 # tells who got there first (``services/tasks/settled.py``) speak the same words.
-ACTION_LABELS = {
-    "create": "登记立项",
-    "edit_draft": "修改草稿",
-    "delete_draft": "删除草稿",
-    "submit_for_approval": "提交领导审核",
-    "leader_approve": "领导审核同意",
-    "leader_reject": "领导退回修改",
-    "assign": "交办",
-    "acknowledge": "签收",
-    "report": "报送进展",
-    "report_part": "报送协办进展",
-    "request_extension": "申请延期",
-    "approve_extension": "同意延期",
-    "refuse_extension": "不同意延期",
-    "request_close": "申请办结",
-    "approve_close": "审核通过，办结",
-    "return": "审核退回",
-    "suspend": "暂缓办理",
-    "resume": "恢复办理",
-    "cancel": "撤销",
-    "reopen": "复查不合格，重新打开",
-    "request_reassign": "申请改派",
-    "approve_reassign": "同意改派",
-    "refuse_reassign": "不同意改派",
-    "request_change": "申请变更",
-    "approve_change": "同意变更",
-    "refuse_change": "不同意变更",
-    "remind": "催办",
-    "escalate": "督办",
-    "attachment_upload": "上传附件",
-    # accounts (entity "user"): tracker/services/accounts/, organisation/directory.py
-    "login": "登录",
-    "login_failed": "登录失败",
-    "logout": "退出登录",
-    "logout_everywhere": "退出所有设备",
-    "session_revoked": "登录会话被下线",
-    "password_changed": "修改密码",
-    "password_change": "修改密码",  # the name before password_changed, in older rows
-    "password_reset": "重置密码",
-    "role_changed": "调整角色或所属单位",
-    "user_update": "修改用户信息",
-    "account_unlocked": "解除登录限制",
-}
 
 PARTY_VIEW = {
     P.OFFICE: "office",

@@ -13,11 +13,12 @@ from typing import Any, Callable, TypeVar
 from flask import current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from tracker.errors import DomainError, ValidationFailed
+from tracker.errors import BadInput, DomainError, ValidationFailed
+from tracker.services.validation import DATE_RANGE_TEXT, ID_MAX, is_date_range_error
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; larger numbers cannot name a row
+MAX_ID = ID_MAX  # ids are 32-bit integer columns; larger numbers cannot name a row
 ID_CONVERTER = f"int(min=1, max={MAX_ID})"
 
 
@@ -54,8 +55,9 @@ class Operation:
 
 OPERATIONS: list[Operation] = []
 
-# Errors any authenticated endpoint can answer, whatever it does.
-COMMON_ERRORS = (401, 403)
+# Errors any authenticated endpoint can answer, whatever it does; 400: the request guard refuses
+# control characters anywhere in a request (tracker/http/guard.py).
+COMMON_ERRORS = (400, 401, 403)
 WRITE_ERRORS = (400, 415, 422)
 
 
@@ -190,6 +192,8 @@ def _message(err: dict) -> str:
         return "应为 true 或 false"
     if kind.startswith("date") or kind.startswith("datetime"):
         return "应为有效日期（YYYY-MM-DD）"
+    if kind == "value_error" and str(ctx.get("error", "")) == DATE_RANGE_TEXT:
+        return DATE_RANGE_TEXT
     if kind == "greater_than_equal":
         return f"不能小于 {ctx.get('ge')}"
     if kind == "less_than_equal":
@@ -229,43 +233,22 @@ def validation_failed(fields: dict[str, str], *, code: str | None = None) -> Val
     return ValidationFailed(f"请求参数有误：{first}", fields=fields, code=code)
 
 
-def _bad_strings(value: Any, path: str, out: dict[str, str]) -> None:
-    """NUL and lone surrogates pass JSON and pydantic but no database stores them."""
-    if isinstance(value, str):
-        if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-            out.setdefault(path or "_", "含有不允许的控制字符")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _bad_strings(k, path or "_", out)
-            _bad_strings(v, f"{path}.{k}" if path else str(k), out)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _bad_strings(v, f"{path}.{i}" if path else str(i), out)
-
-
-def check_strings(value: Any) -> None:
-    bad: dict[str, str] = {}
-    _bad_strings(value, "", bad)
-    if bad:
-        raise validation_failed(bad)
-
-
 def json_body() -> dict:
     """The request body as a JSON object: 415 for another media type, 400 when it
     is not JSON at all, 422 when it is JSON but not an object. No body reads as {}."""
     raw = request.get_data(cache=True)
+    mimetype = request.mimetype or ""
+    sent = raw.strip() or request.content_length  # an upload was read as a form before any view
+    if sent and mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("请求体应为 JSON（Content-Type: application/json）")
     if not raw.strip():
         return {}
-    mimetype = request.mimetype or ""
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise UnsupportedMediaType("请求体应为 JSON（Content-Type: application/json）")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedBody("请求体不是有效的 JSON") from exc
     if not isinstance(data, dict):
         raise validation_failed({"_": "请求体应为 JSON 对象"})
-    check_strings(data)
     return data
 
 
@@ -274,6 +257,8 @@ def parse(model: type[M], data: Any, *, strip_tag: bool = False, code: str | Non
         return model.model_validate(data)
     except ValidationError as exc:
         fields = field_errors(exc, strip_tag=strip_tag)
+        if any(is_date_range_error(e) for e in exc.errors()):  # no office date at all: 400
+            raise BadInput(f"请求参数有误：{next(iter(fields.values()))}", fields=fields) from exc
         unknown_action = any(e["type"] in ("union_tag_invalid", "union_tag_not_found") for e in exc.errors())
         raise validation_failed(fields, code=code or ("unknown_action" if unknown_action else None)) from exc
 
@@ -291,5 +276,4 @@ def query(model: type[M]) -> M:
             continue
         origin = getattr(info.annotation, "__origin__", None)
         data[name] = request.args.getlist(key) if origin is list else request.args.get(key)
-    check_strings(data)
     return parse(model, data)

@@ -23,7 +23,8 @@ SWAGGER_UI = "vendor/swagger-ui-5.35.0"
 REF = "#/components/schemas/{model}"
 
 ERROR_DESCRIPTIONS = {
-    400: "请求有误：请求体不是有效的 JSON（malformed_json），或以登录会话调用修改操作时缺少有效的 "
+    400: "请求有误：参数、请求体或请求头含有不可见的控制字符，或日期不在 1900—2100 年之间（bad_input，"
+    "fields 指出字段）；请求体不是有效的 JSON（malformed_json）；或以登录会话调用修改操作时缺少有效的 "
     "X-CSRFToken 请求头（csrf_failed）",
     401: "未登录，或访问令牌无效、已吊销（unauthorized）",
     403: "无权执行（forbidden），或须先修改初始密码（password_change_required）",

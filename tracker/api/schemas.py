@@ -13,15 +13,14 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from tracker.api.core import MAX_ID
 from tracker.models import DeadlineKind, FeedbackCycle, Role, SourceKind, Urgency
 from tracker.rules.overdue import Light
 from tracker.services.tasks.lifecycle import MilestoneInput, ReportInput, TaskInput
 from tracker.services.tasks.queries import MAX_PER_PAGE, SORTS
 from tracker.services.tasks.sources import SourceInput
+from tracker.services.validation import Day, Id, Line
 from tracker.workflow import Action, Status
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Note = Annotated[str, Field(max_length=5000)]
 Reason = Annotated[str, Field(max_length=5000, description="不能为空")]
 
@@ -91,8 +90,8 @@ class TaskQuery(BaseModel):
     source_id: Optional[Id] = Field(default=None, description="任务来源")
     source_kind: Optional[SourceKind] = Field(default=None, description="来源类型")
     urgency: Optional[Urgency] = None
-    due_from: Optional[date] = Field(default=None, description="完成时限不早于")
-    due_to: Optional[date] = Field(default=None, description="完成时限不晚于")
+    due_from: Optional[Day] = Field(default=None, description="完成时限不早于")
+    due_to: Optional[Day] = Field(default=None, description="完成时限不晚于")
     q: str = Field(default="", max_length=100, description="在名称、工作要求、编号中检索")
     sort: Literal[tuple(SORTS)] = Field(default="due", description="排序，前缀 - 表示倒序")  # type: ignore[valid-type]
     page: int = Field(default=1, ge=1, le=100_000)
@@ -317,7 +316,7 @@ class RequestExtensionAct(_Act):
     """申请延期（牵头单位，须在时限届满前）"""
 
     action: Literal["request_extension"]
-    new_due_date: date
+    new_due_date: Day
     reason: Reason
 
 
@@ -404,7 +403,7 @@ class RequestChangeAct(_Act):
     reason: Reason
     lead_department_id: Optional[Id] = None
     requirement: Optional[Annotated[str, Field(max_length=50_000)]] = None
-    title: Optional[Annotated[str, Field(max_length=200)]] = None
+    title: Optional[Annotated[Line, Field(max_length=200)]] = None
 
 
 class DecideChangeAct(_Act):

@@ -2,10 +2,10 @@
 (``tracker.api``) and the board (``dashboard``).
 
 Who the caller is and the login guard (``login``), the trusted-browser cookie of login
-throttling (``devices``), one error shape for JSON and HTML (``errors``), CSRF and the security
-headers (``security``), the request log (``requestlog``), reading numbers from requests
-(``params``) and one change per submission (``idempotency``). Nothing here imports a front; the
-fronts import this.
+throttling (``devices``), one error shape for JSON and HTML (``errors``), the input guard
+(``guard``), CSRF and the security headers (``security``), the request log (``requestlog``),
+reading numbers and dates from requests (``params``) and one change per submission
+(``idempotency``). Nothing here imports a front; the fronts import this.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 from tracker.http.errors import register_error_handlers
+from tracker.http.guard import init_guard
 from tracker.http.idempotency import init_idempotency
 from tracker.http.login import init_login
 from tracker.http.requestlog import init_request_log
@@ -25,6 +26,7 @@ def init_http(app: Flask) -> None:
     app.json.ensure_ascii = False
     register_error_handlers(app)
     init_request_log(app)
+    init_guard(app)  # before CSRF, the login guard and every view: nothing reads unchecked input
     init_security(app)
     init_login(app)
     init_idempotency(app)  # after the login guard: a submission's key belongs to its user

@@ -1,17 +1,14 @@
-"""Numbers from query strings and forms, one way everywhere.
+"""Numbers and dates from query strings and forms, one way everywhere.
 
-Only ASCII digits count: ``"²".isdigit()`` is true but ``int("²")`` raises, which
-once turned ``?page=²`` into a 500. Bounded, so a huge number is not an id.
+The rules (ASCII digits only, bounded; dates 1900-2100) are ``tracker.services.validation``'s,
+which the fronts reach through here; a page number is the fronts' own.
 """
 
 from __future__ import annotations
 
+from tracker.services.validation import parse_date, to_int
 
-def to_int(value, *, max_digits: int = 9) -> int | None:
-    text = str(value or "").strip()
-    if text.isascii() and text.isdigit() and len(text) <= max_digits:
-        return int(text)
-    return None
+__all__ = ["page_number", "parse_date", "to_int"]
 
 
 def page_number(value) -> int:

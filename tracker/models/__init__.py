@@ -65,6 +65,7 @@ from tracker.models.supervision import (
     WeeklySchedule,
 )
 from tracker.models.tasks import (
+    DEADLINE_KIND_LABELS,
     FEEDBACK_CYCLE_LABELS,
     MEETING_KINDS,
     SOURCE_KIND_LABELS,
@@ -96,6 +97,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "ROLE_LABELS",
     "SOURCE_KIND_LABELS",
+    "DEADLINE_KIND_LABELS",
     "URGENCY_LABELS",
     "ApiToken",
     "AppSetting",

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Optional
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from tracker.models.base import _json, _opt_ts, _ts
@@ -134,7 +135,14 @@ class ImportJob(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: one row for every change, written in the change's transaction."""
+    """Append-only: one row for every change, written in the change's transaction. The ORM
+    refuses to change or delete one (``_append_only`` below); the audit viewer reads them newest
+    first by id, per person or per action through the indexes below."""
+
+    __table_args__ = (
+        sa.Index("ix_auditevent_actor_id_id", "actor_id", "id"),
+        sa.Index("ix_auditevent_action_id", "action", "id"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _ts(index=True)
@@ -172,3 +180,20 @@ class Submission(SQLModel, table=True):
     content_type: str = Field(default="", max_length=120)
     body: str = Field(default="", sa_type=sa.Text)
     flashes: Optional[list] = _json()  # the messages the first answer flashed: [[category, text]]
+
+
+class AppendOnly(RuntimeError):
+    """An attempt to change or delete an audit event: a bug, never a user's doing."""
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper, _connection, target: AuditEvent) -> None:
+    raise AppendOnly(f"audit events are append-only (event {target.id})")
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _no_bulk_change(state) -> None:
+    """``update(AuditEvent)`` / ``delete(AuditEvent)`` through a session, refused like a flush."""
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers if m is not None):
+        raise AppendOnly("audit events are append-only")

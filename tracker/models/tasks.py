@@ -84,6 +84,13 @@ class DeadlineKind(StrEnum):
     ONGOING = "ongoing"  # 长期坚持 / 持续推进: no end date, periodic reports
 
 
+DEADLINE_KIND_LABELS = {
+    DeadlineKind.DATE: "固定日期",
+    DeadlineKind.RECURRING: "周期报送",
+    DeadlineKind.ONGOING: "长期坚持",
+}
+
+
 class FeedbackCycle(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"

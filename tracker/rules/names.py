@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from tracker.rules.text import strip_invisible
+
 __all__ = [
     "ASSIST",
     "CONJUNCTION",
@@ -72,8 +74,10 @@ _BRACKETS = str.maketrans("【】〔〕[]", "()()()")
 
 
 def normalise_name(text: str) -> str:
-    """NFKC (full-width to half-width) and no inner spaces: how names are compared."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
+    """NFKC (full-width to half-width), no inner spaces and nothing that draws nothing (a
+    zero-width space or a bidi override would make two names that look the same differ): how
+    names are stored and compared."""
+    return "".join(unicodedata.normalize("NFKC", strip_invisible(text or "")).split())
 
 
 def nfkc(text: str) -> str:

@@ -16,6 +16,16 @@ from datetime import date, timedelta
 
 QUARTER_NAMES = ("一", "二", "三", "四")
 
+# The days any office date can be. Outside them no date means anything here, and near the ends of
+# ``datetime.date`` a week or a working day later overflows (9999-12-31 + 1 day is an error).
+# Input is refused outside them (``tracker.services.validation``).
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+
+
+def in_range(day: date) -> bool:
+    return DATE_MIN <= day <= DATE_MAX
+
 
 @dataclass(frozen=True)
 class Period:
@@ -73,14 +83,16 @@ _WEEK_KEY = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
 def week_of_key(text: str) -> Period | None:
-    """The week a ``week_key`` names (``2026-W48``, ``2026W48``), or None if it names none."""
+    """The week a ``week_key`` names (``2026-W48``, ``2026W48``), or None if it names none
+    (or one outside DATE_MIN..DATE_MAX)."""
     m = _WEEK_KEY.match(text or "")
     if not m:
         return None
     try:
-        return week_of(date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
+        monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
         return None
+    return week_of(monday) if in_range(monday) else None
 
 
 def month_of(day: date) -> Period:

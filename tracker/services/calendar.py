@@ -24,6 +24,7 @@ from tracker.rules.periods import weekday_name
 from tracker.rules.time_limits import due_after
 from tracker.services import audit
 from tracker.services.actors import Actor
+from tracker.services.validation import to_int
 from tracker.shared_sql import prime
 
 # --- the calendar, cached per process behind a version read from the database ----
@@ -455,11 +456,9 @@ def _preset_fields(
         fields["urgency"] = "紧急程度无效"
     if len(basis) > 80:
         fields["basis"] = "依据不能超过 80 个字"
-    try:
-        sort_order = int(str(sort_order).strip() or 0)
-    except ValueError:
-        sort_order = None
-        fields["sort_order"] = "排序须为整数"
+    sort_order = to_int(str(sort_order).strip() or "0", signed=True)  # a 32-bit column: at most nine digits
+    if sort_order is None:
+        fields["sort_order"] = "排序须为不超过九位的整数"
     return fields, amount, sort_order
 
 

@@ -14,6 +14,7 @@ from tracker.rules.overdue import light_label
 from tracker.web import (
     account,
     admin,
+    audit,
     auth,
     bulletins,
     department,
@@ -47,6 +48,7 @@ BLUEPRINTS = (
     bulletins.bp,
     jobs.bp,
     motions.bp,
+    audit.bp,
 )
 
 

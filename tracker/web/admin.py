@@ -11,7 +11,6 @@ after a rollback, so nothing is half-saved.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,7 +21,7 @@ from tracker.db import get_session
 from tracker.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tracker.http import idempotency
 from tracker.http.login import current_actor
-from tracker.http.params import to_int
+from tracker.http.params import parse_date, to_int
 from tracker.models import (
     DEPARTMENT_KIND_LABELS,
     ROLE_LABELS,
@@ -86,10 +85,10 @@ def _int(value: str | None, field: str, default: int = 0) -> int:
     text = (value or "").strip()
     if not text:
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationFailed("须为整数", fields={field: "须为整数"}) from None
+    number = to_int(text, signed=True)
+    if number is None:
+        raise ValidationFailed("须为不超过九位的整数", fields={field: "须为整数"})
+    return number
 
 
 def _opt_id(value: str | None) -> int | None:
@@ -660,8 +659,8 @@ def holiday_set():
 @bp.post("/holidays/day/<day>/remove")
 def holiday_remove(day: str):
     try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
+        parsed = parse_date(day, label="日期", field="day")
+    except ValidationFailed:
         abort(404)
     db = get_session()
     if db.get(Holiday, parsed) is None:

@@ -18,7 +18,7 @@ from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, NotPermitted, ValidationFailed
 from tracker.http.login import current_actor
-from tracker.http.params import to_int
+from tracker.http.params import parse_date, to_int
 from tracker.models import Department, Leader, Role, Task
 from tracker.services.ledger import jobs as import_svc
 from tracker.services.motions import handling as motions
@@ -33,14 +33,11 @@ bp = Blueprint("motions", __name__, url_prefix="/motions")
 FILTER_ARGS = ("kind", "session", "department_id", "category", "key", "stage")
 
 
+DATE_LABELS = {"met_on": "面商日期", "promise_date": "承诺办结日期", "received_on": "收到日期"}
+
+
 def _date(name: str) -> date | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("日期格式应为 2026-05-06", fields={name: "日期格式有误"}) from None
+    return parse_date(request.form.get(name), label=DATE_LABELS.get(name, "日期"), field=name, error=ValidationFailed)
 
 
 def _done(motion_id: int, fn):
@@ -67,7 +64,7 @@ def index():
     s = get_session()
     actor = current_actor()
     a = request.args
-    dep = a.get("department_id", type=int)
+    dep = to_int(a.get("department_id"))
     rows = motions.list_motions(
         s,
         actor,
@@ -199,7 +196,7 @@ def unit_action(motion_id: int):
             )
             return "答复已提交督查室审核"
         if step == "reassign":
-            dep = f.get("suggested_department_id", type=int)
+            dep = to_int(f.get("suggested_department_id"))
             motions.request_reassign(s, actor, motion_id, f.get("reason", ""), dep)
             return "改派申请已提交督查室"
         if step == "promise":
@@ -223,7 +220,7 @@ def office_action(motion_id: int):
                 actor,
                 motion_id,
                 step == "approve_reassign",
-                f.get("new_lead_department_id", type=int),
+                to_int(f.get("new_lead_department_id")),
                 f.get("note", ""),
             )
             return "改派申请已处理"

@@ -22,6 +22,7 @@ NAV = [
     ("leader.portfolio", "分管事项", {Role.LEADER}),
     ("dashboard", "督办看板", {Role.SUPERVISOR, Role.LEADER, Role.CLERK}),
     ("admin.index", "系统管理", {Role.SUPERVISOR, Role.ADMIN}),
+    ("audit.index", "审计日志", {Role.SUPERVISOR, Role.ADMIN}),
 ]
 
 

@@ -25,6 +25,7 @@ from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.http.login import current_actor
 from tracker.http.params import to_int
 from tracker.models import (
+    DEADLINE_KIND_LABELS,
     FEEDBACK_CYCLE_LABELS,
     MEETING_KINDS,
     SOURCE_KIND_LABELS,
@@ -48,6 +49,7 @@ from tracker.models import (
 )
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices, level_name
 from tracker.rules.overdue import LIGHT_LABELS, Horizon, Light, deadline_name, deadline_state
+from tracker.rules.text import one_line
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.ledger.export import export_ledger
 from tracker.services.tasks import lifecycle as task_svc
@@ -380,7 +382,7 @@ def _clean_query(raw: str) -> str:
 def save_view():
     s = get_session()
     actor = current_actor()
-    name = request.form.get("name", "").strip()
+    name = one_line(request.form.get("name", ""))
     query = _clean_query(request.form.get("query", ""))
     back = url_for(".tasks") + (f"?{query}" if query else "")
     if not name or len(name) > 60:
@@ -468,11 +470,7 @@ def _render_task_form(task: Task | None, values: dict, errors: dict, status: int
         departments=_departments(),
         leaders=_leaders(),
         urgencies=list(Urgency),
-        deadline_kinds={
-            DeadlineKind.DATE.value: "固定日期",
-            DeadlineKind.RECURRING.value: "周期报送",
-            DeadlineKind.ONGOING.value: "长期坚持",
-        },
+        deadline_kinds={k.value: label for k, label in DEADLINE_KIND_LABELS.items()},
         milestones=milestones + [{"title": "", "due_date": ""}],
     ), status
 

@@ -22,7 +22,7 @@ from tracker import clock
 from tracker.db import get_session
 from tracker.errors import DomainError, ValidationFailed
 from tracker.http.login import current_actor
-from tracker.http.params import to_int
+from tracker.http.params import parse_date, to_int
 from tracker.models import Department, Leader, Role
 from tracker.services.scheduling import cascade, meeting
 from tracker.services.scheduling import weekly as svc
@@ -65,13 +65,7 @@ def _int(value) -> int | None:
 
 
 def _date(value: str | None, field: str, label: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{label}不是有效日期：{value}", fields={field: "日期无效"}) from None
+    return parse_date(value, label=label, field=field, error=ValidationFailed)
 
 
 def _week_arg():
@@ -126,12 +120,7 @@ def _render_week(week: svc.Week, *, errors: dict | None = None, form: dict | Non
 @bp.get("/")
 def week():
     _only(READERS)
-    try:
-        wk = _week_arg()
-    except ValidationFailed as exc:
-        flash(exc.message, "error")
-        wk = svc.Week.of(clock.today())
-    return _render_week(wk)
+    return _render_week(_week_arg())  # an unreadable week is a 400 (BadInput), not another week
 
 
 @bp.get("/weeks")
@@ -275,12 +264,16 @@ def record_meeting():
     return redirect(_week_url(wk) + "#meeting")
 
 
+class NotGenerated(ValidationFailed):
+    """The week has no schedule yet: back to its page, which offers to generate it."""
+
+
 def _data_for_export():
     s = get_session()
     wk = _week_arg()
     schedule = svc.get_schedule(s, wk)
     if schedule is None:
-        raise ValidationFailed(f"{wk.label}尚未生成调度清单，请先生成", fields={"week": "未生成"})
+        raise NotGenerated(f"{wk.label}尚未生成调度清单，请先生成", fields={"week": "未生成"})
     return wk, meeting.as_dict(s, schedule, current_actor())
 
 
@@ -290,7 +283,7 @@ def export():
 
     try:
         wk, data = _data_for_export()
-    except ValidationFailed as exc:
+    except NotGenerated as exc:
         flash(exc.message, "error")
         return redirect(url_for(".week", week=request.args.get("week", "")))
     out = io.BytesIO()
@@ -309,7 +302,7 @@ def print_view():
     _only(READERS)
     try:
         wk, data = _data_for_export()
-    except ValidationFailed as exc:
+    except NotGenerated as exc:
         flash(exc.message, "error")
         return redirect(url_for(".week", week=request.args.get("week", "")))
     return render_template(
@@ -369,9 +362,9 @@ def cascade_create(task_id: int):
         if not title and not due_raw:
             continue
         try:
-            due = date.fromisoformat(due_raw) if due_raw else None
-        except ValueError:
-            errors[f"row-{i + 1}-due_date"] = f"第 {i + 1} 行：完成时限不是有效日期"
+            due = parse_date(due_raw, label="完成时限", field=f"row-{i + 1}-due_date", error=ValidationFailed)
+        except ValidationFailed as exc:
+            errors[f"row-{i + 1}-due_date"] = f"第 {i + 1} 行：{exc.fields[f'row-{i + 1}-due_date']}"
             due = None
         rows.append({"title": title, "due_date": due, "requirement": requirement})
     try:

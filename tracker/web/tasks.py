@@ -22,7 +22,7 @@ from tracker.db import get_session
 from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.http.errors import error_response
 from tracker.http.login import current_actor
-from tracker.http.params import to_int
+from tracker.http.params import parse_date, to_int
 from tracker.models import (
     FEEDBACK_CYCLE_LABELS,
     SOURCE_KIND_LABELS,
@@ -40,13 +40,14 @@ from tracker.models import (
 from tracker.rules.ladder import MANUAL_DEFAULT_LEVEL, level_choices
 from tracker.rules.overdue import Horizon, light_label
 from tracker.services.actors import Actor, own_part_only, parties
+from tracker.services.auditing.labels import ACTION_LABELS
 from tracker.services.chasing import by_hand as task_chasing
 from tracker.services.scheduling import cascade
 from tracker.services.tasks import attachments, queries
 from tracker.services.tasks import lifecycle as svc
 from tracker.services.tasks import page as taskpage
 from tracker.services.tasks import requests as task_requests
-from tracker.workflow import ACTION_LABELS, OPEN, Action, Party, allowed, status_label
+from tracker.workflow import OPEN, Action, Party, allowed, status_label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -408,10 +409,10 @@ def _int(name: str) -> int | None:
 
 
 def _date(name: str, label: str) -> date:
-    try:
-        return date.fromisoformat(_text(name))
-    except ValueError:
-        raise ValidationFailed(f"请填写有效的{label}", fields={name: f"请填写有效的{label}"}) from None
+    day = parse_date(_text(name), label=label, field=name, error=ValidationFailed)
+    if day is None:
+        raise ValidationFailed(f"请填写有效的{label}", fields={name: f"请填写有效的{label}"})
+    return day
 
 
 def _decision() -> bool:

@@ -71,7 +71,7 @@ def parse_period(kind: str, period: str) -> tuple[str, date, date]:
             raise ValidationFailed(f"周次格式应为“2026-W48”（ISO周），收到“{period}”", fields={"period": "周次无效"})
         return periods.week_key(week.start), week.start, week.end
     m = _MONTH.match(text)
-    if m and 1 <= int(m[2]) <= 12:
+    if m and 1 <= int(m[2]) <= 12 and periods.in_range(date(int(m[1]), int(m[2]), 1)):
         month = periods.month_of(date(int(m[1]), int(m[2]), 1))
         return f"{month.start.year}-{month.start.month:02d}", month.start, month.end
     raise ValidationFailed(f"月份格式应为“2026-11”，收到“{period}”", fields={"period": "月份无效"})

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlmodel import Session
 
@@ -34,6 +33,7 @@ from tracker.services.intake.roles import Party, read_roles
 from tracker.services.intake.timing import find_deadline
 from tracker.services.organisation.resolve import DepartmentResolver, LeaderResolver, NameScanner
 from tracker.services.tasks import lifecycle as tasks
+from tracker.services.validation import parse_date
 
 MINUTES, INSTRUCTION = "minutes", "instruction"
 Span = tuple[int, int]
@@ -601,9 +601,9 @@ def _resolve_deadline(r: Resolvers, source: Source, row: DraftRow) -> None:
     typed = row.due_date.strip()
     if typed:
         try:
-            typed_date = date.fromisoformat(typed)
-        except ValueError:
-            row.errors["deadline_text"] = f"完成日期“{typed}”不是有效日期"
+            typed_date = parse_date(typed, label="完成日期", field="due_date", error=ValidationFailed)
+        except ValidationFailed as exc:
+            row.errors["deadline_text"] = exc.message
             return
     overridden = bool(typed) and typed != row.parsed_due
     if row.deadline_text.strip() and not overridden:

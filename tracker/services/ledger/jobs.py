@@ -55,6 +55,7 @@ from tracker.services.ledger.mappings import MappingTable
 from tracker.services.ledger.report import ImportReport, Issue, scan_sheets
 from tracker.services.motions import handling as motions
 from tracker.services.motions import importer as motion_import
+from tracker.services.validation import parse_date
 
 log = logging.getLogger(__name__)
 
@@ -301,15 +302,7 @@ def read_options(job: ImportJob, form) -> Options:
     sheet = form.get("sheet", "") or ""
     if sheet and sheet not in names:
         raise ValidationFailed(f"文件中没有工作表“{sheet}”", fields={"sheet": "请选择工作表"})
-    base_text = (form.get("base_date") or "").strip()
-    base = None
-    if base_text:
-        try:
-            base = date.fromisoformat(base_text)
-        except ValueError:
-            raise ValidationFailed(
-                f"基准日期“{base_text}”不是有效日期（应为 YYYY-MM-DD）", fields={"base_date": "日期格式应为 YYYY-MM-DD"}
-            ) from None
+    base = parse_date(form.get("base_date"), label="基准日期", field="base_date", error=ValidationFailed)
     motion_kind = (form.get("motion_kind") or "").strip() if job.kind == "motions" else ""
     if motion_kind and motion_kind not in MOTION_KINDS:
         raise ValidationFailed(f"类别“{motion_kind}”应为建议或提案", fields={"motion_kind": "请选择建议或提案"})

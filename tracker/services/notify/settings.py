@@ -9,6 +9,7 @@ from sqlmodel import Session
 from tracker.config import Settings
 from tracker.errors import NotFound, NotPermitted, ValidationFailed
 from tracker.models import Department, NotificationChannel, Role, User
+from tracker.rules.text import one_line
 from tracker.services import audit
 from tracker.services.actors import Actor
 from tracker.services.notify.channels import FLAVOURS, DeliveryFailed, post_webhook, webhook_payload
@@ -21,7 +22,7 @@ def _admin(actor: Actor) -> None:
 
 
 def _channel_fields(session: Session, name: str, flavour: str, url: str, department_id: int | None) -> dict:
-    name, url = (name or "").strip(), (url or "").strip()
+    name, url = one_line(name or ""), (url or "").strip()
     fields: dict[str, str] = {}
     if not name:
         fields["name"] = "名称不能为空"

@@ -21,6 +21,7 @@ from tracker.models import (
 )
 from tracker.rules import ladder
 from tracker.rules.names import normalise_name
+from tracker.rules.text import one_line
 from tracker.services import audit
 from tracker.services.accounts import passwords, sessions
 from tracker.services.actors import Actor
@@ -110,10 +111,11 @@ def create_leader(
     name = normalise_name(name)
     if not name:
         raise ValidationFailed("领导姓名不能为空", fields={"name": "不能为空"})
-    fields = _leader_fields(name, title.strip())
+    title = one_line(title or "")
+    fields = _leader_fields(name, title)
     if fields:
         raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
-    leader = Leader(name=name, title=title.strip(), sort_order=sort_order)
+    leader = Leader(name=name, title=title, sort_order=sort_order)
     session.add(leader)
     session.flush()
     set_portfolio(session, leader, department_ids)
@@ -173,7 +175,7 @@ def create_user(
         raise Conflict(f"登录名“{username}”已存在")
     user = User(
         username=username,
-        display_name=display_name.strip() or username,
+        display_name=one_line(display_name or "") or username,
         password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
         role=role,
         department_id=department_id if role == Role.CLERK else None,
@@ -444,7 +446,7 @@ def register_leader(
     session: Session, actor: Actor, name: str, title: str = "", *, department_ids=(), sort_order: int = 0
 ) -> Leader:
     """create_leader with field-level checks (lengths, unknown departments)."""
-    name, title = normalise_name(name), (title or "").strip()
+    name, title = normalise_name(name), one_line(title or "")
     fields = _leader_fields(name, title)
     if fields:
         raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
@@ -456,7 +458,7 @@ def update_leader(
     session: Session, actor: Actor, leader_id: int, *, name: str, title: str, sort_order: int = 0
 ) -> Leader:
     leader = get_leader(session, leader_id)
-    name, title = normalise_name(name), (title or "").strip()
+    name, title = normalise_name(name), one_line(title or "")
     fields = _leader_fields(name, title)
     if fields:
         raise ValidationFailed("领导信息有误：" + "；".join(fields.values()), fields=fields)
@@ -532,7 +534,7 @@ def register_user(
     """create_user with lengths checked and a taken login name shown at its field."""
     fields: dict = {}
     _too_long(fields, "username", (username or "").strip(), 60)
-    _too_long(fields, "display_name", (display_name or "").strip(), 60)
+    _too_long(fields, "display_name", one_line(display_name or ""), 60)
     if fields:
         raise ValidationFailed("用户信息有误：" + "；".join(fields.values()), fields=fields)
     try:
@@ -563,7 +565,7 @@ def update_user(
 ) -> User:
     """Change a user's name, role and binding; nobody changes their own role."""
     user = get_user(session, user_id)
-    display_name = (display_name or "").strip()
+    display_name = one_line(display_name or "")
     fields: dict = {}
     if not display_name:
         fields["display_name"] = "姓名不能为空"

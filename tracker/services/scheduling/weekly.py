@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from tracker import clock
-from tracker.errors import NotFound, ValidationFailed
+from tracker.errors import BadInput, NotFound
 from tracker.models import (
     DeadlineKind,
     Department,
@@ -132,11 +132,15 @@ def parse_week(text: str | None, default: date | None = None) -> Week:
         return Week.of(default or clock.today())
     keyed = periods.week_of_key(text)
     try:
-        return Week.of(keyed.start if keyed else date.fromisoformat(text))
+        day = keyed.start if keyed else date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(
-            f"周次或日期无效：{text}（应为 2026-W40 或 2026-09-30）", fields={"week": "周次无效"}
-        ) from None
+        day = None
+    if day is None or not periods.in_range(day):
+        raise BadInput(
+            f"周次或日期无效：{text[:40]}（应为 2026-W40 或 2026-09-30，1900年至2100年之间）",
+            fields={"week": "周次无效"},
+        )
+    return Week.of(day)
 
 
 def week_of(schedule: WeeklySchedule) -> Week:

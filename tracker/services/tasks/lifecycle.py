@@ -45,7 +45,7 @@ from tracker.services import audit
 from tracker.services.actors import Actor, parties
 from tracker.services.calendar import due_from_preset
 from tracker.services.tasks import recurring, settled
-from tracker.services.validation import validate
+from tracker.services.validation import Day, Id, Line, validate
 from tracker.workflow import FINAL, TRANSITIONS, Action, Party, Status, Transition, check
 
 # --- input ---------------------------------------------------------------------
@@ -63,32 +63,33 @@ FIELD_LABELS = {
 
 
 class MilestoneInput(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    due_date: date
+    title: Line = Field(min_length=1, max_length=200)
+    due_date: Day
 
 
 class TaskInput(BaseModel):
-    """What the office fills in for a draft; validated before any row is touched."""
+    """What the office fills in for a draft; validated before any row is touched. Single-line
+    fields (``Line``) lose bidi controls and zero-width characters: a title shows what it says."""
 
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     requirement: str = ""
-    source_id: Optional[int] = None
-    item_no: str = Field(default="", max_length=20)
-    parent_id: Optional[int] = None
-    lead_department_id: Optional[int] = None
-    assisting_department_ids: list[int] = []
-    leader_ids: list[int] = []
+    source_id: Optional[Id] = None
+    item_no: Line = Field(default="", max_length=20)
+    parent_id: Optional[Id] = None
+    lead_department_id: Optional[Id] = None
+    assisting_department_ids: list[Id] = []
+    leader_ids: list[Id] = []
     urgency: Urgency = Urgency.NORMAL
     deadline_kind: DeadlineKind = DeadlineKind.DATE
-    due_date: Optional[date] = None
-    deadline_text: str = Field(default="", max_length=120)
+    due_date: Optional[Day] = None
+    deadline_text: Line = Field(default="", max_length=120)
     recurrence: str = Field(default="", max_length=40)
     time_limit_preset: str = Field(default="", max_length=40)
     feedback_cycle: FeedbackCycle = FeedbackCycle.ONCE
     needs_leader_approval: bool = False
     milestones: list[MilestoneInput] = []
     # A ledger's section ("一、扎实推进项目建设"); set when the task is created, kept by later edits.
-    category: str = Field(default="", max_length=120)
+    category: Line = Field(default="", max_length=120)
 
     @field_validator("title", "requirement", "deadline_text", "item_no", "category", mode="before")
     @classmethod

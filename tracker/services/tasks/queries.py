@@ -44,8 +44,9 @@ from tracker.rules.overdue import (
     overdue_workdays_of,
 )
 from tracker.services.actors import Actor, visible_clause, visible_params, visible_template
+from tracker.services.validation import parse_date, search_text, to_int
 from tracker.shared_sql import shared
-from tracker.sql import id_in, one_of
+from tracker.sql import contains_pattern, id_in, one_of
 from tracker.workflow import Status
 
 SORTS = {
@@ -59,6 +60,12 @@ SORTS = {
     "-updated": (Task.updated_at.desc(), Task.id.desc()),
 }
 MAX_PER_PAGE = 200
+DATE_LABELS = {
+    "due_from": "完成时限（起）",
+    "due_to": "完成时限（止）",
+    "closed_from": "办结日期（起）",
+    "closed_to": "办结日期（止）",
+}
 
 
 @dataclass
@@ -84,7 +91,9 @@ class TaskFilter:
 
     @classmethod
     def from_args(cls, args) -> "TaskFilter":
-        """Build from request args (a MultiDict or a plain dict); bad values are ignored."""
+        """Build from request args (a MultiDict or a plain dict): unknown values are ignored, a
+        date that is no date (or outside 1900-2100) is BadInput. Control characters never get
+        here: the request guard refuses them (tracker/http/guard.py)."""
         get = args.get
         getlist = getattr(args, "getlist", lambda k: [v for v in [args.get(k)] if v])
         out = cls()
@@ -94,18 +103,13 @@ class TaskFilter:
         out.overdue = str(get("overdue") or "").lower() in {"1", "true", "on", "yes"}
         out.due_soon = str(get("due_soon") or "").lower() in {"1", "true", "on", "yes"}
         for name in ("department_id", "lead_department_id", "leader_id", "source_id"):
-            raw = str(get(name) or "")
-            # ids are 32-bit columns: a longer number names no row and would not bind ("²" is a digit int() refuses)
-            setattr(out, name, int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None)
-        out.source_kind = str(get("source_kind") or "").replace("\x00", "")[:30]
-        out.urgency = str(get("urgency") or "").replace("\x00", "")[:20]
+            setattr(out, name, to_int(get(name)))
+        out.source_kind = str(get("source_kind") or "")[:30]
+        out.urgency = str(get("urgency") or "")[:20]
         out.closed_late = str(get("closed_late") or "") if str(get("closed_late") or "") in {"0", "1"} else ""
         for name in ("due_from", "due_to", "closed_from", "closed_to"):
-            try:
-                setattr(out, name, date.fromisoformat(str(get(name) or "")))
-            except ValueError:
-                setattr(out, name, None)
-        out.text = str(get("q") or get("text") or "").replace("\x00", "")[:100]  # PostgreSQL refuses NUL
+            setattr(out, name, parse_date(str(get(name) or ""), label=DATE_LABELS[name], field=name))
+        out.text = search_text(get("q") or get("text"))
         return out
 
     def to_args(self) -> dict[str, Any]:
@@ -121,10 +125,6 @@ class TaskFilter:
 
 def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
@@ -168,7 +168,7 @@ def filter_clauses(f: TaskFilter, h: Horizon) -> list[sa.ColumnElement[bool]]:
         where.append(sa.and_(Task.status == Status.CLOSED.value, sa.not_(closed_late())))
     text = normalise_text(f.text)
     if text:
-        pattern = f"%{_like_escape(text)}%"
+        pattern = contains_pattern(text)
         where.append(
             sa.or_(
                 Task.title.ilike(pattern, escape="\\"),
@@ -353,7 +353,7 @@ def filter_params(f: TaskFilter) -> tuple[tuple, dict[str, Any]]:
         shape.append(("closed_late", f.closed_late))
     text = normalise_text(f.text)
     if text:
-        bind("text", f"%{_like_escape(text)}%")
+        bind("text", contains_pattern(text))
     return tuple(shape), params
 
 

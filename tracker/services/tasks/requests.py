@@ -32,6 +32,7 @@ from tracker.models import (
     Task,
     TaskAssist,
 )
+from tracker.rules.text import one_line
 from tracker.services.actors import Actor
 from tracker.services.calendar import load_calendar
 from tracker.services.tasks import settled
@@ -45,6 +46,7 @@ from tracker.services.tasks.lifecycle import (
     require_text,
     snapshot,
 )
+from tracker.services.validation import check_date
 from tracker.workflow import Action, Status
 
 _REASSIGN = (ChangeKind.REASSIGN,)
@@ -98,6 +100,7 @@ def request_extension(
             f"已超过完成时限（{task.due_date.isoformat()}），延期申请应在时限届满前提出",
             fields={"new_due_date": "已逾期，不能申请延期"},
         )
+    check_date(new_due_date, label="新的完成时限", field="new_due_date")
     if new_due_date <= task.due_date:
         raise ValidationFailed("申请的新时限应晚于当前完成时限", fields={"new_due_date": "应晚于当前完成时限"})
     if _pending(session, ExtensionRequest, task.id):
@@ -307,8 +310,9 @@ def request_change(
         payload["lead_department_id"] = lead_department_id
     if requirement is not None and requirement.strip() and requirement.strip() != task.requirement:
         payload["requirement"] = requirement.strip()
-    if title is not None and title.strip() and title.strip() != task.title:
-        payload["title"] = title.strip()[:200]
+    title = one_line(title) if title is not None else None
+    if title and title != task.title:
+        payload["title"] = title[:200]
     if not payload:
         raise ValidationFailed("没有需要变更的内容")
     if _pending_change(session, task.id):

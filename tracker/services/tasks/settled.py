@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from tracker import clock
 from tracker.errors import Conflict, IllegalTransition
 from tracker.models import AuditEvent, RequestStatus, Task, User
-from tracker.workflow import ACTION_LABELS, TRANSITIONS, Action, Transition, status_label
+from tracker.services.auditing.labels import ACTION_LABELS
+from tracker.workflow import TRANSITIONS, Action, Transition, status_label
 
 # What a decision did to a request, in the words of its kind: (approved, refused).
 VERBS = {

@@ -7,7 +7,6 @@ task can name the meeting and item number (or the instruction) it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Optional
 
 import sqlalchemy as sa
@@ -19,7 +18,8 @@ from tracker.models import MEETING_KINDS, SOURCE_KIND_LABELS, Leader, Source, So
 from tracker.services import audit
 from tracker.services.actors import Actor
 from tracker.services.intake.layout import read_minutes
-from tracker.services.validation import validate
+from tracker.services.validation import Day, Id, Line, search_text, validate
+from tracker.sql import contains_pattern
 
 FIELD_LABELS = {
     "kind": "来源类型",
@@ -35,10 +35,10 @@ FIELD_LABELS = {
 
 class SourceInput(BaseModel):
     kind: SourceKind
-    title: str = Field(default="", max_length=200)
-    reference: str = Field(default="", max_length=120)
-    source_date: date
-    leader_id: Optional[int] = None
+    title: Line = Field(default="", max_length=200)
+    reference: Line = Field(default="", max_length=120)
+    source_date: Day
+    leader_id: Optional[Id] = None
     body: str = Field(default="", max_length=100_000)
     attendees: str = Field(default="", max_length=2000)  # meetings
     document: str = Field(default="", max_length=500)  # instructions: the document it was written on
@@ -160,9 +160,9 @@ def list_sources(
     where = []
     if kind:
         where.append(Source.kind == kind)
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(text)
         where.append(sa.or_(Source.title.ilike(pattern, escape="\\"), Source.reference.ilike(pattern, escape="\\")))
     total = session.scalar(select(sa.func.count()).select_from(Source).where(*where))
     counts = (
