@@ -44,6 +44,7 @@ def _expect_grid_titles(page, titles: list[str]) -> None:
             """([selector, want]) => JSON.stringify(
             [...document.querySelectorAll(selector)].map(e => e.innerText).sort()) === JSON.stringify(want)""",
             arg=[GRID_TITLES, want],
+            timeout=30_000,  # the infinite model's first block, on a busy CI machine
         )
     finally:  # on a timeout, say what the grid showed instead
         assert sorted(page.locator(GRID_TITLES).all_inner_texts()) == want

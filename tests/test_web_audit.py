@@ -86,6 +86,9 @@ def test_events_read_in_chinese_with_the_task_and_the_change(app, session, d):
     assert "登录失败" in html and "用户名 someone" in html
     assert "brand_new_action" in html and "gadget #7" in html  # no label: shown as stored
     assert f'href="/tasks/{task.id}"' in html and task.code in html and "推进老旧小区改造" in html
+    # the administrator reads the log but opens no task page: the code, not a link that would 404
+    admin_html = _client(app, session, d.admin).get("/audit/").get_data(as_text=True)
+    assert task.code in admin_html and f'href="/tasks/{task.id}"' not in admin_html
     # the assignment: 状态 from 草稿 to 已交办, as the office calls them
     assert f'{status_label("draft")}</span> → <span class="text-break">{status_label("assigned")}' in html
 
