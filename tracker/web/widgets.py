@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+from flask import g
 from markupsafe import Markup
 
 from tracker.db import get_session
@@ -45,6 +46,9 @@ def due(day) -> Markup | str:
     entered (the working days it was counted in may still move: ``WorkCalendar.is_provisional``)."""
     if day is None:
         return ""
-    if load_calendar(get_session()).is_provisional(day):
+    calendar = g.get("due_calendar")
+    if calendar is None:  # once per request: a list shows hundreds of dates, each would ask the database
+        calendar = g.due_calendar = load_calendar(get_session())
+    if calendar.is_provisional(day):
         return _PROVISIONAL.format(day.isoformat(), day.year)
     return day.isoformat()
