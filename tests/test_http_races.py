@@ -67,6 +67,10 @@ class Browser:
     def __init__(self, base: str, username: str, name: str):
         self.base, self.username, self.name = base, username, name
         self.http = requests.Session()
+        # A new connection per request: gunicorn closes a keep-alive connection idle for 5 s
+        # (keepalive in the shipped config), and a lane that waited longer at the barrier would
+        # send its request down a connection the server is closing that moment (reset by peer).
+        self.http.headers["Connection"] = "close"
         self.csrf = ""
 
     def get(self, path: str, **kw) -> _Answer:
