@@ -105,7 +105,8 @@ def guess_title(text: str, spans: list[Span] = (), limit: int = 60) -> str:
         sentence = stripped
     if clauses := _work_clauses(sentence):
         sentence = "，".join(clauses)
-        first = _TITLE_PREFIX.sub("", clauses[0]).strip() if len(_TITLE_PREFIX.sub("", clauses[0])) >= 4 else clauses[0]
+        rest = _TITLE_PREFIX.sub("", clauses[0])
+        first = rest.strip() if len(rest) >= 4 else clauses[0]
         if len(first) >= 6:  # the first clause, unless it is too short to say anything
             sentence = first
     sentence = sentence[:limit]

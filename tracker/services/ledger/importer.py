@@ -542,7 +542,8 @@ def _plan_urgency(data: DataRow, row: RowResult) -> None:
 
 def _plan_deadline(ctx: _Context, t: Table, data: DataRow, row: RowResult) -> None:
     value = data.values.get("deadline")
-    words = as_text(data.values.get("deadline_text")).strip() if data.values.get("deadline_text") is not None else ""
+    worded = data.values.get("deadline_text")
+    words = as_text(worded).strip() if worded is not None else ""
     if words:  # 时限要求 beside 完成时限: the words say what the deadline is, a date beside them when
         _plan_worded_deadline(ctx, t, row, words, cell_date(value, date1904=ctx.date1904))
         return
